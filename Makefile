@@ -1,0 +1,30 @@
+# Every target creates .venv on first use, so a fresh clone needs nothing but
+# Python 3.11+, make and a C compiler (durable-rules builds from source).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck check clean examples
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/dunning assess --as-of 2026-11-28 examples/portfolio.jsonl
+
+test: $(STAMP)
+	$(BIN)/ruff check src tests examples
+	$(BIN)/ruff format --check src tests examples
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q
+
+# Regenerates the shipped example portfolio (deterministic: same bytes every run).
+examples: $(STAMP)
+	$(BIN)/python examples/generate_portfolio.py --out examples/portfolio.jsonl
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build src/*.egg-info

@@ -1,0 +1,7 @@
+"""``python -m dunning``: the same as the ``dunning`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,127 @@
+"""Reading cases: JSON or dicts in, validated ``Case`` or a ``CaseError`` listing every problem out.
+
+A batch is JSON Lines; :func:`read_cases` yields one result per non-blank line, in order, with
+the line number on every error, so that nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import types
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Union, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import CaseError, Problem
+from .model import Case
+
+__all__ = ["parse_case", "read_cases"]
+
+
+def parse_case(data: str | bytes | Mapping[str, Any], *, line: int | None = None) -> Case:
+    """Validate one case given as JSON text or as a mapping.
+
+    Args:
+        data: The case as a JSON object (text or bytes) or an already-decoded mapping.
+        line: The input line it came from, copied into the error.
+
+    Returns:
+        The validated, immutable case.
+
+    Raises:
+        CaseError: With the case id (when readable) and every problem found.
+    """
+    raw: Any = data
+    if isinstance(data, str | bytes):
+        try:
+            raw = json.loads(data)
+        except json.JSONDecodeError as exc:
+            problem = Problem(
+                "", "invalid_json", f"not valid JSON: {exc.msg} at column {exc.colno}"
+            )
+            raise CaseError(None, [problem], line=line) from None
+    if not isinstance(raw, Mapping):
+        problem = Problem("", "not_an_object", f"a case is a JSON object, not {type(raw).__name__}")
+        raise CaseError(None, [problem], line=line)
+    try:
+        return Case.model_validate(raw)
+    except ValidationError as exc:
+        case_id = raw.get("case_id")
+        readable_id = case_id if isinstance(case_id, str) and case_id else None
+        raise CaseError(readable_id, problems_of(exc, Case), line=line) from None
+
+
+def read_cases(lines: Iterable[str | bytes]) -> Iterator[Case | CaseError]:
+    """Yield a ``Case`` or a ``CaseError`` for each non-blank line of a JSON Lines stream.
+
+    Blank lines are separators, not records, and are skipped; every other line yields exactly
+    one result, in input order, and errors carry their 1-based line number.
+    """
+    for number, text in enumerate(lines, start=1):
+        if not text.strip():
+            continue
+        try:
+            yield parse_case(text, line=number)
+        except CaseError as error:
+            yield error
+
+
+def problems_of(exc: ValidationError, root: type[BaseModel]) -> list[Problem]:
+    """Turn a pydantic ``ValidationError`` into problems with readable paths and messages."""
+    problems = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        code = err["type"]
+        message = err["msg"]
+        if code == "extra_forbidden":
+            message = _unknown_field_message(root, loc)
+        elif code == "missing":
+            message = f"required field {loc[-1]!r} is missing"
+        problems.append(Problem(_path(loc), code, message))
+    return problems
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _unknown_field_message(root: type[BaseModel], loc: tuple[int | str, ...]) -> str:
+    name = str(loc[-1])
+    model = _model_at(root, loc[:-1])
+    message = f"unknown field {name!r}"
+    if model is not None:
+        close = difflib.get_close_matches(name, list(model.model_fields), n=1, cutoff=0.6)
+        if close:
+            message += f" (did you mean {close[0]!r}?)"
+    return message
+
+
+def _model_at(root: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """Return the model at ``loc`` below ``root``, looking through optionals and tuples."""
+    model: type[BaseModel] | None = root
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if model is None or part not in model.model_fields:
+            return None
+        model = _model_in(model.model_fields[part].annotation)
+    return model
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if get_origin(annotation) in (Union, types.UnionType, tuple, list):
+        for arg in get_args(annotation):
+            found = _model_in(arg)
+            if found is not None:
+                return found
+    return None

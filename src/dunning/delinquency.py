@@ -1,0 +1,359 @@
+"""Delinquency: a case and its payments turned into days past due, bucket and overdue amounts.
+
+The stage between the domain model and the facts the rules read. Everything here is a pure
+function of the case and ``as_of``: no clock, no globals.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from itertools import pairwise
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from .errors import ConfigError
+from .model import Case, Installment
+from .money import quantum, round_money
+from .schedule import schedule_of
+
+__all__ = [
+    "DEFAULT_ALLOCATION",
+    "DEFAULT_BANDS",
+    "Assessment",
+    "Assessor",
+    "Band",
+    "BucketBands",
+    "OverdueInstallment",
+    "as_of_date",
+    "assess",
+]
+
+Component = Literal["penalty", "interest", "principal"]
+COMPONENTS: frozenset[str] = frozenset({"penalty", "interest", "principal"})
+#: Within one instalment a payment pays penalty first, then interest, then principal.
+DEFAULT_ALLOCATION: tuple[Component, ...] = ("penalty", "interest", "principal")
+
+
+@dataclass(frozen=True, slots=True)
+class Band:
+    """A delinquency stage: ``label`` for ``min_dpd``..``max_dpd`` (``None`` = no upper end)."""
+
+    label: str
+    min_dpd: int
+    max_dpd: int | None = None
+
+
+class BucketBands:
+    """Validated bucket bands: they start at 0, leave no gap, overlap nowhere and end open.
+
+    Args:
+        bands: The bands in order, as ``Band`` or ``(label, min_dpd, max_dpd)`` tuples.
+
+    Raises:
+        ConfigError: Listing every problem of the bands at once.
+    """
+
+    __slots__ = ("_labels", "_starts", "bands")
+
+    def __init__(self, bands: Iterable[Band | tuple[str, int, int | None]]) -> None:
+        self.bands = tuple(b if isinstance(b, Band) else Band(*b) for b in bands)
+        problems = _band_problems(self.bands)
+        if problems:
+            raise ConfigError("invalid bucket bands:\n  " + "\n  ".join(problems))
+        self._starts = [b.min_dpd for b in self.bands]
+        self._labels = [b.label for b in self.bands]
+
+    def bucket(self, dpd: int) -> str:
+        """Return the label of the band holding ``dpd`` (≥ 0)."""
+        if dpd < 0:
+            raise ValueError(f"dpd must be >= 0, got {dpd}")
+        return self._labels[bisect.bisect_right(self._starts, dpd) - 1]
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The labels, least to most delinquent."""
+        return tuple(self._labels)
+
+    def __repr__(self) -> str:
+        return f"BucketBands({list(self.bands)!r})"
+
+
+def _band_problems(bands: Sequence[Band]) -> list[str]:
+    if not bands:
+        return ["no bands given"]
+    problems = []
+    if bands[0].min_dpd != 0:
+        problems.append(f"band {bands[0].label!r} must start at dpd 0, not {bands[0].min_dpd}")
+    labels = [b.label for b in bands]
+    for label in sorted({x for x in labels if labels.count(x) > 1}):
+        problems.append(f"label {label!r} is used more than once")
+    for band in bands:
+        if not band.label:
+            problems.append("a band has an empty label")
+        if band.max_dpd is not None and band.max_dpd < band.min_dpd:
+            problems.append(f"band {band.label!r} ends ({band.max_dpd}) before it starts")
+    for before, after in pairwise(bands):
+        if before.max_dpd is None:
+            problems.append(f"band {before.label!r} is open-ended but is not the last band")
+            continue
+        if after.min_dpd > before.max_dpd + 1:
+            problems.append(
+                f"gap: dpd {before.max_dpd + 1}..{after.min_dpd - 1} between "
+                f"{before.label!r} and {after.label!r}"
+            )
+        elif after.min_dpd <= before.max_dpd:
+            problems.append(
+                f"overlap: {before.label!r} and {after.label!r} both hold dpd {after.min_dpd}"
+            )
+    if bands[-1].max_dpd is not None:
+        problems.append(f"the last band {bands[-1].label!r} must be open-ended (no max_dpd)")
+    return problems
+
+
+#: M0 = current, then one band per 30 days up to M6, and M7+ beyond 180 days (DOMAIN.md).
+DEFAULT_BANDS = BucketBands(
+    [
+        ("M0", 0, 0),
+        ("M1", 1, 30),
+        ("M2", 31, 60),
+        ("M3", 61, 90),
+        ("M4", 91, 120),
+        ("M5", 121, 150),
+        ("M6", 151, 180),
+        ("M7+", 181, None),
+    ]
+)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class OverdueInstallment(_Frozen):
+    """What is still unpaid of one instalment that fell due before ``as_of``."""
+
+    seq: int
+    due_date: date
+    days_overdue: int
+    principal: Decimal
+    interest: Decimal
+    penalty: Decimal
+
+
+class Assessment(_Frozen):
+    """How overdue a case is at ``as_of``, and by how much.
+
+    ``source`` is ``computed`` when the figures come from the schedule and payments, or
+    ``snapshot`` when the case carried the host's own delinquency figures (then
+    ``overdue_installments`` is empty and the schedule-based figures are ``None``).
+    ``total_due`` = overdue principal + overdue interest + penalty interest + fees: what the
+    customer must pay to be current again.
+    """
+
+    case_id: str
+    as_of: date
+    currency: str
+    source: Literal["computed", "snapshot"]
+    dpd: int
+    bucket: str
+    overdue_installments: tuple[OverdueInstallment, ...]
+    overdue_principal: Decimal
+    overdue_interest: Decimal
+    penalty_interest: Decimal
+    fees: Decimal
+    total_due: Decimal
+    outstanding_principal: Decimal | None
+    paid: Decimal | None
+    allocated: Decimal | None
+    unapplied_credit: Decimal | None
+
+
+def as_of_date(as_of: date | datetime, case: Case) -> date:
+    """Return the accounting date of ``as_of`` for ``case``.
+
+    A ``datetime`` must be timezone-aware; it is read in the borrower's time zone, because due
+    dates are the borrower's calendar dates. A ``date`` is used as it is.
+    """
+    if isinstance(as_of, datetime):
+        if as_of.tzinfo is None or as_of.utcoffset() is None:
+            raise ConfigError(f"as_of must be timezone-aware, got naive {as_of.isoformat()}")
+        return as_of.astimezone(case.borrower.zone).date()
+    return as_of
+
+
+class _Open:
+    """Mutable balance of one instalment during allocation."""
+
+    __slots__ = ("due", "interest", "penalty", "principal", "seq", "since")
+
+    def __init__(self, seq: int, inst: Installment, zero: Decimal) -> None:
+        self.seq = seq
+        self.due = inst.due_date
+        self.principal = inst.principal
+        self.interest = inst.interest
+        self.penalty = zero
+        self.since = inst.due_date  # penalty has been accrued up to this date
+
+
+class Assessor:
+    """Assesses cases under one set of options; immutable and safe to share between threads.
+
+    Args:
+        bands: Bucket bands (default :data:`DEFAULT_BANDS`).
+        allocation: Order in which a payment pays the parts of one instalment; a permutation of
+            ``penalty``, ``interest``, ``principal``. Instalments are always paid oldest first.
+        penalty_multiplier: When set, penalty interest (罚息) accrues on each instalment's unpaid
+            overdue principal at ``annual_rate × penalty_multiplier`` a year, from the day after
+            its due date; ``None`` (default) accrues none, leaving penalties to the policy.
+        days_in_year: Day-count base of the daily penalty rate (360, as Chinese lenders use).
+    """
+
+    __slots__ = ("allocation", "bands", "days_in_year", "penalty_multiplier")
+
+    def __init__(
+        self,
+        *,
+        bands: BucketBands = DEFAULT_BANDS,
+        allocation: Sequence[Component] = DEFAULT_ALLOCATION,
+        penalty_multiplier: Decimal | None = None,
+        days_in_year: int = 360,
+    ) -> None:
+        allocation = tuple(allocation)
+        if sorted(allocation) != sorted(COMPONENTS):
+            raise ConfigError(
+                f"allocation must order each of penalty, interest, principal once, got {allocation}"
+            )
+        if penalty_multiplier is not None and (
+            isinstance(penalty_multiplier, float) or penalty_multiplier < 0
+        ):
+            raise ConfigError("penalty_multiplier must be a non-negative Decimal")
+        if days_in_year <= 0:
+            raise ConfigError("days_in_year must be positive")
+        self.bands = bands
+        self.allocation = allocation
+        self.penalty_multiplier = penalty_multiplier
+        self.days_in_year = days_in_year
+
+    def assess(self, case: Case, as_of: date | datetime) -> Assessment:
+        """Return the case's delinquency at ``as_of`` (payments dated after it are ignored)."""
+        day = as_of_date(as_of, case)
+        if case.delinquency is not None:
+            return self._from_snapshot(case, day)
+        currency = case.loan.currency
+        zero = Decimal(0).quantize(quantum(currency))
+        schedule = schedule_of(case.loan)
+        open_items = [_Open(k, inst, zero) for k, inst in enumerate(schedule, start=1)]
+        daily = None
+        if self.penalty_multiplier is not None:
+            daily = case.loan.annual_rate * self.penalty_multiplier / self.days_in_year
+        paid = allocated = zero
+        for payment in sorted(case.payments, key=lambda p: p.date):  # stable: same-day in order
+            if payment.date > day:
+                break
+            paid += payment.amount
+            if daily is not None:
+                _accrue(open_items, payment.date, daily, currency)
+            allocated += self._allocate(open_items, payment.amount)
+        if daily is not None:
+            _accrue(open_items, day, daily, currency)
+
+        overdue = [
+            OverdueInstallment(
+                seq=item.seq,
+                due_date=item.due,
+                days_overdue=(day - item.due).days,
+                principal=item.principal,
+                interest=item.interest,
+                penalty=item.penalty,
+            )
+            for item in open_items
+            if item.due < day and (item.principal or item.interest or item.penalty)
+        ]
+        # An instalment counts as paid once its principal and interest are; penalty left
+        # unpaid is still owed (and shown) but does not keep the days-past-due clock running.
+        late = [o for o in overdue if o.principal or o.interest]
+        dpd = late[0].days_overdue if late else 0
+        overdue_principal = sum((o.principal for o in overdue), zero)
+        overdue_interest = sum((o.interest for o in overdue), zero)
+        penalty = sum((o.penalty for o in overdue), zero)
+        return Assessment(
+            case_id=case.case_id,
+            as_of=day,
+            currency=currency,
+            source="computed",
+            dpd=dpd,
+            bucket=self.bands.bucket(dpd),
+            overdue_installments=tuple(overdue),
+            overdue_principal=overdue_principal,
+            overdue_interest=overdue_interest,
+            penalty_interest=penalty,
+            fees=zero,
+            total_due=overdue_principal + overdue_interest + penalty,
+            outstanding_principal=sum((i.principal for i in open_items), zero),
+            paid=paid,
+            allocated=allocated,
+            unapplied_credit=paid - allocated,
+        )
+
+    def _allocate(self, open_items: list[_Open], amount: Decimal) -> Decimal:
+        """Pay ``amount`` into the instalments oldest first; return how much was used."""
+        left = amount
+        for item in open_items:
+            for part in self.allocation:
+                owed: Decimal = getattr(item, part)
+                take = min(owed, left)
+                if take:
+                    setattr(item, part, owed - take)
+                    left -= take
+            if not left:
+                break
+        return amount - left
+
+    def _from_snapshot(self, case: Case, day: date) -> Assessment:
+        snap = case.delinquency
+        assert snap is not None
+        return Assessment(
+            case_id=case.case_id,
+            as_of=day,
+            currency=case.loan.currency,
+            source="snapshot",
+            dpd=snap.dpd,
+            bucket=self.bands.bucket(snap.dpd),
+            overdue_installments=(),
+            overdue_principal=snap.overdue_principal,
+            overdue_interest=snap.overdue_interest,
+            penalty_interest=snap.penalty_interest,
+            fees=snap.fees,
+            total_due=(
+                snap.overdue_principal + snap.overdue_interest + snap.penalty_interest + snap.fees
+            ),
+            outstanding_principal=None,
+            paid=None,
+            allocated=None,
+            unapplied_credit=None,
+        )
+
+
+def _accrue(open_items: list[_Open], until: date, daily: Decimal, currency: str) -> None:
+    """Accrue penalty on each overdue instalment's unpaid principal up to ``until``."""
+    for item in open_items:
+        if item.due >= until:
+            break  # instalments are in due-date order: the rest are not overdue yet
+        days = (until - max(item.since, item.due)).days
+        if days > 0 and item.principal:
+            item.penalty += round_money(item.principal * daily * days, currency)
+        item.since = max(item.since, until)
+
+
+#: The assessor with the documented defaults.
+DEFAULT_ASSESSOR = Assessor()
+
+
+def assess(case: Case, as_of: date | datetime) -> Assessment:
+    """Assess ``case`` at ``as_of`` with the default options (see :class:`Assessor`)."""
+    return DEFAULT_ASSESSOR.assess(case, as_of)

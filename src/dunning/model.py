@@ -1,0 +1,605 @@
+"""Domain core: the typed objects a host exchanges with dunning (case in, decision out).
+
+Every model is frozen and forbids unknown fields, so a typo in a host's JSON is an error with a
+field path instead of a silently ignored value. Money and rates are ``Decimal`` and serialise as
+strings; datetimes must carry a time zone. Checks that span several fields (currencies, party
+references, schedule sums) are reported together with the field errors' paths.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from functools import cache
+from typing import Annotated, Any, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from .money import DEFAULT_CURRENCY, MINOR_UNITS, decimal_places
+
+__all__ = [
+    "Action",
+    "Agency",
+    "Amount",
+    "Case",
+    "Channel",
+    "Collateral",
+    "CollateralKind",
+    "CommissionBand",
+    "ContactAttempt",
+    "ContactChannel",
+    "Decision",
+    "DelinquencySnapshot",
+    "FeeTerms",
+    "HandledBy",
+    "Installment",
+    "Loan",
+    "Message",
+    "Outcome",
+    "Party",
+    "Payment",
+    "Placement",
+    "PolicyRef",
+    "Product",
+    "PromiseToPay",
+    "Rate",
+    "Repayment",
+    "Role",
+]
+
+
+class Product(StrEnum):
+    """The lender's business lines (DOMAIN.md §4) plus bank credit cards (Part 2)."""
+
+    MORTGAGE = "mortgage"
+    VEHICLE_PLEDGE = "vehicle_pledge"
+    CONSUMER_FINANCE = "consumer_finance"
+    CREDIT_CARD = "credit_card"
+
+
+class Repayment(StrEnum):
+    """How a loan is repaid; each has its own instalment schedule."""
+
+    EQUAL_INSTALLMENT = "equal_installment"  # 等额本息: the same payment every month
+    EQUAL_PRINCIPAL = "equal_principal"  # 等额本金: the same principal every month
+    INTEREST_ONLY = "interest_only"  # 先息后本: interest monthly, principal at the end
+    BULLET = "bullet"  # 到期一次还本付息: everything at maturity
+
+
+class Role(StrEnum):
+    """A person's relation to the loan."""
+
+    BORROWER = "borrower"
+    GUARANTOR = "guarantor"
+    CO_BORROWER = "co_borrower"
+    EMERGENCY_CONTACT = "emergency_contact"
+
+
+#: Roles that owe the debt: only they may be told its details.
+OBLIGOR_ROLES = frozenset({Role.BORROWER, Role.GUARANTOR, Role.CO_BORROWER})
+
+
+class CollateralKind(StrEnum):
+    """What secures a loan."""
+
+    PROPERTY = "property"
+    VEHICLE = "vehicle"
+
+
+class ContactChannel(StrEnum):
+    """Channels of a recorded contact attempt."""
+
+    SMS = "sms"
+    CALL = "call"
+    FIELD_VISIT = "field_visit"
+
+
+class Outcome(StrEnum):
+    """What came of a contact attempt."""
+
+    CONNECTED = "connected"
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    WRONG_NUMBER = "wrong_number"
+    REFUSED = "refused"
+    PROMISED = "promised"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class Channel(StrEnum):
+    """The next step a decision names (DOMAIN.md §5)."""
+
+    NONE = "none"
+    SMS = "sms"
+    CALL = "call"
+    FIELD_VISIT = "field_visit"
+    LEGAL_PRESERVATION = "legal_preservation"
+    OUTSOURCE = "outsource"
+
+
+class HandledBy(StrEnum):
+    """Who carries out an action."""
+
+    INTERNAL = "internal"
+    AGENCY = "agency"
+
+
+def _no_float(value: Any) -> Any:
+    # A JSON number reaches us as a binary float; 0.1 + 0.2 style errors must not enter money.
+    if isinstance(value, float):
+        raise PydanticCustomError(
+            "decimal_as_string",
+            'give amounts and rates as strings such as "1100.16", not as numbers: '
+            "numbers become binary floats",
+        )
+    return value
+
+
+def _finite(value: Decimal) -> Decimal:
+    if not value.is_finite():
+        raise PydanticCustomError("finite_number", "must be a finite number")
+    return value
+
+
+_Decimal = Annotated[Decimal, BeforeValidator(_no_float), AfterValidator(_finite)]
+#: A non-negative amount of money in the loan's currency (``Decimal``, JSON string).
+Amount = Annotated[_Decimal, Field(ge=0, max_digits=20)]
+#: A strictly positive amount of money.
+PositiveAmount = Annotated[_Decimal, Field(gt=0, max_digits=20)]
+#: A rate as a fraction (0.18 = 18%), in [0, 1).
+Rate = Annotated[_Decimal, Field(ge=0, lt=1)]
+#: A non-empty identifier.
+Id = Annotated[str, Field(min_length=1, max_length=128)]
+#: Free text a collector recorded.
+Text = Annotated[str, Field(max_length=4000)]
+
+
+@cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _timezone(name: str) -> str:
+    try:
+        _zone(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise PydanticCustomError(
+            "unknown_timezone", "unknown IANA time zone {name!r}", {"name": name}
+        ) from None
+    return name
+
+
+def _currency(code: str) -> str:
+    if code not in MINOR_UNITS:
+        raise PydanticCustomError(
+            "unknown_currency", "unknown ISO 4217 currency {code!r}", {"code": code}
+        )
+    return code
+
+
+_PHONE = re.compile(r"^\+?[0-9][0-9 \-]{2,30}$")
+
+
+def _phone(number: str) -> str:
+    if not _PHONE.match(number):
+        raise PydanticCustomError(
+            "invalid_phone", "{number!r} is not a phone number", {"number": number}
+        )
+    return number
+
+
+Currency = Annotated[str, AfterValidator(_currency)]
+TimeZone = Annotated[str, AfterValidator(_timezone)]
+Phone = Annotated[str, AfterValidator(_phone)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=False)
+
+
+class _Problems:
+    """Collects cross-field problems so that all of them are raised together."""
+
+    def __init__(self, title: str) -> None:
+        self.title = title
+        self.details: list[InitErrorDetails] = []
+
+    def add(self, loc: tuple[str | int, ...], code: str, message: str, value: Any) -> None:
+        # Braces in values would be read as template fields by PydanticCustomError.
+        safe = message.replace("{", "{{").replace("}", "}}")
+        self.details.append(
+            InitErrorDetails(type=PydanticCustomError(code, safe), loc=loc, input=value)
+        )
+
+    def check_places(self, loc: tuple[str | int, ...], amount: Decimal, currency: str) -> None:
+        places = decimal_places(amount)
+        if places > MINOR_UNITS[currency]:
+            self.add(
+                loc,
+                "too_many_decimals",
+                f"{amount} has {places} decimal places; {currency} has {MINOR_UNITS[currency]}",
+                str(amount),
+            )
+
+    def raise_if_any(self) -> None:
+        if self.details:
+            raise ValidationError.from_exception_data(self.title, self.details)
+
+
+class Party(_Model):
+    """A person connected to the loan: the borrower or a related party."""
+
+    party_id: Id
+    role: Role = Role.BORROWER
+    name: Text | None = None
+    phones: tuple[Phone, ...] = ()
+    addresses: tuple[Text, ...] = ()
+    timezone: TimeZone = "Asia/Shanghai"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The party's time zone as a ``ZoneInfo``."""
+        return _zone(self.timezone)
+
+    @property
+    def is_obligor(self) -> bool:
+        """Whether this party owes the debt (borrower, guarantor or co-borrower)."""
+        return self.role in OBLIGOR_ROLES
+
+
+class Collateral(_Model):
+    """What secures a mortgage or vehicle-pledge loan."""
+
+    kind: CollateralKind
+    value: Amount
+    reference: Text | None = None
+
+
+class Installment(_Model):
+    """One scheduled instalment: what falls due on ``due_date``."""
+
+    due_date: date
+    principal: Amount
+    interest: Amount
+
+    @property
+    def amount(self) -> Decimal:
+        """Principal plus interest."""
+        return self.principal + self.interest
+
+
+_SECURED_BY = {
+    Product.MORTGAGE: CollateralKind.PROPERTY,
+    Product.VEHICLE_PLEDGE: CollateralKind.VEHICLE,
+}
+
+
+class Loan(_Model):
+    """The loan contract.
+
+    ``term_months`` and ``repayment`` define a monthly schedule; an explicit ``schedule`` replaces
+    them (then ``term_months`` may be omitted). The schedule's principal parts must sum to
+    ``principal``.
+    """
+
+    loan_id: Id
+    product: Product
+    principal: PositiveAmount
+    currency: Currency = DEFAULT_CURRENCY
+    annual_rate: Rate
+    start_date: date
+    term_months: Annotated[int, Field(gt=0, le=600)] | None = None
+    repayment: Repayment = Repayment.EQUAL_INSTALLMENT
+    schedule: tuple[Installment, ...] | None = None
+    collateral: Collateral | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        problems = _Problems("Loan")
+        problems.check_places(("principal",), self.principal, self.currency)
+        if self.schedule is None:
+            if self.term_months is None:
+                problems.add(
+                    ("term_months",),
+                    "missing",
+                    "term_months is required unless an explicit schedule is given",
+                    None,
+                )
+        else:
+            self._check_schedule(problems, self.schedule)
+        if self.collateral is not None:
+            problems.check_places(("collateral", "value"), self.collateral.value, self.currency)
+            expected = _SECURED_BY.get(self.product)
+            if expected is not None and self.collateral.kind != expected:
+                problems.add(
+                    ("collateral", "kind"),
+                    "collateral_mismatch",
+                    f"a {self.product} loan is secured by {expected}, not {self.collateral.kind}",
+                    str(self.collateral.kind),
+                )
+        problems.raise_if_any()
+        return self
+
+    def _check_schedule(self, problems: _Problems, schedule: tuple[Installment, ...]) -> None:
+        if not schedule:
+            problems.add(("schedule",), "empty_schedule", "schedule has no instalments", [])
+            return
+        previous = self.start_date
+        for i, inst in enumerate(schedule):
+            if inst.due_date <= previous:
+                problems.add(
+                    ("schedule", i, "due_date"),
+                    "schedule_order",
+                    f"due date {inst.due_date} must be after {previous} "
+                    "(the start date or the previous instalment)",
+                    inst.due_date.isoformat(),
+                )
+            previous = max(previous, inst.due_date)
+            problems.check_places(("schedule", i, "principal"), inst.principal, self.currency)
+            problems.check_places(("schedule", i, "interest"), inst.interest, self.currency)
+        total = sum((inst.principal for inst in schedule), Decimal(0))
+        if total != self.principal:
+            problems.add(
+                ("schedule",),
+                "schedule_sum",
+                f"instalment principals sum to {total}, not to the loan principal {self.principal}",
+                str(total),
+            )
+
+    @property
+    def secured(self) -> bool:
+        """Whether collateral secures the loan."""
+        return self.collateral is not None
+
+
+class Payment(_Model):
+    """Money the customer paid on ``date``; always paid to the lender, even when placed."""
+
+    date: date
+    amount: PositiveAmount
+    currency: Currency | None = None
+    reference: Text | None = None
+
+
+class DelinquencySnapshot(_Model):
+    """Delinquency figures from the host's own servicing system; used as given when present."""
+
+    dpd: Annotated[int, Field(ge=0, le=36500)]
+    overdue_principal: Amount
+    overdue_interest: Amount
+    penalty_interest: Amount = Decimal(0)
+    fees: Amount = Decimal(0)
+
+
+class ContactAttempt(_Model):
+    """One recorded attempt to reach a party, with what the collector learned (DOMAIN.md §1)."""
+
+    at: AwareDatetime
+    channel: ContactChannel
+    party_id: Id
+    outcome: Outcome
+    overdue_reason: Text | None = None
+    repayment_attitude: Text | None = None
+    repayment_plan: Text | None = None
+    recording_ref: Text | None = None
+    collector_id: Id | None = None
+    note: Text | None = None
+
+
+class PromiseToPay(_Model):
+    """A commitment to pay ``amount`` by ``due_date``; broken when that date passes unpaid."""
+
+    made_at: AwareDatetime
+    amount: PositiveAmount
+    due_date: date
+    party_id: Id | None = None
+
+
+class Placement(_Model):
+    """A case handed to an agency, with the commission rate fixed when it was placed."""
+
+    agency_id: Id
+    placed_on: date
+    commission_rate: Rate
+
+
+class CommissionBand(_Model):
+    """A commission rate for cases placed at ``min_dpd``..``max_dpd`` days past due."""
+
+    min_dpd: Annotated[int, Field(ge=0)]
+    max_dpd: Annotated[int, Field(ge=0)] | None = None
+    rate: Rate
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.max_dpd is not None and self.max_dpd < self.min_dpd:
+            raise PydanticCustomError("band_order", "max_dpd must not be below min_dpd", {})
+        return self
+
+
+class Agency(_Model):
+    """A collection agency: its commission schedule by days past due, products and capacity."""
+
+    agency_id: Id
+    name: Text
+    commission: tuple[CommissionBand, ...] = Field(min_length=1)
+    products: tuple[Product, ...] = ()
+    capacity: Annotated[int, Field(ge=0)] | None = None
+
+    @model_validator(mode="after")
+    def _contiguous(self) -> Self:
+        problems = _Problems("Agency")
+        bands = self.commission
+        for i in range(1, len(bands)):
+            before = bands[i - 1].max_dpd
+            if before is None or bands[i].min_dpd != before + 1:
+                problems.add(
+                    ("commission", i, "min_dpd"),
+                    "band_gap",
+                    f"band must start at {'…' if before is None else before + 1} "
+                    "(the day after the previous band ends)",
+                    bands[i].min_dpd,
+                )
+        problems.raise_if_any()
+        return self
+
+    def commission_rate(self, dpd: int) -> Decimal | None:
+        """Return the rate for a case placed at ``dpd`` days past due, or ``None`` if no band."""
+        for band in self.commission:
+            if dpd >= band.min_dpd and (band.max_dpd is None or dpd <= band.max_dpd):
+                return band.rate
+        return None
+
+    def serves(self, product: Product) -> bool:
+        """Whether the agency takes cases of ``product`` (an empty list means all)."""
+        return not self.products or product in self.products
+
+
+class Case(_Model):
+    """One delinquent (or possibly delinquent) account, as the host sees it at decision time."""
+
+    case_id: Id
+    loan: Loan
+    borrower: Party
+    related_parties: tuple[Party, ...] = ()
+    payments: tuple[Payment, ...] = ()
+    delinquency: DelinquencySnapshot | None = None
+    contacts: tuple[ContactAttempt, ...] = ()
+    promises: tuple[PromiseToPay, ...] = ()
+    placement: Placement | None = None
+    lost_contact: bool = False
+    dispute: bool = False
+    do_not_contact: bool = False
+    rating: Annotated[str, Field(min_length=1, max_length=16)] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        problems = _Problems("Case")
+        currency = self.loan.currency
+        if self.borrower.role != Role.BORROWER:
+            problems.add(
+                ("borrower", "role"),
+                "role",
+                f"the borrower's role must be borrower, not {self.borrower.role}",
+                str(self.borrower.role),
+            )
+        seen = {self.borrower.party_id}
+        for i, party in enumerate(self.related_parties):
+            if party.role == Role.BORROWER:
+                problems.add(
+                    ("related_parties", i, "role"),
+                    "role",
+                    "a related party's role must be guarantor, co_borrower or emergency_contact",
+                    str(party.role),
+                )
+            if party.party_id in seen:
+                problems.add(
+                    ("related_parties", i, "party_id"),
+                    "duplicate_party",
+                    f"party id {party.party_id!r} is used twice",
+                    party.party_id,
+                )
+            seen.add(party.party_id)
+        for i, payment in enumerate(self.payments):
+            if payment.currency is not None and payment.currency != currency:
+                problems.add(
+                    ("payments", i, "currency"),
+                    "currency_mismatch",
+                    f"payment in {payment.currency} on a {currency} loan",
+                    payment.currency,
+                )
+            problems.check_places(("payments", i, "amount"), payment.amount, currency)
+        for i, contact in enumerate(self.contacts):
+            if contact.party_id not in seen:
+                problems.add(
+                    ("contacts", i, "party_id"),
+                    "unknown_party",
+                    f"no party {contact.party_id!r} in this case",
+                    contact.party_id,
+                )
+        for i, promise in enumerate(self.promises):
+            if promise.party_id is not None and promise.party_id not in seen:
+                problems.add(
+                    ("promises", i, "party_id"),
+                    "unknown_party",
+                    f"no party {promise.party_id!r} in this case",
+                    promise.party_id,
+                )
+            problems.check_places(("promises", i, "amount"), promise.amount, currency)
+        if self.delinquency is not None:
+            for name in ("overdue_principal", "overdue_interest", "penalty_interest", "fees"):
+                amount = getattr(self.delinquency, name)
+                problems.check_places(("delinquency", name), amount, currency)
+        problems.raise_if_any()
+        return self
+
+    def parties(self) -> Iterator[Party]:
+        """Yield the borrower, then the related parties in file order."""
+        yield self.borrower
+        yield from self.related_parties
+
+
+# --- The decision (filled in by the policy engine) ------------------------------------------
+
+
+class Message(_Model):
+    """A message template and the fields it is rendered with."""
+
+    template: Id
+    fields: dict[str, str | int] = Field(default_factory=dict)
+
+
+class Action(_Model):
+    """The next step for a case."""
+
+    channel: Channel
+    handled_by: HandledBy = HandledBy.INTERNAL
+    recipients: tuple[Id, ...] = ()
+    not_before: AwareDatetime | None = None
+    requires_approval: Id | None = None
+    message: Message | None = None
+
+
+class FeeTerms(_Model):
+    """What the customer owes to cure the delinquency, and what an agency earns on recovery."""
+
+    commission_rate: Rate | None = None
+    penalty_interest: Amount = Decimal(0)
+    collection_fee: Amount = Decimal(0)
+    total_due: Amount = Decimal(0)
+
+
+class PolicyRef(_Model):
+    """Which policy decided: enough to replay the decision."""
+
+    name: Id
+    version: Id
+    digest: Id
+
+
+class Decision(_Model):
+    """The typed answer for one case at ``as_of``."""
+
+    case_id: Id
+    as_of: AwareDatetime
+    dpd: Annotated[int, Field(ge=0)]
+    bucket: Id
+    action: Action
+    fee_terms: FeeTerms
+    rules: tuple[Id, ...] = ()
+    policy: PolicyRef

@@ -1,0 +1,86 @@
+"""Portfolio summaries: many assessments folded into the tables a collection manager reads."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TextIO
+
+from .delinquency import DEFAULT_BANDS, Assessment, BucketBands
+from .model import Product
+
+__all__ = ["PortfolioSummary"]
+
+
+@dataclass
+class _Amounts:
+    cases: int = 0
+    principal: Decimal = Decimal(0)
+    charges: Decimal = Decimal(0)  # overdue interest + penalty interest + fees
+    total_due: Decimal = Decimal(0)
+
+    def add(self, other: _Amounts) -> None:
+        self.cases += other.cases
+        self.principal += other.principal
+        self.charges += other.charges
+        self.total_due += other.total_due
+
+
+@dataclass
+class PortfolioSummary:
+    """Counts of cases by product × bucket and overdue amounts by product.
+
+    Feed it with :meth:`add`; amounts are summed exactly (``Decimal``) in the case currency,
+    so mix currencies only in separate summaries.
+    """
+
+    bands: BucketBands = DEFAULT_BANDS
+    buckets: dict[str, Counter[str]] = field(default_factory=dict)
+    overdue: dict[str, _Amounts] = field(default_factory=dict)
+    rejected: int = 0
+
+    def add(self, product: Product, assessment: Assessment) -> None:
+        """Count one assessed case of ``product``."""
+        self.buckets.setdefault(product.value, Counter())[assessment.bucket] += 1
+        if assessment.dpd > 0:
+            row = self.overdue.setdefault(product.value, _Amounts())
+            row.add(
+                _Amounts(
+                    1,
+                    assessment.overdue_principal,
+                    assessment.overdue_interest + assessment.penalty_interest + assessment.fees,
+                    assessment.total_due,
+                )
+            )
+
+    def render(self, out: TextIO, *, title: str) -> None:
+        """Write the summary as aligned plain-text tables."""
+        products = [p.value for p in Product if p.value in self.buckets]
+        labels = self.bands.labels
+        width = max([len("product"), *map(len, products)])
+        out.write(f"{title}\n\nCases by product and bucket\n")
+        out.write(f"{'product':<{width}}{''.join(f'{b:>7}' for b in labels)}{'total':>8}\n")
+        grand: Counter[str] = Counter()
+        for name in [*products, "total"]:
+            row = grand if name == "total" else self.buckets[name]
+            if name != "total":
+                grand.update(row)
+            cells = "".join(f"{row[b]:>7}" for b in labels)
+            out.write(f"{name:<{width}}{cells}{sum(row.values()):>8}\n")
+
+        out.write("\nOverdue amounts by product (cases with dpd > 0)\n")
+        heads = ("overdue cases", "overdue principal", "interest+penalty+fees", "total due")
+        out.write(f"{'product':<{width}}{''.join(f'{h:>23}' for h in heads)}\n")
+        total = _Amounts()
+        for name in [*products, "total"]:
+            amounts = total if name == "total" else self.overdue.get(name, _Amounts())
+            if name != "total":
+                total.add(amounts)
+            cells = (
+                f"{amounts.cases:>23,}{amounts.principal:>23,.2f}"
+                f"{amounts.charges:>23,.2f}{amounts.total_due:>23,.2f}"
+            )
+            out.write(f"{name:<{width}}{cells}\n")
+        if self.rejected:
+            out.write(f"\n{self.rejected} line(s) rejected; see the messages above.\n")

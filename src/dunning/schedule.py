@@ -1,0 +1,101 @@
+"""Instalment schedules: a loan's contract turned into what falls due when.
+
+Monthly due dates are ``start_date + relativedelta(months=k)``, each counted from the start date so
+that end-of-month clamping never drifts (a loan started on 31 January falls due on 28/29 February,
+then 31 March). The monthly rate is ``annual_rate / 12``. Every part is rounded half-up to the
+currency's minor unit and the last instalment absorbs the rounding, so principal parts always sum
+exactly to the principal.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from dateutil.relativedelta import relativedelta
+
+from .model import Installment, Loan, Repayment
+from .money import round_money
+
+__all__ = ["due_dates", "installment_payment", "schedule_of"]
+
+
+def due_dates(start: date, months: int) -> list[date]:
+    """Return the ``months`` monthly due dates after ``start``, clamped to month ends."""
+    return [start + relativedelta(months=k) for k in range(1, months + 1)]
+
+
+def installment_payment(principal: Decimal, monthly_rate: Decimal, months: int) -> Decimal:
+    """Return the unrounded level payment that amortises ``principal`` over ``months``."""
+    if monthly_rate == 0:
+        return principal / months
+    growth = (1 + monthly_rate) ** months
+    return principal * monthly_rate * growth / (growth - 1)
+
+
+def schedule_of(loan: Loan) -> tuple[Installment, ...]:
+    """Return the loan's instalments: its explicit ``schedule``, or one built from its terms.
+
+    * ``equal_installment`` (等额本息): a level payment rounded to the minor unit; each month's
+      interest is the outstanding balance × the monthly rate, rounded; the principal part is the
+      rest; the last instalment pays off the remaining balance. This is how Chinese lenders print
+      the schedule, and the payment equals numpy-financial's ``pmt`` to the fen.
+    * ``equal_principal`` (等额本金): principal parts follow the exact ``k × principal / n`` line,
+      rounded cumulatively so no rounding accumulates; interest on the outstanding balance.
+    * ``interest_only`` (先息后本): interest every month, all principal with the last instalment.
+    * ``bullet`` (到期一次还本付息): one instalment at maturity with simple interest for the term.
+    """
+    if loan.schedule is not None:
+        return loan.schedule
+    assert loan.term_months is not None  # guaranteed by Loan's validation
+    n = loan.term_months
+    dates = due_dates(loan.start_date, n)
+    rate = loan.annual_rate / 12
+    currency = loan.currency
+    principal = loan.principal
+    parts: list[tuple[Decimal, Decimal]]
+    if loan.repayment is Repayment.EQUAL_INSTALLMENT:
+        parts = _equal_installment(principal, rate, n, currency)
+    elif loan.repayment is Repayment.EQUAL_PRINCIPAL:
+        parts = _equal_principal(principal, rate, n, currency)
+    elif loan.repayment is Repayment.INTEREST_ONLY:
+        interest = round_money(principal * rate, currency)
+        parts = [(Decimal(0), interest)] * (n - 1) + [(principal, interest)]
+    else:
+        parts = [(Decimal(0), Decimal(0))] * (n - 1)
+        parts.append((principal, round_money(principal * rate * n, currency)))
+    if loan.repayment is Repayment.BULLET:
+        # A bullet loan has a single instalment at maturity; the empty months are not instalments.
+        return (Installment(due_date=dates[-1], principal=parts[-1][0], interest=parts[-1][1]),)
+    return tuple(
+        Installment(due_date=d, principal=p, interest=i)
+        for d, (p, i) in zip(dates, parts, strict=True)
+    )
+
+
+def _equal_installment(
+    principal: Decimal, rate: Decimal, n: int, currency: str
+) -> list[tuple[Decimal, Decimal]]:
+    payment = round_money(installment_payment(principal, rate, n), currency)
+    balance = principal
+    parts = []
+    for k in range(1, n + 1):
+        interest = round_money(balance * rate, currency)
+        # The last instalment clears the balance; so does any month where the payment would.
+        part = balance if k == n else min(balance, max(payment - interest, Decimal(0)))
+        parts.append((part, interest))
+        balance -= part
+    return parts
+
+
+def _equal_principal(
+    principal: Decimal, rate: Decimal, n: int, currency: str
+) -> list[tuple[Decimal, Decimal]]:
+    parts = []
+    repaid = Decimal(0)
+    for k in range(1, n + 1):
+        target = principal if k == n else round_money(principal * k / n, currency)
+        interest = round_money((principal - repaid) * rate, currency)
+        parts.append((target - repaid, interest))
+        repaid = target
+    return parts
