@@ -1,0 +1,77 @@
+"""Shared test set-up: hypothesis profiles and a builder for valid cases."""
+
+from __future__ import annotations
+
+import copy
+import os
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+# `make test` runs the default profile; HYPOTHESIS_PROFILE=slow runs the long property runs.
+settings.register_profile(
+    "default", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("slow", max_examples=5000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+#: The case of the issue's contract, before any payment; tests copy and change it.
+BASE_CASE: dict[str, Any] = {
+    "case_id": "C-0001",
+    "loan": {
+        "loan_id": "L-0001",
+        "product": "consumer_finance",
+        "principal": "12000.00",
+        "currency": "CNY",
+        "annual_rate": "0.18",
+        "start_date": "2026-01-15",
+        "term_months": 12,
+        "repayment": "equal_installment",
+        "collateral": None,
+    },
+    "borrower": {
+        "party_id": "P-0001",
+        "name": "张三",
+        "phones": ["13800000000"],
+        "timezone": "Asia/Shanghai",
+    },
+    "related_parties": [
+        {"party_id": "P-0002", "role": "guarantor", "name": "李四", "phones": ["13900000000"]}
+    ],
+    "payments": [],
+    "delinquency": None,
+    "contacts": [
+        {
+            "at": "2026-06-01T10:00:00+08:00",
+            "channel": "call",
+            "party_id": "P-0001",
+            "outcome": "no_answer",
+        }
+    ],
+    "promises": [
+        {"made_at": "2026-06-01T10:05:00+08:00", "amount": "1100.16", "due_date": "2026-06-05"}
+    ],
+    "placement": None,
+    "lost_contact": False,
+    "dispute": False,
+    "do_not_contact": False,
+    "rating": "B",
+}
+
+
+def case_dict(**changes: Any) -> dict[str, Any]:
+    """Return a deep copy of BASE_CASE; keys like ``loan__principal`` change nested fields."""
+    data = copy.deepcopy(BASE_CASE)
+    for key, value in changes.items():
+        target = data
+        *parents, leaf = key.split("__")
+        for parent in parents:
+            target = target[parent]
+        target[leaf] = value
+    return data
+
+
+@pytest.fixture
+def base_case() -> dict[str, Any]:
+    return case_dict()

@@ -1,0 +1,219 @@
+"""Delinquency arithmetic: dpd, buckets, allocation, penalties, snapshots."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from conftest import case_dict
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import cases_with_payments
+
+from dunning import (
+    DEFAULT_BANDS,
+    Assessor,
+    Band,
+    BucketBands,
+    Case,
+    ConfigError,
+    assess,
+    parse_case,
+    schedule_of,
+)
+
+D = Decimal
+ON_TIME = [
+    {"date": "2026-02-15", "amount": "1100.16"},
+    {"date": "2026-03-15", "amount": "1100.16"},
+    {"date": "2026-04-15", "amount": "1100.16"},
+]
+
+
+def test_worked_case_from_the_issue() -> None:
+    """12,000.00 at 18 %, 12 months from 2026-01-15, three paid on time, seen on 2026-06-20."""
+    case = parse_case(case_dict(payments=ON_TIME))
+    a = assess(case, date(2026, 6, 20))
+    assert (a.dpd, a.bucket) == (36, "M2")
+    assert [(o.seq, o.due_date, o.days_overdue) for o in a.overdue_installments] == [
+        (4, date(2026, 5, 15), 36),
+        (5, date(2026, 6, 15), 5),
+    ]
+    assert a.overdue_principal == D("962.19") + D("976.62")
+    assert a.overdue_interest == D("137.97") + D("123.54")
+    assert a.total_due == D("2200.32")
+    assert a.penalty_interest == D("0.00") and a.fees == D("0.00")
+    assert a.outstanding_principal == D("12000.00") - D("920.16") - D("933.96") - D("947.97")
+    assert (a.paid, a.allocated, a.unapplied_credit) == (D("3300.48"), D("3300.48"), D("0.00"))
+
+
+def test_due_date_equal_to_as_of_is_not_overdue() -> None:
+    case = parse_case(case_dict())
+    assert assess(case, date(2026, 2, 15)).dpd == 0
+    assert assess(case, date(2026, 2, 16)).dpd == 1
+
+
+def test_nothing_overdue_is_m0() -> None:
+    a = assess(parse_case(case_dict(payments=ON_TIME)), date(2026, 5, 1))
+    assert (a.dpd, a.bucket, a.overdue_installments, a.total_due) == (0, "M0", (), D("0.00"))
+
+
+def test_partial_payment_keeps_the_oldest_instalment_overdue() -> None:
+    payments = [*ON_TIME, {"date": "2026-05-20", "amount": "1000.00"}]
+    a = assess(parse_case(case_dict(payments=payments)), date(2026, 6, 20))
+    assert a.dpd == 36
+    first = a.overdue_installments[0]
+    # penalty (none accrued) → interest 137.97 → principal 862.03 of 962.19
+    assert (first.interest, first.principal) == (D("0.00"), D("100.16"))
+
+
+def test_late_payment_moves_dpd_to_the_next_unpaid_instalment() -> None:
+    payments = [*ON_TIME, {"date": "2026-06-18", "amount": "1100.16"}]
+    a = assess(parse_case(case_dict(payments=payments)), date(2026, 6, 20))
+    assert a.dpd == 5 and a.bucket == "M1"
+
+
+def test_payments_after_as_of_are_ignored() -> None:
+    payments = [*ON_TIME, {"date": "2026-07-01", "amount": "5000.00"}]
+    a = assess(parse_case(case_dict(payments=payments)), date(2026, 6, 20))
+    assert a.dpd == 36 and a.paid == D("3300.48")
+
+
+def test_overpayment_is_kept_as_unapplied_credit() -> None:
+    payments = [{"date": "2026-02-01", "amount": "20000.00"}]
+    a = assess(parse_case(case_dict(payments=payments)), date(2027, 3, 1))
+    total = sum(i.amount for i in schedule_of(parse_case(case_dict()).loan))
+    assert a.dpd == 0
+    assert a.unapplied_credit == D("20000.00") - total
+    assert a.outstanding_principal == D("0.00")
+
+
+def test_prepayment_pays_the_next_instalments_in_order() -> None:
+    payments = [{"date": "2026-02-01", "amount": "2200.32"}]
+    a = assess(parse_case(case_dict(payments=payments)), date(2026, 4, 20))
+    assert a.dpd == 5 and [o.seq for o in a.overdue_installments] == [3]
+
+
+def test_penalty_accrues_per_instalment_by_its_own_days_overdue() -> None:
+    assessor = Assessor(penalty_multiplier=D("1.5"))
+    a = assessor.assess(parse_case(case_dict(payments=ON_TIME)), date(2026, 6, 20))
+    daily = D("0.18") * D("1.5") / 360
+    assert [o.penalty for o in a.overdue_installments] == [
+        (D("962.19") * daily * 36).quantize(D("0.01")),
+        (D("976.62") * daily * 5).quantize(D("0.01")),
+    ]
+    assert a.penalty_interest == D("29.64")
+    assert a.total_due == D("2200.32") + D("29.64")
+
+
+def test_allocation_order_is_a_parameter() -> None:
+    payments = [*ON_TIME, {"date": "2026-06-01", "amount": "500.00"}]
+    case = parse_case(case_dict(payments=payments))
+    default = Assessor(penalty_multiplier=D("1.5")).assess(case, date(2026, 6, 20))
+    principal_first = Assessor(
+        penalty_multiplier=D("1.5"), allocation=("principal", "interest", "penalty")
+    ).assess(case, date(2026, 6, 20))
+    d0, p0 = default.overdue_installments[0], principal_first.overdue_installments[0]
+    # Default: 17 days of penalty (12.27) and all interest are paid before principal; the
+    # remaining principal then accrues 19 more days of penalty until as_of.
+    assert d0.interest == D("0.00")
+    assert d0.principal == D("962.19") - (D("500.00") - D("137.97") - D("12.27"))
+    assert d0.penalty == (d0.principal * D("0.18") * D("1.5") / 360 * 19).quantize(D("0.01"))
+    assert p0.principal == D("462.19") and p0.interest == D("137.97")
+
+
+def test_bad_allocation_order_is_refused() -> None:
+    with pytest.raises(ConfigError, match="allocation"):
+        Assessor(allocation=("interest", "principal"))  # type: ignore[arg-type]
+
+
+def test_snapshot_is_used_as_given() -> None:
+    snapshot = {"dpd": 95, "overdue_principal": "3000.00", "overdue_interest": "240.00",
+                "penalty_interest": "12.34", "fees": "50.00"}  # fmt: skip
+    case = parse_case(case_dict(payments=ON_TIME, delinquency=snapshot))
+    a = assess(case, date(2026, 6, 20))
+    assert (a.source, a.dpd, a.bucket) == ("snapshot", 95, "M4")
+    assert a.total_due == D("3302.34")
+    assert a.overdue_installments == () and a.paid is None
+
+
+def test_aware_as_of_is_read_in_the_borrowers_time_zone() -> None:
+    case = parse_case(case_dict())
+    late_utc = datetime(2026, 2, 15, 17, 0, tzinfo=timezone.utc)  # 2026-02-16 01:00 in Shanghai
+    assert assess(case, late_utc).dpd == 1
+    urumqi = parse_case(case_dict(borrower__timezone="Asia/Urumqi"))  # UTC+6: still the 15th
+    assert assess(urumqi, late_utc).dpd == 0
+
+
+def test_naive_as_of_is_refused() -> None:
+    with pytest.raises(ConfigError, match="timezone-aware"):
+        assess(parse_case(case_dict()), datetime(2026, 6, 20, 10, 0))
+
+
+@given(cases_with_payments(), st.dates(date(2015, 1, 1), date(2060, 1, 1)))
+def test_allocation_conserves_money(case: Case, day: date) -> None:
+    a = assess(case, day)
+    assert a.paid == a.allocated + a.unapplied_credit
+    assert a.paid == sum((p.amount for p in case.payments if p.date <= day), D(0))
+    assert a.unapplied_credit >= 0 and a.outstanding_principal is not None
+    scheduled = sum(i.principal for i in schedule_of(case.loan))
+    assert a.outstanding_principal <= scheduled
+
+
+@given(cases_with_payments(), st.dates(date(2015, 1, 1), date(2060, 1, 1)),
+       st.integers(1, 3000))  # fmt: skip
+def test_dpd_never_decreases_without_payments(case: Case, day: date, step: int) -> None:
+    later = day + timedelta(days=step)
+    unpaid = case.model_copy(update={"payments": tuple(p for p in case.payments if p.date <= day)})
+    before, after = assess(unpaid, day), assess(unpaid, later)
+    assert after.dpd >= before.dpd
+    if before.dpd:
+        assert after.dpd == before.dpd + step  # the same instalment keeps ageing
+
+
+@given(cases_with_payments(), st.dates(date(2015, 1, 1), date(2060, 1, 1)))
+def test_dpd_matches_the_oldest_unpaid_instalment(case: Case, day: date) -> None:
+    a = assess(case, day)
+    assert a.bucket == DEFAULT_BANDS.bucket(a.dpd)
+    if a.overdue_installments:
+        assert a.dpd == (day - a.overdue_installments[0].due_date).days
+        assert all(o.due_date < day for o in a.overdue_installments)
+    else:
+        assert a.dpd == 0
+
+
+@given(st.integers(0, 10**6))
+def test_bucket_is_a_total_function_of_dpd(dpd: int) -> None:
+    label = DEFAULT_BANDS.bucket(dpd)
+    holding = [b for b in DEFAULT_BANDS.bands if b.min_dpd <= dpd and (b.max_dpd is None or dpd <= b.max_dpd)]
+    assert [b.label for b in holding] == [label]
+
+
+@pytest.mark.parametrize(
+    ("dpd", "label"),
+    [(0, "M0"), (1, "M1"), (30, "M1"), (31, "M2"), (60, "M2"), (61, "M3"), (90, "M3"),
+     (91, "M4"), (120, "M4"), (121, "M5"), (150, "M5"), (151, "M6"), (180, "M6"), (181, "M7+")],
+)  # fmt: skip
+def test_default_band_edges(dpd: int, label: str) -> None:
+    assert DEFAULT_BANDS.bucket(dpd) == label
+
+
+def test_custom_bands() -> None:
+    bands = BucketBands([("current", 0, 0), ("early", 1, 89), ("late", 90, None)])
+    assert [bands.bucket(d) for d in (0, 89, 90, 5000)] == ["current", "early", "late", "late"]
+    a = Assessor(bands=bands).assess(parse_case(case_dict()), date(2026, 6, 20))
+    assert a.bucket == "late"
+
+
+def test_bad_bands_report_every_problem() -> None:
+    with pytest.raises(ConfigError) as info:
+        BucketBands([Band("A", 1, 10), Band("B", 12, 20), Band("B", 20, 30), Band("C", 31, 40)])
+    text = str(info.value)
+    for needle in ("must start at dpd 0", "gap: dpd 11..11", "overlap", "used more than once",
+                   "must be open-ended"):  # fmt: skip
+        assert needle in text
+    with pytest.raises(ConfigError, match="no bands"):
+        BucketBands([])
+    with pytest.raises(ConfigError, match="open-ended but is not the last"):
+        BucketBands([("A", 0, None), ("B", 1, None)])
