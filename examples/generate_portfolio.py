@@ -135,7 +135,9 @@ class Generator:
                 "overdue_principal": str(min(balance, minimum)),
                 "overdue_interest": str(interest if dpd else Decimal("0.00")),
                 "penalty_interest": str(round_money(minimum * Decimal("0.05"))),
-                "fees": "0.00" if dpd == 0 else str(Decimal(50 * months_over).quantize(Decimal("0.01"))),
+                "fees": "0.00"
+                if dpd == 0
+                else str(Decimal(50 * months_over).quantize(Decimal("0.01"))),
             }
             return loan, [], snapshot
         if product == "consumer_finance":
@@ -143,6 +145,8 @@ class Generator:
             rate = rng.choice(("0.108", "0.15", "0.18", "0.2136", "0.24"))
             term = rng.choice((6, 12, 12, 24, 36))
             repayment = rng.choice(("equal_installment",) * 4 + ("equal_principal",))
+            if rng.random() < 0.08:  # a short instalment-free purchase repaid in one go
+                term, repayment = rng.choice((1, 3)), "bullet"
             collateral = None
         elif product == "vehicle_pledge":
             principal = self.money(80_000, 600_000, 1000)
@@ -164,8 +168,14 @@ class Generator:
                 "value": str(round_money(principal * Decimal(rng.choice(("1.6", "2", "2.5"))))),
                 "reference": f"沪房权证{rng.randrange(10**7):07d}号",
             }
-        # Place the first unpaid due date about `dpd` days before AS_OF, after `paid` on-time months.
-        if dpd == 0:
+        # Place the first unpaid due date `dpd` days before AS_OF, after `paid` on-time months.
+        if repayment == "bullet":  # one instalment, at maturity
+            paid = 0
+            maturity = (
+                AS_OF - timedelta(days=dpd) if dpd else AS_OF + timedelta(days=rng.randint(0, 25))
+            )
+            start = maturity - relativedelta(months=term)
+        elif dpd == 0:
             due_count = rng.randint(1, term - 1)
             start = AS_OF - relativedelta(months=due_count) - timedelta(days=rng.randint(0, 27))
             paid = due_count
@@ -186,10 +196,13 @@ class Generator:
         if product == "consumer_finance" and rng.random() < 0.05:
             # An irregular schedule from the host's servicing system replaces the method.
             loan["schedule"] = [
-                {"due_date": i.due_date.isoformat(), "principal": str(i.principal),
-                 "interest": str(i.interest)}
+                {
+                    "due_date": i.due_date.isoformat(),
+                    "principal": str(i.principal),
+                    "interest": str(i.interest),
+                }
                 for i in schedule
-            ]  # fmt: skip
+            ]
             del loan["term_months"], loan["repayment"]
         payments = []
         for inst in schedule[:paid]:
@@ -212,7 +225,9 @@ class Generator:
             return [], []
         contacts: list[dict[str, Any]] = []
         promises: list[dict[str, Any]] = []
-        obligors = [borrower_id] + [p["party_id"] for p in related if p["role"] != "emergency_contact"]
+        obligors = [borrower_id] + [
+            p["party_id"] for p in related if p["role"] != "emergency_contact"
+        ]
         for _ in range(min(12, rng.randint(dpd // 20, dpd // 8 + 1))):
             day = AS_OF - timedelta(days=rng.randint(1, dpd))
             channel = rng.choices(("sms", "call", "field_visit"), (40, 55, 5 if dpd > 30 else 0))[0]

@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from hypothesis import strategies as st
 
-from dunning import Case, Loan, Party, Payment, Product, Repayment
+from dunning import (
+    Case,
+    Collateral,
+    CollateralKind,
+    ContactAttempt,
+    ContactChannel,
+    DelinquencySnapshot,
+    Loan,
+    Outcome,
+    Party,
+    Payment,
+    Placement,
+    Product,
+    PromiseToPay,
+    Repayment,
+    Role,
+    schedule_of,
+)
 
 products = st.sampled_from(list(Product))
 
@@ -55,4 +73,112 @@ def cases_with_payments(draw: st.DrawFn, *, max_term: int = 36) -> Case:
         loan=loan,
         borrower=Party(party_id="P-1"),
         payments=tuple(payments),
+    )
+
+
+ids = st.text("ABCXYZ0123456789-", min_size=1, max_size=8)
+texts = st.text(max_size=20)
+amounts = st.integers(0, 10**10).map(lambda c: Decimal(c) / 100)
+positive_amounts = st.integers(1, 10**10).map(lambda c: Decimal(c) / 100)
+rates = st.integers(0, 9999).map(lambda c: Decimal(c) / 10000)
+zones = st.sampled_from(["Asia/Shanghai", "Asia/Urumqi", "America/New_York", "UTC"])
+aware = st.datetimes(
+    min_value=datetime(2015, 1, 1), max_value=datetime(2035, 1, 1), timezones=zones.map(ZoneInfo)
+)
+
+
+@st.composite
+def full_cases(draw: st.DrawFn) -> Case:
+    """Valid cases using every part of the contract, for round-trip tests."""
+    lo = draw(loans(max_term=60))
+    product = draw(products)
+    collateral = None
+    if product in (Product.MORTGAGE, Product.VEHICLE_PLEDGE):
+        kind = CollateralKind.PROPERTY if product is Product.MORTGAGE else CollateralKind.VEHICLE
+        collateral = Collateral(kind=kind, value=draw(amounts), reference=draw(texts | st.none()))
+    lo = lo.model_copy(update={"product": product, "collateral": collateral})
+    if draw(st.booleans()):
+        schedule = schedule_of(lo)
+        lo = Loan.model_validate(
+            lo.model_dump() | {"schedule": [i.model_dump() for i in schedule], "term_months": None}
+        )
+    borrower = Party(
+        party_id="B",
+        name=draw(texts),
+        phones=tuple(draw(st.lists(st.from_regex(r"\+?1[0-9]{10}", fullmatch=True), max_size=2))),
+        addresses=tuple(draw(st.lists(texts, max_size=2))),
+        timezone=draw(zones),
+    )
+    related = tuple(
+        Party(party_id=f"R{i}", role=role)
+        for i, role in enumerate(
+            draw(st.lists(st.sampled_from([r for r in Role if r is not Role.BORROWER]), max_size=3))
+        )
+    )
+    party_ids = ["B", *(p.party_id for p in related)]
+    contacts = draw(
+        st.lists(
+            st.builds(
+                ContactAttempt,
+                at=aware,
+                channel=st.sampled_from(list(ContactChannel)),
+                party_id=st.sampled_from(party_ids),
+                outcome=st.sampled_from(list(Outcome)),
+                overdue_reason=texts | st.none(),
+                recording_ref=texts | st.none(),
+            ),
+            max_size=4,
+        )
+    )
+    promises = draw(
+        st.lists(
+            st.builds(
+                PromiseToPay,
+                made_at=aware,
+                amount=positive_amounts,
+                due_date=st.dates(),
+                party_id=st.sampled_from(party_ids) | st.none(),
+            ),
+            max_size=2,
+        )
+    )
+    snapshot = draw(
+        st.none()
+        | st.builds(
+            DelinquencySnapshot,
+            dpd=st.integers(0, 3000),
+            overdue_principal=amounts,
+            overdue_interest=amounts,
+            penalty_interest=amounts,
+            fees=amounts,
+        )
+    )
+    placement = draw(
+        st.none() | st.builds(Placement, agency_id=ids, placed_on=st.dates(), commission_rate=rates)
+    )
+    payments = draw(
+        st.lists(
+            st.builds(
+                Payment,
+                date=st.dates(),
+                amount=positive_amounts,
+                currency=st.sampled_from([lo.currency, None]),
+            ),
+            max_size=3,
+        )
+    )
+    return Case(
+        case_id=draw(ids),
+        loan=lo,
+        borrower=borrower,
+        related_parties=related,
+        payments=tuple(payments),
+        delinquency=snapshot,
+        contacts=tuple(contacts),
+        promises=tuple(promises),
+        placement=placement,
+        lost_contact=draw(st.booleans()),
+        dispute=draw(st.booleans()),
+        do_not_contact=draw(st.booleans()),
+        rating=draw(st.sampled_from("ABCDE") | st.none()),
     )

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from conftest import case_dict
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import cases_with_payments
 
+from conftest import case_dict
 from dunning import (
     DEFAULT_BANDS,
     Assessor,
@@ -22,6 +21,7 @@ from dunning import (
     parse_case,
     schedule_of,
 )
+from strategies import cases_with_payments
 
 D = Decimal
 ON_TIME = [
@@ -129,8 +129,13 @@ def test_bad_allocation_order_is_refused() -> None:
 
 
 def test_snapshot_is_used_as_given() -> None:
-    snapshot = {"dpd": 95, "overdue_principal": "3000.00", "overdue_interest": "240.00",
-                "penalty_interest": "12.34", "fees": "50.00"}  # fmt: skip
+    snapshot = {
+        "dpd": 95,
+        "overdue_principal": "3000.00",
+        "overdue_interest": "240.00",
+        "penalty_interest": "12.34",
+        "fees": "50.00",
+    }
     case = parse_case(case_dict(payments=ON_TIME, delinquency=snapshot))
     a = assess(case, date(2026, 6, 20))
     assert (a.source, a.dpd, a.bucket) == ("snapshot", 95, "M4")
@@ -140,7 +145,7 @@ def test_snapshot_is_used_as_given() -> None:
 
 def test_aware_as_of_is_read_in_the_borrowers_time_zone() -> None:
     case = parse_case(case_dict())
-    late_utc = datetime(2026, 2, 15, 17, 0, tzinfo=timezone.utc)  # 2026-02-16 01:00 in Shanghai
+    late_utc = datetime(2026, 2, 15, 17, 0, tzinfo=UTC)  # 2026-02-16 01:00 in Shanghai
     assert assess(case, late_utc).dpd == 1
     urumqi = parse_case(case_dict(borrower__timezone="Asia/Urumqi"))  # UTC+6: still the 15th
     assert assess(urumqi, late_utc).dpd == 0
@@ -161,8 +166,7 @@ def test_allocation_conserves_money(case: Case, day: date) -> None:
     assert a.outstanding_principal <= scheduled
 
 
-@given(cases_with_payments(), st.dates(date(2015, 1, 1), date(2060, 1, 1)),
-       st.integers(1, 3000))  # fmt: skip
+@given(cases_with_payments(), st.dates(date(2015, 1, 1), date(2060, 1, 1)), st.integers(1, 3000))
 def test_dpd_never_decreases_without_payments(case: Case, day: date, step: int) -> None:
     later = day + timedelta(days=step)
     unpaid = case.model_copy(update={"payments": tuple(p for p in case.payments if p.date <= day)})
@@ -186,15 +190,33 @@ def test_dpd_matches_the_oldest_unpaid_instalment(case: Case, day: date) -> None
 @given(st.integers(0, 10**6))
 def test_bucket_is_a_total_function_of_dpd(dpd: int) -> None:
     label = DEFAULT_BANDS.bucket(dpd)
-    holding = [b for b in DEFAULT_BANDS.bands if b.min_dpd <= dpd and (b.max_dpd is None or dpd <= b.max_dpd)]
+    holding = [
+        b
+        for b in DEFAULT_BANDS.bands
+        if b.min_dpd <= dpd and (b.max_dpd is None or dpd <= b.max_dpd)
+    ]
     assert [b.label for b in holding] == [label]
 
 
 @pytest.mark.parametrize(
     ("dpd", "label"),
-    [(0, "M0"), (1, "M1"), (30, "M1"), (31, "M2"), (60, "M2"), (61, "M3"), (90, "M3"),
-     (91, "M4"), (120, "M4"), (121, "M5"), (150, "M5"), (151, "M6"), (180, "M6"), (181, "M7+")],
-)  # fmt: skip
+    [
+        (0, "M0"),
+        (1, "M1"),
+        (30, "M1"),
+        (31, "M2"),
+        (60, "M2"),
+        (61, "M3"),
+        (90, "M3"),
+        (91, "M4"),
+        (120, "M4"),
+        (121, "M5"),
+        (150, "M5"),
+        (151, "M6"),
+        (180, "M6"),
+        (181, "M7+"),
+    ],
+)
 def test_default_band_edges(dpd: int, label: str) -> None:
     assert DEFAULT_BANDS.bucket(dpd) == label
 
@@ -210,8 +232,13 @@ def test_bad_bands_report_every_problem() -> None:
     with pytest.raises(ConfigError) as info:
         BucketBands([Band("A", 1, 10), Band("B", 12, 20), Band("B", 20, 30), Band("C", 31, 40)])
     text = str(info.value)
-    for needle in ("must start at dpd 0", "gap: dpd 11..11", "overlap", "used more than once",
-                   "must be open-ended"):  # fmt: skip
+    for needle in (
+        "must start at dpd 0",
+        "gap: dpd 11..11",
+        "overlap",
+        "used more than once",
+        "must be open-ended",
+    ):
         assert needle in text
     with pytest.raises(ConfigError, match="no bands"):
         BucketBands([])

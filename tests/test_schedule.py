@@ -8,10 +8,10 @@ from decimal import Decimal
 import numpy_financial as npf
 import pytest
 from hypothesis import given
-from strategies import loans
 
 from dunning import Installment, Loan, Repayment, schedule_of
 from dunning.schedule import due_dates
+from strategies import loans
 
 D = Decimal
 FEN = 0.005 + 1e-6  # half a fen, plus float noise of the oracle
@@ -33,8 +33,12 @@ def test_equal_installment_worked_example() -> None:
     sched = schedule_of(loan())
     assert len(sched) == 12
     assert {i.amount for i in sched[:-1]} == {D("1100.16")}
-    assert sched[0] == Installment(due_date=date(2026, 2, 15), principal=D("920.16"), interest=D("180.00"))
-    assert sched[-1] == Installment(due_date=date(2027, 1, 15), principal=D("1083.93"), interest=D("16.26"))
+    assert sched[0] == Installment(
+        due_date=date(2026, 2, 15), principal=D("920.16"), interest=D("180.00")
+    )
+    assert sched[-1] == Installment(
+        due_date=date(2027, 1, 15), principal=D("1083.93"), interest=D("16.26")
+    )
     assert sum(i.principal for i in sched) == D("12000.00")
     assert sum(i.interest for i in sched) == D("1201.95")
 

@@ -1,0 +1,120 @@
+"""The `dunning` command: assess a JSON Lines file as a table or as JSON lines."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import case_dict
+from dunning.cli import main
+
+ON_TIME = [{"date": f"2026-0{m}-15", "amount": "1100.16"} for m in (2, 3, 4)]
+
+
+@pytest.fixture
+def batch(tmp_path: Path) -> Path:
+    path = tmp_path / "cases.jsonl"
+    lines = [
+        json.dumps(case_dict(payments=ON_TIME), ensure_ascii=False),
+        json.dumps(case_dict(case_id="C-bad", loan__annual_rate=0.18)),
+        json.dumps(
+            case_dict(
+                case_id="C-3",
+                loan__product="mortgage",
+                loan__principal="500000.00",
+                loan__collateral={"kind": "property", "value": "900000.00"},
+            )
+        ),
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_jsonl_output_has_one_line_per_input_line(
+    batch: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(["assess", "--as-of", "2026-06-20", "--format", "jsonl", str(batch)])
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert status == 1  # one line rejected
+    assert [o.get("case_id") for o in out] == ["C-0001", "C-bad", "C-3"]
+    assert out[0]["dpd"] == 36 and out[0]["bucket"] == "M2" and out[0]["total_due"] == "2200.32"
+    assert out[1]["line"] == 2 and out[1]["errors"][0]["path"] == "loan.annual_rate"
+    assert out[2]["dpd"] == 125 and out[2]["bucket"] == "M5"
+
+
+def test_table_output(batch: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["assess", "--as-of", "2026-06-20", str(batch)])
+    captured = capsys.readouterr()
+    assert status == 1
+    assert "line 2: case 'C-bad'" in captured.err and "decimal_as_string" in captured.err
+    bucket_table = captured.out.split("Overdue amounts")[0]
+    rows = {line.split()[0]: line.split()[1:] for line in bucket_table.splitlines() if line.strip()}
+    # consumer_finance: one case in M2; mortgage: one in M5 (columns M0..M7+, total)
+    assert rows["consumer_finance"][:9] == ["0", "0", "1", "0", "0", "0", "0", "0", "1"]
+    assert rows["mortgage"][:9] == ["0", "0", "0", "0", "0", "1", "0", "0", "1"]
+    overdue = captured.out.split("Overdue amounts")[1]
+    assert "2,200.32" in overdue  # the consumer case's total due
+    assert "1 line(s) rejected" in captured.out
+
+
+def test_penalty_multiplier_option(batch: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    main(
+        [
+            "assess",
+            "--as-of",
+            "2026-06-20",
+            "--format",
+            "jsonl",
+            "--penalty-multiplier",
+            "1.5",
+            str(batch),
+        ]
+    )
+    first = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert first["penalty_interest"] == "29.64"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["assess", "--as-of", "yesterday", "x.jsonl"],
+        ["assess", "--as-of", "2026-06-20T10:00:00", "x.jsonl"],
+        ["assess", "--format", "xml", "x.jsonl"],
+        ["frobnicate"],
+        [],
+    ],
+)
+def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    assert capsys.readouterr().err
+
+
+def test_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["assess", str(tmp_path / "nope.jsonl")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_python_dash_m_reads_stdin(batch: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dunning",
+            "assess",
+            "--as-of",
+            "2026-06-20T23:30:00+08:00",
+            "--format",
+            "jsonl",
+            "-",
+        ],
+        input=batch.read_text(encoding="utf-8"),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert len(done.stdout.splitlines()) == 3

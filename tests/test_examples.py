@@ -1,0 +1,57 @@
+"""The shipped example portfolio: valid, varied, and reproducible from its generator."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+from dunning import Case, CaseError, Product, assess, read_cases
+
+ROOT = Path(__file__).resolve().parent.parent
+PORTFOLIO = ROOT / "examples" / "portfolio.jsonl"
+AS_OF = date(2026, 11, 28)
+
+
+def load() -> list[Case]:
+    with PORTFOLIO.open(encoding="utf-8") as lines:
+        results = list(read_cases(lines))
+    errors = [r for r in results if isinstance(r, CaseError)]
+    assert errors == []
+    return [r for r in results if isinstance(r, Case)]
+
+
+def test_portfolio_is_valid_and_covers_the_domain() -> None:
+    cases = load()
+    assert len(cases) >= 1000
+    assert len({c.case_id for c in cases}) == len(cases)
+    cells = Counter((c.loan.product, assess(c, AS_OF).bucket) for c in cases)
+    buckets = ["M0", "M1", "M2", "M3", "M4", "M5", "M6", "M7+"]
+    missing = [(p, b) for p in Product for b in buckets if not cells[(p, b)]]
+    assert missing == []
+    assert any(c.loan.secured for c in cases) and any(not c.loan.secured for c in cases)
+    assert {c.loan.repayment for c in cases if c.loan.schedule is None} >= {
+        "equal_installment",
+        "equal_principal",
+        "interest_only",
+        "bullet",
+    }
+    assert any(c.loan.schedule is not None for c in cases)
+    assert any(c.delinquency is not None for c in cases)
+    assert any(p.role == "guarantor" for c in cases for p in c.related_parties)
+    assert any(p.role == "emergency_contact" for c in cases for p in c.related_parties)
+    assert sum(1 for c in cases if c.placement) >= 20
+    assert sum(1 for c in cases if c.promises) >= 50
+    assert sum(1 for c in cases if c.lost_contact) >= 10
+    assert any(ct.channel == "field_visit" and ct.recording_ref for c in cases for ct in c.contacts)
+
+
+def test_generator_is_deterministic(tmp_path: Path) -> None:
+    out = tmp_path / "portfolio.jsonl"
+    subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "generate_portfolio.py"), "--out", str(out)],
+        check=True,
+    )
+    assert out.read_bytes() == PORTFOLIO.read_bytes()
