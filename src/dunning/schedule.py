@@ -53,24 +53,24 @@ def schedule_of(loan: Loan) -> tuple[Installment, ...]:
     rate = loan.annual_rate / 12
     currency = loan.currency
     principal = loan.principal
+    if loan.repayment is Repayment.BULLET:
+        # One instalment at maturity: principal plus simple interest for the whole term.
+        interest = round_money(principal * rate * n, currency)
+        return (_installment(dates[-1], principal, interest),)
     parts: list[tuple[Decimal, Decimal]]
     if loan.repayment is Repayment.EQUAL_INSTALLMENT:
         parts = _equal_installment(principal, rate, n, currency)
     elif loan.repayment is Repayment.EQUAL_PRINCIPAL:
         parts = _equal_principal(principal, rate, n, currency)
-    elif loan.repayment is Repayment.INTEREST_ONLY:
+    else:
         interest = round_money(principal * rate, currency)
         parts = [(Decimal(0), interest)] * (n - 1) + [(principal, interest)]
-    else:
-        parts = [(Decimal(0), Decimal(0))] * (n - 1)
-        parts.append((principal, round_money(principal * rate * n, currency)))
-    if loan.repayment is Repayment.BULLET:
-        # A bullet loan has a single instalment at maturity; the empty months are not instalments.
-        return (Installment(due_date=dates[-1], principal=parts[-1][0], interest=parts[-1][1]),)
-    return tuple(
-        Installment(due_date=d, principal=p, interest=i)
-        for d, (p, i) in zip(dates, parts, strict=True)
-    )
+    return tuple(_installment(d, p, i) for d, (p, i) in zip(dates, parts, strict=True))
+
+
+def _installment(due: date, principal: Decimal, interest: Decimal) -> Installment:
+    # Built from amounts computed here, already valid: skip re-validation on this hot path.
+    return Installment.model_construct(due_date=due, principal=principal, interest=interest)
 
 
 def _equal_installment(
