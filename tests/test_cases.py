@@ -30,16 +30,16 @@ def test_batch_yields_one_result_per_line_and_keeps_going() -> None:
     assert [(e.line, e.case_id) for e in errors] == [(2, None), (3, "C-2"), (5, None)]
     assert errors[0].problems[0].code == "invalid_json"
     assert errors[2].problems[0].code == "not_an_object"
+    problem = {
+        "code": "greater_than",
+        "message": "Input should be greater than 0",
+        "path": "loan.principal",
+    }
     assert errors[1].to_dict() == {
         "line": 3,
         "case_id": "C-2",
-        "errors": [
-            {
-                "path": "loan.principal",
-                "code": "greater_than",
-                "message": "Input should be greater than 0",
-            }
-        ],
+        "error": problem,
+        "errors": [problem],
     }
     ok = [r for r in results if isinstance(r, Case)]
     assert [c.case_id for c in ok] == ["C-0001", "C-3"]

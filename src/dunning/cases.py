@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from .errors import CaseError, Problem
 from .model import Case
 
-__all__ = ["parse_case", "read_cases"]
+__all__ = ["parse_case", "read_cases", "read_numbered"]
 
 
 def parse_case(data: str | bytes | Mapping[str, Any], *, line: int | None = None) -> Case:
@@ -59,13 +59,19 @@ def read_cases(lines: Iterable[str | bytes]) -> Iterator[Case | CaseError]:
     Blank lines are separators, not records, and are skipped; every other line yields exactly
     one result, in input order, and errors carry their 1-based line number.
     """
+    for _, item in read_numbered(lines):
+        yield item
+
+
+def read_numbered(lines: Iterable[str | bytes]) -> Iterator[tuple[int, Case | CaseError]]:
+    """Like :func:`read_cases`, with each result's 1-based line number."""
     for number, text in enumerate(lines, start=1):
         if not text.strip():
             continue
         try:
-            yield parse_case(text, line=number)
+            yield number, parse_case(text, line=number)
         except CaseError as error:
-            yield error
+            yield number, error
 
 
 def problems_of(exc: ValidationError, root: type[BaseModel]) -> list[Problem]:

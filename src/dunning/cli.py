@@ -1,22 +1,32 @@
-"""Command line: ``dunning assess`` (more commands arrive with the policy engine)."""
+"""Command line: ``dunning check | decide | explain | assess | schema``."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from . import __version__
-from .cases import read_cases
+from .cases import parse_case, read_cases, read_numbered
 from .delinquency import Assessor
-from .errors import CaseError, DunningError
-from .report import PortfolioSummary
+from .errors import CaseError, Diagnostic, DunningError, PolicyError
+from .facts import Portfolio
+from .model import Case, Decision
+from .policy import Policy, check_file, load_policy
+from .report import DecisionSummary, PortfolioSummary
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+
+
+class _Usage(Exception):
+    """A usage error detected after argument parsing (exit 2)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -28,6 +38,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     try:
         return int(args.run(args))
+    except _Usage as exc:
+        print(f"dunning: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except PolicyError as exc:
+        _print_diagnostics(exc.diagnostics, sys.stderr)
+        return EXIT_REJECTED
     except DunningError as exc:
         print(f"dunning: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -37,6 +53,49 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dunning", description="Debt collection policy as code.")
     parser.add_argument("--version", action="version", version=f"dunning {__version__}")
     commands = parser.add_subparsers(title="commands", required=True)
+
+    check = commands.add_parser(
+        "check",
+        help="check rule files and report every problem, compiler style",
+        description="Check rule files (or every *.yaml in a folder). Exit 0 when clean, 1 when "
+        "errors were found (warnings too with --strict).",
+    )
+    check.add_argument("paths", nargs="+", help="rule files or folders")
+    check.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    check.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    check.set_defaults(run=_run_check)
+
+    decide = commands.add_parser(
+        "decide",
+        help="decide the next action and fee terms for each case of a JSON Lines file",
+        description="One output line per input line, in order: a decision, or an error record "
+        "naming the line. Exit 0 all decided, 1 some rejected, 2 usage error.",
+    )
+    _policy_options(decide)
+    decide.add_argument("cases", nargs="?", default="-", help="JSON Lines file, or - for stdin")
+    decide.add_argument(
+        "--overdue-customers",
+        type=_count,
+        default=None,
+        help="portfolio figure for the rules; default: distinct overdue borrowers in the input",
+    )
+    decide.add_argument("--format", choices=("jsonl", "table"), default="jsonl")
+    decide.add_argument(
+        "--skip-uncovered",
+        action="store_true",
+        help="count cases of products the policy does not cover as skipped, not rejected",
+    )
+    decide.set_defaults(run=_run_decide)
+
+    explain = commands.add_parser(
+        "explain",
+        help="why one case gets its decision: every rule, matched or not",
+    )
+    _policy_options(explain)
+    explain.add_argument("case", help="a file with one case as JSON, or - for stdin")
+    explain.add_argument("--overdue-customers", type=_count, default=0)
+    explain.set_defaults(run=_run_explain)
+
     assess = commands.add_parser(
         "assess",
         help="delinquency of each case in a JSON Lines file",
@@ -44,19 +103,8 @@ def _parser() -> argparse.ArgumentParser:
         "amounts. Bad lines are reported with their line numbers; the rest are still assessed.",
     )
     assess.add_argument("cases", nargs="?", default="-", help="JSON Lines file, or - for stdin")
-    assess.add_argument(
-        "--as-of",
-        type=_as_of,
-        default=None,
-        help="assessment date (YYYY-MM-DD) or aware ISO-8601 datetime; default: today in "
-        "Asia/Shanghai",
-    )
-    assess.add_argument(
-        "--format",
-        choices=("table", "jsonl"),
-        default="table",
-        help="a portfolio table (default) or one JSON line per input line",
-    )
+    assess.add_argument("--as-of", type=_as_of, default=None, help="date or aware datetime")
+    assess.add_argument("--format", choices=("table", "jsonl"), default="table")
     assess.add_argument(
         "--penalty-multiplier",
         type=_decimal,
@@ -64,7 +112,27 @@ def _parser() -> argparse.ArgumentParser:
         help="accrue penalty interest at the contract rate × this (e.g. 1.5); default: none",
     )
     assess.set_defaults(run=_run_assess)
+
+    schema = commands.add_parser(
+        "schema",
+        help="print a JSON Schema: of a case, a decision, or a policy file",
+    )
+    schema.add_argument("kind", choices=("case", "decision", "policy"))
+    schema.set_defaults(run=_run_schema)
     return parser
+
+
+def _policy_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--policy", required=True, help="the policy's rule file")
+    parser.add_argument(
+        "--as-of",
+        type=_as_of,
+        default=None,
+        help="decision moment: YYYY-MM-DD or an ISO 8601 datetime with offset; "
+        "default: now in the policy's time zone",
+    )
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--engine", choices=("compiled", "rete"), default="compiled")
 
 
 def _as_of(text: str) -> date | datetime:
@@ -89,16 +157,155 @@ def _decimal(text: str) -> Decimal:
     return value
 
 
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number ≥ 0")
+    return int(text)
+
+
+def _params(pairs: list[str]) -> dict[str, str]:
+    params = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise _Usage(f"--param takes NAME=VALUE, got {pair!r}")
+        params[name.strip()] = value.strip()
+    return params
+
+
+def _open(path: str) -> TextIO:
+    if path == "-":
+        return sys.stdin
+    try:
+        return open(path, encoding="utf-8")
+    except OSError as exc:
+        raise _Usage(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _print_diagnostics(diagnostics: Sequence[Diagnostic], out: TextIO) -> None:
+    for diagnostic in diagnostics:
+        print(diagnostic, file=out)
+    errors = sum(d.severity == "error" for d in diagnostics)
+    warnings = len(diagnostics) - errors
+    print(f"{errors} error(s), {warnings} warning(s)", file=out)
+
+
+# --- check ----------------------------------------------------------------------------------
+
+
+def _rule_files(paths: list[str]) -> Iterator[Path]:
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            yield from sorted(p for p in path.glob("*.yaml") if not p.name.endswith(".tests.yaml"))
+        elif path.exists():
+            yield path
+        else:
+            raise _Usage(f"no such file or folder: {name}")
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    params = _params(args.param)
+    files = list(_rule_files(args.paths))
+    if not files:
+        raise _Usage("no rule files found")
+    diagnostics: list[Diagnostic] = []
+    for path in files:
+        diagnostics.extend(check_file(path, params=params or None))
+    _print_diagnostics(diagnostics, sys.stdout)
+    failed = any(d.severity == "error" or args.strict for d in diagnostics)
+    if not failed:
+        print(f"{len(files)} file(s) checked: ok")
+    return EXIT_REJECTED if failed else EXIT_OK
+
+
+# --- decide and explain ---------------------------------------------------------------------
+
+
+def _load(args: argparse.Namespace) -> Policy:
+    return load_policy(args.policy, engine=args.engine, params=_params(args.param) or None)
+
+
+def _moment(args: argparse.Namespace, policy: Policy) -> datetime:
+    if args.as_of is None:
+        return datetime.now(policy.timezone).replace(microsecond=0)
+    return policy.moment(args.as_of)
+
+
+def _run_decide(args: argparse.Namespace) -> int:
+    policy = _load(args)
+    moment = _moment(args, policy)
+    portfolio = None
+    if args.overdue_customers is not None:
+        portfolio = Portfolio(args.overdue_customers)
+    summary = DecisionSummary()
+    out = sys.stdout
+    # decide_many yields one result per input, in order: remember each input's line and product
+    # as it goes in, and take them back as its result comes out.
+    pending: deque[tuple[int, str | None]] = deque()
+
+    def feed(stream: TextIO) -> Iterator[Case | CaseError]:
+        for line, item in read_numbered(stream):
+            pending.append((line, None if isinstance(item, CaseError) else item.loan.product.value))
+            yield item
+
+    with _open(args.cases) as stream:
+        for result in policy.decide_many(feed(stream), as_of=moment, portfolio=portfolio):
+            line, product = pending.popleft()
+            if isinstance(result, Decision):
+                assert product is not None
+                summary.add(product, result)
+                if args.format == "jsonl":
+                    out.write(result.model_dump_json() + "\n")
+                continue
+            if result.line is None:
+                result.line = line
+            if args.skip_uncovered and result.problems[0].code == "product_not_covered":
+                summary.skip(product or "?")
+                if args.format == "jsonl":
+                    record = {
+                        "line": line,
+                        "case_id": result.case_id,
+                        "skipped": result.problems[0].message,
+                    }
+                    out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                continue
+            summary.rejected += 1
+            if args.format == "jsonl":
+                out.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+            else:
+                print(f"dunning: {result}", file=sys.stderr)
+    if args.format == "table":
+        title = f"Decisions of policy {policy.name} {policy.version} as of {moment.isoformat()}"
+        summary.render(out, title=title)
+    return EXIT_REJECTED if summary.rejected else EXIT_OK
+
+
+def _run_explain(args: argparse.Namespace) -> int:
+    policy = _load(args)
+    moment = _moment(args, policy)
+    with _open(args.case) as stream:
+        text = stream.read()
+    try:
+        case = parse_case(text)
+        explanation = policy.explain(
+            case, as_of=moment, portfolio=Portfolio(args.overdue_customers)
+        )
+    except CaseError as error:
+        print(f"dunning: {error}", file=sys.stderr)
+        return EXIT_REJECTED
+    print(explanation.render())
+    return EXIT_OK
+
+
+# --- assess and schema ----------------------------------------------------------------------
+
+
 def _run_assess(args: argparse.Namespace) -> int:
     as_of = args.as_of or datetime.now(ZoneInfo("Asia/Shanghai")).date()
     assessor = Assessor(penalty_multiplier=args.penalty_multiplier)
-    try:
-        stream = sys.stdin if args.cases == "-" else open(args.cases, encoding="utf-8")  # noqa: SIM115
-    except OSError as exc:
-        print(f"dunning: cannot read {args.cases}: {exc.strerror}", file=sys.stderr)
-        return EXIT_USAGE
     summary = PortfolioSummary(bands=assessor.bands)
-    with stream:
+    with _open(args.cases) as stream:
         for item in read_cases(stream):
             if isinstance(item, CaseError):
                 summary.rejected += 1
@@ -115,3 +322,18 @@ def _run_assess(args: argparse.Namespace) -> int:
     if args.format == "table":
         summary.render(sys.stdout, title=f"Delinquency assessment as of {as_of}")
     return EXIT_REJECTED if summary.rejected else EXIT_OK
+
+
+def _run_schema(args: argparse.Namespace) -> int:
+    from .rules.schema import policy_json_schema
+
+    schema: dict[str, Any]
+    if args.kind == "case":
+        schema = Case.model_json_schema()
+    elif args.kind == "decision":
+        schema = Decision.model_json_schema(mode="serialization")
+    else:
+        schema = policy_json_schema()
+    json.dump(schema, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+    return EXIT_OK

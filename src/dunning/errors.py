@@ -2,9 +2,10 @@
 
 ::
 
-    DunningError                  anything this library raises on purpose
+    DunningError        anything this library raises on purpose
     ├── ConfigError     a bad option handed to the library (bucket bands, allocation order)
-    └── CaseError       a case that cannot be used; lists every problem with its field path
+    ├── CaseError       a case that cannot be used; lists every problem with its field path
+    └── PolicyError     rule files that cannot be loaded; lists every diagnostic, compiler style
 
 Catch ``DunningError`` to handle everything the library reports; the subclasses carry the details
 a host needs to show the problem to the person who can fix it.
@@ -57,7 +58,10 @@ class CaseError(DunningError, ValueError):
         self.case_id = case_id
         self.problems = tuple(problems)
         self.line = line
-        super().__init__(self._render())
+        super().__init__(case_id, self.problems)
+
+    def __str__(self) -> str:
+        return self._render()
 
     def _render(self) -> str:
         where = f"case {self.case_id!r}" if self.case_id is not None else "case without a case_id"
@@ -68,11 +72,144 @@ class CaseError(DunningError, ValueError):
         return "\n  ".join([head, *(str(p) for p in self.problems)])
 
     def to_dict(self) -> dict[str, object]:
-        """Return a JSON-ready record of this error (used by batch output)."""
+        """Return a JSON-ready record: ``error`` is the first problem, ``errors`` all of them."""
+        errors = [{"code": p.code, "message": p.message, "path": p.path} for p in self.problems]
+        return {"line": self.line, "case_id": self.case_id, "error": errors[0], "errors": errors}
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One problem found in a rule file, located like a compiler error.
+
+    Attributes:
+        file: The rule file's path as given.
+        line: 1-based line.
+        col: 1-based column.
+        code: A stable code, documented in docs/errors.md (``unknown-fact``, ``dpd-gap``…).
+        message: What is wrong.
+        severity: ``error`` (the policy cannot load) or ``warning``.
+        hint: How to fix it, when there is something useful to say.
+        rule_id: The rule the problem is in, if any.
+        source_line: The text of the offending line, for the caret display.
+    """
+
+    file: str
+    line: int
+    col: int
+    code: str
+    message: str
+    severity: str = "error"
+    hint: str | None = None
+    rule_id: str | None = None
+    source_line: str | None = None
+
+    def __str__(self) -> str:
+        head = f"{self.file}:{self.line}:{self.col}: {self.code}: {self.message}"
+        if self.severity != "error":
+            head = (
+                f"{self.file}:{self.line}:{self.col}: {self.severity}: {self.code}: {self.message}"
+            )
+        parts = [head]
+        if self.source_line is not None:
+            parts.append("    " + self.source_line.rstrip("\n"))
+            parts.append("    " + " " * (self.col - 1) + "^")
+        if self.hint:
+            parts.append(f"    hint: {self.hint}")
+        return "\n".join(parts)
+
+    def to_dict(self) -> dict[str, object]:
+        """Return a JSON-ready record of this diagnostic."""
         return {
+            "file": self.file,
             "line": self.line,
-            "case_id": self.case_id,
-            "errors": [
-                {"path": p.path, "code": p.code, "message": p.message} for p in self.problems
-            ],
+            "col": self.col,
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "hint": self.hint,
+            "rule_id": self.rule_id,
         }
+
+
+class PolicyError(DunningError):
+    """Rule files could not be loaded; ``diagnostics`` holds every problem found, not the first.
+
+    Attributes:
+        diagnostics: All diagnostics, errors and warnings, in file order.
+    """
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        self.diagnostics = tuple(diagnostics)
+        errors = [d for d in self.diagnostics if d.severity == "error"]
+        count = len(errors)
+        head = f"{count} error{'s' if count != 1 else ''} in rule files"
+        super().__init__("\n".join([head, *(str(d) for d in self.diagnostics)]))
+
+
+#: Codes of case problems raised by dunning's own checks (field errors keep pydantic's codes).
+CASE_CODES: dict[str, str] = {
+    "band_gap": "agency commission bands leave a gap or overlap",
+    "band_order": "a commission band ends before it starts",
+    "collateral_mismatch": "the collateral kind does not fit the product",
+    "currency_mismatch": "a payment in another currency than the loan",
+    "decimal_as_string": "money or a rate given as a JSON number",
+    "duplicate_party": "two parties share a party_id",
+    "empty_schedule": "an explicit schedule without instalments",
+    "finite_number": "NaN or infinity",
+    "invalid_json": "a batch line that is not JSON",
+    "invalid_phone": "a phone number that is not digits",
+    "missing": "a required field is absent",
+    "not_an_object": "a batch line that is not a JSON object",
+    "role": "the borrower's or a related party's role is wrong",
+    "schedule_order": "due dates not increasing",
+    "schedule_sum": "instalment principals do not sum to the principal",
+    "too_many_decimals": "more decimals than the currency has",
+    "unknown_currency": "not an ISO 4217 currency dunning knows",
+    "unknown_party": "a contact or promise names no party of the case",
+    "unknown_timezone": "not an IANA time zone",
+    "product_not_covered": "the policy does not cover the case's product",
+    "bad_outcome": "a rule computed a value outside its range for this case",
+}
+
+#: Codes of rule-file diagnostics.
+POLICY_CODES: dict[str, str] = {
+    "unreadable": "the file cannot be read",
+    "empty-file": "the file is empty",
+    "too-large": "the file or its YAML is too large",
+    "too-deep": "YAML or an expression nested too deep",
+    "yaml-syntax": "the YAML cannot be parsed",
+    "yaml-alias": "anchors and aliases are not allowed",
+    "unsafe-tag": "a YAML tag beyond plain data",
+    "bad-key": "a mapping key that is not a plain name",
+    "duplicate-key": "a key (or product) given twice",
+    "unknown-key": "a key the policy format does not have",
+    "missing-key": "a required key is absent",
+    "missing-group": "a decision group is absent",
+    "bad-value": "a value of the wrong kind",
+    "bad-name": "a parameter name that is not lower_snake_case",
+    "unknown-type": "an unknown parameter type",
+    "bad-param-value": "a parameter value (default or override) of the wrong type or range",
+    "param-shadows-fact": "a parameter named like a fact",
+    "bad-buckets": "bucket bands with a gap, overlap or other problem",
+    "syntax-error": "an expression that cannot be parsed",
+    "forbidden-syntax": "attribute access, dunder names or '**' in an expression",
+    "unknown-function": "a call of a function outside the whitelist",
+    "bad-arguments": "a function called with the wrong number of arguments",
+    "literal-too-large": "a number, string or list literal that is too large",
+    "expression-too-long": "an expression longer than the limit",
+    "unknown-fact": "a name that is neither a fact nor a parameter",
+    "unknown-param": "a parameter that is not declared",
+    "unknown-value": "a value outside a fact's or key's allowed values",
+    "type-mismatch": "an operation on values of the wrong types",
+    "division-by-zero": "division by a zero constant",
+    "not-constant": "a value that must be a constant is not",
+    "unknown-channel": "a channel that does not exist",
+    "unknown-role": "a recipient role that does not exist",
+    "bad-outcome-type": "a `then` value of the wrong type",
+    "bad-outcome-value": "a `then` constant out of range",
+    "duplicate-rule-id": "two rules share an id",
+    "missing-fallback": "a decision group without a fallback rule",
+    "unreachable-rule": "a rule after the fallback (warning)",
+    "dpd-gap": "dpd ranges of a product decided only by the fallback (warning)",
+    "dpd-overlap": "dpd ranges of a product decided by two rules (warning)",
+}

@@ -8,9 +8,10 @@ from decimal import Decimal
 from typing import TextIO
 
 from .delinquency import DEFAULT_BANDS, Assessment, BucketBands
-from .model import Product
+from .model import Channel, Decision, HandledBy, Product
+from .money import round_money
 
-__all__ = ["PortfolioSummary"]
+__all__ = ["DecisionSummary", "PortfolioSummary"]
 
 
 @dataclass
@@ -82,5 +83,56 @@ class PortfolioSummary:
                 f"{amounts.charges:>23,.2f}{amounts.total_due:>23,.2f}"
             )
             out.write(f"{name:<{width}}{cells}\n")
+        if self.rejected:
+            out.write(f"\n{self.rejected} line(s) rejected; see the messages above.\n")
+
+
+@dataclass
+class DecisionSummary:
+    """Decisions folded into a manager's view: product × channel, and what goes to agencies."""
+
+    channels: dict[str, Counter[str]] = field(default_factory=dict)
+    agency_cases: int = 0
+    agency_total_due: Decimal = Decimal(0)
+    expected_commission: Decimal = Decimal(0)
+    rejected: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+
+    def add(self, product: str, decision: Decision) -> None:
+        """Count one decision of a case of ``product``."""
+        self.channels.setdefault(product, Counter())[decision.action.channel.value] += 1
+        if decision.action.handled_by is HandledBy.AGENCY:
+            self.agency_cases += 1
+            self.agency_total_due += decision.fee_terms.total_due
+            rate = decision.fee_terms.commission_rate or Decimal(0)
+            self.expected_commission += round_money(decision.fee_terms.total_due * rate)
+
+    def skip(self, product: str) -> None:
+        """Count a case the policy does not cover."""
+        self.skipped[product] += 1
+
+    def render(self, out: TextIO, *, title: str) -> None:
+        """Write the summary as aligned plain-text tables."""
+        channels = [c.value for c in Channel]
+        products = [p.value for p in Product if p.value in self.channels]
+        width = max([len("product"), *map(len, products)])
+        cell = max(len(c) for c in channels) + 2
+        out.write(f"{title}\n\nDecisions by product and channel\n")
+        out.write(f"{'product':<{width}}{''.join(f'{c:>{cell}}' for c in channels)}{'total':>8}\n")
+        grand: Counter[str] = Counter()
+        for name in [*products, "total"]:
+            row = grand if name == "total" else self.channels[name]
+            if name != "total":
+                grand.update(row)
+            cells = "".join(f"{row[c]:>{cell}}" for c in channels)
+            out.write(f"{name:<{width}}{cells}{sum(row.values()):>8}\n")
+        out.write("\nGoing to agencies\n")
+        out.write(f"  cases:               {self.agency_cases:>18,}\n")
+        out.write(f"  total due:           {self.agency_total_due:>18,.2f}\n")
+        out.write(f"  expected commission: {self.expected_commission:>18,.2f}")
+        out.write("  (total due × commission rate, if all is recovered)\n")
+        if self.skipped:
+            names = ", ".join(f"{n} {p}" for p, n in sorted(self.skipped.items()))
+            out.write(f"\nSkipped, not covered by this policy: {names}\n")
         if self.rejected:
             out.write(f"\n{self.rejected} line(s) rejected; see the messages above.\n")

@@ -1,0 +1,271 @@
+"""The compiled engine: the checked IR turned into Python source, compiled once per policy.
+
+The source is generated only from checked syntax nodes — rule text is never evaluated — and is
+registered in ``linecache`` under ``<dunning policy PATH DIGEST>`` so that tracebacks, debuggers
+and ``Policy.source`` show it. Within a group the first rule in policy order whose condition
+holds wins; the fallback (a rule without ``when``) ends the group.
+"""
+
+from __future__ import annotations
+
+import linecache
+from decimal import Decimal
+from typing import Any
+
+from ..facts import FACTS
+from ..rules.checker import PolicyIR, Rule
+from ..rules.expr import (
+    Binary,
+    BoolOp,
+    Call,
+    Compare,
+    In,
+    ListExpr,
+    Literal,
+    Name,
+    Neg,
+    Node,
+    Not,
+    Range,
+)
+from ..rules.schema import GROUPS
+from . import Engine, Outcome, RuleTrace, _runtime
+
+__all__ = ["CompiledEngine", "generate_source", "nullable"]
+
+_CMP = {"==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
+_ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "div"}
+_CALLS = {"min": "least", "max": "greatest", "abs": "absolute"}
+
+
+def nullable(node: Node) -> bool:
+    """Whether ``node`` may evaluate to a missing value (the checker's rule, restated)."""
+    if isinstance(node, Literal):
+        return node.value is None
+    if isinstance(node, Name):
+        return FACTS[node.name].nullable
+    if isinstance(node, Neg):
+        return nullable(node.operand)
+    if isinstance(node, Binary):
+        divides = node.op == "/" and not isinstance(node.right, Literal)
+        return divides or nullable(node.left) or nullable(node.right)
+    if isinstance(node, Call):
+        return any(nullable(a) for a in node.args)
+    return False
+
+
+class _Writer:
+    """Emits Python expressions for nodes; constants are hoisted into module globals."""
+
+    def __init__(self) -> None:
+        self.constants: dict[str, str] = {}  # source text of the value → global name
+        self.names: set[str] = set()
+
+    def const(self, text: str) -> str:
+        if text not in self.constants:
+            self.constants[text] = f"_K{len(self.constants)}"
+        return self.constants[text]
+
+    def literal(self, value: object) -> str:
+        if isinstance(value, bool) or value is None or isinstance(value, int | str):
+            return repr(value)
+        assert isinstance(value, Decimal)
+        return self.const(f"Decimal({str(value)!r})")
+
+    def expr(self, node: Node) -> str:
+        if isinstance(node, Literal):
+            return self.literal(node.value)
+        if isinstance(node, Name):
+            self.names.add(node.name)
+            return f"v_{node.name}"
+        if isinstance(node, Neg):
+            return f"_rt.neg({self.expr(node.operand)})"
+        if isinstance(node, Not):
+            return f"(not {self.expr(node.operand)})"
+        if isinstance(node, BoolOp):
+            return "(" + f" {node.op} ".join(self.expr(o) for o in node.operands) + ")"
+        if isinstance(node, Binary):
+            return f"_rt.{_ARITH[node.op]}({self.expr(node.left)}, {self.expr(node.right)})"
+        if isinstance(node, Call):
+            return f"_rt.{_CALLS[node.func]}({', '.join(self.expr(a) for a in node.args)})"
+        if isinstance(node, Compare):
+            return self.compare(node)
+        if isinstance(node, In):
+            return self.membership(node)
+        raise AssertionError(f"unexpected node {node!r}")
+
+    def compare(self, node: Compare) -> str:
+        terms = [node.left, *node.rights]
+        if not any(nullable(t) for t in terms):
+            out = self.expr(node.left)
+            for op, right in zip(node.ops, node.rights, strict=True):
+                out += f" {op} {self.expr(right)}"
+            return f"({out})"
+        parts = []
+        for op, a, b in zip(node.ops, terms, terms[1:], strict=False):
+            if isinstance(b, Literal) and b.value is None:
+                parts.append(f"({self.expr(a)} is {'' if op == '==' else 'not '}None)")
+            elif isinstance(a, Literal) and a.value is None:
+                parts.append(f"({self.expr(b)} is {'' if op == '==' else 'not '}None)")
+            else:
+                parts.append(f"_rt.{_CMP[op]}({self.expr(a)}, {self.expr(b)})")
+        return "(" + " and ".join(parts) + ")"
+
+    def membership(self, node: In) -> str:
+        left = self.expr(node.left)
+        container = node.container
+        if isinstance(container, Range):
+            low, high = self.expr(container.low), self.expr(container.high)
+            if nullable(node.left) or nullable(container.low) or nullable(container.high):
+                test = f"_rt.between({left}, {low}, {high})"
+            else:
+                test = f"({low} <= {left} <= {high})"
+            if node.negated:
+                guard = f"{left} is not None and " if nullable(node.left) else ""
+                return f"({guard}not {test})"
+            return test
+        assert isinstance(container, ListExpr)
+        values = ", ".join(self.literal(i.value) for i in container.items if isinstance(i, Literal))
+        name = self.const(f"frozenset(({values}{',' if values else ''}))")
+        if nullable(node.left):
+            return f"_rt.{'non_member' if node.negated else 'member'}({left}, {name})"
+        return f"({left} {'not in' if node.negated else 'in'} {name})"
+
+
+def _values(writer: _Writer, rule: Rule) -> str:
+    if rule.group == "channel":
+        return "None"
+    assert isinstance(rule.outcome, dict)
+    items = ", ".join(f"{k!r}: {writer.expr(v)}" for k, v in sorted(rule.outcome.items()))
+    return "{" + items + "}"
+
+
+def generate_source(ir: PolicyIR, label: str) -> str:
+    """Return the Python source of a policy: ``decide(f)`` and one function per conjunct."""
+    writer = _Writer()
+    body: list[str] = []
+    for group in GROUPS:
+        body.append(f"    # -- {group}")
+        first = True
+        for index, rule in enumerate(ir.groups[group]):
+            if rule.when is None:
+                body.append("    else:" if not first else "    if True:")
+                body.append(f"        {group} = ({index}, {_values(writer, rule)})  # {rule.id}")
+                break
+            keyword = "if" if first else "elif"
+            body.append(f"    {keyword} {writer.expr(rule.when)}:")
+            body.append(f"        {group} = ({index}, {_values(writer, rule)})  # {rule.id}")
+            first = False
+    body.append("    return " + ", ".join(GROUPS))
+
+    checks: list[str] = []
+    for group in GROUPS:
+        for index, rule in enumerate(ir.groups[group]):
+            for part, (node, _) in enumerate(rule.conjuncts):
+                checks.append(f"def check_{group}_{index}_{part}(f):  # {rule.id}")
+                names_before = set(writer.names)
+                code = writer.expr(node)
+                used = sorted(writer.names - names_before | _names(node))
+                for name in used:
+                    checks.append(f"    v_{name} = f[{name!r}]")
+                checks.append(f"    return {code}")
+                checks.append("")
+
+    head = [
+        f"# Generated by dunning from {label}: do not edit. Rule text is never evaluated;",
+        "# this source is built from the checked syntax tree.",
+        "from decimal import Decimal",
+        "",
+    ]
+    head += [f"{name} = {text}" for text, name in writer.constants.items()]
+    head += ["", "", "def decide(f):"]
+    head += [f"    v_{name} = f[{name!r}]" for name in sorted(writer.names)]
+    return "\n".join([*head, *body, "", "", *checks]) + "\n"
+
+
+def _names(node: Node) -> set[str]:
+    if isinstance(node, Name):
+        return {node.name}
+    found: set[str] = set()
+    for child in _children(node):
+        found |= _names(child)
+    return found
+
+
+def _children(node: Node) -> tuple[Node, ...]:
+    if isinstance(node, Neg | Not):
+        return (node.operand,)
+    if isinstance(node, Binary):
+        return (node.left, node.right)
+    if isinstance(node, BoolOp):
+        return node.operands
+    if isinstance(node, Compare):
+        return (node.left, *node.rights)
+    if isinstance(node, In):
+        return (node.left, node.container)
+    if isinstance(node, Range):
+        return (node.low, node.high)
+    if isinstance(node, ListExpr):
+        return node.items
+    if isinstance(node, Call):
+        return node.args
+    return ()
+
+
+class CompiledEngine(Engine):
+    """Decides by running the policy's generated Python code."""
+
+    name = "compiled"
+
+    def __init__(self, ir: PolicyIR, digest: str) -> None:
+        super().__init__(ir, digest)
+        label = ir.files[0] if ir.files else ir.name
+        self.filename = f"<dunning policy {label} {digest[:19]}>"
+        self.source = generate_source(ir, label)
+        namespace: dict[str, Any] = {"_rt": _runtime, "__name__": "dunning_policy"}
+        code = compile(self.source, self.filename, "exec")
+        linecache.cache[self.filename] = (
+            len(self.source),
+            None,
+            self.source.splitlines(True),
+            self.filename,
+        )
+        exec(code, namespace)  # the generated source, never rule text
+        self._decide = namespace["decide"]
+        self._checks = {
+            (group, index): [
+                namespace[f"check_{group}_{index}_{part}"] for part in range(len(rule.conjuncts))
+            ]
+            for group in GROUPS
+            for index, rule in enumerate(ir.groups[group])
+        }
+        self._groups = tuple(ir.groups[g] for g in GROUPS)
+
+    def run(self, facts: dict[str, Any]) -> Outcome:
+        """Decide every group for ``facts``."""
+        (ci, _), (fi, fees), (mi, commission) = self._decide(facts)
+        channel_rules, fee_rules, commission_rules = self._groups
+        return Outcome(
+            channel_rules[ci],
+            fee_rules[fi],
+            fees,
+            commission_rules[mi],
+            commission["commission_rate"],
+        )
+
+    def trace(self, facts: dict[str, Any]) -> dict[str, list[RuleTrace]]:
+        """Evaluate every rule's condition, part by part, for an explanation."""
+        out: dict[str, list[RuleTrace]] = {}
+        for group in GROUPS:
+            traces = []
+            for index, rule in enumerate(self.ir.groups[group]):
+                failed = None
+                for check, (_, text) in zip(
+                    self._checks[(group, index)], rule.conjuncts, strict=True
+                ):
+                    if not check(facts):
+                        failed = text
+                        break
+                traces.append(RuleTrace(rule, failed is None, failed))
+            out[group] = traces
+        return out

@@ -1,0 +1,423 @@
+"""The loaded policy: rule file → checked IR → engine, and the decisions it makes.
+
+``load_policy`` runs the whole front end (YAML with positions, schema, names and types, coverage
+analysis) and raises :class:`PolicyError` with every diagnostic if anything is wrong. A ``Policy``
+is immutable and safe to share between threads; ``decide`` reads no clock and no globals.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+
+from .cases import parse_case
+from .delinquency import Assessment, Assessor
+from .engines import Engine, Outcome, RuleTrace
+from .errors import CaseError, ConfigError, Diagnostic, PolicyError, Problem
+from .facts import Portfolio, fact_view
+from .model import (
+    Action,
+    Case,
+    Channel,
+    Decision,
+    FeeTerms,
+    Message,
+    PolicyRef,
+    Role,
+)
+from .money import round_money
+from .rules.checker import ChannelOutcome, PolicyIR, check_policy
+from .rules.schema import read_policy
+from .rules.source import Pos, Source, load_yaml
+
+__all__ = ["Explanation", "Policy", "check_file", "load_policy"]
+
+ENGINES = ("compiled", "rete")
+
+
+def _front_end(path: Path, params: Mapping[str, Any] | None) -> tuple[PolicyIR | None, Source]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        source = Source(str(path), "")
+        source.report(Pos(1, 1), "unreadable", f"cannot read the rule file: {exc}")
+        return None, source
+    source = Source(str(path), text)
+    root = load_yaml(source)
+    if root is None:
+        return None, source
+    raw = read_policy(root, source)
+    if source.failed:
+        return None, source
+    return check_policy(raw, dict(params or {})), source
+
+
+def check_file(path: str | Path, *, params: Mapping[str, Any] | None = None) -> list[Diagnostic]:
+    """Return every diagnostic (errors and warnings) of one rule file, without raising."""
+    _, source = _front_end(Path(path), params)
+    return source.diagnostics
+
+
+def load_policy(
+    path: str | Path, *, engine: str = "compiled", params: Mapping[str, Any] | None = None
+) -> Policy:
+    """Load, check and compile a policy file.
+
+    Args:
+        path: The policy's YAML file.
+        engine: ``compiled`` (default) or ``rete``.
+        params: Values that override the file's parameter defaults (strings are converted as the
+            command line's ``--param`` does).
+
+    Raises:
+        PolicyError: With every diagnostic of the file, compiler style.
+        ConfigError: For an unknown or unavailable engine.
+    """
+    if engine not in ENGINES:
+        raise ConfigError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    path = Path(path)
+    ir, source = _front_end(path, params)
+    if ir is None:
+        raise PolicyError(source.diagnostics)
+    digest = _digest(path.read_bytes(), ir.params)
+    return Policy(ir, digest, _engine(engine, ir, digest), source.diagnostics)
+
+
+def _digest(content: bytes, params: dict[str, Any]) -> str:
+    canonical = json.dumps(
+        {k: list(v) if isinstance(v, tuple) else v for k, v in sorted(params.items())},
+        default=str,
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return "sha256:" + hashlib.sha256(content + b"\0" + canonical.encode()).hexdigest()
+
+
+def _engine(name: str, ir: PolicyIR, digest: str) -> Engine:
+    if name == "compiled":
+        from .engines.compiled import CompiledEngine
+
+        return CompiledEngine(ir, digest)
+    raise ConfigError(
+        "engine 'rete' (durable-rules) is not available in this version yet; use engine='compiled'"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Why a case got its decision: every rule of every group, matched or not."""
+
+    decision: Decision
+    facts: dict[str, Any]
+    groups: dict[str, list[RuleTrace]]
+    winners: dict[str, str]
+
+    def render(self) -> str:
+        """Return a readable, plain-text trace."""
+        d = self.decision
+        lines = [
+            f"case {d.case_id} as of {d.as_of.isoformat()}: dpd {d.dpd}, bucket {d.bucket}",
+            f"decision: {d.action.channel} (handled by {d.action.handled_by}), "
+            f"total due {d.fee_terms.total_due}, commission {d.fee_terms.commission_rate}",
+            "",
+        ]
+        for group, traces in self.groups.items():
+            lines.append(f"{group}:")
+            winner = self.winners[group]
+            for trace in traces:
+                rule = trace.rule
+                mark = "=>" if rule.id == winner else ("ok" if trace.matched else "--")
+                where = f"{Path(rule.file).name}:{rule.pos.line}"
+                if trace.matched:
+                    note = "matched" if rule.id == winner else "matched, but an earlier rule won"
+                    if rule.when is None:
+                        note = "fallback" + (" (decides)" if rule.id == winner else "")
+                else:
+                    note = f"failed at: {trace.failed}"
+                lines.append(f"  {mark} {rule.id:<28} {where:<16} {note}")
+            lines.append("")
+        lines.append("facts:")
+        for name, value in self.facts.items():
+            lines.append(f"  {name} = {'null' if value is None else value}")
+        return "\n".join(lines)
+
+
+class Policy:
+    """A loaded, checked and compiled collection policy.
+
+    Attributes:
+        name: The policy's name.
+        version: Its version string.
+        digest: ``sha256:…`` of the rule file and the parameter values in force.
+        engine: The engine's name.
+        warnings: Diagnostics that did not stop loading.
+    """
+
+    def __init__(
+        self, ir: PolicyIR, digest: str, engine: Engine, diagnostics: list[Diagnostic]
+    ) -> None:
+        self.ir = ir
+        self.name = ir.name
+        self.version = ir.version
+        self.digest = digest
+        self._engine = engine
+        self.engine = engine.name
+        self.warnings = tuple(d for d in diagnostics if d.severity == "warning")
+        self.timezone = ZoneInfo(ir.timezone)
+        self._assessor = Assessor(
+            bands=ir.bands,
+            allocation=ir.allocation,  # type: ignore[arg-type]
+            penalty_multiplier=ir.penalty_multiplier,
+            days_in_year=ir.days_in_year,
+        )
+        self._ref = PolicyRef(name=ir.name, version=ir.version or "0", digest=digest)
+        self._products = frozenset(ir.products)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The parameter values in force."""
+        return dict(self.ir.params)
+
+    @property
+    def source(self) -> str | None:
+        """The generated Python source, for the compiled engine."""
+        return getattr(self._engine, "source", None)
+
+    def __repr__(self) -> str:
+        return f"<Policy {self.name} {self.version} {self.digest[:19]} engine={self.engine}>"
+
+    # -- deciding
+
+    def moment(self, as_of: date | datetime) -> datetime:
+        """Return ``as_of`` as an aware datetime (a date means its start in the policy's zone)."""
+        if isinstance(as_of, datetime):
+            if as_of.tzinfo is None or as_of.utcoffset() is None:
+                raise ConfigError(f"as_of must be timezone-aware, got {as_of.isoformat()}")
+            return as_of
+        return datetime.combine(as_of, time(0), self.timezone)
+
+    def assess(self, case: Case, as_of: date | datetime) -> Assessment:
+        """Assess ``case`` with this policy's bands and penalty settings."""
+        self._covered(case)
+        return self._assessor.assess(case, self.moment(as_of))
+
+    def decide(
+        self,
+        case: Case | Mapping[str, Any] | str,
+        *,
+        as_of: date | datetime,
+        portfolio: Portfolio | None = None,
+    ) -> Decision:
+        """Decide the next action and the fee terms for one case.
+
+        Args:
+            case: A ``Case``, or its JSON text or dict.
+            as_of: The moment of the decision (aware datetime, or a date = its start in the
+                policy's time zone).
+            portfolio: Portfolio figures; without it ``overdue_customers`` is 0 (a single case
+                says nothing about the book).
+
+        Raises:
+            CaseError: If the case is invalid or its product is not covered by the policy.
+        """
+        if not isinstance(case, Case):
+            case = parse_case(case)
+        moment = self.moment(as_of)
+        self._covered(case)
+        assessment = self._assessor.assess(case, moment)
+        return self._decide(case, assessment, moment, portfolio or Portfolio(0))
+
+    def decide_many(
+        self,
+        cases: Iterable[Case | CaseError | Mapping[str, Any] | str],
+        *,
+        as_of: date | datetime,
+        portfolio: Portfolio | None = None,
+    ) -> Iterator[Decision | CaseError]:
+        """Decide a batch: one result per input, in order — a ``Decision`` or a ``CaseError``.
+
+        With ``portfolio`` the batch is streamed. Without it, ``overdue_customers`` is the number
+        of distinct overdue borrowers in the batch itself, so the batch is read completely first.
+        """
+        moment = self.moment(as_of)
+        if portfolio is not None:
+            for item in cases:
+                yield self._one(item, moment, portfolio)
+            return
+        prepared: list[tuple[Case, Assessment] | CaseError] = []
+        overdue: set[str] = set()
+        for item in cases:
+            try:
+                case = item if isinstance(item, Case) else self._parse(item)
+                self._covered(case)
+                assessment = self._assessor.assess(case, moment)
+            except CaseError as error:
+                prepared.append(error)
+                continue
+            if assessment.dpd > 0:
+                overdue.add(case.borrower.party_id)
+            prepared.append((case, assessment))
+        book = Portfolio(len(overdue))
+        for entry in prepared:
+            if isinstance(entry, CaseError):
+                yield entry
+            else:
+                yield self._guarded(entry[0], entry[1], moment, book)
+
+    def explain(
+        self,
+        case: Case | Mapping[str, Any] | str,
+        *,
+        as_of: date | datetime,
+        portfolio: Portfolio | None = None,
+    ) -> Explanation:
+        """Decide ``case`` and say why: every rule considered, and the first failing part."""
+        if not isinstance(case, Case):
+            case = parse_case(case)
+        moment = self.moment(as_of)
+        self._covered(case)
+        assessment = self._assessor.assess(case, moment)
+        facts = fact_view(case, assessment, moment, portfolio or Portfolio(0))
+        outcome = self._engine.run(facts)
+        decision = self._build(case, assessment, moment, facts, outcome)
+        winners = {
+            "channel": outcome.channel.id,
+            "fees": outcome.fees.id,
+            "commission": outcome.commission.id,
+        }
+        return Explanation(decision, facts, self._engine.trace(facts), winners)
+
+    # -- internals
+
+    def _parse(self, item: CaseError | Mapping[str, Any] | str) -> Case:
+        if isinstance(item, CaseError):
+            raise item
+        return parse_case(item)
+
+    def _one(self, item: Any, moment: datetime, portfolio: Portfolio) -> Decision | CaseError:
+        try:
+            case = item if isinstance(item, Case) else self._parse(item)
+            self._covered(case)
+            assessment = self._assessor.assess(case, moment)
+        except CaseError as error:
+            return error
+        return self._guarded(case, assessment, moment, portfolio)
+
+    def _guarded(
+        self, case: Case, assessment: Assessment, moment: datetime, portfolio: Portfolio
+    ) -> Decision | CaseError:
+        try:
+            return self._decide(case, assessment, moment, portfolio)
+        except CaseError as error:
+            return error
+
+    def _covered(self, case: Case) -> None:
+        if case.loan.product.value not in self._products:
+            raise CaseError(
+                case.case_id,
+                [
+                    Problem(
+                        "loan.product",
+                        "product_not_covered",
+                        f"policy {self.name!r} does not cover {case.loan.product.value} "
+                        f"(it covers {', '.join(self.ir.products)})",
+                    )
+                ],
+            )
+
+    def _decide(
+        self, case: Case, assessment: Assessment, moment: datetime, portfolio: Portfolio
+    ) -> Decision:
+        facts = fact_view(case, assessment, moment, portfolio)
+        return self._build(case, assessment, moment, facts, self._engine.run(facts))
+
+    def _build(
+        self,
+        case: Case,
+        assessment: Assessment,
+        moment: datetime,
+        facts: dict[str, Any],
+        outcome: Outcome,
+    ) -> Decision:
+        currency = case.loan.currency
+        channel = outcome.channel.outcome
+        assert isinstance(channel, ChannelOutcome)
+        penalty = outcome.fee_values.get("penalty_interest", assessment.penalty_interest)
+        fee = outcome.fee_values.get("collection_fee", Decimal(0))
+        penalty, fee = round_money(Decimal(penalty), currency), round_money(Decimal(fee), currency)
+        total = (
+            assessment.overdue_principal
+            + assessment.overdue_interest
+            + penalty
+            + assessment.fees
+            + fee
+        )
+        rate = outcome.commission_rate
+        rules = [outcome.channel.id, outcome.fees.id]
+        if channel.channel is Channel.OUTSOURCE or case.placement is not None:
+            rules.append(outcome.commission.id)
+        else:
+            rate = None  # an agency earns commission only on the cases it holds
+        message = None
+        if channel.message is not None:
+            message = Message(
+                template=channel.message,
+                fields={
+                    "dpd": assessment.dpd,
+                    "penalty_interest": str(penalty),
+                    "collection_fee": str(fee),
+                    "total_due": str(total),
+                },
+            )
+        try:
+            return Decision(
+                case_id=case.case_id,
+                as_of=moment,
+                dpd=assessment.dpd,
+                bucket=assessment.bucket,
+                action=Action(
+                    channel=channel.channel,
+                    handled_by=channel.handled_by,
+                    recipients=_recipients(case, channel.recipients),
+                    requires_approval=channel.requires_approval,
+                    message=message,
+                ),
+                fee_terms=FeeTerms(
+                    commission_rate=rate,
+                    penalty_interest=penalty,
+                    collection_fee=fee,
+                    total_due=total,
+                ),
+                rules=tuple(rules),
+                policy=self._ref,
+            )
+        except ValidationError as exc:
+            rule = f"{outcome.fees.id}/{outcome.commission.id}"
+            problems = [
+                Problem(
+                    ".".join(str(p) for p in err["loc"]),
+                    "bad_outcome",
+                    f"rules {rule} produced an invalid value: {err['msg']}",
+                )
+                for err in exc.errors(include_url=False)
+            ]
+            raise CaseError(case.case_id, problems) from None
+
+
+def _recipients(case: Case, words: tuple[str, ...]) -> tuple[str, ...]:
+    roles: set[Role] = set()
+    for word in words:
+        if word == "obligors":
+            roles |= {Role.BORROWER, Role.GUARANTOR, Role.CO_BORROWER}
+        else:
+            roles.add(Role(word))
+    return tuple(p.party_id for p in case.parties() if p.role in roles)

@@ -1,0 +1,432 @@
+"""Stage 3 of the rule front end: the shape of a policy file, checked key by key.
+
+Turns the positioned YAML tree into a :class:`RawPolicy` whose expressions are still text.
+Every unknown key, missing key and wrongly typed value becomes a diagnostic at its position; the
+walk goes on so that one run reports them all.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from .source import PMap, PNode, Pos, PScalar, PSeq, Source
+
+__all__ = [
+    "GROUPS",
+    "OUTCOME_KEYS",
+    "PARAM_TYPES",
+    "RawParam",
+    "RawPolicy",
+    "RawRule",
+    "read_policy",
+    "suggest",
+]
+
+TOP_KEYS = (
+    "policy",
+    "version",
+    "description",
+    "currency",
+    "timezone",
+    "products",
+    "buckets",
+    "assessment",
+    "params",
+    "rules",
+)
+ASSESSMENT_KEYS = ("penalty_multiplier", "allocation", "days_in_year")
+PARAM_KEYS = ("type", "default", "doc", "min", "max")
+RULE_KEYS = ("id", "priority", "when", "then", "doc")
+BAND_KEYS = ("label", "min_dpd", "max_dpd")
+PARAM_TYPES = (
+    "int",
+    "number",
+    "money",
+    "bool",
+    "string",
+    "days",
+    "list[string]",
+    "list[int]",
+    "list[number]",
+)
+#: Decision groups, in the order they are decided, and the keys each rule's ``then`` may set.
+GROUPS = ("channel", "fees", "commission")
+OUTCOME_KEYS: dict[str, tuple[str, ...]] = {
+    "channel": ("channel", "handled_by", "recipients", "requires_approval", "message"),
+    "fees": ("collection_fee", "penalty_interest"),
+    "commission": ("commission_rate",),
+}
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def suggest(name: str, choices: list[str] | tuple[str, ...]) -> str | None:
+    """Return the closest of ``choices`` to ``name``, if one is close enough."""
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+@dataclass
+class RawParam:
+    """A declared parameter, its default still as YAML."""
+
+    name: str
+    pos: Pos
+    type: str
+    default: PNode
+    doc: str
+    min: PScalar | None = None
+    max: PScalar | None = None
+
+
+@dataclass
+class RawRule:
+    """A rule as written: its condition is still text."""
+
+    id: str
+    group: str
+    order: int
+    pos: Pos
+    priority: int
+    when: PScalar | None
+    then: PMap
+    doc: str
+
+
+@dataclass
+class RawPolicy:
+    """The checked shape of one policy file."""
+
+    source: Source
+    name: str = ""
+    version: str = ""
+    description: str = ""
+    currency: str = "CNY"
+    timezone: str = "Asia/Shanghai"
+    products: list[tuple[str, Pos]] = field(default_factory=list)
+    buckets: list[tuple[str, int, int | None, Pos]] | None = None
+    assessment: dict[str, tuple[PNode, Pos]] = field(default_factory=dict)
+    params: dict[str, RawParam] = field(default_factory=dict)
+    groups: dict[str, tuple[Pos, list[RawRule]]] = field(default_factory=dict)
+    rules_pos: Pos = field(default_factory=lambda: Pos(1, 1))
+
+
+class _Reader:
+    def __init__(self, source: Source) -> None:
+        self.src = source
+
+    def keys(
+        self, node: PMap, allowed: tuple[str, ...], where: str, rule: str | None = None
+    ) -> None:
+        for key, (key_node, _) in node.items.items():
+            if key not in allowed:
+                close = suggest(key, allowed)
+                self.src.report(
+                    key_node.pos,
+                    "unknown-key",
+                    f"unknown key {key!r} in {where}"
+                    + (f" (did you mean {close!r}?)" if close else ""),
+                    hint=f"allowed keys: {', '.join(allowed)}",
+                    rule_id=rule,
+                )
+
+    def need(self, node: PMap, key: str, where: str, rule: str | None = None) -> PNode | None:
+        value = node.get(key)
+        if value is None:
+            self.src.report(node.pos, "missing-key", f"{where} needs a {key!r} key", rule_id=rule)
+        return value
+
+    def text(self, node: PNode | None, what: str, rule: str | None = None) -> str | None:
+        if node is None:
+            return None
+        if (
+            isinstance(node, PScalar)
+            and isinstance(node.value, str | int | Decimal)
+            and not (isinstance(node.value, bool))
+        ):
+            return str(node.value) if not isinstance(node.value, str) else node.value
+        self.src.report(_at(node), "bad-value", f"{what} must be text", rule_id=rule)
+        return None
+
+    def integer(self, node: PNode | None, what: str, rule: str | None = None) -> int | None:
+        if node is None:
+            return None
+        if isinstance(node, PScalar) and type(node.value) is int:
+            return node.value
+        self.src.report(_at(node), "bad-value", f"{what} must be a whole number", rule_id=rule)
+        return None
+
+    def mapping(self, node: PNode | None, what: str, rule: str | None = None) -> PMap | None:
+        if node is None or isinstance(node, PMap):
+            return node
+        self.src.report(_at(node), "bad-value", f"{what} must be a mapping", rule_id=rule)
+        return None
+
+    def sequence(self, node: PNode | None, what: str) -> PSeq | None:
+        if node is None or isinstance(node, PSeq):
+            return node
+        self.src.report(_at(node), "bad-value", f"{what} must be a list")
+        return None
+
+
+def _at(node: PNode) -> Pos:
+    return node.pos
+
+
+def read_policy(root: PNode, source: Source) -> RawPolicy:
+    """Check the structure of a policy file and collect its parts."""
+    policy = RawPolicy(source)
+    r = _Reader(source)
+    top = r.mapping(root, "a policy file")
+    if top is None:
+        return policy
+    r.keys(top, TOP_KEYS, "the policy")
+    name = r.text(r.need(top, "policy", "the policy file"), "policy (the name)")
+    if name is not None:
+        if not _ID.match(name):
+            source.report(top.get("policy").pos, "bad-value", f"policy name {name!r} is not an id")  # type: ignore[union-attr]
+        policy.name = name
+    policy.version = r.text(r.need(top, "version", "the policy file"), "version") or ""
+    policy.description = r.text(top.get("description"), "description") or ""
+    policy.currency = r.text(top.get("currency"), "currency") or "CNY"
+    policy.timezone = r.text(top.get("timezone"), "timezone") or "Asia/Shanghai"
+    products = r.sequence(r.need(top, "products", "the policy file"), "products")
+    for item in products.items if products else ():
+        text = r.text(item, "a product")
+        if text is not None:
+            policy.products.append((text, item.pos))
+    if products is not None and not products.items:
+        source.report(products.pos, "bad-value", "products must list at least one product")
+    buckets = r.sequence(top.get("buckets"), "buckets")
+    if buckets is not None:
+        policy.buckets = []
+        for item in buckets.items:
+            band = r.mapping(item, "a bucket band")
+            if band is None:
+                continue
+            r.keys(band, BAND_KEYS, "a bucket band")
+            label = r.text(r.need(band, "label", "a bucket band"), "label")
+            low = r.integer(r.need(band, "min_dpd", "a bucket band"), "min_dpd")
+            high_node = band.get("max_dpd")
+            high = None
+            if isinstance(high_node, PScalar) and high_node.value is not None:
+                high = r.integer(high_node, "max_dpd")
+            if label is not None and low is not None:
+                policy.buckets.append((label, low, high, band.pos))
+    assessment = r.mapping(top.get("assessment"), "assessment")
+    if assessment is not None:
+        r.keys(assessment, ASSESSMENT_KEYS, "assessment")
+        for key, (key_node, value) in assessment.items.items():
+            policy.assessment[key] = (value, key_node.pos)
+    params = r.mapping(top.get("params"), "params")
+    if params is not None:
+        for key, (key_node, value) in params.items.items():
+            param = _read_param(r, key, key_node, value)
+            if param is not None:
+                policy.params[key] = param
+    rules = r.mapping(r.need(top, "rules", "the policy file"), "rules")
+    if rules is not None:
+        policy.rules_pos = rules.pos
+        r.keys(rules, GROUPS, "rules", None)
+        order = 0
+        for group in GROUPS:
+            entry = rules.items.get(group)
+            if entry is None:
+                source.report(
+                    rules.pos,
+                    "missing-group",
+                    f"rules has no {group!r} group",
+                    hint=f"every policy decides: {', '.join(GROUPS)}",
+                )
+                continue
+            key_node, value = entry
+            seq = r.sequence(value, f"rules.{group}")
+            found: list[RawRule] = []
+            for item in seq.items if seq else ():
+                rule = _read_rule(r, item, group, order)
+                order += 1
+                if rule is not None:
+                    found.append(rule)
+            policy.groups[group] = (key_node.pos, found)
+    return policy
+
+
+def _read_param(r: _Reader, name: str, key: PScalar, value: PNode) -> RawParam | None:
+    if not _NAME.match(name):
+        r.src.report(key.pos, "bad-name", f"parameter name {name!r} must be lower_snake_case")
+        return None
+    spec = r.mapping(value, f"parameter {name!r}")
+    if spec is None:
+        return None
+    r.keys(spec, PARAM_KEYS, f"parameter {name!r}")
+    kind = r.text(r.need(spec, "type", f"parameter {name!r}"), "type")
+    default = r.need(spec, "default", f"parameter {name!r}")
+    if kind is not None and kind not in PARAM_TYPES:
+        close = suggest(kind, PARAM_TYPES)
+        r.src.report(
+            spec.key_pos("type"),
+            "unknown-type",
+            f"unknown parameter type {kind!r}" + (f" (did you mean {close!r}?)" if close else ""),
+            hint=f"types: {', '.join(PARAM_TYPES)}",
+        )
+        return None
+    if kind is None or default is None:
+        return None
+    bounds = {}
+    for bound in ("min", "max"):
+        node = spec.get(bound)
+        if node is not None and not (
+            isinstance(node, PScalar) and isinstance(node.value, int | Decimal)
+        ):
+            r.src.report(node.pos, "bad-value", f"{bound} must be a number")
+            node = None
+        bounds[bound] = node
+    doc = r.text(spec.get("doc"), "doc") or ""
+    return RawParam(name, key.pos, kind, default, doc, bounds["min"], bounds["max"])
+
+
+def _read_rule(r: _Reader, item: PNode, group: str, order: int) -> RawRule | None:
+    rule = r.mapping(item, f"a rule of {group!r}")
+    if rule is None:
+        return None
+    rule_id = r.text(r.need(rule, "id", "a rule"), "id")
+    r.keys(rule, RULE_KEYS, f"rule {rule_id!r}" if rule_id else "a rule", rule_id)
+    if rule_id is not None and not _ID.match(rule_id):
+        r.src.report(
+            rule.key_pos("id"), "bad-value", f"rule id {rule_id!r} must be letters, digits, - _ ."
+        )
+        rule_id = None
+    priority = 0
+    if rule.get("priority") is not None:
+        priority = r.integer(rule.get("priority"), "priority", rule_id) or 0
+    when = rule.get("when")
+    if when is not None and not isinstance(when, PScalar):
+        r.src.report(when.pos, "bad-value", "when must be an expression (text)", rule_id=rule_id)
+        when = None
+    then = r.mapping(r.need(rule, "then", f"rule {rule_id!r}", rule_id), "then", rule_id)
+    doc = r.text(rule.get("doc"), "doc", rule_id) or ""
+    if rule_id is None or then is None:
+        return None
+    r.keys(then, OUTCOME_KEYS[group], f"the outcome of a {group!r} rule", rule_id)
+    return RawRule(rule_id, group, order, rule.pos, priority, when, then, doc)
+
+
+def scalar_value(node: PNode) -> Any:
+    """Return a scalar's value, or a list of scalar values (for list parameters)."""
+    if isinstance(node, PScalar):
+        return node.value
+    if isinstance(node, PSeq):
+        return [scalar_value(i) for i in node.items]
+    return node
+
+
+def policy_json_schema() -> dict[str, Any]:
+    """Return a JSON Schema of policy files, for editors (VS Code YAML) to validate and complete.
+
+    Built from the same key tables the loader checks, so the two cannot drift apart.
+    """
+    from ..model import Channel, HandledBy, Product
+
+    expr = {"type": ["string", "number", "boolean"], "description": "an expression"}
+    outcome_props: dict[str, dict[str, Any]] = {
+        "channel": {"enum": [c.value for c in Channel]},
+        "handled_by": {"enum": [h.value for h in HandledBy]},
+        "recipients": {
+            "type": "array",
+            "items": {
+                "enum": ["obligors", "borrower", "guarantor", "co_borrower", "emergency_contact"]
+            },
+        },
+        "requires_approval": {"type": ["string", "null"]},
+        "message": {"type": ["string", "null"]},
+        "collection_fee": expr,
+        "penalty_interest": expr,
+        "commission_rate": {"type": ["string", "number", "null"]},
+    }
+
+    def rule(group: str) -> dict[str, Any]:
+        then = {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {k: outcome_props[k] for k in OUTCOME_KEYS[group]},
+        }
+        return {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["id", "then"],
+            "properties": {
+                "id": {"type": "string", "pattern": _ID.pattern},
+                "priority": {"type": "integer"},
+                "when": {"type": ["string", "boolean"], "description": "a condition"},
+                "then": then,
+                "doc": {"type": "string"},
+            },
+        }
+
+    param = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["type", "default"],
+        "properties": {
+            "type": {"enum": list(PARAM_TYPES)},
+            "default": {},
+            "doc": {"type": "string"},
+            "min": {"type": "number"},
+            "max": {"type": "number"},
+        },
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "dunning policy file",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["policy", "version", "products", "rules"],
+        "properties": {
+            "policy": {"type": "string", "pattern": _ID.pattern},
+            "version": {"type": ["string", "number"]},
+            "description": {"type": "string"},
+            "currency": {"type": "string"},
+            "timezone": {"type": "string"},
+            "products": {"type": "array", "items": {"enum": [p.value for p in Product]}},
+            "buckets": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["label", "min_dpd"],
+                    "properties": {
+                        "label": {"type": "string"},
+                        "min_dpd": {"type": "integer", "minimum": 0},
+                        "max_dpd": {"type": ["integer", "null"]},
+                    },
+                },
+            },
+            "assessment": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "penalty_multiplier": {"type": ["string", "number"]},
+                    "allocation": {
+                        "type": "array",
+                        "items": {"enum": ["penalty", "interest", "principal"]},
+                    },
+                    "days_in_year": {"enum": [360, 365]},
+                },
+            },
+            "params": {
+                "type": "object",
+                "propertyNames": {"pattern": _NAME.pattern},
+                "additionalProperties": param,
+            },
+            "rules": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": list(GROUPS),
+                "properties": {g: {"type": "array", "items": rule(g)} for g in GROUPS},
+            },
+        },
+    }

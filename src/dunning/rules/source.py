@@ -1,0 +1,261 @@
+"""Stage 1 of the rule front end: YAML text → a tree of nodes that remember their positions.
+
+PyYAML's composer gives every node a start mark; we keep it so that any later stage can report
+``file:line:col``. Only plain data is accepted: no tags beyond the YAML core schema, no anchors
+or aliases, bounded size and depth. Numbers are kept as their source text and read as ``int`` or
+``Decimal``, never as binary floats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Union
+
+import yaml
+
+from ..errors import POLICY_CODES, Diagnostic
+
+__all__ = ["PMap", "PNode", "PScalar", "PSeq", "Pos", "Source", "load_yaml"]
+
+MAX_FILE_BYTES = 1 << 20
+MAX_NODES = 100_000
+MAX_DEPTH = 64
+MAX_NUMBER_DIGITS = 20
+
+_CORE = "tag:yaml.org,2002:"
+_ALLOWED_TAGS = {f"{_CORE}{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq")}
+
+
+@dataclass(frozen=True, slots=True)
+class Pos:
+    """A 1-based line and column in a source file."""
+
+    line: int
+    col: int
+
+
+@dataclass
+class Source:
+    """One rule file's text, and the diagnostics found in it."""
+
+    path: str
+    text: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.lines = self.text.splitlines()
+
+    def report(
+        self,
+        pos: Pos,
+        code: str,
+        message: str,
+        *,
+        hint: str | None = None,
+        severity: str = "error",
+        rule_id: str | None = None,
+    ) -> None:
+        """Record a diagnostic at ``pos``; ``code`` must be one of ``POLICY_CODES``."""
+        if code not in POLICY_CODES:
+            raise AssertionError(f"undocumented diagnostic code {code!r}")
+        line = self.lines[pos.line - 1] if 0 < pos.line <= len(self.lines) else None
+        self.diagnostics.append(
+            Diagnostic(self.path, pos.line, pos.col, code, message, severity, hint, rule_id, line)
+        )
+
+    @property
+    def failed(self) -> bool:
+        """Whether any error (not warning) was recorded."""
+        return any(d.severity == "error" for d in self.diagnostics)
+
+
+@dataclass(frozen=True, slots=True)
+class PScalar:
+    """A scalar: its value (str, int, Decimal, bool or None), raw text, and where it stands."""
+
+    value: str | int | Decimal | bool | None
+    raw: str
+    pos: Pos
+    style: str | None
+    quoted: bool
+
+    def pos_at(self, offset: int) -> Pos:
+        """Return the position of character ``offset`` of the scalar's string value."""
+        if self.style in ("|", ">"):
+            before = self.raw[:offset].split("\n")
+            # Block scalars start on the line after the indicator, indented; keep the caret on
+            # the right line and column relative to that indentation.
+            return Pos(self.pos.line + len(before), self._block_indent() + len(before[-1]) + 1)
+        if "\n" in self.raw[:offset]:
+            return self.pos
+        return Pos(self.pos.line, self.pos.col + offset + (1 if self.quoted else 0))
+
+    def _block_indent(self) -> int:
+        return self.pos.col + 1  # refined by the loader for the usual two-space indent
+
+
+@dataclass(frozen=True, slots=True)
+class PSeq:
+    """A sequence and its position."""
+
+    items: tuple[PNode, ...]
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
+class PMap:
+    """A mapping with string keys; each value keeps its key's scalar for positions."""
+
+    items: dict[str, tuple[PScalar, PNode]]
+    pos: Pos
+
+    def get(self, key: str) -> PNode | None:
+        """Return the value under ``key``, or ``None``."""
+        entry = self.items.get(key)
+        return entry[1] if entry else None
+
+    def key_pos(self, key: str) -> Pos:
+        """Return the position of ``key`` (or of the mapping if absent)."""
+        entry = self.items.get(key)
+        return entry[0].pos if entry else self.pos
+
+
+PNode = Union[PScalar, PSeq, PMap]  # noqa: UP007 - a runtime alias used in isinstance checks
+
+
+def _pos(node: yaml.Node) -> Pos:
+    return Pos(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+class _Builder:
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self.count = 0
+
+    def build(self, node: yaml.Node, depth: int) -> PNode | None:
+        self.count += 1
+        if self.count > MAX_NODES:
+            if self.count == MAX_NODES + 1:
+                self.source.report(_pos(node), "too-large", f"more than {MAX_NODES} YAML nodes")
+            return None
+        if depth > MAX_DEPTH:
+            self.source.report(_pos(node), "too-deep", f"nested deeper than {MAX_DEPTH} levels")
+            return None
+        if node.tag not in _ALLOWED_TAGS:
+            self.source.report(
+                _pos(node),
+                "unsafe-tag",
+                f"YAML tag {node.tag!r} is not allowed in rule files",
+                hint="rule files are plain data: remove the tag",
+            )
+            return None
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node)
+        if isinstance(node, yaml.SequenceNode):
+            items = [self.build(child, depth + 1) for child in node.value]
+            return PSeq(tuple(i for i in items if i is not None), _pos(node))
+        assert isinstance(node, yaml.MappingNode)
+        return self.mapping(node, depth)
+
+    def mapping(self, node: yaml.MappingNode, depth: int) -> PMap:
+        items: dict[str, tuple[PScalar, PNode]] = {}
+        for key_node, value_node in node.value:
+            key = self.build(key_node, depth + 1)
+            if not isinstance(key, PScalar) or not isinstance(key.value, str):
+                self.source.report(_pos(key_node), "bad-key", "mapping keys must be plain names")
+                continue
+            if key.value in items:
+                self.source.report(
+                    key.pos,
+                    "duplicate-key",
+                    f"key {key.value!r} appears twice in this mapping",
+                    hint=f"the first is on line {items[key.value][0].pos.line}",
+                )
+                continue
+            value = self.build(value_node, depth + 1)
+            if value is not None:
+                items[key.value] = (key, value)
+        return PMap(items, _pos(node))
+
+    def scalar(self, node: yaml.ScalarNode) -> PScalar | None:
+        raw, tag = node.value, node.tag.removeprefix(_CORE)
+        value: str | int | Decimal | bool | None = raw
+        if tag in ("int", "float"):
+            digits = sum(ch.isdigit() for ch in raw)
+            if digits > MAX_NUMBER_DIGITS:
+                self.source.report(
+                    _pos(node), "literal-too-large", f"number with {digits} digits is too large"
+                )
+                return None
+            try:
+                value = int(raw.replace("_", ""), 0) if tag == "int" else Decimal(raw)
+            except (ValueError, InvalidOperation):
+                value = raw  # YAML 1.1 forms like 0b1 or .inf: keep the text, schema decides
+            if isinstance(value, Decimal) and not value.is_finite():
+                value = raw
+        elif tag == "bool":
+            value = raw.lower() in ("true", "yes", "on", "y")
+        elif tag == "null":
+            value = None
+        scalar = PScalar(value, raw, _pos(node), node.style, node.style in ("'", '"'))
+        if node.style in ("|", ">"):
+            indent = self._indent_of(node.start_mark.line + 1)
+            return _BlockScalar(value, raw, scalar.pos, node.style, False, indent)
+        return scalar
+
+    def _indent_of(self, line_index: int) -> int:
+        lines = self.source.lines
+        if line_index < len(lines):
+            text = lines[line_index]
+            return len(text) - len(text.lstrip(" "))
+        return 0
+
+
+@dataclass(frozen=True, slots=True)
+class _BlockScalar(PScalar):
+    indent: int = 0
+
+    def _block_indent(self) -> int:
+        return self.indent
+
+
+def load_yaml(source: Source) -> PNode | None:
+    """Parse ``source`` into positioned nodes; problems go to ``source.diagnostics``."""
+    if len(source.text.encode("utf-8")) > MAX_FILE_BYTES:
+        source.report(Pos(1, 1), "too-large", f"rule file is larger than {MAX_FILE_BYTES} bytes")
+        return None
+    try:
+        root = yaml.compose(source.text, Loader=_NoAliasLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        pos = Pos(mark.line + 1, mark.column + 1) if mark else Pos(1, 1)
+        code = "yaml-alias" if isinstance(exc, _AliasError) else "yaml-syntax"
+        source.report(pos, code, str(exc.problem or exc.context or "invalid YAML"))
+        return None
+    except yaml.YAMLError as exc:
+        source.report(Pos(1, 1), "yaml-syntax", str(exc))
+        return None
+    if root is None:
+        source.report(Pos(1, 1), "empty-file", "the rule file is empty")
+        return None
+    return _Builder(source).build(root, 0)
+
+
+class _AliasError(yaml.composer.ComposerError):
+    pass
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """A safe loader that refuses anchors and aliases (no 'billion laughs', no shared nodes)."""
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent):
+            message = "anchors and aliases (*name) are not allowed in rule files"
+            raise _AliasError(None, None, message, event.start_mark)  # type: ignore[arg-type]
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            message = f"anchors (&{anchor}) are not allowed in rule files"
+            raise _AliasError(None, None, message, event.start_mark)
+        return super().compose_node(parent, index)
