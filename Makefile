@@ -14,7 +14,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/dunning assess --as-of 2026-11-28 examples/portfolio.jsonl
+	$(BIN)/dunning decide --policy rules/lender.yaml --as-of 2026-11-28T10:00:00+08:00 \
+		--format table --skip-uncovered examples/portfolio.jsonl
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests examples

@@ -184,3 +184,30 @@ def full_cases(draw: st.DrawFn) -> Case:
         do_not_contact=draw(st.booleans()),
         rating=draw(st.sampled_from("ABCDE") | st.none()),
     )
+
+
+@st.composite
+def fact_views(draw: st.DrawFn, *, products: list[str] | None = None) -> dict[str, object]:
+    """Fact views with every fact drawn independently (within its type), bucket from dpd."""
+    from dunning import DEFAULT_BANDS, FACTS
+
+    money = st.integers(0, 10**9).map(lambda c: Decimal(c) / 100)
+    facts: dict[str, object] = {}
+    for name, spec in FACTS.items():
+        if spec.kind == "int":
+            value: object = draw(st.integers(0, 2000))
+        elif spec.kind == "money":
+            value = draw(money)
+        elif spec.kind == "number":
+            value = draw(rates)
+        elif spec.kind == "bool":
+            value = draw(st.booleans())
+        else:
+            value = draw(st.sampled_from(spec.values or ("A", "B", "C", "D", "E")))
+        if spec.nullable and draw(st.booleans()):
+            value = None
+        facts[name] = value
+    if products is not None:
+        facts["product"] = draw(st.sampled_from(products))
+    facts["bucket"] = DEFAULT_BANDS.bucket(int(facts["dpd"]))  # type: ignore[call-overload]
+    return facts

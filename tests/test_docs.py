@@ -37,16 +37,16 @@ def test_readme_python_examples_print_what_they_promise() -> None:
 
 
 def test_readme_shows_the_real_demo_output() -> None:
-    shown = re.search(r"```text\n(Delinquency assessment.*?)```", README, re.S)
+    shown = re.search(r"```text\n(Decisions of policy.*?)```", README, re.S)
     assert shown is not None
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    command = re.search(r"^demo:.*?\n\t\$\(BIN\)/dunning (.*?)\n\n", makefile, re.S | re.M)
+    assert command is not None
+    argv = command.group(1).replace("\\\n", " ").split()
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        assert (
-            main(["assess", "--as-of", "2026-11-28", str(ROOT / "examples/portfolio.jsonl")]) == 0
-        )
+        assert main(argv) == 0
     assert out.getvalue() == shown.group(1)
-    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
-    assert "assess --as-of 2026-11-28 examples/portfolio.jsonl" in makefile
 
 
 _CODE_PATTERNS = [

@@ -55,3 +55,15 @@ def test_generator_is_deterministic(tmp_path: Path) -> None:
         check=True,
     )
     assert out.read_bytes() == PORTFOLIO.read_bytes()
+
+
+def test_host_integration_example_runs() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "host_integration.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "outsource" in done.stdout and "legal_preservation" in done.stdout
+    assert "rejected: product_not_covered" in done.stdout
+    assert "case C-00002 as of 2026-11-28T09:00:00+08:00" in done.stdout

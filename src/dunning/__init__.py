@@ -13,7 +13,8 @@ from .delinquency import (
     OverdueInstallment,
     assess,
 )
-from .errors import CaseError, ConfigError, DunningError, Problem
+from .errors import CaseError, ConfigError, Diagnostic, DunningError, PolicyError, Problem
+from .facts import FACTS, Portfolio
 from .model import (
     Action,
     Agency,
@@ -42,12 +43,14 @@ from .model import (
     Role,
 )
 from .money import Money, round_money
+from .policy import Explanation, Policy, load_policy
 from .schedule import schedule_of
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "DEFAULT_BANDS",
+    "FACTS",
     "Action",
     "Agency",
     "Assessment",
@@ -65,7 +68,9 @@ __all__ = [
     "ContactChannel",
     "Decision",
     "DelinquencySnapshot",
+    "Diagnostic",
     "DunningError",
+    "Explanation",
     "FeeTerms",
     "HandledBy",
     "Installment",
@@ -77,7 +82,10 @@ __all__ = [
     "Party",
     "Payment",
     "Placement",
+    "Policy",
+    "PolicyError",
     "PolicyRef",
+    "Portfolio",
     "Problem",
     "Product",
     "PromiseToPay",
@@ -85,6 +93,7 @@ __all__ = [
     "Role",
     "__version__",
     "assess",
+    "load_policy",
     "parse_case",
     "read_cases",
     "round_money",

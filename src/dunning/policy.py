@@ -56,9 +56,9 @@ def _front_end(path: Path, params: Mapping[str, Any] | None) -> tuple[PolicyIR |
     if root is None:
         return None, source
     raw = read_policy(root, source)
-    if source.failed:
-        return None, source
-    return check_policy(raw, dict(params or {})), source
+    # Check names and types even when the structure had errors, so that one run reports all.
+    ir = check_policy(raw, dict(params or {}))
+    return (None if source.failed else ir), source
 
 
 def check_file(path: str | Path, *, params: Mapping[str, Any] | None = None) -> list[Diagnostic]:
@@ -295,6 +295,13 @@ class Policy:
             "commission": outcome.commission.id,
         }
         return Explanation(decision, facts, self._engine.trace(facts), winners)
+
+    def evaluate(self, facts: Mapping[str, Any]) -> Outcome:
+        """Run the rules on a fact view directly (see :data:`dunning.FACTS`).
+
+        The low-level entry used by policy tests: no case, no assessment, no fee arithmetic.
+        """
+        return self._engine.run(dict(facts))
 
     # -- internals
 

@@ -116,16 +116,17 @@ class DecisionSummary:
         channels = [c.value for c in Channel]
         products = [p.value for p in Product if p.value in self.channels]
         width = max([len("product"), *map(len, products)])
-        cell = max(len(c) for c in channels) + 2
+        cells = {c: len(c) + 2 for c in channels}
         out.write(f"{title}\n\nDecisions by product and channel\n")
-        out.write(f"{'product':<{width}}{''.join(f'{c:>{cell}}' for c in channels)}{'total':>8}\n")
+        out.write(f"{'product':<{width}}{''.join(f'{c:>{cells[c]}}' for c in channels)}")
+        out.write(f"{'total':>8}\n")
         grand: Counter[str] = Counter()
         for name in [*products, "total"]:
             row = grand if name == "total" else self.channels[name]
             if name != "total":
                 grand.update(row)
-            cells = "".join(f"{row[c]:>{cell}}" for c in channels)
-            out.write(f"{name:<{width}}{cells}{sum(row.values()):>8}\n")
+            line = "".join(f"{row[c]:>{cells[c]}}" for c in channels)
+            out.write(f"{name:<{width}}{line}{sum(row.values()):>8}\n")
         out.write("\nGoing to agencies\n")
         out.write(f"  cases:               {self.agency_cases:>18,}\n")
         out.write(f"  total due:           {self.agency_total_due:>18,.2f}\n")

@@ -726,7 +726,7 @@ class _Checker:
                     checked.append(rule)
             ordered = tuple(sorted(checked, key=lambda r: (-r.priority, r.order)))
             groups[group] = ordered
-            if len(checked) == len(raw_rules):
+            if len(checked) == len(raw_rules) and group not in raw.incomplete:
                 _analyse(self, group, key_pos, ordered, products)
         if self.src.failed:
             return None
@@ -979,7 +979,6 @@ def _analyse(
             )
     for product in products:
         decided: list[tuple[int, int, str]] = []  # dpd intervals decided by pure rules
-        partitioned = False
         for rule in rules:
             if rule.when is None:
                 break
@@ -989,7 +988,6 @@ def _analyse(
             prods, (low, high), pure = shape
             if product not in prods or low > high or not pure:
                 continue
-            partitioned = True
             for a, b, other in decided:
                 lo, hi = max(a, low), min(b, high)
                 if lo <= hi:
@@ -1003,7 +1001,9 @@ def _analyse(
                     )
                     break
             decided.append((low, high, rule.id))
-        if not partitioned or fallback is None:
+        # A gap matters where the analyst is building a dpd table (two or more dpd rules); one
+        # special case before a fallback is a normal, complete policy.
+        if len(decided) < 2 or fallback is None:
             continue
         gaps, cursor = [], 0
         for a, b, _ in sorted(decided):

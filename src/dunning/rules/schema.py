@@ -112,6 +112,7 @@ class RawPolicy:
     assessment: dict[str, tuple[PNode, Pos]] = field(default_factory=dict)
     params: dict[str, RawParam] = field(default_factory=dict)
     groups: dict[str, tuple[Pos, list[RawRule]]] = field(default_factory=dict)
+    incomplete: set[str] = field(default_factory=set)  # groups with rules that could not be read
     rules_pos: Pos = field(default_factory=lambda: Pos(1, 1))
 
 
@@ -249,7 +250,9 @@ def read_policy(root: PNode, source: Source) -> RawPolicy:
             for item in seq.items if seq else ():
                 rule = _read_rule(r, item, group, order)
                 order += 1
-                if rule is not None:
+                if rule is None:
+                    policy.incomplete.add(group)
+                else:
                     found.append(rule)
             policy.groups[group] = (key_node.pos, found)
     return policy

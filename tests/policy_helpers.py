@@ -1,0 +1,56 @@
+"""Helpers for policy tests: write a rule file, load it, collect its diagnostics."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from dunning.errors import Diagnostic
+from dunning.policy import Policy, check_file, load_policy
+
+MINIMAL = """\
+policy: test
+version: "1"
+products: [consumer_finance]
+rules:
+  channel:
+{channel}
+  fees:
+{fees}
+  commission:
+{commission}
+"""
+CHANNEL = """\
+    - id: current
+      when: dpd == 0
+      then: {channel: none}
+    - id: late
+      then: {channel: call}"""
+FEES = """\
+    - id: no-fee
+      then: {collection_fee: 0}"""
+COMMISSION = """\
+    - id: flat
+      then: {commission_rate: "0.1"}"""
+
+
+def policy_text(
+    *, channel: str = CHANNEL, fees: str = FEES, commission: str = COMMISSION, head: str = ""
+) -> str:
+    text = MINIMAL.format(channel=channel, fees=fees, commission=commission)
+    return head + text
+
+
+def write(tmp_path: Path, text: str, name: str = "policy.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def diagnostics(tmp_path: Path, text: str, **params: Any) -> list[Diagnostic]:
+    return check_file(write(tmp_path, text), params=params or None)
+
+
+def load(tmp_path: Path, text: str, **kw: Any) -> Policy:
+    return load_policy(write(tmp_path, text), **kw)
