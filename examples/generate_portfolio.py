@@ -33,7 +33,7 @@ GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英�
 REASONS = ["job loss", "business downturn", "illness", "forgot", "over-indebted", "dispute"]
 ATTITUDES = ["cooperative", "evasive", "hostile", "willing but unable"]
 AGENCIES = {"AG-01": "华信资产管理", "AG-02": "安诚催收服务", "AG-03": "东方信用管理"}
-# The seed's reference commission table (DOMAIN.md §2), by dpd when the case was placed.
+# The seed's reference commission table (docs/seed.md §2), by dpd when the case was placed.
 COMMISSION = [(90, "0.07"), (120, "0.14"), (180, "0.20"), (10**6, "0.25")]
 
 

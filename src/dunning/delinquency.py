@@ -115,7 +115,7 @@ def _band_problems(bands: Sequence[Band]) -> list[str]:
     return problems
 
 
-#: M0 = current, then one band per 30 days up to M6, and M7+ beyond 180 days (DOMAIN.md).
+#: M0 = current, then one band per 30 days up to M6, and M7+ beyond 180 days (docs/seed.md).
 DEFAULT_BANDS = BucketBands(
     [
         ("M0", 0, 0),

@@ -63,7 +63,7 @@ __all__ = [
 
 
 class Product(StrEnum):
-    """The lender's business lines (DOMAIN.md §4) plus bank credit cards (Part 2)."""
+    """The lender's business lines (docs/seed.md §4) plus bank credit cards (Part 2)."""
 
     MORTGAGE = "mortgage"
     VEHICLE_PLEDGE = "vehicle_pledge"
@@ -122,7 +122,7 @@ class Outcome(StrEnum):
 
 
 class Channel(StrEnum):
-    """The next step a decision names (DOMAIN.md §5)."""
+    """The next step a decision names (docs/seed.md §5)."""
 
     NONE = "none"
     SMS = "sms"
@@ -387,7 +387,7 @@ class DelinquencySnapshot(_Model):
 
 
 class ContactAttempt(_Model):
-    """One recorded attempt to reach a party, with what the collector learned (DOMAIN.md §1)."""
+    """One recorded attempt to reach a party, with what the collector learned (docs/seed.md §1)."""
 
     at: AwareDatetime
     channel: ContactChannel

@@ -124,10 +124,11 @@ class Explanation:
     def render(self) -> str:
         """Return a readable, plain-text trace."""
         d = self.decision
+        rate = _or_none(d.fee_terms.commission_rate)
         lines = [
             f"case {d.case_id} as of {d.as_of.isoformat()}: dpd {d.dpd}, bucket {d.bucket}",
             f"decision: {d.action.channel} (handled by {d.action.handled_by}), "
-            f"total due {d.fee_terms.total_due}, commission {d.fee_terms.commission_rate}",
+            f"total due {d.fee_terms.total_due}, commission {rate}",
             "",
         ]
         for group, traces in self.groups.items():
@@ -418,6 +419,10 @@ class Policy:
                 for err in exc.errors(include_url=False)
             ]
             raise CaseError(case.case_id, problems) from None
+
+
+def _or_none(value: object) -> str:
+    return "none" if value is None else str(value)
 
 
 def _recipients(case: Case, words: tuple[str, ...]) -> tuple[str, ...]:
