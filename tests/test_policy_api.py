@@ -255,7 +255,16 @@ def test_policy_schema_accepts_the_shipped_policy(capsys: pytest.CaptureFixture[
     data = yaml.safe_load(LENDER.read_text(encoding="utf-8"))
     assert set(data) <= set(schema["properties"])
     for group, rules in data["rules"].items():
-        keys = schema["properties"]["rules"]["properties"][group]["items"]["properties"]
+        rule_schema, table_schema = schema["properties"]["rules"]["properties"][group]["items"][
+            "oneOf"
+        ]
         for rule in rules:
+            if "table" in rule:
+                assert set(rule) <= set(table_schema["properties"])
+                assert set(rule["outputs"]) <= set(
+                    table_schema["properties"]["outputs"]["items"]["enum"]
+                )
+                continue
+            keys = rule_schema["properties"]
             assert set(rule) <= set(keys)
             assert set(rule["then"]) <= set(keys["then"]["properties"])

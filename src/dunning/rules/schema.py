@@ -41,6 +41,7 @@ TOP_KEYS = (
 ASSESSMENT_KEYS = ("penalty_multiplier", "allocation", "days_in_year")
 PARAM_KEYS = ("type", "default", "doc", "min", "max")
 RULE_KEYS = ("id", "priority", "when", "then", "doc")
+TABLE_KEYS = ("table", "priority", "inputs", "outputs", "rows", "doc")
 BAND_KEYS = ("label", "min_dpd", "max_dpd")
 PARAM_TYPES = (
     "int",
@@ -248,12 +249,16 @@ def read_policy(root: PNode, source: Source) -> RawPolicy:
             seq = r.sequence(value, f"rules.{group}")
             found: list[RawRule] = []
             for item in seq.items if seq else ():
-                rule = _read_rule(r, item, group, order)
-                order += 1
-                if rule is None:
+                if isinstance(item, PMap) and "table" in item.items:
+                    expanded = _read_table(r, item, group, order, set(policy.params))
+                else:
+                    rule = _read_rule(r, item, group, order)
+                    expanded = None if rule is None else [rule]
+                if expanded is None:
                     policy.incomplete.add(group)
                 else:
-                    found.append(rule)
+                    found.extend(expanded)
+                    order += len(expanded)
             policy.groups[group] = (key_node.pos, found)
     return policy
 
@@ -370,6 +375,21 @@ def policy_json_schema() -> dict[str, Any]:
             },
         }
 
+    def table(group: str) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["table", "inputs", "outputs", "rows"],
+            "properties": {
+                "table": {"type": "string", "pattern": _ID.pattern},
+                "priority": {"type": "integer"},
+                "doc": {"type": "string"},
+                "inputs": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                "outputs": {"type": "array", "items": {"enum": list(OUTCOME_KEYS[group])}},
+                "rows": {"type": "array", "items": {"type": "array"}},
+            },
+        }
+
     param = {
         "type": "object",
         "additionalProperties": False,
@@ -429,7 +449,120 @@ def policy_json_schema() -> dict[str, Any]:
                 "type": "object",
                 "additionalProperties": False,
                 "required": list(GROUPS),
-                "properties": {g: {"type": "array", "items": rule(g)} for g in GROUPS},
+                "properties": {
+                    g: {"type": "array", "items": {"oneOf": [rule(g), table(g)]}} for g in GROUPS
+                },
             },
         },
     }
+
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_OPERATORS = ("==", "!=", "<=", ">=", "<", ">")
+
+
+@dataclass(frozen=True, slots=True)
+class _CellText(PScalar):
+    """A condition written by the loader from table cells: problems point at the row."""
+
+    def pos_at(self, offset: int) -> Pos:
+        return self.pos
+
+
+def _read_table(
+    r: _Reader, node: PMap, group: str, order: int, params: set[str]
+) -> list[RawRule] | None:
+    """Expand a decision table into one rule per row, named ``TABLE/ROW``."""
+    name = r.text(node.get("table"), "table (the table's id)")
+    r.keys(node, TABLE_KEYS, f"table {name!r}", name)
+    inputs = r.sequence(r.need(node, "inputs", f"table {name!r}", name), "inputs")
+    outputs = r.sequence(r.need(node, "outputs", f"table {name!r}", name), "outputs")
+    rows = r.sequence(r.need(node, "rows", f"table {name!r}", name), "rows")
+    if name is None or inputs is None or outputs is None or rows is None:
+        return None
+    if not _ID.match(name):
+        r.src.report(node.key_pos("table"), "bad-value", f"table id {name!r} is not an id")
+        return None
+    in_texts = [r.text(i, "an input", name) for i in inputs.items]
+    out_keys = [r.text(o, "an output", name) for o in outputs.items]
+    for key, item in zip(out_keys, outputs.items, strict=True):
+        if key is not None and key not in OUTCOME_KEYS[group]:
+            close = suggest(key, OUTCOME_KEYS[group])
+            r.src.report(
+                item.pos,
+                "unknown-key",
+                f"unknown output {key!r} of a {group!r} table"
+                + (f" (did you mean {close!r}?)" if close else ""),
+                rule_id=name,
+            )
+            return None
+    if None in in_texts or None in out_keys:
+        return None
+    priority = r.integer(node.get("priority"), "priority", name) or 0
+    doc = r.text(node.get("doc"), "doc", name) or ""
+    rules = []
+    for number, row in enumerate(rows.items, start=1):
+        rule_id = f"{name}/{number}"
+        cells = row.items if isinstance(row, PSeq) else ()
+        if len(cells) != len(in_texts) + len(out_keys):
+            r.src.report(
+                row.pos,
+                "bad-value",
+                f"row {number} of table {name!r} needs {len(in_texts)} input and "
+                f"{len(out_keys)} output cells, has {len(cells)}",
+                rule_id=rule_id,
+            )
+            return None
+        tests = [
+            test
+            for text, cell in zip(in_texts, cells, strict=False)
+            if (test := _cell_test(str(text), cell, params)) is not None
+        ]
+        when = None
+        if tests:
+            joined = " and ".join(tests)
+            when = _CellText(joined, joined, row.pos, None, False)
+        then_items = {
+            str(key): (PScalar(key, str(key), cell.pos, None, False), cell)
+            for key, cell in zip(out_keys, cells[len(in_texts) :], strict=True)
+        }
+        then = PMap(then_items, row.pos)
+        index = order + number - 1
+        rules.append(RawRule(rule_id, group, index, row.pos, priority, when, then, doc))
+    return rules
+
+
+def _cell_test(subject: str, cell: PNode, params: set[str]) -> str | None:
+    """Turn one input cell into a condition on ``subject`` (``None``: any value)."""
+    from ..facts import FACTS
+
+    left = subject if _IDENT.match(subject) else f"({subject})"
+    if isinstance(cell, PSeq):
+        items = [_literal_text(scalar_value(i), params) for i in cell.items]
+        return f"{left} in [{', '.join(items)}]"
+    value = scalar_value(cell)
+    if value is None or (isinstance(value, str) and value.strip() in ("-", "any", "")):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith(_OPERATORS):
+            return f"{left} {text}"
+        if ".." in text or text.startswith("["):
+            return f"{left} in {text}"
+        if text.startswith("not "):
+            return f"not ({left} == {_literal_text(text[4:].strip(), params, FACTS)})"
+        return f"{left} == {_literal_text(text, params, FACTS)}"
+    return f"{left} == {_literal_text(value, params)}"
+
+
+def _literal_text(value: Any, params: set[str], facts: Any = None) -> str:
+    """A cell value as expression text: bare words that name nothing are string values."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | Decimal):
+        return str(value)
+    text = str(value)
+    known = params | set(facts or ())
+    if _IDENT.match(text) and text not in known and text not in ("true", "false", "null"):
+        return '"' + text + '"'
+    return text
