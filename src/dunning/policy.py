@@ -230,11 +230,8 @@ class Policy:
         Raises:
             CaseError: If the case is invalid or its product is not covered by the policy.
         """
-        if not isinstance(case, Case):
-            case = parse_case(case)
         moment = self.moment(as_of)
-        self._covered(case)
-        assessment = self._assessor.assess(case, moment)
+        case, assessment = self._prepare(case, moment)
         return self._decide(case, assessment, moment, portfolio or Portfolio(0))
 
     def decide_many(
@@ -258,9 +255,7 @@ class Policy:
         overdue: set[str] = set()
         for item in cases:
             try:
-                case = item if isinstance(item, Case) else self._parse(item)
-                self._covered(case)
-                assessment = self._assessor.assess(case, moment)
+                case, assessment = self._prepare(item, moment)
             except CaseError as error:
                 prepared.append(error)
                 continue
@@ -282,11 +277,8 @@ class Policy:
         portfolio: Portfolio | None = None,
     ) -> Explanation:
         """Decide ``case`` and say why: every rule considered, and the first failing part."""
-        if not isinstance(case, Case):
-            case = parse_case(case)
         moment = self.moment(as_of)
-        self._covered(case)
-        assessment = self._assessor.assess(case, moment)
+        case, assessment = self._prepare(case, moment)
         facts = fact_view(case, assessment, moment, portfolio or Portfolio(0))
         outcome = self._engine.run(facts)
         decision = self._build(case, assessment, moment, facts, outcome)
@@ -306,16 +298,17 @@ class Policy:
 
     # -- internals
 
-    def _parse(self, item: CaseError | Mapping[str, Any] | str) -> Case:
+    def _prepare(self, item: Any, moment: datetime) -> tuple[Case, Assessment]:
+        """Validate (if needed), check coverage and assess one input; raise its CaseError."""
         if isinstance(item, CaseError):
             raise item
-        return parse_case(item)
+        case = item if isinstance(item, Case) else parse_case(item)
+        self._covered(case)
+        return case, self._assessor.assess(case, moment)
 
     def _one(self, item: Any, moment: datetime, portfolio: Portfolio) -> Decision | CaseError:
         try:
-            case = item if isinstance(item, Case) else self._parse(item)
-            self._covered(case)
-            assessment = self._assessor.assess(case, moment)
+            case, assessment = self._prepare(item, moment)
         except CaseError as error:
             return error
         return self._guarded(case, assessment, moment, portfolio)

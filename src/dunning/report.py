@@ -28,6 +28,22 @@ class _Amounts:
         self.total_due += other.total_due
 
 
+def _count_table(
+    out: TextIO, rows: dict[str, Counter[str]], columns: dict[str, int], width: int
+) -> None:
+    """Write counts by product (rows, in product order) and column, with totals."""
+    out.write(f"{'product':<{width}}{''.join(f'{c:>{w}}' for c, w in columns.items())}")
+    out.write(f"{'total':>8}\n")
+    grand: Counter[str] = Counter()
+    names = [p.value for p in Product if p.value in rows]
+    for name in [*names, "total"]:
+        row = grand if name == "total" else rows[name]
+        if name != "total":
+            grand.update(row)
+        cells = "".join(f"{row[c]:>{w}}" for c, w in columns.items())
+        out.write(f"{name:<{width}}{cells}{sum(row.values()):>8}\n")
+
+
 @dataclass
 class PortfolioSummary:
     """Counts of cases by product × bucket and overdue amounts by product.
@@ -58,17 +74,9 @@ class PortfolioSummary:
     def render(self, out: TextIO, *, title: str) -> None:
         """Write the summary as aligned plain-text tables."""
         products = [p.value for p in Product if p.value in self.buckets]
-        labels = self.bands.labels
         width = max([len("product"), *map(len, products)])
         out.write(f"{title}\n\nCases by product and bucket\n")
-        out.write(f"{'product':<{width}}{''.join(f'{b:>7}' for b in labels)}{'total':>8}\n")
-        grand: Counter[str] = Counter()
-        for name in [*products, "total"]:
-            row = grand if name == "total" else self.buckets[name]
-            if name != "total":
-                grand.update(row)
-            cells = "".join(f"{row[b]:>7}" for b in labels)
-            out.write(f"{name:<{width}}{cells}{sum(row.values()):>8}\n")
+        _count_table(out, self.buckets, dict.fromkeys(self.bands.labels, 7), width)
 
         out.write("\nOverdue amounts by product (cases with dpd > 0)\n")
         heads = ("overdue cases", "overdue principal", "interest+penalty+fees", "total due")
@@ -113,20 +121,10 @@ class DecisionSummary:
 
     def render(self, out: TextIO, *, title: str) -> None:
         """Write the summary as aligned plain-text tables."""
-        channels = [c.value for c in Channel]
         products = [p.value for p in Product if p.value in self.channels]
         width = max([len("product"), *map(len, products)])
-        cells = {c: len(c) + 2 for c in channels}
         out.write(f"{title}\n\nDecisions by product and channel\n")
-        out.write(f"{'product':<{width}}{''.join(f'{c:>{cells[c]}}' for c in channels)}")
-        out.write(f"{'total':>8}\n")
-        grand: Counter[str] = Counter()
-        for name in [*products, "total"]:
-            row = grand if name == "total" else self.channels[name]
-            if name != "total":
-                grand.update(row)
-            line = "".join(f"{row[c]:>{cells[c]}}" for c in channels)
-            out.write(f"{name:<{width}}{line}{sum(row.values()):>8}\n")
+        _count_table(out, self.channels, {c.value: len(c.value) + 2 for c in Channel}, width)
         out.write("\nGoing to agencies\n")
         out.write(f"  cases:               {self.agency_cases:>18,}\n")
         out.write(f"  total due:           {self.agency_total_due:>18,.2f}\n")
