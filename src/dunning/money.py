@@ -8,6 +8,7 @@ the documented points: each scheduled instalment part, each accrued penalty, eac
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from typing import Any, Self
 
 from pydantic_core import core_schema
@@ -36,9 +37,24 @@ def quantum(currency: str) -> Decimal:
     return _QUANTA[currency]
 
 
-def round_money(amount: Decimal, currency: str = DEFAULT_CURRENCY) -> Decimal:
-    """Round ``amount`` to the minor unit of ``currency``, half-up."""
-    return amount.quantize(_QUANTA[currency], rounding=ROUND_HALF_UP)
+def round_money(amount: Decimal | Fraction | int, currency: str = DEFAULT_CURRENCY) -> Decimal:
+    """Round ``amount`` (a decimal, or an exact fraction) to the currency's minor unit, half-up."""
+    return round_exact(amount, MINOR_UNITS[currency])
+
+
+def round_exact(value: Decimal | Fraction | int, places: int) -> Decimal:
+    """Round ``value`` exactly to ``places`` decimal places, half away from zero (ROUND_HALF_UP).
+
+    Works on fractions too (a rule's ``a / b``), without first rounding them to some precision.
+    """
+    if not isinstance(value, Fraction):
+        return Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    scaled = abs(value) * 10**places
+    units = int(scaled)  # floor of a non-negative number
+    if scaled - units >= Fraction(1, 2):
+        units += 1
+    result = Decimal(units).scaleb(-places)
+    return -result if value < 0 else result
 
 
 def decimal_places(amount: Decimal) -> int:

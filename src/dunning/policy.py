@@ -34,7 +34,7 @@ from .model import (
     PolicyRef,
     Role,
 )
-from .money import round_money
+from .money import round_exact, round_money
 from .rules.checker import ChannelOutcome, PolicyIR, check_policy
 from .rules.schema import read_policy
 from .rules.source import Pos, Source, load_yaml
@@ -42,6 +42,8 @@ from .rules.source import Pos, Source, load_yaml
 __all__ = ["Explanation", "Policy", "check_file", "load_policy"]
 
 ENGINES = ("compiled", "rete")
+#: Decimal places a computed commission rate is rounded to.
+RATE_PLACES = 10
 
 
 def _front_end(path: Path, params: Mapping[str, Any] | None) -> tuple[PolicyIR | None, Source]:
@@ -107,9 +109,9 @@ def _engine(name: str, ir: PolicyIR, digest: str) -> Engine:
         from .engines.compiled import CompiledEngine
 
         return CompiledEngine(ir, digest)
-    raise ConfigError(
-        "engine 'rete' (durable-rules) is not available in this version yet; use engine='compiled'"
-    )
+    from .engines.rete import ReteEngine
+
+    return ReteEngine(ir, digest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,7 +356,7 @@ class Policy:
         assert isinstance(channel, ChannelOutcome)
         penalty = outcome.fee_values.get("penalty_interest", assessment.penalty_interest)
         fee = outcome.fee_values.get("collection_fee", Decimal(0))
-        penalty, fee = round_money(Decimal(penalty), currency), round_money(Decimal(fee), currency)
+        penalty, fee = round_money(penalty, currency), round_money(fee, currency)
         total = (
             assessment.overdue_principal
             + assessment.overdue_interest
@@ -363,6 +365,8 @@ class Policy:
             + fee
         )
         rate = outcome.commission_rate
+        if rate is not None and not isinstance(rate, Decimal):
+            rate = round_exact(rate, RATE_PLACES)  # a computed rate (int or exact fraction)
         rules = [outcome.channel.id, outcome.fees.id]
         if channel.channel is Channel.OUTSOURCE or case.placement is not None:
             rules.append(outcome.commission.id)

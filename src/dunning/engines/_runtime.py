@@ -1,51 +1,56 @@
-"""Helpers that generated policy code calls.
+"""Helpers that generated policy code calls: exact arithmetic and missing-value semantics.
 
-Arithmetic runs in a fixed decimal context, and a missing value (``None``) makes a comparison
-false and an arithmetic result missing.
-
-A fixed context keeps decisions independent of whatever ``decimal.getcontext()`` the host set.
+Rule arithmetic is exact. Sums, differences and products of decimals are computed in a context
+wide enough never to round; a quotient is a ``Fraction``, so ``total_due / principal * 3`` is
+exactly what it says, and comparisons of fractions with decimals are exact too. Only the outcome
+of a rule is rounded, once, to the currency (money) or to 10 decimal places (rates). A missing
+value (``None``) makes an arithmetic result missing and a comparison false. The fixed context
+keeps decisions independent of whatever ``decimal.getcontext()`` the host set.
 """
 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Context, Decimal
+from fractions import Fraction
 from typing import Any
 
-CONTEXT = Context(prec=34, rounding=ROUND_HALF_EVEN)
+CONTEXT = Context(prec=10_000, rounding=ROUND_HALF_EVEN)
+
+
+def _exact(op: str, a: Any, b: Any) -> Any:
+    if type(a) is int and type(b) is int:
+        return a + b if op == "+" else a - b if op == "-" else a * b
+    if isinstance(a, Fraction) or isinstance(b, Fraction):
+        fa, fb = Fraction(a), Fraction(b)
+        return fa + fb if op == "+" else fa - fb if op == "-" else fa * fb
+    da, db = Decimal(a), Decimal(b)
+    if op == "+":
+        return CONTEXT.add(da, db)
+    if op == "-":
+        return CONTEXT.subtract(da, db)
+    return CONTEXT.multiply(da, db)
 
 
 def add(a: Any, b: Any) -> Any:
     """``a + b``; missing if either is."""
-    if a is None or b is None:
-        return None
-    if type(a) is int and type(b) is int:
-        return a + b
-    return CONTEXT.add(Decimal(a), Decimal(b))
+    return None if a is None or b is None else _exact("+", a, b)
 
 
 def sub(a: Any, b: Any) -> Any:
     """``a - b``; missing if either is."""
-    if a is None or b is None:
-        return None
-    if type(a) is int and type(b) is int:
-        return a - b
-    return CONTEXT.subtract(Decimal(a), Decimal(b))
+    return None if a is None or b is None else _exact("-", a, b)
 
 
 def mul(a: Any, b: Any) -> Any:
     """``a * b``; missing if either is."""
-    if a is None or b is None:
-        return None
-    if type(a) is int and type(b) is int:
-        return a * b
-    return CONTEXT.multiply(Decimal(a), Decimal(b))
+    return None if a is None or b is None else _exact("*", a, b)
 
 
 def div(a: Any, b: Any) -> Any:
-    """``a / b`` as a Decimal; missing if either is missing or ``b`` is zero."""
+    """``a / b`` as an exact ``Fraction``; missing if either is missing or ``b`` is zero."""
     if a is None or b is None or b == 0:
         return None
-    return CONTEXT.divide(Decimal(a), Decimal(b))
+    return Fraction(a) / Fraction(b)
 
 
 def neg(a: Any) -> Any:

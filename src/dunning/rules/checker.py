@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
+from decimal import Context, Decimal
+from fractions import Fraction
 from typing import Any
 
 from ..delinquency import DEFAULT_ALLOCATION, DEFAULT_BANDS, BucketBands
@@ -20,6 +21,7 @@ from ..facts import FACTS
 from ..model import Channel, HandledBy, Product
 from ..money import MINOR_UNITS
 from .expr import (
+    MAX_DIGITS,
     Binary,
     BoolOp,
     Call,
@@ -274,7 +276,15 @@ class _Checker:
                     node.at,
                 )
             nullable = any(ty.nullable for ty in kinds)
-            return Call(node.at, node.func, tuple(a for a, _ in args)), Ty(result, nullable)
+            folded_args = tuple(a for a, _ in args)
+            if all(isinstance(a, Literal) for a in folded_args):
+                values = [a.value for a in folded_args]  # type: ignore[attr-defined]
+                if node.func == "abs":
+                    value = abs(values[0])
+                else:
+                    value = min(values) if node.func == "min" else max(values)
+                return Literal(node.at, value), Ty(result, literal=True)
+            return Call(node.at, node.func, folded_args), Ty(result, nullable)
         if isinstance(node, ListExpr):
             raise _CheckError("type-mismatch", "a list can only follow 'in'", node.at)
         raise _CheckError("syntax-error", "unexpected expression", node.at)
@@ -342,11 +352,12 @@ class _Checker:
         if op == "/" and not isinstance(right, Literal):
             nullable = True  # x / 0 is missing, not an error at decision time
         folded = Binary(node.at, op, left, right)
+        constant = lt.literal and rt.literal
         if isinstance(left, Literal) and isinstance(right, Literal):
             folded_value = _fold(op, left.value, right.value)
             if folded_value is not None:
-                return Literal(node.at, folded_value), Ty(kind, literal=lt.literal and rt.literal)
-        return folded, Ty(kind, nullable)
+                return Literal(node.at, folded_value), Ty(kind, literal=constant)
+        return folded, Ty(kind, nullable, literal=constant)
 
     def _compare(self, node: Compare) -> tuple[Node, Ty]:
         left, lt = self.typed(node.left)
@@ -824,15 +835,25 @@ def _common_numeric(types: list[Ty]) -> str | None:
 
 
 def _fold(op: str, a: Any, b: Any) -> int | Decimal | None:
+    """Fold constant arithmetic exactly; ``None`` leaves it to run time (as for 1 / 3)."""
     if not isinstance(a, int | Decimal) or not isinstance(b, int | Decimal):
         return None
+    exact = Context(prec=10_000)
     if op == "+":
-        return a + b
+        return a + b if isinstance(a, int) and isinstance(b, int) else exact.add(a, b)
     if op == "-":
-        return a - b
+        return a - b if isinstance(a, int) and isinstance(b, int) else exact.subtract(a, b)
     if op == "*":
-        return a * b
-    return Decimal(a) / b
+        return a * b if isinstance(a, int) and isinstance(b, int) else exact.multiply(a, b)
+    quotient = Fraction(a) / Fraction(b)
+    rest = quotient.denominator
+    for prime in (2, 5):
+        while rest % prime == 0:
+            rest //= prime
+    if rest != 1:
+        return None  # no finite decimal: keep the exact division for run time
+    value = exact.divide(Decimal(quotient.numerator), Decimal(quotient.denominator))
+    return value if len(value.as_tuple().digits) <= MAX_DIGITS else None
 
 
 def _default_recipients(channel: Channel) -> tuple[str, ...]:

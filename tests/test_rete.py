@@ -1,0 +1,327 @@
+"""The Rete engine (durable-rules): it decides exactly like the compiled engine, and the
+measured traps of durable-rules are handled, each with its regression test."""
+
+from __future__ import annotations
+
+import gc
+import json
+import sys
+import threading
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from dunning import (
+    FACTS,
+    Case,
+    ConfigError,
+    DunningError,
+    Policy,
+    Portfolio,
+    load_policy,
+    read_cases,
+)
+from dunning.engines.rete import RuleEngineError
+from policy_helpers import CHANNEL, load, policy_text, write
+from policy_strategies import fact_value_overrides, policy_texts
+from strategies import fact_views, full_cases
+
+ROOT = Path(__file__).resolve().parent.parent
+PORTFOLIO = ROOT / "examples" / "portfolio.jsonl"
+AS_OF = datetime(2026, 11, 28, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+pytestmark = pytest.mark.skipif(
+    sys.version_info >= (3, 13), reason="durable-rules does not import on CPython 3.13+"
+)
+
+
+def both(path: Path, **kw: Any) -> tuple[Policy, Policy]:
+    return load_policy(path, **kw), load_policy(path, engine="rete", **kw)
+
+
+def outcome_of(policy: Policy, facts: dict[str, Any]) -> tuple[Any, ...]:
+    o = policy.evaluate(facts)
+    return (o.channel.id, o.fees.id, o.fee_values, o.commission.id, o.commission_rate)
+
+
+# -- proof of equivalence ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "rules").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_policy_decides_the_portfolio_identically(path: Path) -> None:
+    compiled, rete = both(path)
+
+    def run(policy: Policy) -> bytes:
+        with PORTFOLIO.open(encoding="utf-8") as lines:
+            results = policy.decide_many(read_cases(lines), as_of=AS_OF)
+            return b"\n".join(
+                r.model_dump_json().encode() if hasattr(r, "model_dump_json")
+                else json.dumps(r.to_dict()).encode()  # type: ignore[union-attr]
+                for r in results
+            )  # fmt: skip
+
+    assert run(rete) == run(compiled)
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], deadline=None)
+@given(policy_texts(), st.data())
+def test_generated_policies_decide_identically(tmp_path_factory: Any, text: str, data: Any) -> None:
+    path = tmp_path_factory.mktemp("policy") / "generated.yaml"
+    path.write_text(text, encoding="utf-8")
+    compiled = load_policy(path)
+    try:
+        rete = load_policy(path, engine="rete")
+    except RuleEngineError as error:
+        refusal = str(error)
+    else:
+        refusal = ""
+    # The documented limit: integers must provably fit in 63 bits. Rare in generated policies
+    # (a few in a hundred), and the refusal is clear and comes at load time.
+    assert not refusal or "63 bits" in refusal or "too large" in refusal, refusal
+    assume(not refusal)
+    overrides = fact_value_overrides()
+    for _ in range(12):
+        facts = data.draw(fact_views())
+        for name, values in overrides.items():
+            if data.draw(st.booleans()):
+                facts[name] = data.draw(st.sampled_from(values))
+        assert outcome_of(rete, facts) == outcome_of(compiled, facts), facts
+    case = data.draw(full_cases())
+    assert _decision(rete, case) == _decision(compiled, case)
+
+
+def _decision(policy: Policy, case: Case) -> str:
+    try:
+        return policy.decide(case, as_of=AS_OF, portfolio=Portfolio(60)).model_dump_json()
+    except DunningError as error:
+        return f"error: {error}"
+
+
+AWKWARD = [
+    ('product in ["mortgage", "credit_card"]', {"product": "credit_card"}, True),
+    ('product not in ["mortgage"]', {"product": "mortgage"}, False),
+    ('rating not in ["A"]', {"rating": None}, False),
+    ('not (rating in ["A"])', {"rating": None}, True),
+    ("1 <= dpd <= 30", {"dpd": 30}, True),
+    ("1 <= dpd < 30", {"dpd": 30}, False),
+    ("dpd not in 31..90", {"dpd": 91}, True),
+    ("not (dpd in 31..90)", {"dpd": 45}, False),
+    (
+        "overdue_principal + overdue_interest == 0.30",
+        {"overdue_principal": Decimal("0.10"), "overdue_interest": Decimal("0.20")},
+        True,
+    ),
+    (
+        "total_due / principal * 3 == 1",
+        {"total_due": Decimal("1.00"), "principal": Decimal("3.00")},
+        True,
+    ),
+    (
+        "total_due / collateral_value > 0.5",
+        {"total_due": Decimal("1.00"), "collateral_value": Decimal("0")},
+        False,
+    ),
+    (
+        "not (total_due / collateral_value > 0.5)",
+        {"total_due": Decimal("1.00"), "collateral_value": Decimal("0")},
+        True,
+    ),
+    ("days_since_last_contact >= 3", {"days_since_last_contact": None}, False),
+    ("not (days_since_last_contact >= 3)", {"days_since_last_contact": None}, True),
+    ("days_since_last_contact == null", {"days_since_last_contact": None}, True),
+    ("min(dpd, calls_7d) >= 2", {"dpd": 5, "calls_7d": 1}, False),
+    ("max(dpd, calls_7d) >= 2 and abs(-dpd) == 5", {"dpd": 5, "calls_7d": 1}, True),
+    ("annual_rate * 1.5 == 0.27", {"annual_rate": Decimal("0.18")}, True),
+    (
+        "placement_rate < annual_rate",
+        {"placement_rate": None, "annual_rate": Decimal("0.18")},
+        False,
+    ),
+    ("total_due >= large", {"total_due": Decimal("50000.00")}, True),
+    ("not lost_contact and dispute", {"lost_contact": False, "dispute": True}, True),
+]
+
+
+@pytest.mark.parametrize(("condition", "facts", "expected"), AWKWARD, ids=[a[0] for a in AWKWARD])
+def test_awkward_conditions(tmp_path: Path, condition: str, facts: dict[str, Any], expected: bool,
+                            base_facts: dict[str, Any]) -> None:  # fmt: skip
+    head = "params:\n  large: {type: money, default: '50000.00'}\n"
+    channel = CHANNEL.replace("when: dpd == 0", f"when: '{condition}'")
+    text = policy_text(channel=channel).replace("rules:\n", head + "rules:\n")
+    path = write(tmp_path, text)
+    view = base_facts | facts
+    for policy in both(path):
+        assert (policy.evaluate(view).channel.id == "current") is expected, policy.engine
+
+
+@pytest.fixture
+def base_facts() -> dict[str, Any]:
+    """A plain fact view; each awkward case overrides what it tests."""
+    from conftest import case_dict
+    from dunning import assess, parse_case
+    from dunning.facts import fact_view
+
+    case = parse_case(case_dict())
+    return fact_view(case, assess(case, AS_OF), AS_OF, Portfolio(0))
+
+
+# -- the traps of durable-rules -----------------------------------------------------------------
+
+
+def _overdue(i: int, dpd: int) -> dict[str, Any]:
+    from conftest import case_dict
+
+    snapshot = {"dpd": dpd, "overdue_principal": "100.00", "overdue_interest": "0"}
+    return case_dict(case_id=f"C-{i}", delinquency=snapshot)
+
+
+def test_five_thousand_decisions_in_a_row_fit_in_1024_sessions(tmp_path: Path) -> None:
+    # Rules that match nothing for most cases: durable-rules keeps a session even then.
+    channel = CHANNEL.replace("when: dpd == 0", "when: dpd == 12345")
+    rete = load(tmp_path, policy_text(channel=channel), engine="rete")
+    for i in range(5000):
+        assert rete.decide(_overdue(i, i % 200), as_of=AS_OF).action.channel == "call"
+
+
+def test_post_batch_is_never_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    from durable import engine
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("batch posting defers actions to a background thread")
+
+    monkeypatch.setattr(engine.Ruleset, "assert_events", refuse)
+    monkeypatch.setattr(engine.Ruleset, "assert_facts", refuse)
+    monkeypatch.setattr(engine.Host, "post_batch", refuse)
+    rete = load_policy(ROOT / "rules" / "lender.yaml", engine="rete")
+    batch = [_overdue(i, 100) for i in range(60)]
+    decisions = list(rete.decide_many(batch, as_of=AS_OF, portfolio=Portfolio(100)))
+    assert {d.action.channel for d in decisions} == {"outsource"}  # type: ignore[union-attr]
+
+
+def test_an_exception_inside_durable_rules_is_surfaced_with_the_rule_id(tmp_path: Path) -> None:
+    rete = load(tmp_path, policy_text(), engine="rete")
+    engine = rete._engine
+    action = engine._ruleset._actions["0.0"]
+    original = action._func
+
+    def broken(c: Any) -> None:
+        original(c)
+        raise RuntimeError("boom")
+
+    action._func = broken
+    with pytest.raises(DunningError, match=r"rule current: exception caught boom"):
+        rete.decide(_overdue(1, 0), as_of=AS_OF)
+    action._func = original
+    assert rete.decide(_overdue(1, 0), as_of=AS_OF).action.channel == "none"
+
+
+def test_eight_threads_at_once_get_identical_results() -> None:
+    compiled, rete = both(ROOT / "rules" / "lender.yaml")
+    cases = [c for c in read_cases(PORTFOLIO.read_text(encoding="utf-8").splitlines()[:400])
+             if isinstance(c, Case) and c.loan.product.value != "credit_card"]  # fmt: skip
+    expected = [compiled.decide(c, as_of=AS_OF, portfolio=Portfolio(60)) for c in cases]
+    failures: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(2):
+                got = [rete.decide(c, as_of=AS_OF, portfolio=Portfolio(60)) for c in cases]
+                assert got == expected
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+
+
+def test_the_same_policy_loads_twice_under_unique_ruleset_names() -> None:
+    first = load_policy(ROOT / "rules" / "lender.yaml", engine="rete")
+    second = load_policy(ROOT / "rules" / "lender.yaml", engine="rete")
+    assert first.digest == second.digest
+    assert first._engine.ruleset_name != second._engine.ruleset_name
+    assert first.decide(_overdue(1, 5), as_of=AS_OF) == second.decide(_overdue(1, 5), as_of=AS_OF)
+
+
+def test_priority_decides_in_python_not_in_durable_rules(tmp_path: Path) -> None:
+    channel = """\
+    - id: low
+      when: dpd >= 1
+      then: {channel: sms}
+    - id: high
+      priority: 5
+      when: dpd >= 1
+      then: {channel: field_visit}
+    - id: late
+      then: {channel: call}"""
+    for policy in both(write(tmp_path, policy_text(channel=channel))):
+        assert policy.decide(_overdue(1, 3), as_of=AS_OF).rules[0] == "high"
+
+
+def test_membership_compiles_to_or_not_in(tmp_path: Path) -> None:
+    channel = CHANNEL.replace("when: dpd == 0", 'when: rating in ["A", "B"]')
+    rete = load(tmp_path, policy_text(channel=channel), engine="rete")
+    text = json.dumps(rete._engine.conditions)
+    assert "$in" not in text and "$or" in text
+
+
+def test_money_is_compared_as_integer_minor_units(tmp_path: Path) -> None:
+    channel = CHANNEL.replace("when: dpd == 0", "when: total_due >= 50000.01")
+    rete = load(tmp_path, policy_text(channel=channel), engine="rete")
+    assert rete._engine.conditions["0.0"] == {"$and": [{"_0": 0}, {"$gte": {"total_due": 5000001}}]}
+    facts = dict.fromkeys(FACTS) | {"total_due": Decimal("0.30")}
+    assert rete._engine.encode(facts)["total_due"] == 30
+
+
+def test_memory_stays_flat_over_1000_load_and_decide_cycles(tmp_path: Path) -> None:
+    path = ROOT / "rules" / "lender.yaml"
+    case = _overdue(1, 95)
+
+    def cycle() -> None:
+        policy = load_policy(path, engine="rete")
+        policy.decide(case, as_of=AS_OF)
+
+    for _ in range(200):  # warm up allocator pools and caches
+        cycle()
+    gc.collect()
+    before = _rss_kib()
+    for _ in range(1000):
+        cycle()
+    gc.collect()
+    grown = _rss_kib() - before
+    assert grown < 20 * 1024, f"resident memory grew by {grown} KiB over 1,000 cycles"
+
+
+def _rss_kib() -> int:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_explain_works_on_the_rete_engine() -> None:
+    rete = load_policy(ROOT / "rules" / "lender.yaml", engine="rete")
+    explanation = rete.explain(_overdue(1, 40), as_of=AS_OF)
+    assert explanation.winners["channel"] == "field-visit-m2-m3"
+    assert "=> field-visit-m2-m3" in explanation.render()
+
+
+# -- packaging: CPython 3.13+ -----------------------------------------------------------------
+
+
+def test_on_python_3_13_the_rete_engine_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dunning.engines import rete
+
+    monkeypatch.setattr(rete.sys, "version_info", (3, 13, 0, "final", 0))
+    with pytest.raises(ConfigError, match=r"does not import on Python 3.13.*engine='compiled'"):
+        load_policy(ROOT / "rules" / "lender.yaml", engine="rete")
