@@ -24,10 +24,10 @@ from dunning import (
     DunningError,
     Policy,
     Portfolio,
+    RuleEngineError,
     load_policy,
     read_cases,
 )
-from dunning.engines.rete import RuleEngineError
 from policy_helpers import CHANNEL, load, policy_text, write
 from policy_strategies import fact_value_overrides, policy_texts
 from strategies import fact_views, full_cases
@@ -325,3 +325,50 @@ def test_on_python_3_13_the_rete_engine_says_why(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(rete.sys, "version_info", (3, 13, 0, "final", 0))
     with pytest.raises(ConfigError, match=r"does not import on Python 3.13.*engine='compiled'"):
         load_policy(ROOT / "rules" / "lender.yaml", engine="rete")
+
+
+# -- regressions found while building the engine ----------------------------------------------
+
+
+def test_a_policy_of_fallbacks_only_runs_on_rete(tmp_path: Path) -> None:
+    # durable-rules segfaulted on a fact asserted into a ruleset without rules.
+    channel = "    - id: only\n      then: {channel: call}"
+    rete = load(tmp_path, policy_text(channel=channel), engine="rete")
+    assert rete.decide(_overdue(1, 5), as_of=AS_OF).rules[0] == "only"
+
+
+def test_a_missing_fact_condition_does_not_loop_forever(tmp_path: Path) -> None:
+    # "$nex" also matched durable-rules' own session state, refiring on every state update.
+    channel = CHANNEL.replace("when: dpd == 0", "when: rating == null")
+    for policy in both(write(tmp_path, policy_text(channel=channel))):
+        assert policy.decide(_overdue(1, 5), as_of=AS_OF, portfolio=Portfolio(0)).rules[0] == "late"
+        unrated = _overdue(2, 5) | {"rating": None}
+        assert policy.decide(unrated, as_of=AS_OF).rules[0] == "current"
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ("principal == 0.01 / 3 * 3 * 1200000", True),  # exact: no 28-digit rounding of 1/3
+        ("principal == abs(-12000.00)", True),  # a constant call is folded to a literal
+        ("total_due / 3 * 3 == total_due", True),
+    ],
+)
+def test_constant_arithmetic_is_exact_in_both_engines(
+    tmp_path: Path, condition: str, expected: bool
+) -> None:
+    channel = CHANNEL.replace("when: dpd == 0", f"when: '{condition}'")
+    for policy in both(write(tmp_path, policy_text(channel=channel))):
+        decided = policy.decide(_overdue(1, 5), as_of=AS_OF).rules[0]
+        assert (decided == "current") is expected, policy.engine
+
+
+def test_cli_decides_with_the_rete_engine(capsys: pytest.CaptureFixture[str]) -> None:
+    from dunning.cli import main
+
+    argv = ["decide", "--policy", str(ROOT / "rules" / "lender.yaml"), "--as-of",
+            AS_OF.isoformat(), "--skip-uncovered", str(PORTFOLIO)]  # fmt: skip
+    assert main(argv) == 0
+    compiled = capsys.readouterr().out
+    assert main([*argv, "--engine", "rete"]) == 0
+    assert capsys.readouterr().out == compiled

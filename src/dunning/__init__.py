@@ -13,7 +13,15 @@ from .delinquency import (
     OverdueInstallment,
     assess,
 )
-from .errors import CaseError, ConfigError, Diagnostic, DunningError, PolicyError, Problem
+from .errors import (
+    CaseError,
+    ConfigError,
+    Diagnostic,
+    DunningError,
+    PolicyError,
+    Problem,
+    RuleEngineError,
+)
 from .facts import FACTS, Portfolio
 from .model import (
     Action,
@@ -91,6 +99,7 @@ __all__ = [
     "PromiseToPay",
     "Repayment",
     "Role",
+    "RuleEngineError",
     "__version__",
     "assess",
     "load_policy",

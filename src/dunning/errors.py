@@ -5,7 +5,8 @@
     DunningError        anything this library raises on purpose
     ├── ConfigError     a bad option handed to the library (bucket bands, allocation order)
     ├── CaseError       a case that cannot be used; lists every problem with its field path
-    └── PolicyError     rule files that cannot be loaded; lists every diagnostic, compiler style
+    ├── PolicyError     rule files that cannot be loaded; lists every diagnostic, compiler style
+    └── RuleEngineError the rete engine (durable-rules) failed or cannot represent a value
 
 Catch ``DunningError`` to handle everything the library reports; the subclasses carry the details
 a host needs to show the problem to the person who can fix it.
@@ -22,6 +23,10 @@ class DunningError(Exception):
 
 class ConfigError(DunningError, ValueError):
     """An option given to the library is invalid (for example overlapping bucket bands)."""
+
+
+class RuleEngineError(DunningError):
+    """The rete engine: durable-rules failed, or a condition or value is beyond its integers."""
 
 
 @dataclass(frozen=True, slots=True)

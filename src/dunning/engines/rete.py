@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ..errors import ConfigError, DunningError
+from ..errors import ConfigError, RuleEngineError
 from ..facts import FACTS
 from ..money import MINOR_UNITS
 from ..rules.checker import PolicyIR
@@ -45,7 +45,7 @@ from ..rules.expr import (
 from ..rules.schema import GROUPS
 from . import Engine, Outcome, RuleTrace, _runtime
 
-__all__ = ["RATE_SCALE", "ReteEngine", "RuleEngineError"]
+__all__ = ["BOUNDS", "RATE_SCALE", "ReteEngine", "evaluate"]
 
 #: Decimal places of rate facts (``number`` type) in the Rete engine's integer encoding.
 RATE_SCALE = 6
@@ -57,10 +57,6 @@ _FACT = {"_0": 0}  # only our facts carry the field _0
 
 def _ignore(c: Any) -> None:
     """The sentinel rule's action: nothing to do."""
-
-
-class RuleEngineError(DunningError):
-    """durable-rules failed while deciding, or a value cannot be encoded for it."""
 
 
 def _durable() -> Any:

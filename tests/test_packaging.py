@@ -1,0 +1,68 @@
+"""Packaging: the package installs and decides on CPython 3.13+, where durable-rules cannot."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _newer_python() -> str | None:
+    """A working CPython 3.13+ on this machine: on PATH, or among pyenv's versions."""
+    candidates = [shutil.which(f"python3.{minor}") for minor in (14, 13)]
+    pyenv = shutil.which("pyenv")
+    if pyenv:
+        root = subprocess.run([pyenv, "root"], capture_output=True, text=True, check=False)
+        versions = Path(root.stdout.strip(), "versions")
+        candidates += [str(p) for p in sorted(versions.glob("3.1[3-9]*/bin/python3"))]
+    for candidate in filter(None, candidates):
+        probe = [candidate, "-c", "import sys; assert sys.version_info >= (3, 13)"]
+        if subprocess.run(probe, capture_output=True, check=False).returncode == 0:
+            return candidate
+    return None
+
+
+NEWER = _newer_python()
+
+
+@pytest.mark.skipif(NEWER is None, reason="no CPython 3.13 or newer on this machine")
+def test_installs_and_decides_on_python_3_13_or_newer(tmp_path: Path) -> None:
+    assert NEWER is not None
+    venv = tmp_path / "venv"
+    subprocess.run([NEWER, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    script = (
+        "import importlib.util, sys\n"
+        "import dunning\n"
+        "assert sys.version_info >= (3, 13)\n"
+        "assert importlib.util.find_spec('durable') is None, 'durable-rules must not install'\n"
+        "p = dunning.load_policy(sys.argv[1])\n"
+        "lines = open(sys.argv[2], encoding='utf-8').read().splitlines()[:50]\n"
+        "day = __import__('datetime').date(2026, 11, 28)\n"
+        "out = list(p.decide_many(dunning.read_cases(lines), as_of=day))\n"
+        "assert len(out) == 50\n"
+        "try:\n"
+        "    dunning.load_policy(sys.argv[1], engine='rete')\n"
+        "except dunning.ConfigError as e:\n"
+        "    assert 'compiled' in str(e)\n"
+        "else:\n"
+        "    raise AssertionError('rete must refuse')\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run(
+        [str(python), "-c", script, str(ROOT / "rules" / "lender.yaml"),
+         str(ROOT / "examples" / "portfolio.jsonl")],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
