@@ -27,6 +27,7 @@ from ..rules.expr import (
     Node,
     Not,
     Range,
+    children,
 )
 from ..rules.schema import GROUPS
 from . import Engine, Outcome, RuleTrace, _runtime
@@ -163,10 +164,8 @@ def generate_source(ir: PolicyIR, label: str) -> str:
         for index, rule in enumerate(ir.groups[group]):
             for part, (node, _) in enumerate(rule.conjuncts):
                 checks.append(f"def check_{group}_{index}_{part}(f):  # {rule.id}")
-                names_before = set(writer.names)
                 code = writer.expr(node)
-                used = sorted(writer.names - names_before | _names(node))
-                for name in used:
+                for name in sorted(_names(node)):
                     checks.append(f"    v_{name} = f[{name!r}]")
                 checks.append(f"    return {code}")
                 checks.append("")
@@ -187,29 +186,9 @@ def _names(node: Node) -> set[str]:
     if isinstance(node, Name):
         return {node.name}
     found: set[str] = set()
-    for child in _children(node):
+    for child in children(node):
         found |= _names(child)
     return found
-
-
-def _children(node: Node) -> tuple[Node, ...]:
-    if isinstance(node, Neg | Not):
-        return (node.operand,)
-    if isinstance(node, Binary):
-        return (node.left, node.right)
-    if isinstance(node, BoolOp):
-        return node.operands
-    if isinstance(node, Compare):
-        return (node.left, *node.rights)
-    if isinstance(node, In):
-        return (node.left, node.container)
-    if isinstance(node, Range):
-        return (node.low, node.high)
-    if isinstance(node, ListExpr):
-        return node.items
-    if isinstance(node, Call):
-        return node.args
-    return ()
 
 
 class CompiledEngine(Engine):

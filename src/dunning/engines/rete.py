@@ -41,6 +41,7 @@ from ..rules.expr import (
     Node,
     Not,
     Range,
+    children,
 )
 from ..rules.schema import GROUPS
 from . import Engine, Outcome, RuleTrace, _runtime
@@ -471,21 +472,11 @@ def _kind(node: Node) -> str:
 def _first_call(node: Node) -> Call | None:
     if isinstance(node, Call):
         return node
-    for child in _children(node):
+    for child in children(node):
         found = _first_call(child)
         if found is not None:
             return found
     return None
-
-
-def _children(node: Node) -> tuple[Node, ...]:
-    if isinstance(node, Neg):
-        return (node.operand,)
-    if isinstance(node, Binary):
-        return (node.left, node.right)
-    if isinstance(node, Call):
-        return node.args
-    return ()
 
 
 def _replace(node: Node, target: Call, value: Node) -> Node:

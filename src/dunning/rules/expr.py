@@ -421,6 +421,27 @@ class _Parser:
         return Call(name.at, name.text, tuple(args))
 
 
+def children(node: Node) -> tuple[Node, ...]:
+    """Return the direct sub-expressions of ``node``, in source order."""
+    if isinstance(node, Neg | Not):
+        return (node.operand,)
+    if isinstance(node, Binary):
+        return (node.left, node.right)
+    if isinstance(node, BoolOp):
+        return node.operands
+    if isinstance(node, Compare):
+        return (node.left, *node.rights)
+    if isinstance(node, In):
+        return (node.left, node.container)
+    if isinstance(node, Range):
+        return (node.low, node.high)
+    if isinstance(node, ListExpr):
+        return node.items
+    if isinstance(node, Call):
+        return node.args
+    return ()
+
+
 def parse(text: str) -> Node:
     """Parse one expression.
 
