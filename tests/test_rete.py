@@ -83,7 +83,8 @@ def test_generated_policies_decide_identically(tmp_path_factory: Any, text: str,
         refusal = ""
     # The documented limit: integers must provably fit in 63 bits. Rare in generated policies
     # (a few in a hundred), and the refusal is clear and comes at load time.
-    assert not refusal or "63 bits" in refusal or "too large" in refusal, refusal
+    limits = ("63 bits", "too large", "and/or groups per rule")
+    assert not refusal or any(limit in refusal for limit in limits), refusal
     assume(not refusal)
     overrides = fact_value_overrides()
     for _ in range(12):
@@ -328,6 +329,24 @@ def test_on_python_3_13_the_rete_engine_says_why(monkeypatch: pytest.MonkeyPatch
 
 
 # -- regressions found while building the engine ----------------------------------------------
+
+
+def test_a_condition_beyond_durable_rules_limits_is_refused_at_load(tmp_path: Path) -> None:
+    # durable-rules refuses more than 31 and/or markers in one rule (error 113).
+    condition = " or ".join(f"(dpd == {n} and calls_7d == 0)" for n in range(16))
+    channel = CHANNEL.replace("when: dpd == 0", f"when: '{condition}'")
+    path = write(tmp_path, policy_text(channel=channel))
+    with pytest.raises(RuleEngineError, match=r"rule current: .*15 and/or groups per rule"):
+        load_policy(path, engine="rete")
+    assert load_policy(path).decide(_overdue(1, 15), as_of=AS_OF).rules[0] == "current"
+
+
+def test_repeated_tests_are_merged(tmp_path: Path) -> None:
+    # Found by the slow differential run: a condition repeating itself hit durable's limit.
+    condition = " and ".join(["(principal / principal == 1)"] * 20) + " and dpd > 0"
+    channel = CHANNEL.replace("when: dpd == 0", f"when: '{condition}'")
+    for policy in both(write(tmp_path, policy_text(channel=channel))):
+        assert policy.decide(_overdue(1, 5), as_of=AS_OF).rules[0] == "current"
 
 
 def test_a_policy_of_fallbacks_only_runs_on_rete(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ the sign of the denominators, and a zero denominator meaning "missing"). ``min``
 from __future__ import annotations
 
 import itertools
+import json
 import sys
 import threading
 import weakref
@@ -88,6 +89,14 @@ _NEGATE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
 _JSON_OP = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte", "!=": "$neq"}
 
 
+def _unique(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # Repeated tests cost durable-rules expression slots (error 113 past 31 per rule).
+    seen: dict[str, dict[str, Any]] = {}
+    for part in parts:
+        seen.setdefault(json.dumps(part, sort_keys=True), part)
+    return list(seen.values())
+
+
 def _all(parts: list[dict[str, Any]]) -> dict[str, Any]:
     kept: list[dict[str, Any]] = []
     for part in parts:
@@ -95,6 +104,7 @@ def _all(parts: list[dict[str, Any]]) -> dict[str, Any]:
             return FALSE
         if part is not TRUE:
             kept.extend(part.get("$and", [part]))
+    kept = _unique(kept)
     if not kept:
         return TRUE
     return kept[0] if len(kept) == 1 else {"$and": kept}
@@ -107,6 +117,7 @@ def _any(parts: list[dict[str, Any]]) -> dict[str, Any]:
             return TRUE
         if part is not FALSE:
             kept.extend(part.get("$or", [part]))
+    kept = _unique(kept)
     if not kept:
         return FALSE
     return kept[0] if len(kept) == 1 else {"$or": kept}
@@ -133,6 +144,8 @@ def _op(op: str, left: Any, right: Any) -> Any:
         if abs(value) >= _LIMIT:
             raise RuleEngineError("a constant of the policy is too large for durable-rules")
         return value
+    if op == "$mul" and (left == 0 or right == 0):
+        return 0
     if op == "$mul" and (left == 1 or right == 1):
         return right if left == 1 else left
     if op in ("$add", "$sub") and right == 0:
@@ -560,12 +573,32 @@ class ReteEngine(Engine):
         definition[_SENTINEL] = {"all": [{"m": _FACT}], "run": _ignore}
         # A process-unique name: durable-rules' names cannot be reused or replaced.
         self.ruleset_name = f"dunning-{digest[7:19]}-{next(_names)}"
-        self._ruleset = engine.Ruleset(self.ruleset_name, None, definition)
+        try:
+            self._ruleset = engine.Ruleset(self.ruleset_name, None, definition)
+        except native.error as exc:
+            raise RuleEngineError(self._refused(engine, native, exc)) from None
         weakref.finalize(self, native.delete_ruleset, self._ruleset._handle)
         self._lock = threading.Lock()
         self._sessions = itertools.count(1)
         self._matched: list[str] = []
         self._running: str | None = None
+
+    def _refused(self, engine: Any, native: Any, error: Exception) -> str:
+        """Say which rule durable-rules refused, trying the rules one by one."""
+        for key, condition in self.conditions.items():
+            trial = {key: {"all": [{"m": condition}], "run": _ignore}}
+            try:
+                ruleset = engine.Ruleset(f"{self.ruleset_name}-check-{key}", None, trial)
+            except native.error:
+                limit = ""
+                if "113" in str(error):
+                    limit = " (it allows about 15 and/or groups per rule, after translation)"
+                return (
+                    f"rule {self._rule_id(key)}: durable-rules cannot build its condition: "
+                    f"{error}{limit}; simplify the condition or use engine='compiled'"
+                )
+            native.delete_ruleset(ruleset._handle)
+        return f"durable-rules cannot build the policy: {error}; use engine='compiled'"
 
     def _action(self, key: str) -> Any:
         def fired(c: Any) -> None:  # one argument: durable-rules runs it synchronously
