@@ -107,6 +107,25 @@ class Generator:
         case["dispute"] = dpd > 0 and rng.random() < 0.02
         case["do_not_contact"] = dpd > 0 and rng.random() < 0.01
         case["rating"] = rng.choices("ABCDE", (15, 30, 30, 15, 10))[0]
+        # Drawn last so that the cases above stay as they were before these fields existed.
+        if product in ("consumer_finance", "credit_card") and dpd > 60 and rng.random() < 0.7:
+            notified = AS_OF - timedelta(days=rng.randint(0, dpd - 61))
+            notice = {
+                "at": self.moment(notified),
+                "channel": rng.choice(("sms", "letter")),
+                "party_id": borrower_id,
+                "outcome": "delivered",
+                "purpose": "outsourcing_notice",
+            }
+            contacts.append(notice)
+            contacts.sort(key=lambda c: c["at"])
+        for flag, share in (
+            ("deceased", 0.004),
+            ("bankrupt", 0.004),
+            ("attorney_represented", 0.006),
+        ):
+            if dpd > 30 and rng.random() < share:
+                case[flag] = True
         return case
 
     def party(self, party_id: str, role: str) -> dict[str, Any]:

@@ -25,6 +25,7 @@ def main() -> None:
     book = dunning.Portfolio(overdue_customers=888)
 
     channels: Counter[str] = Counter()
+    guards: Counter[str] = Counter()
     with (HERE / "portfolio.jsonl").open(encoding="utf-8") as lines:
         for result in policy.decide_many(dunning.read_cases(lines), as_of=as_of, portfolio=book):
             if isinstance(result, dunning.CaseError):
@@ -32,11 +33,14 @@ def main() -> None:
                 channels["rejected: " + result.problems[0].code] += 1
                 continue
             channels[result.action.channel.value] += 1
-            if result.action.channel is dunning.Channel.SMS and result.action.message:
-                fields = result.action.message.fields
-                assert set(fields) == {"dpd", "penalty_interest", "collection_fee", "total_due"}
+            # What the compliance guards changed, and why, travels with every decision.
+            for record in result.guards:
+                guards[f"{record.id} ({record.effect})"] += 1
 
     for name, count in sorted(channels.items()):
+        print(f"{name:<34}{count:>6}")
+    print()
+    for name, count in sorted(guards.items()):
         print(f"{name:<34}{count:>6}")
 
     # One case, with the reasons, as a collector's screen would show it.

@@ -16,6 +16,15 @@ settings.register_profile(
 settings.register_profile("slow", max_examples=5000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
+#: A letter telling the borrower the case may go to an agency (the outsourcing-notice guard).
+NOTICE: dict[str, Any] = {
+    "at": "2026-06-01T09:00:00+08:00",
+    "channel": "letter",
+    "party_id": "P-0001",
+    "outcome": "delivered",
+    "purpose": "outsourcing_notice",
+}
+
 #: The case of the issue's contract, before any payment; tests copy and change it.
 BASE_CASE: dict[str, Any] = {
     "case_id": "C-0001",
@@ -34,6 +43,7 @@ BASE_CASE: dict[str, Any] = {
         "party_id": "P-0001",
         "name": "张三",
         "phones": ["13800000000"],
+        "addresses": ["上海市浦东新区世纪大道100号"],
         "timezone": "Asia/Shanghai",
     },
     "related_parties": [
@@ -47,7 +57,8 @@ BASE_CASE: dict[str, Any] = {
             "channel": "call",
             "party_id": "P-0001",
             "outcome": "no_answer",
-        }
+        },
+        NOTICE,
     ],
     "promises": [
         {"made_at": "2026-06-01T10:05:00+08:00", "amount": "1100.16", "due_date": "2026-06-05"}

@@ -20,6 +20,9 @@ rules:
 {fees}
   commission:
 {commission}
+guards:
+  # Test loans run at 18% a year: a 36% cap leaves room for the fees the tests set.
+  charges_cap: {{mode: fixed_rate, rate: "0.36"}}
 """
 CHANNEL = """\
     - id: current

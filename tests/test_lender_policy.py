@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import case_dict
+from conftest import NOTICE, case_dict
 from dunning import CaseError, Channel, Decision, HandledBy, Policy, Portfolio, load_policy
 from strategies import fact_views
 
@@ -44,7 +44,7 @@ def case(
     **changes: Any,
 ) -> dict[str, Any]:
     """A case whose delinquency comes from a host snapshot, so dpd and amounts are exact."""
-    defaults: dict[str, Any] = {"contacts": [], "promises": [], "rating": "B"}
+    defaults: dict[str, Any] = {"contacts": [NOTICE], "promises": [], "rating": "B"}
     data = case_dict(
         loan__product=product,
         delinquency={

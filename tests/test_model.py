@@ -210,8 +210,12 @@ def test_decision_types_serialise_money_as_strings() -> None:
     raw = json.loads(decision.model_dump_json())
     assert raw["fee_terms"] == {
         "commission_rate": "0.14",
+        "overdue_principal": "0",
+        "overdue_interest": "0",
         "penalty_interest": "12.34",
+        "other_fees": "0",
         "collection_fee": "0.00",
+        "on_hold": "0",
         "total_due": "3252.34",
     }
     assert raw["action"]["channel"] == "outsource" and raw["action"]["not_before"] is None

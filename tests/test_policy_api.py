@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given
 
-from conftest import case_dict
+from conftest import NOTICE, case_dict
 from dunning import Case, CaseError, ConfigError, Decision, Portfolio, load_policy, read_cases
 from dunning.cli import main
 from policy_helpers import CHANNEL, load, policy_text
@@ -37,7 +37,7 @@ def overdue(case_id: str, borrower: str, dpd: int) -> dict[str, Any]:
         case_id=case_id,
         borrower__party_id=borrower,
         delinquency=snapshot,
-        contacts=[],
+        contacts=[NOTICE | {"party_id": borrower}],
         promises=[],
         related_parties=[],
     )
@@ -223,7 +223,8 @@ def test_cli_decide_table_summary(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "Decisions by product and channel" in out and "Going to agencies" in out
-    assert "Skipped, not covered by this policy: 162 credit_card" in out
+    assert "Skipped, not covered by this policy: 165 credit_card" in out
+    assert "Compliance guards" in out and "charges cut to the cap" in out
     rows = {
         line.split()[0]: line.split()[1:]
         for line in out.splitlines()

@@ -158,6 +158,7 @@ CASE_CODES: dict[str, str] = {
     "collateral_mismatch": "the collateral kind does not fit the product",
     "currency_mismatch": "a payment in another currency than the loan",
     "decimal_as_string": "money or a rate given as a JSON number",
+    "dispute_flag": "a disputed amount on a case not flagged as disputed",
     "duplicate_party": "two parties share a party_id",
     "empty_schedule": "an explicit schedule without instalments",
     "finite_number": "NaN or infinity",
@@ -217,4 +218,8 @@ POLICY_CODES: dict[str, str] = {
     "unreachable-rule": "a rule after the fallback (warning)",
     "dpd-gap": "dpd ranges of a product decided only by the fallback (warning)",
     "dpd-overlap": "dpd ranges of a product decided by two rules (warning)",
+    "bad-guard-value": "a guard setting of the wrong kind or range",
+    "guard-calendar": "a holiday calendar that cannot be used",
+    "guard-disabled": "a guard the profile has on is turned off (warning)",
+    "penalty-out-of-range": "a penalty multiplier outside the charges cap's allowed range",
 }

@@ -42,9 +42,12 @@ __all__ = [
     "CommissionBand",
     "ContactAttempt",
     "ContactChannel",
+    "ContactPurpose",
     "Decision",
     "DelinquencySnapshot",
     "FeeTerms",
+    "GuardEffect",
+    "GuardRecord",
     "HandledBy",
     "Installment",
     "Loan",
@@ -106,6 +109,15 @@ class ContactChannel(StrEnum):
     SMS = "sms"
     CALL = "call"
     FIELD_VISIT = "field_visit"
+    LETTER = "letter"
+
+
+class ContactPurpose(StrEnum):
+    """Why a contact was made: to collect, or to give a notice the law requires."""
+
+    COLLECTION = "collection"
+    OUTSOURCING_NOTICE = "outsourcing_notice"  # tells the borrower the case goes to an agency
+    RESTORE_CONTACT = "restore_contact"  # asks a third party to pass on a message, no debt
 
 
 class Outcome(StrEnum):
@@ -250,6 +262,7 @@ class Party(_Model):
     phones: tuple[Phone, ...] = ()
     addresses: tuple[Text, ...] = ()
     timezone: TimeZone = "Asia/Shanghai"
+    do_not_contact: bool = False
 
     @property
     def zone(self) -> ZoneInfo:
@@ -307,6 +320,12 @@ class Loan(_Model):
     repayment: Repayment = Repayment.EQUAL_INSTALLMENT
     schedule: tuple[Installment, ...] | None = None
     collateral: Collateral | None = None
+    signed_on: date | None = None
+
+    @property
+    def signing_date(self) -> date:
+        """When the contract was signed (``signed_on``, else ``start_date``); fixes its rate cap."""
+        return self.signed_on or self.start_date
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -393,6 +412,8 @@ class ContactAttempt(_Model):
     channel: ContactChannel
     party_id: Id
     outcome: Outcome
+    number: Phone | None = None
+    purpose: ContactPurpose = ContactPurpose.COLLECTION
     overdue_reason: Text | None = None
     repayment_attitude: Text | None = None
     repayment_plan: Text | None = None
@@ -484,7 +505,11 @@ class Case(_Model):
     placement: Placement | None = None
     lost_contact: bool = False
     dispute: bool = False
+    disputed_amount: Amount | None = None
     do_not_contact: bool = False
+    deceased: bool = False
+    bankrupt: bool = False
+    attorney_represented: bool = False
     rating: Annotated[str, Field(min_length=1, max_length=16)] | None = None
 
     @model_validator(mode="after")
@@ -541,6 +566,15 @@ class Case(_Model):
                     promise.party_id,
                 )
             problems.check_places(("promises", i, "amount"), promise.amount, currency)
+        if self.disputed_amount is not None:
+            problems.check_places(("disputed_amount",), self.disputed_amount, currency)
+            if not self.dispute:
+                problems.add(
+                    ("disputed_amount",),
+                    "dispute_flag",
+                    "disputed_amount is given but dispute is false",
+                    str(self.disputed_amount),
+                )
         if self.delinquency is not None:
             for name in ("overdue_principal", "overdue_interest", "penalty_interest", "fees"):
                 amount = getattr(self.delinquency, name)
@@ -565,23 +599,56 @@ class Message(_Model):
 
 
 class Action(_Model):
-    """The next step for a case."""
+    """The next step for a case.
+
+    ``not_before`` is the earliest moment the action may be carried out (``None``: at once);
+    ``requires_recording`` asks for an audio/video recording of the contact (field visits).
+    """
 
     channel: Channel
     handled_by: HandledBy = HandledBy.INTERNAL
     recipients: tuple[Id, ...] = ()
     not_before: AwareDatetime | None = None
     requires_approval: Id | None = None
+    requires_recording: bool = False
     message: Message | None = None
 
 
 class FeeTerms(_Model):
-    """What the customer owes to cure the delinquency, and what an agency earns on recovery."""
+    """What the customer owes to cure the delinquency, and what an agency earns on recovery.
+
+    ``total_due`` = overdue principal + overdue interest + penalty interest + other fees +
+    collection fee − ``on_hold`` (a disputed amount not collected until the dispute is resolved).
+    """
 
     commission_rate: Rate | None = None
+    overdue_principal: Amount = Decimal(0)
+    overdue_interest: Amount = Decimal(0)
     penalty_interest: Amount = Decimal(0)
+    other_fees: Amount = Decimal(0)
     collection_fee: Amount = Decimal(0)
+    on_hold: Amount = Decimal(0)
     total_due: Amount = Decimal(0)
+
+
+class GuardEffect(StrEnum):
+    """What a compliance guard did to a decision."""
+
+    DEFER = "defer"  # moved not_before later
+    NARROW = "narrow"  # fewer recipients, no debt details, or less collected
+    REPLACE = "replace"  # another channel, or none
+    CUT = "cut"  # charges cut down to the cap
+    FLAG = "flag"  # an approval or a recording is required
+    WARN = "warn"  # something in the case needs a person's attention
+
+
+class GuardRecord(_Model):
+    """One thing a guard did, and why (``amount``: by how much, for a cut)."""
+
+    id: Id
+    effect: GuardEffect
+    reason: Text
+    amount: Amount | None = None
 
 
 class PolicyRef(_Model):
@@ -602,4 +669,5 @@ class Decision(_Model):
     action: Action
     fee_terms: FeeTerms
     rules: tuple[Id, ...] = ()
+    guards: tuple[GuardRecord, ...] = ()
     policy: PolicyRef

@@ -24,6 +24,7 @@ from .delinquency import Assessment, Assessor
 from .engines import Engine, Outcome, RuleTrace
 from .errors import CaseError, ConfigError, Diagnostic, PolicyError, Problem
 from .facts import Portfolio, fact_view
+from .guards import Guards
 from .model import (
     Action,
     Case,
@@ -133,6 +134,10 @@ class Explanation:
             f"total due {d.fee_terms.total_due}, commission {rate}",
             "",
         ]
+        if d.guards:
+            lines.append("guards:")
+            lines.extend(f"  {g.id} ({g.effect}): {g.reason}" for g in d.guards)
+            lines.append("")
         for group, traces in self.groups.items():
             lines.append(f"{group}:")
             winner = self.winners[group]
@@ -182,6 +187,7 @@ class Policy:
             penalty_multiplier=ir.penalty_multiplier,
             days_in_year=ir.days_in_year,
         )
+        self.guards = Guards(ir.guards, ir.days_in_year)
         self._ref = PolicyRef(name=ir.name, version=ir.version or "0", digest=digest)
         self._products = frozenset(ir.products)
 
@@ -283,13 +289,22 @@ class Policy:
         case, assessment = self._prepare(case, moment)
         facts = fact_view(case, assessment, moment, portfolio or Portfolio(0))
         outcome = self._engine.run(facts)
-        decision = self._build(case, assessment, moment, facts, outcome)
+        decision = self._guard(case, assessment, self._build(case, assessment, moment, outcome))
         winners = {
             "channel": outcome.channel.id,
             "fees": outcome.fees.id,
             "commission": outcome.commission.id,
         }
         return Explanation(decision, facts, self._engine.trace(facts), winners)
+
+    def apply_guards(self, case: Case | Mapping[str, Any] | str, decision: Decision) -> Decision:
+        """Apply this policy's compliance guards to ``decision`` (made by anyone) for ``case``.
+
+        Use it to check an action a collector chose by hand. Guards are idempotent: a decision
+        from :meth:`decide` comes back unchanged.
+        """
+        case, assessment = self._prepare(case, decision.as_of)
+        return self._guard(case, assessment, decision)
 
     def evaluate(self, facts: Mapping[str, Any]) -> Outcome:
         """Run the rules on a fact view directly (see :data:`dunning.FACTS`).
@@ -341,15 +356,16 @@ class Policy:
         self, case: Case, assessment: Assessment, moment: datetime, portfolio: Portfolio
     ) -> Decision:
         facts = fact_view(case, assessment, moment, portfolio)
-        return self._build(case, assessment, moment, facts, self._engine.run(facts))
+        decision = self._build(case, assessment, moment, self._engine.run(facts))
+        return self._guard(case, assessment, decision)
+
+    def _guard(self, case: Case, assessment: Assessment, decision: Decision) -> Decision:
+        return self.guards.apply(
+            case, decision, outstanding_principal=assessment.outstanding_principal
+        )
 
     def _build(
-        self,
-        case: Case,
-        assessment: Assessment,
-        moment: datetime,
-        facts: dict[str, Any],
-        outcome: Outcome,
+        self, case: Case, assessment: Assessment, moment: datetime, outcome: Outcome
     ) -> Decision:
         currency = case.loan.currency
         channel = outcome.channel.outcome
@@ -398,6 +414,9 @@ class Policy:
                 ),
                 fee_terms=FeeTerms(
                     commission_rate=rate,
+                    overdue_principal=assessment.overdue_principal,
+                    overdue_interest=assessment.overdue_interest,
+                    other_fees=assessment.fees,
                     penalty_interest=penalty,
                     collection_fee=fee,
                     total_due=total,

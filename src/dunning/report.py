@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import TextIO
 
 from .delinquency import DEFAULT_BANDS, Assessment, BucketBands
-from .model import Channel, Decision, HandledBy, Product
+from .model import Channel, Decision, GuardEffect, HandledBy, Product
 from .money import round_money
 
 __all__ = ["DecisionSummary", "PortfolioSummary"]
@@ -105,10 +105,16 @@ class DecisionSummary:
     expected_commission: Decimal = Decimal(0)
     rejected: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
+    guards: dict[str, Counter[str]] = field(default_factory=dict)
+    charges_cut: Decimal = Decimal(0)
 
     def add(self, product: str, decision: Decision) -> None:
         """Count one decision of a case of ``product``."""
         self.channels.setdefault(product, Counter())[decision.action.channel.value] += 1
+        for record in decision.guards:
+            self.guards.setdefault(record.id, Counter())[record.effect.value] += 1
+            if record.effect is GuardEffect.CUT and record.amount is not None:
+                self.charges_cut += record.amount
         if decision.action.handled_by is HandledBy.AGENCY:
             self.agency_cases += 1
             self.agency_total_due += decision.fee_terms.total_due
@@ -130,6 +136,14 @@ class DecisionSummary:
         out.write(f"  total due:           {self.agency_total_due:>18,.2f}\n")
         out.write(f"  expected commission: {self.expected_commission:>18,.2f}")
         out.write("  (total due × commission rate, if all is recovered)\n")
+        if self.guards:
+            out.write("\nCompliance guards (decisions changed, by guard and effect)\n")
+            effects = {e.value: len(e.value) + 2 for e in GuardEffect}
+            out.write(f"{'guard':<20}{''.join(f'{e:>{w}}' for e, w in effects.items())}\n")
+            for guard, counts in sorted(self.guards.items()):
+                cells = "".join(f"{counts[e]:>{w}}" for e, w in effects.items())
+                out.write(f"{guard:<20}{cells}\n")
+            out.write(f"  charges cut to the cap: {self.charges_cut:>15,.2f}\n")
         if self.skipped:
             names = ", ".join(f"{n} {p}" for p, n in sorted(self.skipped.items()))
             out.write(f"\nSkipped, not covered by this policy: {names}\n")

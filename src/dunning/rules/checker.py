@@ -37,6 +37,7 @@ from .expr import (
     Range,
     parse,
 )
+from .guard_config import GuardConfig, read_guards
 from .schema import GROUPS, RawParam, RawPolicy, RawRule, scalar_value, suggest
 from .source import Pos, PScalar, PSeq, Source
 
@@ -107,6 +108,7 @@ class PolicyIR:
     allocation: tuple[str, ...]
     days_in_year: int
     groups: dict[str, tuple[Rule, ...]]
+    guards: GuardConfig
     files: tuple[str, ...] = field(default=())
 
 
@@ -714,6 +716,9 @@ class _Checker:
                 )
         self.check_params()
         penalty, allocation, days = self._assessment()
+        guards = read_guards(raw.guards, self.src)
+        if guards is not None:
+            penalty = self._penalty_within_cap(penalty, guards)
         groups: dict[str, tuple[Rule, ...]] = {}
         seen: dict[str, Pos] = {}
         for group in GROUPS:
@@ -739,7 +744,7 @@ class _Checker:
             groups[group] = ordered
             if len(checked) == len(raw_rules) and group not in raw.incomplete:
                 _analyse(self, group, key_pos, ordered, products)
-        if self.src.failed:
+        if self.src.failed or guards is None:
             return None
         return PolicyIR(
             raw.name,
@@ -754,8 +759,28 @@ class _Checker:
             allocation,
             days,
             groups,
+            guards,
             (self.src.path,),
         )
+
+    def _penalty_within_cap(self, penalty: Decimal | None, guards: GuardConfig) -> Decimal | None:
+        """Apply the charges cap's penalty default, and check the multiplier against its range."""
+        cap = guards.charges_cap
+        if cap is None:
+            return penalty
+        if penalty is None:
+            return cap.penalty_multiplier_default
+        low, high = cap.penalty_multiplier_min, cap.penalty_multiplier_max
+        if (low is not None and penalty < low) or (high is not None and penalty > high):
+            node, _ = self.raw.assessment["penalty_multiplier"]
+            self.report(
+                node.pos,
+                "penalty-out-of-range",
+                f"penalty multiplier {penalty} is outside the range {low or 0}..{high or 'any'} "
+                "the charges cap allows",
+                hint="set guards.charges_cap.penalty_multiplier_min/max if counsel approves",
+            )
+        return penalty
 
     def _assessment(self) -> tuple[Decimal | None, tuple[str, ...], int]:
         penalty: Decimal | None = None

@@ -36,6 +36,7 @@ TOP_KEYS = (
     "buckets",
     "assessment",
     "params",
+    "guards",
     "rules",
 )
 ASSESSMENT_KEYS = ("penalty_multiplier", "allocation", "days_in_year")
@@ -115,6 +116,7 @@ class RawPolicy:
     groups: dict[str, tuple[Pos, list[RawRule]]] = field(default_factory=dict)
     incomplete: set[str] = field(default_factory=set)  # groups with rules that could not be read
     rules_pos: Pos = field(default_factory=lambda: Pos(1, 1))
+    guards: PNode | None = None
 
 
 class _Reader:
@@ -224,6 +226,7 @@ def read_policy(root: PNode, source: Source) -> RawPolicy:
         r.keys(assessment, ASSESSMENT_KEYS, "assessment")
         for key, (key_node, value) in assessment.items.items():
             policy.assessment[key] = (value, key_node.pos)
+    policy.guards = top.get("guards")
     params = r.mapping(top.get("params"), "params")
     if params is not None:
         for key, (key_node, value) in params.items.items():
@@ -445,6 +448,7 @@ def policy_json_schema() -> dict[str, Any]:
                 "propertyNames": {"pattern": _NAME.pattern},
                 "additionalProperties": param,
             },
+            "guards": guards_json_schema(),
             "rules": {
                 "type": "object",
                 "additionalProperties": False,
@@ -455,6 +459,41 @@ def policy_json_schema() -> dict[str, Any]:
             },
         },
     }
+
+
+def guards_json_schema() -> dict[str, Any]:
+    """Return the JSON Schema of the ``guards:`` section, from the guards' own setting table."""
+    from .guard_config import PROFILES, SETTINGS
+
+    kinds: dict[str, dict[str, Any]] = {
+        "time": {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$"},
+        "calendar": {"type": ["string", "null"]},
+        "dates": {"type": "array", "items": {"type": "string", "format": "date"}},
+        "count": {"type": "integer", "minimum": 1},
+        "days": {"type": "integer", "minimum": 0},
+        "bool": {"type": "boolean"},
+        "id": {"type": "string", "pattern": _ID.pattern},
+        "positive": {"type": ["string", "number"]},
+        "positive?": {"type": ["string", "number", "null"]},
+        "rate": {"type": ["string", "number"]},
+        "lpr": {"type": "array", "items": {"type": "array", "minItems": 2, "maxItems": 2}},
+    }
+    props: dict[str, Any] = {"profile": {"enum": list(PROFILES)}}
+    for guard, settings in SETTINGS.items():
+        props[guard] = {
+            "oneOf": [
+                {"type": "boolean"},
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        name: {"enum": list(kind)} if isinstance(kind, tuple) else kinds[kind]
+                        for name, (kind, _) in settings.items()
+                    },
+                },
+            ]
+        }
+    return {"type": "object", "additionalProperties": False, "properties": props}
 
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -24,7 +24,9 @@ MAX_DEPTH = 64
 MAX_NUMBER_DIGITS = 20
 
 _CORE = "tag:yaml.org,2002:"
-_ALLOWED_TAGS = {f"{_CORE}{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq")}
+_ALLOWED_TAGS = {
+    f"{_CORE}{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,667 @@
+"""Stage 6 of the pipeline: compliance guards, applied to every decision after the engine.
+
+A policy says what the lender would like to do; guards say what the law and the conduct code
+allow. A guard never drops an action silently: it moves it (``not_before``), narrows it (fewer
+recipients, no debt details, less collected), replaces it (a softer channel, or ``none``), cuts
+charges to the cap, or flags it for approval — and records each of these in
+``Decision.guards``. Guards read only the case and the decision (no clock), and applying them
+to their own result changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dateutil.relativedelta import relativedelta
+
+from .model import (
+    Action,
+    Case,
+    Channel,
+    ContactAttempt,
+    ContactChannel,
+    ContactPurpose,
+    Decision,
+    FeeTerms,
+    GuardEffect,
+    GuardRecord,
+    HandledBy,
+    Message,
+    Outcome,
+    Party,
+)
+from .money import MINOR_UNITS
+from .rules.guard_config import ChargesCap, ContactWindow, GuardConfig, holiday_dates
+
+__all__ = ["CONTACT_CHANNELS", "Guards", "recording_warnings"]
+
+#: Channels that reach a person, so that windows, caps and the obligor rule apply.
+CONTACT_CHANNELS = frozenset({Channel.SMS, Channel.CALL, Channel.FIELD_VISIT})
+#: Outcomes of a call in which someone was spoken to.
+CONVERSATION = frozenset({Outcome.CONNECTED, Outcome.PROMISED, Outcome.REFUSED})
+#: Outcomes of an attempt that reached no one.
+FAILED = frozenset({Outcome.NO_ANSWER, Outcome.BUSY, Outcome.WRONG_NUMBER, Outcome.FAILED})
+#: Contracts signed before this day keep the old 24% cap for interest accrued before it
+#: (SPC private-lending provisions as revised in 2020, Art. 31).
+SPC_REFORM = date(2020, 8, 20)
+OLD_CAP = Decimal("0.24")
+#: How far a guard may move an action before it gives up and proposes nothing.
+HORIZON = timedelta(days=400)
+_FEE_FIELDS = ("penalty_interest", "collection_fee", "total_due")
+
+
+def recording_warnings(case: Case) -> list[str]:
+    """Return the paths of field-visit contact records that lack a ``recording_ref``."""
+    return [
+        f"contacts[{i}].recording_ref"
+        for i, contact in enumerate(case.contacts)
+        if contact.channel is ContactChannel.FIELD_VISIT and contact.recording_ref is None
+    ]
+
+
+class Guards:
+    """The guards of one policy: immutable, safe to share between threads."""
+
+    def __init__(self, config: GuardConfig, days_in_year: int) -> None:
+        self.config = config
+        self.days_in_year = days_in_year
+
+    def apply(
+        self, case: Case, decision: Decision, *, outstanding_principal: Decimal | None
+    ) -> Decision:
+        """Return ``decision`` as the guards allow it, with what each guard did recorded.
+
+        Args:
+            case: The case the decision is for.
+            decision: The policy's (or a person's) decision.
+            outstanding_principal: The principal still owed, the base of the charges cap
+                (``None``: the loan's principal).
+        """
+        run = _Run(self, case, decision, outstanding_principal or case.loan.principal)
+        run.check()
+        return run.result()
+
+
+@dataclass
+class _Run:
+    """One application of the guards: the action and fee terms as they are being changed."""
+
+    guards: Guards
+    case: Case
+    decision: Decision
+    base: Decimal
+    action: dict[str, Any] = field(init=False)
+    fees: dict[str, Any] = field(init=False)
+    records: list[GuardRecord] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.config = self.guards.config
+        self.action = self.decision.action.model_dump()
+        self.fees = self.decision.fee_terms.model_dump()
+        self.records = list(self.decision.guards)
+        self.as_of = self.decision.as_of
+        self.today = self.as_of.astimezone(self.case.borrower.zone).date()
+        self.contacts = [c for c in self.case.contacts if c.at <= self.as_of]
+        self.parties = {p.party_id: p for p in self.case.parties()}
+
+    # -- bookkeeping
+
+    def record(
+        self, guard: str, effect: GuardEffect, reason: str, amount: Decimal | None = None
+    ) -> None:
+        entry = GuardRecord(id=guard, effect=effect, reason=reason, amount=amount)
+        if entry not in self.records:  # idempotence: a second pass adds nothing new
+            self.records.append(entry)
+
+    @property
+    def channel(self) -> Channel:
+        return Channel(self.action["channel"])
+
+    def replace(self, guard: str, channel: Channel, reason: str, **changes: Any) -> None:
+        before = self.channel
+        self.action.update(
+            channel=channel,
+            handled_by=HandledBy.INTERNAL,
+            recipients=(),
+            not_before=None,
+            requires_recording=False,
+            message=None,
+        )
+        self.action.update(changes)
+        if channel is not Channel.OUTSOURCE and self.case.placement is None:
+            self.fees["commission_rate"] = None  # an agency earns only on the cases it holds
+        self.record(guard, GuardEffect.REPLACE, f"{before} → {channel}: {reason}")
+
+    def result(self) -> Decision:
+        message = self.action["message"]
+        if message is not None and any(k in message["fields"] for k in _FEE_FIELDS):
+            fields = dict(message["fields"])
+            for key in _FEE_FIELDS:
+                if key in fields:
+                    fields[key] = str(self.fees[key])
+            self.action["message"] = Message(template=message["template"], fields=fields)
+        elif message is not None:
+            self.action["message"] = Message(**message)
+        return self.decision.model_copy(
+            update={
+                "action": Action(**self.action),
+                "fee_terms": FeeTerms(**self.fees),
+                "guards": tuple(self.records),
+            }
+        )
+
+    # -- the guards, in order
+
+    def check(self) -> None:
+        paths = recording_warnings(self.case)
+        if paths and self.config.field_visits is not None:
+            shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+            self.record(
+                "field_visits",
+                GuardEffect.WARN,
+                f"field visit records without a recording reference: {shown}",
+            )
+        if self.config.charges_cap is not None:
+            self.cap_charges(self.config.charges_cap)
+        self.hold_disputed()
+        if self.config.contact_status is not None:
+            self.contact_status()
+        if self.config.outsourcing_notice is not None:
+            self.outsourcing_notice(self.config.outsourcing_notice.template)
+        if self.config.field_visits is not None:
+            self.field_visit()
+        if self.channel in CONTACT_CHANNELS:
+            self.recipients()
+        if self.channel in CONTACT_CHANNELS:
+            self.timing()
+        if self.config.limitation is not None:
+            self.limitation()
+
+    def cap_charges(self, cap: ChargesCap) -> None:
+        """Guard 9: penalty interest and fees no higher than the cap allows over the period."""
+        loan = self.case.loan
+        days = self.decision.dpd
+        segments = self.cap_segments(cap, days)
+        room = sum(
+            (max(rate - loan.annual_rate, Decimal(0)) * n for n, rate, _ in segments), Decimal(0)
+        )
+        unit = Decimal(1).scaleb(-MINOR_UNITS[loan.currency])
+        allowed = (self.base * room / self.guards.days_in_year).quantize(unit, ROUND_FLOOR)
+        described = "; ".join(text for _, _, text in segments) or "no days overdue"
+        worst = min((rate for n, rate, _ in segments), default=None)
+        if worst is not None and loan.annual_rate > worst:
+            self.record(
+                "charges_cap",
+                GuardEffect.FLAG,
+                f"the contract rate {_pct(loan.annual_rate)} is above the cap ({described}): "
+                "interest above the cap may not be enforceable; ask counsel",
+            )
+        charged = self.fees["collection_fee"] + self.fees["penalty_interest"]
+        charged += self.fees["other_fees"]
+        excess = charged - allowed
+        if excess <= 0:
+            return
+        cuts = []
+        left = excess
+        for key, label in (
+            ("collection_fee", "collection fee"),
+            ("penalty_interest", "penalty interest"),
+            ("other_fees", "other fees"),
+        ):
+            cut = min(left, self.fees[key])
+            if cut > 0:
+                self.fees[key] -= cut
+                left -= cut
+                cuts.append(f"{label} by {cut}")
+        self.fees["total_due"] -= excess
+        self.record(
+            "charges_cap",
+            GuardEffect.CUT,
+            f"penalty interest and fees {charged} exceed the {allowed} allowed over {days} days "
+            f"on principal {self.base} ({described}); cut by {excess}: {', '.join(cuts)}",
+            excess,
+        )
+
+    def cap_segments(self, cap: ChargesCap, days: int) -> list[tuple[int, Decimal, str]]:
+        """Return (days, yearly cap, description) for each part of the overdue period."""
+        if days <= 0:
+            return []
+        if cap.mode == "fixed_rate":
+            return [(days, cap.rate, f"{_pct(cap.rate)} a year, the policy's fixed cap")]
+        signed = self.case.loan.signing_date
+        if signed >= SPC_REFORM:
+            lpr = cap.lpr.on(signed)
+            return [
+                (
+                    days,
+                    cap.multiple * lpr,
+                    f"{cap.multiple} × LPR {_pct(lpr)} on the signing date {signed} "
+                    f"= {_pct(cap.multiple * lpr)} a year",
+                )
+            ]
+        start = self.today - timedelta(days=days)
+        before = max(0, min(days, (SPC_REFORM - start).days))
+        lpr = cap.lpr.on(self.today)
+        segments = []
+        if before:
+            segments.append((before, OLD_CAP, f"{_pct(OLD_CAP)} a year before {SPC_REFORM}"))
+        if days - before:
+            segments.append(
+                (
+                    days - before,
+                    cap.multiple * lpr,
+                    f"{cap.multiple} × LPR {_pct(lpr)} today = {_pct(cap.multiple * lpr)} "
+                    f"a year from {SPC_REFORM} (contract signed {signed})",
+                )
+            )
+        return segments
+
+    def gross(self) -> Decimal:
+        f = self.fees
+        return Decimal(
+            f["overdue_principal"]
+            + f["overdue_interest"]
+            + f["penalty_interest"]
+            + f["other_fees"]
+            + f["collection_fee"]
+        )
+
+    def hold_disputed(self) -> None:
+        """Guard 6, partial dispute: the disputed amount is not collected until resolved."""
+        disputed = self.case.disputed_amount
+        if not self.case.dispute or disputed is None or self.config.contact_status is None:
+            return
+        hold = min(disputed, self.gross())
+        if hold > self.fees["on_hold"]:
+            self.fees["total_due"] -= hold - self.fees["on_hold"]
+            self.fees["on_hold"] = hold
+            self.record(
+                "contact_status",
+                GuardEffect.NARROW,
+                f"{hold} is disputed and not collected until the dispute is resolved",
+                hold,
+            )
+
+    def contact_status(self) -> None:
+        """Guard 6: no contact (or agency) for a debtor who may not be contacted."""
+        case = self.case
+        reasons = []
+        if case.do_not_contact:
+            reasons.append("the borrower asked not to be contacted")
+        if case.deceased:
+            reasons.append("the borrower is deceased")
+        if case.bankrupt:
+            reasons.append("the borrower is bankrupt")
+        if case.attorney_represented:
+            reasons.append("the borrower is represented by an attorney: deal with the attorney")
+        whole_dispute = case.dispute and (
+            case.disputed_amount is None or self.fees["total_due"] <= 0
+        )
+        if whole_dispute:
+            reasons.append("the debt is disputed: no collection until the dispute is resolved")
+        channel = self.channel
+        blocked = CONTACT_CHANNELS | {Channel.OUTSOURCE}
+        if whole_dispute:
+            blocked |= {Channel.LEGAL_PRESERVATION}
+        if reasons and channel in blocked:
+            self.replace("contact_status", Channel.NONE, "; ".join(reasons))
+        elif reasons and channel is Channel.LEGAL_PRESERVATION:
+            self.require_approval("contact_status", "supervisor", "; ".join(reasons))
+
+    def require_approval(self, guard: str, role: str, reason: str) -> None:
+        current = self.action["requires_approval"]
+        if current is None:
+            self.action["requires_approval"] = role
+        elif role not in current.split("+"):
+            self.action["requires_approval"] = f"{current}+{role}"
+        self.record(guard, GuardEffect.FLAG, f"{reason}; {role} approval required")
+
+    def outsourcing_notice(self, template: str) -> None:
+        """Guard 8: the borrower is told before a case is placed with an agency."""
+        if self.channel is not Channel.OUTSOURCE or self.case.placement is not None:
+            return
+        if any(
+            c.purpose is ContactPurpose.OUTSOURCING_NOTICE
+            and c.channel in (ContactChannel.SMS, ContactChannel.LETTER)
+            and c.outcome not in (Outcome.FAILED, Outcome.WRONG_NUMBER)
+            and c.party_id == self.case.borrower.party_id
+            for c in self.contacts
+        ):
+            return
+        self.replace(
+            "outsourcing_notice",
+            Channel.SMS,
+            "no outsourcing notice on record: the borrower is told before an agency is used",
+            recipients=(self.case.borrower.party_id,),
+            message={"template": template, "fields": {"total_due": str(self.fees["total_due"])}},
+        )
+
+    def field_visit(self) -> None:
+        """Guard 7: a field visit needs a known address and is recorded."""
+        if self.channel is not Channel.FIELD_VISIT:
+            return
+        settings = self.config.field_visits
+        assert settings is not None
+        targets = self.action["recipients"] or (self.case.borrower.party_id,)
+        if settings.require_address:
+            known = tuple(p for p in targets if self.parties[p].addresses)
+            if not known:
+                self.replace(
+                    "field_visits",
+                    Channel.CALL,
+                    f"no address known for {', '.join(targets)}",
+                    recipients=tuple(targets),
+                    message=self.action["message"],
+                )
+                return
+            if known != tuple(targets):
+                missing = ", ".join(p for p in targets if p not in known)
+                self.action["recipients"] = known
+                self.record("field_visits", GuardEffect.NARROW, f"no address known for {missing}")
+        if settings.require_recording:
+            self.action["requires_recording"] = True
+            self.record(
+                "field_visits", GuardEffect.FLAG, "the visit must be recorded (audio and video)"
+            )
+
+    def borrower_lost(self, failed_in_a_row: int) -> bool:
+        """Whether the borrower cannot be reached: flagged, no valid number, or repeated failure."""
+        borrower = self.case.borrower
+        if self.case.lost_contact or not borrower.phones:
+            return True
+        wrong = {c.number for c in self.contacts if c.outcome is Outcome.WRONG_NUMBER}
+        if all(phone in wrong for phone in borrower.phones):
+            return True
+        tried = sorted(
+            (c for c in self.contacts if c.party_id == borrower.party_id), key=lambda c: c.at
+        )
+        last = tried[-failed_in_a_row:]
+        return len(last) == failed_in_a_row and all(c.outcome in FAILED for c in last)
+
+    def recipients(self) -> None:
+        """Guards 5 and 6: debt details only to obligors; third parties only to find a lost one."""
+        targets = list(self.action["recipients"] or (self.case.borrower.party_id,))
+        dropped: list[tuple[str, str, str]] = []  # (guard, party, why)
+        keep = []
+        settings = self.config.third_parties
+        lost = settings is not None and self.borrower_lost(settings.lost_after_failed_attempts)
+        refused = {
+            c.party_id
+            for c in self.contacts
+            if c.outcome is Outcome.REFUSED and not self.parties[c.party_id].is_obligor
+        }
+        for party_id in targets:
+            party = self.parties[party_id]
+            if party.do_not_contact and self.config.contact_status is not None:
+                dropped.append(("contact_status", party_id, "asked not to be contacted"))
+            elif party.is_obligor or settings is None:
+                keep.append(party_id)
+            elif not lost:
+                dropped.append(
+                    ("third_parties", party_id, "is a third party and the borrower is reachable")
+                )
+            elif party_id in refused:
+                dropped.append(("third_parties", party_id, "refused before: never again"))
+            elif self.channel is Channel.FIELD_VISIT:
+                dropped.append(("third_parties", party_id, "is a third party: no field visits"))
+            else:
+                keep.append(party_id)
+        third = [p for p in keep if not self.parties[p].is_obligor]
+        if third and len(third) < len(keep):
+            for party_id in third:
+                dropped.append(
+                    ("third_parties", party_id, "is a third party: no debt details in this action")
+                )
+            keep = [p for p in keep if self.parties[p].is_obligor]
+        for guard, party_id, why in dropped:
+            self.record(guard, GuardEffect.NARROW, f"{party_id} {why}")
+        if not keep:
+            self.replace("third_parties", Channel.NONE, "no one left who may be contacted")
+            return
+        self.action["recipients"] = tuple(keep)
+        if settings is not None and not self.parties[keep[0]].is_obligor:
+            restore = {"template": settings.template, "fields": {}}
+            if self.action["message"] != restore:
+                self.action["message"] = restore
+                self.record(
+                    "third_parties",
+                    GuardEffect.NARROW,
+                    f"the borrower is lost: {', '.join(keep)} get the {settings.template} "
+                    "message, which says nothing of the debt",
+                )
+
+    # -- guards 1-4: when
+
+    def timing(self) -> None:
+        """Guards 1-4: the earliest moment inside every recipient's window and under every cap."""
+        start = max(self.as_of, self.action["not_before"] or self.as_of)
+        when = start
+        reasons: dict[str, str] = {}
+        steps = 0
+        while True:
+            steps += 1
+            moved = False
+            for guard, constraint in self.constraints():
+                later, why = constraint(when)
+                if later is None:  # the constraint changed the channel: start over
+                    moved = True
+                    break
+                if later > when:
+                    reasons.setdefault(guard, why)
+                    when, moved = later, True
+                    break
+            if not moved:
+                break
+            if when - self.as_of > HORIZON or steps > 10_000:
+                self.replace(
+                    "contact_window",
+                    Channel.NONE,
+                    f"no permitted moment within {HORIZON.days} days",
+                )
+                return
+        if self.channel not in CONTACT_CHANNELS:
+            return
+        if when > start:
+            self.action["not_before"] = when
+        for guard, why in reasons.items():
+            self.record(guard, GuardEffect.DEFER, f"{why}; not before {when.isoformat()}")
+
+    def constraints(
+        self,
+    ) -> Iterator[tuple[str, Callable[[datetime], tuple[datetime | None, str]]]]:
+        config = self.config
+        if config.contact_window is not None:
+            yield "contact_window", self.window_constraint(config.contact_window)
+        if self.channel is not Channel.CALL:
+            return
+        if config.connected_calls is not None:
+            yield "connected_calls", self.connected_constraint(config.connected_calls.per_day)
+        if config.unanswered_dials is not None:
+            yield "unanswered_dials", self.dials_constraint()
+        if config.rolling_calls is not None:
+            yield "rolling_calls", self.rolling_constraint()
+
+    def targets(self) -> list[Party]:
+        return [self.parties[p] for p in self.action["recipients"]]
+
+    def window_constraint(
+        self, window: ContactWindow
+    ) -> Callable[[datetime], tuple[datetime | None, str]]:
+        def check(when: datetime) -> tuple[datetime | None, str]:
+            latest, why = when, ""
+            for party in self.targets():
+                opening = next_opening(window, party.zone, when)
+                if opening > latest:
+                    latest = opening
+                    local = when.astimezone(party.zone)
+                    why = (
+                        f"{local:%Y-%m-%d %H:%M} in {party.timezone} is outside the contact "
+                        f"window {window.start:%H:%M}-{window.end:%H:%M} or a quiet day"
+                    )
+            return latest, why
+
+        return check
+
+    def connected_constraint(self, per_day: int) -> Callable[[datetime], tuple[datetime, str]]:
+        def check(when: datetime) -> tuple[datetime, str]:
+            for party in self.targets():
+                day = when.astimezone(party.zone).date()
+                reached = sum(
+                    1
+                    for c in self.contacts
+                    if c.party_id == party.party_id
+                    and c.channel is ContactChannel.CALL
+                    and c.outcome in CONVERSATION
+                    and c.at.astimezone(party.zone).date() == day
+                )
+                if reached >= per_day:
+                    return _midnight(day + timedelta(days=1), party.zone), (
+                        f"{party.party_id} was reached by {reached} calls on {day} "
+                        f"(at most {per_day} a day)"
+                    )
+            return when, ""
+
+        return check
+
+    def dials_constraint(self) -> Callable[[datetime], tuple[datetime | None, str]]:
+        settings = self.config.unanswered_dials
+        assert settings is not None
+        limit = settings.per_number_per_day
+
+        def check(when: datetime) -> tuple[datetime | None, str]:
+            for party in self.targets():
+                day = when.astimezone(party.zone).date()
+                dials = [
+                    c
+                    for c in self.contacts
+                    if c.party_id == party.party_id
+                    and c.channel is ContactChannel.CALL
+                    and c.outcome in FAILED
+                    and c.at.astimezone(party.zone).date() == day
+                ]
+                numbers = party.phones or ("",)
+                # A dial recorded without its number counts against every number of the party.
+                if all(
+                    sum(1 for c in dials if c.number in (None, number)) >= limit
+                    for number in numbers
+                ):
+                    why = f"every number of {party.party_id} had {limit} unanswered dials on {day}"
+                    if settings.then == "sms":
+                        self.replace(
+                            "unanswered_dials",
+                            Channel.SMS,
+                            why,
+                            recipients=self.action["recipients"],
+                            message=self.action["message"],
+                        )
+                        return None, why
+                    return _midnight(day + timedelta(days=1), party.zone), why
+            return when, ""
+
+        return check
+
+    def rolling_constraint(self) -> Callable[[datetime], tuple[datetime, str]]:
+        settings = self.config.rolling_calls
+        assert settings is not None
+        zone = self.case.borrower.zone
+        calls = sorted(
+            (c.at.astimezone(zone).date() for c in self.contacts if _is_call(c)), reverse=True
+        )
+        talks = [
+            c.at.astimezone(zone).date()
+            for c in self.contacts
+            if _is_call(c) and c.outcome in CONVERSATION
+        ]
+        last_talk = max(talks, default=None)
+
+        def check(when: datetime) -> tuple[datetime, str]:
+            day = when.astimezone(zone).date()
+            window_start = day - timedelta(days=settings.days - 1)
+            recent = sum(1 for d in calls if window_start <= d <= day)
+            if recent >= settings.max_calls:
+                free = calls[settings.max_calls - 1] + timedelta(days=settings.days)
+                return _midnight(free, zone), (
+                    f"{recent} calls in the {settings.days} days to {day} "
+                    f"(at most {settings.max_calls})"
+                )
+            if (
+                last_talk is not None
+                and settings.after_conversation_days
+                and day < last_talk + timedelta(days=settings.after_conversation_days)
+            ):
+                free = last_talk + timedelta(days=settings.after_conversation_days)
+                return _midnight(free, zone), (
+                    f"a conversation on {last_talk}: no call for "
+                    f"{settings.after_conversation_days} days"
+                )
+            return when, ""
+
+        return check
+
+    def limitation(self) -> None:
+        """Guard 10: a case long in default may be time-barred; legal action needs approval."""
+        settings = self.config.limitation
+        assert settings is not None
+        if self.decision.dpd <= 0:
+            return
+        default_day = self.today - timedelta(days=self.decision.dpd)
+        if default_day + relativedelta(years=settings.years) > self.today:
+            return
+        reason = (
+            f"in default since {default_day}, over {settings.years} years: the limitation "
+            "period may have run"
+        )
+        if self.channel is Channel.LEGAL_PRESERVATION:
+            self.require_approval("limitation", settings.approval, reason)
+        else:
+            self.record("limitation", GuardEffect.FLAG, reason)
+
+
+def _is_call(contact: ContactAttempt) -> bool:
+    return contact.channel is ContactChannel.CALL
+
+
+def _pct(rate: Decimal) -> str:
+    return f"{(rate * 100).normalize():f}%"
+
+
+def _midnight(day: date, zone: ZoneInfo) -> datetime:
+    return _instant(day, time(0), zone)
+
+
+def _instant(day: date, at: time, zone: ZoneInfo) -> datetime:
+    # A wall time inside a DST gap does not exist: the round trip moves it past the gap.
+    return datetime.combine(day, at, zone).astimezone(ZoneInfo("UTC")).astimezone(zone)
+
+
+def is_quiet(window: ContactWindow, day: date) -> bool:
+    """Whether ``day`` is a quiet day (listed, or a holiday of the window's calendar)."""
+    if day in window.quiet_dates:
+        return True
+    return window.calendar is not None and day in holiday_dates(window.calendar, day.year)
+
+
+def in_window(window: ContactWindow, zone: ZoneInfo, when: datetime) -> bool:
+    """Whether ``when`` is inside the contact window in ``zone``."""
+    local = when.astimezone(zone)
+    return window.start <= local.time() < window.end and not is_quiet(window, local.date())
+
+
+def next_opening(window: ContactWindow, zone: ZoneInfo, when: datetime) -> datetime:
+    """Return ``when`` if the window is open then, else the next moment it opens."""
+    if in_window(window, zone, when):
+        return when
+    day = when.astimezone(zone).date()
+    for offset in range(HORIZON.days + 370):
+        candidate_day = day + timedelta(days=offset)
+        if is_quiet(window, candidate_day):
+            continue
+        opening = _instant(candidate_day, window.start, zone)
+        if opening > when and in_window(window, zone, opening):
+            return opening
+    raise RuntimeError("no opening of the contact window within the horizon")
