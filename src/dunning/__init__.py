@@ -23,6 +23,7 @@ from .errors import (
     RuleEngineError,
 )
 from .facts import FACTS, Portfolio
+from .guards import Guards
 from .model import (
     Action,
     Agency,
@@ -33,9 +34,12 @@ from .model import (
     CommissionBand,
     ContactAttempt,
     ContactChannel,
+    ContactPurpose,
     Decision,
     DelinquencySnapshot,
     FeeTerms,
+    GuardEffect,
+    GuardRecord,
     HandledBy,
     Installment,
     Loan,
@@ -74,12 +78,16 @@ __all__ = [
     "ConfigError",
     "ContactAttempt",
     "ContactChannel",
+    "ContactPurpose",
     "Decision",
     "DelinquencySnapshot",
     "Diagnostic",
     "DunningError",
     "Explanation",
     "FeeTerms",
+    "GuardEffect",
+    "GuardRecord",
+    "Guards",
     "HandledBy",
     "Installment",
     "Loan",

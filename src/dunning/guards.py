@@ -101,10 +101,12 @@ class _Run:
 
     def __post_init__(self) -> None:
         self.config = self.guards.config
+        self.as_of = self.decision.as_of
         self.action = self.decision.action.model_dump()
+        if self.action["not_before"] is not None and self.action["not_before"] <= self.as_of:
+            self.action["not_before"] = None  # a moment already past means: at once
         self.fees = self.decision.fee_terms.model_dump()
         self.records = list(self.decision.guards)
-        self.as_of = self.decision.as_of
         self.today = self.as_of.astimezone(self.case.borrower.zone).date()
         self.contacts = [c for c in self.case.contacts if c.at <= self.as_of]
         self.parties = {p.party_id: p for p in self.case.parties()}
@@ -139,7 +141,9 @@ class _Run:
 
     def result(self) -> Decision:
         message = self.action["message"]
-        if message is not None and any(k in message["fields"] for k in _FEE_FIELDS):
+        changed = self.fees != self.decision.fee_terms.model_dump()
+        if message is not None and changed and any(k in message["fields"] for k in _FEE_FIELDS):
+            # The message quotes the amounts: it must quote them as cut.
             fields = dict(message["fields"])
             for key in _FEE_FIELDS:
                 if key in fields:
@@ -452,7 +456,10 @@ class _Run:
                     moved = True
                     break
                 if later > when:
-                    reasons.setdefault(guard, why)
+                    # A cap moves to the next day's midnight and the window then opens it:
+                    # only a window that moved the original moment is a reason of its own.
+                    if guard != "contact_window" or not reasons:
+                        reasons.setdefault(guard, why)
                     when, moved = later, True
                     break
             if not moved:

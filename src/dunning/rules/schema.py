@@ -69,7 +69,11 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 def suggest(name: str, choices: list[str] | tuple[str, ...]) -> str | None:
     """Return the closest of ``choices`` to ``name``, if one is close enough."""
     close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
-    return close[0] if close else None
+    if close:
+        return close[0]
+    # A short form of one longer name ("max" for "max_calls") is also a likely slip.
+    longer = [c for c in choices if len(name) >= 3 and c.startswith(name)]
+    return longer[0] if len(longer) == 1 else None
 
 
 @dataclass
