@@ -13,6 +13,7 @@ from dunning import (
     CollateralKind,
     ContactAttempt,
     ContactChannel,
+    ContactPurpose,
     DelinquencySnapshot,
     Loan,
     Outcome,
@@ -98,7 +99,8 @@ def full_cases(draw: st.DrawFn) -> Case:
     if product in (Product.MORTGAGE, Product.VEHICLE_PLEDGE):
         kind = CollateralKind.PROPERTY if product is Product.MORTGAGE else CollateralKind.VEHICLE
         collateral = Collateral(kind=kind, value=draw(amounts), reference=draw(texts | st.none()))
-    lo = lo.model_copy(update={"product": product, "collateral": collateral})
+    signed = draw(st.none() | st.dates(date(2015, 1, 1), lo.start_date))
+    lo = lo.model_copy(update={"product": product, "collateral": collateral, "signed_on": signed})
     if draw(st.booleans()):
         schedule = schedule_of(lo)
         lo = Loan.model_validate(
@@ -112,7 +114,7 @@ def full_cases(draw: st.DrawFn) -> Case:
         timezone=draw(zones),
     )
     related = tuple(
-        Party(party_id=f"R{i}", role=role)
+        Party(party_id=f"R{i}", role=role, do_not_contact=draw(st.booleans()))
         for i, role in enumerate(
             draw(st.lists(st.sampled_from([r for r in Role if r is not Role.BORROWER]), max_size=3))
         )
@@ -126,6 +128,8 @@ def full_cases(draw: st.DrawFn) -> Case:
                 channel=st.sampled_from(list(ContactChannel)),
                 party_id=st.sampled_from(party_ids),
                 outcome=st.sampled_from(list(Outcome)),
+                number=st.none() | st.from_regex(r"1[0-9]{10}", fullmatch=True),
+                purpose=st.sampled_from(list(ContactPurpose)),
                 overdue_reason=texts | st.none(),
                 recording_ref=texts | st.none(),
             ),
@@ -169,6 +173,7 @@ def full_cases(draw: st.DrawFn) -> Case:
             max_size=3,
         )
     )
+    dispute = draw(st.booleans())
     return Case(
         case_id=draw(ids),
         loan=lo,
@@ -180,8 +185,12 @@ def full_cases(draw: st.DrawFn) -> Case:
         promises=tuple(promises),
         placement=placement,
         lost_contact=draw(st.booleans()),
-        dispute=draw(st.booleans()),
+        dispute=dispute,
+        disputed_amount=draw(st.none() | amounts) if dispute else None,
         do_not_contact=draw(st.booleans()),
+        deceased=draw(st.booleans()),
+        bankrupt=draw(st.booleans()),
+        attorney_represented=draw(st.booleans()),
         rating=draw(st.sampled_from("ABCDE") | st.none()),
     )
 

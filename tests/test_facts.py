@@ -97,3 +97,21 @@ def test_the_rule_guide_lists_exactly_these_facts() -> None:
     table = guide.split("<!-- facts -->")[1]
     listed = {line.split("`")[1] for line in table.splitlines() if line.startswith("| `")}
     assert listed == set(FACTS)
+
+
+def test_statuses_and_the_outsourcing_notice() -> None:
+    notice = {
+        "at": "2026-06-01T09:00:00+08:00",
+        "channel": "letter",
+        "party_id": "P-0001",
+        "outcome": "delivered",
+        "purpose": "outsourcing_notice",
+    }
+    assert view(contacts=[notice])["outsourcing_notified"] is True
+    assert view(contacts=[notice | {"outcome": "failed"}])["outsourcing_notified"] is False
+    assert view(contacts=[notice | {"party_id": "P-0002"}])["outsourcing_notified"] is False
+    assert view(contacts=[notice | {"channel": "call"}])["outsourcing_notified"] is False
+    later = notice | {"at": "2026-06-21T09:00:00+08:00"}
+    assert view(contacts=[later])["outsourcing_notified"] is False  # not known at as_of
+    facts = view(deceased=True, bankrupt=True, attorney_represented=True)
+    assert facts["deceased"] and facts["bankrupt"] and facts["attorney_represented"]

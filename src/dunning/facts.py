@@ -17,12 +17,14 @@ from .delinquency import Assessment
 from .model import (
     Case,
     CollateralKind,
+    ContactAttempt,
     ContactChannel,
+    ContactPurpose,
     Outcome,
     Product,
 )
 
-__all__ = ["FACTS", "FactSpec", "Portfolio", "fact_view"]
+__all__ = ["FACTS", "FactSpec", "Portfolio", "fact_view", "is_outsourcing_notice"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,12 @@ FACTS: dict[str, FactSpec] = {
     "lost_contact": FactSpec("bool", "失联: no known number or address reaches the customer"),
     "dispute": FactSpec("bool", "the customer disputes the debt"),
     "do_not_contact": FactSpec("bool", "the customer may not be contacted"),
+    "deceased": FactSpec("bool", "the borrower has died"),
+    "bankrupt": FactSpec("bool", "the borrower is in personal bankruptcy"),
+    "attorney_represented": FactSpec("bool", "the borrower is represented by an attorney"),
+    "outsourcing_notified": FactSpec(
+        "bool", "an outsourcing notice reached the borrower (SMS or letter, not failed)"
+    ),
     "rating": FactSpec("string", "the lender's customer rating; missing if unrated", True),
     "calls_7d": FactSpec("int", "call attempts in the 7 days up to as_of"),
     "connected_calls_7d": FactSpec("int", "calls answered (connected or promised), 7 days"),
@@ -109,9 +117,11 @@ def fact_view(
     week_ago, month_ago = as_of - timedelta(days=7), as_of - timedelta(days=30)
     calls = connected = sms = visits = 0
     last: datetime | None = None
+    notified = False
     for contact in case.contacts:
         if contact.at > as_of:
             continue  # recorded after the moment we decide for: not known yet
+        notified = notified or is_outsourcing_notice(contact, case.borrower.party_id)
         if last is None or contact.at > last:
             last = contact.at
         if contact.at > week_ago:
@@ -142,6 +152,10 @@ def fact_view(
         "lost_contact": case.lost_contact,
         "dispute": case.dispute,
         "do_not_contact": case.do_not_contact,
+        "deceased": case.deceased,
+        "bankrupt": case.bankrupt,
+        "attorney_represented": case.attorney_represented,
+        "outsourcing_notified": notified,
         "rating": case.rating,
         "calls_7d": calls,
         "connected_calls_7d": connected,
@@ -157,6 +171,16 @@ def fact_view(
         "placement_rate": placement.commission_rate if placement else None,
         "overdue_customers": portfolio.overdue_customers,
     }
+
+
+def is_outsourcing_notice(contact: ContactAttempt, borrower_id: str) -> bool:
+    """Whether ``contact`` is an outsourcing notice that reached the borrower."""
+    return (
+        contact.purpose is ContactPurpose.OUTSOURCING_NOTICE
+        and contact.channel in (ContactChannel.SMS, ContactChannel.LETTER)
+        and contact.outcome not in (Outcome.FAILED, Outcome.WRONG_NUMBER)
+        and contact.party_id == borrower_id
+    )
 
 
 def _promises(case: Case, today: date, as_of: datetime) -> tuple[bool, int]:

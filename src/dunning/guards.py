@@ -19,13 +19,13 @@ from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 
+from .facts import is_outsourcing_notice
 from .model import (
     Action,
     Case,
     Channel,
     ContactAttempt,
     ContactChannel,
-    ContactPurpose,
     Decision,
     FeeTerms,
     GuardEffect,
@@ -329,13 +329,7 @@ class _Run:
         """Guard 8: the borrower is told before a case is placed with an agency."""
         if self.channel is not Channel.OUTSOURCE or self.case.placement is not None:
             return
-        if any(
-            c.purpose is ContactPurpose.OUTSOURCING_NOTICE
-            and c.channel in (ContactChannel.SMS, ContactChannel.LETTER)
-            and c.outcome not in (Outcome.FAILED, Outcome.WRONG_NUMBER)
-            and c.party_id == self.case.borrower.party_id
-            for c in self.contacts
-        ):
+        if any(is_outsourcing_notice(c, self.case.borrower.party_id) for c in self.contacts):
             return
         self.replace(
             "outsourcing_notice",
