@@ -151,7 +151,8 @@ def test_every_recipient_must_be_inside_their_window(lender: Policy) -> None:
 def test_the_window_skips_quiet_days_and_holidays(tmp_path: Path) -> None:
     text = LENDER.read_text(encoding="utf-8").replace(
         "guards:\n  profile: cn\n",
-        'guards:\n  profile: cn\n  contact_window: {calendar: CN, quiet_dates: ["2026-10-04"]}\n',
+        # Dates may be written unquoted: YAML's timestamps are read as text.
+        "guards:\n  profile: cn\n  contact_window: {calendar: CN, quiet_dates: [2026-10-04]}\n",
     )
     policy = load(tmp_path, text)
     as_of = datetime(2026, 9, 30, 23, 0, tzinfo=SHANGHAI)

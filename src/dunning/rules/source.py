@@ -24,6 +24,7 @@ MAX_DEPTH = 64
 MAX_NUMBER_DIGITS = 20
 
 _CORE = "tag:yaml.org,2002:"
+# Timestamps (an unquoted 2026-10-01) stay text: the schema reads the dates it expects.
 _ALLOWED_TAGS = {
     f"{_CORE}{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")
 }
