@@ -606,3 +606,16 @@ def test_policy_errors_name_the_guard_problem(tmp_path: Path) -> None:
     with pytest.raises(PolicyError) as err:
         load(tmp_path, policy_text() + "  limitation: {years: -1}\n")
     assert "bad-guard-value" in str(err.value)
+
+
+def test_a_window_that_never_opens_gives_none_with_a_reason(tmp_path: Path) -> None:
+    days = ", ".join(
+        (datetime(2026, 11, 28) + timedelta(days=d)).date().isoformat() for d in range(800)
+    )
+    text = LENDER.read_text(encoding="utf-8").replace(
+        "guards:\n  profile: cn\n",
+        f"guards:\n  profile: cn\n  contact_window: {{quiet_dates: [{days}]}}\n",
+    )
+    d = propose(load(tmp_path, text), snapshot_case(), Channel.SMS)
+    assert d.action.channel == "none"
+    assert any("no permitted moment" in g.reason for g in d.guards)

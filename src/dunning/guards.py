@@ -102,10 +102,11 @@ class _Run:
     def __post_init__(self) -> None:
         self.config = self.guards.config
         self.as_of = self.decision.as_of
-        self.action = self.decision.action.model_dump()
+        # Plain dicts of the already validated fields; result() builds the models again.
+        self.action = dict(self.decision.action.__dict__)
         if self.action["not_before"] is not None and self.action["not_before"] <= self.as_of:
             self.action["not_before"] = None  # a moment already past means: at once
-        self.fees = self.decision.fee_terms.model_dump()
+        self.fees = dict(self.decision.fee_terms.__dict__)
         self.records = list(self.decision.guards)
         self.today = self.as_of.astimezone(self.case.borrower.zone).date()
         self.contacts = [c for c in self.case.contacts if c.at <= self.as_of]
@@ -116,13 +117,14 @@ class _Run:
     def record(
         self, guard: str, effect: GuardEffect, reason: str, amount: Decimal | None = None
     ) -> None:
-        entry = GuardRecord(id=guard, effect=effect, reason=reason, amount=amount)
+        entry = GuardRecord.model_construct(id=guard, effect=effect, reason=reason, amount=amount)
         if entry not in self.records:  # idempotence: a second pass adds nothing new
             self.records.append(entry)
 
     @property
     def channel(self) -> Channel:
-        return Channel(self.action["channel"])
+        channel: Channel = self.action["channel"]
+        return channel
 
     def replace(self, guard: str, channel: Channel, reason: str, **changes: Any) -> None:
         before = self.channel
@@ -140,24 +142,24 @@ class _Run:
         self.record(guard, GuardEffect.REPLACE, f"{before} → {channel}: {reason}")
 
     def result(self) -> Decision:
-        message = self.action["message"]
-        changed = self.fees != self.decision.fee_terms.model_dump()
-        if message is not None and changed and any(k in message["fields"] for k in _FEE_FIELDS):
+        message: Message | None = self.action["message"]
+        fees_changed = self.fees != self.decision.fee_terms.__dict__
+        if message is not None and fees_changed and any(k in message.fields for k in _FEE_FIELDS):
             # The message quotes the amounts: it must quote them as cut.
-            fields = dict(message["fields"])
+            fields = dict(message.fields)
             for key in _FEE_FIELDS:
                 if key in fields:
                     fields[key] = str(self.fees[key])
-            self.action["message"] = Message(template=message["template"], fields=fields)
-        elif message is not None:
-            self.action["message"] = Message(**message)
-        return self.decision.model_copy(
-            update={
-                "action": Action(**self.action),
-                "fee_terms": FeeTerms(**self.fees),
-                "guards": tuple(self.records),
-            }
-        )
+            self.action["message"] = Message(template=message.template, fields=fields)
+        update: dict[str, Any] = {"guards": tuple(self.records)}
+        # Guards only move, narrow and cut valid values, so the models need no new validation.
+        if self.action != self.decision.action.__dict__:
+            update["action"] = Action.model_construct(**self.action)
+        if fees_changed:
+            update["fee_terms"] = FeeTerms.model_construct(**self.fees)
+        if update["guards"] == self.decision.guards and len(update) == 1:
+            return self.decision
+        return self.decision.model_copy(update=update)
 
     # -- the guards, in order
 
@@ -336,7 +338,7 @@ class _Run:
             Channel.SMS,
             "no outsourcing notice on record: the borrower is told before an agency is used",
             recipients=(self.case.borrower.party_id,),
-            message={"template": template, "fields": {"total_due": str(self.fees["total_due"])}},
+            message=Message(template=template, fields={"total_due": str(self.fees["total_due"])}),
         )
 
     def field_visit(self) -> None:
@@ -423,7 +425,7 @@ class _Run:
             return
         self.action["recipients"] = tuple(keep)
         if settings is not None and not self.parties[keep[0]].is_obligor:
-            restore = {"template": settings.template, "fields": {}}
+            restore = Message(template=settings.template)
             if self.action["message"] != restore:
                 self.action["message"] = restore
                 self.record(
@@ -665,4 +667,5 @@ def next_opening(window: ContactWindow, zone: ZoneInfo, when: datetime) -> datet
         opening = _instant(candidate_day, window.start, zone)
         if opening > when and in_window(window, zone, opening):
             return opening
-    raise RuntimeError("no opening of the contact window within the horizon")
+    # Only a quiet-date list longer than the horizon gets here; the caller gives up on it.
+    return when + HORIZON + timedelta(days=1)
