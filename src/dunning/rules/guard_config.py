@@ -17,7 +17,7 @@ from functools import cache
 from typing import Any
 
 from ..lpr import LprTable
-from .schema import suggest
+from .schema import did_you_mean
 from .source import PMap, PNode, Pos, PScalar, PSeq, Source
 
 __all__ = [
@@ -246,10 +246,8 @@ def _calendar_problem(country: str) -> str | None:
     except ImportError:
         return "quiet days from a calendar need the holidays package: pip install dunning[holidays]"
     if country not in holidays.list_supported_countries():
-        close = suggest(country, sorted(holidays.list_supported_countries()))
-        return f"unknown holiday calendar {country!r}" + (
-            f" (did you mean {close!r}?)" if close else ""
-        )
+        known = sorted(holidays.list_supported_countries())
+        return f"unknown holiday calendar {country!r}" + did_you_mean(country, known)
     return None
 
 
@@ -415,12 +413,10 @@ def read_guards(node: PNode | None, source: Source) -> GuardConfig | None:
             if value in PROFILES:
                 profile = str(value)
             else:
-                close = suggest(str(value), list(PROFILES))
                 source.report(
                     profile_node.pos,
                     "unknown-value",
-                    f"unknown guard profile {value!r}"
-                    + (f" (did you mean {close!r}?)" if close else ""),
+                    f"unknown guard profile {value!r}" + did_you_mean(str(value), list(PROFILES)),
                     hint=f"profiles: {', '.join(PROFILES)}",
                 )
                 return None
@@ -429,11 +425,10 @@ def read_guards(node: PNode | None, source: Source) -> GuardConfig | None:
     built: dict[str, Any] = {}
     for key, (key_node, _) in guards.items.items() if guards else ():
         if key != "profile" and key not in _CLASSES:
-            close = suggest(key, GUARD_IDS)
             source.report(
                 key_node.pos,
                 "unknown-key",
-                f"unknown guard {key!r}" + (f" (did you mean {close!r}?)" if close else ""),
+                f"unknown guard {key!r}" + did_you_mean(key, GUARD_IDS),
                 hint=f"guards: {', '.join(GUARD_IDS)}",
             )
             failed = True
@@ -472,13 +467,12 @@ def read_guards(node: PNode | None, source: Source) -> GuardConfig | None:
         if isinstance(value_node, PMap):
             for name, (name_node, item) in value_node.items.items():
                 if name not in SETTINGS[guard]:
-                    close = suggest(name, list(SETTINGS[guard]))
                     allowed = ", ".join(SETTINGS[guard]) or "none"
                     source.report(
                         name_node.pos,
                         "unknown-key",
                         f"unknown setting {name!r} of guard {guard!r}"
-                        + (f" (did you mean {close!r}?)" if close else ""),
+                        + did_you_mean(name, list(SETTINGS[guard])),
                         hint=f"settings: {allowed}",
                     )
                     failed = True

@@ -22,6 +22,7 @@ __all__ = [
     "RawParam",
     "RawPolicy",
     "RawRule",
+    "did_you_mean",
     "read_policy",
     "suggest",
 ]
@@ -64,6 +65,12 @@ OUTCOME_KEYS: dict[str, tuple[str, ...]] = {
 }
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def did_you_mean(name: str, choices: list[str] | tuple[str, ...]) -> str:
+    """Return `` (did you mean 'x'?)`` for the closest choice, or an empty string."""
+    close = suggest(name, choices)
+    return f" (did you mean {close!r}?)" if close else ""
 
 
 def suggest(name: str, choices: list[str] | tuple[str, ...]) -> str | None:
