@@ -23,7 +23,6 @@ from .errors import (
     RuleEngineError,
 )
 from .facts import FACTS, Portfolio
-from .guards import Guards
 from .model import (
     Action,
     Agency,
@@ -87,7 +86,6 @@ __all__ = [
     "FeeTerms",
     "GuardEffect",
     "GuardRecord",
-    "Guards",
     "HandledBy",
     "Installment",
     "Loan",
