@@ -619,3 +619,23 @@ def test_a_window_that_never_opens_gives_none_with_a_reason(tmp_path: Path) -> N
     d = propose(load(tmp_path, text), snapshot_case(), Channel.SMS)
     assert d.action.channel == "none"
     assert any("no permitted moment" in g.reason for g in d.guards)
+
+
+def test_a_fallback_to_sms_keeps_the_proposed_moment(tmp_path: Path) -> None:
+    # Found by the property test: a call proposed for 08:00, made at 07:59, whose number is at
+    # its dial cap, becomes an SMS — still not before 08:00.
+    text = LENDER.read_text(encoding="utf-8").replace(
+        "guards:\n  profile: cn\n",
+        "guards:\n  profile: cn\n  unanswered_dials: {then: sms, per_number_per_day: 2}\n",
+    )
+    policy = load(tmp_path, text)
+    as_of = datetime(2026, 3, 8, 7, 59, tzinfo=SHANGHAI)
+    dials = [call(as_of, "no_answer"), call(as_of, "no_answer")]
+    case = parse_case(snapshot_case(dpd=1, contacts=dials))
+    decided = policy.decide(case, as_of=as_of)
+    opening = datetime(2026, 3, 8, 8, 0, tzinfo=SHANGHAI)
+    proposal = decided.model_copy(
+        update={"action": Action(channel=Channel.CALL, not_before=opening), "guards": ()}
+    )
+    d = policy.apply_guards(case, proposal)
+    assert d.action.channel == "sms" and d.action.not_before == opening

@@ -469,7 +469,7 @@ class _Run:
                 return
         if self.channel not in CONTACT_CHANNELS:
             return
-        if when > start:
+        if when > self.as_of:  # also when a fallback to SMS reset the proposal's not_before
             self.action["not_before"] = when
         for guard, why in reasons.items():
             self.record(guard, GuardEffect.DEFER, f"{why}; not before {when.isoformat()}")
