@@ -16,10 +16,12 @@ from zoneinfo import ZoneInfo
 from . import __version__
 from .cases import parse_case, read_cases, read_numbered
 from .delinquency import Assessor
+from .diff import diff_policies
 from .errors import CaseError, Diagnostic, DunningError, PolicyError
 from .facts import Portfolio
 from .model import Case, Decision
 from .policy import Policy, check_file, load_policy
+from .policytests import run_test_files
 from .report import DecisionSummary, PortfolioSummary
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
@@ -112,6 +114,33 @@ def _parser() -> argparse.ArgumentParser:
         help="accrue penalty interest at the contract rate × this (e.g. 1.5); default: none",
     )
     assess.set_defaults(run=_run_assess)
+
+    test = commands.add_parser(
+        "test",
+        help="run analyst test files (*.tests.yaml) and report rule coverage",
+        description="Run every *.tests.yaml test file (or those of a folder): failures compiler "
+        "style, then the rules no test reaches. Exit 0 all passed, 1 a test failed (or, with "
+        "--strict, a rule is uncovered), 2 usage error.",
+    )
+    test.add_argument("paths", nargs="+", help="test files or folders")
+    test.add_argument("--engine", choices=("compiled", "rete"), default="compiled")
+    test.add_argument("--strict", action="store_true", help="fail when a rule is uncovered")
+    test.set_defaults(run=_run_test)
+
+    diff = commands.add_parser(
+        "diff",
+        help="decide cases under two policies and report what would change",
+        description="Decide every case of a JSON Lines file under OLD and NEW: how many change "
+        "and how (old × new channel), total due moving to or from agencies, commission change.",
+    )
+    diff.add_argument("old", help="the policy in force")
+    diff.add_argument("new", help="the proposed policy")
+    diff.add_argument("cases", help="JSON Lines file, or - for stdin")
+    diff.add_argument("--as-of", type=_as_of, default=None, help="date or aware datetime")
+    diff.add_argument("--overdue-customers", type=_count, default=None)
+    diff.add_argument("--changed", default=None, metavar="OUT.jsonl", help="write changed cases")
+    diff.add_argument("--engine", choices=("compiled", "rete"), default="compiled")
+    diff.set_defaults(run=_run_diff)
 
     schema = commands.add_parser(
         "schema",
@@ -322,6 +351,65 @@ def _run_assess(args: argparse.Namespace) -> int:
     if args.format == "table":
         summary.render(sys.stdout, title=f"Delinquency assessment as of {as_of}")
     return EXIT_REJECTED if summary.rejected else EXIT_OK
+
+
+def _test_files(paths: list[str]) -> list[Path]:
+    files: list[Path] = []
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            files.extend(sorted(path.glob("*.tests.yaml")))
+        elif path.exists():
+            files.append(path)
+        else:
+            raise _Usage(f"no such file or folder: {name}")
+    if not files:
+        raise _Usage("no test files (*.tests.yaml) found")
+    return files
+
+
+def _run_test(args: argparse.Namespace) -> int:
+    results = run_test_files(_test_files(args.paths), engine=args.engine)
+    out = sys.stdout
+    diagnostics = [d for r in results for d in r.diagnostics]
+    for diagnostic in diagnostics:
+        print(diagnostic, file=out)
+    tests = sum(len(r.outcomes) for r in results)
+    failed = sum(not o.passed for r in results for o in r.outcomes)
+    print(f"{tests} test(s), {failed} failed", file=out)
+    covered: dict[str, str] = {}
+    for result in results:
+        if result.policy is not None:
+            ir = result.policy.ir
+            total = sum(len(g) for g in ir.groups.values()) - len(ir.unreachable)
+            line = f"coverage of {ir.files[0]}: {total - len(result.uncovered())}/{total} rules"
+            if ir.unreachable:
+                line += (
+                    f" (not counted, no valid case reaches: {', '.join(sorted(ir.unreachable))})"
+                )
+            covered[ir.files[0]] = line
+    for line in covered.values():
+        print(line, file=out)
+    uncovered = any(r.uncovered() for r in results)
+    if any(r.failed for r in results) or (args.strict and uncovered):
+        return EXIT_REJECTED
+    return EXIT_OK
+
+
+def _run_diff(args: argparse.Namespace) -> int:
+    old = load_policy(args.old, engine=args.engine)
+    new = load_policy(args.new, engine=args.engine)
+    moment = _moment(args, old)
+    portfolio = None if args.overdue_customers is None else Portfolio(args.overdue_customers)
+    with _open(args.cases) as stream:
+        result = diff_policies(old, new, read_numbered(stream), as_of=moment, portfolio=portfolio)
+    result.render(sys.stdout)
+    if args.changed is not None:
+        with open(args.changed, "w", encoding="utf-8") as out:
+            for change in result.changes:
+                out.write(json.dumps(change.to_dict(), ensure_ascii=False) + "\n")
+        print(f"{len(result.changes)} changed case(s) written to {args.changed}")
+    return EXIT_OK
 
 
 def _run_schema(args: argparse.Namespace) -> int:

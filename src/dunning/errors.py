@@ -222,4 +222,6 @@ POLICY_CODES: dict[str, str] = {
     "guard-calendar": "a holiday calendar that cannot be used",
     "guard-disabled": "a guard the profile has on is turned off (warning)",
     "penalty-out-of-range": "a penalty multiplier outside the charges cap's allowed range",
+    "test-failed": "an analyst test whose expectations did not hold",
+    "uncovered-rule": "a rule that no analyst test reaches (warning)",
 }

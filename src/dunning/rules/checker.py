@@ -110,6 +110,9 @@ class PolicyIR:
     groups: dict[str, tuple[Rule, ...]]
     guards: GuardConfig
     files: tuple[str, ...] = field(default=())
+    #: Rules no valid case reaches: after a fallback, or a fallback whose group's dpd rules
+    #: cover every day past due of every product.
+    unreachable: frozenset[str] = field(default=frozenset())
 
 
 class _CheckError(Exception):
@@ -181,6 +184,7 @@ class _Checker:
         self.params: dict[str, Any] = {}
         self.param_types: dict[str, Ty] = {}
         self.bucket_labels: tuple[str, ...] = DEFAULT_BANDS.labels
+        self.unreachable: set[str] = set()  # rules no valid case can reach, proved by analysis
 
     # -- reporting
     def report(self, pos: Pos, code: str, message: str, **kw: Any) -> None:
@@ -761,6 +765,7 @@ class _Checker:
             groups,
             guards,
             (self.src.path,),
+            frozenset(self.unreachable),
         )
 
     def _penalty_within_cap(self, penalty: Decimal | None, guards: GuardConfig) -> Decimal | None:
@@ -1016,6 +1021,7 @@ def _analyse(
         )
     else:
         for later in rules[rules.index(fallback) + 1 :]:
+            checker.unreachable.add(later.id)
             checker.report(
                 later.pos,
                 "unreachable-rule",
@@ -1023,6 +1029,7 @@ def _analyse(
                 severity="warning",
                 rule_id=later.id,
             )
+    fallback_reached = False
     for product in products:
         decided: list[tuple[int, int, str]] = []  # dpd intervals decided by pure rules
         for rule in rules:
@@ -1047,10 +1054,6 @@ def _analyse(
                     )
                     break
             decided.append((low, high, rule.id))
-        # A gap matters where the analyst is building a dpd table (two or more dpd rules); one
-        # special case before a fallback is a normal, complete policy.
-        if len(decided) < 2 or fallback is None:
-            continue
         gaps, cursor = [], 0
         for a, b, _ in sorted(decided):
             if a > cursor:
@@ -1058,6 +1061,11 @@ def _analyse(
             cursor = max(cursor, b + 1)
         if cursor < _INF:
             gaps.append((cursor, _INF))
+        fallback_reached = fallback_reached or bool(gaps)
+        # A gap matters where the analyst is building a dpd table (two or more dpd rules); one
+        # special case before a fallback is a normal, complete policy.
+        if len(decided) < 2 or fallback is None:
+            continue
         if gaps:
             checker.report(
                 key_pos,
@@ -1066,6 +1074,8 @@ def _analyse(
                 f"{fallback.id!r} or by rules with extra conditions",
                 severity="warning",
             )
+    if fallback is not None and products and not fallback_reached:
+        checker.unreachable.add(fallback.id)
 
 
 def check_policy(raw: RawPolicy, overrides: dict[str, Any] | None = None) -> PolicyIR | None:

@@ -1,0 +1,418 @@
+"""Analyst test files: expected outcomes next to the rules, and which rules no test reaches.
+
+A test file (``lender.tests.yaml`` beside ``lender.yaml``) names cases — inline, as partial
+fields over shared defaults, or in a JSON file — and the parts of the decision an analyst
+expects. :func:`run_test_files` decides each case, reports every mismatch compiler style at the
+test's line, and lists the rules no test reached, like the coverage of Drools test scenarios.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from .errors import CaseError, Diagnostic, PolicyError
+from .facts import Portfolio
+from .model import Decision
+from .policy import Policy, load_policy
+from .rules.schema import did_you_mean
+from .rules.source import PMap, PNode, Pos, PScalar, PSeq, Source, load_yaml
+
+__all__ = ["EXPECT_KEYS", "TestFileResult", "TestOutcome", "run_test_file", "run_test_files"]
+
+TOP_KEYS = ("policy", "params", "as_of", "portfolio", "defaults", "tests")
+TEST_KEYS = ("name", "case", "case_file", "as_of", "portfolio", "expect")
+#: What a test may expect, and where in the decision it is.
+EXPECT_KEYS: dict[str, str] = {
+    "channel": "action.channel",
+    "handled_by": "action.handled_by",
+    "recipients": "action.recipients",
+    "not_before": "action.not_before",
+    "requires_approval": "action.requires_approval",
+    "requires_recording": "action.requires_recording",
+    "message": "action.message.template",
+    "commission_rate": "fee_terms.commission_rate",
+    "penalty_interest": "fee_terms.penalty_interest",
+    "collection_fee": "fee_terms.collection_fee",
+    "on_hold": "fee_terms.on_hold",
+    "total_due": "fee_terms.total_due",
+    "dpd": "dpd",
+    "bucket": "bucket",
+    "rule": "the rule that decided the channel",
+    "rules": "the winning rule of each group: {channel: ID, fees: ID, commission: ID}",
+    "guards": "guard records that must be present: [{id: ..., effect: ...}]",
+    "error": "the code of the case error expected instead of a decision",
+}
+_MONEY_KEYS = ("commission_rate", "penalty_interest", "collection_fee", "on_hold", "total_due")
+
+
+@dataclass(frozen=True, slots=True)
+class TestOutcome:
+    """One test's result: passed, or the mismatches."""
+
+    name: str
+    file: str
+    line: int
+    failures: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        """Whether every expectation held."""
+        return not self.failures
+
+
+@dataclass
+class TestFileResult:
+    """The results of one test file, the problems of the file itself, and rule coverage."""
+
+    path: Path
+    policy: Policy | None = None
+    outcomes: list[TestOutcome] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    reached: set[str] = field(default_factory=set)
+
+    @property
+    def failed(self) -> bool:
+        """Whether a test failed or the file could not be run."""
+        return any(d.severity == "error" for d in self.diagnostics)
+
+    def uncovered(self) -> list[str]:
+        """Rule ids that no test reached, in policy order (proved-unreachable ones left out)."""
+        if self.policy is None:
+            return []
+        ir = self.policy.ir
+        ids = [r.id for rules in ir.groups.values() for r in rules]
+        return [i for i in ids if i not in self.reached and i not in ir.unreachable]
+
+
+def run_test_files(paths: Iterable[Path], *, engine: str = "compiled") -> list[TestFileResult]:
+    """Run every test file; a policy tested by several files gets its coverage from all."""
+    results = [run_test_file(path, engine=engine) for path in paths]
+    by_policy: dict[str, set[str]] = {}
+    for result in results:
+        if result.policy is not None:
+            by_policy.setdefault(result.policy.digest, set()).update(result.reached)
+    for result in results:
+        if result.policy is not None:
+            result.reached = by_policy[result.policy.digest]
+            _report_uncovered(result)
+    return results
+
+
+def run_test_file(path: Path, *, engine: str = "compiled") -> TestFileResult:
+    """Run the tests of one file (without coverage diagnostics; see :func:`run_test_files`)."""
+    result = TestFileResult(path)
+    text = path.read_text(encoding="utf-8")
+    source = Source(str(path), text)
+    root = load_yaml(source)
+    top = root if isinstance(root, PMap) else None
+    if root is not None and top is None:
+        source.report(root.pos, "bad-value", "a test file must be a mapping")
+    if top is not None:
+        _run(top, source, result, engine)
+    result.diagnostics[:0] = source.diagnostics
+    return result
+
+
+def _run(top: PMap, source: Source, result: TestFileResult, engine: str) -> None:
+    reader = _Reader(source)
+    reader.keys(top, TOP_KEYS, "a test file")
+    policy_name = reader.text(top.get("policy"), "policy")
+    policy_path = result.path.parent / (policy_name or _policy_beside(result.path))
+    params = reader.plain(top.get("params"), "params")
+    try:
+        result.policy = load_policy(policy_path, engine=engine, params=params or None)
+    except PolicyError as exc:
+        result.diagnostics.extend(exc.diagnostics)
+        source.report(_pos(top.get("policy"), top), "test-failed", "the policy does not load")
+        return
+    except OSError as exc:
+        source.report(_pos(top.get("policy"), top), "test-failed", f"no policy file: {exc}")
+        return
+    defaults = reader.plain(top.get("defaults"), "defaults") or {}
+    as_of = top.get("as_of")
+    portfolio = top.get("portfolio")
+    tests = top.get("tests")
+    if not isinstance(tests, PSeq) or not tests.items:
+        source.report(_pos(tests, top), "missing-key", "a test file needs a list of tests")
+        return
+    for index, item in enumerate(tests.items):
+        if not isinstance(item, PMap):
+            source.report(item.pos, "bad-value", "a test must be a mapping")
+            continue
+        outcome = _run_test(reader, result, item, index, defaults, as_of, portfolio)
+        if outcome is not None:
+            result.outcomes.append(outcome)
+            if outcome.failures:
+                source.report(
+                    item.pos,
+                    "test-failed",
+                    f"test {outcome.name!r}: " + "; ".join(outcome.failures),
+                )
+
+
+def _policy_beside(path: Path) -> str:
+    name = path.name
+    return name[: -len(".tests.yaml")] + ".yaml" if name.endswith(".tests.yaml") else name
+
+
+def _run_test(
+    reader: _Reader,
+    result: TestFileResult,
+    item: PMap,
+    index: int,
+    defaults: dict[str, Any],
+    top_as_of: PNode | None,
+    top_portfolio: PNode | None,
+) -> TestOutcome | None:
+    policy = result.policy
+    assert policy is not None
+    reader.keys(item, TEST_KEYS, "a test")
+    name = reader.text(item.get("name"), "name") or f"test {index + 1}"
+    expect = item.get("expect")
+    if not isinstance(expect, PMap):
+        reader.src.report(_pos(expect, item), "missing-key", f"test {name!r} needs an expect")
+        return None
+    reader.keys(expect, tuple(EXPECT_KEYS), f"the expect of test {name!r}")
+    data = _case_data(reader, result.path, item, defaults, name)
+    moment_node = item.get("as_of") or top_as_of
+    moment = _moment(reader, moment_node, item, name)
+    book = reader.plain(item.get("portfolio") or top_portfolio, "portfolio") or {}
+    if data is None or moment is None:
+        return None
+    try:
+        portfolio = Portfolio(int(book.get("overdue_customers", 0)))
+    except (TypeError, ValueError):
+        reader.src.report(item.pos, "bad-value", "portfolio.overdue_customers must be a number")
+        return None
+    expected = {k: v for k, (_, v) in expect.items.items() if k in EXPECT_KEYS}
+    _check_rule_ids(reader, policy, expect)
+    try:
+        explanation = policy.explain(data, as_of=moment, portfolio=portfolio)
+    except CaseError as error:
+        codes = [p.code for p in error.problems]
+        wanted = expected.get("error")
+        failures = []
+        if wanted is None:
+            failures.append(f"the case is invalid: {error.problems[0]}")
+        elif _scalar(wanted) not in codes:
+            failures.append(f"error: expected {_scalar(wanted)}, got {', '.join(codes)}")
+        return TestOutcome(name, str(result.path), item.pos.line, tuple(failures))
+    result.reached.update(explanation.winners.values())
+    failures = _compare(explanation.decision, explanation.winners, expected)
+    return TestOutcome(name, str(result.path), item.pos.line, tuple(failures))
+
+
+def _case_data(
+    reader: _Reader, path: Path, item: PMap, defaults: dict[str, Any], name: str
+) -> dict[str, Any] | None:
+    case_node, file_node = item.get("case"), item.get("case_file")
+    if case_node is not None and file_node is not None:
+        reader.src.report(item.pos, "bad-value", f"test {name!r} has both a case and a case_file")
+        return None
+    if case_node is None and file_node is None:
+        if not defaults:
+            reader.src.report(item.pos, "missing-key", f"test {name!r} needs a case")
+            return None
+        return dict(defaults)  # the defaults are the case
+    if file_node is not None:
+        file_name = reader.text(file_node, "case_file")
+        if file_name is None:
+            return None
+        try:
+            loaded = json.loads((path.parent / file_name).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            reader.src.report(file_node.pos, "bad-value", f"cannot read {file_name}: {exc}")
+            return None
+        return _merge(defaults, loaded) if isinstance(loaded, dict) else None
+    given = reader.plain(case_node, "case")
+    if not isinstance(given, dict):
+        return None
+    return _merge(defaults, given)
+
+
+def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep-merge ``over`` onto ``base``: mappings merge key by key, anything else replaces."""
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _moment(reader: _Reader, node: PNode | None, item: PMap, name: str) -> datetime | None:
+    text = reader.text(node, "as_of") if node is not None else None
+    if text is None:
+        reader.src.report(item.pos, "missing-key", f"test {name!r} needs an as_of (or the file)")
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.utcoffset() is None:
+        assert node is not None
+        reader.src.report(node.pos, "bad-value", "as_of must be an ISO datetime with an offset")
+        return None
+    return moment
+
+
+def _check_rule_ids(reader: _Reader, policy: Policy, expect: PMap) -> None:
+    ids = [r.id for rules in policy.ir.groups.values() for r in rules]
+    nodes: list[PNode] = []
+    if expect.get("rule") is not None:
+        nodes.append(expect.get("rule"))  # type: ignore[arg-type]
+    rules = expect.get("rules")
+    if isinstance(rules, PMap):
+        nodes.extend(value for _, value in rules.items.values())
+    for node in nodes:
+        value = _scalar(node)
+        if isinstance(value, str) and value not in ids:
+            reader.src.report(
+                node.pos,
+                "unknown-value",
+                f"policy {policy.name!r} has no rule {value!r}" + did_you_mean(value, ids),
+            )
+
+
+def _compare(decision: Decision, winners: dict[str, str], expected: dict[str, PNode]) -> list[str]:
+    failures = []
+    for key, node in expected.items():
+        want = _plain(node)
+        if key == "error":
+            failures.append(f"error: expected {want}, got a decision")
+            continue
+        if key == "guards":
+            failures.extend(_missing_guards(decision, want))
+            continue
+        if key == "rule":
+            got: Any = winners["channel"]
+        elif key == "rules":
+            got = {group: winners[group] for group in want} if isinstance(want, dict) else winners
+        else:
+            got = decision
+            for part in EXPECT_KEYS[key].split("."):
+                got = None if got is None else getattr(got, part)
+        if key in _MONEY_KEYS and want is not None:
+            try:
+                want = Decimal(str(want))
+            except ArithmeticError:
+                failures.append(f"{key}: expected a number, got {want!r} in the test")
+                continue
+        elif key == "recipients" and isinstance(got, tuple):
+            got = list(got)
+        elif key == "not_before" and got is not None:
+            want = datetime.fromisoformat(str(want)) if want is not None else None
+        elif hasattr(got, "value"):
+            got = got.value  # enums compare by their text
+        if got != want:
+            failures.append(f"{key}: expected {_show(want)}, got {_show(got)}")
+    if failures and "rule" not in expected:
+        failures.append(f"(decided by rule {winners['channel']!r})")
+    return failures
+
+
+def _missing_guards(decision: Decision, wanted: Any) -> list[str]:
+    if not isinstance(wanted, list):
+        return ["guards: expected a list of {id, effect}"]
+    have = [(g.id, g.effect.value) for g in decision.guards]
+    missing = []
+    for entry in wanted:
+        if not isinstance(entry, dict):
+            missing.append("guards: each entry must be {id: ..., effect: ...}")
+            continue
+        found = any(
+            entry.get("id") in (None, gid) and entry.get("effect") in (None, effect)
+            for gid, effect in have
+        )
+        if not found:
+            missing.append(
+                f"guards: expected {entry}, got {[f'{g} {e}' for g, e in have] or 'none'}"
+            )
+    return missing
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return "null" if value is None else str(value)
+
+
+def _report_uncovered(result: TestFileResult) -> None:
+    policy = result.policy
+    assert policy is not None
+    rules = {r.id: r for group in policy.ir.groups.values() for r in group}
+    missing = result.uncovered()
+    if not missing:
+        return
+    path = rules[missing[0]].file
+    source = Source(path, Path(path).read_text(encoding="utf-8"))
+    for rule_id in missing:
+        rule = rules[rule_id]
+        source.report(
+            rule.pos,
+            "uncovered-rule",
+            f"rule {rule_id!r} is reached by no test in {result.path.name}",
+            hint="add a test whose case this rule decides",
+            severity="warning",
+            rule_id=rule_id,
+        )
+    result.diagnostics.extend(source.diagnostics)
+
+
+def _pos(node: PNode | None, parent: PMap) -> Pos:
+    return node.pos if node is not None else parent.pos
+
+
+def _scalar(node: PNode) -> Any:
+    return node.value if isinstance(node, PScalar) else None
+
+
+def _plain(node: PNode) -> Any:
+    """Turn a positioned YAML node into plain Python data (Decimals stay Decimals)."""
+    if isinstance(node, PMap):
+        return {key: _plain(value) for key, (_, value) in node.items.items()}
+    if isinstance(node, PSeq):
+        return [_plain(item) for item in node.items]
+    value = node.value if isinstance(node, PScalar) else None
+    # JSON-bound case data wants money as text, never as a float-like number.
+    return str(value) if isinstance(value, Decimal) else value
+
+
+class _Reader:
+    def __init__(self, source: Source) -> None:
+        self.src = source
+
+    def keys(self, node: PMap, allowed: tuple[str, ...], where: str) -> None:
+        for key, (key_node, _) in node.items.items():
+            if key not in allowed:
+                self.src.report(
+                    key_node.pos,
+                    "unknown-key",
+                    f"unknown key {key!r} in {where}" + did_you_mean(key, allowed),
+                    hint=f"allowed keys: {', '.join(allowed)}",
+                )
+
+    def text(self, node: PNode | None, what: str) -> str | None:
+        if node is None:
+            return None
+        if isinstance(node, PScalar) and isinstance(node.value, str):
+            return node.value
+        self.src.report(node.pos, "bad-value", f"{what} must be text")
+        return None
+
+    def plain(self, node: PNode | None, what: str) -> dict[str, Any] | None:
+        if node is None:
+            return None
+        if not isinstance(node, PMap):
+            self.src.report(node.pos, "bad-value", f"{what} must be a mapping")
+            return None
+        value = _plain(node)
+        assert isinstance(value, dict)
+        return value
