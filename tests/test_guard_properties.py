@@ -1,6 +1,7 @@
 """Properties of the compliance guards over generated cases, contact histories and proposals.
 
-Each property is checked against tests/guard_oracle.py, an independent statement of the rules.
+Each property is checked against dunning.testing._guard_oracle, an independent statement of
+the rules (the same oracle assert_guards_hold uses).
 As-of moments cluster around the 2026 DST changes of America/New_York (8 March, 1 November) and
 around midnight, where windows and daily caps are easiest to get wrong.
 """
@@ -37,7 +38,7 @@ from dunning import (
     Role,
     load_policy,
 )
-from guard_oracle import CONTACT, violations
+from dunning.testing._guard_oracle import CONTACT, violations
 
 ROOT = Path(__file__).resolve().parent.parent
 D = Decimal

@@ -40,7 +40,7 @@ from .rules.checker import ChannelOutcome, PolicyIR, check_policy
 from .rules.schema import read_policy
 from .rules.source import Pos, Source, load_yaml
 
-__all__ = ["Explanation", "Policy", "check_file", "load_policy"]
+__all__ = ["Explanation", "Policy", "check_file", "load_policy", "loads_policy"]
 
 ENGINES = ("compiled", "rete")
 #: Decimal places a computed commission rate is rounded to.
@@ -54,7 +54,13 @@ def _front_end(path: Path, params: Mapping[str, Any] | None) -> tuple[PolicyIR |
         source = Source(str(path), "")
         source.report(Pos(1, 1), "unreadable", f"cannot read the rule file: {exc}")
         return None, source
-    source = Source(str(path), text)
+    return _front_end_text(str(path), text, params)
+
+
+def _front_end_text(
+    label: str, text: str, params: Mapping[str, Any] | None
+) -> tuple[PolicyIR | None, Source]:
+    source = Source(label, text)
     root = load_yaml(source)
     if root is None:
         return None, source
@@ -91,8 +97,33 @@ def load_policy(
     ir, source = _front_end(path, params)
     if ir is None:
         raise PolicyError(source.diagnostics)
-    digest = _digest(path.read_bytes(), ir.params)
-    return Policy(ir, digest, _engine(engine, ir, digest), source.diagnostics)
+    return _policy(ir, source, engine, path.read_bytes())
+
+
+def loads_policy(
+    text: str,
+    *,
+    name: str = "<policy>",
+    engine: str = "compiled",
+    params: Mapping[str, Any] | None = None,
+) -> Policy:
+    """Load a policy from its text, as :func:`load_policy` loads a file.
+
+    ``name`` stands for the file name in diagnostics. Used by generated and embedded policies.
+    """
+    if engine not in ENGINES:
+        raise ConfigError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    ir, source = _front_end_text(name, text, params)
+    if ir is None:
+        raise PolicyError(source.diagnostics)
+    return _policy(ir, source, engine, text.encode("utf-8"))
+
+
+def _policy(ir: PolicyIR, source: Source, engine: str, content: bytes) -> Policy:
+    digest = _digest(content, ir.params)
+    policy = Policy(ir, digest, _engine(engine, ir, digest), source.diagnostics)
+    policy.text = source.text
+    return policy
 
 
 def _digest(content: bytes, params: dict[str, Any]) -> str:
@@ -163,6 +194,7 @@ class Policy:
     """A loaded, checked and compiled collection policy.
 
     Attributes:
+        text: The rule file's text.
         name: The policy's name.
         version: Its version string.
         digest: ``sha256:…`` of the rule file and the parameter values in force.
@@ -190,6 +222,7 @@ class Policy:
         self.guards = Guards(ir.guards, ir.days_in_year)
         self._ref = PolicyRef(name=ir.name, version=ir.version or "0", digest=digest)
         self._products = frozenset(ir.products)
+        self.text = ""  # the rule file's text, set by the loaders
 
     @property
     def params(self) -> dict[str, Any]:

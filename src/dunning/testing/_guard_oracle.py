@@ -9,8 +9,17 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
-from dunning import Case, Channel, ContactChannel, ContactPurpose, Decision, Outcome, Policy
-from dunning.rules.guard_config import holiday_dates
+from ..model import (
+    Case,
+    Channel,
+    ContactAttempt,
+    ContactChannel,
+    ContactPurpose,
+    Decision,
+    Outcome,
+)
+from ..policy import Policy
+from ..rules.guard_config import holiday_dates
 
 CONTACT = {Channel.SMS, Channel.CALL, Channel.FIELD_VISIT}
 TALKED = {Outcome.CONNECTED, Outcome.PROMISED, Outcome.REFUSED}
@@ -133,7 +142,9 @@ def violations(policy: Policy, case: Case, proposal: Decision, decision: Decisio
     return problems
 
 
-def _call_caps(policy: Policy, case: Case, party_id: str, day: date, past: list) -> list[str]:
+def _call_caps(
+    policy: Policy, case: Case, party_id: str, day: date, past: list[ContactAttempt]
+) -> list[str]:
     g = policy.ir.guards
     party = next(p for p in case.parties() if p.party_id == party_id)
     that_day = [
