@@ -22,6 +22,7 @@ test: $(STAMP)
 	$(BIN)/ruff format --check src tests examples
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
+	$(BIN)/dunning test --strict rules/
 
 # Regenerates the shipped example portfolio (deterministic: same bytes every run).
 examples: $(STAMP)

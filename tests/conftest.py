@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
+pytest_plugins = ["pytester"]  # for the tests of dunning's own pytest plugin
+
 # `make test` runs the default profile; HYPOTHESIS_PROFILE=slow runs the long property runs.
 settings.register_profile(
     "default", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]

@@ -54,7 +54,7 @@ from .model import (
     Role,
 )
 from .money import Money, round_money
-from .policy import Explanation, Policy, load_policy
+from .policy import Explanation, Policy, load_policy, loads_policy
 from .schedule import schedule_of
 
 __version__ = "0.1.0.dev0"
@@ -109,6 +109,7 @@ __all__ = [
     "__version__",
     "assess",
     "load_policy",
+    "loads_policy",
     "parse_case",
     "read_cases",
     "round_money",

@@ -169,6 +169,7 @@ _COMPARED: dict[str, Callable[[Decision], Any]] = {
     "collection_fee": lambda d: d.fee_terms.collection_fee,
     "total_due": lambda d: d.fee_terms.total_due,
     "bucket": lambda d: d.bucket,
+    "rules": lambda d: list(d.rules),
 }
 
 

@@ -1,0 +1,169 @@
+"""`dunning test` (analyst test files with rule coverage) and `dunning diff`, end to end."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from dunning.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+RULES = ROOT / "rules"
+PORTFOLIO = ROOT / "examples" / "portfolio.jsonl"
+
+TESTS = """\
+policy: lender.yaml
+as_of: 2026-11-28T10:00:00+08:00
+portfolio: {overdue_customers: 500}
+defaults:
+  case_id: T-1
+  loan: {loan_id: L-1, product: consumer_finance, principal: 12000.00, annual_rate: 0.18,
+         start_date: 2026-01-15, term_months: 12}
+  borrower: {party_id: P-1, phones: ["13800000000"], addresses: [somewhere]}
+  delinquency: {dpd: 15, overdue_principal: 1000.00, overdue_interest: 80.00}
+tests:
+  - name: M1 is called
+    expect: {channel: call, rule: call-m1}
+  - name: wrong on purpose
+    case: {delinquency: {dpd: 3}}
+    expect: {channel: call, commission_rate: 0.07}
+  - name: from a file
+    case_file: case.json
+    expect: {channel: field_visit, dpd: 45, bucket: M2}
+  - name: an expected error
+    case: {loan: {product: credit_card}}
+    expect: {error: product_not_covered}
+"""
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    shutil.copy(RULES / "lender.yaml", tmp_path / "lender.yaml")
+    # A whole case in a JSON file; the file's defaults still fill in what it leaves out.
+    case = {
+        "case_id": "F-1",
+        "delinquency": {"dpd": 45, "overdue_principal": "1000.00", "overdue_interest": "80.00"},
+    }
+    (tmp_path / "case.json").write_text(json.dumps(case), encoding="utf-8")
+    (tmp_path / "lender.tests.yaml").write_text(TESTS, encoding="utf-8")
+    return tmp_path
+
+
+def test_the_shipped_tests_pass_and_reach_every_rule(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["test", "--strict", str(RULES)]) == 0
+    out = capsys.readouterr().out
+    assert "0 failed" in out
+    assert "coverage of" in out and "lender.yaml: 21/21 rules" in out
+    assert "us_cards.yaml: 7/7 rules" in out
+
+
+def test_failures_are_reported_at_the_tests_line(
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["test", str(folder)]) == 1
+    out = capsys.readouterr().out
+    path = folder / "lender.tests.yaml"
+    assert (
+        f"{path}:13:5: test-failed: test 'wrong on purpose': channel: expected call, got sms; "
+        "commission_rate: expected 0.07, got null; (decided by rule 'sms-early')"
+    ) in out
+    assert "4 test(s), 1 failed" in out
+    # Rules no test reached are listed at their place in the policy.
+    assert f"{folder / 'lender.yaml'}:" in out and "uncovered-rule: rule 'call-high-risk'" in out
+    assert "coverage of" in out and "rules" in out
+
+
+def test_strict_fails_on_uncovered_rules_alone(
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (folder / "lender.tests.yaml").read_text(encoding="utf-8")
+    start = text.index("  - name: wrong on purpose")
+    end = text.index("  - name: from a file")
+    (folder / "lender.tests.yaml").write_text(text[:start] + text[end:], encoding="utf-8")
+    assert main(["test", str(folder)]) == 0
+    assert main(["test", "--strict", str(folder)]) == 1
+    assert "0 failed" in capsys.readouterr().out
+
+
+def test_mistakes_in_a_test_file_are_reported_with_positions(
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = TESTS.replace("expect: {channel: call, rule: call-m1}", "expekt: {channel: call}")
+    text = text.replace("rule: call-m1", "rule: call-m2")
+    text += "  - name: a rule that does not exist\n    expect: {rule: cal-m1}\n"
+    (folder / "lender.tests.yaml").write_text(text, encoding="utf-8")
+    assert main(["test", str(folder)]) == 1
+    out = capsys.readouterr().out
+    assert "unknown-key: unknown key 'expekt' in a test (did you mean 'expect'?)" in out
+    assert "unknown-value: policy 'lender' has no rule 'cal-m1' (did you mean 'call-m1'?)" in out
+
+
+def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["test", str(tmp_path)]) == 2
+    assert "no test files" in capsys.readouterr().err
+
+
+# --- diff -----------------------------------------------------------------------------------------
+
+
+def test_diff_reports_the_changes_of_a_policy_change(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    new = (RULES / "lender.yaml").read_text(encoding="utf-8")
+    new = new.replace('default: "50000.00"', 'default: "20000.00"').replace(
+        'version: "2026.11"', 'version: "2026.12"'
+    )
+    (tmp_path / "new.yaml").write_text(new, encoding="utf-8")
+    changed = tmp_path / "changed.jsonl"
+    argv = [
+        "diff",
+        str(RULES / "lender.yaml"),
+        str(tmp_path / "new.yaml"),
+        str(PORTFOLIO),
+        "--as-of",
+        "2026-11-28T10:00:00+08:00",
+        "--overdue-customers",
+        "500",
+        "--changed",
+        str(changed),
+    ]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "Policy diff: lender 2026.11 → lender 2026.12" in out
+    count = int(out.split(" decided differently")[0].rsplit(" ", 1)[1])
+    assert count > 0
+    rows = [json.loads(line) for line in changed.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == count
+    # A lower large-amount threshold only sends more cases to agencies — or, where the borrower
+    # was not told yet, to the outsourcing notice first (the guard).
+    assert all("cf-outsource-large-amount" in r["new"]["rules"] for r in rows)
+    assert all(r["new"]["action"]["channel"] in ("outsource", "sms") for r in rows)
+    assert all("rules" in r["differences"] for r in rows)
+    assert "total due no longer placed:                0.00" in out
+    matrix = out.split("Channel: old (rows) × new (columns)\n")[1].split("\n\n")[0]
+    assert matrix.splitlines()[0].split()[:3] == ["old", "\\", "new"]
+
+
+def test_diff_of_a_policy_with_itself_changes_nothing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    lender = str(RULES / "lender.yaml")
+    assert main(["diff", lender, lender, str(PORTFOLIO), "--as-of", "2026-11-28"]) == 0
+    out = capsys.readouterr().out
+    assert "1200 cases, 0 decided differently (0.0%)" in out
+    assert any(
+        line.strip().startswith("change:") and line.endswith("+0.00") for line in out.splitlines()
+    )
+
+
+def test_the_readme_shows_the_real_test_output(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("$ dunning test rules/\n", 1)[1].split("$ dunning diff", 1)[0]
+    assert main(["test", "rules/"]) == 0
+    assert capsys.readouterr().out == shown
