@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck check clean examples
+.PHONY: demo test bench lint typecheck check clean examples
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,11 +18,16 @@ demo: $(STAMP)
 		--format table --skip-uncovered examples/portfolio.jsonl
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests examples
-	$(BIN)/ruff format --check src tests examples
+	$(BIN)/ruff check src tests examples benchmarks
+	$(BIN)/ruff format --check src tests examples benchmarks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 	$(BIN)/dunning test --strict rules/
+
+# Decision throughput against the hand-written limit, durable-rules and zen-engine (ratios in one
+# run; docs/performance.md). BENCH_ARGS="--cases 1000000" for the memory check.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py --out benchmarks/results/latest.json $(BENCH_ARGS)
 
 # Regenerates the shipped example portfolio (deterministic: same bytes every run).
 examples: $(STAMP)

@@ -167,3 +167,33 @@ def test_the_readme_shows_the_real_test_output(
     shown = readme.split("$ dunning test rules/\n", 1)[1].split("$ dunning diff", 1)[0]
     assert main(["test", "rules/"]) == 0
     assert capsys.readouterr().out == shown
+
+
+# --- decide --jobs -------------------------------------------------------------------------------
+
+
+def test_decide_with_worker_processes_gives_the_same_lines_in_the_same_order(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    base = [
+        "decide",
+        "--policy",
+        str(RULES / "lender.yaml"),
+        "--as-of",
+        "2026-11-28T10:00:00+08:00",
+    ]
+    outputs = []
+    for extra in ([], ["--jobs", "2"], ["--jobs", "3", "--overdue-customers", "40"]):
+        assert main([*base, *extra, str(PORTFOLIO)]) == 1  # credit cards are rejected
+        outputs.append(capfd.readouterr().out.splitlines())
+    serial, parallel, streamed = outputs
+    assert parallel == serial and len(serial) == 1200
+    assert [json.loads(x).get("line") for x in parallel if '"line"' in x][:3] == [
+        json.loads(x)["line"] for x in serial if '"line"' in x
+    ][:3]
+    assert len(streamed) == 1200 and streamed != serial  # another portfolio figure
+
+
+def test_jobs_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["decide", "--policy", str(RULES / "lender.yaml"), "--jobs", "0", "-"]) == 2
+    assert "not a whole number ≥ 1" in capsys.readouterr().err

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -82,6 +82,12 @@ def _parser() -> argparse.ArgumentParser:
         help="portfolio figure for the rules; default: distinct overdue borrowers in the input",
     )
     decide.add_argument("--format", choices=("jsonl", "table"), default="jsonl")
+    decide.add_argument(
+        "--jobs",
+        type=_positive,
+        default=1,
+        help="worker processes (output order is kept; default 1)",
+    )
     decide.add_argument(
         "--skip-uncovered",
         action="store_true",
@@ -192,6 +198,12 @@ def _count(text: str) -> int:
     return int(text)
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number ≥ 1")
+    return int(text)
+
+
 def _params(pairs: list[str]) -> dict[str, str]:
     params = {}
     for pair in pairs:
@@ -268,46 +280,173 @@ def _run_decide(args: argparse.Namespace) -> int:
     if args.overdue_customers is not None:
         portfolio = Portfolio(args.overdue_customers)
     summary = DecisionSummary()
-    out = sys.stdout
+    sink = _DecisionSink(args, summary)
+    with _open(args.cases) as stream:
+        if args.jobs > 1:
+            for line, product, result in _decide_in_processes(args, stream, moment, portfolio):
+                sink.take(line, product, result)
+        else:
+            numbered = read_numbered(stream)
+            for line, product, result in _decide_lines(policy, numbered, moment, portfolio):
+                sink.take(line, product, result)
+    if args.format == "table":
+        title = f"Decisions of policy {policy.name} {policy.version} as of {moment.isoformat()}"
+        summary.render(sys.stdout, title=title)
+    return EXIT_REJECTED if summary.rejected else EXIT_OK
+
+
+def _decide_lines(
+    policy: Policy,
+    numbered: Iterable[tuple[int, Case | CaseError]],
+    moment: datetime,
+    portfolio: Portfolio | None,
+) -> Iterator[tuple[int, str | None, Decision | CaseError]]:
+    """Decide numbered cases: (line, product, decision or error), in input order."""
     # decide_many yields one result per input, in order: remember each input's line and product
     # as it goes in, and take them back as its result comes out.
     pending: deque[tuple[int, str | None]] = deque()
 
-    def feed(stream: TextIO) -> Iterator[Case | CaseError]:
-        for line, item in read_numbered(stream):
+    def feed() -> Iterator[Case | CaseError]:
+        for line, item in numbered:
             pending.append((line, None if isinstance(item, CaseError) else item.loan.product.value))
             yield item
 
-    with _open(args.cases) as stream:
-        for result in policy.decide_many(feed(stream), as_of=moment, portfolio=portfolio):
-            line, product = pending.popleft()
-            if isinstance(result, Decision):
-                assert product is not None
-                summary.add(product, result)
-                if args.format == "jsonl":
-                    out.write(result.model_dump_json() + "\n")
-                continue
-            if result.line is None:
-                result.line = line
-            if args.skip_uncovered and result.problems[0].code == "product_not_covered":
-                summary.skip(product or "?")
-                if args.format == "jsonl":
-                    record = {
-                        "line": line,
-                        "case_id": result.case_id,
-                        "skipped": result.problems[0].message,
-                    }
-                    out.write(json.dumps(record, ensure_ascii=False) + "\n")
-                continue
-            summary.rejected += 1
-            if args.format == "jsonl":
-                out.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
-            else:
-                print(f"dunning: {result}", file=sys.stderr)
-    if args.format == "table":
-        title = f"Decisions of policy {policy.name} {policy.version} as of {moment.isoformat()}"
-        summary.render(out, title=title)
-    return EXIT_REJECTED if summary.rejected else EXIT_OK
+    for result in policy.decide_many(feed(), as_of=moment, portfolio=portfolio):
+        line, product = pending.popleft()
+        if isinstance(result, CaseError) and result.line is None:
+            result.line = line
+        yield line, product, result
+
+
+class _DecisionSink:
+    """Writes results in order (JSON lines) or folds them into the table summary."""
+
+    def __init__(self, args: argparse.Namespace, summary: DecisionSummary) -> None:
+        self.args, self.summary, self.out = args, summary, sys.stdout
+
+    def take(self, line: int, product: str | None, result: Decision | CaseError | str) -> None:
+        jsonl = self.args.format == "jsonl"
+        if isinstance(result, str):  # a decision a worker process already wrote as JSON
+            self.out.write(result + "\n")
+            return
+        if isinstance(result, Decision):
+            assert product is not None
+            self.summary.add(product, result)
+            if jsonl:
+                self.out.write(result.model_dump_json() + "\n")
+            return
+        if self.args.skip_uncovered and result.problems[0].code == "product_not_covered":
+            self.summary.skip(product or "?")
+            if jsonl:
+                record = {
+                    "line": line,
+                    "case_id": result.case_id,
+                    "skipped": result.problems[0].message,
+                }
+                self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            return
+        self.summary.rejected += 1
+        if jsonl:
+            self.out.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+        else:
+            print(f"dunning: {result}", file=sys.stderr)
+
+
+# --- decide --jobs N: worker processes, order preserved, memory bounded ----------------------
+
+_CHUNK = 500  # lines a worker decides at a time
+_worker_policy: Policy | None = None  # each worker process's own copy of the policy
+
+
+def _worker_start(path: str, engine: str, params: dict[str, str]) -> None:
+    global _worker_policy
+    _worker_policy = load_policy(path, engine=engine, params=params or None)
+
+
+def _worker_overdue(chunk: list[tuple[int, str]], moment: datetime) -> set[str]:
+    assert _worker_policy is not None
+    overdue = set()
+    for _, item in _parsed(chunk):
+        if isinstance(item, CaseError):
+            continue
+        try:
+            if _worker_policy.assess(item, moment).dpd > 0:
+                overdue.add(item.borrower.party_id)
+        except CaseError:
+            continue
+    return overdue
+
+
+def _worker_decide(
+    chunk: list[tuple[int, str]], moment: datetime, portfolio: Portfolio, jsonl: bool
+) -> list[tuple[int, str | None, Decision | CaseError | str]]:
+    assert _worker_policy is not None
+    results: list[tuple[int, str | None, Decision | CaseError | str]] = []
+    for line, product, result in _decide_lines(_worker_policy, _parsed(chunk), moment, portfolio):
+        # Decisions travel back as JSON text when that is all the parent writes: cheaper.
+        results.append(
+            (
+                line,
+                product,
+                result.model_dump_json() if jsonl and isinstance(result, Decision) else result,
+            )
+        )
+    return results
+
+
+def _parsed(chunk: list[tuple[int, str]]) -> Iterator[tuple[int, Case | CaseError]]:
+    """Parse a worker's chunk, keeping each line's number."""
+    for number, text in chunk:
+        try:
+            yield number, parse_case(text, line=number)
+        except CaseError as error:
+            yield number, error
+
+
+def _chunks(stream: TextIO) -> Iterator[list[tuple[int, str]]]:
+    chunk: list[tuple[int, str]] = []
+    for number, text in enumerate(stream, start=1):
+        if text.strip():
+            chunk.append((number, text))
+        if len(chunk) >= _CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _decide_in_processes(
+    args: argparse.Namespace, stream: TextIO, moment: datetime, portfolio: Portfolio | None
+) -> Iterator[tuple[int, str | None, Decision | CaseError | str]]:
+    import multiprocessing
+
+    if portfolio is None:
+        # The batch's own count needs every case first: a first pass, in parallel as well.
+        if stream is sys.stdin:
+            raise _Usage("--jobs with input from stdin needs --overdue-customers")
+        chunks = list(_chunks(stream))
+    else:
+        chunks = None
+    init = (args.policy, args.engine, _params(args.param))
+    with multiprocessing.get_context("spawn").Pool(
+        args.jobs, initializer=_worker_start, initargs=init
+    ) as pool:
+        if portfolio is None:
+            assert chunks is not None
+            overdue: set[str] = set()
+            for found in pool.starmap(_worker_overdue, [(c, moment) for c in chunks]):
+                overdue |= found
+            portfolio = Portfolio(len(overdue))
+        source = iter(chunks) if chunks is not None else _chunks(stream)
+        jsonl = args.format == "jsonl"
+        # A bounded window of chunks in flight: order kept, memory flat however long the file.
+        window: deque[Any] = deque()
+        for chunk in source:
+            window.append(pool.apply_async(_worker_decide, (chunk, moment, portfolio, jsonl)))
+            if len(window) >= 4 * args.jobs:
+                yield from window.popleft().get()
+        while window:
+            yield from window.popleft().get()
 
 
 def _run_explain(args: argparse.Namespace) -> int:

@@ -1,0 +1,287 @@
+"""Decision throughput of dunning against hand-written Python, durable-rules and zen-engine.
+
+    python benchmarks/run.py [--cases 200000] [--repeats 3] [--quick] [--out results.json]
+
+One process, one synthetic portfolio for every contender (generated once, deterministic), the
+shipped lender policy. Every contender's decisions are checked against the compiled engine's
+before it is timed; timings are the best of several repeats after a warm-up, and the results
+are ratios within this run, so a busy machine slows all contenders alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import io
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT / "examples"))
+
+import contenders  # noqa: E402
+import dunning  # noqa: E402
+from dunning.facts import fact_view  # noqa: E402
+from generate_portfolio import Generator  # noqa: E402
+
+AS_OF = "2026-11-28T10:00:00+08:00"
+OVERDUE_CUSTOMERS = 500
+
+
+def generate(path: Path, cases: int, seed: int) -> None:
+    """Write the synthetic portfolio (the example generator, scaled to ``cases``)."""
+    generator = Generator(seed)
+    with path.open("w", encoding="utf-8", newline="\n") as out:
+        for n in range(1, cases + 1):
+            out.write(json.dumps(generator.case(n), ensure_ascii=False) + "\n")
+
+
+def best_rate(run: Callable[[], Any], count: int, repeats: int) -> float:
+    """Cases per second of ``run`` (which handles ``count`` cases): best of ``repeats``."""
+    run()  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        gc.collect()
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return count / best
+
+
+def check(name: str, got: Iterable[contenders.Result], want: list[contenders.Result]) -> None:
+    """Stop the run if ``name`` decides any case differently (it may decide a prefix only)."""
+    got = list(got)
+    for index, (a, b) in enumerate(zip(got, want[: len(got)], strict=True)):
+        if a != b:
+            raise SystemExit(
+                f"{name} disagrees with the compiled engine on case {index}: {a} != {b}"
+            )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=200_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="a few thousand cases, one repeat")
+    parser.add_argument(
+        "--single-max",
+        type=int,
+        default=20_000,
+        help="cases for the slow one-call-per-case contenders (rete, zen evaluate)",
+    )
+    parser.add_argument("--out", default=None, help="write the results as JSON here")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.cases, args.repeats, args.single_max = 3000, 1, 1000
+
+    policy = dunning.load_policy(ROOT / "rules" / "lender.yaml")
+    moment = policy.moment(datetime.fromisoformat(AS_OF))
+    book = dunning.Portfolio(OVERDUE_CUSTOMERS)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "portfolio.jsonl"
+        generate(data, args.cases, args.seed)
+        lines = data.read_text(encoding="utf-8").splitlines()
+        covered_lines, facts = [], []
+        for line in lines:
+            case = dunning.parse_case(line)
+            if case.loan.product.value in policy.ir.products:
+                covered_lines.append(line)
+                facts.append(fact_view(case, policy.assess(case, moment), moment, book))
+        rows = measure(args, policy, moment, book, facts, covered_lines, data)
+        rows += processes(args, data)
+    report = {
+        "when": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "cases": args.cases,
+        "decided": len(facts),
+        "repeats": args.repeats,
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.machine(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+        },
+        "versions": {
+            p: _version(p) for p in ("dunning", "pydantic", "durable_rules", "zen-engine")
+        },
+        "results": rows,
+    }
+    render(report, sys.stdout)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def measure(
+    args: argparse.Namespace,
+    policy: dunning.Policy,
+    moment: datetime,
+    book: dunning.Portfolio,
+    facts: list[dict[str, Any]],
+    lines: list[str],
+    data: Path,
+) -> list[dict[str, Any]]:
+    engine = policy._engine
+    n, single = len(facts), facts[: args.single_max]
+
+    def compiled(view: dict[str, Any]) -> contenders.Result:
+        outcome = engine.run(view)
+        return outcome.channel.outcome.channel.value, outcome.commission_rate  # type: ignore[union-attr]
+
+    want = [compiled(f) for f in facts]
+    rows: list[dict[str, Any]] = []
+
+    def add(name: str, rate: float, cases: int, note: str = "") -> None:
+        rows.append(
+            {"contender": name, "cases_per_second": round(rate), "cases": cases, "note": note}
+        )
+
+    check("limit", map(contenders.limit, facts), want)
+    add(
+        "limit: hand-written Python",
+        best_rate(lambda: list(map(contenders.limit, facts)), n, args.repeats),
+        n,
+    )
+    add("compiled kernel", best_rate(lambda: list(map(engine.run, facts)), n, args.repeats), n)
+
+    # End to end: JSON text in, validated case, decision, JSON text out — against json alone.
+    def floor() -> None:
+        for line in lines:
+            json.dumps(json.loads(line))
+
+    def end_to_end() -> None:
+        for decision in policy.decide_many(lines, as_of=moment, portfolio=book):
+            decision.model_dump_json()  # type: ignore[union-attr]
+
+    add("JSON floor: json.loads + json.dumps", best_rate(floor, n, args.repeats), n)
+    add("compiled end-to-end", best_rate(end_to_end, n, args.repeats), n)
+
+    try:
+        rete = dunning.load_policy(ROOT / "rules" / "lender.yaml", engine="rete")
+    except dunning.ConfigError as exc:
+        add("rete engine", 0, 0, f"skipped: {exc}")
+        add("durable-rules raw", 0, 0, "skipped: durable-rules is not installed")
+    else:
+        rete_engine = rete._engine
+
+        def by_rete(view: dict[str, Any]) -> contenders.Result:
+            outcome = rete_engine.run(view)
+            return outcome.channel.outcome.channel.value, outcome.commission_rate  # type: ignore[union-attr]
+
+        check("rete", map(by_rete, single), want)
+        add(
+            "rete engine (durable-rules)",
+            best_rate(lambda: list(map(rete_engine.run, single)), len(single), args.repeats),
+            len(single),
+        )
+        raw = contenders.DurableRaw()
+        check("durable-rules raw", map(raw.decide, single), want)
+        add(
+            "durable-rules raw",
+            best_rate(lambda: list(map(raw.decide, single)), len(single), args.repeats),
+            len(single),
+        )
+    try:
+        zen = contenders.Zen()
+    except ImportError as exc:
+        add("zen-engine evaluate", 0, 0, f"skipped: {exc}")
+        add("zen-engine evaluate_batch", 0, 0, f"skipped: {exc}")
+    else:
+        contexts = [contenders.zen_context(f) for f in facts]
+        check("zen-engine evaluate", map(zen.decide, contexts[: len(single)]), want)
+        check("zen-engine evaluate_batch", zen.decide_batch(contexts), want)
+        add(
+            "zen-engine evaluate",
+            best_rate(
+                lambda: list(map(zen.decide, contexts[: len(single)])), len(single), args.repeats
+            ),
+            len(single),
+        )
+        add(
+            "zen-engine evaluate_batch",
+            best_rate(lambda: zen.decide_batch(contexts), n, args.repeats),
+            n,
+        )
+    return rows
+
+
+def processes(args: argparse.Namespace, data: Path) -> list[dict[str, Any]]:
+    """The command line on the whole file: peak memory, and --jobs scaling."""
+    rows = []
+    command = [
+        sys.executable,
+        "-m",
+        "dunning",
+        "decide",
+        "--policy",
+        str(ROOT / "rules" / "lender.yaml"),
+        "--as-of",
+        AS_OF,
+        "--overdue-customers",
+        str(OVERDUE_CUSTOMERS),
+        "--skip-uncovered",
+        str(data),
+    ]
+    for jobs in (1, 2):
+        start = time.perf_counter()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        done = subprocess.run(
+            [*command, "--jobs", str(jobs)], stdout=subprocess.DEVNULL, check=False
+        )
+        seconds = time.perf_counter() - start
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        if done.returncode not in (0, 1):
+            raise SystemExit(f"dunning decide --jobs {jobs} failed ({done.returncode})")
+        rows.append(
+            {
+                "contender": f"dunning decide --jobs {jobs} (whole file)",
+                "cases_per_second": round(args.cases / seconds),
+                "cases": args.cases,
+                "note": f"peak RSS {max(peak, before) / 1024:.0f} MB" if jobs == 1 else "",
+            }
+        )
+    return rows
+
+
+def render(report: dict[str, Any], out: io.TextIOBase | Any) -> None:
+    rows = {r["contender"]: r["cases_per_second"] for r in report["results"]}
+    limit = rows["limit: hand-written Python"] or 1
+    kernel = rows["compiled kernel"] or 1
+    m = report["machine"]
+    out.write(
+        f"dunning benchmark: {report['cases']:,} cases ({report['decided']:,} decided by "
+        f"the lender policy), best of {report['repeats']}, Python {m['python']}, "
+        f"{m['cpus']} CPUs\n\n"
+    )
+    out.write(f"{'contender':<44}{'cases/s':>12}{'× limit':>10}{'× kernel':>10}  note\n")
+    for row in report["results"]:
+        rate = row["cases_per_second"]
+        out.write(
+            f"{row['contender']:<44}{rate:>12,}{rate / limit:>10.3f}{rate / kernel:>10.4f}"
+            f"  {row['note']}\n"
+        )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,35 @@
+"""The benchmark still runs and all its contenders still agree (quick mode; no timing asserts)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_quick_benchmark_runs_and_every_contender_agrees(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    # A contender that decides differently stops the run with the case it got wrong.
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(out.read_text(encoding="utf-8"))
+    names = [row["contender"] for row in report["results"]]
+    assert names[:4] == [
+        "limit: hand-written Python",
+        "compiled kernel",
+        "JSON floor: json.loads + json.dumps",
+        "compiled end-to-end",
+    ]
+    for row in report["results"]:
+        # Each contender was measured, or says why it was skipped (durable-rules on 3.13+).
+        assert row["cases_per_second"] > 0 or row["note"].startswith("skipped")
+    assert report["machine"]["python"] and report["versions"]["dunning"]
+    assert "× limit" in done.stdout and "compiled kernel" in done.stdout
