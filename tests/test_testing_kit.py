@@ -3,7 +3,6 @@ passes on a policy that keeps it and fails, with a counterexample, on one that b
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -249,7 +248,7 @@ def test_assert_engines_agree(lender: Policy, monkeypatch: pytest.MonkeyPatch) -
         outcome = original(self, facts)
         if facts["dpd"] in range(31, 91):  # a wrong answer for M2-M3: the fallback decides
             fallback = self.ir.groups["channel"][-1]
-            return replace(outcome, channel=fallback)
+            return outcome._replace(channel=fallback)
         return outcome
 
     monkeypatch.setattr(ReteEngine, "run", skewed)

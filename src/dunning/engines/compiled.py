@@ -128,17 +128,22 @@ class _Writer:
         assert isinstance(container, ListExpr)
         values = ", ".join(self.literal(i.value) for i in container.items if isinstance(i, Literal))
         name = self.const(f"frozenset(({values}{',' if values else ''}))")
-        if nullable(node.left):
-            return f"_rt.{'non_member' if node.negated else 'member'}({left}, {name})"
+        if nullable(node.left) and node.negated:
+            return f"({left} is not None and {left} not in {name})"
+        # A missing value is in no list (lists hold no null), so `in` already says false.
         return f"({left} {'not in' if node.negated else 'in'} {name})"
 
 
-def _values(writer: _Writer, rule: Rule) -> str:
+def _outcome(writer: _Writer, rule: Rule, index: int) -> str:
+    """The ``(index, values)`` a rule decides; a module constant when nothing in it varies."""
     if rule.group == "channel":
-        return "None"
+        return writer.const(f"({index}, None)")
     assert isinstance(rule.outcome, dict)
     items = ", ".join(f"{k!r}: {writer.expr(v)}" for k, v in sorted(rule.outcome.items()))
-    return "{" + items + "}"
+    text = f"({index}, {{{items}}})"
+    if any(_names(v) for v in rule.outcome.values()):
+        return text
+    return writer.const(text)  # shared, read-only: Outcome.fee_values is never changed
 
 
 def generate_source(ir: PolicyIR, label: str) -> str:
@@ -151,11 +156,11 @@ def generate_source(ir: PolicyIR, label: str) -> str:
         for index, rule in enumerate(ir.groups[group]):
             if rule.when is None:
                 body.append("    else:" if not first else "    if True:")
-                body.append(f"        {group} = ({index}, {_values(writer, rule)})  # {rule.id}")
+                body.append(f"        {group} = {_outcome(writer, rule, index)}  # {rule.id}")
                 break
             keyword = "if" if first else "elif"
             body.append(f"    {keyword} {writer.expr(rule.when)}:")
-            body.append(f"        {group} = ({index}, {_values(writer, rule)})  # {rule.id}")
+            body.append(f"        {group} = {_outcome(writer, rule, index)}  # {rule.id}")
             first = False
     body.append("    return " + ", ".join(GROUPS))
 
