@@ -8,6 +8,7 @@ from decimal import Decimal
 import numpy_financial as npf
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from dunning import Installment, Loan, Repayment, schedule_of
 from dunning.schedule import due_dates
@@ -150,3 +151,11 @@ def test_every_method_has_a_schedule(method: Repayment) -> None:
     sched = schedule_of(loan(repayment=method.value))
     assert sum(i.principal for i in sched) == D("12000.00")
     assert sched[-1].due_date == date(2027, 1, 15)
+
+
+@given(st.dates(date(1900, 1, 1), date(2400, 12, 31)), st.integers(0, 600))
+def test_due_dates_are_relativedelta_month_steps(start: date, months: int) -> None:
+    from dateutil.relativedelta import relativedelta
+
+    expected = [start + relativedelta(months=k) for k in range(1, months + 1)]
+    assert due_dates(start, months) == expected

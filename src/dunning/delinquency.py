@@ -7,6 +7,7 @@ function of the case and ``as_of``: no clock, no globals.
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -17,9 +18,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from .errors import ConfigError
-from .model import Case, Installment
+from .model import Case
 from .money import quantum, round_money
-from .schedule import schedule_of
+from .schedule import schedule_parts
 
 __all__ = [
     "DEFAULT_ALLOCATION",
@@ -191,13 +192,11 @@ class _Open:
 
     __slots__ = ("due", "interest", "penalty", "principal", "seq", "since")
 
-    def __init__(self, seq: int, inst: Installment, zero: Decimal) -> None:
+    def __init__(self, seq: int, part: tuple[date, Decimal, Decimal], zero: Decimal) -> None:
         self.seq = seq
-        self.due = inst.due_date
-        self.principal = inst.principal
-        self.interest = inst.interest
+        self.due, self.principal, self.interest = part
         self.penalty = zero
-        self.since = inst.due_date  # penalty has been accrued up to this date
+        self.since = self.due  # penalty has been accrued up to this date
 
 
 class Assessor:
@@ -246,21 +245,23 @@ class Assessor:
             return self._from_snapshot(case, day)
         currency = case.loan.currency
         zero = Decimal(0).quantize(quantum(currency))
-        schedule = schedule_of(case.loan)
-        open_items = [_Open(k, inst, zero) for k, inst in enumerate(schedule, start=1)]
+        parts = schedule_parts(case.loan)
+        open_items = [_Open(k, part, zero) for k, part in enumerate(parts, start=1)]
         daily = None
         if self.penalty_multiplier is not None:
             daily = case.loan.annual_rate * self.penalty_multiplier / self.days_in_year
         paid = allocated = zero
+        first = 0  # instalments before this one are paid in full, penalty included
         for payment in sorted(case.payments, key=lambda p: p.date):  # stable: same-day in order
             if payment.date > day:
                 break
             paid += payment.amount
             if daily is not None:
-                _accrue(open_items, payment.date, daily, currency)
-            allocated += self._allocate(open_items, payment.amount)
+                _accrue(open_items, first, payment.date, daily, currency)
+            used, first = self._allocate(open_items, first, payment.amount)
+            allocated += used
         if daily is not None:
-            _accrue(open_items, day, daily, currency)
+            _accrue(open_items, first, day, daily, currency)
 
         overdue = [
             OverdueInstallment(
@@ -300,19 +301,30 @@ class Assessor:
             unapplied_credit=paid - allocated,
         )
 
-    def _allocate(self, open_items: list[_Open], amount: Decimal) -> Decimal:
-        """Pay ``amount`` into the instalments oldest first; return how much was used."""
+    def _allocate(
+        self, open_items: list[_Open], first: int, amount: Decimal
+    ) -> tuple[Decimal, int]:
+        """Pay ``amount`` into the instalments oldest first, from ``first`` on.
+
+        Returns how much was used and the first instalment still owing something (the ones
+        before it are settled, so later payments and accruals can start there).
+        """
         left = amount
-        for item in open_items:
+        index = first
+        while index < len(open_items):
+            item = open_items[index]
             for part in self.allocation:
                 owed: Decimal = getattr(item, part)
-                take = min(owed, left)
-                if take:
+                if owed and left:
+                    take = owed if owed < left else left
                     setattr(item, part, owed - take)
                     left -= take
+            if item.principal or item.interest or item.penalty:
+                break  # the money ran out inside this instalment
+            index += 1
             if not left:
                 break
-        return amount - left
+        return amount - left, index
 
     def _from_snapshot(self, case: Case, day: date) -> Assessment:
         snap = case.delinquency
@@ -339,9 +351,14 @@ class Assessor:
         )
 
 
-def _accrue(open_items: list[_Open], until: date, daily: Decimal, currency: str) -> None:
-    """Accrue penalty on each overdue instalment's unpaid principal up to ``until``."""
-    for item in open_items:
+def _accrue(
+    open_items: list[_Open], first: int, until: date, daily: Decimal, currency: str
+) -> None:
+    """Accrue penalty on each overdue instalment's unpaid principal up to ``until``.
+
+    Instalments before ``first`` are settled: with no principal left they accrue nothing.
+    """
+    for item in itertools.islice(open_items, first, None):
         if item.due >= until:
             break  # instalments are in due-date order: the rest are not overdue yet
         days = (until - max(item.since, item.due)).days

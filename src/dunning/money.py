@@ -42,13 +42,19 @@ def round_money(amount: Decimal | Fraction | int, currency: str = DEFAULT_CURREN
     return round_exact(amount, MINOR_UNITS[currency])
 
 
+_STEPS = {places: Decimal(1).scaleb(-places) for places in range(0, 11)}
+
+
 def round_exact(value: Decimal | Fraction | int, places: int) -> Decimal:
     """Round ``value`` exactly to ``places`` decimal places, half away from zero (ROUND_HALF_UP).
 
     Works on fractions too (a rule's ``a / b``), without first rounding them to some precision.
     """
     if not isinstance(value, Fraction):
-        return Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        step = _STEPS.get(places) or Decimal(1).scaleb(-places)
+        if not isinstance(value, Decimal):
+            value = Decimal(value)
+        return value.quantize(step, rounding=ROUND_HALF_UP)
     scaled = abs(value) * 10**places
     units = int(scaled)  # floor of a non-negative number
     if scaled - units >= Fraction(1, 2):
