@@ -58,9 +58,10 @@ def nullable(node: Node) -> bool:
 class _Writer:
     """Emits Python expressions for nodes; constants are hoisted into module globals."""
 
-    def __init__(self) -> None:
+    def __init__(self, inline: frozenset[str] = frozenset()) -> None:
         self.constants: dict[str, str] = {}  # source text of the value → global name
         self.names: set[str] = set()
+        self.inline = inline  # facts read where they are used, not loaded up front
 
     def const(self, text: str) -> str:
         if text not in self.constants:
@@ -77,6 +78,8 @@ class _Writer:
         if isinstance(node, Literal):
             return self.literal(node.value)
         if isinstance(node, Name):
+            if node.name in self.inline:
+                return f"f[{node.name!r}]"
             self.names.add(node.name)
             return f"v_{node.name}"
         if isinstance(node, Neg):
@@ -148,7 +151,18 @@ def _outcome(writer: _Writer, rule: Rule, index: int) -> str:
 
 def generate_source(ir: PolicyIR, label: str) -> str:
     """Return the Python source of a policy: ``decide(f)`` and one function per conjunct."""
-    writer = _Writer()
+    uses: dict[str, int] = {}
+    for group in GROUPS:
+        for rule in ir.groups[group]:
+            nodes = [rule.when] if rule.when is not None else []
+            if isinstance(rule.outcome, dict):
+                nodes += list(rule.outcome.values())
+            for node in nodes:
+                for name in _all_names(node):
+                    uses[name] = uses.get(name, 0) + 1
+    # A fact used once is read where it is used: most decisions end at an early rule, and
+    # loading every fact up front cost more than deciding.
+    writer = _Writer(frozenset(name for name, count in uses.items() if count == 1))
     body: list[str] = []
     for group in GROUPS:
         body.append(f"    # -- {group}")
@@ -162,9 +176,16 @@ def generate_source(ir: PolicyIR, label: str) -> str:
             body.append(f"    {keyword} {writer.expr(rule.when)}:")
             body.append(f"        {group} = {_outcome(writer, rule, index)}  # {rule.id}")
             first = False
-    body.append("    return " + ", ".join(GROUPS))
+    # The Outcome is built here, in one step, with tuple.__new__: a named tuple's own __new__
+    # is a Python function, and this runs once per decision.
+    body.append(
+        "    return _new_tuple(_Outcome, (_rules_channel[channel[0]], _rules_fees[fees[0]], "
+        "fees[1], _rules_commission[commission[0]], commission[1]['commission_rate']))"
+    )
 
+    loaded = sorted(writer.names)  # what decide() loads up front
     checks: list[str] = []
+    writer.inline = frozenset()  # the check functions load what they test
     for group in GROUPS:
         for index, rule in enumerate(ir.groups[group]):
             for part, (node, _) in enumerate(rule.conjuncts):
@@ -183,8 +204,16 @@ def generate_source(ir: PolicyIR, label: str) -> str:
     ]
     head += [f"{name} = {text}" for text, name in writer.constants.items()]
     head += ["", "", "def decide(f):"]
-    head += [f"    v_{name} = f[{name!r}]" for name in sorted(writer.names)]
+    head += [f"    v_{name} = f[{name!r}]" for name in loaded]
     return "\n".join([*head, *body, "", "", *checks]) + "\n"
+
+
+def _all_names(node: Node) -> list[str]:
+    """Every fact reference in ``node``, repeats included."""
+    found = [node.name] if isinstance(node, Name) else []
+    for child in children(node):
+        found += _all_names(child)
+    return found
 
 
 def _names(node: Node) -> set[str]:
@@ -206,7 +235,13 @@ class CompiledEngine(Engine):
         label = ir.files[0] if ir.files else ir.name
         self.filename = f"<dunning policy {label} {digest[:19]}>"
         self.source = generate_source(ir, label)
-        namespace: dict[str, Any] = {"_rt": _runtime, "__name__": "dunning_policy"}
+        namespace: dict[str, Any] = {
+            "_rt": _runtime,
+            "__name__": "dunning_policy",
+            "_new_tuple": tuple.__new__,
+            "_Outcome": Outcome,
+            **{f"_rules_{group}": ir.groups[group] for group in GROUPS},
+        }
         code = compile(self.source, self.filename, "exec")
         linecache.cache[self.filename] = (
             len(self.source),
@@ -216,6 +251,8 @@ class CompiledEngine(Engine):
         )
         exec(code, namespace)  # the generated source, never rule text
         self._decide = namespace["decide"]
+        # The generated function is the engine's run: no method call in between.
+        self.run = self._decide  # type: ignore[method-assign]
         self._checks = {
             (group, index): [
                 namespace[f"check_{group}_{index}_{part}"] for part in range(len(rule.conjuncts))
@@ -227,15 +264,8 @@ class CompiledEngine(Engine):
 
     def run(self, facts: dict[str, Any]) -> Outcome:
         """Decide every group for ``facts``."""
-        (ci, _), (fi, fees), (mi, commission) = self._decide(facts)
-        channel_rules, fee_rules, commission_rules = self._groups
-        return Outcome(
-            channel_rules[ci],
-            fee_rules[fi],
-            fees,
-            commission_rules[mi],
-            commission["commission_rate"],
-        )
+        outcome: Outcome = self._decide(facts)
+        return outcome
 
     def trace(self, facts: dict[str, Any]) -> dict[str, list[RuleTrace]]:
         """Evaluate every rule's condition, part by part, for an explanation."""
