@@ -244,3 +244,40 @@ def test_bad_bands_report_every_problem() -> None:
         BucketBands([])
     with pytest.raises(ConfigError, match="open-ended but is not the last"):
         BucketBands([("A", 0, None), ("B", 1, None)])
+
+
+def _reference(case: Case, day: date) -> tuple[int, D, D, D, D]:
+    """The whole schedule built first, paid oldest first: what assess must agree with."""
+    items = [[i.due_date, i.principal, i.interest] for i in schedule_of(case.loan)]
+    for payment in sorted(case.payments, key=lambda p: p.date):
+        if payment.date > day:
+            break
+        left = payment.amount
+        for item in items:
+            for part in (2, 1):  # the default order: interest, then principal
+                take = min(item[part], left)
+                item[part] -= take
+                left -= take
+    late = [i for i in items if i[0] < day and (i[1] or i[2])]
+    dpd = (day - late[0][0]).days if late else 0
+    return (
+        dpd,
+        sum((i[1] for i in late), D(0)),
+        sum((i[2] for i in late), D(0)),
+        sum((i[1] for i in items), D(0)),
+        D(len(late)),
+    )
+
+
+@given(cases_with_payments(max_term=400), st.dates(date(2015, 1, 1), date(2060, 1, 1)))
+def test_the_schedule_is_built_only_as_far_as_needed_with_the_same_result(
+    case: Case, day: date
+) -> None:
+    a = assess(case, day)
+    assert (
+        a.dpd,
+        a.overdue_principal,
+        a.overdue_interest,
+        a.outstanding_principal,
+        D(len(a.overdue_installments)),
+    ) == _reference(case, day)

@@ -18,9 +18,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from .errors import ConfigError
-from .model import Case
+from .model import Case, Loan
 from .money import quantum, round_money
-from .schedule import schedule_parts
+from .schedule import iter_schedule_parts
 
 __all__ = [
     "DEFAULT_ALLOCATION",
@@ -199,6 +199,30 @@ class _Open:
         self.since = self.due  # penalty has been accrued up to this date
 
 
+class _Schedule:
+    """The instalments built so far: the schedule is read only as far as the case needs."""
+
+    def __init__(self, loan: Loan, zero: Decimal) -> None:
+        self.items: list[_Open] = []
+        self.built = zero  # principal of the instalments built so far
+        self._parts = iter_schedule_parts(loan)
+        self._zero = zero
+
+    def more(self) -> bool:
+        """Build the next instalment; ``False`` when there is none."""
+        part = next(self._parts, None)
+        if part is None:
+            return False
+        self.items.append(_Open(len(self.items) + 1, part, self._zero))
+        self.built += part[1]
+        return True
+
+    def through(self, day: date) -> None:
+        """Build every instalment due on or before ``day``."""
+        while (not self.items or self.items[-1].due <= day) and self.more():
+            pass
+
+
 class Assessor:
     """Assesses cases under one set of options; immutable and safe to share between threads.
 
@@ -245,8 +269,8 @@ class Assessor:
             return self._from_snapshot(case, day)
         currency = case.loan.currency
         zero = Decimal(0).quantize(quantum(currency))
-        parts = schedule_parts(case.loan)
-        open_items = [_Open(k, part, zero) for k, part in enumerate(parts, start=1)]
+        schedule = _Schedule(case.loan, zero)
+        open_items = schedule.items  # grows as the payments and as_of need more instalments
         daily = None
         if self.penalty_multiplier is not None:
             daily = case.loan.annual_rate * self.penalty_multiplier / self.days_in_year
@@ -256,10 +280,12 @@ class Assessor:
             if payment.date > day:
                 break
             paid += payment.amount
+            schedule.through(payment.date)
             if daily is not None:
                 _accrue(open_items, first, payment.date, daily, currency)
-            used, first = self._allocate(open_items, first, payment.amount)
+            used, first = self._allocate(schedule, first, payment.amount)
             allocated += used
+        schedule.through(day)
         if daily is not None:
             _accrue(open_items, first, day, daily, currency)
 
@@ -295,15 +321,15 @@ class Assessor:
             penalty_interest=penalty,
             fees=zero,
             total_due=overdue_principal + overdue_interest + penalty,
-            outstanding_principal=sum((i.principal for i in open_items), zero),
+            # Instalments not built yet are wholly unpaid: their principal is what was not built.
+            outstanding_principal=sum((i.principal for i in open_items), zero)
+            + (case.loan.principal - schedule.built),
             paid=paid,
             allocated=allocated,
             unapplied_credit=paid - allocated,
         )
 
-    def _allocate(
-        self, open_items: list[_Open], first: int, amount: Decimal
-    ) -> tuple[Decimal, int]:
+    def _allocate(self, schedule: _Schedule, first: int, amount: Decimal) -> tuple[Decimal, int]:
         """Pay ``amount`` into the instalments oldest first, from ``first`` on.
 
         Returns how much was used and the first instalment still owing something (the ones
@@ -311,7 +337,8 @@ class Assessor:
         """
         left = amount
         index = first
-        while index < len(open_items):
+        open_items = schedule.items
+        while index < len(open_items) or (left and schedule.more()):  # a prepayment builds on
             item = open_items[index]
             for part in self.allocation:
                 owed: Decimal = getattr(item, part)

@@ -10,13 +10,20 @@ exactly to the principal.
 from __future__ import annotations
 
 from calendar import isleap
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 
 from .model import Installment, Loan, Repayment
 from .money import round_money
 
-__all__ = ["due_dates", "installment_payment", "schedule_of", "schedule_parts"]
+__all__ = [
+    "due_dates",
+    "installment_payment",
+    "iter_schedule_parts",
+    "schedule_of",
+    "schedule_parts",
+]
 
 
 def due_dates(start: date, months: int) -> list[date]:
@@ -25,15 +32,15 @@ def due_dates(start: date, months: int) -> list[date]:
     The same dates as ``start + relativedelta(months=k)`` (a test holds them equal), computed
     directly: dateutil's general arithmetic was a third of the cost of assessing a case.
     """
-    dates = []
-    index = start.year * 12 + start.month - 1
-    day = start.day
-    for k in range(1, months + 1):
-        year, month = divmod(index + k, 12)
-        month += 1
-        last = _MONTH_DAYS[month] if month != 2 else (29 if isleap(year) else 28)
-        dates.append(date(year, month, min(day, last)))
-    return dates
+    return [_month_after(start, k) for k in range(1, months + 1)]
+
+
+def _month_after(start: date, k: int) -> date:
+    """``start + relativedelta(months=k)``: the same day ``k`` months on, clamped to month end."""
+    year, month = divmod(start.year * 12 + start.month - 1 + k, 12)
+    month += 1
+    last = _MONTH_DAYS[month] if month != 2 else (29 if isleap(year) else 28)
+    return date(year, month, min(start.day, last))
 
 
 _MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
@@ -68,57 +75,67 @@ def schedule_of(loan: Loan) -> tuple[Installment, ...]:
 
 
 def schedule_parts(loan: Loan) -> list[tuple[date, Decimal, Decimal]]:
-    """The loan's instalments as plain ``(due_date, principal, interest)`` tuples.
+    """The loan's instalments as plain ``(due_date, principal, interest)`` tuples."""
+    return list(iter_schedule_parts(loan))
 
-    What :func:`schedule_of` returns, without building a model per instalment: the assessment
-    of a case needs only the numbers, for every case of every batch.
+
+def iter_schedule_parts(loan: Loan) -> Iterator[tuple[date, Decimal, Decimal]]:
+    """Yield the loan's instalments as ``(due_date, principal, interest)``, one at a time.
+
+    What :func:`schedule_of` returns, without a model per instalment and only as far as the
+    caller reads: assessing a 30-year mortgage five years in needs its first sixty months.
     """
     if loan.schedule is not None:
-        return [(i.due_date, i.principal, i.interest) for i in loan.schedule]
+        for inst in loan.schedule:
+            yield inst.due_date, inst.principal, inst.interest
+        return
     assert loan.term_months is not None  # guaranteed by Loan's validation
     n = loan.term_months
-    dates = due_dates(loan.start_date, n)
+    start = loan.start_date
     rate = loan.annual_rate / 12
     currency = loan.currency
     principal = loan.principal
     if loan.repayment is Repayment.BULLET:
         # One instalment at maturity: principal plus simple interest for the whole term.
-        interest = round_money(principal * rate * n, currency)
-        return [(dates[-1], principal, interest)]
-    parts: list[tuple[Decimal, Decimal]]
+        yield _month_after(start, n), principal, round_money(principal * rate * n, currency)
+        return
     if loan.repayment is Repayment.EQUAL_INSTALLMENT:
         parts = _equal_installment(principal, rate, n, currency)
     elif loan.repayment is Repayment.EQUAL_PRINCIPAL:
         parts = _equal_principal(principal, rate, n, currency)
     else:
-        interest = round_money(principal * rate, currency)
-        parts = [(Decimal(0), interest)] * (n - 1) + [(principal, interest)]
-    return [(d, p, i) for d, (p, i) in zip(dates, parts, strict=True)]
+        parts = _interest_only(principal, rate, n, currency)
+    for k, (part, interest) in enumerate(parts, start=1):
+        yield _month_after(start, k), part, interest
+
+
+def _interest_only(
+    principal: Decimal, rate: Decimal, n: int, currency: str
+) -> Iterator[tuple[Decimal, Decimal]]:
+    interest = round_money(principal * rate, currency)
+    for k in range(1, n + 1):
+        yield (principal if k == n else Decimal(0)), interest
 
 
 def _equal_installment(
     principal: Decimal, rate: Decimal, n: int, currency: str
-) -> list[tuple[Decimal, Decimal]]:
+) -> Iterator[tuple[Decimal, Decimal]]:
     payment = round_money(installment_payment(principal, rate, n), currency)
     balance = principal
-    parts = []
     for k in range(1, n + 1):
         interest = round_money(balance * rate, currency)
         # The last instalment clears the balance; so does any month where the payment would.
         part = balance if k == n else min(balance, max(payment - interest, Decimal(0)))
-        parts.append((part, interest))
+        yield part, interest
         balance -= part
-    return parts
 
 
 def _equal_principal(
     principal: Decimal, rate: Decimal, n: int, currency: str
-) -> list[tuple[Decimal, Decimal]]:
-    parts = []
+) -> Iterator[tuple[Decimal, Decimal]]:
     repaid = Decimal(0)
     for k in range(1, n + 1):
         target = principal if k == n else round_money(principal * k / n, currency)
         interest = round_money((principal - repaid) * rate, currency)
-        parts.append((target - repaid, interest))
+        yield target - repaid, interest
         repaid = target
-    return parts
