@@ -158,6 +158,7 @@ CASE_CODES: dict[str, str] = {
     "collateral_mismatch": "the collateral kind does not fit the product",
     "currency_mismatch": "a payment in another currency than the loan",
     "decimal_as_string": "money or a rate given as a JSON number",
+    "decimal_max_digits": "an amount with more than 20 digits",
     "dispute_flag": "a disputed amount on a case not flagged as disputed",
     "duplicate_party": "two parties share a party_id",
     "empty_schedule": "an explicit schedule without instalments",
