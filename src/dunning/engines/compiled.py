@@ -138,15 +138,24 @@ class _Writer:
 
 
 def _outcome(writer: _Writer, rule: Rule, index: int) -> str:
-    """The ``(index, values)`` a rule decides; a module constant when nothing in it varies."""
+    """What a rule decides, ready for the Outcome: ``(rule, values)``; a constant if it can be.
+
+    Channel rules give ``(rule, None)``, fee rules ``(rule, {name: value})`` and commission
+    rules ``(rule, rate)``. A module constant (shared, read-only) when nothing in it varies.
+    """
+    ref = f"_rules_{rule.group}[{index}]"
     if rule.group == "channel":
-        return writer.const(f"({index}, None)")
+        return writer.const(f"({ref}, None)")
     assert isinstance(rule.outcome, dict)
-    items = ", ".join(f"{k!r}: {writer.expr(v)}" for k, v in sorted(rule.outcome.items()))
-    text = f"({index}, {{{items}}})"
-    if any(_names(v) for v in rule.outcome.values()):
-        return text
-    return writer.const(text)  # shared, read-only: Outcome.fee_values is never changed
+    if rule.group == "commission":
+        value = rule.outcome["commission_rate"]
+        text = f"({ref}, {writer.expr(value)})"
+        varies = bool(_names(value))
+    else:
+        items = ", ".join(f"{k!r}: {writer.expr(v)}" for k, v in sorted(rule.outcome.items()))
+        text = f"({ref}, {{{items}}})"
+        varies = any(_names(v) for v in rule.outcome.values())
+    return text if varies else writer.const(text)
 
 
 def generate_source(ir: PolicyIR, label: str) -> str:
@@ -179,8 +188,8 @@ def generate_source(ir: PolicyIR, label: str) -> str:
     # The Outcome is built here, in one step, with tuple.__new__: a named tuple's own __new__
     # is a Python function, and this runs once per decision.
     body.append(
-        "    return _new_tuple(_Outcome, (_rules_channel[channel[0]], _rules_fees[fees[0]], "
-        "fees[1], _rules_commission[commission[0]], commission[1]['commission_rate']))"
+        "    return _new_tuple(_Outcome, (channel[0], fees[0], fees[1], commission[0], "
+        "commission[1]))"
     )
 
     loaded = sorted(writer.names)  # what decide() loads up front
