@@ -143,6 +143,51 @@ def test_bad_fields(change: dict[str, Any], path: str, code: str) -> None:
     assert problems(case_dict(**change)) == {path: code}
 
 
+@pytest.mark.parametrize(
+    ("principal", "code"),
+    [
+        ("123456789012345678901", "decimal_max_digits"),  # 21 digits
+        ("1e25", "decimal_max_digits"),  # short text, many digits
+        ("0.000000000000000000001", "decimal_max_digits"),  # 21 places count as digits
+        (10**21, "decimal_max_digits"),  # a JSON integer
+        ("1_000e30", "decimal_max_digits"),
+        ("12345678901234567.891", "too_many_decimals"),  # 20 digits: only the places are wrong
+        ("Infinity", "finite_number"),
+        ("12,000", "decimal_parsing"),
+    ],
+)
+def test_amount_size_and_form(principal: object, code: str) -> None:
+    data = case_dict(loan__principal=principal)
+    assert problems(data) == {"loan.principal": code}
+    assert problems(json.dumps(data)) == {"loan.principal": code}
+
+
+@pytest.mark.parametrize("principal", ["1E+3", "1e3", " 1000 ", "1_000", 1000, "1000.00"])
+def test_amount_forms_that_are_numbers(principal: object) -> None:
+    data = case_dict(loan__principal=principal)
+    data["loan"].pop("term_months")
+    data["loan"]["schedule"] = [{"due_date": "2026-03-01", "principal": "1000", "interest": "1"}]
+    assert parse_case(data).loan.principal == 1000
+    assert parse_case(json.dumps(data)).loan.principal == 1000
+
+
+def test_text_and_dict_input_report_the_same_problems() -> None:
+    # JSON text is validated by pydantic directly; a failing line is read again as a dict.
+    data = case_dict(
+        loan__principal=12000.5,
+        loan__currency="XYZ",
+        borrower__phones=["call me"],
+        payments=[{"date": "2026-02-30", "amount": "-1"}],
+    )
+    with pytest.raises(CaseError) as from_text:
+        parse_case(json.dumps(data), line=7)
+    with pytest.raises(CaseError) as from_dict:
+        parse_case(data, line=7)
+    assert from_text.value.problems == from_dict.value.problems
+    assert (from_text.value.case_id, from_text.value.line) == ("C-0001", 7)
+    assert len(from_text.value.problems) == 5
+
+
 def test_explicit_schedule_must_sum_to_the_principal_and_be_in_order() -> None:
     schedule = [
         {"due_date": "2026-03-01", "principal": "5000.00", "interest": "10.00"},
@@ -177,6 +222,13 @@ def test_json_round_trip_is_lossless(case: Case) -> None:
     raw = json.loads(text)
     assert isinstance(raw["loan"]["principal"], str)
     assert isinstance(raw["loan"]["annual_rate"], str)
+
+
+@given(full_cases())
+def test_text_and_dict_input_give_the_same_case(case: Case) -> None:
+    text = case.model_dump_json()
+    assert parse_case(text) == parse_case(json.loads(text)) == case
+    assert parse_case(text.encode()) == case
 
 
 def test_contract_round_trip_keeps_every_digit() -> None:

@@ -33,15 +33,22 @@ def parse_case(data: str | bytes | Mapping[str, Any], *, line: int | None = None
     Raises:
         CaseError: With the case id (when readable) and every problem found.
     """
-    raw: Any = data
     if isinstance(data, str | bytes):
+        # pydantic reads the JSON text itself (in compiled code, without building dicts first);
+        # the rare failing line is read again with json to report its problems as for a dict.
         try:
-            raw = json.loads(data)
-        except json.JSONDecodeError as exc:
-            problem = Problem(
-                "", "invalid_json", f"not valid JSON: {exc.msg} at column {exc.colno}"
-            )
+            return Case.model_validate_json(data)
+        except ValidationError:
+            pass
+        try:
+            raw: Any = json.loads(data)
+        except ValueError as exc:  # JSONDecodeError, or bytes that are not text
+            where = f" at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+            message = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+            problem = Problem("", "invalid_json", f"not valid JSON: {message}{where}")
             raise CaseError(None, [problem], line=line) from None
+    else:
+        raw = data
     if not isinstance(raw, Mapping):
         problem = Problem("", "not_an_object", f"a case is a JSON object, not {type(raw).__name__}")
         raise CaseError(None, [problem], line=line)

@@ -151,6 +151,10 @@ class HandledBy(StrEnum):
     AGENCY = "agency"
 
 
+#: Digits an amount may have in all (pydantic's ``max_digits`` counting).
+MAX_AMOUNT_DIGITS = 20
+
+
 def _no_float(value: Any) -> Any:
     # A JSON number reaches us as a binary float; 0.1 + 0.2 style errors must not enter money.
     if isinstance(value, float):
@@ -162,22 +166,30 @@ def _no_float(value: Any) -> Any:
     return value
 
 
-def _finite(value: Decimal) -> Decimal:
-    if not value.is_finite():
-        raise PydanticCustomError("finite_number", "must be a finite number")
-    return value
+def _amount_input(value: Any) -> Any:
+    # The one Python step on the hot path of every amount: no floats, and at most
+    # MAX_AMOUNT_DIGITS digits. A string of 20 characters or fewer without an exponent cannot
+    # have more, so only long or exponent forms (and ints, Decimals) are taken apart here;
+    # parsing, finiteness and sign stay in pydantic's own (compiled) decimal validator.
+    if isinstance(value, str):
+        if len(value) <= MAX_AMOUNT_DIGITS and "e" not in value and "E" not in value:
+            return value
+        try:
+            number = Decimal(value.strip().replace("_", ""))
+        except ArithmeticError:
+            return value  # not a number at all: pydantic reports decimal_parsing
+        _check_digits(number)
+        return value
+    if isinstance(value, Decimal | int) and not isinstance(value, bool):
+        _check_digits(Decimal(value))
+        return value
+    return _no_float(value)
 
 
-#: Digits an amount may have in all (pydantic's ``max_digits`` counting).
-MAX_AMOUNT_DIGITS = 20
-
-
-def _finite_amount(value: Decimal) -> Decimal:
-    # pydantic's own max_digits check is a Python function that takes the number apart twice;
-    # on the hot path of every amount of every case, one look at its digits does the same.
-    if not value.is_finite():
-        raise PydanticCustomError("finite_number", "must be a finite number")
-    _, digits, exponent = value.as_tuple()
+def _check_digits(number: Decimal) -> None:
+    if not number.is_finite():
+        return  # pydantic reports finite_number
+    _, digits, exponent = number.as_tuple()
     assert isinstance(exponent, int)  # finite
     total = len(digits) + exponent if exponent >= 0 else max(len(digits), -exponent)
     if total > MAX_AMOUNT_DIGITS:
@@ -185,11 +197,12 @@ def _finite_amount(value: Decimal) -> Decimal:
             "decimal_max_digits",
             f"Decimal input should have no more than {MAX_AMOUNT_DIGITS} digits in total",
         )
-    return value
 
 
-_Decimal = Annotated[Decimal, BeforeValidator(_no_float), AfterValidator(_finite)]
-_AmountDecimal = Annotated[Decimal, BeforeValidator(_no_float), AfterValidator(_finite_amount)]
+# Only before-validators: constraints (ge, gt, lt) and finiteness then stay inside pydantic's
+# compiled decimal validator instead of becoming Python calls per amount.
+_Decimal = Annotated[Decimal, BeforeValidator(_no_float)]
+_AmountDecimal = Annotated[Decimal, BeforeValidator(_amount_input)]
 #: A non-negative amount of money in the loan's currency (``Decimal``, JSON string).
 Amount = Annotated[_AmountDecimal, Field(ge=0)]
 #: A strictly positive amount of money.
