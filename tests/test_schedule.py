@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dunning import Installment, Loan, Repayment, schedule_of
-from dunning.schedule import due_dates
+from dunning.schedule import due_dates, iter_schedule_parts, month_after
 from strategies import loans
 
 D = Decimal
@@ -159,3 +159,22 @@ def test_due_dates_are_relativedelta_month_steps(start: date, months: int) -> No
 
     expected = [start + relativedelta(months=k) for k in range(1, months + 1)]
     assert due_dates(start, months) == expected
+
+
+@given(
+    st.dates(date(1900, 1, 1), date(2400, 12, 31)),
+    st.integers(1, 600),
+    st.sampled_from([r for r in Repayment if r is not Repayment.BULLET]),
+)
+def test_built_schedules_fall_due_on_the_month_steps(
+    start: date, months: int, method: Repayment
+) -> None:
+    built = loan(start_date=start.isoformat(), term_months=months, repayment=method.value)
+    assert [part[0] for part in iter_schedule_parts(built)] == due_dates(start, months)
+
+
+@given(st.dates(date(1900, 1, 1), date(2400, 12, 31)), st.integers(0, 50))
+def test_years_on_are_twelve_month_steps(start: date, years: int) -> None:
+    from dateutil.relativedelta import relativedelta
+
+    assert month_after(start, 12 * years) == start + relativedelta(years=years)

@@ -11,15 +11,16 @@ import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from itertools import pairwise
+from operator import attrgetter
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from .errors import ConfigError
 from .model import Case, Loan
-from .money import quantum, round_money
+from .money import quantum
 from .schedule import iter_schedule_parts
 
 __all__ = [
@@ -206,21 +207,26 @@ class _Schedule:
         self.items: list[_Open] = []
         self.built = zero  # principal of the instalments built so far
         self._parts = iter_schedule_parts(loan)
-        self._zero = zero
+        self.zero = zero
 
     def more(self) -> bool:
         """Build the next instalment; ``False`` when there is none."""
         part = next(self._parts, None)
         if part is None:
             return False
-        self.items.append(_Open(len(self.items) + 1, part, self._zero))
+        self.items.append(_Open(len(self.items) + 1, part, self.zero))
         self.built += part[1]
         return True
 
     def through(self, day: date) -> None:
         """Build every instalment due on or before ``day``."""
-        while (not self.items or self.items[-1].due <= day) and self.more():
-            pass
+        items = self.items
+        while not items or items[-1].due <= day:
+            part = next(self._parts, None)
+            if part is None:
+                return
+            items.append(_Open(len(items) + 1, part, self.zero))
+            self.built += part[1]
 
 
 class Assessor:
@@ -270,24 +276,26 @@ class Assessor:
         currency = case.loan.currency
         zero = Decimal(0).quantize(quantum(currency))
         schedule = _Schedule(case.loan, zero)
-        open_items = schedule.items  # grows as the payments and as_of need more instalments
+        # Everything due by as_of is needed in any case; a prepayment builds further on. The
+        # allocation and accrual below never look past a payment's own date, except to pay in
+        # advance, so building these up front changes nothing (property-tested).
+        schedule.through(day)
+        open_items = schedule.items
         daily = None
         if self.penalty_multiplier is not None:
             daily = case.loan.annual_rate * self.penalty_multiplier / self.days_in_year
         paid = allocated = zero
         first = 0  # instalments before this one are paid in full, penalty included
-        for payment in sorted(case.payments, key=lambda p: p.date):  # stable: same-day in order
+        for payment in sorted(case.payments, key=_BY_DATE):  # stable: same-day in order
             if payment.date > day:
                 break
             paid += payment.amount
-            schedule.through(payment.date)
             if daily is not None:
-                _accrue(open_items, first, payment.date, daily, currency)
+                _accrue(open_items, first, payment.date, daily, zero)
             used, first = self._allocate(schedule, first, payment.amount)
             allocated += used
-        schedule.through(day)
         if daily is not None:
-            _accrue(open_items, first, day, daily, currency)
+            _accrue(open_items, first, day, daily, zero)
 
         overdue = [
             OverdueInstallment(
@@ -340,6 +348,14 @@ class Assessor:
         open_items = schedule.items
         while index < len(open_items) or (left and schedule.more()):  # a prepayment builds on
             item = open_items[index]
+            owed_in_all = item.principal + item.interest + item.penalty
+            if left >= owed_in_all:  # the usual case: the order of the parts does not matter
+                left -= owed_in_all
+                item.principal = item.interest = item.penalty = schedule.zero
+                index += 1
+                if not left:
+                    break
+                continue
             for part in self.allocation:
                 owed: Decimal = getattr(item, part)
                 if owed and left:
@@ -379,19 +395,23 @@ class Assessor:
 
 
 def _accrue(
-    open_items: list[_Open], first: int, until: date, daily: Decimal, currency: str
+    open_items: list[_Open], first: int, until: date, daily: Decimal, zero: Decimal
 ) -> None:
     """Accrue penalty on each overdue instalment's unpaid principal up to ``until``.
 
     Instalments before ``first`` are settled: with no principal left they accrue nothing.
+    ``zero`` is the currency's zero, whose exponent is the minor unit to round to (half-up).
     """
     for item in itertools.islice(open_items, first, None):
         if item.due >= until:
             break  # instalments are in due-date order: the rest are not overdue yet
         days = (until - max(item.since, item.due)).days
         if days > 0 and item.principal:
-            item.penalty += round_money(item.principal * daily * days, currency)
+            item.penalty += (item.principal * daily * days).quantize(zero, ROUND_HALF_UP)
         item.since = max(item.since, until)
+
+
+_BY_DATE = attrgetter("date")
 
 
 #: The assessor with the documented defaults.

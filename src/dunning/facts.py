@@ -121,7 +121,8 @@ def fact_view(
     for contact in case.contacts:
         if contact.at > as_of:
             continue  # recorded after the moment we decide for: not known yet
-        notified = notified or is_outsourcing_notice(contact, case.borrower.party_id)
+        if contact.purpose is ContactPurpose.OUTSOURCING_NOTICE and not notified:
+            notified = is_outsourcing_notice(contact, case.borrower.party_id)
         if last is None or contact.at > last:
             last = contact.at
         if contact.at > week_ago:

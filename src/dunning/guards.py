@@ -14,10 +14,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_FLOOR, Decimal
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
-
-from dateutil.relativedelta import relativedelta
 
 from .facts import is_outsourcing_notice
 from .model import (
@@ -37,6 +36,7 @@ from .model import (
 )
 from .money import MINOR_UNITS
 from .rules.guard_config import ChargesCap, ContactWindow, GuardConfig, holiday_dates
+from .schedule import month_after
 
 __all__ = ["CONTACT_CHANNELS", "Guards", "recording_warnings"]
 
@@ -109,8 +109,17 @@ class _Run:
         self.fees = dict(self.decision.fee_terms.__dict__)
         self.records = list(self.decision.guards)
         self.today = self.as_of.astimezone(self.case.borrower.zone).date()
-        self.contacts = [c for c in self.case.contacts if c.at <= self.as_of]
-        self.parties = {p.party_id: p for p in self.case.parties()}
+
+    # Read only by the guards a decision reaches (most decisions never look at the history).
+    @cached_property
+    def contacts(self) -> list[ContactAttempt]:
+        """The contacts recorded up to the decision's moment."""
+        return [c for c in self.case.contacts if c.at <= self.as_of]
+
+    @cached_property
+    def parties(self) -> dict[str, Party]:
+        """The case's parties by id."""
+        return {p.party_id: p for p in self.case.parties()}
 
     # -- bookkeeping
 
@@ -164,8 +173,8 @@ class _Run:
     # -- the guards, in order
 
     def check(self) -> None:
-        paths = recording_warnings(self.case)
-        if paths and self.config.field_visits is not None:
+        paths = recording_warnings(self.case) if self.config.field_visits is not None else []
+        if paths:
             shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
             self.record(
                 "field_visits",
@@ -613,7 +622,7 @@ class _Run:
         if self.decision.dpd <= 0:
             return
         default_day = self.today - timedelta(days=self.decision.dpd)
-        if default_day + relativedelta(years=settings.years) > self.today:
+        if month_after(default_day, 12 * settings.years) > self.today:
             return
         reason = (
             f"in default since {default_day}, over {settings.years} years: the limitation "

@@ -12,15 +12,16 @@ from __future__ import annotations
 from calendar import isleap
 from collections.abc import Iterator
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from .model import Installment, Loan, Repayment
-from .money import round_money
+from .money import quantum
 
 __all__ = [
     "due_dates",
     "installment_payment",
     "iter_schedule_parts",
+    "month_after",
     "schedule_of",
     "schedule_parts",
 ]
@@ -32,10 +33,10 @@ def due_dates(start: date, months: int) -> list[date]:
     The same dates as ``start + relativedelta(months=k)`` (a test holds them equal), computed
     directly: dateutil's general arithmetic was a third of the cost of assessing a case.
     """
-    return [_month_after(start, k) for k in range(1, months + 1)]
+    return [month_after(start, k) for k in range(1, months + 1)]
 
 
-def _month_after(start: date, k: int) -> date:
+def month_after(start: date, k: int) -> date:
     """``start + relativedelta(months=k)``: the same day ``k`` months on, clamped to month end."""
     year, month = divmod(start.year * 12 + start.month - 1 + k, 12)
     month += 1
@@ -93,49 +94,50 @@ def iter_schedule_parts(loan: Loan) -> Iterator[tuple[date, Decimal, Decimal]]:
     n = loan.term_months
     start = loan.start_date
     rate = loan.annual_rate / 12
-    currency = loan.currency
+    step = quantum(loan.currency)
     principal = loan.principal
+    # One flat loop per method, rounding with quantize directly: this generator runs for every
+    # month of every case assessed, so calls and nested generators are what it costs.
     if loan.repayment is Repayment.BULLET:
         # One instalment at maturity: principal plus simple interest for the whole term.
-        yield _month_after(start, n), principal, round_money(principal * rate * n, currency)
+        interest = (principal * rate * n).quantize(step, ROUND_HALF_UP)
+        yield month_after(start, n), principal, interest
         return
+    zero = Decimal(0)
+    months = _months_after(start)
     if loan.repayment is Repayment.EQUAL_INSTALLMENT:
-        parts = _equal_installment(principal, rate, n, currency)
+        payment = installment_payment(principal, rate, n).quantize(step, ROUND_HALF_UP)
+        balance = principal
+        for k in range(1, n + 1):
+            interest = (balance * rate).quantize(step, ROUND_HALF_UP)
+            # The last instalment clears the balance; so does any month where the payment would.
+            part = balance if k == n else min(balance, max(payment - interest, zero))
+            yield next(months), part, interest
+            balance -= part
     elif loan.repayment is Repayment.EQUAL_PRINCIPAL:
-        parts = _equal_principal(principal, rate, n, currency)
+        # Principal parts follow the exact k × principal / n line, rounded cumulatively.
+        repaid = zero
+        for k in range(1, n + 1):
+            target = principal if k == n else (principal * k / n).quantize(step, ROUND_HALF_UP)
+            interest = ((principal - repaid) * rate).quantize(step, ROUND_HALF_UP)
+            yield next(months), target - repaid, interest
+            repaid = target
     else:
-        parts = _interest_only(principal, rate, n, currency)
-    for k, (part, interest) in enumerate(parts, start=1):
-        yield _month_after(start, k), part, interest
+        interest = (principal * rate).quantize(step, ROUND_HALF_UP)
+        for k in range(1, n + 1):
+            yield next(months), (principal if k == n else zero), interest
 
 
-def _interest_only(
-    principal: Decimal, rate: Decimal, n: int, currency: str
-) -> Iterator[tuple[Decimal, Decimal]]:
-    interest = round_money(principal * rate, currency)
-    for k in range(1, n + 1):
-        yield (principal if k == n else Decimal(0)), interest
-
-
-def _equal_installment(
-    principal: Decimal, rate: Decimal, n: int, currency: str
-) -> Iterator[tuple[Decimal, Decimal]]:
-    payment = round_money(installment_payment(principal, rate, n), currency)
-    balance = principal
-    for k in range(1, n + 1):
-        interest = round_money(balance * rate, currency)
-        # The last instalment clears the balance; so does any month where the payment would.
-        part = balance if k == n else min(balance, max(payment - interest, Decimal(0)))
-        yield part, interest
-        balance -= part
-
-
-def _equal_principal(
-    principal: Decimal, rate: Decimal, n: int, currency: str
-) -> Iterator[tuple[Decimal, Decimal]]:
-    repaid = Decimal(0)
-    for k in range(1, n + 1):
-        target = principal if k == n else round_money(principal * k / n, currency)
-        interest = round_money((principal - repaid) * rate, currency)
-        yield target - repaid, interest
-        repaid = target
+def _months_after(start: date) -> Iterator[date]:
+    """Yield ``month_after(start, k)`` for k = 1, 2, ... (month-end clamped, never drifting)."""
+    day = start.day
+    year, month = start.year, start.month
+    while True:
+        month += 1
+        if month > 12:
+            year, month = year + 1, 1
+        if day <= 28:
+            yield date(year, month, day)
+        else:
+            last = _MONTH_DAYS[month] if month != 2 else (29 if isleap(year) else 28)
+            yield date(year, month, min(day, last))
