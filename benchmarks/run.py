@@ -4,7 +4,7 @@
 
 One process, one synthetic portfolio for every contender (generated once, deterministic), the
 shipped lender policy. Every contender's decisions are checked against the compiled engine's
-before it is timed; timings are the best of several repeats after a warm-up, and the results
+before it is timed; timings are the best of several passes after a warm-up, and the results
 are ratios within this run, so a busy machine slows all contenders alike.
 """
 
@@ -48,15 +48,21 @@ def generate(path: Path, cases: int, seed: int) -> None:
             out.write(json.dumps(generator.case(n), ensure_ascii=False) + "\n")
 
 
-def best_rate(run: Callable[[], Any], count: int, repeats: int) -> float:
-    """Cases per second of ``run`` (which handles ``count`` cases): best of ``repeats``."""
+def best_rate(run: Callable[[], Any], count: int, repeats: int, min_seconds: float = 2.0) -> float:
+    """Cases per second of ``run`` (which handles ``count`` cases): the best pass.
+
+    At least ``repeats`` passes, and more (up to 30) until ``min_seconds`` have been measured:
+    a pass of the fastest contenders takes a fraction of a second, and a single stall of a
+    shared machine would otherwise decide their number.
+    """
     run()  # warm-up
-    best = float("inf")
-    for _ in range(repeats):
+    best, spent, passes = float("inf"), 0.0, 0
+    while passes < repeats or (spent < min_seconds and passes < 30):
         gc.collect()
         start = time.perf_counter()
         run()
-        best = min(best, time.perf_counter() - start)
+        elapsed = time.perf_counter() - start
+        best, spent, passes = min(best, elapsed), spent + elapsed, passes + 1
     return count / best
 
 
@@ -73,7 +79,13 @@ def check(name: str, got: Iterable[contenders.Result], want: list[contenders.Res
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=200_000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3, help="passes at least")
+    parser.add_argument(
+        "--min-seconds",
+        type=float,
+        default=2.0,
+        help="more passes (up to 30) until a contender has been measured this long",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="a few thousand cases, one repeat")
     parser.add_argument(
@@ -92,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=None, help="write the results as JSON here")
     args = parser.parse_args(argv)
     if args.quick:
-        args.cases, args.repeats, args.single_max = 3000, 1, 1000
+        args.cases, args.repeats, args.single_max, args.min_seconds = 3000, 1, 1000, 0.0
 
     policy = dunning.load_policy(ROOT / "rules" / "lender.yaml")
     moment = policy.moment(datetime.fromisoformat(AS_OF))
@@ -115,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         "cases": args.cases,
         "decided": len(facts),
         "repeats": args.repeats,
+        "min_seconds": args.min_seconds,
         "machine": {
             "platform": platform.platform(),
             "processor": platform.machine(),
@@ -167,10 +180,14 @@ def measure(
     check("limit", map(contenders.limit, facts), want)
     add(
         "limit: hand-written Python",
-        best_rate(lambda: list(map(contenders.limit, facts)), n, args.repeats),
+        best_rate(lambda: list(map(contenders.limit, facts)), n, args.repeats, args.min_seconds),
         n,
     )
-    add("compiled kernel", best_rate(lambda: list(map(engine.run, facts)), n, args.repeats), n)
+    add(
+        "compiled kernel",
+        best_rate(lambda: list(map(engine.run, facts)), n, args.repeats, args.min_seconds),
+        n,
+    )
 
     # End to end: JSON text in, validated case, decision, JSON text out — against json alone.
     def floor() -> None:
@@ -181,8 +198,12 @@ def measure(
         for decision in policy.decide_many(lines, as_of=moment, portfolio=book):
             decision.model_dump_json()  # type: ignore[union-attr]
 
-    add("JSON floor: json.loads + json.dumps", best_rate(floor, n, args.repeats), n)
-    add("compiled end-to-end", best_rate(end_to_end, n, args.repeats), n)
+    add(
+        "JSON floor: json.loads + json.dumps",
+        best_rate(floor, n, args.repeats, args.min_seconds),
+        n,
+    )
+    add("compiled end-to-end", best_rate(end_to_end, n, args.repeats, args.min_seconds), n)
 
     try:
         rete = dunning.load_policy(ROOT / "rules" / "lender.yaml", engine="rete")
@@ -199,14 +220,21 @@ def measure(
         check("rete", map(by_rete, single), want)
         add(
             "rete engine (durable-rules)",
-            best_rate(lambda: list(map(rete_engine.run, single)), len(single), args.repeats),
+            best_rate(
+                lambda: list(map(rete_engine.run, single)),
+                len(single),
+                args.repeats,
+                args.min_seconds,
+            ),
             len(single),
         )
         raw = contenders.DurableRaw()
         check("durable-rules raw", map(raw.decide, single), want)
         add(
             "durable-rules raw",
-            best_rate(lambda: list(map(raw.decide, single)), len(single), args.repeats),
+            best_rate(
+                lambda: list(map(raw.decide, single)), len(single), args.repeats, args.min_seconds
+            ),
             len(single),
         )
     try:
@@ -221,13 +249,16 @@ def measure(
         add(
             "zen-engine evaluate",
             best_rate(
-                lambda: list(map(zen.decide, contexts[: len(single)])), len(single), args.repeats
+                lambda: list(map(zen.decide, contexts[: len(single)])),
+                len(single),
+                args.repeats,
+                args.min_seconds,
             ),
             len(single),
         )
         add(
             "zen-engine evaluate_batch",
-            best_rate(lambda: zen.decide_batch(contexts), n, args.repeats),
+            best_rate(lambda: zen.decide_batch(contexts), n, args.repeats, args.min_seconds),
             n,
         )
     return rows
@@ -296,7 +327,8 @@ def render(report: dict[str, Any], out: io.TextIOBase | Any) -> None:
     m = report["machine"]
     out.write(
         f"dunning benchmark: {report['cases']:,} cases ({report['decided']:,} decided by "
-        f"the lender policy), best of {report['repeats']}, Python {m['python']}, "
+        f"the lender policy), best pass of at least {report['repeats']} "
+        f"(and {report.get('min_seconds', 0):g} s) each, Python {m['python']}, "
         f"{m['cpus']} CPUs\n\n"
     )
     out.write(f"{'contender':<44}{'cases/s':>12}{'× limit':>10}{'× kernel':>10}  note\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
@@ -192,6 +193,71 @@ def test_decide_with_worker_processes_gives_the_same_lines_in_the_same_order(
         json.loads(x)["line"] for x in serial if '"line"' in x
     ][:3]
     assert len(streamed) == 1200 and streamed != serial  # another portfolio figure
+
+
+def test_workers_fold_the_same_table_summary(capfd: pytest.CaptureFixture[str]) -> None:
+    base = [
+        "decide",
+        "--policy",
+        str(RULES / "lender.yaml"),
+        "--as-of",
+        "2026-11-28T10:00:00+08:00",
+    ]
+    tables = []
+    for extra in ([], ["--jobs", "2"]):
+        assert main([*base, "--format", "table", "--skip-uncovered", *extra, str(PORTFOLIO)]) == 0
+        tables.append(capfd.readouterr().out)
+    assert tables[0] == tables[1]
+    assert "Going to agencies" in tables[0] and "Skipped, not covered" in tables[0]
+
+
+def test_line_numbers_and_bad_bytes_are_the_same_with_workers(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cases = PORTFOLIO.read_bytes().splitlines()[:40]
+    # CRLF and lone-CR line ends, blank lines, a line that is not UTF-8, a line of JSON that
+    # is no case: every result keeps its own line number.
+    mixed = b"\r\n".join(cases[:10]) + b"\r\n\r\n" + b"\r".join(cases[10:20]) + b"\n"
+    mixed += b"\xff\xfe not text\n[1, 2]\n\n" + b"\n".join(cases[20:]) + b"\n"
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(mixed)
+    monkeypatch.setattr("dunning.cli._BLOCK", 1500)  # lines straddle the blocks
+    base = [
+        "decide",
+        "--policy",
+        str(RULES / "lender.yaml"),
+        "--as-of",
+        "2026-11-28T10:00:00+08:00",
+    ]
+    outputs = []
+    for extra in ([], ["--jobs", "2", "--overdue-customers", "7"], ["--jobs", "2"]):
+        main([*base, "--overdue-customers", "7", *extra, str(path)])
+        outputs.append(capfd.readouterr().out.splitlines())
+    assert outputs[0] == outputs[1] == outputs[2]
+    errors = {
+        json.loads(x)["line"]: json.loads(x)["error"]["code"] for x in outputs[0] if '"line"' in x
+    }
+    assert errors[22] == "invalid_json" and errors[23] == "not_an_object"
+    assert len(outputs[0]) == 42
+    ids = [json.loads(x).get("case_id") for x in outputs[0]]
+    expected = [json.loads(c)["case_id"] for c in cases]
+    assert [i for i in ids if i] == [i for i in expected if i in ids]
+
+
+def test_workers_from_a_pipe_need_the_portfolio_figure(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Pipe(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
+            return 0
+
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BufferedReader(Pipe())))
+    args = ["decide", "--policy", str(RULES / "lender.yaml"), "--jobs", "2", "-"]
+    assert main(args) == 2
+    assert "needs --overdue-customers" in capsys.readouterr().err
 
 
 def test_jobs_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:

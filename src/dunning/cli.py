@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import multiprocessing
+import multiprocessing.pool
 import sys
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO, TypeVar
 from zoneinfo import ZoneInfo
 
 from . import __version__
@@ -280,19 +283,69 @@ def _run_decide(args: argparse.Namespace) -> int:
     if args.overdue_customers is not None:
         portfolio = Portfolio(args.overdue_customers)
     summary = DecisionSummary()
-    sink = _DecisionSink(args, summary)
-    with _open(args.cases) as stream:
+    sink = _DecisionSink(args.format, args.skip_uncovered, summary, sys.stdout, sys.stderr)
+    with _open_binary(args.cases) as stream:
         if args.jobs > 1:
-            for line, product, result in _decide_in_processes(args, stream, moment, portfolio):
-                sink.take(line, product, result)
+            for out, err, part in _decide_in_processes(args, stream, moment, portfolio):
+                sys.stdout.write(out)
+                sys.stderr.write(err)
+                summary.merge(part)
         else:
-            numbered = read_numbered(stream)
+            numbered = (
+                (number, parsed)
+                for first, block in _blocks(stream)
+                for number, parsed in _parsed(first, block)
+            )
             for line, product, result in _decide_lines(policy, numbered, moment, portfolio):
                 sink.take(line, product, result)
     if args.format == "table":
         title = f"Decisions of policy {policy.name} {policy.version} as of {moment.isoformat()}"
         summary.render(sys.stdout, title=title)
     return EXIT_REJECTED if summary.rejected else EXIT_OK
+
+
+def _open_binary(path: str) -> BinaryIO:
+    if path == "-":
+        return sys.stdin.buffer
+    try:
+        return open(path, "rb")
+    except OSError as exc:
+        raise _Usage(f"cannot read {path}: {exc.strerror}") from None
+
+
+_BLOCK = 1 << 20  # bytes of input read (and, with --jobs, decided by a worker) at a time
+
+
+def _blocks(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
+    """Cut a byte stream into blocks of whole lines: (number of the first line, the bytes).
+
+    The lines themselves are split by the reader of each block: the parent of ``--jobs`` workers
+    only moves blocks, so that it does not become the bottleneck.
+    """
+    number, rest = 1, b""
+    while data := stream.read(_BLOCK):
+        data = rest + data
+        cut = data.rfind(b"\n") + 1
+        block, rest = data[:cut], data[cut:]
+        if block:
+            yield number, block
+            # Lines as bytes.splitlines counts them: \n, \r\n, and a lone \r.
+            number += block.count(b"\n")
+            if b"\r" in block:  # rare: scanning for it costs more than the \n count
+                number += block.count(b"\r") - block.count(b"\r\n")
+    if rest:
+        yield number, rest
+
+
+def _parsed(first: int, block: bytes) -> Iterator[tuple[int, Case | CaseError]]:
+    """Each non-blank line of ``block`` (numbered from ``first``), parsed."""
+    for number, text in enumerate(block.splitlines(), start=first):
+        if not text.strip():
+            continue  # a separator, not a record
+        try:
+            yield number, parse_case(text, line=number)
+        except CaseError as error:
+            yield number, error
 
 
 def _decide_lines(
@@ -321,23 +374,27 @@ def _decide_lines(
 class _DecisionSink:
     """Writes results in order (JSON lines) or folds them into the table summary."""
 
-    def __init__(self, args: argparse.Namespace, summary: DecisionSummary) -> None:
-        self.args, self.summary, self.out = args, summary, sys.stdout
+    def __init__(
+        self,
+        format: str,
+        skip_uncovered: bool,
+        summary: DecisionSummary,
+        out: TextIO,
+        err: TextIO,
+    ) -> None:
+        self.jsonl, self.skip_uncovered = format == "jsonl", skip_uncovered
+        self.summary, self.out, self.err = summary, out, err
 
-    def take(self, line: int, product: str | None, result: Decision | CaseError | str) -> None:
-        jsonl = self.args.format == "jsonl"
-        if isinstance(result, str):  # a decision a worker process already wrote as JSON
-            self.out.write(result + "\n")
-            return
+    def take(self, line: int, product: str | None, result: Decision | CaseError) -> None:
         if isinstance(result, Decision):
             assert product is not None
             self.summary.add(product, result)
-            if jsonl:
+            if self.jsonl:
                 self.out.write(result.model_dump_json() + "\n")
             return
-        if self.args.skip_uncovered and result.problems[0].code == "product_not_covered":
+        if self.skip_uncovered and result.problems[0].code == "product_not_covered":
             self.summary.skip(product or "?")
-            if jsonl:
+            if self.jsonl:
                 record = {
                     "line": line,
                     "case_id": result.case_id,
@@ -346,15 +403,15 @@ class _DecisionSink:
                 self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
             return
         self.summary.rejected += 1
-        if jsonl:
+        if self.jsonl:
             self.out.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
         else:
-            print(f"dunning: {result}", file=sys.stderr)
+            print(f"dunning: {result}", file=self.err)
 
 
 # --- decide --jobs N: worker processes, order preserved, memory bounded ----------------------
 
-_CHUNK = 500  # lines a worker decides at a time
+_T = TypeVar("_T")
 _worker_policy: Policy | None = None  # each worker process's own copy of the policy
 
 
@@ -363,10 +420,10 @@ def _worker_start(path: str, engine: str, params: dict[str, str]) -> None:
     _worker_policy = load_policy(path, engine=engine, params=params or None)
 
 
-def _worker_overdue(chunk: list[tuple[int, str]], moment: datetime) -> set[str]:
+def _worker_overdue(first: int, block: bytes, moment: datetime) -> set[str]:
     assert _worker_policy is not None
     overdue = set()
-    for _, item in _parsed(chunk):
+    for _, item in _parsed(first, block):
         if isinstance(item, CaseError):
             continue
         try:
@@ -378,75 +435,66 @@ def _worker_overdue(chunk: list[tuple[int, str]], moment: datetime) -> set[str]:
 
 
 def _worker_decide(
-    chunk: list[tuple[int, str]], moment: datetime, portfolio: Portfolio, jsonl: bool
-) -> list[tuple[int, str | None, Decision | CaseError | str]]:
+    first: int,
+    block: bytes,
+    moment: datetime,
+    portfolio: Portfolio,
+    sink_options: tuple[str, bool],
+) -> tuple[str, str, DecisionSummary]:
+    """Decide one block; return its output text, its messages and its part of the summary."""
     assert _worker_policy is not None
-    results: list[tuple[int, str | None, Decision | CaseError | str]] = []
-    for line, product, result in _decide_lines(_worker_policy, _parsed(chunk), moment, portfolio):
-        # Decisions travel back as JSON text when that is all the parent writes: cheaper.
-        results.append(
-            (
-                line,
-                product,
-                result.model_dump_json() if jsonl and isinstance(result, Decision) else result,
-            )
-        )
-    return results
-
-
-def _parsed(chunk: list[tuple[int, str]]) -> Iterator[tuple[int, Case | CaseError]]:
-    """Parse a worker's chunk, keeping each line's number."""
-    for number, text in chunk:
-        try:
-            yield number, parse_case(text, line=number)
-        except CaseError as error:
-            yield number, error
-
-
-def _chunks(stream: TextIO) -> Iterator[list[tuple[int, str]]]:
-    chunk: list[tuple[int, str]] = []
-    for number, text in enumerate(stream, start=1):
-        if text.strip():
-            chunk.append((number, text))
-        if len(chunk) >= _CHUNK:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+    out, err, summary = io.StringIO(), io.StringIO(), DecisionSummary()
+    sink = _DecisionSink(*sink_options, summary, out, err)
+    for line, product, result in _decide_lines(
+        _worker_policy, _parsed(first, block), moment, portfolio
+    ):
+        sink.take(line, product, result)
+    return out.getvalue(), err.getvalue(), summary
 
 
 def _decide_in_processes(
-    args: argparse.Namespace, stream: TextIO, moment: datetime, portfolio: Portfolio | None
-) -> Iterator[tuple[int, str | None, Decision | CaseError | str]]:
-    import multiprocessing
-
-    if portfolio is None:
-        # The batch's own count needs every case first: a first pass, in parallel as well.
-        if stream is sys.stdin:
-            raise _Usage("--jobs with input from stdin needs --overdue-customers")
-        chunks = list(_chunks(stream))
-    else:
-        chunks = None
+    args: argparse.Namespace, stream: BinaryIO, moment: datetime, portfolio: Portfolio | None
+) -> Iterator[tuple[str, str, DecisionSummary]]:
+    if portfolio is None and not stream.seekable():
+        raise _Usage("--jobs with input from a pipe needs --overdue-customers")
     init = (args.policy, args.engine, _params(args.param))
     with multiprocessing.get_context("spawn").Pool(
         args.jobs, initializer=_worker_start, initargs=init
     ) as pool:
+        window = 4 * args.jobs
         if portfolio is None:
-            assert chunks is not None
+            # The batch's own count needs every case first: a first pass over the file, in
+            # parallel as well, then the file again from the start.
             overdue: set[str] = set()
-            for found in pool.starmap(_worker_overdue, [(c, moment) for c in chunks]):
+            jobs = ((first, block, moment) for first, block in _blocks(stream))
+            for found in _in_order(pool, _worker_overdue, jobs, window):
                 overdue |= found
             portfolio = Portfolio(len(overdue))
-        source = iter(chunks) if chunks is not None else _chunks(stream)
-        jsonl = args.format == "jsonl"
-        # A bounded window of chunks in flight: order kept, memory flat however long the file.
-        window: deque[Any] = deque()
-        for chunk in source:
-            window.append(pool.apply_async(_worker_decide, (chunk, moment, portfolio, jsonl)))
-            if len(window) >= 4 * args.jobs:
-                yield from window.popleft().get()
-        while window:
-            yield from window.popleft().get()
+            stream.seek(0)
+        options = (args.format, args.skip_uncovered)
+        decide_jobs = (
+            (first, block, moment, portfolio, options) for first, block in _blocks(stream)
+        )
+        yield from _in_order(pool, _worker_decide, decide_jobs, window)
+
+
+def _in_order(
+    pool: multiprocessing.pool.Pool,
+    work: Callable[..., _T],
+    jobs: Iterable[tuple[Any, ...]],
+    window: int,
+) -> Iterator[_T]:
+    """Run ``work`` on each job in the pool; results in order, at most ``window`` in flight.
+
+    (``Pool.imap`` would read every job ahead, here the whole file, into memory.)
+    """
+    pending: deque[multiprocessing.pool.AsyncResult[_T]] = deque()
+    for job in jobs:
+        pending.append(pool.apply_async(work, job))
+        if len(pending) >= window:
+            yield pending.popleft().get()
+    while pending:
+        yield pending.popleft().get()
 
 
 def _run_explain(args: argparse.Namespace) -> int:

@@ -125,6 +125,19 @@ class DecisionSummary:
         """Count a case the policy does not cover."""
         self.skipped[product] += 1
 
+    def merge(self, other: DecisionSummary) -> None:
+        """Add the counts of ``other`` (a worker's part of the batch) to these."""
+        for product, counts in other.channels.items():
+            self.channels.setdefault(product, Counter()).update(counts)
+        for guard, counts in other.guards.items():
+            self.guards.setdefault(guard, Counter()).update(counts)
+        self.agency_cases += other.agency_cases
+        self.agency_total_due += other.agency_total_due
+        self.expected_commission += other.expected_commission
+        self.rejected += other.rejected
+        self.skipped.update(other.skipped)
+        self.charges_cut += other.charges_cut
+
     def render(self, out: TextIO, *, title: str) -> None:
         """Write the summary as aligned plain-text tables."""
         products = [p.value for p in Product if p.value in self.channels]
