@@ -106,6 +106,28 @@ def test_generated_source_and_decisions_are_deterministic(lender: Any) -> None:
     assert source_hash == hashlib.sha256(lender.source.encode()).hexdigest()
 
 
+def test_outcomes_from_the_prebuilt_table_equal_built_ones(
+    lender: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Policies with few rule combinations return prebuilt outcomes; larger ones build each.
+    monkeypatch.setattr("dunning.engines.compiled.TABLE_LIMIT", 0)
+    built = load_policy(LENDER)
+    assert "_OUT" in lender.source and "_OUT" not in built.source
+    lines = PORTFOLIO.read_text(encoding="utf-8").splitlines()
+    from_table = list(lender.decide_many(lines, as_of=AS_OF))
+
+    def dumped(results: list[Any]) -> list[Any]:
+        return [r.model_dump_json() if isinstance(r, Decision) else r.to_dict() for r in results]
+
+    assert dumped(list(built.decide_many(lines, as_of=AS_OF))) == dumped(from_table)
+    placed = [
+        d
+        for d in from_table
+        if isinstance(d, Decision) and d.rules[-1:] == ("keep-placement-rate",)
+    ]
+    assert placed  # the commission read from the case goes through the building path
+
+
 def test_generated_code_shows_in_tracebacks(lender: Any) -> None:
     import linecache
 

@@ -137,29 +137,33 @@ class _Writer:
         return f"({left} {'not in' if node.negated else 'in'} {name})"
 
 
-def _outcome(writer: _Writer, rule: Rule, index: int) -> str:
-    """What a rule decides, ready for the Outcome: ``(rule, values)``; a constant if it can be.
+def _value(writer: _Writer, rule: Rule) -> tuple[str, bool]:
+    """What a rule decides beyond its own identity, as source: ``(text, varies with facts)``.
 
-    Channel rules give ``(rule, None)``, fee rules ``(rule, {name: value})`` and commission
-    rules ``(rule, rate)``. A module constant (shared, read-only) when nothing in it varies.
+    Fee rules give ``{name: value}``, commission rules the rate; channel rules nothing.
     """
-    ref = f"_rules_{rule.group}[{index}]"
     if rule.group == "channel":
-        return writer.const(f"({ref}, None)")
+        return "None", False
     assert isinstance(rule.outcome, dict)
     if rule.group == "commission":
         value = rule.outcome["commission_rate"]
-        text = f"({ref}, {writer.expr(value)})"
-        varies = bool(_names(value))
-    else:
-        items = ", ".join(f"{k!r}: {writer.expr(v)}" for k, v in sorted(rule.outcome.items()))
-        text = f"({ref}, {{{items}}})"
-        varies = any(_names(v) for v in rule.outcome.values())
-    return text if varies else writer.const(text)
+        return writer.expr(value), bool(_names(value))
+    items = ", ".join(f"{k!r}: {writer.expr(v)}" for k, v in sorted(rule.outcome.items()))
+    return f"{{{items}}}", any(_names(v) for v in rule.outcome.values())
+
+
+#: Largest number of rule combinations whose outcomes are built once, at compile time.
+TABLE_LIMIT = 4096
 
 
 def generate_source(ir: PolicyIR, label: str) -> str:
-    """Return the Python source of a policy: ``decide(f)`` and one function per conjunct."""
+    """Return the Python source of a policy: ``decide(f)`` and one function per conjunct.
+
+    Each group's chain sets the index of its winning rule. When every winner's outcome is a
+    constant, ``decide`` returns a prebuilt ``Outcome`` from a table indexed by the three
+    winners (building it per decision cost more than running the rules); a winner whose
+    values depend on facts (a commission rate read from the case, say) builds it.
+    """
     uses: dict[str, int] = {}
     for group in GROUPS:
         for rule in ir.groups[group]:
@@ -172,25 +176,52 @@ def generate_source(ir: PolicyIR, label: str) -> str:
     # A fact used once is read where it is used: most decisions end at an early rule, and
     # loading every fact up front cost more than deciding.
     writer = _Writer(frozenset(name for name, count in uses.items() if count == 1))
-    body: list[str] = []
+    values = {g: [_value(writer, rule) for rule in ir.groups[g]] for g in GROUPS}
+    varying = {g: any(varies for _, varies in values[g]) for g in GROUPS}  # any rule's values
+    combinations = 1
+    for group in GROUPS:
+        combinations *= len(ir.groups[group])
+    table = combinations <= TABLE_LIMIT
+    body: list[str] = ["    dynamic = False"] if table and any(varying.values()) else []
     for group in GROUPS:
         body.append(f"    # -- {group}")
         first = True
         for index, rule in enumerate(ir.groups[group]):
             if rule.when is None:
                 body.append("    else:" if not first else "    if True:")
-                body.append(f"        {group} = {_outcome(writer, rule, index)}  # {rule.id}")
+            else:
+                body.append(f"    {'if' if first else 'elif'} {writer.expr(rule.when)}:")
+            body.append(f"        {group} = {index}  # {rule.id}")
+            text, varies = values[group][index]
+            if varies:  # constant values are looked up by the winner's index at the end
+                body.append(f"        {group}_value = {text}")
+                if table:
+                    body.append("        dynamic = True")
+            if rule.when is None:
                 break
-            keyword = "if" if first else "elif"
-            body.append(f"    {keyword} {writer.expr(rule.when)}:")
-            body.append(f"        {group} = {_outcome(writer, rule, index)}  # {rule.id}")
             first = False
-    # The Outcome is built here, in one step, with tuple.__new__: a named tuple's own __new__
-    # is a Python function, and this runs once per decision.
-    body.append(
-        "    return _new_tuple(_Outcome, (channel[0], fees[0], fees[1], commission[0], "
-        "commission[1]))"
+    picked = {}
+    for group in ("fees", "commission"):
+        varies_at = tuple(i for i, (_, varies) in enumerate(values[group]) if varies)
+        picked[group] = (
+            f"({group}_value if {group} in {writer.const(repr(frozenset(varies_at)))} "
+            f"else _V_{group}[{group}])"
+            if varies_at
+            else f"_V_{group}[{group}]"
+        )
+    fee_values, rate = picked["fees"], picked["commission"]
+    # tuple.__new__ directly: a named tuple's own __new__ is a Python function.
+    build = (
+        "_new_tuple(_Outcome, (_rules_channel[channel], _rules_fees[fees], "
+        f"{fee_values}, _rules_commission[commission], {rate}))"
     )
+    if not table:
+        body.append(f"    return {build}")
+    elif any(varying.values()):
+        body += ["    if not dynamic:", "        return _OUT[channel][fees][commission]"]
+        body.append(f"    return {build}")
+    else:
+        body.append("    return _OUT[channel][fees][commission]")
 
     loaded = sorted(writer.names)  # what decide() loads up front
     checks: list[str] = []
@@ -212,6 +243,19 @@ def generate_source(ir: PolicyIR, label: str) -> str:
         "",
     ]
     head += [f"{name} = {text}" for text, name in writer.constants.items()]
+    for group in ("fees", "commission"):
+        # The constant values of the group's rules (None where a rule's values vary).
+        items = [text if not varies else "None" for text, varies in values[group]]
+        head.append(f"_V_{group} = ({', '.join(items)}{',' if items else ''})")
+    if table:
+        head.append(
+            "_OUT = tuple(tuple(tuple("
+            "_new_tuple(_Outcome, (_rules_channel[c], _rules_fees[f], _V_fees[f], "
+            "_rules_commission[m], _V_commission[m])) "
+            "for m in range(len(_rules_commission))) "
+            "for f in range(len(_rules_fees))) "
+            "for c in range(len(_rules_channel)))"
+        )
     head += ["", "", "def decide(f):"]
     head += [f"    v_{name} = f[{name!r}]" for name in loaded]
     return "\n".join([*head, *body, "", "", *checks]) + "\n"
