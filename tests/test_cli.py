@@ -46,6 +46,18 @@ def test_jsonl_output_has_one_line_per_input_line(
     assert out[2]["dpd"] == 125 and out[2]["bucket"] == "M5"
 
 
+def test_a_line_that_is_not_text_is_one_rejected_line(
+    batch: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = batch.read_bytes().splitlines()
+    batch.write_bytes(b"\n".join([lines[0], b"\xff\xfe{}", lines[2]]) + b"\n")
+    status = main(["assess", "--as-of", "2026-06-20", "--format", "jsonl", str(batch)])
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert status == 1
+    assert [o.get("case_id") for o in out] == ["C-0001", None, "C-3"]
+    assert out[1]["line"] == 2 and out[1]["error"]["code"] == "invalid_json"
+
+
 def test_table_output(batch: Path, capsys: pytest.CaptureFixture[str]) -> None:
     status = main(["assess", "--as-of", "2026-06-20", str(batch)])
     captured = capsys.readouterr()

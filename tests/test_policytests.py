@@ -148,6 +148,20 @@ def test_diff_reports_the_changes_of_a_policy_change(
     assert matrix.splitlines()[0].split()[:3] == ["old", "\\", "new"]
 
 
+def test_diff_counts_a_line_that_is_not_text_as_rejected(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = PORTFOLIO.read_bytes().splitlines()[:10]
+    path = tmp_path / "cases.jsonl"
+    path.write_bytes(b"\n".join([*lines[:5], b"\xff not text", *lines[5:]]) + b"\n")
+    lender = str(RULES / "lender.yaml")
+    main(["diff", lender, lender, str(path), "--as-of", "2026-11-28"])
+    out = capsys.readouterr().out
+    assert "11 cases, 0 decided differently" in out
+    credit_cards = sum(b'"credit_card"' in line for line in lines)
+    assert f"{credit_cards + 1} case(s) rejected by both policies." in out
+
+
 def test_diff_of_a_policy_with_itself_changes_nothing(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

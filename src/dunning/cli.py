@@ -17,7 +17,7 @@ from typing import Any, BinaryIO, TextIO, TypeVar
 from zoneinfo import ZoneInfo
 
 from . import __version__
-from .cases import parse_case, read_cases, read_numbered
+from .cases import parse_case
 from .delinquency import Assessor
 from .diff import diff_policies
 from .errors import CaseError, Diagnostic, DunningError, PolicyError
@@ -291,11 +291,7 @@ def _run_decide(args: argparse.Namespace) -> int:
                 sys.stderr.write(err)
                 summary.merge(part)
         else:
-            numbered = (
-                (number, parsed)
-                for first, block in _blocks(stream)
-                for number, parsed in _parsed(first, block)
-            )
+            numbered = _numbered_cases(stream)
             for line, product, result in _decide_lines(policy, numbered, moment, portfolio):
                 sink.take(line, product, result)
     if args.format == "table":
@@ -335,6 +331,12 @@ def _blocks(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
                 number += block.count(b"\r") - block.count(b"\r\n")
     if rest:
         yield number, rest
+
+
+def _numbered_cases(stream: BinaryIO) -> Iterator[tuple[int, Case | CaseError]]:
+    """Each non-blank line of a JSON Lines stream, parsed, with its 1-based line number."""
+    for first, block in _blocks(stream):
+        yield from _parsed(first, block)
 
 
 def _parsed(first: int, block: bytes) -> Iterator[tuple[int, Case | CaseError]]:
@@ -521,8 +523,8 @@ def _run_assess(args: argparse.Namespace) -> int:
     as_of = args.as_of or datetime.now(ZoneInfo("Asia/Shanghai")).date()
     assessor = Assessor(penalty_multiplier=args.penalty_multiplier)
     summary = PortfolioSummary(bands=assessor.bands)
-    with _open(args.cases) as stream:
-        for item in read_cases(stream):
+    with _open_binary(args.cases) as stream:
+        for _, item in _numbered_cases(stream):
             if isinstance(item, CaseError):
                 summary.rejected += 1
                 if args.format == "jsonl":
@@ -588,8 +590,8 @@ def _run_diff(args: argparse.Namespace) -> int:
     new = load_policy(args.new, engine=args.engine)
     moment = _moment(args, old)
     portfolio = None if args.overdue_customers is None else Portfolio(args.overdue_customers)
-    with _open(args.cases) as stream:
-        result = diff_policies(old, new, read_numbered(stream), as_of=moment, portfolio=portfolio)
+    with _open_binary(args.cases) as stream:
+        result = diff_policies(old, new, _numbered_cases(stream), as_of=moment, portfolio=portfolio)
     result.render(sys.stdout)
     if args.changed is not None:
         with open(args.changed, "w", encoding="utf-8") as out:
