@@ -70,9 +70,11 @@ def read_cases(lines: Iterable[str | bytes]) -> Iterator[Case | CaseError]:
         yield item
 
 
-def read_numbered(lines: Iterable[str | bytes]) -> Iterator[tuple[int, Case | CaseError]]:
-    """Like :func:`read_cases`, with each result's 1-based line number."""
-    for number, text in enumerate(lines, start=1):
+def read_numbered(
+    lines: Iterable[str | bytes], *, start: int = 1
+) -> Iterator[tuple[int, Case | CaseError]]:
+    """Like :func:`read_cases`, with each result's line number (the first line is ``start``)."""
+    for number, text in enumerate(lines, start=start):
         if not text.strip():
             continue
         try:

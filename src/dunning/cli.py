@@ -17,7 +17,7 @@ from typing import Any, BinaryIO, TextIO, TypeVar
 from zoneinfo import ZoneInfo
 
 from . import __version__
-from .cases import parse_case
+from .cases import parse_case, read_numbered
 from .delinquency import Assessor
 from .diff import diff_policies
 from .errors import CaseError, Diagnostic, DunningError, PolicyError
@@ -341,13 +341,7 @@ def _numbered_cases(stream: BinaryIO) -> Iterator[tuple[int, Case | CaseError]]:
 
 def _parsed(first: int, block: bytes) -> Iterator[tuple[int, Case | CaseError]]:
     """Each non-blank line of ``block`` (numbered from ``first``), parsed."""
-    for number, text in enumerate(block.splitlines(), start=first):
-        if not text.strip():
-            continue  # a separator, not a record
-        try:
-            yield number, parse_case(text, line=number)
-        except CaseError as error:
-            yield number, error
+    return read_numbered(block.splitlines(), start=first)
 
 
 def _decide_lines(
@@ -378,13 +372,13 @@ class _DecisionSink:
 
     def __init__(
         self,
-        format: str,
+        output_format: str,
         skip_uncovered: bool,
         summary: DecisionSummary,
         out: TextIO,
         err: TextIO,
     ) -> None:
-        self.jsonl, self.skip_uncovered = format == "jsonl", skip_uncovered
+        self.jsonl, self.skip_uncovered = output_format == "jsonl", skip_uncovered
         self.summary, self.out, self.err = summary, out, err
 
     def take(self, line: int, product: str | None, result: Decision | CaseError) -> None:

@@ -220,13 +220,8 @@ class _Schedule:
 
     def through(self, day: date) -> None:
         """Build every instalment due on or before ``day``."""
-        items = self.items
-        while not items or items[-1].due <= day:
-            part = next(self._parts, None)
-            if part is None:
-                return
-            items.append(_Open(len(items) + 1, part, self.zero))
-            self.built += part[1]
+        while (not self.items or self.items[-1].due <= day) and self.more():
+            pass
 
 
 class Assessor:
