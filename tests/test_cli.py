@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import case_dict
-from dunning.cli import main
+from dunning.cli import _blocks, main
 
 ON_TIME = [{"date": f"2026-0{m}-15", "amount": "1100.16"} for m in (2, 3, 4)]
 
@@ -130,3 +134,19 @@ def test_python_dash_m_reads_stdin(batch: Path) -> None:
     )
     assert done.returncode == 1
     assert len(done.stdout.splitlines()) == 3
+
+
+@given(
+    st.lists(st.sampled_from([b"a", b"b", b" ", b"\n", b"\r", b"\r\n"]), max_size=60).map(b"".join),
+    st.integers(1, 9),
+)
+def test_blocks_number_lines_as_splitlines_does(data: bytes, size: int) -> None:
+    # Whatever the block size, reading in blocks of whole lines sees the lines of the whole
+    # input, with the same numbers.
+    with patch("dunning.cli._BLOCK", size):
+        seen = [
+            (first + i, line)
+            for first, block in _blocks(io.BytesIO(data))
+            for i, line in enumerate(block.splitlines())
+        ]
+    assert seen == list(enumerate(data.splitlines(), start=1))
