@@ -5,11 +5,16 @@ from __future__ import annotations
 import io
 import json
 import shutil
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from dunning import Portfolio, load_policy
+from dunning.cases import read_numbered
 from dunning.cli import main
+from dunning.diff import PolicyDiff, diff_policies
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "rules"
@@ -146,6 +151,63 @@ def test_diff_reports_the_changes_of_a_policy_change(
     assert "total due no longer placed:                0.00" in out
     matrix = out.split("Channel: old (rows) × new (columns)\n")[1].split("\n\n")[0]
     assert matrix.splitlines()[0].split()[:3] == ["old", "\\", "new"]
+
+
+def test_diff_streams_a_file_with_each_policys_own_count(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Without --overdue-customers the command counts each policy's overdue borrowers in a first
+    # pass and then streams: the same report as deciding the whole batch in memory.
+    old, new = load_policy(RULES / "lender.yaml"), load_policy(RULES / "us_cards.yaml")
+    lines = PORTFOLIO.read_text(encoding="utf-8").splitlines()
+    in_memory = diff_policies(old, new, read_numbered(lines), as_of=date(2026, 11, 28))
+    expected = io.StringIO()
+    in_memory.render(expected)
+    argv = ["diff", str(RULES / "lender.yaml"), str(RULES / "us_cards.yaml"), str(PORTFOLIO)]
+    main([*argv, "--as-of", "2026-11-28"])
+    assert capsys.readouterr().out == expected.getvalue()
+    # The two policies cover different products: every decided case changes.
+    assert "1200 cases, " in expected.getvalue() and in_memory.changed
+
+
+def test_the_batch_count_equals_the_one_decide_many_makes() -> None:
+    lender = load_policy(RULES / "lender.yaml")
+    lines = PORTFOLIO.read_text(encoding="utf-8").splitlines()
+    count = len(lender.overdue_borrowers(lines, as_of=date(2026, 11, 28)))
+    assert 0 < count < len(lines)
+
+    def dumped(results: Any) -> list[str]:
+        return [r.model_dump_json() if hasattr(r, "model_dump_json") else str(r) for r in results]
+
+    counted = lender.decide_many(lines, as_of=date(2026, 11, 28))
+    given = lender.decide_many(lines, as_of=date(2026, 11, 28), portfolio=Portfolio(count))
+    assert dumped(counted) == dumped(given)
+    # ... and the figure matters: with none overdue, the lender keeps its cases in house.
+    none = lender.decide_many(lines, as_of=date(2026, 11, 28), portfolio=Portfolio(0))
+    assert dumped(counted) != dumped(none)
+
+
+def test_diff_with_a_portfolio_reads_one_case_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
+    lender = load_policy(RULES / "lender.yaml")
+    lines = PORTFOLIO.read_text(encoding="utf-8").splitlines()[:200]
+    read, ahead = [0], []
+
+    def source() -> Any:
+        for number, item in read_numbered(lines):
+            read[0] += 1
+            yield number, item
+
+    added = [0]
+    original = PolicyDiff.add
+
+    def add(self: PolicyDiff, *args: Any) -> None:
+        added[0] += 1
+        ahead.append(read[0] - added[0])
+        original(self, *args)
+
+    monkeypatch.setattr(PolicyDiff, "add", add)
+    diff_policies(lender, lender, source(), as_of=date(2026, 11, 28), portfolio=Portfolio(500))
+    assert added[0] == 200 and max(ahead) <= 1
 
 
 def test_diff_counts_a_line_that_is_not_text_as_rejected(

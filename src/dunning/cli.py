@@ -418,16 +418,9 @@ def _worker_start(path: str, engine: str, params: dict[str, str]) -> None:
 
 def _worker_overdue(first: int, block: bytes, moment: datetime) -> set[str]:
     assert _worker_policy is not None
-    overdue = set()
-    for _, item in _parsed(first, block):
-        if isinstance(item, CaseError):
-            continue
-        try:
-            if _worker_policy.assess(item, moment).dpd > 0:
-                overdue.add(item.borrower.party_id)
-        except CaseError:
-            continue
-    return overdue
+    return _worker_policy.overdue_borrowers(
+        (item for _, item in _parsed(first, block)), as_of=moment
+    )
 
 
 def _worker_decide(
@@ -583,9 +576,26 @@ def _run_diff(args: argparse.Namespace) -> int:
     old = load_policy(args.old, engine=args.engine)
     new = load_policy(args.new, engine=args.engine)
     moment = _moment(args, old)
-    portfolio = None if args.overdue_customers is None else Portfolio(args.overdue_customers)
+    portfolio = new_portfolio = None
+    if args.overdue_customers is not None:
+        portfolio = Portfolio(args.overdue_customers)
     with _open_binary(args.cases) as stream:
-        result = diff_policies(old, new, _numbered_cases(stream), as_of=moment, portfolio=portfolio)
+        if portfolio is None and stream.seekable():
+            # Each policy's own count of the batch, in a first pass; then the file streams.
+            counts = []
+            for policy in (old, new):
+                items = (item for _, item in _numbered_cases(stream))
+                counts.append(len(policy.overdue_borrowers(items, as_of=moment)))
+                stream.seek(0)
+            portfolio, new_portfolio = Portfolio(counts[0]), Portfolio(counts[1])
+        result = diff_policies(
+            old,
+            new,
+            _numbered_cases(stream),
+            as_of=moment,
+            portfolio=portfolio,
+            new_portfolio=new_portfolio,
+        )
     result.render(sys.stdout)
     if args.changed is not None:
         with open(args.changed, "w", encoding="utf-8") as out:

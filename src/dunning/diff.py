@@ -7,6 +7,7 @@ changes, and the changed cases themselves.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -116,6 +117,7 @@ def diff_policies(
     *,
     as_of: datetime,
     portfolio: Portfolio | None = None,
+    new_portfolio: Portfolio | None = None,
 ) -> PolicyDiff:
     """Decide every case under both policies and collect the differences.
 
@@ -125,14 +127,21 @@ def diff_policies(
         cases: (line number, case or its reading error), as :func:`dunning.cases.read_numbered`
             yields them.
         as_of: The decision moment for both.
-        portfolio: Portfolio figures for both; without them each batch counts its own.
+        portfolio: Portfolio figures for the old policy, and for the new one unless
+            ``new_portfolio`` is given. With them the cases are streamed; without them each
+            policy counts the batch's overdue borrowers, so the batch is held in memory.
+        new_portfolio: The new policy's figures, when they differ (each policy counts only the
+            products it covers; see :meth:`Policy.overdue_borrowers`).
     """
-    numbered = list(cases)
-    items = [item for _, item in numbered]
     result = PolicyDiff(f"{old.name} {old.version}", f"{new.name} {new.version}")
-    old_results = old.decide_many(items, as_of=as_of, portfolio=portfolio)
-    new_results = new.decide_many(items, as_of=as_of, portfolio=portfolio)
-    for (line, _), a, b in zip(numbered, old_results, new_results, strict=True):
+    # Three readers of one stream: with portfolios the two policies take a case each in turn,
+    # so the copies tee keeps stay a case or two long.
+    numbers, to_old, to_new = itertools.tee(cases, 3)
+    old_results = old.decide_many((item for _, item in to_old), as_of=as_of, portfolio=portfolio)
+    new_results = new.decide_many(
+        (item for _, item in to_new), as_of=as_of, portfolio=new_portfolio or portfolio
+    )
+    for (line, _), a, b in zip(numbers, old_results, new_results, strict=True):
         result.add(line, a, b)
     return result
 

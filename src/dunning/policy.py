@@ -310,6 +310,27 @@ class Policy:
             else:
                 yield self._guarded(entry[0], entry[1], moment, book)
 
+    def overdue_borrowers(
+        self, cases: Iterable[Case | CaseError | Mapping[str, Any] | str], *, as_of: date | datetime
+    ) -> set[str]:
+        """Return the distinct borrowers of ``cases`` this policy covers that are overdue.
+
+        Their number is the ``overdue_customers`` figure :meth:`decide_many` counts for a batch
+        given without a portfolio; this reads the batch one case at a time, so a host (or the
+        command line) can count in a first pass and then stream the batch with the figure.
+        Cases that are invalid or not covered are not counted.
+        """
+        moment = self.moment(as_of)
+        overdue: set[str] = set()
+        for item in cases:
+            try:
+                case, assessment = self._prepare(item, moment)
+            except CaseError:
+                continue
+            if assessment.dpd > 0:
+                overdue.add(case.borrower.party_id)
+        return overdue
+
     def explain(
         self,
         case: Case | Mapping[str, Any] | str,
