@@ -13,6 +13,7 @@ from .delinquency import (
     OverdueInstallment,
     assess,
 )
+from .engines import RuleTrace, Verdict
 from .errors import (
     CaseError,
     ConfigError,
@@ -34,6 +35,7 @@ from .model import (
     ContactAttempt,
     ContactChannel,
     ContactPurpose,
+    ContactResult,
     Decision,
     DelinquencySnapshot,
     FeeTerms,
@@ -43,7 +45,6 @@ from .model import (
     Installment,
     Loan,
     Message,
-    Outcome,
     Party,
     Payment,
     Placement,
@@ -55,11 +56,13 @@ from .model import (
 )
 from .money import Money, round_money
 from .policy import Explanation, Policy, load_policy, loads_policy
+from .rules.guard_config import BUILTIN_PROFILES, GuardProfile
 from .schedule import schedule_of
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "BUILTIN_PROFILES",
     "DEFAULT_BANDS",
     "FACTS",
     "Action",
@@ -78,6 +81,7 @@ __all__ = [
     "ContactAttempt",
     "ContactChannel",
     "ContactPurpose",
+    "ContactResult",
     "Decision",
     "DelinquencySnapshot",
     "Diagnostic",
@@ -85,13 +89,13 @@ __all__ = [
     "Explanation",
     "FeeTerms",
     "GuardEffect",
+    "GuardProfile",
     "GuardRecord",
     "HandledBy",
     "Installment",
     "Loan",
     "Message",
     "Money",
-    "Outcome",
     "OverdueInstallment",
     "Party",
     "Payment",
@@ -106,6 +110,8 @@ __all__ = [
     "Repayment",
     "Role",
     "RuleEngineError",
+    "RuleTrace",
+    "Verdict",
     "__version__",
     "assess",
     "load_policy",

@@ -6,7 +6,6 @@ the line number on every error, so that nothing is dropped silently.
 
 from __future__ import annotations
 
-import difflib
 import json
 import types
 from collections.abc import Iterable, Iterator, Mapping
@@ -14,7 +13,7 @@ from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from .errors import CaseError, Problem
+from .errors import CaseError, Problem, did_you_mean
 from .model import Case
 
 __all__ = ["parse_case", "read_cases", "read_numbered"]
@@ -113,9 +112,7 @@ def _unknown_field_message(root: type[BaseModel], loc: tuple[int | str, ...]) ->
     model = _model_at(root, loc[:-1])
     message = f"unknown field {name!r}"
     if model is not None:
-        close = difflib.get_close_matches(name, list(model.model_fields), n=1, cutoff=0.6)
-        if close:
-            message += f" (did you mean {close[0]!r}?)"
+        message += did_you_mean(name, model.model_fields)
     return message
 
 

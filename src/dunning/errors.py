@@ -14,7 +14,29 @@ a host needs to show the problem to the person who can fix it.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+
+def suggest(name: str, choices: Iterable[str]) -> str | None:
+    """Return the choice closest to ``name``, if one is close enough to be a likely slip."""
+    options = list(choices)
+    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+    if close:
+        return close[0]
+    # A short form of one longer name ("max" for "max_calls") is also a likely slip.
+    longer = [c for c in options if len(name) >= 3 and c.startswith(name)]
+    return longer[0] if len(longer) == 1 else None
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """Return `` (did you mean 'x'?)`` for the closest choice, or an empty string.
+
+    Every "did you mean" of the library's messages comes from here, so they all read alike.
+    """
+    close = suggest(name, choices)
+    return f" (did you mean {close!r}?)" if close else ""
 
 
 class DunningError(Exception):

@@ -20,7 +20,7 @@ from .model import (
     ContactAttempt,
     ContactChannel,
     ContactPurpose,
-    Outcome,
+    ContactResult,
     Product,
 )
 
@@ -49,7 +49,7 @@ class Portfolio:
     overdue_customers: int
 
 
-_CONNECTED = frozenset({Outcome.CONNECTED, Outcome.PROMISED})
+_CONNECTED = frozenset({ContactResult.CONNECTED, ContactResult.PROMISED})
 
 #: The fact table. docs/rules.md is generated from the same words; keep them in step.
 FACTS: dict[str, FactSpec] = {
@@ -179,7 +179,7 @@ def is_outsourcing_notice(contact: ContactAttempt, borrower_id: str) -> bool:
     return (
         contact.purpose is ContactPurpose.OUTSOURCING_NOTICE
         and contact.channel in (ContactChannel.SMS, ContactChannel.LETTER)
-        and contact.outcome not in (Outcome.FAILED, Outcome.WRONG_NUMBER)
+        and contact.outcome not in (ContactResult.FAILED, ContactResult.WRONG_NUMBER)
         and contact.party_id == borrower_id
     )
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_FLOOR, Decimal
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,27 +25,29 @@ from .model import (
     Channel,
     ContactAttempt,
     ContactChannel,
+    ContactResult,
     Decision,
     FeeTerms,
     GuardEffect,
     GuardRecord,
     HandledBy,
     Message,
-    Outcome,
     Party,
 )
 from .money import MINOR_UNITS
-from .rules.guard_config import ChargesCap, ContactWindow, GuardConfig, holiday_dates
+from .rules.ir import ChargesCap, ContactWindow, GuardConfig
 from .schedule import month_after
 
-__all__ = ["CONTACT_CHANNELS", "Guards", "recording_warnings"]
+__all__ = ["CONTACT_CHANNELS", "Guards", "holiday_dates", "recording_warnings"]
 
 #: Channels that reach a person, so that windows, caps and the obligor rule apply.
 CONTACT_CHANNELS = frozenset({Channel.SMS, Channel.CALL, Channel.FIELD_VISIT})
 #: Outcomes of a call in which someone was spoken to.
-CONVERSATION = frozenset({Outcome.CONNECTED, Outcome.PROMISED, Outcome.REFUSED})
+CONVERSATION = frozenset({ContactResult.CONNECTED, ContactResult.PROMISED, ContactResult.REFUSED})
 #: Outcomes of an attempt that reached no one.
-FAILED = frozenset({Outcome.NO_ANSWER, Outcome.BUSY, Outcome.WRONG_NUMBER, Outcome.FAILED})
+FAILED = frozenset(
+    {ContactResult.NO_ANSWER, ContactResult.BUSY, ContactResult.WRONG_NUMBER, ContactResult.FAILED}
+)
 #: Contracts signed before this day keep the old 24% cap for interest accrued before it
 #: (SPC private-lending provisions as revised in 2020, Art. 31).
 SPC_REFORM = date(2020, 8, 20)
@@ -383,7 +385,7 @@ class _Run:
         borrower = self.case.borrower
         if self.case.lost_contact or not borrower.phones:
             return True
-        wrong = {c.number for c in self.contacts if c.outcome is Outcome.WRONG_NUMBER}
+        wrong = {c.number for c in self.contacts if c.outcome is ContactResult.WRONG_NUMBER}
         if all(phone in wrong for phone in borrower.phones):
             return True
         tried = sorted(
@@ -402,7 +404,7 @@ class _Run:
         refused = {
             c.party_id
             for c in self.contacts
-            if c.outcome is Outcome.REFUSED and not self.parties[c.party_id].is_obligor
+            if c.outcome is ContactResult.REFUSED and not self.parties[c.party_id].is_obligor
         }
         for party_id in targets:
             party = self.parties[party_id]
@@ -649,6 +651,17 @@ def _midnight(day: date, zone: ZoneInfo) -> datetime:
 def _instant(day: date, at: time, zone: ZoneInfo) -> datetime:
     # A wall time inside a DST gap does not exist: the round trip moves it past the gap.
     return datetime.combine(day, at, zone).astimezone(ZoneInfo("UTC")).astimezone(zone)
+
+
+@cache
+def holiday_dates(country: str, year: int) -> frozenset[date]:
+    """Return the public holidays of ``country`` in ``year`` from the ``holidays`` package.
+
+    Cached: the package computes a year on first use, and a decision must not pay for it twice.
+    """
+    import holidays
+
+    return frozenset(holidays.country_holidays(country, years=year))
 
 
 def is_quiet(window: ContactWindow, day: date) -> bool:

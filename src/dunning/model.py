@@ -43,6 +43,7 @@ __all__ = [
     "ContactAttempt",
     "ContactChannel",
     "ContactPurpose",
+    "ContactResult",
     "Decision",
     "DelinquencySnapshot",
     "FeeTerms",
@@ -52,7 +53,6 @@ __all__ = [
     "Installment",
     "Loan",
     "Message",
-    "Outcome",
     "Party",
     "Payment",
     "Placement",
@@ -120,7 +120,7 @@ class ContactPurpose(StrEnum):
     RESTORE_CONTACT = "restore_contact"  # asks a third party to pass on a message, no debt
 
 
-class Outcome(StrEnum):
+class ContactResult(StrEnum):
     """What came of a contact attempt."""
 
     CONNECTED = "connected"
@@ -453,7 +453,7 @@ class ContactAttempt(_Model):
     at: AwareDatetime
     channel: ContactChannel
     party_id: Id
-    outcome: Outcome
+    outcome: ContactResult
     number: Phone | None = None
     purpose: ContactPurpose = ContactPurpose.COLLECTION
     overdue_reason: Text | None = None

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from .cases import parse_case
 from .delinquency import Assessment, Assessor
-from .engines import Engine, Outcome, RuleTrace
+from .engines import Engine, RuleTrace, Verdict
 from .errors import CaseError, ConfigError, Diagnostic, PolicyError, Problem
 from .facts import Portfolio, fact_view
 from .guards import Guards
@@ -36,9 +36,8 @@ from .model import (
     Role,
 )
 from .money import round_exact, round_money
-from .rules.checker import ChannelOutcome, PolicyIR, check_policy
-from .rules.schema import read_policy
-from .rules.source import Pos, Source, load_yaml
+from .rules.frontend import GuardProfile, compile_file, compile_policy
+from .rules.ir import GROUPS, ChannelOutcome, PolicyIR
 
 __all__ = ["Explanation", "Policy", "check_file", "load_policy", "loads_policy"]
 
@@ -47,37 +46,23 @@ ENGINES = ("compiled", "rete")
 RATE_PLACES = 10
 
 
-def _front_end(path: Path, params: Mapping[str, Any] | None) -> tuple[PolicyIR | None, Source]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        source = Source(str(path), "")
-        source.report(Pos(1, 1), "unreadable", f"cannot read the rule file: {exc}")
-        return None, source
-    return _front_end_text(str(path), text, params)
-
-
-def _front_end_text(
-    label: str, text: str, params: Mapping[str, Any] | None
-) -> tuple[PolicyIR | None, Source]:
-    source = Source(label, text)
-    root = load_yaml(source)
-    if root is None:
-        return None, source
-    raw = read_policy(root, source)
-    # Check names and types even when the structure had errors, so that one run reports all.
-    ir = check_policy(raw, dict(params or {}))
-    return (None if source.failed else ir), source
-
-
-def check_file(path: str | Path, *, params: Mapping[str, Any] | None = None) -> list[Diagnostic]:
+def check_file(
+    path: str | Path,
+    *,
+    params: Mapping[str, Any] | None = None,
+    profiles: Iterable[GuardProfile] = (),
+) -> list[Diagnostic]:
     """Return every diagnostic (errors and warnings) of one rule file, without raising."""
-    _, source = _front_end(Path(path), params)
+    _, source, _ = compile_file(Path(path), params, profiles)
     return source.diagnostics
 
 
 def load_policy(
-    path: str | Path, *, engine: str = "compiled", params: Mapping[str, Any] | None = None
+    path: str | Path,
+    *,
+    engine: str = "compiled",
+    params: Mapping[str, Any] | None = None,
+    profiles: Iterable[GuardProfile] = (),
 ) -> Policy:
     """Load, check and compile a policy file.
 
@@ -86,18 +71,18 @@ def load_policy(
         engine: ``compiled`` (default) or ``rete``.
         params: Values that override the file's parameter defaults (strings are converted as the
             command line's ``--param`` does).
+        profiles: Guard profiles (:class:`~dunning.GuardProfile`) the file may name besides
+            the built-in ``cn`` and ``us``.
 
     Raises:
         PolicyError: With every diagnostic of the file, compiler style.
-        ConfigError: For an unknown or unavailable engine.
+        ConfigError: For an unknown or unavailable engine, or bad profiles.
     """
-    if engine not in ENGINES:
-        raise ConfigError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    path = Path(path)
-    ir, source = _front_end(path, params)
+    _check_engine(engine)
+    ir, source, content = compile_file(Path(path), params, profiles)
     if ir is None:
         raise PolicyError(source.diagnostics)
-    return _policy(ir, source, engine, path.read_bytes())
+    return _policy(ir, source.diagnostics, engine, content)
 
 
 def loads_policy(
@@ -106,27 +91,30 @@ def loads_policy(
     name: str = "<policy>",
     engine: str = "compiled",
     params: Mapping[str, Any] | None = None,
+    profiles: Iterable[GuardProfile] = (),
 ) -> Policy:
     """Load a policy from its text, as :func:`load_policy` loads a file.
 
     ``name`` stands for the file name in diagnostics. Used by generated and embedded policies.
     """
-    if engine not in ENGINES:
-        raise ConfigError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    ir, source = _front_end_text(name, text, params)
+    _check_engine(engine)
+    ir, source = compile_policy(name, text, params, profiles)
     if ir is None:
         raise PolicyError(source.diagnostics)
-    return _policy(ir, source, engine, text.encode("utf-8"))
+    return _policy(ir, source.diagnostics, engine, text.encode("utf-8"))
 
 
-def _policy(ir: PolicyIR, source: Source, engine: str, content: bytes) -> Policy:
+def _check_engine(engine: str) -> None:
+    if engine not in ENGINES:
+        raise ConfigError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+
+
+def _policy(ir: PolicyIR, diagnostics: list[Diagnostic], engine: str, content: bytes) -> Policy:
     digest = _digest(content, ir.params)
-    policy = Policy(ir, digest, _engine(engine, ir, digest), source.diagnostics)
-    policy.text = source.text
-    return policy
+    return Policy(ir, digest, _engine(engine, ir, digest), diagnostics)
 
 
-def _digest(content: bytes, params: dict[str, Any]) -> str:
+def _digest(content: bytes, params: Mapping[str, Any]) -> str:
     canonical = json.dumps(
         {k: list(v) if isinstance(v, tuple) else v for k, v in sorted(params.items())},
         default=str,
@@ -148,7 +136,15 @@ def _engine(name: str, ir: PolicyIR, digest: str) -> Engine:
 
 @dataclass(frozen=True, slots=True)
 class Explanation:
-    """Why a case got its decision: every rule of every group, matched or not."""
+    """Why a case got its decision: every rule of every group, matched or not.
+
+    Attributes:
+        decision: The decision, after the guards (as :meth:`Policy.decide` gives it).
+        facts: The fact view the rules saw (see :data:`dunning.FACTS`).
+        groups: For each decision group, a :class:`RuleTrace` per rule in decision order:
+            whether its condition held and, if not, the first part that did not.
+        winners: The id of the rule that decided each group.
+    """
 
     decision: Decision
     facts: dict[str, Any]
@@ -194,7 +190,8 @@ class Policy:
     """A loaded, checked and compiled collection policy.
 
     Attributes:
-        text: The rule file's text.
+        ir: The checked policy (:class:`~dunning.rules.ir.PolicyIR`), a read-only view: its
+            rules, parameters, bands, guard settings and the rules no case reaches.
         name: The policy's name.
         version: Its version string.
         digest: ``sha256:…`` of the rule file and the parameter values in force.
@@ -222,7 +219,11 @@ class Policy:
         self.guards = Guards(ir.guards, ir.days_in_year)
         self._ref = PolicyRef(name=ir.name, version=ir.version or "0", digest=digest)
         self._products = frozenset(ir.products)
-        self.text = ""  # the rule file's text, set by the loaders
+
+    @property
+    def text(self) -> str:
+        """The rule file's text."""
+        return self.ir.text
 
     @property
     def params(self) -> dict[str, Any]:
@@ -342,14 +343,10 @@ class Policy:
         moment = self.moment(as_of)
         case, assessment = self._prepare(case, moment)
         facts = fact_view(case, assessment, moment, portfolio or Portfolio(0))
-        outcome = self._engine.run(facts)
-        decision = self._guard(case, assessment, self._build(case, assessment, moment, outcome))
-        winners = {
-            "channel": outcome.channel.id,
-            "fees": outcome.fees.id,
-            "commission": outcome.commission.id,
-        }
-        return Explanation(decision, facts, self._engine.trace(facts), winners)
+        verdict = self._engine.run(facts)
+        decision = self._guard(case, assessment, self._build(case, assessment, moment, verdict))
+        winners = {group: getattr(verdict, group).id for group in GROUPS}
+        return Explanation(decision, facts, self.trace(facts), winners)
 
     def apply_guards(self, case: Case | Mapping[str, Any] | str, decision: Decision) -> Decision:
         """Apply this policy's compliance guards to ``decision`` (made by anyone) for ``case``.
@@ -360,12 +357,22 @@ class Policy:
         case, assessment = self._prepare(case, decision.as_of)
         return self._guard(case, assessment, decision)
 
-    def evaluate(self, facts: Mapping[str, Any]) -> Outcome:
+    def evaluate(self, facts: Mapping[str, Any]) -> Verdict:
         """Run the rules on a fact view directly (see :data:`dunning.FACTS`).
 
-        The low-level entry used by policy tests: no case, no assessment, no fee arithmetic.
+        The low-level entry used by policy tests: no case, no assessment, no fee arithmetic,
+        no guards. ``facts`` must hold every fact (``None`` where one is missing).
         """
-        return self._engine.run(dict(facts))
+        return self._engine.run(facts)
+
+    def trace(self, facts: Mapping[str, Any]) -> dict[str, list[RuleTrace]]:
+        """Evaluate every rule of every group for a fact view, part by part.
+
+        What :meth:`explain` shows, for a fact view instead of a case: for each group, a
+        :class:`RuleTrace` per rule in decision order. The first rule that matched is the one
+        :meth:`evaluate` picks.
+        """
+        return self._engine.trace(facts)
 
     # -- internals
 
@@ -419,13 +426,13 @@ class Policy:
         )
 
     def _build(
-        self, case: Case, assessment: Assessment, moment: datetime, outcome: Outcome
+        self, case: Case, assessment: Assessment, moment: datetime, verdict: Verdict
     ) -> Decision:
         currency = case.loan.currency
-        channel = outcome.channel.outcome
+        channel = verdict.channel.outcome
         assert isinstance(channel, ChannelOutcome)
-        penalty = outcome.fee_values.get("penalty_interest", assessment.penalty_interest)
-        fee = outcome.fee_values.get("collection_fee", Decimal(0))
+        penalty = verdict.fee_values.get("penalty_interest", assessment.penalty_interest)
+        fee = verdict.fee_values.get("collection_fee", Decimal(0))
         penalty, fee = round_money(penalty, currency), round_money(fee, currency)
         total = (
             assessment.overdue_principal
@@ -434,12 +441,12 @@ class Policy:
             + assessment.fees
             + fee
         )
-        rate = outcome.commission_rate
+        rate = verdict.commission_rate
         if rate is not None and not isinstance(rate, Decimal):
             rate = round_exact(rate, RATE_PLACES)  # a computed rate (int or exact fraction)
-        rules = [outcome.channel.id, outcome.fees.id]
+        rules = [verdict.channel.id, verdict.fees.id]
         if channel.channel is Channel.OUTSOURCE or case.placement is not None:
-            rules.append(outcome.commission.id)
+            rules.append(verdict.commission.id)
         else:
             rate = None  # an agency earns commission only on the cases it holds
         message = None
@@ -479,7 +486,7 @@ class Policy:
                 policy=self._ref,
             )
         except ValidationError as exc:
-            rule = f"{outcome.fees.id}/{outcome.commission.id}"
+            rule = f"{verdict.fees.id}/{verdict.commission.id}"
             problems = [
                 Problem(
                     ".".join(str(p) for p in err["loc"]),

@@ -16,14 +16,20 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .errors import CaseError, Diagnostic, PolicyError
+from .errors import CaseError, Diagnostic, PolicyError, did_you_mean
 from .facts import Portfolio
 from .model import Decision
 from .policy import Policy, load_policy
-from .rules.schema import did_you_mean
+from .rules.reader import Reader, plain
 from .rules.source import PMap, PNode, Pos, PScalar, PSeq, Source, load_yaml
 
-__all__ = ["EXPECT_KEYS", "TestFileResult", "TestOutcome", "run_test_file", "run_test_files"]
+__all__ = [
+    "EXPECT_KEYS",
+    "PolicyTestFile",
+    "PolicyTestResult",
+    "run_test_file",
+    "run_test_files",
+]
 
 TOP_KEYS = ("policy", "params", "as_of", "portfolio", "defaults", "tests")
 TEST_KEYS = ("name", "case", "case_file", "as_of", "portfolio", "expect")
@@ -52,7 +58,7 @@ _MONEY_KEYS = ("commission_rate", "penalty_interest", "collection_fee", "on_hold
 
 
 @dataclass(frozen=True, slots=True)
-class TestOutcome:
+class PolicyTestResult:
     """One test's result: passed, or the mismatches."""
 
     name: str
@@ -67,12 +73,12 @@ class TestOutcome:
 
 
 @dataclass
-class TestFileResult:
+class PolicyTestFile:
     """The results of one test file, the problems of the file itself, and rule coverage."""
 
     path: Path
     policy: Policy | None = None
-    outcomes: list[TestOutcome] = field(default_factory=list)
+    outcomes: list[PolicyTestResult] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     reached: set[str] = field(default_factory=set)
 
@@ -90,7 +96,7 @@ class TestFileResult:
         return [i for i in ids if i not in self.reached and i not in ir.unreachable]
 
 
-def run_test_files(paths: Iterable[Path], *, engine: str = "compiled") -> list[TestFileResult]:
+def run_test_files(paths: Iterable[Path], *, engine: str = "compiled") -> list[PolicyTestFile]:
     """Run every test file; a policy tested by several files gets its coverage from all."""
     results = [run_test_file(path, engine=engine) for path in paths]
     by_policy: dict[str, set[str]] = {}
@@ -104,9 +110,9 @@ def run_test_files(paths: Iterable[Path], *, engine: str = "compiled") -> list[T
     return results
 
 
-def run_test_file(path: Path, *, engine: str = "compiled") -> TestFileResult:
+def run_test_file(path: Path, *, engine: str = "compiled") -> PolicyTestFile:
     """Run the tests of one file (without coverage diagnostics; see :func:`run_test_files`)."""
-    result = TestFileResult(path)
+    result = PolicyTestFile(path)
     text = path.read_text(encoding="utf-8")
     source = Source(str(path), text)
     root = load_yaml(source)
@@ -119,12 +125,12 @@ def run_test_file(path: Path, *, engine: str = "compiled") -> TestFileResult:
     return result
 
 
-def _run(top: PMap, source: Source, result: TestFileResult, engine: str) -> None:
-    reader = _Reader(source)
-    reader.keys(top, TOP_KEYS, "a test file")
-    policy_name = reader.text(top.get("policy"), "policy")
+def _run(top: PMap, source: Source, result: PolicyTestFile, engine: str) -> None:
+    reader = Reader(source)
+    reader.keys(top, TOP_KEYS, "in a test file")
+    policy_name = reader.text(top.get("policy"), "policy", numbers=False)
     policy_path = result.path.parent / (policy_name or _policy_beside(result.path))
-    params = reader.plain(top.get("params"), "params")
+    params = reader.plain_mapping(top.get("params"), "params")
     try:
         result.policy = load_policy(policy_path, engine=engine, params=params or None)
     except PolicyError as exc:
@@ -134,7 +140,7 @@ def _run(top: PMap, source: Source, result: TestFileResult, engine: str) -> None
     except OSError as exc:
         source.report(_pos(top.get("policy"), top), "test-failed", f"no policy file: {exc}")
         return
-    defaults = reader.plain(top.get("defaults"), "defaults") or {}
+    defaults = reader.plain_mapping(top.get("defaults"), "defaults") or {}
     as_of = top.get("as_of")
     portfolio = top.get("portfolio")
     tests = top.get("tests")
@@ -162,27 +168,27 @@ def _policy_beside(path: Path) -> str:
 
 
 def _run_test(
-    reader: _Reader,
-    result: TestFileResult,
+    reader: Reader,
+    result: PolicyTestFile,
     item: PMap,
     index: int,
     defaults: dict[str, Any],
     top_as_of: PNode | None,
     top_portfolio: PNode | None,
-) -> TestOutcome | None:
+) -> PolicyTestResult | None:
     policy = result.policy
     assert policy is not None
-    reader.keys(item, TEST_KEYS, "a test")
-    name = reader.text(item.get("name"), "name") or f"test {index + 1}"
+    reader.keys(item, TEST_KEYS, "in a test")
+    name = reader.text(item.get("name"), "name", numbers=False) or f"test {index + 1}"
     expect = item.get("expect")
     if not isinstance(expect, PMap):
         reader.src.report(_pos(expect, item), "missing-key", f"test {name!r} needs an expect")
         return None
-    reader.keys(expect, tuple(EXPECT_KEYS), f"the expect of test {name!r}")
+    reader.keys(expect, EXPECT_KEYS, f"in the expect of test {name!r}")
     data = _case_data(reader, result.path, item, defaults, name)
     moment_node = item.get("as_of") or top_as_of
     moment = _moment(reader, moment_node, item, name)
-    book = reader.plain(item.get("portfolio") or top_portfolio, "portfolio") or {}
+    book = reader.plain_mapping(item.get("portfolio") or top_portfolio, "portfolio") or {}
     if data is None or moment is None:
         return None
     try:
@@ -202,14 +208,14 @@ def _run_test(
             failures.append(f"the case is invalid: {error.problems[0]}")
         elif _scalar(wanted) not in codes:
             failures.append(f"error: expected {_scalar(wanted)}, got {', '.join(codes)}")
-        return TestOutcome(name, str(result.path), item.pos.line, tuple(failures))
+        return PolicyTestResult(name, str(result.path), item.pos.line, tuple(failures))
     result.reached.update(explanation.winners.values())
     failures = _compare(explanation.decision, explanation.winners, expected)
-    return TestOutcome(name, str(result.path), item.pos.line, tuple(failures))
+    return PolicyTestResult(name, str(result.path), item.pos.line, tuple(failures))
 
 
 def _case_data(
-    reader: _Reader, path: Path, item: PMap, defaults: dict[str, Any], name: str
+    reader: Reader, path: Path, item: PMap, defaults: dict[str, Any], name: str
 ) -> dict[str, Any] | None:
     case_node, file_node = item.get("case"), item.get("case_file")
     if case_node is not None and file_node is not None:
@@ -221,7 +227,7 @@ def _case_data(
             return None
         return dict(defaults)  # the defaults are the case
     if file_node is not None:
-        file_name = reader.text(file_node, "case_file")
+        file_name = reader.text(file_node, "case_file", numbers=False)
         if file_name is None:
             return None
         try:
@@ -230,7 +236,7 @@ def _case_data(
             reader.src.report(file_node.pos, "bad-value", f"cannot read {file_name}: {exc}")
             return None
         return _merge(defaults, loaded) if isinstance(loaded, dict) else None
-    given = reader.plain(case_node, "case")
+    given = reader.plain_mapping(case_node, "case")
     if not isinstance(given, dict):
         return None
     return _merge(defaults, given)
@@ -247,8 +253,8 @@ def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _moment(reader: _Reader, node: PNode | None, item: PMap, name: str) -> datetime | None:
-    text = reader.text(node, "as_of") if node is not None else None
+def _moment(reader: Reader, node: PNode | None, item: PMap, name: str) -> datetime | None:
+    text = reader.text(node, "as_of", numbers=False) if node is not None else None
     if text is None:
         reader.src.report(item.pos, "missing-key", f"test {name!r} needs an as_of (or the file)")
         return None
@@ -263,7 +269,7 @@ def _moment(reader: _Reader, node: PNode | None, item: PMap, name: str) -> datet
     return moment
 
 
-def _check_rule_ids(reader: _Reader, policy: Policy, expect: PMap) -> None:
+def _check_rule_ids(reader: Reader, policy: Policy, expect: PMap) -> None:
     ids = [r.id for rules in policy.ir.groups.values() for r in rules]
     nodes: list[PNode] = []
     if expect.get("rule") is not None:
@@ -284,7 +290,7 @@ def _check_rule_ids(reader: _Reader, policy: Policy, expect: PMap) -> None:
 def _compare(decision: Decision, winners: dict[str, str], expected: dict[str, PNode]) -> list[str]:
     failures = []
     for key, node in expected.items():
-        want = _plain(node)
+        want = plain(node)
         if key == "error":
             failures.append(f"error: expected {want}, got a decision")
             continue
@@ -344,7 +350,7 @@ def _show(value: Any) -> str:
     return "null" if value is None else str(value)
 
 
-def _report_uncovered(result: TestFileResult) -> None:
+def _report_uncovered(result: PolicyTestFile) -> None:
     policy = result.policy
     assert policy is not None
     rules = {r.id: r for group in policy.ir.groups.values() for r in group}
@@ -352,7 +358,7 @@ def _report_uncovered(result: TestFileResult) -> None:
     if not missing:
         return
     path = rules[missing[0]].file
-    source = Source(path, Path(path).read_text(encoding="utf-8"))
+    source = Source(path, policy.ir.text)
     for rule_id in missing:
         rule = rules[rule_id]
         source.report(
@@ -372,47 +378,3 @@ def _pos(node: PNode | None, parent: PMap) -> Pos:
 
 def _scalar(node: PNode) -> Any:
     return node.value if isinstance(node, PScalar) else None
-
-
-def _plain(node: PNode) -> Any:
-    """Turn a positioned YAML node into plain Python data (Decimals stay Decimals)."""
-    if isinstance(node, PMap):
-        return {key: _plain(value) for key, (_, value) in node.items.items()}
-    if isinstance(node, PSeq):
-        return [_plain(item) for item in node.items]
-    value = node.value if isinstance(node, PScalar) else None
-    # JSON-bound case data wants money as text, never as a float-like number.
-    return str(value) if isinstance(value, Decimal) else value
-
-
-class _Reader:
-    def __init__(self, source: Source) -> None:
-        self.src = source
-
-    def keys(self, node: PMap, allowed: tuple[str, ...], where: str) -> None:
-        for key, (key_node, _) in node.items.items():
-            if key not in allowed:
-                self.src.report(
-                    key_node.pos,
-                    "unknown-key",
-                    f"unknown key {key!r} in {where}" + did_you_mean(key, allowed),
-                    hint=f"allowed keys: {', '.join(allowed)}",
-                )
-
-    def text(self, node: PNode | None, what: str) -> str | None:
-        if node is None:
-            return None
-        if isinstance(node, PScalar) and isinstance(node.value, str):
-            return node.value
-        self.src.report(node.pos, "bad-value", f"{what} must be text")
-        return None
-
-    def plain(self, node: PNode | None, what: str) -> dict[str, Any] | None:
-        if node is None:
-            return None
-        if not isinstance(node, PMap):
-            self.src.report(node.pos, "bad-value", f"{what} must be a mapping")
-            return None
-        value = _plain(node)
-        assert isinstance(value, dict)
-        return value

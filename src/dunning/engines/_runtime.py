@@ -106,13 +106,3 @@ def ge(a: Any, b: Any) -> bool:
 def between(x: Any, low: Any, high: Any) -> bool:
     """``low <= x <= high``, false when any is missing."""
     return x is not None and low is not None and high is not None and low <= x <= high
-
-
-def member(x: Any, values: frozenset[Any]) -> bool:
-    """``x in values``, false when ``x`` is missing."""
-    return x is not None and x in values
-
-
-def non_member(x: Any, values: frozenset[Any]) -> bool:
-    """``x not in values``, false when ``x`` is missing."""
-    return x is not None and x not in values

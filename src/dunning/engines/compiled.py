@@ -1,20 +1,27 @@
 """The compiled engine: the checked IR turned into Python source, compiled once per policy.
 
-The source is generated only from checked syntax nodes — rule text is never evaluated — and is
-registered in ``linecache`` under ``<dunning policy PATH DIGEST>`` so that tracebacks, debuggers
-and ``Policy.source`` show it. Within a group the first rule in policy order whose condition
-holds wins; the fallback (a rule without ``when``) ends the group.
+The source is generated only from checked syntax nodes — rule text is never evaluated. Within a
+group the first rule in policy order whose condition holds wins; the fallback (a rule without
+``when``) ends the group.
+
+The generated code maps back to the rule file, as Jinja2's ``debug_info`` maps templates: every
+expression of the compiled code carries the line and columns of the rule text it came from, the
+code's file name is the rule file's, and the file's text is registered in ``linecache``. A
+traceback or a debugger stop inside a policy shows the rule file's line, with carets under the
+part of the condition that failed. :attr:`CompiledEngine.source` keeps the Python for readers.
 """
 
 from __future__ import annotations
 
+import ast
 import linecache
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from ..facts import FACTS
-from ..rules.checker import PolicyIR, Rule
-from ..rules.expr import (
+from ..rules.ir import GROUPS, PolicyIR, Rule
+from ..rules.nodes import (
     Binary,
     BoolOp,
     Call,
@@ -25,43 +32,66 @@ from ..rules.expr import (
     Name,
     Neg,
     Node,
+    NodeVisitor,
     Not,
     Range,
-    children,
+    walk,
 )
-from ..rules.schema import GROUPS
-from . import Engine, Outcome, RuleTrace, _runtime
+from ..rules.source import Pos, PScalar
+from . import Engine, RuleTrace, Verdict, _runtime
 
-__all__ = ["CompiledEngine", "generate_source", "nullable"]
+__all__ = ["TABLE_LIMIT", "CompiledEngine", "Generated", "generate"]
 
 _CMP = {"==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
 _ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "div"}
 _CALLS = {"min": "least", "max": "greatest", "abs": "absolute"}
 
-
-def nullable(node: Node) -> bool:
-    """Whether ``node`` may evaluate to a missing value (the checker's rule, restated)."""
-    if isinstance(node, Literal):
-        return node.value is None
-    if isinstance(node, Name):
-        return FACTS[node.name].nullable
-    if isinstance(node, Neg):
-        return nullable(node.operand)
-    if isinstance(node, Binary):
-        divides = node.op == "/" and not isinstance(node.right, Literal)
-        return divides or nullable(node.left) or nullable(node.right)
-    if isinstance(node, Call):
-        return any(nullable(a) for a in node.args)
-    return False
+#: Largest number of rule combinations whose outcomes are built once, at compile time.
+TABLE_LIMIT = 4096
 
 
-class _Writer:
-    """Emits Python expressions for nodes; constants are hoisted into module globals."""
+# --- code with the rule text it came from -----------------------------------------------------
+
+#: ``(start, end, node, scalar)``: bytes ``start:end`` of a piece of code were written from
+#: ``node``, an expression of the rule file scalar ``scalar``.
+_Span = tuple[int, int, Node, PScalar | None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Code:
+    text: str
+    spans: tuple[_Span, ...] = ()
+
+
+def _cat(*parts: str | _Code) -> _Code:
+    """Join pieces of code, keeping where each came from."""
+    texts: list[str] = []
+    spans: list[_Span] = []
+    at = 0
+    for part in parts:
+        code = part if isinstance(part, _Code) else _Code(part)
+        spans.extend((a + at, b + at, node, scalar) for a, b, node, scalar in code.spans)
+        texts.append(code.text)
+        at += len(code.text.encode("utf-8"))  # ast columns count UTF-8 bytes
+    return _Code("".join(texts), tuple(spans))
+
+
+class _Writer(NodeVisitor[_Code]):
+    """Emits Python expressions for checked nodes; constants are hoisted into module globals."""
 
     def __init__(self, inline: frozenset[str] = frozenset()) -> None:
         self.constants: dict[str, str] = {}  # source text of the value → global name
         self.names: set[str] = set()
         self.inline = inline  # facts read where they are used, not loaded up front
+
+    def expression(self, node: Node, scalar: PScalar | None) -> _Code:
+        """The code of a rule's expression, remembering the scalar it was written in."""
+        code = self.visit(node)
+        return _Code(code.text, tuple((a, b, n, scalar) for a, b, n, _ in code.spans))
+
+    def visit(self, node: Node, *args: Any) -> _Code:
+        code = super().visit(node, *args)
+        return _Code(code.text, ((0, len(code.text.encode("utf-8")), node, None), *code.spans))
 
     def const(self, text: str) -> str:
         if text not in self.constants:
@@ -74,105 +104,157 @@ class _Writer:
         assert isinstance(value, Decimal)
         return self.const(f"Decimal({str(value)!r})")
 
-    def expr(self, node: Node) -> str:
-        if isinstance(node, Literal):
-            return self.literal(node.value)
-        if isinstance(node, Name):
-            if node.name in self.inline:
-                return f"f[{node.name!r}]"
-            self.names.add(node.name)
-            return f"v_{node.name}"
-        if isinstance(node, Neg):
-            return f"_rt.neg({self.expr(node.operand)})"
-        if isinstance(node, Not):
-            return f"(not {self.expr(node.operand)})"
-        if isinstance(node, BoolOp):
-            return "(" + f" {node.op} ".join(self.expr(o) for o in node.operands) + ")"
-        if isinstance(node, Binary):
-            return f"_rt.{_ARITH[node.op]}({self.expr(node.left)}, {self.expr(node.right)})"
-        if isinstance(node, Call):
-            return f"_rt.{_CALLS[node.func]}({', '.join(self.expr(a) for a in node.args)})"
-        if isinstance(node, Compare):
-            return self.compare(node)
-        if isinstance(node, In):
-            return self.membership(node)
-        raise AssertionError(f"unexpected node {node!r}")
+    def visit_Literal(self, node: Literal) -> _Code:
+        return _Code(self.literal(node.value))
 
-    def compare(self, node: Compare) -> str:
-        terms = [node.left, *node.rights]
-        if not any(nullable(t) for t in terms):
-            out = self.expr(node.left)
+    def visit_Name(self, node: Name) -> _Code:
+        if node.name in self.inline:
+            return _Code(f"f[{node.name!r}]")
+        self.names.add(node.name)
+        return _Code(f"v_{node.name}")
+
+    def visit_Neg(self, node: Neg) -> _Code:
+        return _cat("_rt.neg(", self.visit(node.operand), ")")
+
+    def visit_Not(self, node: Not) -> _Code:
+        return _cat("(not ", self.visit(node.operand), ")")
+
+    def visit_BoolOp(self, node: BoolOp) -> _Code:
+        parts: list[str | _Code] = ["("]
+        for i, operand in enumerate(node.operands):
+            parts += [f" {node.op} "] if i else []
+            parts.append(self.visit(operand))
+        return _cat(*parts, ")")
+
+    def visit_Binary(self, node: Binary) -> _Code:
+        left, right = self.visit(node.left), self.visit(node.right)
+        return _cat(f"_rt.{_ARITH[node.op]}(", left, ", ", right, ")")
+
+    def visit_Call(self, node: Call) -> _Code:
+        parts: list[str | _Code] = [f"_rt.{_CALLS[node.func]}("]
+        for i, arg in enumerate(node.args):
+            parts += [", "] if i else []
+            parts.append(self.visit(arg))
+        return _cat(*parts, ")")
+
+    def visit_Compare(self, node: Compare) -> _Code:
+        if not any(term.nullable for term in (node.left, *node.rights)):
+            parts: list[str | _Code] = ["(", self.visit(node.left)]
             for op, right in zip(node.ops, node.rights, strict=True):
-                out += f" {op} {self.expr(right)}"
-            return f"({out})"
-        parts = []
-        for op, a, b in zip(node.ops, terms, terms[1:], strict=False):
-            if isinstance(b, Literal) and b.value is None:
-                parts.append(f"({self.expr(a)} is {'' if op == '==' else 'not '}None)")
-            elif isinstance(a, Literal) and a.value is None:
-                parts.append(f"({self.expr(b)} is {'' if op == '==' else 'not '}None)")
+                parts += [f" {op} ", self.visit(right)]
+            return _cat(*parts, ")")
+        links: list[str | _Code] = ["("]
+        for i, (op, a, b) in enumerate(node.pairs()):
+            links += [" and "] if i else []
+            if _is_null(a) or _is_null(b):
+                other = self.visit(b if _is_null(a) else a)
+                links.append(_cat("(", other, f" is {'' if op == '==' else 'not '}None)"))
             else:
-                parts.append(f"_rt.{_CMP[op]}({self.expr(a)}, {self.expr(b)})")
-        return "(" + " and ".join(parts) + ")"
+                links.append(_cat(f"_rt.{_CMP[op]}(", self.visit(a), ", ", self.visit(b), ")"))
+        return _cat(*links, ")")
 
-    def membership(self, node: In) -> str:
-        left = self.expr(node.left)
+    def visit_In(self, node: In) -> _Code:
+        left = self.visit(node.left)
         container = node.container
         if isinstance(container, Range):
-            low, high = self.expr(container.low), self.expr(container.high)
-            if nullable(node.left) or nullable(container.low) or nullable(container.high):
-                test = f"_rt.between({left}, {low}, {high})"
+            low, high = self.visit(container.low), self.visit(container.high)
+            if node.left.nullable or container.low.nullable or container.high.nullable:
+                test = _cat("_rt.between(", left, ", ", low, ", ", high, ")")
             else:
-                test = f"({low} <= {left} <= {high})"
+                test = _cat("(", low, " <= ", left, " <= ", high, ")")
             if node.negated:
-                guard = f"{left} is not None and " if nullable(node.left) else ""
-                return f"({guard}not {test})"
+                guard: list[str | _Code] = [left, " is not None and "] if node.left.nullable else []
+                return _cat("(", *guard, "not ", test, ")")
             return test
         assert isinstance(container, ListExpr)
         values = ", ".join(self.literal(i.value) for i in container.items if isinstance(i, Literal))
         name = self.const(f"frozenset(({values}{',' if values else ''}))")
-        if nullable(node.left) and node.negated:
-            return f"({left} is not None and {left} not in {name})"
+        if node.left.nullable and node.negated:
+            return _cat("(", left, " is not None and ", left, f" not in {name})")
         # A missing value is in no list (lists hold no null), so `in` already says false.
-        return f"({left} {'not in' if node.negated else 'in'} {name})"
+        return _cat("(", left, f" {'not in' if node.negated else 'in'} {name})")
 
 
-def _value(writer: _Writer, rule: Rule) -> tuple[str, bool]:
-    """What a rule decides beyond its own identity, as source: ``(text, varies with facts)``.
+def _is_null(node: Node) -> bool:
+    return isinstance(node, Literal) and node.value is None
+
+
+# --- the generated module ------------------------------------------------------------------------
+
+
+@dataclass
+class _Lines:
+    """Generated lines, each remembering the rule text its expressions came from."""
+
+    lines: list[str] = field(default_factory=list)
+    spans: dict[int, tuple[_Span, ...]] = field(default_factory=dict)
+    origin: dict[int, Pos] = field(default_factory=dict)
+
+    def add(self, *parts: str | _Code, at: Pos | None = None) -> None:
+        code = _cat(*parts)
+        self.lines.append(code.text)
+        number = len(self.lines)
+        if code.spans:
+            self.spans[number] = code.spans
+        if at is not None:
+            self.origin[number] = at
+
+    def extend(self, other: _Lines) -> None:
+        offset = len(self.lines)
+        self.lines += other.lines
+        self.spans.update({n + offset: s for n, s in other.spans.items()})
+        self.origin.update({n + offset: p for n, p in other.origin.items()})
+
+
+@dataclass(frozen=True)
+class Generated:
+    """A policy's generated code: its Python text, and the tree to compile, mapped to the file."""
+
+    source: str
+    tree: ast.Module
+
+
+def _value(writer: _Writer, rule: Rule) -> tuple[_Code, bool]:
+    """What a rule decides beyond its own identity, as code: ``(code, varies with facts)``.
 
     Fee rules give ``{name: value}``, commission rules the rate; channel rules nothing.
     """
     if rule.group == "channel":
-        return "None", False
-    assert isinstance(rule.outcome, dict)
+        return _Code("None"), False
+    outcome = rule.outcome
+    assert isinstance(outcome, Mapping)
     if rule.group == "commission":
-        value = rule.outcome["commission_rate"]
-        return writer.expr(value), bool(_names(value))
-    items = ", ".join(f"{k!r}: {writer.expr(v)}" for k, v in sorted(rule.outcome.items()))
-    return f"{{{items}}}", any(_names(v) for v in rule.outcome.values())
+        value = outcome["commission_rate"]
+        code = writer.expression(value, rule.sources.get("commission_rate"))
+        return code, _has_names(value)
+    parts: list[str | _Code] = ["{"]
+    for i, (key, node) in enumerate(sorted(outcome.items())):
+        parts += [", "] if i else []
+        parts += [f"{key!r}: ", writer.expression(node, rule.sources.get(key))]
+    return _cat(*parts, "}"), any(_has_names(v) for v in outcome.values())
 
 
-#: Largest number of rule combinations whose outcomes are built once, at compile time.
-TABLE_LIMIT = 4096
+def _has_names(node: Node) -> bool:
+    return any(isinstance(n, Name) for n in walk(node))
 
 
-def generate_source(ir: PolicyIR, label: str) -> str:
-    """Return the Python source of a policy: ``decide(f)`` and one function per conjunct.
+def generate(ir: PolicyIR, label: str) -> Generated:
+    """Return the code of a policy: ``decide(f)`` and one function per conjunct.
 
     Each group's chain sets the index of its winning rule. When every winner's outcome is a
-    constant, ``decide`` returns a prebuilt ``Outcome`` from a table indexed by the three
+    constant, ``decide`` returns a prebuilt ``Verdict`` from a table indexed by the three
     winners (building it per decision cost more than running the rules); a winner whose
     values depend on facts (a commission rate read from the case, say) builds it.
     """
     uses: dict[str, int] = {}
-    for group in GROUPS:
-        for rule in ir.groups[group]:
-            nodes = [rule.when] if rule.when is not None else []
-            if isinstance(rule.outcome, dict):
-                nodes += list(rule.outcome.values())
-            for node in nodes:
-                for name in _all_names(node):
-                    uses[name] = uses.get(name, 0) + 1
+    for rule in ir.rules():
+        nodes = [rule.when] if rule.when is not None else []
+        if isinstance(rule.outcome, Mapping):
+            nodes += list(rule.outcome.values())
+        for node in nodes:
+            for found in walk(node):
+                if isinstance(found, Name):
+                    uses[found.name] = uses.get(found.name, 0) + 1
     # A fact used once is read where it is used: most decisions end at an early rule, and
     # loading every fact up front cost more than deciding.
     writer = _Writer(frozenset(name for name, count in uses.items() if count == 1))
@@ -182,21 +264,24 @@ def generate_source(ir: PolicyIR, label: str) -> str:
     for group in GROUPS:
         combinations *= len(ir.groups[group])
     table = combinations <= TABLE_LIMIT
-    body: list[str] = ["    dynamic = False"] if table and any(varying.values()) else []
+    body = _Lines()
+    if table and any(varying.values()):
+        body.add("    dynamic = False")
     for group in GROUPS:
-        body.append(f"    # -- {group}")
+        body.add(f"    # -- {group}")
         first = True
         for index, rule in enumerate(ir.groups[group]):
             if rule.when is None:
-                body.append("    else:" if not first else "    if True:")
+                body.add("    else:" if not first else "    if True:", at=rule.pos)
             else:
-                body.append(f"    {'if' if first else 'elif'} {writer.expr(rule.when)}:")
-            body.append(f"        {group} = {index}  # {rule.id}")
-            text, varies = values[group][index]
+                condition = writer.expression(rule.when, rule.sources.get("when"))
+                body.add(f"    {'if' if first else 'elif'} ", condition, ":", at=rule.pos)
+            body.add(f"        {group} = {index}  # {rule.id}", at=rule.pos)
+            code, varies = values[group][index]
             if varies:  # constant values are looked up by the winner's index at the end
-                body.append(f"        {group}_value = {text}")
+                body.add(f"        {group}_value = ", code, at=rule.pos)
                 if table:
-                    body.append("        dynamic = True")
+                    body.add("        dynamic = True")
             if rule.when is None:
                 break
             first = False
@@ -212,127 +297,168 @@ def generate_source(ir: PolicyIR, label: str) -> str:
     fee_values, rate = picked["fees"], picked["commission"]
     # tuple.__new__ directly: a named tuple's own __new__ is a Python function.
     build = (
-        "_new_tuple(_Outcome, (_rules_channel[channel], _rules_fees[fees], "
+        "_new_tuple(_Verdict, (_rules_channel[channel], _rules_fees[fees], "
         f"{fee_values}, _rules_commission[commission], {rate}))"
     )
     if not table:
-        body.append(f"    return {build}")
+        body.add(f"    return {build}")
     elif any(varying.values()):
-        body += ["    if not dynamic:", "        return _OUT[channel][fees][commission]"]
-        body.append(f"    return {build}")
+        body.add("    if not dynamic:")
+        body.add("        return _OUT[channel][fees][commission]")
+        body.add(f"    return {build}")
     else:
-        body.append("    return _OUT[channel][fees][commission]")
+        body.add("    return _OUT[channel][fees][commission]")
 
     loaded = sorted(writer.names)  # what decide() loads up front
-    checks: list[str] = []
+    checks = _Lines()
     writer.inline = frozenset()  # the check functions load what they test
     for group in GROUPS:
         for index, rule in enumerate(ir.groups[group]):
             for part, (node, _) in enumerate(rule.conjuncts):
-                checks.append(f"def check_{group}_{index}_{part}(f):  # {rule.id}")
-                code = writer.expr(node)
-                for name in sorted(_names(node)):
-                    checks.append(f"    v_{name} = f[{name!r}]")
-                checks.append(f"    return {code}")
-                checks.append("")
+                checks.add(f"def check_{group}_{index}_{part}(f):  # {rule.id}", at=rule.pos)
+                code = writer.expression(node, rule.sources.get("when"))
+                for name in sorted({n.name for n in walk(node) if isinstance(n, Name)}):
+                    checks.add(f"    v_{name} = f[{name!r}]")
+                checks.add("    return ", code)
+                checks.add("")
 
-    head = [
-        f"# Generated by dunning from {label}: do not edit. Rule text is never evaluated;",
-        "# this source is built from the checked syntax tree.",
-        "from decimal import Decimal",
-        "",
-    ]
-    head += [f"{name} = {text}" for text, name in writer.constants.items()]
+    out = _Lines()
+    out.add(f"# Generated by dunning from {label}: do not edit. Rule text is never evaluated;")
+    out.add("# this source is built from the checked syntax tree.")
+    out.add("from decimal import Decimal")
+    out.add("")
+    for text, name in writer.constants.items():
+        out.add(f"{name} = {text}")
     for group in ("fees", "commission"):
         # The constant values of the group's rules (None where a rule's values vary).
-        items = [text if not varies else "None" for text, varies in values[group]]
-        head.append(f"_V_{group} = ({', '.join(items)}{',' if items else ''})")
+        items = [code.text if not varies else "None" for code, varies in values[group]]
+        out.add(f"_V_{group} = ({', '.join(items)}{',' if items else ''})")
     if table:
-        head.append(
+        out.add(
             "_OUT = tuple(tuple(tuple("
-            "_new_tuple(_Outcome, (_rules_channel[c], _rules_fees[f], _V_fees[f], "
+            "_new_tuple(_Verdict, (_rules_channel[c], _rules_fees[f], _V_fees[f], "
             "_rules_commission[m], _V_commission[m])) "
             "for m in range(len(_rules_commission))) "
             "for f in range(len(_rules_fees))) "
             "for c in range(len(_rules_channel)))"
         )
-    head += ["", "", "def decide(f):"]
-    head += [f"    v_{name} = f[{name!r}]" for name in loaded]
-    return "\n".join([*head, *body, "", "", *checks]) + "\n"
+    out.add("")
+    out.add("")
+    out.add("def decide(f):")
+    for name in loaded:
+        out.add(f"    v_{name} = f[{name!r}]")
+    out.extend(body)
+    out.add("")
+    out.add("")
+    out.extend(checks)
+    source = "\n".join(out.lines) + "\n"
+    tree = ast.parse(source)
+    _map_to_rule_file(tree, out, ir.text)
+    return Generated(source, tree)
 
 
-def _all_names(node: Node) -> list[str]:
-    """Every fact reference in ``node``, repeats included."""
-    found = [node.name] if isinstance(node, Name) else []
-    for child in children(node):
-        found += _all_names(child)
-    return found
+def _map_to_rule_file(tree: ast.Module, lines: _Lines, text: str) -> None:
+    """Give every node of ``tree`` the position in the rule file of what it was written from.
 
+    An expression takes the span of the innermost rule expression whose code contains it; any
+    other node takes the position of the rule its line belongs to (the last one above it).
+    """
+    file_lines = text.splitlines()
 
-def _names(node: Node) -> set[str]:
-    if isinstance(node, Name):
-        return {node.name}
-    found: set[str] = set()
-    for child in children(node):
-        found |= _names(child)
-    return found
+    def offset(pos: Pos) -> tuple[int, int]:  # 1-based line, UTF-8 byte column
+        line = file_lines[pos.line - 1] if 0 < pos.line <= len(file_lines) else ""
+        return pos.line, len(line[: pos.col - 1].encode("utf-8"))
+
+    origin: dict[int, tuple[int, int]] = {}
+    current = (1, 0)
+    for number in range(1, len(lines.lines) + 1):
+        if number in lines.origin:
+            current = offset(lines.origin[number])
+        origin[number] = current
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.expr | ast.stmt | ast.arg | ast.keyword | ast.alias):
+            continue  # nodes without a position
+        number = node.lineno
+        start = end = origin.get(number, (1, 0))
+        if node.end_lineno == number and node.end_col_offset is not None:
+            inside = [
+                s
+                for s in lines.spans.get(number, ())
+                if s[0] <= node.col_offset and node.end_col_offset <= s[1] and s[3] is not None
+            ]
+            if inside:
+                _, _, written, scalar = min(inside, key=lambda s: s[1] - s[0])
+                assert scalar is not None
+                start = offset(scalar.pos_at(written.at))
+                finish = written.end if written.end > written.at else written.at + 1
+                end = max(start, offset(scalar.pos_at(finish)))
+        node.lineno, node.col_offset = start
+        node.end_lineno, node.end_col_offset = end
 
 
 class CompiledEngine(Engine):
-    """Decides by running the policy's generated Python code."""
+    """Decides by running the policy's generated Python code.
+
+    Attributes:
+        source: The generated Python source (for reading; what runs is compiled from the same
+            tree with positions in the rule file).
+        filename: The file name tracebacks and debuggers show: the rule file's.
+    """
 
     name = "compiled"
 
     def __init__(self, ir: PolicyIR, digest: str) -> None:
         super().__init__(ir, digest)
         label = ir.files[0] if ir.files else ir.name
-        self.filename = f"<dunning policy {label} {digest[:19]}>"
-        self.source = generate_source(ir, label)
+        generated = generate(ir, label)
+        self.source = generated.source
+        self.filename = _register(label, ir.text, digest)
         namespace: dict[str, Any] = {
             "_rt": _runtime,
             "__name__": "dunning_policy",
             "_new_tuple": tuple.__new__,
-            "_Outcome": Outcome,
+            "_Verdict": Verdict,
             **{f"_rules_{group}": ir.groups[group] for group in GROUPS},
         }
-        code = compile(self.source, self.filename, "exec")
-        linecache.cache[self.filename] = (
-            len(self.source),
-            None,
-            self.source.splitlines(True),
-            self.filename,
-        )
-        exec(code, namespace)  # the generated source, never rule text
-        self._decide = namespace["decide"]
+        exec(compile(generated.tree, self.filename, "exec"), namespace)  # never rule text
         # The generated function is the engine's run: no method call in between.
-        self.run = self._decide  # type: ignore[method-assign]
-        self._checks = {
+        self.run = namespace["decide"]
+        self._conjunct_checks = {
             (group, index): [
                 namespace[f"check_{group}_{index}_{part}"] for part in range(len(rule.conjuncts))
             ]
             for group in GROUPS
             for index, rule in enumerate(ir.groups[group])
         }
-        self._groups = tuple(ir.groups[g] for g in GROUPS)
 
-    def run(self, facts: dict[str, Any]) -> Outcome:
-        """Decide every group for ``facts``."""
-        outcome: Outcome = self._decide(facts)
-        return outcome
-
-    def trace(self, facts: dict[str, Any]) -> dict[str, list[RuleTrace]]:
-        """Evaluate every rule's condition, part by part, for an explanation."""
+    def trace(self, facts: Mapping[str, Any]) -> dict[str, list[RuleTrace]]:
+        """Evaluate every rule's condition, part by part, with the generated checks."""
         out: dict[str, list[RuleTrace]] = {}
         for group in GROUPS:
             traces = []
             for index, rule in enumerate(self.ir.groups[group]):
-                failed = None
-                for check, (_, text) in zip(
-                    self._checks[(group, index)], rule.conjuncts, strict=True
-                ):
-                    if not check(facts):
-                        failed = text
-                        break
+                checks = self._conjunct_checks[(group, index)]
+                failed = next(
+                    (text for check, (_, text) in zip(checks, rule.conjuncts, strict=True)
+                     if not check(facts)),
+                    None,
+                )  # fmt: skip
                 traces.append(RuleTrace(rule, failed is None, failed))
             out[group] = traces
         return out
+
+
+def _register(label: str, text: str, digest: str) -> str:
+    """Put the rule file's text in ``linecache`` under the name the compiled code carries.
+
+    The file's own name, unless ``linecache`` holds another text under it (another policy
+    loaded under the same name): then the name with the digest, so no traceback shows the
+    wrong rule text.
+    """
+    lines = text.splitlines(True)
+    entry = linecache.cache.get(label)
+    name = label
+    if entry is not None and len(entry) == 4 and entry[2] != lines:
+        name = f"{label} ({digest[:19]})"
+    linecache.cache[name] = (len(text), None, lines, name)
+    return name

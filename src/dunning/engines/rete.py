@@ -7,11 +7,15 @@ session; every rule whose condition holds fires once and is collected; the winne
 is chosen here, in Python, by the policy's own order; the session is deleted. The measured traps
 of durable-rules and what this module does about each are listed in docs/engines.md.
 
-Numbers are compared as exact integers: money in minor units, rates scaled by 10^8, literals at
+Numbers are compared as exact integers: money in minor units, rates scaled by 10^6, literals at
 their own scale, sums aligned to a common scale, and divisions removed by cross-multiplying (with
 the sign of the denominators, and a zero denominator meaning "missing"). ``min``, ``max`` and
 ``abs`` become case splits, ``not`` is pushed down to the comparisons, and membership becomes
-``$or`` of equalities, since durable-rules has no ``$in``.
+``$or`` of equalities, since durable-rules has no ``$in``. The translation is three visitors of
+the checked tree: conditions become formulas (``_Formulas``), arithmetic becomes integer
+fractions (``_Numbers``), and the translator pushes negation down through a formula once, for
+every kind of node alike. Computed outcomes are evaluated with the reference closures
+(``interpret``).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import json
 import sys
 import threading
 import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -28,8 +33,8 @@ from typing import Any
 from ..errors import ConfigError, RuleEngineError
 from ..facts import FACTS
 from ..money import MINOR_UNITS
-from ..rules.checker import PolicyIR
-from ..rules.expr import (
+from ..rules.ir import GROUPS, PolicyIR
+from ..rules.nodes import (
     Binary,
     BoolOp,
     Call,
@@ -40,14 +45,17 @@ from ..rules.expr import (
     Name,
     Neg,
     Node,
+    NodeTransformer,
+    NodeVisitor,
     Not,
     Range,
-    children,
+    Ty,
+    walk,
 )
-from ..rules.schema import GROUPS
-from . import Engine, Outcome, RuleTrace, _runtime
+from . import Engine, Verdict
+from .interpret import evaluator
 
-__all__ = ["BOUNDS", "RATE_SCALE", "ReteEngine", "evaluate"]
+__all__ = ["BOUNDS", "RATE_SCALE", "ReteEngine"]
 
 #: Decimal places of rate facts (``number`` type) in the Rete engine's integer encoding.
 RATE_SCALE = 6
@@ -175,42 +183,111 @@ def _scaled(expr: Any, places: int) -> Any:
     return expr if places == 0 else _op("$mul", expr, 10**places)
 
 
-class _Translator:
-    """Turns checked condition trees into durable-rules condition JSON."""
+# --- conditions as formulas: the checked tree's logic, before negation is pushed down -------
 
-    def __init__(self, currency: str) -> None:
-        self.money_scale = MINOR_UNITS[currency]
 
-    def scale_of(self, name: str) -> int:
-        kind = FACTS[name].kind
-        return self.money_scale if kind == "money" else RATE_SCALE if kind == "number" else 0
+@dataclass(frozen=True, slots=True)
+class _Const:
+    value: bool
 
-    # -- numbers
-    def number(self, node: Node) -> _Num:
-        if isinstance(node, Literal):
-            value = node.value
-            assert isinstance(value, int | Decimal)
-            if isinstance(value, int):
-                return _Num(value, 1, 0)
-            exponent = value.normalize().as_tuple().exponent  # 2.5000 needs one place, not 4
-            assert isinstance(exponent, int)
-            places = max(0, -exponent)
-            return _Num(int(value.scaleb(places)), 1, places)
-        if isinstance(node, Name):
-            return _Num({"$m": node.name}, 1, self.scale_of(node.name), self.presence(node))
-        if isinstance(node, Neg):
-            inner = self.number(node.operand)
-            return _Num(_op("$mul", -1, inner.num), inner.den, inner.scale, inner.present)
-        assert isinstance(node, Binary), node
-        a, b = self.number(node.left), self.number(node.right)
+
+@dataclass(frozen=True, slots=True)
+class _Flag:
+    name: str  # a true/false fact
+    nullable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Test:
+    op: str  # a op b, false when either is missing
+    a: Node
+    b: Node
+
+
+@dataclass(frozen=True, slots=True)
+class _Present:
+    node: Node
+
+
+@dataclass(frozen=True, slots=True)
+class _Junction:
+    conjunction: bool  # and / or
+    parts: tuple[_Formula, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Negation:
+    part: _Formula
+
+
+_Formula = _Const | _Flag | _Test | _Present | _Junction | _Negation
+
+
+class _Formulas(NodeVisitor[_Formula]):
+    """A checked condition as a formula over comparisons and presence tests."""
+
+    def visit_Literal(self, node: Literal) -> _Formula:
+        return _Const(bool(node.value))
+
+    def visit_Name(self, node: Name) -> _Formula:
+        return _Flag(node.name, node.nullable)
+
+    def visit_Not(self, node: Not) -> _Formula:
+        return _Negation(self.visit(node.operand))
+
+    def visit_BoolOp(self, node: BoolOp) -> _Formula:
+        return _Junction(node.op == "and", tuple(self.visit(p) for p in node.operands))
+
+    def visit_Compare(self, node: Compare) -> _Formula:
+        return _Junction(True, tuple(_Test(op, a, b) for op, a, b in node.pairs()))
+
+    def visit_In(self, node: In) -> _Formula:
+        x, container = node.left, node.container
+        if isinstance(container, Range):
+            inside = _Junction(
+                True, (_Test("<=", container.low, x), _Test("<=", x, container.high))
+            )
+            # x not in a..b: x present, and not (a <= x <= b).
+            return _Junction(True, (_Present(x), _Negation(inside))) if node.negated else inside
+        assert isinstance(container, ListExpr)
+        if node.negated:  # x present and different from every item (lists hold no null)
+            tests = tuple(_Test("!=", x, item) for item in container.items)
+            return _Junction(True, (_Present(x), *tests))
+        return _Junction(False, tuple(_Test("==", x, item) for item in container.items))
+
+
+class _Numbers(NodeVisitor[_Num]):
+    """An arithmetic expression as an exact integer fraction over durable-rules fields."""
+
+    def __init__(self, translator: _Translator) -> None:
+        self.t = translator
+
+    def visit_Literal(self, node: Literal) -> _Num:
+        value = node.value
+        assert isinstance(value, int | Decimal)
+        if isinstance(value, int):
+            return _Num(value, 1, 0)
+        exponent = value.normalize().as_tuple().exponent  # 2.5000 needs one place, not 4
+        assert isinstance(exponent, int)
+        places = max(0, -exponent)
+        return _Num(int(value.scaleb(places)), 1, places)
+
+    def visit_Name(self, node: Name) -> _Num:
+        return _Num({"$m": node.name}, 1, self.t.scale_of(node.name), self.t.presence(node))
+
+    def visit_Neg(self, node: Neg) -> _Num:
+        inner = self.visit(node.operand)
+        return _Num(_op("$mul", -1, inner.num), inner.den, inner.scale, inner.present)
+
+    def visit_Binary(self, node: Binary) -> _Num:
+        a, b = self.visit(node.left), self.visit(node.right)
         present = a.present + b.present
         if node.op in "+-":
             op = "$add" if node.op == "+" else "$sub"
+            s = max(a.scale, b.scale)
             if a.den == 1 and b.den == 1:
-                s = max(a.scale, b.scale)
                 num = _op(op, _scaled(a.num, s - a.scale), _scaled(b.num, s - b.scale))
                 return _Num(num, 1, s, present)
-            s = max(a.scale, b.scale)
             left = _op("$mul", _scaled(a.num, s - a.scale), b.den)
             right = _op("$mul", _scaled(b.num, s - b.scale), a.den)
             return _Num(_op(op, left, right), _op("$mul", a.den, b.den), s, present)
@@ -218,12 +295,63 @@ class _Translator:
             num, den = _op("$mul", a.num, b.num), _op("$mul", a.den, b.den)
             return _Num(num, den, a.scale + b.scale, present)
         # a / b = (Na / (Da 10^sa)) / (Nb / (Db 10^sb)) = Na Db 10^sb / (Da Nb 10^sa)
-        nonzero = self.compare_ints("!=", b.num, 0)
+        nonzero = self.t.compare_ints("!=", b.num, 0)
         num = _op("$mul", a.num, b.den)
         den = _op("$mul", a.den, b.num)
         if b.scale >= a.scale:
             return _Num(_scaled(num, b.scale - a.scale), den, 0, (*present, nonzero))
         return _Num(num, den, a.scale - b.scale, (*present, nonzero))
+
+
+class _Substitute(NodeTransformer):
+    """Replaces one call node by another expression (a branch of a case split)."""
+
+    def __init__(self, target: Call, value: Node) -> None:
+        self.target, self.value = target, value
+
+    def visit(self, node: Node, *args: Any) -> Node:
+        return self.value if node is self.target else super().visit(node, *args)
+
+
+class _Translator:
+    """Turns checked conditions into durable-rules condition JSON."""
+
+    def __init__(self, currency: str) -> None:
+        self.money_scale = MINOR_UNITS[currency]
+        self.numbers = _Numbers(self)
+
+    def condition(self, node: Node) -> dict[str, Any]:
+        """The JSON condition that holds exactly when ``node`` is true."""
+        return self.realize(_Formulas().visit(node), True)
+
+    def realize(self, formula: _Formula, positive: bool) -> dict[str, Any]:
+        """``formula`` (``positive``) or its negation, with ``not`` pushed down to the tests.
+
+        durable-rules has no ``$not``: negation turns and into or (De Morgan), a comparison
+        into "either side missing, or the opposite comparison", presence into absence.
+        """
+        if isinstance(formula, _Const):
+            return TRUE if formula.value == positive else FALSE
+        if isinstance(formula, _Flag):
+            test = {formula.name: positive}
+            if formula.nullable and not positive:  # not x: true when x is missing
+                return _any([{"$nex": {formula.name: 1}}, test])
+            return test
+        if isinstance(formula, _Test):
+            if positive:
+                return self.comparison(formula.op, formula.a, formula.b)
+            return self.negated_comparison(formula.op, formula.a, formula.b)
+        if isinstance(formula, _Present):
+            present = _all(list(self.presence(formula.node)))
+            return present if positive else self.negate_tree(present)
+        if isinstance(formula, _Negation):
+            return self.realize(formula.part, not positive)
+        parts = [self.realize(part, positive) for part in formula.parts]
+        return _all(parts) if formula.conjunction == positive else _any(parts)
+
+    def scale_of(self, name: str) -> int:
+        kind = FACTS[name].kind
+        return self.money_scale if kind == "money" else RATE_SCALE if kind == "number" else 0
 
     def present(self, name: str) -> dict[str, Any]:
         return {"$ex": {name: 1}}
@@ -270,29 +398,37 @@ class _Translator:
             )
         return _all([*a.present, *b.present, test])
 
-    # -- comparisons of any type
     def comparison(self, op: str, a: Node, b: Node) -> dict[str, Any]:
         """``a op b`` with the compiled engine's semantics (false when anything is missing)."""
-        calls = _first_call(a) or _first_call(b)
-        if calls is not None:
-            return self.split(calls, lambda x: self.comparison(op, *_swap(a, b, calls, x)))
+        call = _first_call(a) or _first_call(b)
+        if call is not None:
+            return self.split(call, lambda x: self.comparison(op, *_swap(a, b, call, x)))
         if _is_null(a) or _is_null(b):
             other = b if _is_null(a) else a
             present = _all(list(self.presence(other)))
             return present if op == "!=" else self.negate_tree(present)
-        if _kind(a) in ("string", "bool") or _kind(b) in ("string", "bool"):
+        if a.type.kind in ("string", "bool") or b.type.kind in ("string", "bool"):
             return self.equality(op, a, b)
-        return self.compare_numbers(op, self.number(a), self.number(b))
+        return self.compare_numbers(op, self.numbers.visit(a), self.numbers.visit(b))
+
+    def negated_comparison(self, op: str, a: Node, b: Node) -> dict[str, Any]:
+        """``not (a op b)``: true when anything is missing, else the opposite comparison."""
+        if _is_null(a) or _is_null(b):
+            return self.comparison(_NEGATE[op], a, b)
+        return _any([self.missing(a), self.missing(b), self.comparison(_NEGATE[op], a, b)])
 
     def presence(self, node: Node) -> tuple[dict[str, Any], ...]:
         """Conditions under which ``node`` has a value (nullable facts present, divisors ≠ 0)."""
         if isinstance(node, Name):
-            return (self.present(node.name),) if FACTS[node.name].nullable else ()
+            return (self.present(node.name),) if node.nullable else ()
         if isinstance(node, Literal):
             return (FALSE,) if node.value is None else ()
         if isinstance(node, Call):
             return tuple(p for arg in node.args for p in self.presence(arg))
-        return self.number(node).present
+        return self.numbers.visit(node).present
+
+    def missing(self, node: Node) -> dict[str, Any]:
+        return self.negate_tree(_all(list(self.presence(node))))
 
     def equality(self, op: str, a: Node, b: Node) -> dict[str, Any]:
         if isinstance(a, Literal) and not isinstance(b, Literal):
@@ -310,11 +446,12 @@ class _Translator:
         """Replace a ``min``/``max``/``abs`` call by a case split over its arguments."""
         if call.func == "abs":
             (x,) = call.args
-            negated = Neg(x.at, x)
+            negated = Neg(x.at, x, end=x.end, ty=x.type)
+            zero = Literal(x.at, 0, end=x.end, ty=Ty("int", literal=True))
             return _any(
                 [
-                    _all([self.comparison(">=", x, Literal(0, 0)), build(x)]),
-                    _all([self.comparison("<", x, Literal(0, 0)), build(negated)]),
+                    _all([self.comparison(">=", x, zero), build(x)]),
+                    _all([self.comparison("<", x, zero), build(negated)]),
                 ]
             )
         op = "<=" if call.func == "min" else ">="
@@ -325,113 +462,6 @@ class _Translator:
             ]
             branches.append(_all([*guards, build(candidate)]))
         return _any(branches)
-
-    # -- boolean structure
-    def condition(self, node: Node) -> dict[str, Any]:
-        if isinstance(node, Literal):
-            return TRUE if node.value else FALSE
-        if isinstance(node, Name):
-            return {node.name: True}
-        if isinstance(node, Not):
-            return self.negation(node.operand)
-        if isinstance(node, BoolOp):
-            parts = [self.condition(p) for p in node.operands]
-            return _all(parts) if node.op == "and" else _any(parts)
-        if isinstance(node, Compare):
-            terms = [node.left, *node.rights]
-            return _all(
-                [
-                    self.comparison(op, a, b)
-                    for op, a, b in zip(node.ops, terms, terms[1:], strict=False)
-                ]
-            )
-        assert isinstance(node, In), node
-        return self.membership(node)
-
-    def membership(self, node: In) -> dict[str, Any]:
-        x, container = node.left, node.container
-        if isinstance(container, Range):
-            if not node.negated:
-                return _all(
-                    [
-                        self.comparison("<=", container.low, x),
-                        self.comparison("<=", x, container.high),
-                    ]
-                )
-            # x not in a..b: x present, and not (a <= x <= b).
-            outside = _any(
-                [
-                    self.negation_of_comparison("<=", container.low, x),
-                    self.negation_of_comparison("<=", x, container.high),
-                ]
-            )
-            return _all([*self.presence(x), outside])
-        assert isinstance(container, ListExpr)
-        if node.negated:
-            return _all(
-                [*self.presence(x)] + [self.comparison("!=", x, item) for item in container.items]
-            )
-        return _any([self.comparison("==", x, item) for item in container.items])
-
-    def negation(self, node: Node) -> dict[str, Any]:
-        """``not node`` pushed down to comparisons (durable-rules has no ``$not``)."""
-        if isinstance(node, Literal):
-            return FALSE if node.value else TRUE
-        if isinstance(node, Name):
-            return {node.name: False}
-        if isinstance(node, Not):
-            return self.condition(node.operand)
-        if isinstance(node, BoolOp):
-            parts = [self.negation(p) for p in node.operands]
-            return _any(parts) if node.op == "and" else _all(parts)
-        if isinstance(node, Compare):
-            terms = [node.left, *node.rights]
-            return _any(
-                [
-                    self.negation_of_comparison(op, a, b)
-                    for op, a, b in zip(node.ops, terms, terms[1:], strict=False)
-                ]
-            )
-        assert isinstance(node, In)
-        if isinstance(node.container, Range):
-            low, high = node.container.low, node.container.high
-            outside = _any(
-                [
-                    self.negation_of_comparison("<=", low, node.left),
-                    self.negation_of_comparison("<=", node.left, node.container.high),
-                ]
-            )
-            if not node.negated:
-                return outside
-            # not (x not in a..b): x missing, or x inside.
-            return _any(
-                [
-                    self.missing(node.left),
-                    _all(
-                        [
-                            self.comparison("<=", low, node.left),
-                            self.comparison("<=", node.left, high),
-                        ]
-                    ),
-                ]
-            )
-        assert isinstance(node.container, ListExpr)
-        items = node.container.items
-        if node.negated:
-            # not (x not in L): x missing, or x equals one of L.
-            return _any(
-                [self.missing(node.left), *[self.comparison("==", node.left, i) for i in items]]
-            )
-        return _all([self.negation_of_comparison("==", node.left, i) for i in items])
-
-    def negation_of_comparison(self, op: str, a: Node, b: Node) -> dict[str, Any]:
-        """``not (a op b)``: true when anything is missing, else the opposite comparison."""
-        if _is_null(a) or _is_null(b):
-            return self.comparison(_NEGATE[op], a, b)
-        return _any([self.missing(a), self.missing(b), self.comparison(_NEGATE[op], a, b)])
-
-    def missing(self, node: Node) -> dict[str, Any]:
-        return self.negate_tree(_all(list(self.presence(node))))
 
     def negate_tree(self, tree: dict[str, Any]) -> dict[str, Any]:
         """Negate a tree made of presence tests (``$ex``) and integer comparisons."""
@@ -468,68 +498,13 @@ def _is_null(node: Node) -> bool:
     return isinstance(node, Literal) and node.value is None
 
 
-def _kind(node: Node) -> str:
-    if isinstance(node, Name):
-        return FACTS[node.name].kind
-    if isinstance(node, Literal):
-        return (
-            "bool"
-            if isinstance(node.value, bool)
-            else "string"
-            if isinstance(node.value, str)
-            else "number"
-        )
-    return "number"
-
-
 def _first_call(node: Node) -> Call | None:
-    if isinstance(node, Call):
-        return node
-    for child in children(node):
-        found = _first_call(child)
-        if found is not None:
-            return found
-    return None
-
-
-def _replace(node: Node, target: Call, value: Node) -> Node:
-    if node is target:
-        return value
-    if isinstance(node, Neg):
-        return Neg(node.at, _replace(node.operand, target, value))
-    if isinstance(node, Binary):
-        return Binary(
-            node.at,
-            node.op,
-            _replace(node.left, target, value),
-            _replace(node.right, target, value),
-        )
-    if isinstance(node, Call):
-        return Call(node.at, node.func, tuple(_replace(a, target, value) for a in node.args))
-    return node
+    return next((n for n in walk(node) if isinstance(n, Call)), None)
 
 
 def _swap(a: Node, b: Node, target: Call, value: Node) -> tuple[Node, Node]:
-    return _replace(a, target, value), _replace(b, target, value)
-
-
-# --- outcomes ----------------------------------------------------------------------------------
-
-
-def evaluate(node: Node, facts: dict[str, Any]) -> Any:
-    """Evaluate an outcome expression by walking its tree (the compiled engine generates code)."""
-    if isinstance(node, Literal):
-        return node.value
-    if isinstance(node, Name):
-        return facts[node.name]
-    if isinstance(node, Neg):
-        return _runtime.neg(evaluate(node.operand, facts))
-    if isinstance(node, Binary):
-        op = {"+": _runtime.add, "-": _runtime.sub, "*": _runtime.mul, "/": _runtime.div}
-        return op[node.op](evaluate(node.left, facts), evaluate(node.right, facts))
-    assert isinstance(node, Call)
-    func = {"min": _runtime.least, "max": _runtime.greatest, "abs": _runtime.absolute}
-    return func[node.func](*(evaluate(a, facts) for a in node.args))
+    substitute = _Substitute(target, value)
+    return substitute.visit(a), substitute.visit(b)
 
 
 # --- the engine --------------------------------------------------------------------------------
@@ -578,6 +553,12 @@ class ReteEngine(Engine):
         except native.error as exc:
             raise RuleEngineError(self._refused(engine, native, exc)) from None
         weakref.finalize(self, native.delete_ruleset, self._ruleset._handle)
+        # Computed outcomes, as closures of the reference semantics.
+        self._outcomes = {
+            rule.id: {key: evaluator(node) for key, node in rule.outcome.items()}
+            for rule in ir.rules()
+            if isinstance(rule.outcome, Mapping)
+        }
         self._lock = threading.Lock()
         self._sessions = itertools.count(1)
         self._matched: list[str] = []
@@ -607,7 +588,7 @@ class ReteEngine(Engine):
 
         return fired
 
-    def encode(self, facts: dict[str, Any]) -> dict[str, Any]:
+    def encode(self, facts: Mapping[str, Any]) -> dict[str, Any]:
         """Return the fact view as durable-rules sees it: exact integers, no missing keys."""
         event: dict[str, Any] = {"_0": 0}
         for name, spec in FACTS.items():
@@ -631,7 +612,7 @@ class ReteEngine(Engine):
             event[name] = value
         return event
 
-    def matched(self, facts: dict[str, Any]) -> set[str]:
+    def matched(self, facts: Mapping[str, Any]) -> set[str]:
         """Return the keys (``group.index``) of every rule whose condition holds for ``facts``."""
         event = self.encode(facts)
         with self._lock:  # durable-rules is not thread-safe
@@ -666,26 +647,12 @@ class ReteEngine(Engine):
             winners.append(min([*indices, fallback]))
         return winners
 
-    def run(self, facts: dict[str, Any]) -> Outcome:
+    def run(self, facts: Mapping[str, Any]) -> Verdict:
         """Decide every group for ``facts``: winners by policy order, outcomes evaluated here."""
         ci, fi, mi = self._winners(self.matched(facts))
         channel, fees, commission = (
             rules[i] for rules, i in zip(self._groups, (ci, fi, mi), strict=True)
         )
-        assert isinstance(fees.outcome, dict)
-        assert isinstance(commission.outcome, dict)
-        fee_values = {k: evaluate(v, facts) for k, v in fees.outcome.items()}
-        rate = evaluate(commission.outcome["commission_rate"], facts)
-        return Outcome(channel, fees, fee_values, commission, rate)
-
-    def trace(self, facts: dict[str, Any]) -> dict[str, list[RuleTrace]]:
-        """Which rules matched (durable-rules does not say which part of a condition failed)."""
-        matched = self.matched(facts)
-        out: dict[str, list[RuleTrace]] = {}
-        for g, group in enumerate(GROUPS):
-            traces = []
-            for index, rule in enumerate(self._groups[g]):
-                hit = rule.when is None or f"{g}.{index}" in matched
-                traces.append(RuleTrace(rule, hit, None if hit else rule.when_text))
-            out[group] = traces
-        return out
+        fee_values = {key: value(facts) for key, value in self._outcomes[fees.id].items()}
+        rate = self._outcomes[commission.id]["commission_rate"](facts)
+        return Verdict(channel, fees, fee_values, commission, rate)

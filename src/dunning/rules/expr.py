@@ -1,4 +1,4 @@
-"""Stage 2 of the rule front end: the expression language — tokens, syntax nodes, parser.
+"""Stage 2 of the rule front end: the expression language — tokens and parser.
 
 The language analysts write in ``when`` conditions and in computed outcomes::
 
@@ -29,23 +29,9 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-__all__ = [
-    "FUNCTIONS",
-    "Binary",
-    "BoolOp",
-    "Call",
-    "Compare",
-    "ExprError",
-    "In",
-    "ListExpr",
-    "Literal",
-    "Name",
-    "Neg",
-    "Node",
-    "Not",
-    "Range",
-    "parse",
-]
+from .nodes import Binary, BoolOp, Call, Compare, In, ListExpr, Literal, Name, Neg, Node, Not, Range
+
+__all__ = ["FUNCTIONS", "MAX_DEPTH", "MAX_DIGITS", "ExprError", "parse"]
 
 MAX_LENGTH = 4000
 MAX_DEPTH = 32
@@ -66,102 +52,6 @@ class ExprError(Exception):
         self.message = message
         self.at = at
         self.hint = hint
-
-
-# --- syntax nodes: every node knows where it starts in the expression text -------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Node:
-    """Base of the syntax nodes; ``at`` is the offset of the node's first character."""
-
-    at: int
-
-
-@dataclass(frozen=True, slots=True)
-class Literal(Node):
-    """A constant: ``int``, ``Decimal``, ``str``, ``bool`` or ``None``."""
-
-    value: int | Decimal | str | bool | None
-
-
-@dataclass(frozen=True, slots=True)
-class Name(Node):
-    """A fact or parameter name."""
-
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class Neg(Node):
-    """Arithmetic negation."""
-
-    operand: Node
-
-
-@dataclass(frozen=True, slots=True)
-class Not(Node):
-    """Logical negation."""
-
-    operand: Node
-
-
-@dataclass(frozen=True, slots=True)
-class Binary(Node):
-    """Arithmetic: ``+``, ``-``, ``*``, ``/``."""
-
-    op: str
-    left: Node
-    right: Node
-
-
-@dataclass(frozen=True, slots=True)
-class BoolOp(Node):
-    """``and`` / ``or`` over two or more operands."""
-
-    op: str
-    operands: tuple[Node, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Compare(Node):
-    """A comparison chain: ``a < b <= c`` means ``a < b and b <= c``."""
-
-    left: Node
-    ops: tuple[str, ...]
-    rights: tuple[Node, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class ListExpr(Node):
-    """A list literal ``[a, b, …]``."""
-
-    items: tuple[Node, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Range(Node):
-    """An inclusive range ``low..high`` (only after ``in``)."""
-
-    low: Node
-    high: Node
-
-
-@dataclass(frozen=True, slots=True)
-class In(Node):
-    """Membership: ``x in [..]``, ``x in a..b``, or their ``not in`` forms."""
-
-    left: Node
-    container: ListExpr | Range | Node
-    negated: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Call(Node):
-    """A call of a whitelisted function."""
-
-    func: str
-    args: tuple[Node, ...]
 
 
 # --- lexer -----------------------------------------------------------------------------------
@@ -250,6 +140,12 @@ class _Parser:
         self.i += 1
         return tok
 
+    @property
+    def done(self) -> int:
+        """The offset just past the last token taken: where the node being built ends."""
+        tok = self.toks[self.i - 1]
+        return tok.at + len(tok.text)
+
     def at(self, *texts: str) -> bool:
         return self.tok.kind in ("op", "keyword") and self.tok.text in texts
 
@@ -286,7 +182,9 @@ class _Parser:
             self.take()
             operands.append(self.and_expr())
         self.depth -= 1
-        return first if len(operands) == 1 else BoolOp(first.at, "or", tuple(operands))
+        return (
+            first if len(operands) == 1 else BoolOp(first.at, "or", tuple(operands), end=self.done)
+        )
 
     def and_expr(self) -> Node:
         first = self.not_expr()
@@ -294,7 +192,9 @@ class _Parser:
         while self.at("and"):
             self.take()
             operands.append(self.not_expr())
-        return first if len(operands) == 1 else BoolOp(first.at, "and", tuple(operands))
+        return (
+            first if len(operands) == 1 else BoolOp(first.at, "and", tuple(operands), end=self.done)
+        )
 
     def not_expr(self) -> Node:
         if self.at("not"):
@@ -302,7 +202,7 @@ class _Parser:
             self.nest()
             operand = self.not_expr()
             self.depth -= 1
-            return Not(tok.at, operand)
+            return Not(tok.at, operand, end=self.done)
         return self.comparison()
 
     def comparison(self) -> Node:
@@ -312,25 +212,27 @@ class _Parser:
             while self.tok.kind == "op" and self.tok.text in _CMP:
                 ops.append(self.take().text)
                 rights.append(self.sum())
-            return Compare(left.at, left, tuple(ops), tuple(rights))
+            return Compare(left.at, left, tuple(ops), tuple(rights), end=self.done)
         negated = False
         if self.at("not") and self.toks[self.i + 1].text == "in":
             self.take()
             negated = True
         if self.at("in"):
             self.take()
-            return In(left.at, left, self.container(), negated)
+            container = self.container()
+            return In(left.at, left, container, negated, end=self.done)
         if negated:
             raise self.unexpected("expected 'in' after 'not'")
         return left
 
-    def container(self) -> ListExpr | Range | Node:
+    def container(self) -> Node:
         if self.at("["):
             return self.list_expr()
         low = self.sum()
         if self.at(".."):
             self.take()
-            return Range(low.at, low, self.sum())
+            high = self.sum()
+            return Range(low.at, low, high, end=self.done)
         return low  # a list-valued parameter
 
     def list_expr(self) -> ListExpr:
@@ -343,20 +245,22 @@ class _Parser:
             if not self.at("]"):
                 self.expect(",")
         self.take()
-        return ListExpr(start.at, tuple(items))
+        return ListExpr(start.at, tuple(items), end=self.done)
 
     def sum(self) -> Node:
         node = self.term()
         while self.at("+", "-"):
             op = self.take().text
-            node = Binary(node.at, op, node, self.term())
+            right = self.term()
+            node = Binary(node.at, op, node, right, end=self.done)
         return node
 
     def term(self) -> Node:
         node = self.unary()
         while self.at("*", "/"):
             op = self.take().text
-            node = Binary(node.at, op, node, self.unary())
+            right = self.unary()
+            node = Binary(node.at, op, node, right, end=self.done)
         return node
 
     def unary(self) -> Node:
@@ -366,26 +270,28 @@ class _Parser:
             operand = self.unary()
             self.depth -= 1
             if isinstance(operand, Literal) and isinstance(operand.value, int | Decimal):
-                return Literal(tok.at, -operand.value)
-            return Neg(tok.at, operand)
+                return Literal(tok.at, -operand.value, end=self.done)
+            return Neg(tok.at, operand, end=self.done)
         return self.primary()
 
     def primary(self) -> Node:
         tok = self.tok
         if tok.kind == "number":
             self.take()
-            return Literal(tok.at, Decimal(tok.text) if "." in tok.text else int(tok.text))
+            value = Decimal(tok.text) if "." in tok.text else int(tok.text)
+            return Literal(tok.at, value, end=self.done)
         if tok.kind == "string":
             self.take()
-            return Literal(tok.at, tok.text[1:-1])
+            return Literal(tok.at, tok.text[1:-1], end=self.done)
         if tok.kind == "keyword" and tok.text in ("true", "false", "null"):
             self.take()
-            return Literal(tok.at, {"true": True, "false": False, "null": None}[tok.text])
+            word = {"true": True, "false": False, "null": None}[tok.text]
+            return Literal(tok.at, word, end=self.done)
         if tok.kind == "name":
             self.take()
             if self.at("("):
                 return self.call(tok)
-            return Name(tok.at, tok.text)
+            return Name(tok.at, tok.text, end=self.done)
         if self.at("("):
             self.take()
             node = self.expr()
@@ -418,28 +324,7 @@ class _Parser:
                 f"got {len(args)}",
                 name.at,
             )
-        return Call(name.at, name.text, tuple(args))
-
-
-def children(node: Node) -> tuple[Node, ...]:
-    """Return the direct sub-expressions of ``node``, in source order."""
-    if isinstance(node, Neg | Not):
-        return (node.operand,)
-    if isinstance(node, Binary):
-        return (node.left, node.right)
-    if isinstance(node, BoolOp):
-        return node.operands
-    if isinstance(node, Compare):
-        return (node.left, *node.rights)
-    if isinstance(node, In):
-        return (node.left, node.container)
-    if isinstance(node, Range):
-        return (node.low, node.high)
-    if isinstance(node, ListExpr):
-        return node.items
-    if isinstance(node, Call):
-        return node.args
-    return ()
+        return Call(name.at, name.text, tuple(args), end=self.done)
 
 
 def parse(text: str) -> Node:

@@ -1,139 +1,49 @@
 """Stage 3b of the rule front end: the ``guards:`` section → a checked :class:`GuardConfig`.
 
-Guards start from a jurisdiction profile (``cn``, the default, or ``us``); the file may turn a
-guard off (``rolling_calls: off``), on with the profile's settings (``on``), or change single
-settings. Every unknown key and bad value is a diagnostic at its position, like the rest of the
-file; turning off a guard the profile has on is a warning, so that ``check --strict`` catches it.
+Guards start from a jurisdiction profile (``cn``, the default, or ``us``, or one a host passes
+in as a :class:`GuardProfile`); the file may turn a guard off (``rolling_calls: off``), on with
+the profile's settings (``on``), or change single settings. Every unknown key and bad value is a
+diagnostic at its position, like the rest of the file; turning off a guard the profile has on is
+a warning, so that ``check --strict`` catches it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, time
 from decimal import Decimal
-from functools import cache
+from types import MappingProxyType
 from typing import Any
 
+from ..errors import ConfigError, did_you_mean
 from ..lpr import LprTable
-from .schema import did_you_mean
+from .ir import (
+    ChargesCap,
+    ConnectedCalls,
+    ContactStatus,
+    ContactWindow,
+    FieldVisits,
+    GuardConfig,
+    Limitation,
+    OutsourcingNotice,
+    RollingCalls,
+    ThirdParties,
+    UnansweredDials,
+)
+from .reader import Reader
 from .source import PMap, PNode, Pos, PScalar, PSeq, Source
 
 __all__ = [
+    "BUILTIN_PROFILES",
     "GUARD_IDS",
-    "PROFILES",
     "SETTINGS",
-    "ChargesCap",
-    "ContactWindow",
-    "GuardConfig",
-    "Limitation",
-    "RollingCalls",
-    "ThirdParties",
-    "holiday_dates",
+    "GuardProfile",
+    "guards_json_schema",
+    "profile_table",
     "read_guards",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class ContactWindow:
-    """Contact only between ``start`` and ``end`` (party's local time), never on quiet days."""
-
-    start: time
-    end: time
-    calendar: str | None  # a country code of the ``holidays`` package: its holidays are quiet
-    quiet_dates: frozenset[date]
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectedCalls:
-    """At most ``per_day`` calls that reached a debtor, per debtor and local day."""
-
-    per_day: int
-
-
-@dataclass(frozen=True, slots=True)
-class UnansweredDials:
-    """At most ``per_number_per_day`` unanswered dials of one number; then defer or send an SMS."""
-
-    per_number_per_day: int
-    then: str  # defer | sms
-
-
-@dataclass(frozen=True, slots=True)
-class RollingCalls:
-    """At most ``max_calls`` calls in ``days`` days, none for ``after_conversation_days``."""
-
-    max_calls: int
-    days: int
-    after_conversation_days: int
-
-
-@dataclass(frozen=True, slots=True)
-class ThirdParties:
-    """When third parties may be contacted (borrower lost) and what they are told."""
-
-    lost_after_failed_attempts: int
-    template: str
-
-
-@dataclass(frozen=True, slots=True)
-class ContactStatus:
-    """No contact with a debtor who asked for none, disputes, died, is bankrupt or represented."""
-
-
-@dataclass(frozen=True, slots=True)
-class FieldVisits:
-    """Field visits need a known address and, where required, a recording."""
-
-    require_address: bool
-    require_recording: bool
-
-
-@dataclass(frozen=True, slots=True)
-class OutsourcingNotice:
-    """A case goes to an agency only after the borrower was told; the notice's template."""
-
-    template: str
-
-
-@dataclass(frozen=True, slots=True)
-class ChargesCap:
-    """Penalty interest and fees cut so that all charges stay under a yearly rate on principal."""
-
-    mode: str  # lpr_multiple | fixed_rate
-    multiple: Decimal
-    rate: Decimal
-    penalty_multiplier_min: Decimal | None
-    penalty_multiplier_max: Decimal | None
-    penalty_multiplier_default: Decimal | None
-    lpr: LprTable
-
-
-@dataclass(frozen=True, slots=True)
-class Limitation:
-    """Cases in default longer than ``years`` are flagged; legal action needs ``approval``."""
-
-    years: int
-    approval: str
-
-
-@dataclass(frozen=True, slots=True)
-class GuardConfig:
-    """Every guard's settings; ``None`` means the guard is off."""
-
-    profile: str
-    contact_window: ContactWindow | None
-    connected_calls: ConnectedCalls | None
-    unanswered_dials: UnansweredDials | None
-    rolling_calls: RollingCalls | None
-    third_parties: ThirdParties | None
-    contact_status: ContactStatus | None
-    field_visits: FieldVisits | None
-    outsourcing_notice: OutsourcingNotice | None
-    charges_cap: ChargesCap | None
-    limitation: Limitation | None
-
 
 _CLASSES: dict[str, type] = {
     "contact_window": ContactWindow,
@@ -151,93 +61,71 @@ _CLASSES: dict[str, type] = {
 GUARD_IDS = tuple(_CLASSES)
 
 #: Every setting's kind and its value when a profile does not say otherwise.
-SETTINGS: dict[str, dict[str, tuple[Any, Any]]] = {
-    "contact_window": {
-        "start": ("time", time(8)),
-        "end": ("time", time(22)),
-        "calendar": ("calendar", None),
-        "quiet_dates": ("dates", frozenset()),
-    },
-    "connected_calls": {"per_day": ("count", 3)},
-    "unanswered_dials": {
-        "per_number_per_day": ("count", 6),
-        "then": (("defer", "sms"), "defer"),
-    },
-    "rolling_calls": {
-        "max_calls": ("count", 7),
-        "days": ("count", 7),
-        "after_conversation_days": ("days", 7),
-    },
-    "third_parties": {
-        "lost_after_failed_attempts": ("count", 3),
-        "template": ("id", "restore-contact"),
-    },
-    "contact_status": {},
-    "field_visits": {"require_address": ("bool", True), "require_recording": ("bool", True)},
-    "outsourcing_notice": {"template": ("id", "outsourcing-notice")},
-    "charges_cap": {
-        "mode": (("lpr_multiple", "fixed_rate"), "lpr_multiple"),
-        "multiple": ("positive", Decimal(4)),
-        "rate": ("rate", Decimal("0.24")),
-        "penalty_multiplier_min": ("positive?", Decimal("1.3")),
-        "penalty_multiplier_max": ("positive?", Decimal("1.5")),
-        "penalty_multiplier_default": ("positive?", Decimal("1.5")),
-        "lpr": ("lpr", ()),
-    },
-    "limitation": {"years": ("count", 3), "approval": ("id", "supervisor")},
-}
-
-#: Jurisdiction profiles: which guards are on and the settings that differ from the defaults.
-PROFILES: dict[str, dict[str, dict[str, Any] | None]] = {
-    # Mainland China: GB/T 45251-2025, the China Banking Association collection guideline
-    # (2026-01-30), the 2011 credit-card Measures Art. 68-70, SPC private-lending rules Art. 25-31.
-    "cn": {
-        "contact_window": {},
-        "connected_calls": {},
-        "unanswered_dials": {},
-        "rolling_calls": None,
-        "third_parties": {},
-        "contact_status": {},
-        "field_visits": {},
-        "outsourcing_notice": {},
-        "charges_cap": {},
-        "limitation": {},
-    },
-    # United States: FDCPA (15 U.S.C. 1692) and Regulation F (12 CFR 1006).
-    "us": {
-        "contact_window": {"end": time(21)},
-        "connected_calls": None,
-        "unanswered_dials": None,
-        "rolling_calls": {},
-        "third_parties": {"lost_after_failed_attempts": 3},
-        "contact_status": {},
-        "field_visits": {"require_recording": False},
-        "outsourcing_notice": None,
-        "charges_cap": {
-            "mode": "fixed_rate",
-            "rate": Decimal("0.36"),
-            "penalty_multiplier_min": None,
-            "penalty_multiplier_max": None,
-            "penalty_multiplier_default": None,
+SETTINGS: Mapping[str, Mapping[str, tuple[Any, Any]]] = MappingProxyType(
+    {
+        "contact_window": {
+            "start": ("time", time(8)),
+            "end": ("time", time(22)),
+            "calendar": ("calendar", None),
+            "quiet_dates": ("dates", frozenset()),
         },
-        "limitation": {},
-    },
-}
+        "connected_calls": {"per_day": ("count", 3)},
+        "unanswered_dials": {
+            "per_number_per_day": ("count", 6),
+            "then": (("defer", "sms"), "defer"),
+        },
+        "rolling_calls": {
+            "max_calls": ("count", 7),
+            "days": ("count", 7),
+            "after_conversation_days": ("days", 7),
+        },
+        "third_parties": {
+            "lost_after_failed_attempts": ("count", 3),
+            "template": ("id", "restore-contact"),
+        },
+        "contact_status": {},
+        "field_visits": {"require_address": ("bool", True), "require_recording": ("bool", True)},
+        "outsourcing_notice": {"template": ("id", "outsourcing-notice")},
+        "charges_cap": {
+            "mode": (("lpr_multiple", "fixed_rate"), "lpr_multiple"),
+            "multiple": ("positive", Decimal(4)),
+            "rate": ("rate", Decimal("0.24")),
+            "penalty_multiplier_min": ("positive?", Decimal("1.3")),
+            "penalty_multiplier_max": ("positive?", Decimal("1.5")),
+            "penalty_multiplier_default": ("positive?", Decimal("1.5")),
+            "lpr": ("lpr", ()),
+        },
+        "limitation": {"years": ("count", 3), "approval": ("id", "supervisor")},
+    }
+)
 
 _TIME = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+_NAME = re.compile(r"^[a-z][a-z0-9_\-]{0,31}$")
 
 
-@cache
-def holiday_dates(country: str, year: int) -> frozenset[date]:
-    """Return the public holidays of ``country`` in ``year`` from the ``holidays`` package.
+# --- values: one check per kind, for settings read from a file and for profiles from Python ------
 
-    Cached: the package computes a year on first use, and a decision must not pay for it twice.
-    """
-    import holidays
 
-    return frozenset(holidays.country_holidays(country, years=year))
+def _problem(kind: Any, value: Any, name: str) -> str | None:
+    """Return what is wrong with a setting's value (already of the kind's Python type)."""
+    if isinstance(kind, tuple):
+        return None if value in kind else f"{name} must be one of {', '.join(kind)}"
+    if kind.endswith("?") and value is None:
+        return None
+    if kind in ("positive", "positive?", "rate"):
+        if not value.is_finite() or abs(value) > 1000:
+            return f"{name} must be a finite number below 1000"
+        if kind != "rate" and value <= 0:
+            return f"{name} must be above 0"
+        if kind == "rate" and not 0 < value < 1:
+            return f'{name} must be a yearly rate between 0 and 1, such as "0.24"'
+    if kind == "count" and value < 1:
+        return f"{name} must be at least 1"
+    if kind == "calendar" and value is not None:
+        return _calendar_problem(value)
+    return None
 
 
 def _calendar_problem(country: str) -> str | None:
@@ -251,8 +139,190 @@ def _calendar_problem(country: str) -> str | None:
     return None
 
 
+def _python_value(kind: Any, value: Any, name: str) -> Any:
+    """Check a setting given in Python (a profile); return it in the form the guards use.
+
+    Raises:
+        ValueError: Saying what was expected.
+    """
+    if isinstance(kind, tuple) or (kind.endswith("?") and value is None):
+        pass
+    elif kind == "time":
+        if not isinstance(value, time):
+            raise ValueError(f"{name} must be a datetime.time")
+    elif kind == "calendar":
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"{name} must be a country code such as 'CN', or None")
+    elif kind == "dates":
+        value = frozenset(value) if isinstance(value, Iterable) else value
+        if not isinstance(value, frozenset) or not all(type(d) is date for d in value):
+            raise ValueError(f"{name} must be dates (datetime.date)")
+    elif kind in ("count", "days"):
+        if type(value) is not int or not 0 <= value <= 10_000:
+            raise ValueError(f"{name} must be a whole number from 0 to 10000")
+    elif kind == "bool":
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} must be True or False")
+    elif kind == "id":
+        if not isinstance(value, str) or not _ID.match(value):
+            raise ValueError(f"{name} must be a name of letters, digits, - _ .")
+    elif kind == "lpr":
+        value = tuple(value) if isinstance(value, Iterable) else value
+        if not isinstance(value, tuple) or not all(
+            isinstance(e, tuple) and len(e) == 2 and type(e[0]) is date for e in value
+        ):
+            raise ValueError(f"{name} must be (datetime.date, Decimal rate) pairs")
+        value = tuple((day, _decimal(rate, "an LPR rate")) for day, rate in value)
+        for _, rate in value:
+            _raise(_problem("rate", rate, "an LPR rate"))
+    else:  # positive, positive?, rate
+        value = _decimal(value, name)
+    _raise(_problem(kind, value, name))
+    return value
+
+
+def _decimal(value: Any, name: str) -> Decimal:
+    """Read a number given as an int, a Decimal or its text (never a float)."""
+    if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
+        raise ValueError(f'{name} must be a number, such as "1.5" (a Decimal or text, not a float)')
+    try:
+        return Decimal(value)
+    except ArithmeticError:
+        raise ValueError(f'{name} must be a number, such as "1.5"') from None
+
+
+def _raise(problem: str | None) -> None:
+    if problem is not None:
+        raise ValueError(problem)
+
+
+# --- profiles --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GuardProfile:
+    """A jurisdiction's guards: which are on, and the settings that differ from the defaults.
+
+    A policy file chooses one with ``guards: {profile: NAME}``. The built-in profiles are in
+    :data:`BUILTIN_PROFILES`; a host adds its own by passing them to ``load_policy(...,
+    profiles=[...])`` — nothing global is edited. Settings are checked when the profile is
+    made, and :class:`~dunning.ConfigError` lists every problem.
+
+    Attributes:
+        name: The profile's name (lower case letters, digits, ``_`` and ``-``).
+        guards: For each guard id, ``None`` (off) or the settings that differ from
+            :data:`SETTINGS` (``{}``: on, as the defaults say). A guard not listed is as in
+            ``extends``, or off without it.
+        extends: A built-in profile this one starts from.
+        sources: The instruments its figures come from, for counsel to check.
+    """
+
+    name: str
+    guards: Mapping[str, Mapping[str, Any] | None] = field(default_factory=dict)
+    extends: str | None = None
+    sources: str = ""
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        if not isinstance(self.name, str) or not _NAME.match(self.name):
+            problems.append(f"name {self.name!r} must be lower case letters, digits, _ and -")
+        if self.extends is not None and self.extends not in BUILTIN_PROFILES:
+            problems.append(
+                f"extends {self.extends!r} is not a built-in profile"
+                + did_you_mean(str(self.extends), BUILTIN_PROFILES)
+            )
+        checked: dict[str, Mapping[str, Any] | None] = {}
+        for guard, settings in self.guards.items():
+            if guard not in SETTINGS:
+                problems.append(f"unknown guard {guard!r}" + did_you_mean(guard, GUARD_IDS))
+                continue
+            if settings is None:
+                checked[guard] = None
+                continue
+            values = {}
+            for name, value in settings.items():
+                if name not in SETTINGS[guard]:
+                    problems.append(
+                        f"unknown setting {name!r} of guard {guard!r}"
+                        + did_you_mean(name, SETTINGS[guard])
+                    )
+                    continue
+                try:
+                    values[name] = _python_value(SETTINGS[guard][name][0], value, name)
+                except ValueError as exc:
+                    problems.append(f"{guard}: {exc}")
+            checked[guard] = MappingProxyType(values)
+        if problems:
+            raise ConfigError(f"guard profile {self.name!r}: " + "; ".join(problems))
+        object.__setattr__(self, "guards", MappingProxyType(checked))
+
+    def table(self) -> Mapping[str, Mapping[str, Any] | None]:
+        """Every guard's settings that differ from the defaults, ``None`` where it is off."""
+        base = BUILTIN_PROFILES[self.extends].table() if self.extends else {}
+        return {guard: self.guards.get(guard, base.get(guard)) for guard in GUARD_IDS}
+
+
+#: The built-in jurisdiction profiles.
+BUILTIN_PROFILES: Mapping[str, GuardProfile] = MappingProxyType(
+    {
+        "cn": GuardProfile(
+            "cn",
+            {
+                guard: {}
+                for guard in GUARD_IDS
+                if guard != "rolling_calls"  # Regulation F's cap; the cn rules count per day
+            },
+            sources="GB/T 45251-2025, the China Banking Association collection guideline "
+            "(2026-01-30), the 2011 credit-card Measures Art. 68-70, SPC private-lending rules "
+            "Art. 25-31",
+        ),
+        "us": GuardProfile(
+            "us",
+            {
+                "contact_window": {"end": time(21)},
+                "rolling_calls": {},
+                "third_parties": {"lost_after_failed_attempts": 3},
+                "contact_status": {},
+                "field_visits": {"require_recording": False},
+                "charges_cap": {
+                    "mode": "fixed_rate",
+                    "rate": Decimal("0.36"),
+                    "penalty_multiplier_min": None,
+                    "penalty_multiplier_max": None,
+                    "penalty_multiplier_default": None,
+                },
+                "limitation": {},
+            },
+            sources="FDCPA (15 U.S.C. 1692) and Regulation F (12 CFR 1006)",
+        ),
+    }
+)
+
+
+def profile_table(profiles: Iterable[GuardProfile] = ()) -> Mapping[str, GuardProfile]:
+    """Return the built-in profiles with ``profiles`` added, refusing a clash of names.
+
+    Raises:
+        ConfigError: If a profile is not a :class:`GuardProfile` or reuses a name.
+    """
+    table = dict(BUILTIN_PROFILES)
+    for profile in profiles:
+        if not isinstance(profile, GuardProfile):
+            raise ConfigError(f"profiles must be GuardProfile objects, got {profile!r}")
+        if profile.name in table:
+            raise ConfigError(
+                f"guard profile {profile.name!r} is already defined; give yours another name "
+                f"(or extends={profile.name!r} to start from it)"
+            )
+        table[profile.name] = profile
+    return MappingProxyType(table)
+
+
+# --- reading the section -----------------------------------------------------------------------
+
+
 class _Settings:
-    """Reads one guard's settings, reporting every bad one."""
+    """Reads one guard's settings from the file, reporting every bad one."""
 
     def __init__(self, source: Source) -> None:
         self.src = source
@@ -262,37 +332,20 @@ class _Settings:
 
     def value(self, kind: Any, node: PNode, name: str) -> tuple[bool, Any]:
         """Return (ok, value) for ``node`` read as ``kind``."""
-        readers: dict[str, Callable[[PNode, str], tuple[bool, Any]]] = {
-            "time": self._time,
-            "calendar": self._calendar,
-            "dates": self._dates,
-            "count": self._count,
-            "days": self._count,
-            "bool": self._bool,
-            "id": self._id,
-            "positive": self._number,
-            "positive?": self._number,
-            "rate": self._number,
-            "lpr": self._lpr,
-        }
         if isinstance(kind, tuple):
-            if isinstance(node, PScalar) and node.value in kind:
-                return True, node.value
-            self.bad(node, f"{name} must be one of {', '.join(kind)}")
-            return False, None
-        if kind.endswith("?") and isinstance(node, PScalar) and node.value is None:
+            value = node.value if isinstance(node, PScalar) else None
+        elif kind.endswith("?") and isinstance(node, PScalar) and node.value is None:
             return True, None
-        ok, value = readers[kind](node, name)
-        if ok and kind in ("positive", "positive?") and value <= 0:
-            self.bad(node, f"{name} must be above 0")
+        else:
+            ok, value = getattr(self, "_" + kind.rstrip("?"))(node, name)
+            if not ok:
+                return False, None
+        problem = _problem(kind, value, name)
+        if problem is not None:
+            code = "guard-calendar" if kind == "calendar" else "bad-guard-value"
+            self.src.report(node.pos, code, problem)
             return False, None
-        if ok and kind == "rate" and not 0 < value < 1:
-            self.bad(node, f'{name} must be a yearly rate between 0 and 1, such as "0.24"')
-            return False, None
-        if ok and kind == "count" and value < 1:
-            self.bad(node, f"{name} must be at least 1")
-            return False, None
-        return ok, value
+        return True, value
 
     def _time(self, node: PNode, name: str) -> tuple[bool, Any]:
         text = node.value if isinstance(node, PScalar) else None
@@ -305,14 +358,8 @@ class _Settings:
 
     def _calendar(self, node: PNode, name: str) -> tuple[bool, Any]:
         text = node.value if isinstance(node, PScalar) else None
-        if text is None:
-            return True, None
-        if not isinstance(text, str):
+        if text is not None and not isinstance(text, str):
             self.bad(node, f"{name} must be a country code such as CN")
-            return False, None
-        problem = _calendar_problem(text)
-        if problem:
-            self.src.report(node.pos, "guard-calendar", problem)
             return False, None
         return True, text
 
@@ -345,6 +392,8 @@ class _Settings:
             return False, None
         return True, value
 
+    _days = _count
+
     def _bool(self, node: PNode, name: str) -> tuple[bool, Any]:
         value = node.value if isinstance(node, PScalar) else None
         if not isinstance(value, bool):
@@ -359,20 +408,14 @@ class _Settings:
             return False, None
         return True, value
 
-    def _number(self, node: PNode, name: str) -> tuple[bool, Any]:
-        value = node.value if isinstance(node, PScalar) else None
-        if isinstance(value, str):
-            try:
-                value = Decimal(value)
-            except ArithmeticError:
-                value = None
-        if isinstance(value, bool) or not isinstance(value, int | Decimal):
+    def _positive(self, node: PNode, name: str) -> tuple[bool, Any]:
+        try:
+            return True, _decimal(node.value if isinstance(node, PScalar) else None, name)
+        except ValueError:
             self.bad(node, f'{name} must be a number, such as "1.5"')
             return False, None
-        if not Decimal(value).is_finite() or abs(Decimal(value)) > 1000:
-            self.bad(node, f"{name} must be a finite number below 1000")
-            return False, None
-        return True, Decimal(value)
+
+    _rate = _positive
 
     def _lpr(self, node: PNode, name: str) -> tuple[bool, Any]:
         message = f'{name} must list [date, rate] pairs, such as ["2026-06-22", "0.029"]'
@@ -394,10 +437,18 @@ class _Settings:
         return ok, tuple(entries)
 
 
-def read_guards(node: PNode | None, source: Source) -> GuardConfig | None:
+def read_guards(
+    node: PNode | None, source: Source, profiles: Mapping[str, GuardProfile] = BUILTIN_PROFILES
+) -> GuardConfig | None:
     """Read the ``guards:`` section (``None``: the ``cn`` profile as it is).
 
-    Returns ``None`` if anything was wrong; every problem is reported to ``source``.
+    Args:
+        node: The section.
+        source: Where problems are reported.
+        profiles: The profiles a file may name (see :func:`profile_table`).
+
+    Returns:
+        The guards' settings, or ``None`` if anything was wrong (every problem reported).
     """
     reader = _Settings(source)
     profile = "cn"
@@ -410,28 +461,27 @@ def read_guards(node: PNode | None, source: Source) -> GuardConfig | None:
         profile_node = node.get("profile")
         if profile_node is not None:
             value = profile_node.value if isinstance(profile_node, PScalar) else None
-            if value in PROFILES:
-                profile = str(value)
+            if isinstance(value, str) and value in profiles:
+                profile = value
             else:
                 source.report(
                     profile_node.pos,
                     "unknown-value",
-                    f"unknown guard profile {value!r}" + did_you_mean(str(value), list(PROFILES)),
-                    hint=f"profiles: {', '.join(PROFILES)}",
+                    f"unknown guard profile {value!r}" + did_you_mean(str(value), profiles),
+                    hint=f"profiles: {', '.join(profiles)}",
                 )
                 return None
-    chosen = PROFILES[profile]
+    chosen = profiles[profile].table()
     failed = False
+    if guards is not None:
+        failed = not Reader(source).keys(
+            guards,
+            ("profile", *GUARD_IDS),
+            "",
+            noun="guard",
+            hint=f"guards: {', '.join(GUARD_IDS)}",
+        )
     built: dict[str, Any] = {}
-    for key, (key_node, _) in guards.items.items() if guards else ():
-        if key != "profile" and key not in _CLASSES:
-            source.report(
-                key_node.pos,
-                "unknown-key",
-                f"unknown guard {key!r}" + did_you_mean(key, GUARD_IDS),
-                hint=f"guards: {', '.join(GUARD_IDS)}",
-            )
-            failed = True
     for guard in GUARD_IDS:
         entry = guards.items.get(guard) if guards else None
         value_node = entry[1] if entry else None
@@ -463,23 +513,23 @@ def read_guards(node: PNode | None, source: Source) -> GuardConfig | None:
         if settings is None:
             built[guard] = None
             continue
-        values = {name: default for name, (_, default) in SETTINGS[guard].items()} | settings
+        values = {name: default for name, (_, default) in SETTINGS[guard].items()} | dict(settings)
         if isinstance(value_node, PMap):
-            for name, (name_node, item) in value_node.items.items():
-                if name not in SETTINGS[guard]:
-                    allowed = ", ".join(SETTINGS[guard]) or "none"
-                    source.report(
-                        name_node.pos,
-                        "unknown-key",
-                        f"unknown setting {name!r} of guard {guard!r}"
-                        + did_you_mean(name, list(SETTINGS[guard])),
-                        hint=f"settings: {allowed}",
-                    )
-                    failed = True
-                    continue
-                ok, value = reader.value(SETTINGS[guard][name][0], item, name)
-                failed = failed or not ok
-                values[name] = value
+            failed = (
+                not Reader(source).keys(
+                    value_node,
+                    SETTINGS[guard],
+                    f"of guard {guard!r}",
+                    noun="setting",
+                    hint=f"settings: {', '.join(SETTINGS[guard]) or 'none'}",
+                )
+                or failed
+            )
+            for name, (_, item) in value_node.items.items():
+                if name in SETTINGS[guard]:
+                    ok, value = reader.value(SETTINGS[guard][name][0], item, name)
+                    failed = failed or not ok
+                    values[name] = value
         if not failed:
             problem = _consistent(guard, values)
             if problem:
@@ -508,3 +558,38 @@ def _consistent(guard: str, values: dict[str, Any]) -> str | None:
         ):
             return "charges_cap: penalty_multiplier_default is outside min..max"
     return None
+
+
+def guards_json_schema(
+    profiles: Mapping[str, GuardProfile] = BUILTIN_PROFILES,
+) -> dict[str, Any]:
+    """Return the JSON Schema of the ``guards:`` section, from the guards' own setting table."""
+    kinds: dict[str, dict[str, Any]] = {
+        "time": {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$"},
+        "calendar": {"type": ["string", "null"]},
+        "dates": {"type": "array", "items": {"type": "string", "format": "date"}},
+        "count": {"type": "integer", "minimum": 1},
+        "days": {"type": "integer", "minimum": 0},
+        "bool": {"type": "boolean"},
+        "id": {"type": "string", "pattern": _ID.pattern},
+        "positive": {"type": ["string", "number"]},
+        "positive?": {"type": ["string", "number", "null"]},
+        "rate": {"type": ["string", "number"]},
+        "lpr": {"type": "array", "items": {"type": "array", "minItems": 2, "maxItems": 2}},
+    }
+    props: dict[str, Any] = {"profile": {"enum": list(profiles)}}
+    for guard, settings in SETTINGS.items():
+        props[guard] = {
+            "oneOf": [
+                {"type": "boolean"},
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        name: {"enum": list(kind)} if isinstance(kind, tuple) else kinds[kind]
+                        for name, (kind, _) in settings.items()
+                    },
+                },
+            ]
+        }
+    return {"type": "object", "additionalProperties": False, "properties": props}

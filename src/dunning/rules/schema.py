@@ -7,24 +7,24 @@ walk goes on so that one run reports them all.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from ..errors import did_you_mean
+from .guard_config import guards_json_schema
+from .ir import GROUPS, OUTCOME_KEYS
+from .reader import Reader, scalar_value
 from .source import PMap, PNode, Pos, PScalar, PSeq, Source
 
 __all__ = [
-    "GROUPS",
-    "OUTCOME_KEYS",
     "PARAM_TYPES",
     "RawParam",
     "RawPolicy",
     "RawRule",
-    "did_you_mean",
+    "policy_json_schema",
     "read_policy",
-    "suggest",
 ]
 
 TOP_KEYS = (
@@ -56,31 +56,8 @@ PARAM_TYPES = (
     "list[int]",
     "list[number]",
 )
-#: Decision groups, in the order they are decided, and the keys each rule's ``then`` may set.
-GROUPS = ("channel", "fees", "commission")
-OUTCOME_KEYS: dict[str, tuple[str, ...]] = {
-    "channel": ("channel", "handled_by", "recipients", "requires_approval", "message"),
-    "fees": ("collection_fee", "penalty_interest"),
-    "commission": ("commission_rate",),
-}
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-
-
-def did_you_mean(name: str, choices: list[str] | tuple[str, ...]) -> str:
-    """Return `` (did you mean 'x'?)`` for the closest choice, or an empty string."""
-    close = suggest(name, choices)
-    return f" (did you mean {close!r}?)" if close else ""
-
-
-def suggest(name: str, choices: list[str] | tuple[str, ...]) -> str | None:
-    """Return the closest of ``choices`` to ``name``, if one is close enough."""
-    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
-    if close:
-        return close[0]
-    # A short form of one longer name ("max" for "max_calls") is also a likely slip.
-    longer = [c for c in choices if len(name) >= 3 and c.startswith(name)]
-    return longer[0] if len(longer) == 1 else None
 
 
 @dataclass
@@ -130,76 +107,14 @@ class RawPolicy:
     guards: PNode | None = None
 
 
-class _Reader:
-    def __init__(self, source: Source) -> None:
-        self.src = source
-
-    def keys(
-        self, node: PMap, allowed: tuple[str, ...], where: str, rule: str | None = None
-    ) -> None:
-        for key, (key_node, _) in node.items.items():
-            if key not in allowed:
-                close = suggest(key, allowed)
-                self.src.report(
-                    key_node.pos,
-                    "unknown-key",
-                    f"unknown key {key!r} in {where}"
-                    + (f" (did you mean {close!r}?)" if close else ""),
-                    hint=f"allowed keys: {', '.join(allowed)}",
-                    rule_id=rule,
-                )
-
-    def need(self, node: PMap, key: str, where: str, rule: str | None = None) -> PNode | None:
-        value = node.get(key)
-        if value is None:
-            self.src.report(node.pos, "missing-key", f"{where} needs a {key!r} key", rule_id=rule)
-        return value
-
-    def text(self, node: PNode | None, what: str, rule: str | None = None) -> str | None:
-        if node is None:
-            return None
-        if (
-            isinstance(node, PScalar)
-            and isinstance(node.value, str | int | Decimal)
-            and not (isinstance(node.value, bool))
-        ):
-            return str(node.value) if not isinstance(node.value, str) else node.value
-        self.src.report(_at(node), "bad-value", f"{what} must be text", rule_id=rule)
-        return None
-
-    def integer(self, node: PNode | None, what: str, rule: str | None = None) -> int | None:
-        if node is None:
-            return None
-        if isinstance(node, PScalar) and type(node.value) is int:
-            return node.value
-        self.src.report(_at(node), "bad-value", f"{what} must be a whole number", rule_id=rule)
-        return None
-
-    def mapping(self, node: PNode | None, what: str, rule: str | None = None) -> PMap | None:
-        if node is None or isinstance(node, PMap):
-            return node
-        self.src.report(_at(node), "bad-value", f"{what} must be a mapping", rule_id=rule)
-        return None
-
-    def sequence(self, node: PNode | None, what: str) -> PSeq | None:
-        if node is None or isinstance(node, PSeq):
-            return node
-        self.src.report(_at(node), "bad-value", f"{what} must be a list")
-        return None
-
-
-def _at(node: PNode) -> Pos:
-    return node.pos
-
-
 def read_policy(root: PNode, source: Source) -> RawPolicy:
     """Check the structure of a policy file and collect its parts."""
     policy = RawPolicy(source)
-    r = _Reader(source)
+    r = Reader(source)
     top = r.mapping(root, "a policy file")
     if top is None:
         return policy
-    r.keys(top, TOP_KEYS, "the policy")
+    r.keys(top, TOP_KEYS, "in the policy")
     name = r.text(r.need(top, "policy", "the policy file"), "policy (the name)")
     if name is not None:
         if not _ID.match(name):
@@ -223,7 +138,7 @@ def read_policy(root: PNode, source: Source) -> RawPolicy:
             band = r.mapping(item, "a bucket band")
             if band is None:
                 continue
-            r.keys(band, BAND_KEYS, "a bucket band")
+            r.keys(band, BAND_KEYS, "in a bucket band")
             label = r.text(r.need(band, "label", "a bucket band"), "label")
             low = r.integer(r.need(band, "min_dpd", "a bucket band"), "min_dpd")
             high_node = band.get("max_dpd")
@@ -234,7 +149,7 @@ def read_policy(root: PNode, source: Source) -> RawPolicy:
                 policy.buckets.append((label, low, high, band.pos))
     assessment = r.mapping(top.get("assessment"), "assessment")
     if assessment is not None:
-        r.keys(assessment, ASSESSMENT_KEYS, "assessment")
+        r.keys(assessment, ASSESSMENT_KEYS, "in assessment")
         for key, (key_node, value) in assessment.items.items():
             policy.assessment[key] = (value, key_node.pos)
     policy.guards = top.get("guards")
@@ -247,7 +162,7 @@ def read_policy(root: PNode, source: Source) -> RawPolicy:
     rules = r.mapping(r.need(top, "rules", "the policy file"), "rules")
     if rules is not None:
         policy.rules_pos = rules.pos
-        r.keys(rules, GROUPS, "rules", None)
+        r.keys(rules, GROUPS, "in rules")
         order = 0
         for group in GROUPS:
             entry = rules.items.get(group)
@@ -277,22 +192,21 @@ def read_policy(root: PNode, source: Source) -> RawPolicy:
     return policy
 
 
-def _read_param(r: _Reader, name: str, key: PScalar, value: PNode) -> RawParam | None:
+def _read_param(r: Reader, name: str, key: PScalar, value: PNode) -> RawParam | None:
     if not _NAME.match(name):
         r.src.report(key.pos, "bad-name", f"parameter name {name!r} must be lower_snake_case")
         return None
     spec = r.mapping(value, f"parameter {name!r}")
     if spec is None:
         return None
-    r.keys(spec, PARAM_KEYS, f"parameter {name!r}")
+    r.keys(spec, PARAM_KEYS, f"in parameter {name!r}")
     kind = r.text(r.need(spec, "type", f"parameter {name!r}"), "type")
     default = r.need(spec, "default", f"parameter {name!r}")
     if kind is not None and kind not in PARAM_TYPES:
-        close = suggest(kind, PARAM_TYPES)
         r.src.report(
             spec.key_pos("type"),
             "unknown-type",
-            f"unknown parameter type {kind!r}" + (f" (did you mean {close!r}?)" if close else ""),
+            f"unknown parameter type {kind!r}" + did_you_mean(kind, PARAM_TYPES),
             hint=f"types: {', '.join(PARAM_TYPES)}",
         )
         return None
@@ -311,12 +225,12 @@ def _read_param(r: _Reader, name: str, key: PScalar, value: PNode) -> RawParam |
     return RawParam(name, key.pos, kind, default, doc, bounds["min"], bounds["max"])
 
 
-def _read_rule(r: _Reader, item: PNode, group: str, order: int) -> RawRule | None:
+def _read_rule(r: Reader, item: PNode, group: str, order: int) -> RawRule | None:
     rule = r.mapping(item, f"a rule of {group!r}")
     if rule is None:
         return None
     rule_id = r.text(r.need(rule, "id", "a rule"), "id")
-    r.keys(rule, RULE_KEYS, f"rule {rule_id!r}" if rule_id else "a rule", rule_id)
+    r.keys(rule, RULE_KEYS, f"in rule {rule_id!r}" if rule_id else "in a rule", rule_id)
     if rule_id is not None and not _ID.match(rule_id):
         r.src.report(
             rule.key_pos("id"), "bad-value", f"rule id {rule_id!r} must be letters, digits, - _ ."
@@ -333,17 +247,8 @@ def _read_rule(r: _Reader, item: PNode, group: str, order: int) -> RawRule | Non
     doc = r.text(rule.get("doc"), "doc", rule_id) or ""
     if rule_id is None or then is None:
         return None
-    r.keys(then, OUTCOME_KEYS[group], f"the outcome of a {group!r} rule", rule_id)
+    r.keys(then, OUTCOME_KEYS[group], f"in the outcome of a {group!r} rule", rule_id)
     return RawRule(rule_id, group, order, rule.pos, priority, when, then, doc)
-
-
-def scalar_value(node: PNode) -> Any:
-    """Return a scalar's value, or a list of scalar values (for list parameters)."""
-    if isinstance(node, PScalar):
-        return node.value
-    if isinstance(node, PSeq):
-        return [scalar_value(i) for i in node.items]
-    return node
 
 
 def policy_json_schema() -> dict[str, Any]:
@@ -472,41 +377,6 @@ def policy_json_schema() -> dict[str, Any]:
     }
 
 
-def guards_json_schema() -> dict[str, Any]:
-    """Return the JSON Schema of the ``guards:`` section, from the guards' own setting table."""
-    from .guard_config import PROFILES, SETTINGS
-
-    kinds: dict[str, dict[str, Any]] = {
-        "time": {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$"},
-        "calendar": {"type": ["string", "null"]},
-        "dates": {"type": "array", "items": {"type": "string", "format": "date"}},
-        "count": {"type": "integer", "minimum": 1},
-        "days": {"type": "integer", "minimum": 0},
-        "bool": {"type": "boolean"},
-        "id": {"type": "string", "pattern": _ID.pattern},
-        "positive": {"type": ["string", "number"]},
-        "positive?": {"type": ["string", "number", "null"]},
-        "rate": {"type": ["string", "number"]},
-        "lpr": {"type": "array", "items": {"type": "array", "minItems": 2, "maxItems": 2}},
-    }
-    props: dict[str, Any] = {"profile": {"enum": list(PROFILES)}}
-    for guard, settings in SETTINGS.items():
-        props[guard] = {
-            "oneOf": [
-                {"type": "boolean"},
-                {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "properties": {
-                        name: {"enum": list(kind)} if isinstance(kind, tuple) else kinds[kind]
-                        for name, (kind, _) in settings.items()
-                    },
-                },
-            ]
-        }
-    return {"type": "object", "additionalProperties": False, "properties": props}
-
-
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _OPERATORS = ("==", "!=", "<=", ">=", "<", ">")
 
@@ -520,11 +390,11 @@ class _CellText(PScalar):
 
 
 def _read_table(
-    r: _Reader, node: PMap, group: str, order: int, params: set[str]
+    r: Reader, node: PMap, group: str, order: int, params: set[str]
 ) -> list[RawRule] | None:
     """Expand a decision table into one rule per row, named ``TABLE/ROW``."""
     name = r.text(node.get("table"), "table (the table's id)")
-    r.keys(node, TABLE_KEYS, f"table {name!r}", name)
+    r.keys(node, TABLE_KEYS, f"in table {name!r}", name)
     inputs = r.sequence(r.need(node, "inputs", f"table {name!r}", name), "inputs")
     outputs = r.sequence(r.need(node, "outputs", f"table {name!r}", name), "outputs")
     rows = r.sequence(r.need(node, "rows", f"table {name!r}", name), "rows")
@@ -537,12 +407,11 @@ def _read_table(
     out_keys = [r.text(o, "an output", name) for o in outputs.items]
     for key, item in zip(out_keys, outputs.items, strict=True):
         if key is not None and key not in OUTCOME_KEYS[group]:
-            close = suggest(key, OUTCOME_KEYS[group])
             r.src.report(
                 item.pos,
                 "unknown-key",
                 f"unknown output {key!r} of a {group!r} table"
-                + (f" (did you mean {close!r}?)" if close else ""),
+                + did_you_mean(key, OUTCOME_KEYS[group]),
                 rule_id=name,
             )
             return None

@@ -9,21 +9,26 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
+from ..guards import holiday_dates
 from ..model import (
     Case,
     Channel,
     ContactAttempt,
     ContactChannel,
     ContactPurpose,
+    ContactResult,
     Decision,
-    Outcome,
 )
 from ..policy import Policy
-from ..rules.guard_config import holiday_dates
 
 CONTACT = {Channel.SMS, Channel.CALL, Channel.FIELD_VISIT}
-TALKED = {Outcome.CONNECTED, Outcome.PROMISED, Outcome.REFUSED}
-NO_ONE = {Outcome.NO_ANSWER, Outcome.BUSY, Outcome.WRONG_NUMBER, Outcome.FAILED}
+TALKED = {ContactResult.CONNECTED, ContactResult.PROMISED, ContactResult.REFUSED}
+NO_ONE = {
+    ContactResult.NO_ANSWER,
+    ContactResult.BUSY,
+    ContactResult.WRONG_NUMBER,
+    ContactResult.FAILED,
+}
 
 
 def borrower_lost(case: Case, decision: Decision, failed_in_a_row: int) -> bool:
@@ -31,7 +36,9 @@ def borrower_lost(case: Case, decision: Decision, failed_in_a_row: int) -> bool:
     phones = case.borrower.phones
     if case.lost_contact or not phones:
         return True
-    if all(any(c.number == p and c.outcome is Outcome.WRONG_NUMBER for c in past) for p in phones):
+    if all(
+        any(c.number == p and c.outcome is ContactResult.WRONG_NUMBER for c in past) for p in phones
+    ):
         return True
     mine = sorted((c for c in past if c.party_id == case.borrower.party_id), key=lambda c: c.at)
     tail = mine[-failed_in_a_row:]
@@ -71,7 +78,7 @@ def violations(policy: Policy, case: Case, proposal: Decision, decision: Decisio
             lost = g.third_parties is not None and borrower_lost(
                 case, decision, g.third_parties.lost_after_failed_attempts
             )
-            refused = {c.party_id for c in past if c.outcome is Outcome.REFUSED}
+            refused = {c.party_id for c in past if c.outcome is ContactResult.REFUSED}
             if not lost:
                 problems.append(f"third parties {third} contacted while the borrower is reachable")
             if len(third) != len(action.recipients):
@@ -126,7 +133,7 @@ def violations(policy: Policy, case: Case, proposal: Decision, decision: Decisio
         and not any(
             c.purpose is ContactPurpose.OUTSOURCING_NOTICE
             and c.party_id == case.borrower.party_id
-            and c.outcome not in (Outcome.FAILED, Outcome.WRONG_NUMBER)
+            and c.outcome not in (ContactResult.FAILED, ContactResult.WRONG_NUMBER)
             for c in past
         )
     ):

@@ -26,16 +26,16 @@ from ..model import (
     ContactAttempt,
     ContactChannel,
     ContactPurpose,
+    ContactResult,
     DelinquencySnapshot,
     Loan,
-    Outcome,
     Party,
     Placement,
     Product,
     PromiseToPay,
 )
 from ..policy import Policy
-from ..rules.expr import Literal, Node, children
+from ..rules.nodes import Literal, walk
 from .strategies import DEFAULT_AS_OF, Scenario
 
 __all__ = ["Solution", "solve"]
@@ -93,19 +93,13 @@ class _Features:
 
 
 def _literals(policy: Policy) -> list[Any]:
-    found: list[Any] = []
-
-    def walk(node: Node) -> None:
-        if isinstance(node, Literal):
-            found.append(node.value)
-        for child in children(node):
-            walk(child)
-
-    for rules in policy.ir.groups.values():
-        for rule in rules:
-            if rule.when is not None:
-                walk(rule.when)
-    return found
+    return [
+        node.value
+        for rule in policy.ir.rules()
+        if rule.when is not None
+        for node in walk(rule.when)
+        if isinstance(node, Literal)
+    ]
 
 
 def _choices(policy: Policy) -> dict[str, list[Any]]:
@@ -159,7 +153,7 @@ def _case(f: _Features) -> Case:
     end = DEFAULT_AS_OF
     contacts: list[ContactAttempt] = []
 
-    def add(days: float, channel: ContactChannel, outcome: Outcome, **kw: Any) -> None:
+    def add(days: float, channel: ContactChannel, outcome: ContactResult, **kw: Any) -> None:
         contacts.append(
             ContactAttempt(
                 at=end - timedelta(days=days),
@@ -172,13 +166,22 @@ def _case(f: _Features) -> Case:
 
     for i in range(f.calls_7d):
         talked = i < f.connected_calls_7d
-        add(1 + i * 0.1, ContactChannel.CALL, Outcome.CONNECTED if talked else Outcome.NO_ANSWER)
+        add(
+            1 + i * 0.1,
+            ContactChannel.CALL,
+            ContactResult.CONNECTED if talked else ContactResult.NO_ANSWER,
+        )
     for i in range(f.sms_7d):
-        add(2 + i * 0.1, ContactChannel.SMS, Outcome.DELIVERED)
+        add(2 + i * 0.1, ContactChannel.SMS, ContactResult.DELIVERED)
     for i in range(f.field_visits_30d):
-        add(10 + i, ContactChannel.FIELD_VISIT, Outcome.CONNECTED, recording_ref="REC-1")
+        add(10 + i, ContactChannel.FIELD_VISIT, ContactResult.CONNECTED, recording_ref="REC-1")
     if f.notified:
-        add(45, ContactChannel.LETTER, Outcome.DELIVERED, purpose=ContactPurpose.OUTSOURCING_NOTICE)
+        add(
+            45,
+            ContactChannel.LETTER,
+            ContactResult.DELIVERED,
+            purpose=ContactPurpose.OUTSOURCING_NOTICE,
+        )
     promises = [
         PromiseToPay(
             made_at=end - timedelta(days=12 + i),
@@ -253,7 +256,7 @@ class _Search:
         except (CaseError, ValueError):
             return None
         facts = fact_view(case, assessment, DEFAULT_AS_OF, portfolio)
-        traces = self.policy._engine.trace(facts)
+        traces = self.policy.trace(facts)
         for trace in traces.values():
             winner = next(t.rule.id for t in trace if t.matched)
             if winner not in self.witnesses:

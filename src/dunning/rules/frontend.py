@@ -1,0 +1,66 @@
+"""The rule front end in one call: a policy file's text → its checked IR and its diagnostics.
+
+Stages, one module each: ``source`` (YAML with positions), ``reader`` (reading that tree),
+``expr`` (the expression language's parser, over ``nodes``), ``schema`` (the shape of a policy
+file), ``guard_config`` (its guards), and the checker (``checker`` with ``params``,
+``typecheck``, ``outcomes``, ``assessment`` and ``coverage``), which produces the ``ir``. The
+rest of the library calls only :func:`compile_policy`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from .checker import check_policy
+from .guard_config import GuardProfile, profile_table
+from .ir import PolicyIR
+from .schema import read_policy
+from .source import Pos, Source, load_yaml
+
+__all__ = ["GuardProfile", "compile_file", "compile_policy"]
+
+
+def compile_policy(
+    label: str,
+    text: str,
+    params: Mapping[str, Any] | None = None,
+    profiles: Iterable[GuardProfile] = (),
+) -> tuple[PolicyIR | None, Source]:
+    """Check a policy's text; return its IR (``None`` if it has errors) and its diagnostics.
+
+    Args:
+        label: The file name diagnostics give.
+        text: The policy file's text.
+        params: Parameter values that override the file's defaults.
+        profiles: Guard profiles besides the built-in ones.
+
+    Raises:
+        ConfigError: If ``profiles`` is not a list of distinct :class:`GuardProfile`.
+    """
+    table = profile_table(profiles)
+    source = Source(label, text)
+    root = load_yaml(source)
+    if root is None:
+        return None, source
+    raw = read_policy(root, source)
+    # Check names and types even when the structure had errors, so that one run reports all.
+    ir = check_policy(raw, dict(params or {}), table)
+    return (None if source.failed else ir), source
+
+
+def compile_file(
+    path: Path, params: Mapping[str, Any] | None = None, profiles: Iterable[GuardProfile] = ()
+) -> tuple[PolicyIR | None, Source, bytes]:
+    """Read and check a policy file; also return its bytes (for the policy's digest)."""
+    try:
+        content = path.read_bytes()
+        # As Path.read_text does: universal newlines, so positions count lines alike.
+        text = content.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    except (OSError, UnicodeDecodeError) as exc:
+        source = Source(str(path), "")
+        source.report(Pos(1, 1), "unreadable", f"cannot read the rule file: {exc}")
+        return None, source, b""
+    ir, source = compile_policy(str(path), text, params, profiles)
+    return ir, source, content

@@ -1,0 +1,254 @@
+"""The checked, typed policy IR: what the front end produces and every later stage reads.
+
+The engines, the guards, analyst tests, the testing kit and :class:`dunning.Policy` depend on
+this module and on the expression nodes (``nodes``) only — never on the checker or the schema
+of the file, which are how an IR is made, not what it is. Everything here is immutable.
+
+``Policy.ir`` is a read-only public view of a loaded policy's IR.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, time
+from decimal import Decimal
+from typing import Any
+
+from ..delinquency import BucketBands
+from ..lpr import LprTable
+from ..model import Channel, HandledBy
+from .nodes import Node, Ty
+from .source import Pos, PScalar
+
+__all__ = [
+    "GROUPS",
+    "OUTCOME_KEYS",
+    "ChannelOutcome",
+    "ChargesCap",
+    "ConnectedCalls",
+    "ContactStatus",
+    "ContactWindow",
+    "FieldVisits",
+    "GuardConfig",
+    "Limitation",
+    "OutsourcingNotice",
+    "PolicyIR",
+    "RollingCalls",
+    "Rule",
+    "ThirdParties",
+    "Ty",
+    "UnansweredDials",
+]
+
+#: Decision groups, in the order they are decided, and the keys each rule's ``then`` may set.
+GROUPS = ("channel", "fees", "commission")
+OUTCOME_KEYS: Mapping[str, tuple[str, ...]] = {
+    "channel": ("channel", "handled_by", "recipients", "requires_approval", "message"),
+    "fees": ("collection_fee", "penalty_interest"),
+    "commission": ("commission_rate",),
+}
+
+
+# --- rule outcomes: what a rule decides when it wins its group --------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelOutcome:
+    """What a ``channel`` rule decides."""
+
+    channel: Channel
+    handled_by: HandledBy
+    recipients: tuple[str, ...]
+    requires_approval: str | None
+    message: str | None
+
+
+#: What a ``fees`` or ``commission`` rule decides: each outcome key's checked expression (money
+#: for fees, a rate for the commission); ``node.nullable`` says whether it may be missing.
+ComputedOutcome = Mapping[str, Node]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A checked rule: its typed condition with parameters folded, and its outcome.
+
+    Attributes:
+        id: The rule's id (``TABLE/ROW`` for a row of a decision table).
+        group: The decision group it belongs to.
+        priority: Its priority (higher first; then file order).
+        order: Its position in the file.
+        file: The rule file's path.
+        pos: Where the rule starts in the file.
+        when: The checked condition; ``None`` for a fallback (always holds).
+        when_text: The condition as written.
+        conjuncts: The top-level parts of ``when`` joined by ``and``, each with its text, for
+            explanations.
+        outcome: A :class:`ChannelOutcome`, or the checked expressions of a fees or commission
+            rule.
+        doc: The analyst's description.
+        sources: The rule file scalars that ``when`` (key ``"when"``) and each computed outcome
+            were read from, so that generated code and messages can point into the file.
+    """
+
+    id: str
+    group: str
+    priority: int
+    order: int
+    file: str
+    pos: Pos
+    when: Node | None
+    when_text: str
+    conjuncts: tuple[tuple[Node, str], ...]
+    outcome: ChannelOutcome | ComputedOutcome
+    doc: str = ""
+    sources: Mapping[str, PScalar] = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class PolicyIR:
+    """A whole checked policy: what both engines compile.
+
+    Attributes:
+        name: The policy's name.
+        version: Its version string.
+        description: Its description.
+        currency: The currency of its amounts.
+        timezone: The time zone a date ``as_of`` starts in.
+        products: The products it covers.
+        bands: Its delinquency bucket bands.
+        params: The parameter values in force (read-only).
+        penalty_multiplier: Penalty interest as a multiple of the contract rate (``None``: none).
+        allocation: The order payments settle penalty, interest and principal in.
+        days_in_year: 360 or 365, for daily accrual.
+        groups: Each decision group's rules in decision order (read-only).
+        guards: The compliance guards' settings.
+        files: The rule files it was read from.
+        text: The text of the (first) rule file.
+        unreachable: Rules no valid case reaches: after a fallback, or a fallback whose group's
+            dpd rules cover every day past due of every product.
+    """
+
+    name: str
+    version: str
+    description: str
+    currency: str
+    timezone: str
+    products: tuple[str, ...]
+    bands: BucketBands
+    params: Mapping[str, Any]
+    penalty_multiplier: Decimal | None
+    allocation: tuple[str, ...]
+    days_in_year: int
+    groups: Mapping[str, tuple[Rule, ...]]
+    guards: GuardConfig
+    files: tuple[str, ...] = ()
+    text: str = field(default="", repr=False)
+    unreachable: frozenset[str] = frozenset()
+
+    def rules(self) -> tuple[Rule, ...]:
+        """Every rule of every group, in decision order."""
+        return tuple(rule for group in GROUPS for rule in self.groups[group])
+
+
+# --- guard settings: what the guards need at run time ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ContactWindow:
+    """Contact only between ``start`` and ``end`` (party's local time), never on quiet days."""
+
+    start: time
+    end: time
+    calendar: str | None  # a country code of the ``holidays`` package: its holidays are quiet
+    quiet_dates: frozenset[date]
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectedCalls:
+    """At most ``per_day`` calls that reached a debtor, per debtor and local day."""
+
+    per_day: int
+
+
+@dataclass(frozen=True, slots=True)
+class UnansweredDials:
+    """At most ``per_number_per_day`` unanswered dials of one number; then defer or send an SMS."""
+
+    per_number_per_day: int
+    then: str  # defer | sms
+
+
+@dataclass(frozen=True, slots=True)
+class RollingCalls:
+    """At most ``max_calls`` calls in ``days`` days, none for ``after_conversation_days``."""
+
+    max_calls: int
+    days: int
+    after_conversation_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class ThirdParties:
+    """When third parties may be contacted (borrower lost) and what they are told."""
+
+    lost_after_failed_attempts: int
+    template: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContactStatus:
+    """No contact with a debtor who asked for none, disputes, died, is bankrupt or represented."""
+
+
+@dataclass(frozen=True, slots=True)
+class FieldVisits:
+    """Field visits need a known address and, where required, a recording."""
+
+    require_address: bool
+    require_recording: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OutsourcingNotice:
+    """A case goes to an agency only after the borrower was told; the notice's template."""
+
+    template: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChargesCap:
+    """Penalty interest and fees cut so that all charges stay under a yearly rate on principal."""
+
+    mode: str  # lpr_multiple | fixed_rate
+    multiple: Decimal
+    rate: Decimal
+    penalty_multiplier_min: Decimal | None
+    penalty_multiplier_max: Decimal | None
+    penalty_multiplier_default: Decimal | None
+    lpr: LprTable
+
+
+@dataclass(frozen=True, slots=True)
+class Limitation:
+    """Cases in default longer than ``years`` are flagged; legal action needs ``approval``."""
+
+    years: int
+    approval: str
+
+
+@dataclass(frozen=True, slots=True)
+class GuardConfig:
+    """Every guard's settings; ``None`` means the guard is off."""
+
+    profile: str
+    contact_window: ContactWindow | None
+    connected_calls: ConnectedCalls | None
+    unanswered_dials: UnansweredDials | None
+    rolling_calls: RollingCalls | None
+    third_parties: ThirdParties | None
+    contact_status: ContactStatus | None
+    field_visits: FieldVisits | None
+    outsourcing_notice: OutsourcingNotice | None
+    charges_cap: ChargesCap | None
+    limitation: Limitation | None

@@ -1,0 +1,195 @@
+"""Stage 4c of the rule front end: what each rule decides — its ``then`` — checked by group.
+
+A ``channel`` rule names a channel, who handles it, its recipients, an approval and a message
+template; a ``fees`` rule computes the collection fee and may replace the penalty interest; a
+``commission`` rule computes the agency's rate. Computed outcomes are typed expressions that
+must give money (fees) or a rate in [0, 1) (commission), and may be missing only where the
+group allows it.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ..errors import did_you_mean
+from ..model import Channel, HandledBy
+from ..money import MINOR_UNITS
+from .ir import ChannelOutcome, ComputedOutcome
+from .nodes import NUMERIC, Literal, Node
+from .reader import scalar_value
+from .schema import RawRule
+from .source import PScalar, PSeq, Source
+from .typecheck import Typer
+
+__all__ = ["RECIPIENT_WORDS", "check_outcome"]
+
+RECIPIENT_WORDS = ("obligors", "borrower", "guarantor", "co_borrower", "emergency_contact")
+#: What each computed outcome key must give: money or a rate.
+_WANTED = {"collection_fee": "money", "penalty_interest": "money", "commission_rate": "number"}
+#: Keys whose value may be missing for a case (a commission taken from a placement, say).
+_MAY_BE_MISSING = frozenset({"commission_rate"})
+
+
+def check_outcome(
+    rule: RawRule, typer: Typer, currency: str
+) -> tuple[ChannelOutcome | ComputedOutcome, dict[str, PScalar]] | None:
+    """Check a rule's ``then``; return its outcome and the scalars computed values came from."""
+    if rule.group == "channel":
+        channel = _channel_outcome(rule, typer.src)
+        return None if channel is None else (channel, {})
+    then = rule.then
+    if rule.group == "commission" and "commission_rate" not in then.items:
+        typer.src.report(
+            then.pos, "missing-key", "a commission rule sets commission_rate", rule_id=rule.id
+        )
+        return None
+    exprs: dict[str, Node] = {}
+    sources: dict[str, PScalar] = {}
+    ok = True
+    for key, (_, node) in then.items.items():
+        if key not in _WANTED:
+            continue  # already reported as unknown-key
+        if not isinstance(node, PScalar):
+            typer.src.report(
+                node.pos, "bad-outcome-type", f"{key} must be an expression", rule_id=rule.id
+            )
+            ok = False
+            continue
+        expr = typer.expression(node, rule.id)
+        if expr is None or not _good_value(key, expr, node, rule, typer.src, currency):
+            ok = False
+            continue
+        exprs[key] = expr
+        sources[key] = node
+    return (exprs, sources) if ok else None
+
+
+def _good_value(
+    key: str, expr: Node, node: PScalar, rule: RawRule, source: Source, currency: str
+) -> bool:
+    ty, want = expr.type, _WANTED[key]
+    if ty.missing:
+        if key in _MAY_BE_MISSING:
+            return True
+        source.report(
+            node.pos,
+            "bad-outcome-type",
+            f"{key} may be missing here ({ty.describe()}); it needs a value",
+            hint="guard the rule's condition, or use a value that is never missing",
+            rule_id=rule.id,
+        )
+        return False
+    good = ty.kind in NUMERIC and (
+        (want == "money" and (ty.kind == "money" or ty.literal))
+        or (want == "number" and ty.kind in ("int", "number"))
+    )
+    if not good:
+        source.report(
+            node.pos,
+            "bad-outcome-type",
+            f"{key} must be {'an amount of money' if want == 'money' else 'a rate'}, "
+            f"got {ty.describe()}",
+            rule_id=rule.id,
+        )
+        return False
+    if isinstance(expr, Literal) and isinstance(expr.value, int | Decimal):
+        value = Decimal(expr.value)
+        bad = value < 0 or (want == "number" and value >= 1)
+        exponent = value.as_tuple().exponent
+        if want == "money" and isinstance(exponent, int) and -exponent > MINOR_UNITS[currency]:
+            bad = True
+        if bad:
+            source.report(
+                node.pos,
+                "bad-outcome-value",
+                f"{key} = {value} is out of range"
+                + (" (a rate is at least 0 and below 1)" if want == "number" else ""),
+                rule_id=rule.id,
+            )
+            return False
+    return True
+
+
+def _default_recipients(channel: Channel) -> tuple[str, ...]:
+    if channel is Channel.SMS:
+        return ("obligors",)
+    if channel in (Channel.CALL, Channel.FIELD_VISIT):
+        return ("borrower",)
+    return ()
+
+
+def _channel_outcome(rule: RawRule, source: Source) -> ChannelOutcome | None:
+    then = rule.then
+    values = {k: scalar_value(v) for k, (_, v) in then.items.items()}
+    raw_channel = values.get("channel")
+    if "channel" not in then.items:
+        source.report(then.pos, "missing-key", "a channel rule sets channel", rule_id=rule.id)
+        return None
+    ok = True
+    channels = [c.value for c in Channel]
+    if not isinstance(raw_channel, str):
+        source.report(
+            then.items["channel"][1].pos,
+            "bad-outcome-type",
+            "channel must be one of " + ", ".join(channels),
+            rule_id=rule.id,
+        )
+        return None
+    if raw_channel not in channels:
+        source.report(
+            then.items["channel"][1].pos,
+            "unknown-channel",
+            f"unknown channel {raw_channel!r}" + did_you_mean(raw_channel, channels),
+            hint=f"channels: {', '.join(channels)}",
+            rule_id=rule.id,
+        )
+        return None
+    channel = Channel(raw_channel)
+    handled = HandledBy.AGENCY if channel is Channel.OUTSOURCE else HandledBy.INTERNAL
+    if "handled_by" in values:
+        raw = values["handled_by"]
+        if raw not in [h.value for h in HandledBy]:
+            source.report(
+                then.items["handled_by"][1].pos,
+                "unknown-value",
+                f"handled_by must be internal or agency, not {raw!r}",
+                rule_id=rule.id,
+            )
+            ok = False
+        else:
+            handled = HandledBy(raw)
+    recipients = _default_recipients(channel)
+    if "recipients" in then.items:
+        node = then.items["recipients"][1]
+        items = node.items if isinstance(node, PSeq) else (node,)
+        found = []
+        for item in items:
+            word = scalar_value(item)
+            if not isinstance(word, str) or word not in RECIPIENT_WORDS:
+                source.report(
+                    item.pos,
+                    "unknown-role",
+                    f"unknown recipient role {word!r}" + did_you_mean(str(word), RECIPIENT_WORDS),
+                    hint=f"roles: {', '.join(RECIPIENT_WORDS)}",
+                    rule_id=rule.id,
+                )
+                ok = False
+            else:
+                found.append(word)
+        recipients = tuple(found)
+    approval = values.get("requires_approval")
+    message = values.get("message", "overdue_notice" if channel is Channel.SMS else None)
+    for key, value in (("requires_approval", approval), ("message", message)):
+        if value is not None and not isinstance(value, str):
+            source.report(
+                then.items[key][1].pos,
+                "bad-outcome-type",
+                f"{key} must be a name or null",
+                rule_id=rule.id,
+            )
+            ok = False
+    if not ok:
+        return None
+    assert approval is None or isinstance(approval, str)
+    assert message is None or isinstance(message, str)
+    return ChannelOutcome(channel, handled, recipients, approval, message)
