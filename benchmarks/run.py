@@ -34,6 +34,8 @@ sys.path.insert(0, str(ROOT / "examples"))
 
 import contenders  # noqa: E402
 import dunning  # noqa: E402
+from dunning.engines.compiled import CompiledEngine  # noqa: E402
+from dunning.engines.rete import ReteEngine  # noqa: E402
 from dunning.facts import fact_view  # noqa: E402
 from generate_portfolio import Generator  # noqa: E402
 
@@ -173,12 +175,13 @@ def measure(
     lines: list[str],
     data: Path,
 ) -> list[dict[str, Any]]:
-    engine = policy._engine
+    # The kernel alone: an engine of the benchmark's own, built from the policy's public IR.
+    engine = CompiledEngine(policy.ir, policy.digest)
     n, single = len(facts), facts[: args.single_max]
 
     def compiled(view: dict[str, Any]) -> contenders.Result:
-        outcome = engine.run(view)
-        return outcome.channel.outcome.channel.value, outcome.commission_rate  # type: ignore[union-attr]
+        verdict = engine.run(view)
+        return verdict.channel.outcome.channel.value, verdict.commission_rate  # type: ignore[union-attr]
 
     want = [compiled(f) for f in facts]
     rows: list[dict[str, Any]] = []
@@ -228,11 +231,11 @@ def measure(
         add("rete engine", (0, 0), 0, f"skipped: {exc}")
         add("durable-rules raw", (0, 0), 0, "skipped: durable-rules is not installed")
     else:
-        rete_engine = rete._engine
+        rete_engine = ReteEngine(rete.ir, rete.digest)
 
         def by_rete(view: dict[str, Any]) -> contenders.Result:
-            outcome = rete_engine.run(view)
-            return outcome.channel.outcome.channel.value, outcome.commission_rate  # type: ignore[union-attr]
+            verdict = rete_engine.run(view)
+            return verdict.channel.outcome.channel.value, verdict.commission_rate  # type: ignore[union-attr]
 
         check("rete", map(by_rete, single), want)
         add(

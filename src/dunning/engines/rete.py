@@ -511,7 +511,13 @@ def _swap(a: Node, b: Node, target: Call, value: Node) -> tuple[Node, Node]:
 
 
 class ReteEngine(Engine):
-    """Decides by asserting the fact view into a durable-rules Rete network."""
+    """Decides by asserting the fact view into a durable-rules Rete network.
+
+    Attributes:
+        conditions: Each rule's condition as durable-rules JSON, by ``group.index``.
+        ruleset: The durable-rules ruleset (its own object, for inspection).
+        ruleset_name: Its process-unique name.
+    """
 
     name = "rete"
 
@@ -549,10 +555,10 @@ class ReteEngine(Engine):
         # A process-unique name: durable-rules' names cannot be reused or replaced.
         self.ruleset_name = f"dunning-{digest[7:19]}-{next(_names)}"
         try:
-            self._ruleset = engine.Ruleset(self.ruleset_name, None, definition)
+            self.ruleset = engine.Ruleset(self.ruleset_name, None, definition)
         except native.error as exc:
             raise RuleEngineError(self._refused(engine, native, exc)) from None
-        weakref.finalize(self, native.delete_ruleset, self._ruleset._handle)
+        weakref.finalize(self, native.delete_ruleset, self.ruleset._handle)
         # Computed outcomes, as closures of the reference semantics.
         self._outcomes = {
             rule.id: {key: evaluator(node) for key, node in rule.outcome.items()}
@@ -621,9 +627,9 @@ class ReteEngine(Engine):
             self._matched = []
             self._running = None
             try:
-                handle = self._ruleset.assert_fact(event)  # the sentinel always matches
+                handle = self.ruleset.assert_fact(event)  # the sentinel always matches
                 results: list[tuple[Any, Any]] = []
-                self._ruleset.do_actions(handle, lambda e, s: results.append((e, s)))
+                self.ruleset.do_actions(handle, lambda e, s: results.append((e, s)))
                 error, state = results[-1] if results else (None, None)
                 failure = error or (state or {}).get("exception")
                 if failure:  # durable-rules swallows an action's exception into the state
@@ -632,7 +638,7 @@ class ReteEngine(Engine):
                 return set(self._matched) - {_SENTINEL}
             finally:
                 # Every session is deleted: a ruleset holds at most 1,024 live sessions.
-                self._ruleset.delete_state(sid)
+                self.ruleset.delete_state(sid)
 
     def _rule_id(self, key: str | None) -> str:
         if key is None or key == _SENTINEL:

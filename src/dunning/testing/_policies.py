@@ -6,8 +6,8 @@ through the whole front end, exactly as an analyst's file would be.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
+from functools import cache
 
 from hypothesis import strategies as st
 
@@ -30,10 +30,12 @@ PARAMS = {
 }
 
 
+@cache
 def _decimal(places: int, top: int) -> st.SearchStrategy[str]:
     return st.integers(0, top * 10**places).map(lambda n: str(Decimal(n).scaleb(-places)))
 
 
+@cache
 def literal(kind: str) -> st.SearchStrategy[str]:
     if kind == "int":
         return st.integers(0, 400).map(str)
@@ -42,6 +44,7 @@ def literal(kind: str) -> st.SearchStrategy[str]:
     return _decimal(4, 2)
 
 
+@cache
 def numeric(kind: str, depth: int) -> st.SearchStrategy[str]:
     """Text of an expression of ``kind`` (int, number or money)."""
     leaves = [st.sampled_from(_BY_KIND[kind]), literal(kind)]
@@ -67,12 +70,14 @@ def numeric(kind: str, depth: int) -> st.SearchStrategy[str]:
     )
 
 
+@cache
 def ratio(depth: int) -> st.SearchStrategy[str]:
     """A number obtained by dividing by a fact that may be zero (missing when it is)."""
     money = st.sampled_from([n for n in _BY_KIND["money"] if n not in NULLABLE])
     return st.tuples(money, st.sampled_from(_BY_KIND["money"])).map(lambda t: f"({t[0]} / {t[1]})")
 
 
+@cache
 def comparison(depth: int) -> st.SearchStrategy[str]:
     ops = st.sampled_from(["==", "!=", "<", "<=", ">", ">="])
     same_kind = st.sampled_from(["int", "money", "number"]).flatmap(
@@ -83,6 +88,7 @@ def comparison(depth: int) -> st.SearchStrategy[str]:
     return st.one_of(same_kind, same_kind, mixed, by_ratio).map(lambda t: f"({t[0]} {t[1]} {t[2]})")
 
 
+@cache
 def string_test() -> st.SearchStrategy[str]:
     def build(name: str) -> st.SearchStrategy[str]:
         values = list(STRINGS[name] or ("A", "B", "C", "D", "E"))
@@ -105,6 +111,7 @@ def string_test() -> st.SearchStrategy[str]:
     return st.sampled_from(sorted(STRINGS)).flatmap(build)
 
 
+@cache
 def condition(depth: int) -> st.SearchStrategy[str]:
     """Text of a true/false expression."""
     leaves = st.one_of(
@@ -141,6 +148,34 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+@cache
+def _outcomes() -> dict[str, st.SearchStrategy[str]]:
+    """Text of each group's ``then``: built once, since building strategies is not free."""
+    roles = ["obligors", "borrower", "guarantor", "co_borrower", "emergency_contact"]
+    return {
+        "channel": st.tuples(
+            st.sampled_from([c.value for c in Channel]),
+            st.lists(st.sampled_from(roles), max_size=2, unique=True),
+        ).map(lambda t: f"{{channel: {t[0]}, recipients: [{', '.join(t[1])}]}}"),
+        "fees": st.one_of(
+            literal("money"),
+            st.tuples(st.sampled_from(SURE_MONEY), literal("number")).map(
+                lambda t: f"{t[0]} * {t[1]}"
+            ),
+            st.tuples(st.sampled_from(["overdue_principal", "total_due"])).map(
+                lambda t: f"min({t[0]}, p_amount) / 3"
+            ),
+        ).map(lambda e: f"{{collection_fee: {_quote(e)}}}"),
+        "commission": st.one_of(
+            _decimal(4, 0).map(lambda v: v),
+            st.just("null"),
+            st.just("placement_rate"),
+            st.just("annual_rate / 3"),
+            st.just("p_rate"),
+        ).map(lambda e: f"{{commission_rate: {_quote(e) if e != 'null' else e}}}"),
+    }
+
+
 @st.composite
 def policy_texts(draw: st.DrawFn) -> str:
     """The text of a random, valid policy file covering every product."""
@@ -153,30 +188,7 @@ def policy_texts(draw: st.DrawFn) -> str:
     for name, (kind, default) in PARAMS.items():
         lines.append(f"  {name}: {{type: {kind}, default: {default}}}")
     lines.append("rules:")
-    roles = ["obligors", "borrower", "guarantor", "co_borrower", "emergency_contact"]
-    groups: dict[str, Callable[[], st.SearchStrategy[str]]] = {
-        "channel": lambda: st.tuples(
-            st.sampled_from([c.value for c in Channel]),
-            st.lists(st.sampled_from(roles), max_size=2, unique=True),
-        ).map(lambda t: f"{{channel: {t[0]}, recipients: [{', '.join(t[1])}]}}"),
-        "fees": lambda: st.one_of(
-            literal("money"),
-            st.tuples(st.sampled_from(SURE_MONEY), literal("number")).map(
-                lambda t: f"{t[0]} * {t[1]}"
-            ),
-            st.tuples(st.sampled_from(["overdue_principal", "total_due"])).map(
-                lambda t: f"min({t[0]}, p_amount) / 3"
-            ),
-        ).map(lambda e: f"{{collection_fee: {_quote(e)}}}"),
-        "commission": lambda: st.one_of(
-            _decimal(4, 0).map(lambda v: v),
-            st.just("null"),
-            st.just("placement_rate"),
-            st.just("annual_rate / 3"),
-            st.just("p_rate"),
-        ).map(lambda e: f"{{commission_rate: {_quote(e) if e != 'null' else e}}}"),
-    }
-    for group, outcome in groups.items():
+    for group, outcome in _outcomes().items():
         lines.append(f"  {group}:")
         for index in range(draw(st.integers(0, 6))):
             lines.append(f"    - id: {group}-{index}")
@@ -184,7 +196,7 @@ def policy_texts(draw: st.DrawFn) -> str:
             if priority:
                 lines.append(f"      priority: {priority}")
             lines.append(f"      when: {_quote(draw(condition(2)))}")
-            lines.append(f"      then: {draw(outcome())}")
+            lines.append(f"      then: {draw(outcome)}")
         lines.append(f"    - id: {group}-fallback")
-        lines.append(f"      then: {draw(outcome())}")
+        lines.append(f"      then: {draw(outcome)}")
     return "\n".join(lines) + "\n"
