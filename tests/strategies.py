@@ -1,4 +1,4 @@
-"""Hypothesis strategies for the tests of the foundation (public ones arrive in dunning.testing)."""
+"""Hypothesis strategies for the foundation's tests, built on the public ``dunning.testing``."""
 
 from __future__ import annotations
 
@@ -25,32 +25,25 @@ from dunning import (
     Repayment,
     Role,
     schedule_of,
+    testing,
 )
 
 products = st.sampled_from(list(Product))
 
 
-@st.composite
 def loans(
-    draw: st.DrawFn,
-    *,
-    repayments: list[Repayment] | None = None,
-    max_term: int = 360,
-) -> Loan:
-    repayment = draw(st.sampled_from(repayments or list(Repayment)))
-    principal = Decimal(draw(st.integers(1, 10**9))) / 100
-    rate = Decimal(draw(st.integers(0, 3599))) / 10000
-    term = draw(st.integers(1, max_term))
-    start = draw(st.dates(date(2015, 1, 1), date(2030, 12, 31)))
-    product = draw(st.sampled_from([Product.CONSUMER_FINANCE, Product.CREDIT_CARD]))
-    return Loan(
-        loan_id="L-1",
-        product=product,
-        principal=principal,
-        annual_rate=rate,
-        start_date=start,
-        term_months=term,
-        repayment=repayment,
+    *, repayments: list[Repayment] | None = None, max_term: int = 360
+) -> st.SearchStrategy[Loan]:
+    """Unsecured loans over the whole range the arithmetic must handle: 0.01 to 10 million,
+    terms up to 30 years, starting 2015 to 2030 (the public strategy with wider options)."""
+    return testing.loans(
+        products=[Product.CONSUMER_FINANCE, Product.CREDIT_CARD],
+        repayments=repayments,
+        min_principal="0.01",
+        max_principal="10000000.00",
+        max_term_months=max_term,
+        min_start=date(2015, 1, 1),
+        max_start=date(2030, 12, 31),
     )
 
 

@@ -3,7 +3,8 @@ passes on a policy that keeps it and fails, with a counterexample, on one that b
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -100,6 +101,22 @@ def test_strategies_shrink_to_small_examples() -> None:
     assert case.contacts == () and case.related_parties == ()
 
 
+@FAST
+@given(
+    loans(
+        min_principal="0.01",
+        max_principal="0.05",
+        max_term_months=360,
+        min_start=date(2030, 1, 1),
+        max_start=date(2030, 1, 31),
+    )
+)
+def test_loan_options_bound_what_is_drawn(loan: Loan) -> None:
+    assert Decimal("0.01") <= loan.principal <= Decimal("0.05")
+    assert loan.term_months is not None and 1 <= loan.term_months <= 360
+    assert date(2030, 1, 1) <= loan.start_date <= date(2030, 1, 31)
+
+
 @pytest.mark.parametrize(
     ("make", "words"),
     [
@@ -107,6 +124,11 @@ def test_strategies_shrink_to_small_examples() -> None:
         (lambda: cases(min_dpd=-1), "min_dpd <= max_dpd"),
         (lambda: cases(products=["consumer_finance"], secured=True), "secured=True"),
         (lambda: loans(products=[]), "at least one product"),
+        (lambda: loans(min_principal="5", max_principal="1"), "min_principal <= max_principal"),
+        (lambda: loans(min_principal="0.001"), "whole number of fen"),
+        (lambda: loans(max_principal="lots"), "not an amount"),
+        (lambda: loans(max_term_months=0), "from 1 to 1200"),
+        (lambda: loans(min_start=date(2026, 1, 2), max_start=date(2026, 1, 1)), "after"),
         (lambda: contact_histories(parties=[]), "at least one party"),
         (lambda: contact_histories(as_of=datetime(2026, 1, 1)), "timezone-aware"),
         (lambda: policies(engine="fast"), "compiled or rete"),

@@ -78,6 +78,11 @@ def loans(
     products: Iterable[Product | str] | None = None,
     secured: bool | None = None,
     repayments: Iterable[Repayment | str] | None = None,
+    min_principal: Decimal | str = Decimal("1000.00"),
+    max_principal: Decimal | str = Decimal("2000000.00"),
+    max_term_months: int = 120,
+    min_start: date = date(2016, 1, 1),
+    max_start: date = date(2026, 10, 31),
 ) -> st.SearchStrategy[Loan]:
     """Valid loans: any product, repayment method, rate below 36 %, terms up to 10 years.
 
@@ -86,11 +91,25 @@ def loans(
         secured: ``True`` only collateralised loans (mortgage, vehicle pledge), ``False`` none,
             ``None`` either (secured products are then usually collateralised).
         repayments: Repayment methods to draw from (default: all).
+        min_principal: Smallest principal, to the fen.
+        max_principal: Largest principal, to the fen.
+        max_term_months: Longest term (30-year mortgages are 360).
+        min_start: Earliest start date.
+        max_start: Latest start date.
     """
     chosen = _products(products, secured)
     methods = [Repayment(r) for r in repayments] if repayments is not None else list(Repayment)
     if not methods:
         raise InvalidArgument("repayments must name at least one method")
+    low, high = _fen(min_principal, "min_principal"), _fen(max_principal, "max_principal")
+    if not 1 <= low <= high:
+        raise InvalidArgument(
+            f"need 0.01 <= min_principal <= max_principal, got {min_principal}..{max_principal}"
+        )
+    if not 1 <= max_term_months <= 1200:
+        raise InvalidArgument(f"max_term_months={max_term_months} must be from 1 to 1200")
+    if min_start > max_start:
+        raise InvalidArgument(f"min_start {min_start} is after max_start {max_start}")
 
     @st.composite
     def build(draw: st.DrawFn) -> Loan:
@@ -102,15 +121,26 @@ def loans(
         return Loan(
             loan_id=f"L-{draw(st.integers(1, 999))}",
             product=product,
-            principal=draw(_cents(100_000, 200_000_000)),
+            principal=draw(_cents(low, high)),
             annual_rate=Decimal(draw(st.integers(0, 3599))).scaleb(-4),
-            start_date=draw(st.dates(date(2016, 1, 1), date(2026, 10, 31))),
-            term_months=draw(st.integers(1, 120)),
+            start_date=draw(st.dates(min_start, max_start)),
+            term_months=draw(st.integers(1, max_term_months)),
             repayment=draw(st.sampled_from(methods)),
             collateral=collateral,
         )
 
     return build()
+
+
+def _fen(amount: Decimal | str, name: str) -> int:
+    """An amount given to a strategy, in fen (cents); it must be a whole number of them."""
+    try:
+        cents = Decimal(amount) * 100
+    except ArithmeticError:
+        raise InvalidArgument(f"{name}={amount!r} is not an amount") from None
+    if not cents.is_finite() or cents != cents.to_integral_value():
+        raise InvalidArgument(f"{name}={amount!r} is not a whole number of fen")
+    return int(cents)
 
 
 def payments_for(loan: Loan, *, max_payments: int = 8) -> st.SearchStrategy[list[Payment]]:

@@ -1,0 +1,377 @@
+"""The shape of the library: its public names, its module graph, the checked IR and its nodes."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+from collections.abc import Mapping
+from datetime import date, time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+import dunning
+from conftest import case_dict
+from dunning import BUILTIN_PROFILES, ConfigError, GuardProfile, Policy, load_policy
+from dunning.rules.expr import parse
+from dunning.rules.nodes import (
+    Binary,
+    Name,
+    Node,
+    NodeTransformer,
+    NodeVisitor,
+    Ty,
+    iter_children,
+    walk,
+)
+from policy_helpers import CHANNEL, diagnostics, load, policy_text, write
+
+ROOT = Path(__file__).resolve().parent.parent
+SRC = ROOT / "src" / "dunning"
+LENDER = ROOT / "rules" / "lender.yaml"
+
+
+def test_the_public_names_are_pinned() -> None:
+    # Adding or removing a public name is a decision: change this list with the CHANGELOG.
+    assert sorted(dunning.__all__) == sorted(
+        [
+            "BUILTIN_PROFILES",
+            "DEFAULT_BANDS",
+            "FACTS",
+            "Action",
+            "Agency",
+            "Assessment",
+            "Assessor",
+            "Band",
+            "BucketBands",
+            "Case",
+            "CaseError",
+            "Channel",
+            "Collateral",
+            "CollateralKind",
+            "CommissionBand",
+            "ConfigError",
+            "ContactAttempt",
+            "ContactChannel",
+            "ContactPurpose",
+            "ContactResult",
+            "Decision",
+            "DelinquencySnapshot",
+            "Diagnostic",
+            "DunningError",
+            "Explanation",
+            "FeeTerms",
+            "GuardEffect",
+            "GuardProfile",
+            "GuardRecord",
+            "HandledBy",
+            "Installment",
+            "Loan",
+            "Message",
+            "Money",
+            "OverdueInstallment",
+            "Party",
+            "Payment",
+            "Placement",
+            "Policy",
+            "PolicyError",
+            "PolicyRef",
+            "Portfolio",
+            "Problem",
+            "Product",
+            "PromiseToPay",
+            "Repayment",
+            "Role",
+            "RuleEngineError",
+            "RuleTrace",
+            "Verdict",
+            "__version__",
+            "assess",
+            "load_policy",
+            "loads_policy",
+            "parse_case",
+            "read_cases",
+            "round_money",
+            "schedule_of",
+        ]
+    )
+    for name in dunning.__all__:
+        assert hasattr(dunning, name), name
+    assert not hasattr(dunning, "Outcome")  # the word means what a rule decides, nothing else
+
+
+# -- the module graph -----------------------------------------------------------------------------
+
+
+def _imports() -> dict[str, set[str]]:
+    """Every module of the package and the package modules it imports (anywhere in it)."""
+    graph: dict[str, set[str]] = {}
+    for path in SRC.rglob("*.py"):
+        parts = path.relative_to(SRC.parent).with_suffix("").parts
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        package = module if parts[-1] == "__init__" else module.rpartition(".")[0]
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*anchor, base] if base else anchor)
+                if base.startswith("dunning"):
+                    # `from pkg import module` imports the module; other names come from pkg.
+                    found.update({base, *(f"{base}.{a.name}" for a in node.names)})
+                    if all(_is_module(f"{base}.{a.name}") for a in node.names):
+                        found.discard(base)
+            elif isinstance(node, ast.Import):
+                found.update(a.name for a in node.names if a.name.startswith("dunning"))
+        graph[module] = found
+    return {m: {d for d in deps if d in graph and d != m} for m, deps in graph.items()}
+
+
+def _is_module(name: str) -> bool:
+    path = SRC.parent.joinpath(*name.split("."))
+    return path.with_suffix(".py").exists() or (path / "__init__.py").exists()
+
+
+def test_the_module_graph_has_no_cycle() -> None:
+    graph = _imports()
+    state: dict[str, int] = {}
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = 1
+        for dep in sorted(graph[module]):
+            if state.get(dep) == 1:
+                raise AssertionError(" -> ".join([*path[path.index(dep) :], dep]))
+            if dep not in state:
+                visit(dep, [*path, dep])
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+
+
+@pytest.mark.parametrize(
+    "user",
+    [
+        "dunning.engines",
+        "dunning.engines.compiled",
+        "dunning.engines.rete",
+        "dunning.engines.interpret",
+        "dunning.guards",
+        "dunning.policytests",
+        "dunning.policy",
+        "dunning.testing.strategies",
+        "dunning.testing.solver",
+        "dunning.testing.invariants",
+        "dunning.testing._policies",
+        "dunning.testing._guard_oracle",
+    ],
+)
+def test_later_stages_depend_on_the_ir_not_on_how_it_is_made(user: str) -> None:
+    graph = _imports()
+    assert not graph[user] & {"dunning.rules.checker", "dunning.rules.schema"}, graph[user]
+    if user.startswith("dunning.engines"):
+        reached, todo = set(), [user]
+        while todo:
+            for dep in graph[todo.pop()] - reached:
+                reached.add(dep)
+                todo.append(dep)
+        front_end = {
+            "dunning.rules.checker",
+            "dunning.rules.schema",
+            "dunning.rules.typecheck",
+            "dunning.rules.guard_config",
+            "dunning.rules.frontend",
+            "dunning.rules.expr",
+        }
+        assert not reached & front_end, reached & front_end
+
+
+# -- checked nodes --------------------------------------------------------------------------------
+
+
+def test_every_checked_node_carries_its_type() -> None:
+    policy = load_policy(LENDER)
+    for rule in policy.ir.rules():
+        trees = [rule.when] if rule.when is not None else []
+        if isinstance(rule.outcome, Mapping):
+            trees += list(rule.outcome.values())
+        for tree in trees:
+            for node in walk(tree):
+                assert isinstance(node.ty, Ty), (rule.id, node)
+
+
+@pytest.mark.parametrize(
+    ("condition", "nullable_part", "nullable"),
+    [
+        ("dpd + 1 > 3", "dpd + 1", False),
+        ("days_since_last_contact + 1 > 3", "days_since_last_contact + 1", True),
+        ("total_due / principal > 1", "total_due / principal", True),  # principal may be 0
+        ("total_due / 2 > 1", "total_due / 2", False),
+        ("min(dpd, days_since_last_contact) > 1", "min(dpd, days_since_last_contact)", True),
+        ("-placement_rate < 0", "-placement_rate", True),
+    ],
+)
+def test_the_checker_proves_which_values_may_be_missing(
+    tmp_path: Path, condition: str, nullable_part: str, nullable: bool
+) -> None:
+    channel = CHANNEL.replace("when: dpd == 0", f"when: '{condition}'")
+    rule = load(tmp_path, policy_text(channel=channel)).ir.groups["channel"][0]
+    assert rule.when is not None
+    (part,) = [n for n in walk(rule.when) if condition[n.at : n.end] == nullable_part]
+    assert part.nullable is nullable
+    assert rule.when.nullable is False  # a comparison with a missing value is false, not missing
+
+
+def test_a_tree_from_the_parser_is_not_checked() -> None:
+    node = parse("dpd + 1")
+    assert node.ty is None
+    with pytest.raises(AssertionError, match="never checked"):
+        _ = node.nullable
+
+
+def test_a_visitor_without_a_method_for_a_node_says_which() -> None:
+    class Counter(NodeVisitor[int]):
+        def visit_Name(self, node: Name) -> int:
+            return 1
+
+    assert Counter().visit(parse("dpd")) == 1
+    with pytest.raises(NotImplementedError, match="Counter cannot visit Binary"):
+        Counter().visit(parse("dpd + 1"))
+
+
+def test_a_transformer_rebuilds_only_what_changes() -> None:
+    class Rename(NodeTransformer):
+        def visit_Name(self, node: Name) -> Node:
+            return dataclasses.replace(node, name=node.name.upper())
+
+    tree = parse("min(dpd, 3) + calls_7d * 2")
+    renamed = Rename().visit(tree)
+    assert isinstance(renamed, Binary) and renamed.end == tree.end
+    assert [n.name for n in walk(renamed) if isinstance(n, Name)] == ["DPD", "CALLS_7D"]
+    assert [type(n).__name__ for n in iter_children(renamed)] == ["Call", "Binary"]
+    literal = parse("3")
+    assert Rename().visit(literal) is literal
+
+
+# -- the IR is a read-only view -------------------------------------------------------------------
+
+
+def test_the_ir_of_a_policy_cannot_be_changed() -> None:
+    policy = load_policy(LENDER)
+    ir = policy.ir
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ir.name = "other"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        ir.groups["channel"] = ()  # type: ignore[index]
+    with pytest.raises(TypeError):
+        ir.params["large_amount"] = Decimal(1)  # type: ignore[index]
+    assert policy.params == dict(ir.params)
+    assert [r.id for r in ir.rules()][:2] == ["not-overdue", "secured-legal-preservation"]
+    assert policy.text == ir.text == LENDER.read_text(encoding="utf-8")
+
+
+def test_trace_says_for_a_fact_view_what_explain_says_for_a_case(lender: Policy) -> None:
+    case = case_dict(
+        delinquency={"dpd": 40, "overdue_principal": "100.00", "overdue_interest": "0"}
+    )
+    explanation = lender.explain(case, as_of=date(2026, 11, 28))
+    traces = lender.trace(explanation.facts)
+    assert traces == explanation.groups
+    assert list(traces) == ["channel", "fees", "commission"]
+    first = next(t for t in traces["channel"] if t.matched)
+    assert first.rule.id == lender.evaluate(explanation.facts).channel.id == "field-visit-m2-m3"
+    failed = {t.rule.id: t.failed for t in traces["channel"]}
+    assert failed["not-overdue"] == "dpd == 0"
+
+
+@pytest.fixture(scope="module")
+def lender() -> Policy:
+    return load_policy(LENDER)
+
+
+# -- guard profiles: a jurisdiction is a value a host passes in -----------------------------------
+
+
+HONG_KONG = GuardProfile(
+    "hk",
+    {"contact_window": {"start": time(9), "end": time(21)}, "rolling_calls": {"max_calls": 5}},
+    extends="cn",
+    sources="the host's counsel",
+)
+
+
+def test_a_host_profile_is_used_by_name(tmp_path: Path) -> None:
+    text = policy_text() + "  profile: hk\n"
+    policy = load(tmp_path, text, profiles=[HONG_KONG])
+    guards = policy.ir.guards
+    assert guards.profile == "hk"
+    assert guards.contact_window is not None
+    assert (guards.contact_window.start, guards.contact_window.end) == (time(9), time(21))
+    assert guards.rolling_calls is not None and guards.rolling_calls.max_calls == 5
+    assert guards.rolling_calls.days == 7  # the setting's default
+    assert guards.outsourcing_notice is not None  # as in cn, which it extends
+    found = diagnostics(tmp_path, text)  # not given: unknown, with the known ones listed
+    assert [d.code for d in found] == ["unknown-value"]
+    assert found[0].hint == "profiles: cn, us"
+
+
+def test_profiles_are_checked_when_made() -> None:
+    with pytest.raises(ConfigError) as info:
+        GuardProfile(
+            "Bad Name",
+            {
+                "contact_windw": {},
+                "connected_calls": {"per_day": 0, "per_week": 3},
+                "charges_cap": {"rate": 0.24},
+            },
+            extends="mars",
+        )
+    message = str(info.value)
+    for words in (
+        "name 'Bad Name'",
+        "extends 'mars' is not a built-in profile",
+        "unknown guard 'contact_windw' (did you mean 'contact_window'?)",
+        "per_day must be at least 1",
+        "unknown setting 'per_week' of guard 'connected_calls'",
+        "not a float",
+    ):
+        assert words in message
+
+
+def test_a_profile_cannot_take_a_built_in_name(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="'cn' is already defined"):
+        load_policy(write(tmp_path, policy_text()), profiles=[GuardProfile("cn", {})])
+    with pytest.raises(ConfigError, match="GuardProfile objects"):
+        load_policy(write(tmp_path, policy_text()), profiles=[{"name": "x"}])  # type: ignore[list-item]
+
+
+def test_the_built_in_profiles_cannot_be_edited() -> None:
+    with pytest.raises(TypeError):
+        BUILTIN_PROFILES["uk"] = HONG_KONG  # type: ignore[index]
+    with pytest.raises(TypeError):
+        BUILTIN_PROFILES["cn"].guards["rolling_calls"] = {}  # type: ignore[index]
+    assert sorted(BUILTIN_PROFILES) == ["cn", "us"]
+
+
+# -- a host's own test modules --------------------------------------------------------------------
+
+
+def test_a_hosts_test_module_collects_none_of_dunnings_classes(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_host="""
+from dunning import *
+from dunning.policytests import *
+from dunning.testing import *
+
+
+def test_mine():
+    pass
+"""
+    )
+    result = pytester.runpytest(
+        "-W", "error::pytest.PytestCollectionWarning", "-p", "no:cacheprovider"
+    )
+    result.assert_outcomes(passed=1)
