@@ -1,6 +1,6 @@
 """Properties of the compliance guards over generated cases, contact histories and proposals.
 
-Each property is checked against dunning.testing._guard_oracle, an independent statement of
+Each property is checked against dunning.testing.guard_violations, an independent statement of
 the rules (the same oracle assert_guards_hold uses).
 As-of moments cluster around the 2026 DST changes of America/New_York (8 March, 1 November) and
 around midnight, where windows and daily caps are easiest to get wrong.
@@ -38,7 +38,8 @@ from dunning import (
     Role,
     load_policy,
 )
-from dunning.testing._guard_oracle import CONTACT, violations
+from dunning.guards import CONTACT_CHANNELS as CONTACT
+from dunning.testing import guard_violations as violations
 
 ROOT = Path(__file__).resolve().parent.parent
 D = Decimal

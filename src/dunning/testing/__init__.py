@@ -21,6 +21,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without hypothes
     raise ImportError("dunning.testing needs Hypothesis: pip install 'dunning[testing]'") from exc
 
 from ._policies import policy_texts
+from .guard_oracle import guard_violations
 from .invariants import (
     PolicyInvariantError,
     assert_engines_agree,
@@ -53,6 +54,7 @@ __all__ = [
     "cases",
     "contact_histories",
     "from_policy",
+    "guard_violations",
     "loans",
     "payments_for",
     "policies",

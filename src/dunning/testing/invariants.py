@@ -21,7 +21,7 @@ from ..errors import CaseError
 from ..facts import FACTS, fact_view
 from ..model import Channel, Decision
 from ..policy import Policy, loads_policy
-from ._guard_oracle import violations
+from .guard_oracle import guard_violations
 from .solver import solve
 from .strategies import Scenario, scenarios
 
@@ -251,7 +251,7 @@ def assert_guards_hold(policy: Policy, *, max_examples: int = 200) -> None:
         except CaseError:
             return None
         raw = decision.model_copy(update={"guards": ()})
-        broken = violations(policy, s.case, raw, decision)
+        broken = guard_violations(policy, s.case, raw, decision)
         return "; ".join(broken) if broken else None
 
     _search(policy, problem, "a decision breaks a compliance guard", max_examples)

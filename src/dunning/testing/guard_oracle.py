@@ -2,6 +2,7 @@
 
 Written from docs/compliance.md, not from src/dunning/guards.py, so that the two check each
 other: every function here recomputes its answer from the case, never from the guards' code.
+:func:`guard_violations` is the entry; ``assert_guards_hold`` runs it over generated cases.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from ..model import (
     Decision,
 )
 from ..policy import Policy
+
+__all__ = ["guard_violations"]
 
 CONTACT = {Channel.SMS, Channel.CALL, Channel.FIELD_VISIT}
 TALKED = {ContactResult.CONNECTED, ContactResult.PROMISED, ContactResult.REFUSED}
@@ -55,8 +58,17 @@ def allowance(policy: Policy, case: Case, decision: Decision, base: Decimal) -> 
     return (base * room * decision.dpd / policy.ir.days_in_year).quantize(unit, ROUND_FLOOR)
 
 
-def violations(policy: Policy, case: Case, proposal: Decision, decision: Decision) -> list[str]:
-    """Return every promise of the guards that ``decision`` breaks (empty: all kept)."""
+def guard_violations(
+    policy: Policy, case: Case, proposal: Decision, decision: Decision
+) -> list[str]:
+    """Return every promise of the guards that ``decision`` breaks (empty: all kept).
+
+    Args:
+        policy: The policy whose guards made ``decision``.
+        case: The case.
+        proposal: The decision before the guards (what the rules or a collector proposed).
+        decision: The decision after the guards.
+    """
     g = policy.ir.guards
     problems: list[str] = []
     action = decision.action
