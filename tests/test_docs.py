@@ -50,7 +50,7 @@ def test_readme_shows_the_real_demo_output() -> None:
 
 
 _CODE_PATTERNS = [
-    r'(?:PydanticCustomError|ExprError|_CheckError)\(\s*"([a-z_-]+)"',
+    r'(?:PydanticCustomError|ExprError|CheckError)\(\s*"([a-z_-]+)"',
     r'Problem\(\s*"[^"]*",\s*"([a-z_-]+)"',
     r'\.add\(\s*(?:\([^()]*\)|\w+),\s*"([a-z_-]+)"',
     r'report\(\s*[\w.]+(?:\([^()]*\))?,\s*"([a-z_-]+)"',

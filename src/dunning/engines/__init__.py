@@ -82,7 +82,9 @@ class Engine:
         out: dict[str, list[RuleTrace]] = {}
         for group in GROUPS:
             traces = []
-            for rule, checks in zip(self.ir.groups[group], self._checks[group], strict=True):
+            for rule, checks in zip(
+                self.ir.groups[group], self.conjunct_checks[group], strict=True
+            ):
                 failed = next(
                     (text for check, (_, text) in zip(checks, rule.conjuncts, strict=True)
                      if not check(facts)),
@@ -93,8 +95,12 @@ class Engine:
         return out
 
     @cached_property
-    def _checks(self) -> dict[str, list[list[Callable[[Mapping[str, Any]], Any]]]]:
-        """Each rule's conjuncts as functions of the facts (the reference semantics)."""
+    def conjunct_checks(self) -> dict[str, list[list[Callable[[Mapping[str, Any]], Any]]]]:
+        """For each group, each rule's conjuncts as functions of the facts.
+
+        The reference semantics (closures) here; an engine with faster checks of the same
+        meaning supplies its own.
+        """
         return {
             group: [[evaluator(node) for node, _ in rule.conjuncts] for rule in rules]
             for group, rules in self.ir.groups.items()

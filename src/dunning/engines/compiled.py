@@ -38,7 +38,7 @@ from ..rules.nodes import (
     walk,
 )
 from ..rules.source import Pos, PScalar
-from . import Engine, RuleTrace, Verdict, _runtime
+from . import Engine, Verdict, _runtime
 
 __all__ = ["TABLE_LIMIT", "CompiledEngine", "Generated", "generate"]
 
@@ -423,29 +423,14 @@ class CompiledEngine(Engine):
         exec(compile(generated.tree, self.filename, "exec"), namespace)  # never rule text
         # The generated function is the engine's run: no method call in between.
         self.run = namespace["decide"]
-        self._conjunct_checks = {
-            (group, index): [
-                namespace[f"check_{group}_{index}_{part}"] for part in range(len(rule.conjuncts))
+        # Explanations run the generated check of each conjunct (same meaning, faster).
+        self.conjunct_checks = {
+            group: [
+                [namespace[f"check_{group}_{index}_{part}"] for part in range(len(rule.conjuncts))]
+                for index, rule in enumerate(ir.groups[group])
             ]
             for group in GROUPS
-            for index, rule in enumerate(ir.groups[group])
         }
-
-    def trace(self, facts: Mapping[str, Any]) -> dict[str, list[RuleTrace]]:
-        """Evaluate every rule's condition, part by part, with the generated checks."""
-        out: dict[str, list[RuleTrace]] = {}
-        for group in GROUPS:
-            traces = []
-            for index, rule in enumerate(self.ir.groups[group]):
-                checks = self._conjunct_checks[(group, index)]
-                failed = next(
-                    (text for check, (_, text) in zip(checks, rule.conjuncts, strict=True)
-                     if not check(facts)),
-                    None,
-                )  # fmt: skip
-                traces.append(RuleTrace(rule, failed is None, failed))
-            out[group] = traces
-        return out
 
 
 def _register(label: str, text: str, digest: str) -> str:

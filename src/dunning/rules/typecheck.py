@@ -105,9 +105,10 @@ class Typer(NodeTransformer):
             return Literal(node.at, value, end=node.end, ty=ty)
         choices = [*FACTS, *scope.declared]
         close = suggest(node.name, choices)
-        what = "parameter" if close in scope.declared else "fact"
+        is_param = close in scope.declared
+        what = "parameter" if is_param else "fact"
         raise CheckError(
-            f"unknown-{'param' if what == 'parameter' else 'fact'}",
+            "unknown-param" if is_param else "unknown-fact",
             f"unknown {what} {node.name!r}" + did_you_mean(node.name, choices),
             node.at,
             "facts are listed in docs/rules.md; parameters under params:",
