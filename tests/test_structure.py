@@ -225,6 +225,13 @@ def test_the_checker_proves_which_values_may_be_missing(
     assert rule.when.nullable is False  # a comparison with a missing value is false, not missing
 
 
+def test_every_function_of_the_language_has_its_meaning_in_every_engine() -> None:
+    from dunning.engines import compiled, interpret, rete
+    from dunning.rules.expr import FUNCTIONS
+
+    assert set(FUNCTIONS) == set(compiled.FUNCTIONS) == set(interpret.FUNCTIONS) == set(rete.SPLITS)
+
+
 def test_a_tree_from_the_parser_is_not_checked() -> None:
     node = parse("dpd + 1")
     assert node.ty is None

@@ -40,11 +40,12 @@ from ..rules.nodes import (
 from ..rules.source import Pos, PScalar
 from . import Engine, Verdict, _runtime
 
-__all__ = ["TABLE_LIMIT", "CompiledEngine", "Generated", "generate"]
+__all__ = ["FUNCTIONS", "TABLE_LIMIT", "CompiledEngine", "Generated", "generate"]
 
 _CMP = {"==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
 _ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "div"}
-_CALLS = {"min": "least", "max": "greatest", "abs": "absolute"}
+#: The ``_runtime`` function each function of the rule language compiles to.
+FUNCTIONS = {"min": "least", "max": "greatest", "abs": "absolute"}
 
 #: Largest number of rule combinations whose outcomes are built once, at compile time.
 TABLE_LIMIT = 4096
@@ -131,7 +132,7 @@ class _Writer(NodeVisitor[_Code]):
         return _cat(f"_rt.{_ARITH[node.op]}(", left, ", ", right, ")")
 
     def visit_Call(self, node: Call) -> _Code:
-        parts: list[str | _Code] = [f"_rt.{_CALLS[node.func]}("]
+        parts: list[str | _Code] = [f"_rt.{FUNCTIONS[node.func]}("]
         for i, arg in enumerate(node.args):
             parts += [", "] if i else []
             parts.append(self.visit(arg))

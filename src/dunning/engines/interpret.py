@@ -30,7 +30,7 @@ from ..rules.nodes import (
 )
 from . import _runtime as rt
 
-__all__ = ["evaluator"]
+__all__ = ["FUNCTIONS", "evaluator"]
 
 Facts = Mapping[str, Any]
 Closure = Callable[[Facts], Any]
@@ -49,7 +49,8 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     ">": rt.gt,
     ">=": rt.ge,
 }
-_FUNCTIONS: dict[str, Callable[..., Any]] = {
+#: What each function of the rule language means.
+FUNCTIONS: dict[str, Callable[..., Any]] = {
     "min": rt.least,
     "max": rt.greatest,
     "abs": rt.absolute,
@@ -79,7 +80,7 @@ class _Closures(NodeVisitor[Closure]):
         return lambda f: op(left(f), right(f))
 
     def visit_Call(self, node: Call) -> Closure:
-        func, args = _FUNCTIONS[node.func], [self.visit(a) for a in node.args]
+        func, args = FUNCTIONS[node.func], [self.visit(a) for a in node.args]
         return lambda f: func(*(arg(f) for arg in args))
 
     def visit_Not(self, node: Not) -> Closure:

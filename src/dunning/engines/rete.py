@@ -55,8 +55,11 @@ from ..rules.nodes import (
 from . import Engine, Verdict
 from .interpret import evaluator
 
-__all__ = ["BOUNDS", "RATE_SCALE", "ReteEngine"]
+__all__ = ["BOUNDS", "RATE_SCALE", "SPLITS", "ReteEngine"]
 
+#: The functions the rete engine turns into case splits: each argument in turn, where it is the
+#: least (min) or greatest (max) of them; abs splits on the sign.
+SPLITS = {"min": "<=", "max": ">=", "abs": ""}
 #: Decimal places of rate facts (``number`` type) in the Rete engine's integer encoding.
 RATE_SCALE = 6
 _LIMIT = 2**62  # keep clear of durable-rules' signed 64-bit integers
@@ -444,6 +447,8 @@ class _Translator:
 
     def split(self, call: Call, build: Any) -> dict[str, Any]:
         """Replace a ``min``/``max``/``abs`` call by a case split over its arguments."""
+        if call.func not in SPLITS:
+            raise RuleEngineError(f"the rete engine cannot represent {call.func}()")
         if call.func == "abs":
             (x,) = call.args
             negated = Neg(x.at, x, end=x.end, ty=x.type)
@@ -454,7 +459,7 @@ class _Translator:
                     _all([self.comparison("<", x, zero), build(negated)]),
                 ]
             )
-        op = "<=" if call.func == "min" else ">="
+        op = SPLITS[call.func]
         branches = []
         for i, candidate in enumerate(call.args):
             guards = [
