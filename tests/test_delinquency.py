@@ -16,6 +16,7 @@ from dunning import (
     Band,
     BucketBands,
     Case,
+    CaseError,
     ConfigError,
     assess,
     parse_case,
@@ -281,3 +282,68 @@ def test_the_schedule_is_built_only_as_far_as_needed_with_the_same_result(
         a.outstanding_principal,
         D(len(a.overdue_installments)),
     ) == _reference(case, day)
+
+
+# -- the overdue principal over time, and acceleration --------------------------------------------
+
+
+def test_unpaid_periods_follow_partial_payments() -> None:
+    payments = [*ON_TIME, {"date": "2026-06-01", "amount": "500.00"}]
+    assessor = Assessor(penalty_multiplier=D("1.5"))
+    a = assessor.assess(parse_case(case_dict(payments=payments)), date(2026, 6, 20))
+    first, second = a.overdue_installments
+    # 962.19 overdue from 2026-05-15 to the payment on 06-01 (17 days), then what the payment
+    # left of it until as_of (19 days); the payment also settled 12.27 of penalty.
+    left = D("962.19") - (D("500.00") - D("137.97") - D("12.27"))
+    assert first.unpaid_periods == (
+        (date(2026, 5, 15), date(2026, 6, 1), D("962.19")),
+        (date(2026, 6, 1), date(2026, 6, 20), left),
+    )
+    assert first.penalty_paid == D("12.27")
+    assert second.unpaid_periods == ((date(2026, 6, 15), date(2026, 6, 20), D("976.62")),)
+    assert second.penalty_paid == D("0.00")
+
+
+@given(cases_with_payments(), st.dates(date(2015, 1, 1), date(2060, 1, 1)))
+def test_penalty_is_accrued_on_exactly_the_unpaid_periods(case: Case, day: date) -> None:
+    daily = case.loan.annual_rate * D("1.5") / 360
+    a = Assessor(penalty_multiplier=D("1.5")).assess(case, day)
+    for item in a.overdue_installments:
+        accrued = sum(
+            ((p * daily * (end - start).days).quantize(D("0.01"), "ROUND_HALF_UP")
+             for start, end, p in item.unpaid_periods),
+            D(0),
+        )  # fmt: skip
+        assert accrued == item.penalty + item.penalty_paid
+        days = sum((end - start).days for start, end, _ in item.unpaid_periods)
+        assert days <= item.days_overdue
+        assert all(start < end for start, end, _ in item.unpaid_periods)
+
+
+def test_acceleration_makes_every_instalment_due() -> None:
+    # 12,000.00 at 18 %, equal principal over 12 months from 2026-01-15, nothing paid; the
+    # lender declared the whole loan due on 2026-04-01.
+    data = case_dict(loan__repayment="equal_principal", loan__accelerated_on="2026-04-01")
+    a = assess(parse_case(data), date(2026, 5, 1))
+    normal, accelerated = a.overdue_installments[:2], a.overdue_installments[2:]
+    assert [(o.due_date, o.days_overdue) for o in normal] == [
+        (date(2026, 2, 15), 75),
+        (date(2026, 3, 15), 47),
+    ]
+    assert len(accelerated) == 10
+    assert {(o.due_date, o.days_overdue, o.interest) for o in accelerated} == {
+        (date(2026, 4, 1), 30, D("0.00"))
+    }
+    assert a.dpd == 75 and a.overdue_principal == D("12000.00")
+    assert a.overdue_interest == D("180.00") + D("165.00")  # the two instalments due before
+    assert accelerated[0].unpaid_periods == ((date(2026, 4, 1), date(2026, 5, 1), D("1000.00")),)
+    before = assess(parse_case(data), date(2026, 3, 20))  # not yet accelerated on that day
+    assert before.overdue_principal == D("2000.00")
+
+
+def test_acceleration_before_the_loan_starts_is_refused() -> None:
+    with pytest.raises(CaseError) as info:
+        parse_case(case_dict(loan__accelerated_on="2025-12-31"))
+    assert [(p.path, p.code) for p in info.value.problems] == [
+        ("loan.accelerated_on", "date_order")
+    ]

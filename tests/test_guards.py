@@ -21,6 +21,7 @@ from dunning import (
     PolicyError,
     Portfolio,
     load_policy,
+    loads_policy,
     parse_case,
 )
 from dunning.lpr import LPR_1Y, LprTable
@@ -426,19 +427,134 @@ def test_a_placed_case_needs_no_new_notice(lender: Policy) -> None:
 # --- 9. charges cap ----------------------------------------------------------------------------
 
 
-def test_fees_are_cut_to_the_fixed_cap_collection_fee_first(lender: Policy) -> None:
-    # 18% contract, 24% cap: room 6% a year on the outstanding principal for 20 days.
-    data = snapshot_case(dpd=20)
-    case = parse_case(data)
-    base = lender.assess(case, AS_OF).outstanding_principal or case.loan.principal
-    allowed = (base * D("0.06") * 20 / 360).quantize(D("0.01"), "ROUND_FLOOR")
-    d = propose(lender, data, Channel.SMS, penalty_interest="30.00", collection_fee="100.00")
-    excess = D("130.00") - allowed
-    assert d.fee_terms.collection_fee == max(D(0), D("100.00") - excess)
-    assert d.fee_terms.penalty_interest + d.fee_terms.collection_fee == allowed
+def without_fee_guard(policy: Policy) -> Policy:
+    """The same policy with the collection_fees guard turned off (the cap alone cuts fees)."""
+    text = policy.text.replace("  profile: cn\n", "  profile: cn\n  collection_fees: off\n")
+    return loads_policy(text, name=policy.ir.files[0])
+
+
+def test_fees_are_cut_to_the_cap_collection_fee_first(lender: Policy) -> None:
+    # 24% a year on the overdue principal, 1,000.00 for 20 days: 13.33 (rounded down).
+    d = propose(
+        without_fee_guard(lender),
+        snapshot_case(dpd=20),
+        Channel.SMS,
+        penalty_interest="30.00",
+        collection_fee="100.00",
+    )
+    assert d.fee_terms.collection_fee == D("0.00")
+    assert d.fee_terms.penalty_interest == D("13.33")
     (cut,) = [g for g in d.guards if g.effect == "cut"]
-    assert cut.id == "charges_cap" and cut.amount == excess
-    assert "collection fee by" in cut.reason
+    assert cut.id == "charges_cap" and cut.amount == D("116.67")
+    assert cut.reason.endswith("collection fee by 100.00, penalty interest by 16.67")
+    assert "13.33 the cap allows on the overdue principal: 1000.00 for 20 days" in cut.reason
+
+
+def test_under_cn_no_collection_fee_is_charged_at_all(lender: Policy) -> None:
+    d = propose(
+        lender, snapshot_case(dpd=20), Channel.SMS, penalty_interest="5.00", collection_fee="8.00"
+    )
+    assert d.fee_terms.collection_fee == D("0.00") and d.fee_terms.penalty_interest == D("5.00")
+    (cut,) = [g for g in d.guards if g.effect == "cut"]
+    assert (cut.id, cut.amount) == ("collection_fees", D("8.00"))
+    assert "in the name of collection" in cut.reason
+
+
+MORTGAGE_POLICY = """\
+policy: mortgage-fees
+version: "1"
+products: [mortgage]
+assessment: {penalty_multiplier: "1.5"}
+guards:
+  charges_cap: {mode: fixed_rate, rate: "0.24"}
+  collection_fees: off
+rules:
+  channel:
+    - id: call
+      then: {channel: call}
+  fees:
+    - id: fee
+      then: {collection_fee: "1000.00"}
+  commission:
+    - id: none
+      then: {commission_rate: null}
+"""
+
+
+def test_a_mortgage_instalment_ten_days_late_with_a_collection_fee(tmp_path: Path) -> None:
+    # docs/compliance.md §9's worked example. Equal principal over 12 months: each instalment
+    # carries 60,804.00 / 12 = 5,067.00 of principal. Ten days late, 24% a year allows
+    # 5,067.00 × 0.24 × 10 / 360 = 33.78 for penalty and fees together; the penalty
+    # (5,067.00 × 4.9% × 1.5 × 10 / 360 = 10.35) stays, the 1,000.00 fee is cut to 23.43.
+    policy = load(tmp_path, MORTGAGE_POLICY)
+    data = case_dict(
+        loan__product="mortgage",
+        loan__principal="60804.00",
+        loan__annual_rate="0.049",
+        loan__repayment="equal_principal",
+        loan__start_date="2026-10-18",
+        loan__collateral={"kind": "property", "value": "900000.00"},
+        contacts=[NOTICE],
+        promises=[],
+    )
+    d = policy.decide(data, as_of=AS_OF, portfolio=BOOK)  # first instalment due 2026-11-18
+    assert d.dpd == 10 and d.fee_terms.overdue_principal == D("5067.00")
+    assert d.fee_terms.penalty_interest == D("10.35")
+    assert d.fee_terms.collection_fee == D("23.43")
+    assert d.fee_terms.penalty_interest + d.fee_terms.collection_fee == D("33.78")
+    (cut,) = [g for g in d.guards if g.effect == "cut"]
+    assert cut.amount == D("976.57") and "5067.00 for 10 days" in cut.reason
+
+
+def test_a_partly_paid_instalment_is_measured_over_time(tmp_path: Path) -> None:
+    # 900.00 paid on day 4 settles the penalty so far (5,067.00 × 7.35% × 4 / 360 = 4.14), the
+    # instalment's interest (60,804.00 × 4.9% / 12 = 248.28) and 647.58 of its principal. The
+    # room counts 5,067.00 for 4 days and 4,419.42 for the next 6, as a court would — not
+    # today's principal for all 10 days — less the 4.14 of penalty already paid.
+    policy = load(tmp_path, MORTGAGE_POLICY)
+    data = case_dict(
+        loan__product="mortgage",
+        loan__principal="60804.00",
+        loan__annual_rate="0.049",
+        loan__repayment="equal_principal",
+        loan__start_date="2026-10-18",
+        loan__collateral={"kind": "property", "value": "900000.00"},
+        payments=[{"date": "2026-11-22", "amount": "900.00"}],
+        contacts=[NOTICE],
+        promises=[],
+    )
+    d = policy.decide(data, as_of=AS_OF, portfolio=BOOK)
+    assert d.fee_terms.overdue_principal == D("4419.42")
+    room = (D("5067.00") * 4 + D("4419.42") * 6) * D("0.24") / 360  # 31.1896…
+    charged = d.fee_terms.penalty_interest + d.fee_terms.collection_fee
+    assert room.quantize(D("0.01"), "ROUND_FLOOR") == D("31.18")
+    assert charged == D("31.18") - D("4.14")
+
+
+def test_fees_the_host_booked_are_flagged_not_cut() -> None:
+    # A US card's 32.00 late fee, booked by the host, stays 32.00: over the 36% cap on 150.00
+    # overdue for 20 days (2.95), it is flagged for the host to correct, never rewritten.
+    us = load_policy(ROOT / "rules" / "us_cards.yaml")
+    data = case_dict(
+        loan__product="credit_card",
+        loan__currency="USD",
+        loan__principal="4000.00",
+        loan__annual_rate="0.2499",
+        borrower__timezone="America/New_York",
+        borrower__phones=["+1 212 555 0100"],
+        related_parties=[],
+        delinquency={
+            "dpd": 20,
+            "overdue_principal": "150.00",
+            "overdue_interest": "40.00",
+            "fees": "32.00",
+        },
+    )
+    d = us.decide(data, as_of=datetime(2026, 11, 20, 10, 0, tzinfo=NEW_YORK))
+    assert d.fee_terms.other_fees == D("32.00")
+    (flag,) = [g for g in d.guards if g.id == "charges_cap"]
+    assert flag.effect == "flag" and flag.amount == D("32.00") - D("2.95")
+    assert "charges the host booked (other fees 32.00) exceed the 2.95" in flag.reason
 
 
 def test_the_cap_never_raises_a_charge(lender: Policy) -> None:
@@ -468,7 +584,7 @@ def lpr_policy(tmp_path: Path) -> Policy:
 
 def test_lpr_multiple_uses_the_lpr_on_the_signing_date(tmp_path: Path) -> None:
     policy = lpr_policy(tmp_path)
-    # Signed 2024-01-05: LPR 3.45% → cap 13.8%; the 4.35% contract leaves 9.45% a year.
+    # Signed 2024-01-05: LPR 3.45% → a cap of 13.8% a year on the overdue principal.
     data = snapshot_case(dpd=30, loan__annual_rate="0.0435", loan__signed_on="2024-01-05")
     d = propose(policy, data, Channel.CALL, penalty_interest="500.00")
     (cut,) = [g for g in d.guards if g.effect == "cut"]
@@ -486,9 +602,11 @@ def test_contracts_before_2020_08_20_are_split_at_that_day(tmp_path: Path) -> No
 
 def test_a_contract_rate_above_the_cap_is_flagged(tmp_path: Path) -> None:
     policy = lpr_policy(tmp_path)
-    d = propose(policy, snapshot_case(dpd=30), Channel.CALL, penalty_interest="10.00")
-    assert ("charges_cap", "flag") in effects(d)  # 18% > 4 × 3%
-    assert d.fee_terms.penalty_interest == 0
+    # 4 × LPR 3% = 12% a year; the 18% contract rate is above it: flagged for counsel. The
+    # penalty is held to 12% on 1,000.00 for 30 days, 10.00.
+    d = propose(policy, snapshot_case(dpd=30), Channel.CALL, penalty_interest="25.00")
+    assert ("charges_cap", "flag") in effects(d)
+    assert d.fee_terms.penalty_interest == D("10.00")
 
 
 def test_the_lpr_table_is_dated_and_extensible() -> None:
@@ -510,16 +628,43 @@ def test_penalty_multiplier_defaults_to_1_5_and_must_stay_in_range(tmp_path: Pat
 # --- 10. limitation ----------------------------------------------------------------------------
 
 
-def test_a_case_over_three_years_in_default_needs_approval_for_legal_action(
-    lender: Policy,
-) -> None:
-    old = 3 * 365 + 5
-    d = propose(lender, snapshot_case(dpd=old), Channel.LEGAL_PRESERVATION)
+def test_the_limitation_period_runs_from_the_last_instalment(lender: Policy) -> None:
+    # A one-year loan whose last instalment fell due on 2022-01-15: barred since 2025-01-15.
+    old = snapshot_case(dpd=1500, loan__start_date="2021-01-15")
+    d = propose(lender, old, Channel.LEGAL_PRESERVATION)
     assert d.action.requires_approval == "supervisor"
     assert ("limitation", "flag") in effects(d)
-    d = propose(lender, snapshot_case(dpd=old), Channel.SMS)
+    (flag,) = [g for g in d.guards if g.id == "limitation"]
+    assert "its last instalment fell due on 2022-01-15" in flag.reason
+    d = propose(lender, old, Channel.SMS)
     assert ("limitation", "flag") in effects(d) and d.action.channel == "sms"
-    d = propose(lender, snapshot_case(dpd=3 * 365 - 5), Channel.SMS)
+    # Four years in arrears on a 30-year mortgage is not time-barred: it is not all due yet.
+    mortgage = snapshot_case(dpd=1500, loan__start_date="2020-01-15", loan__term_months=360)
+    assert ("limitation", "flag") not in effects(propose(lender, mortgage, Channel.SMS))
+
+
+def test_acceleration_starts_the_limitation_period(lender: Policy) -> None:
+    accelerated = snapshot_case(
+        dpd=1700,
+        loan__start_date="2020-01-15",
+        loan__term_months=360,
+        loan__accelerated_on="2023-06-01",
+    )
+    d = propose(lender, accelerated, Channel.SMS)
+    (flag,) = [g for g in d.guards if g.id == "limitation"]
+    assert "the loan was declared due on 2023-06-01" in flag.reason
+
+
+def test_a_guarantor_after_the_guarantee_period_is_flagged(lender: Policy) -> None:
+    # The one-year loan fell due on 2026-01-15 with its last instalment (start 2025-01-15):
+    # the guarantee period ended six months later, 2026-07-15 (Civil Code art. 692).
+    data = snapshot_case(dpd=300, loan__start_date="2025-01-15")
+    d = propose(lender, data, Channel.SMS, recipients=("P-0001", "P-0002"))
+    (flag,) = [g for g in d.guards if g.id == "limitation"]
+    assert "P-0002 is a guarantor whose guarantee period ended on 2026-07-15" in flag.reason
+    assert "P-0002" in d.action.recipients  # flagged, not dropped: a demand may have kept it
+    data["related_parties"][0]["guarantee_ends"] = "2027-12-31"
+    d = propose(lender, data, Channel.SMS, recipients=("P-0001", "P-0002"))
     assert ("limitation", "flag") not in effects(d)
 
 

@@ -13,7 +13,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import NOTICE, case_dict
-from dunning import CaseError, Channel, Decision, HandledBy, Policy, Portfolio, load_policy
+from dunning import (
+    CaseError,
+    Channel,
+    Decision,
+    HandledBy,
+    Policy,
+    Portfolio,
+    load_policy,
+    loads_policy,
+)
 from strategies import fact_views
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -219,21 +228,39 @@ def test_an_uncovered_product_is_a_case_error(lender: Policy) -> None:
 
 
 def test_penalty_interest_and_total_due(lender: Policy) -> None:
+    # The worked example of docs/compliance.md §9: a 1.5 × 18 % penalty is cut only by its part
+    # above the 24 % cap, each overdue instalment measured on its own.
     paid = [{"date": f"2026-0{m}-15", "amount": "1100.16"} for m in (2, 3, 4)]
     data = case_dict(payments=paid, contacts=[], promises=[])
     d = lender.decide(data, as_of=date(2026, 6, 20), portfolio=BOOK)
-    # 962.19 × 0.18 × 1.5 / 360 × 36 days + 976.62 × … × 5 days
-    assert d.fee_terms.penalty_interest == D("29.64")
+    # Penalty: 962.19 × 0.18 × 1.5 / 360 × 36 days = 25.98, 976.62 × … × 5 days = 3.66: 29.64.
+    # The cap: (962.19 × 36 + 976.62 × 5) × 0.24 / 360 = 26.3486… → 26.34 (rounded down).
+    assert d.fee_terms.penalty_interest == D("26.34")
+    (cut,) = [g for g in d.guards if g.id == "charges_cap"]
+    assert (cut.effect, cut.amount) == ("cut", D("3.30"))
+    assert "962.19 for 36 days, 976.62 for 5 days" in cut.reason
     assert d.fee_terms.collection_fee == D("0.00")
-    assert d.fee_terms.total_due == D("2200.32") + D("29.64")
+    assert d.fee_terms.total_due == D("2200.32") + D("26.34")
     assert d.dpd == 36 and d.action.channel is Channel.FIELD_VISIT
 
 
-def test_collection_fee_parameter_applies_from_m2(lender: Policy) -> None:
+def test_collection_fee_parameter_applies_from_m2_where_the_guard_allows_it() -> None:
     charging = load_policy(LENDER, params={"collection_fee": "30.00"})
-    assert decide(charging, case(31)).fee_terms.collection_fee == D("30.00")
-    assert decide(charging, case(31)).fee_terms.total_due == D("3270.00")
-    assert decide(charging, case(30)).fee_terms.collection_fee == D("0.00")
+    # Under cn the collection_fees guard cuts it, and loading says so at the rule's line.
+    (warning,) = [w for w in charging.warnings if w.code == "collection-fee-cut"]
+    assert warning.rule_id == "collection-fee"
+    d = decide(charging, case(31))
+    assert d.fee_terms.collection_fee == D("0.00")
+    assert [(g.id, g.effect, g.amount) for g in d.guards if g.id == "collection_fees"] == [
+        ("collection_fees", "cut", D("30.00"))
+    ]
+    text = LENDER.read_text(encoding="utf-8").replace(
+        "  profile: cn\n", "  profile: cn\n  collection_fees: off\n"
+    )
+    allowed = loads_policy(text, name=str(LENDER), params={"collection_fee": "30.00"})
+    assert decide(allowed, case(31)).fee_terms.collection_fee == D("30.00")
+    assert decide(allowed, case(31)).fee_terms.total_due == D("3270.00")
+    assert decide(allowed, case(30)).fee_terms.collection_fee == D("0.00")
 
 
 # -- properties ---------------------------------------------------------------------------------

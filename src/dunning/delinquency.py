@@ -136,8 +136,20 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+#: ``(start, end, principal)``: ``principal`` was overdue and unpaid on each day after ``start``
+#: up to and including ``end`` — ``(end - start).days`` days.
+UnpaidPeriod = tuple[date, date, Decimal]
+
+
 class OverdueInstallment(_Frozen):
-    """What is still unpaid of one instalment that fell due before ``as_of``."""
+    """What is still unpaid of one instalment that fell due before ``as_of``.
+
+    ``due_date`` is the day it fell due: its schedule date, or the loan's acceleration date for
+    an instalment the acceleration made due. ``unpaid_periods`` records how much of its
+    principal was overdue over which days (partial payments shorten it), the measure the charges
+    cap and penalty interest are taken on; ``penalty_paid`` is the penalty interest already paid
+    on it, which the cap counts too.
+    """
 
     seq: int
     due_date: date
@@ -145,6 +157,8 @@ class OverdueInstallment(_Frozen):
     principal: Decimal
     interest: Decimal
     penalty: Decimal
+    penalty_paid: Decimal = Decimal(0)
+    unpaid_periods: tuple[UnpaidPeriod, ...] = ()
 
 
 class Assessment(_Frozen):
@@ -191,13 +205,23 @@ def as_of_date(as_of: date | datetime, case: Case) -> date:
 class _Open:
     """Mutable balance of one instalment during allocation."""
 
-    __slots__ = ("due", "interest", "penalty", "principal", "seq", "since")
+    __slots__ = (
+        "due",
+        "interest",
+        "penalty",
+        "penalty_paid",
+        "periods",
+        "principal",
+        "seq",
+        "since",
+    )
 
     def __init__(self, seq: int, part: tuple[date, Decimal, Decimal], zero: Decimal) -> None:
         self.seq = seq
         self.due, self.principal, self.interest = part
-        self.penalty = zero
-        self.since = self.due  # penalty has been accrued up to this date
+        self.penalty = self.penalty_paid = zero
+        self.since = self.due  # penalty and unpaid periods are accounted up to this date
+        self.periods: list[UnpaidPeriod] = []
 
 
 class _Schedule:
@@ -275,6 +299,9 @@ class Assessor:
         # allocation and accrual below never look past a payment's own date, except to pay in
         # advance, so building these up front changes nothing (property-tested).
         schedule.through(day)
+        accelerated = case.loan.accelerated_on
+        if accelerated is not None and accelerated < day:
+            _accelerate(schedule, accelerated, zero)
         open_items = schedule.items
         daily = None
         if self.penalty_multiplier is not None:
@@ -285,12 +312,10 @@ class Assessor:
             if payment.date > day:
                 break
             paid += payment.amount
-            if daily is not None:
-                _accrue(open_items, first, payment.date, daily, zero)
+            _accrue(open_items, first, payment.date, daily, zero)
             used, first = self._allocate(schedule, first, payment.amount)
             allocated += used
-        if daily is not None:
-            _accrue(open_items, first, day, daily, zero)
+        _accrue(open_items, first, day, daily, zero)
 
         overdue = [
             OverdueInstallment(
@@ -300,6 +325,8 @@ class Assessor:
                 principal=item.principal,
                 interest=item.interest,
                 penalty=item.penalty,
+                penalty_paid=item.penalty_paid,
+                unpaid_periods=tuple(item.periods),
             )
             for item in open_items
             if item.due < day and (item.principal or item.interest or item.penalty)
@@ -346,6 +373,7 @@ class Assessor:
             owed_in_all = item.principal + item.interest + item.penalty
             if left >= owed_in_all:  # the usual case: the order of the parts does not matter
                 left -= owed_in_all
+                item.penalty_paid += item.penalty
                 item.principal = item.interest = item.penalty = schedule.zero
                 index += 1
                 if not left:
@@ -357,6 +385,8 @@ class Assessor:
                     take = owed if owed < left else left
                     setattr(item, part, owed - take)
                     left -= take
+                    if part == "penalty":
+                        item.penalty_paid += take
             if item.principal or item.interest or item.penalty:
                 break  # the money ran out inside this instalment
             index += 1
@@ -390,20 +420,40 @@ class Assessor:
 
 
 def _accrue(
-    open_items: list[_Open], first: int, until: date, daily: Decimal, zero: Decimal
+    open_items: list[_Open], first: int, until: date, daily: Decimal | None, zero: Decimal
 ) -> None:
-    """Accrue penalty on each overdue instalment's unpaid principal up to ``until``.
+    """Record each overdue instalment's unpaid principal up to ``until``; accrue its penalty.
 
     Instalments before ``first`` are settled: with no principal left they accrue nothing.
-    ``zero`` is the currency's zero, whose exponent is the minor unit to round to (half-up).
+    ``daily`` is the daily penalty rate (``None``: no penalty). ``zero`` is the currency's zero,
+    whose exponent is the minor unit to round to (half-up).
     """
     for item in itertools.islice(open_items, first, None):
         if item.due >= until:
             break  # instalments are in due-date order: the rest are not overdue yet
-        days = (until - max(item.since, item.due)).days
+        start = max(item.since, item.due)
+        days = (until - start).days
         if days > 0 and item.principal:
-            item.penalty += (item.principal * daily * days).quantize(zero, ROUND_HALF_UP)
+            item.periods.append((start, until, item.principal))
+            if daily is not None:
+                item.penalty += (item.principal * daily * days).quantize(zero, ROUND_HALF_UP)
         item.since = max(item.since, until)
+
+
+def _accelerate(schedule: _Schedule, day: date, zero: Decimal) -> None:
+    """The loan was declared due on ``day``: every later instalment's principal falls due then.
+
+    Interest of the instalments due after ``day`` is not charged: it is interest of periods the
+    acceleration ended, and penalty interest replaces the contract rate on overdue principal
+    (PBOC 银发〔2003〕251号). Interest accrued in the period running on ``day`` is left out too
+    (a host that claims it books it in a snapshot).
+    """
+    while schedule.more():
+        pass
+    for item in schedule.items:
+        if item.due > day:
+            item.due = item.since = day
+            item.interest = zero
 
 
 _BY_DATE = attrgetter("date")

@@ -18,6 +18,7 @@ from functools import cache, cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from .delinquency import Assessment
 from .facts import is_outsourcing_notice
 from .model import (
     Action,
@@ -33,10 +34,11 @@ from .model import (
     HandledBy,
     Message,
     Party,
+    Role,
 )
 from .money import MINOR_UNITS
 from .rules.ir import ChargesCap, ContactWindow, GuardConfig
-from .schedule import month_after
+from .schedule import debt_due_date, month_after
 
 __all__ = ["CONTACT_CHANNELS", "Guards", "holiday_dates", "recording_warnings"]
 
@@ -73,18 +75,16 @@ class Guards:
         self.config = config
         self.days_in_year = days_in_year
 
-    def apply(
-        self, case: Case, decision: Decision, *, outstanding_principal: Decimal | None
-    ) -> Decision:
+    def apply(self, case: Case, decision: Decision, assessment: Assessment) -> Decision:
         """Return ``decision`` as the guards allow it, with what each guard did recorded.
 
         Args:
             case: The case the decision is for.
             decision: The policy's (or a person's) decision.
-            outstanding_principal: The principal still owed, the base of the charges cap
-                (``None``: the loan's principal).
+            assessment: The case's assessment at the decision's moment: the overdue principal
+                and days the charges cap is measured on, and the charges the host booked.
         """
-        run = _Run(self, case, decision, outstanding_principal or case.loan.principal)
+        run = _Run(self, case, decision, assessment)
         run.check()
         return run.result()
 
@@ -96,7 +96,7 @@ class _Run:
     guards: Guards
     case: Case
     decision: Decision
-    base: Decimal
+    assessment: Assessment
     action: dict[str, Any] = field(init=False)
     fees: dict[str, Any] = field(init=False)
     records: list[GuardRecord] = field(init=False)
@@ -183,6 +183,8 @@ class _Run:
                 GuardEffect.WARN,
                 f"field visit records without a recording reference: {shown}",
             )
+        if self.config.collection_fees is not None:
+            self.no_collection_fee()
         if self.config.charges_cap is not None:
             self.cap_charges(self.config.charges_cap)
         self.hold_disputed()
@@ -199,18 +201,38 @@ class _Run:
         if self.config.limitation is not None:
             self.limitation()
 
-    def cap_charges(self, cap: ChargesCap) -> None:
-        """Guard 9: penalty interest and fees no higher than the cap allows over the period."""
-        loan = self.case.loan
-        days = self.decision.dpd
-        segments = self.cap_segments(cap, days)
-        room = sum(
-            (max(rate - loan.annual_rate, Decimal(0)) * n for n, rate, _ in segments), Decimal(0)
+    def no_collection_fee(self) -> None:
+        """Guard 8b: no fee is charged to the debtor in the name of collection."""
+        fee = self.fees["collection_fee"]
+        if fee <= 0:
+            return
+        self.fees["collection_fee"] -= fee
+        self.fees["total_due"] -= fee
+        self.record(
+            "collection_fees",
+            GuardEffect.CUT,
+            f"collection fee {fee} cut to 0: no fee may be charged to the debtor in the name of "
+            "collection (China Banking Association collection guideline, 2026)",
+            fee,
         )
+
+    def cap_charges(self, cap: ChargesCap) -> None:
+        """Guard 9: penalty interest and fees no higher than the cap allows on what is overdue.
+
+        The room is measured as a court measures it: each overdue instalment's unpaid principal
+        over the days it has been overdue, at the cap's yearly rate (SPC private-lending
+        provisions arts. 28-29). Only what the policy adds — the penalty it computes, the
+        collection fee it sets — is cut; charges the host booked are flagged, never rewritten.
+        """
+        loan = self.case.loan
+        pieces = self.overdue_pieces()
+        room, described, worst = self.cap_room(cap, pieces)
         unit = Decimal(1).scaleb(-MINOR_UNITS[loan.currency])
-        allowed = (self.base * room / self.guards.days_in_year).quantize(unit, ROUND_FLOOR)
-        described = "; ".join(text for _, _, text in segments) or "no days overdue"
-        worst = min((rate for n, rate, _ in segments), default=None)
+        # Penalty already paid on these instalments used part of the room.
+        paid = sum((i.penalty_paid for i in self.assessment.overdue_installments), Decimal(0))
+        allowed = max(
+            (room / self.guards.days_in_year).quantize(unit, ROUND_FLOOR) - paid, Decimal(0)
+        )
         if worst is not None and loan.annual_rate > worst:
             self.record(
                 "charges_cap",
@@ -218,65 +240,111 @@ class _Run:
                 f"the contract rate {_pct(loan.annual_rate)} is above the cap ({described}): "
                 "interest above the cap may not be enforceable; ask counsel",
             )
-        charged = self.fees["collection_fee"] + self.fees["penalty_interest"]
-        charged += self.fees["other_fees"]
+        # What the host booked is its snapshot's penalty (as far as the decision still
+        # charges it) and its fees; the rest of the penalty was added by the policy.
+        booked_penalty = Decimal(0)
+        if self.assessment.source == "snapshot":
+            penalty, host = self.fees["penalty_interest"], self.assessment.penalty_interest
+            booked_penalty = host if penalty >= host else penalty
+        booked = self.fees["other_fees"] + booked_penalty
+        charged = booked + self.fees["collection_fee"] + self.fees["penalty_interest"]
+        charged -= booked_penalty
         excess = charged - allowed
         if excess <= 0:
             return
-        cuts = []
-        left = excess
-        for key, label in (
-            ("collection_fee", "collection fee"),
-            ("penalty_interest", "penalty interest"),
-            ("other_fees", "other fees"),
+        measured = f"{allowed} the cap allows on {_pieces(pieces)} ({described})"
+        if paid:
+            measured += f", less the penalty interest {paid} already paid"
+        cuts, left = [], excess
+        for key, label, keep in (
+            ("collection_fee", "collection fee", Decimal(0)),
+            ("penalty_interest", "penalty interest", booked_penalty),
         ):
-            cut = min(left, self.fees[key])
+            cut = min(left, self.fees[key] - keep)
             if cut > 0:
                 self.fees[key] -= cut
                 left -= cut
                 cuts.append(f"{label} by {cut}")
-        self.fees["total_due"] -= excess
-        self.record(
-            "charges_cap",
-            GuardEffect.CUT,
-            f"penalty interest and fees {charged} exceed the {allowed} allowed over {days} days "
-            f"on principal {self.base} ({described}); cut by {excess}: {', '.join(cuts)}",
-            excess,
-        )
+        if cuts:
+            self.fees["total_due"] -= excess - left
+            self.record(
+                "charges_cap",
+                GuardEffect.CUT,
+                f"penalty interest and fees {charged} exceed the {measured}; cut by "
+                f"{excess - left}: {', '.join(cuts)}",
+                excess - left,
+            )
+        if left > 0:
+            what = f"other fees {self.fees['other_fees']}"
+            if booked_penalty:
+                what += f" and penalty interest {booked_penalty}"
+            self.record(
+                "charges_cap",
+                GuardEffect.FLAG,
+                f"charges the host booked ({what}) exceed the {measured} by {left}: not "
+                "changed here; correct them in the host's books if counsel agrees",
+                left,
+            )
 
-    def cap_segments(self, cap: ChargesCap, days: int) -> list[tuple[int, Decimal, str]]:
-        """Return (days, yearly cap, description) for each part of the overdue period."""
-        if days <= 0:
+    def overdue_pieces(self) -> list[tuple[date, date, Decimal]]:
+        """The overdue principal over time: ``(start, end, principal)`` periods.
+
+        From the schedule, each instalment's unpaid periods; for a host snapshot, which has no
+        instalments, the whole overdue principal over ``dpd`` days (an upper bound of the room).
+        """
+        assessment = self.assessment
+        if assessment.source == "computed":
+            return [p for item in assessment.overdue_installments for p in item.unpaid_periods]
+        if assessment.dpd <= 0 or not assessment.overdue_principal:
             return []
+        start = self.today - timedelta(days=assessment.dpd)
+        return [(start, self.today, assessment.overdue_principal)]
+
+    def cap_room(
+        self, cap: ChargesCap, pieces: list[tuple[date, date, Decimal]]
+    ) -> tuple[Decimal, str, Decimal | None]:
+        """Return (principal × days × yearly rate, summed; its description; the lowest rate).
+
+        Divided by ``days_in_year`` it is the most the charges may come to.
+        """
         if cap.mode == "fixed_rate":
-            return [(days, cap.rate, f"{_pct(cap.rate)} a year, the policy's fixed cap")]
-        signed = self.case.loan.signing_date
-        if signed >= SPC_REFORM:
+            regimes = [(date.min, cap.rate, f"{_pct(cap.rate)} a year, the policy's fixed cap")]
+        elif (signed := self.case.loan.signing_date) >= SPC_REFORM:
             lpr = cap.lpr.on(signed)
-            return [
+            regimes = [
                 (
-                    days,
+                    date.min,
                     cap.multiple * lpr,
                     f"{cap.multiple} × LPR {_pct(lpr)} on the signing date {signed} "
                     f"= {_pct(cap.multiple * lpr)} a year",
                 )
             ]
-        start = self.today - timedelta(days=days)
-        before = max(0, min(days, (SPC_REFORM - start).days))
-        lpr = cap.lpr.on(self.today)
-        segments = []
-        if before:
-            segments.append((before, OLD_CAP, f"{_pct(OLD_CAP)} a year before {SPC_REFORM}"))
-        if days - before:
-            segments.append(
+        else:
+            lpr = cap.lpr.on(self.today)
+            regimes = [
+                (date.min, OLD_CAP, f"{_pct(OLD_CAP)} a year before {SPC_REFORM}"),
                 (
-                    days - before,
+                    SPC_REFORM,
                     cap.multiple * lpr,
                     f"{cap.multiple} × LPR {_pct(lpr)} today = {_pct(cap.multiple * lpr)} "
                     f"a year from {SPC_REFORM} (contract signed {signed})",
-                )
-            )
-        return segments
+                ),
+            ]
+        room = Decimal(0)
+        used: dict[str, Decimal] = {}
+        for start, end, principal in pieces:
+            for i, (since, rate, text) in enumerate(regimes):
+                until = regimes[i + 1][0] if i + 1 < len(regimes) else date.max
+                # The days d with start < d <= end and since <= d < until.
+                first = max(start + timedelta(days=1), since)
+                last = min(end, until - timedelta(days=1))
+                days = (last - first).days + 1
+                if days > 0:
+                    room += principal * rate * days
+                    used[text] = rate
+        if not used:
+            return Decimal(0), "no days overdue", None
+        return room, "; ".join(used), min(used.values())
 
     def gross(self) -> Decimal:
         f = self.fees
@@ -618,22 +686,60 @@ class _Run:
         return check
 
     def limitation(self) -> None:
-        """Guard 10: a case long in default may be time-barred; legal action needs approval."""
+        """Guard 10: a debt long due may be time-barred; so may a guarantee.
+
+        For a debt payable in instalments the three-year period runs from the last
+        instalment's due date, or from the acceleration that made the whole loan due (PRC Civil
+        Code art. 189). A guarantor answers only within the guarantee period: the one the case
+        gives, else six months after the debt fell due (art. 692).
+        """
         settings = self.config.limitation
         assert settings is not None
-        if self.decision.dpd <= 0:
+        loan = self.case.loan
+        due = debt_due_date(loan)
+        if self.decision.dpd > 0 and month_after(due, 12 * settings.years) <= self.today:
+            how = (
+                f"the loan was declared due on {due}"
+                if loan.accelerated_on is not None and due == loan.accelerated_on
+                else f"its last instalment fell due on {due}"
+            )
+            reason = (
+                f"{how}, over {settings.years} years ago: the limitation period (Civil Code "
+                "art. 188-189) may have run, unless a payment, an acknowledgement or a demand "
+                "interrupted it (art. 195)"
+            )
+            if self.channel is Channel.LEGAL_PRESERVATION:
+                self.require_approval("limitation", settings.approval, reason)
+            else:
+                self.record("limitation", GuardEffect.FLAG, reason)
+        if self.channel not in CONTACT_CHANNELS:
             return
-        default_day = self.today - timedelta(days=self.decision.dpd)
-        if month_after(default_day, 12 * settings.years) > self.today:
-            return
-        reason = (
-            f"in default since {default_day}, over {settings.years} years: the limitation "
-            "period may have run"
-        )
-        if self.channel is Channel.LEGAL_PRESERVATION:
-            self.require_approval("limitation", settings.approval, reason)
-        else:
-            self.record("limitation", GuardEffect.FLAG, reason)
+        for party_id in self.action["recipients"]:
+            party = self.parties[party_id]
+            if party.role is not Role.GUARANTOR:
+                continue
+            ends = party.guarantee_ends or month_after(due, 6)
+            if self.today > ends:
+                basis = (
+                    "as the case gives it"
+                    if party.guarantee_ends is not None
+                    else f"six months after the debt fell due on {due}, Civil Code art. 692"
+                )
+                self.record(
+                    "limitation",
+                    GuardEffect.FLAG,
+                    f"{party_id} is a guarantor whose guarantee period ended on {ends} ({basis}): "
+                    "contact them only if performance was demanded of them within it (art. 693)",
+                )
+
+
+def _pieces(pieces: list[tuple[date, date, Decimal]]) -> str:
+    """The overdue principal in words: ``1000.00 for 40 days, 500.00 for 10 days``."""
+    if not pieces:
+        return "no overdue principal"
+    shown = [f"{principal} for {(end - start).days} days" for start, end, principal in pieces[:3]]
+    more = f" and {len(pieces) - 3} more periods" if len(pieces) > 3 else ""
+    return "the overdue principal: " + ", ".join(shown) + more
 
 
 def _is_call(contact: ContactAttempt) -> bool:

@@ -296,7 +296,11 @@ class _Problems:
 
 
 class Party(_Model):
-    """A person connected to the loan: the borrower or a related party."""
+    """A person connected to the loan: the borrower or a related party.
+
+    ``guarantee_ends`` is a guarantor's last day of the guarantee period (保证期间) when the
+    contract sets one; without it the period ends six months after the debt fell due.
+    """
 
     party_id: Id
     role: Role = Role.BORROWER
@@ -305,6 +309,7 @@ class Party(_Model):
     addresses: tuple[Text, ...] = ()
     timezone: TimeZone = "Asia/Shanghai"
     do_not_contact: bool = False
+    guarantee_ends: date | None = None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -349,7 +354,8 @@ class Loan(_Model):
 
     ``term_months`` and ``repayment`` define a monthly schedule; an explicit ``schedule`` replaces
     them (then ``term_months`` may be omitted). The schedule's principal parts must sum to
-    ``principal``.
+    ``principal``. ``accelerated_on`` is the day the lender declared the whole loan due (加速到期):
+    from then on every instalment's unpaid principal is overdue.
     """
 
     loan_id: Id
@@ -363,6 +369,7 @@ class Loan(_Model):
     schedule: tuple[Installment, ...] | None = None
     collateral: Collateral | None = None
     signed_on: date | None = None
+    accelerated_on: date | None = None
 
     @property
     def signing_date(self) -> date:
@@ -373,6 +380,13 @@ class Loan(_Model):
     def _consistent(self) -> Self:
         problems = _Problems("Loan")
         problems.check_places(("principal",), self.principal, self.currency)
+        if self.accelerated_on is not None and self.accelerated_on < self.start_date:
+            problems.add(
+                ("accelerated_on",),
+                "date_order",
+                f"accelerated_on {self.accelerated_on} is before the start date {self.start_date}",
+                self.accelerated_on.isoformat(),
+            )
         if self.schedule is None:
             if self.term_months is None:
                 problems.add(
@@ -566,6 +580,17 @@ class Case(_Model):
                 str(self.borrower.role),
             )
         seen = {self.borrower.party_id}
+        for path, party in (
+            (("borrower",), self.borrower),
+            *((("related_parties", i), p) for i, p in enumerate(self.related_parties)),
+        ):
+            if party.guarantee_ends is not None and party.role != Role.GUARANTOR:
+                problems.add(
+                    (*path, "guarantee_ends"),
+                    "role",
+                    f"only a guarantor has a guarantee period, not a {party.role}",
+                    party.guarantee_ends.isoformat(),
+                )
         for i, party in enumerate(self.related_parties):
             if party.role == Role.BORROWER:
                 problems.add(

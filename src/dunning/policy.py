@@ -421,9 +421,7 @@ class Policy:
         return self._guard(case, assessment, decision)
 
     def _guard(self, case: Case, assessment: Assessment, decision: Decision) -> Decision:
-        return self.guards.apply(
-            case, decision, outstanding_principal=assessment.outstanding_principal
-        )
+        return self.guards.apply(case, decision, assessment)
 
     def _build(
         self, case: Case, assessment: Assessment, moment: datetime, verdict: Verdict

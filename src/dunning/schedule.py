@@ -18,7 +18,9 @@ from .model import Installment, Loan, Repayment
 from .money import quantum
 
 __all__ = [
+    "debt_due_date",
     "due_dates",
+    "final_due_date",
     "installment_payment",
     "iter_schedule_parts",
     "month_after",
@@ -45,6 +47,25 @@ def month_after(start: date, k: int) -> date:
 
 
 _MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def final_due_date(loan: Loan) -> date:
+    """The due date of the loan's last instalment (without building the schedule)."""
+    if loan.schedule is not None:
+        return loan.schedule[-1].due_date
+    assert loan.term_months is not None  # guaranteed by Loan's validation
+    return month_after(loan.start_date, loan.term_months)
+
+
+def debt_due_date(loan: Loan) -> date:
+    """When the whole debt fell (or falls) due: its last instalment, or its acceleration.
+
+    The day the limitation period of an instalment debt runs from (PRC Civil Code art. 189) and
+    the guarantee period starts (art. 692).
+    """
+    last = final_due_date(loan)
+    accelerated = loan.accelerated_on
+    return last if accelerated is None else min(last, accelerated)
 
 
 def installment_payment(principal: Decimal, monthly_rate: Decimal, months: int) -> Decimal:

@@ -26,7 +26,7 @@ from .nodes import BoolOp, Literal, Node
 from .outcomes import check_outcome
 from .params import check_params
 from .schema import RawPolicy, RawRule
-from .source import Pos, PScalar
+from .source import Pos, PScalar, Source
 from .typecheck import Scope, Typer
 
 __all__ = ["check_policy"]
@@ -82,6 +82,8 @@ def check_policy(
         groups[group] = ordered
         if len(checked) == len(raw_rules) and group not in raw.incomplete:
             unreachable |= analyse(group, key_pos, ordered, products, source)
+    if guards is not None and guards.collection_fees is not None:
+        _fees_the_guards_cut(groups.get("fees", ()), source)
     if source.failed or guards is None:
         return None
     return PolicyIR(
@@ -172,6 +174,24 @@ def _check_rule(rule: RawRule, typer: Typer, currency: str) -> Rule | None:
         rule.doc,
         MappingProxyType(sources | outcome_sources),
     )
+
+
+def _fees_the_guards_cut(rules: tuple[Rule, ...], source: Source) -> None:
+    """Warn at each fees rule that sets a collection fee the ``collection_fees`` guard cuts."""
+    for rule in rules:
+        fee = rule.outcome.get("collection_fee") if isinstance(rule.outcome, Mapping) else None
+        if fee is None or (isinstance(fee, Literal) and fee.value == 0):
+            continue
+        source.report(
+            rule.sources["collection_fee"].pos,
+            "collection-fee-cut",
+            f"rule {rule.id!r} sets a collection fee, which the collection_fees guard cuts to 0: "
+            "no fee may be charged to the debtor in the name of collection",
+            hint="set the fee to 0, or turn the guard off (collection_fees: off) if counsel "
+            "approves",
+            severity="warning",
+            rule_id=rule.id,
+        )
 
 
 def _conjuncts(node: Node, text: str) -> tuple[tuple[Node, str], ...]:

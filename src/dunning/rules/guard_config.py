@@ -21,6 +21,7 @@ from ..errors import ConfigError, did_you_mean
 from ..lpr import LprTable
 from .ir import (
     ChargesCap,
+    CollectionFees,
     ConnectedCalls,
     ContactStatus,
     ContactWindow,
@@ -54,6 +55,7 @@ _CLASSES: dict[str, type] = {
     "contact_status": ContactStatus,
     "field_visits": FieldVisits,
     "outsourcing_notice": OutsourcingNotice,
+    "collection_fees": CollectionFees,
     "charges_cap": ChargesCap,
     "limitation": Limitation,
 }
@@ -86,6 +88,7 @@ SETTINGS: Mapping[str, Mapping[str, tuple[Any, Any]]] = MappingProxyType(
         "contact_status": {},
         "field_visits": {"require_address": ("bool", True), "require_recording": ("bool", True)},
         "outsourcing_notice": {"template": ("id", "outsourcing-notice")},
+        "collection_fees": {},
         "charges_cap": {
             "mode": (("lpr_multiple", "fixed_rate"), "lpr_multiple"),
             "multiple": ("positive", Decimal(4)),

@@ -26,6 +26,7 @@ __all__ = [
     "OUTCOME_KEYS",
     "ChannelOutcome",
     "ChargesCap",
+    "CollectionFees",
     "ConnectedCalls",
     "ContactStatus",
     "ContactWindow",
@@ -217,6 +218,11 @@ class OutsourcingNotice:
 
 
 @dataclass(frozen=True, slots=True)
+class CollectionFees:
+    """No fee may be charged to the debtor in the name of collection: collection fees are cut."""
+
+
+@dataclass(frozen=True, slots=True)
 class ChargesCap:
     """Penalty interest and fees cut so that all charges stay under a yearly rate on principal."""
 
@@ -250,5 +256,6 @@ class GuardConfig:
     contact_status: ContactStatus | None
     field_visits: FieldVisits | None
     outsourcing_notice: OutsourcingNotice | None
+    collection_fees: CollectionFees | None
     charges_cap: ChargesCap | None
     limitation: Limitation | None

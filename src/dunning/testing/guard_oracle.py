@@ -19,8 +19,10 @@ from ..model import (
     ContactPurpose,
     ContactResult,
     Decision,
+    Role,
 )
 from ..policy import Policy
+from ..schedule import schedule_of
 
 __all__ = ["guard_violations"]
 
@@ -48,14 +50,42 @@ def borrower_lost(case: Case, decision: Decision, failed_in_a_row: int) -> bool:
     return len(tail) == failed_in_a_row and all(c.outcome in NO_ONE for c in tail)
 
 
-def allowance(policy: Policy, case: Case, decision: Decision, base: Decimal) -> Decimal | None:
-    """The most penalty interest + fees the fixed-rate cap allows (None: not a fixed cap)."""
+def allowance(policy: Policy, case: Case, decision: Decision) -> Decimal | None:
+    """The most penalty interest + fees may come to under the charges cap (None: no cap).
+
+    Counted day by day: on each day an amount of principal was overdue and unpaid, that
+    principal × the cap's yearly rate on that day / days in the year; less the penalty already
+    paid on those instalments.
+    """
     cap = policy.ir.guards.charges_cap
-    if cap is None or cap.mode != "fixed_rate":
+    if cap is None:
         return None
-    room = max(cap.rate - case.loan.annual_rate, Decimal(0))
-    unit = Decimal("0.01")
-    return (base * room * decision.dpd / policy.ir.days_in_year).quantize(unit, ROUND_FLOOR)
+    today = decision.as_of.astimezone(case.borrower.zone).date()
+    signed = case.loan.signing_date
+    reform = date(2020, 8, 20)
+
+    def rate_on(day: date) -> Decimal:
+        if cap.mode == "fixed_rate":
+            return cap.rate
+        if signed >= reform:
+            return cap.multiple * cap.lpr.on(signed)
+        return Decimal("0.24") if day < reform else cap.multiple * cap.lpr.on(today)
+
+    assessment = policy.assess(case, decision.as_of)
+    if assessment.source == "computed":
+        periods = [p for i in assessment.overdue_installments for p in i.unpaid_periods]
+    else:
+        start = today - timedelta(days=assessment.dpd)
+        periods = [(start, today, assessment.overdue_principal)] if assessment.dpd else []
+    room = Decimal(0)
+    for start, end, principal in periods:
+        day = start + timedelta(days=1)
+        while day <= end:
+            room += principal * rate_on(day)
+            day += timedelta(days=1)
+    paid = sum((i.penalty_paid for i in assessment.overdue_installments), Decimal(0))
+    allowed = (room / policy.ir.days_in_year).quantize(Decimal("0.01"), ROUND_FLOOR) - paid
+    return max(allowed, Decimal(0))
 
 
 def guard_violations(
@@ -151,13 +181,28 @@ def guard_violations(
     ):
         problems.append("outsourced without a notice")
     problems += _charges(policy, case, proposal, decision)
-    if g.limitation is not None and action.channel is Channel.LEGAL_PRESERVATION:
+    if g.limitation is not None:
         today = decision.as_of.astimezone(case.borrower.zone).date()
-        start = today - timedelta(days=decision.dpd)
-        if decision.dpd and _add_years(start, g.limitation.years) <= today:
+        # An instalment debt falls due with its last instalment, or when it is accelerated.
+        due = schedule_of(case.loan)[-1].due_date
+        if case.loan.accelerated_on is not None:
+            due = min(due, case.loan.accelerated_on)
+        barred = decision.dpd > 0 and _add_years(due, g.limitation.years) <= today
+        if barred and action.channel is Channel.LEGAL_PRESERVATION:
             approval = action.requires_approval or ""
             if g.limitation.approval not in approval.split("+"):
                 problems.append("legal action on a time-barred case without approval")
+        if barred and not any(r.id == "limitation" for r in decision.guards):
+            problems.append("a time-barred case is not flagged")
+        if action.channel in CONTACT:
+            for party_id in action.recipients:
+                party = parties[party_id]
+                ends = party.guarantee_ends or _add_months(due, 6)
+                flagged = any(
+                    r.id == "limitation" and party_id in r.reason for r in decision.guards
+                )
+                if party.role is Role.GUARANTOR and today > ends and not flagged:
+                    problems.append(f"guarantor {party_id} contacted after the guarantee period")
     return problems
 
 
@@ -204,13 +249,37 @@ def _charges(policy: Policy, case: Case, proposal: Decision, decision: Decision)
         - after.on_hold
     ):
         problems.append("total_due does not add up")
+    if policy.ir.guards.collection_fees is not None and after.collection_fee:
+        problems.append(f"a collection fee of {after.collection_fee} is charged")
+    if after.other_fees != before.other_fees:
+        problems.append("the guards rewrote fees the host booked")
     assessment = policy.assess(case, decision.as_of)
-    base = assessment.outstanding_principal or case.loan.principal
-    limit = allowance(policy, case, decision, base)
+    booked_penalty = Decimal(0)
+    if assessment.source == "snapshot":
+        booked_penalty = min(before.penalty_interest, assessment.penalty_interest)
+        if after.penalty_interest < booked_penalty:
+            problems.append("the guards cut penalty interest the host booked")
+    limit = allowance(policy, case, decision)
     charged = after.penalty_interest + after.collection_fee + after.other_fees
-    if limit is not None and charged > limit:
+    booked = after.other_fees + booked_penalty
+    if limit is not None and charged > max(limit, booked):
         problems.append(f"charges {charged} above the cap's {limit}")
+    if limit is not None and booked > limit:
+        if charged > booked:
+            problems.append("charges added on top of booked charges already above the cap")
+        if not any(g.id == "charges_cap" and g.effect == "flag" for g in decision.guards):
+            problems.append("booked charges above the cap are not flagged")
     return problems
+
+
+def _add_months(day: date, months: int) -> date:
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    for last in (31, 30, 29, 28):
+        try:
+            return date(year, month + 1, min(day.day, last))
+        except ValueError:
+            continue
+    raise AssertionError(day)
 
 
 def _add_years(day: date, years: int) -> date:
