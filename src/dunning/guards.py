@@ -445,7 +445,7 @@ class _Run:
         if settings.require_recording:
             self.action["requires_recording"] = True
             self.record(
-                "field_visits", GuardEffect.FLAG, "the visit must be recorded (audio and video)"
+                "field_visits", GuardEffect.FLAG, "the visit must be recorded (audio or video)"
             )
 
     def borrower_lost(self, failed_in_a_row: int) -> bool:
