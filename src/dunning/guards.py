@@ -718,12 +718,13 @@ class _Run:
             party = self.parties[party_id]
             if party.role is not Role.GUARANTOR:
                 continue
-            ends = party.guarantee_ends or month_after(due, 6)
-            if self.today > ends:
+            months = settings.guarantee_months
+            ends = party.guarantee_ends or (month_after(due, months) if months else None)
+            if ends is not None and self.today > ends:
                 basis = (
                     "as the case gives it"
                     if party.guarantee_ends is not None
-                    else f"six months after the debt fell due on {due}, Civil Code art. 692"
+                    else f"{months} months after the debt fell due on {due}, Civil Code art. 692"
                 )
                 self.record(
                     "limitation",

@@ -98,7 +98,11 @@ SETTINGS: Mapping[str, Mapping[str, tuple[Any, Any]]] = MappingProxyType(
             "penalty_multiplier_default": ("positive?", Decimal("1.5")),
             "lpr": ("lpr", ()),
         },
-        "limitation": {"years": ("count", 3), "approval": ("id", "supervisor")},
+        "limitation": {
+            "years": ("count", 3),
+            "approval": ("id", "supervisor"),
+            "guarantee_months": ("days", 6),
+        },
     }
 )
 
@@ -294,7 +298,7 @@ BUILTIN_PROFILES: Mapping[str, GuardProfile] = MappingProxyType(
                     "penalty_multiplier_max": None,
                     "penalty_multiplier_default": None,
                 },
-                "limitation": {},
+                "limitation": {"guarantee_months": 0},
             },
             sources="FDCPA (15 U.S.C. 1692) and Regulation F (12 CFR 1006)",
         ),

@@ -237,10 +237,16 @@ class ChargesCap:
 
 @dataclass(frozen=True, slots=True)
 class Limitation:
-    """Cases in default longer than ``years`` are flagged; legal action needs ``approval``."""
+    """Debts due over ``years`` ago are flagged; guarantors after their guarantee period.
+
+    Legal action on such a debt needs ``approval``. The guarantee period ends
+    ``guarantee_months`` after the debt fell due unless the case says otherwise (0: only where
+    the case says).
+    """
 
     years: int
     approval: str
+    guarantee_months: int
 
 
 @dataclass(frozen=True, slots=True)

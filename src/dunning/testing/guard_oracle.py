@@ -197,11 +197,13 @@ def guard_violations(
         if action.channel in CONTACT:
             for party_id in action.recipients:
                 party = parties[party_id]
-                ends = party.guarantee_ends or _add_months(due, 6)
+                months = g.limitation.guarantee_months
+                ends = party.guarantee_ends or (_add_months(due, months) if months else None)
                 flagged = any(
                     r.id == "limitation" and party_id in r.reason for r in decision.guards
                 )
-                if party.role is Role.GUARANTOR and today > ends and not flagged:
+                late = ends is not None and today > ends
+                if party.role is Role.GUARANTOR and late and not flagged:
                     problems.append(f"guarantor {party_id} contacted after the guarantee period")
     return problems
 
