@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -784,3 +785,22 @@ def test_a_fallback_to_sms_keeps_the_proposed_moment(tmp_path: Path) -> None:
     )
     d = policy.apply_guards(case, proposal)
     assert d.action.channel == "sms" and d.action.not_before == opening
+
+
+def test_check_warns_at_the_rule_that_sets_a_collection_fee(tmp_path: Path) -> None:
+    fees = """\
+    - id: fee-from-m2
+      when: dpd >= 31
+      then: {collection_fee: "50.00"}
+    - id: no-fee
+      then: {collection_fee: 0}"""
+    text = policy_text(fees=fees)
+    found = diagnostics(tmp_path, text)
+    assert [(d.code, d.severity, d.rule_id) for d in found] == [
+        ("collection-fee-cut", "warning", "fee-from-m2")
+    ]
+    lines = textwrap.dedent(text).splitlines()
+    line = lines.index('      then: {collection_fee: "50.00"}') + 1
+    assert (found[0].line, found[0].col) == (line, lines[line - 1].index('"50.00"') + 1)
+    off = diagnostics(tmp_path, text + "  collection_fees: off\n")
+    assert [d.code for d in off] == ["guard-disabled"]
