@@ -34,6 +34,7 @@ from dunning import (
     Party,
     Placement,
     Policy,
+    Portfolio,
     Product,
     Role,
     load_policy,
@@ -43,6 +44,7 @@ from dunning.testing import guard_violations as violations
 
 ROOT = Path(__file__).resolve().parent.parent
 D = Decimal
+BOOK = Portfolio(500)
 
 
 def _variant(tmp: Path, source: str, name: str, extra: str) -> Policy:
@@ -244,7 +246,7 @@ def test_policy_decisions_keep_every_guard(policies: dict[str, Policy], profile:
     @given(scenarios(profile))
     def run(scenario: tuple[Case, datetime]) -> None:
         case, as_of = scenario
-        decision = policy.decide(case, as_of=as_of)
+        decision = policy.decide(case, as_of=as_of, portfolio=BOOK)
         raw = decision.model_copy(update={"guards": ()})
         assert violations(policy, case, raw, decision) == []
         assert policy.apply_guards(case, decision) == decision
@@ -261,7 +263,7 @@ def test_any_proposal_comes_out_within_the_guards(
     @given(st.data(), scenarios(profile))
     def run(data: st.DataObject, scenario: tuple[Case, datetime]) -> None:
         case, as_of = scenario
-        proposal = data.draw(proposals(policy.decide(case, as_of=as_of), case))
+        proposal = data.draw(proposals(policy.decide(case, as_of=as_of, portfolio=BOOK), case))
         guarded = _check(policy, case, proposal)
         # Nothing is dropped silently: every change of the action is explained. Two readings
         # are not changes: a not_before already past means "at once", and a contact without
@@ -283,7 +285,7 @@ def test_a_cut_records_exactly_what_it_took(policies: dict[str, Policy]) -> None
     @given(st.data(), scenarios("cn"))
     def run(data: st.DataObject, scenario: tuple[Case, datetime]) -> None:
         case, as_of = scenario
-        proposal = data.draw(proposals(policy.decide(case, as_of=as_of), case))
+        proposal = data.draw(proposals(policy.decide(case, as_of=as_of, portfolio=BOOK), case))
         guarded = policy.apply_guards(case, proposal)
         cut = sum(g.amount or 0 for g in guarded.guards if g.effect == "cut")
         taken = proposal.fee_terms.total_due - guarded.fee_terms.total_due
@@ -312,8 +314,8 @@ def test_guarded_decisions_do_not_depend_on_the_engine(
     @given(scenarios(profile))
     def run(scenario: tuple[Case, datetime]) -> None:
         case, as_of = scenario
-        assert _as_json(rete.decide(case, as_of=as_of)) == _as_json(
-            compiled.decide(case, as_of=as_of)
+        assert _as_json(rete.decide(case, as_of=as_of, portfolio=BOOK)) == _as_json(
+            compiled.decide(case, as_of=as_of, portfolio=BOOK)
         )
 
     run()

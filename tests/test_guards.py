@@ -778,7 +778,7 @@ def test_a_fallback_to_sms_keeps_the_proposed_moment(tmp_path: Path) -> None:
     as_of = datetime(2026, 3, 8, 7, 59, tzinfo=SHANGHAI)
     dials = [call(as_of, "no_answer"), call(as_of, "no_answer")]
     case = parse_case(snapshot_case(dpd=1, contacts=dials))
-    decided = policy.decide(case, as_of=as_of)
+    decided = policy.decide(case, as_of=as_of, portfolio=BOOK)
     opening = datetime(2026, 3, 8, 8, 0, tzinfo=SHANGHAI)
     proposal = decided.model_copy(
         update={"action": Action(channel=Channel.CALL, not_before=opening), "guards": ()}

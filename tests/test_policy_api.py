@@ -54,11 +54,11 @@ def overdue(case_id: str, borrower: str, dpd: int) -> dict[str, Any]:
     )
 
 
-def test_decide_many_counts_overdue_borrowers_in_the_batch(lender: Any) -> None:
+def test_decide_many_counts_overdue_borrowers_in_the_batch_when_asked(lender: Any) -> None:
     batch = [overdue(f"C-{i}", f"P-{i % 60}", 150) for i in range(70)]  # 60 distinct borrowers
-    results = list(lender.decide_many(batch, as_of=AS_OF))
+    results = list(lender.decide_many(batch, as_of=AS_OF, portfolio="batch"))
     assert [r.action.channel for r in results] == ["outsource"] * 70
-    few = list(lender.decide_many(batch[:10], as_of=AS_OF))
+    few = list(lender.decide_many(batch[:10], as_of=AS_OF, portfolio="batch"))
     assert {r.action.channel for r in few} == {"field_visit"}  # early phase: 10 < 50
     given_book = list(lender.decide_many(batch[:10], as_of=AS_OF, portfolio=Portfolio(80)))
     assert {r.action.channel for r in given_book} == {"outsource"}
@@ -71,7 +71,7 @@ def test_decide_many_keeps_order_and_yields_errors_in_place(lender: Any) -> None
         json.dumps(case_dict(case_id="C-3", loan__product="credit_card")),
         json.dumps(overdue("C-4", "P-4", 40)),
     ]
-    results = list(lender.decide_many(read_cases(lines), as_of=AS_OF))
+    results = list(lender.decide_many(read_cases(lines), as_of=AS_OF, portfolio=Portfolio(0)))
     assert [type(r).__name__ for r in results] == ["Decision", "CaseError", "CaseError", "Decision"]
     assert results[1].line == 2
     assert results[2].problems[0].code == "product_not_covered"
@@ -98,7 +98,8 @@ def test_generated_source_and_decisions_are_deterministic(lender: Any) -> None:
         "p = load_policy(sys.argv[1])\n"
         "out = [r.model_dump_json() if hasattr(r, 'model_dump_json') else str(r)\n"
         "       for r in p.decide_many(read_cases(open(sys.argv[2], encoding='utf-8')),\n"
-        "                              as_of=__import__('datetime').date(2026, 11, 28))]\n"
+        "                              as_of=__import__('datetime').date(2026, 11, 28),\n"
+        "                              portfolio='batch')]\n"
         "print(hashlib.sha256(p.source.encode()).hexdigest(),"
         " hashlib.sha256('\\n'.join(out).encode()).hexdigest())\n"
     )
@@ -125,12 +126,13 @@ def test_outcomes_from_the_prebuilt_table_equal_built_ones(
     built = load_policy(LENDER)
     assert "_OUT" in lender.source and "_OUT" not in built.source
     lines = PORTFOLIO.read_text(encoding="utf-8").splitlines()
-    from_table = list(lender.decide_many(lines, as_of=AS_OF))
+    from_table = list(lender.decide_many(lines, as_of=AS_OF, portfolio="batch"))
 
     def dumped(results: list[Any]) -> list[Any]:
         return [r.model_dump_json() if isinstance(r, Decision) else r.to_dict() for r in results]
 
-    assert dumped(list(built.decide_many(lines, as_of=AS_OF))) == dumped(from_table)
+    rebuilt = built.decide_many(lines, as_of=AS_OF, portfolio="batch")
+    assert dumped(list(rebuilt)) == dumped(from_table)
     placed = [
         d
         for d in from_table
@@ -187,9 +189,10 @@ def test_every_valid_case_of_a_covered_product_gets_a_decision(lender: Any, case
 
 
 def test_as_of_must_be_aware(lender: Any) -> None:
+    book = Portfolio(0)
     with pytest.raises(ConfigError, match="timezone-aware"):
-        lender.decide(overdue("C-1", "P-1", 5), as_of=datetime(2026, 11, 28, 10, 0))
-    d = lender.decide(overdue("C-1", "P-1", 5), as_of=date(2026, 11, 28))
+        lender.decide(overdue("C-1", "P-1", 5), as_of=datetime(2026, 11, 28, 10, 0), portfolio=book)
+    d = lender.decide(overdue("C-1", "P-1", 5), as_of=date(2026, 11, 28), portfolio=book)
     assert d.as_of.isoformat() == "2026-11-28T00:00:00+08:00"
 
 
@@ -297,9 +300,15 @@ def test_cli_decide_table_summary(capsys: pytest.CaptureFixture[str]) -> None:
 def test_cli_explain(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "case.json"
     path.write_text(json.dumps(overdue("C-1", "P-1", 40)), encoding="utf-8")
-    assert main(["explain", "--policy", str(LENDER), "--as-of", "2026-11-28", str(path)]) == 0
+    argv = ["explain", "--policy", str(LENDER), "--as-of", "2026-11-28", str(path)]
+    assert main([*argv, "--overdue-customers", "10"]) == 0
     out = capsys.readouterr().out
     assert "=> field-visit-m2-m3" in out and "commission:" in out
+    assert "overdue_customers = 10" in out
+    # The lender's rules read the figure: explain will not guess it.
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "reads the portfolio figure overdue_customers" in err and "--overdue-customers" in err
 
 
 @pytest.mark.parametrize("kind", ["case", "decision", "policy"])

@@ -160,7 +160,9 @@ def test_diff_streams_a_file_with_each_policys_own_count(
     # pass and then streams: the same report as deciding the whole batch in memory.
     old, new = load_policy(RULES / "lender.yaml"), load_policy(RULES / "us_cards.yaml")
     lines = PORTFOLIO.read_text(encoding="utf-8").splitlines()
-    in_memory = diff_policies(old, new, read_numbered(lines), as_of=date(2026, 11, 28))
+    in_memory = diff_policies(
+        old, new, read_numbered(lines), as_of=date(2026, 11, 28), portfolio="batch"
+    )
     expected = io.StringIO()
     in_memory.render(expected)
     argv = ["diff", str(RULES / "lender.yaml"), str(RULES / "us_cards.yaml"), str(PORTFOLIO)]
@@ -179,7 +181,7 @@ def test_the_batch_count_equals_the_one_decide_many_makes() -> None:
     def dumped(results: Any) -> list[str]:
         return [r.model_dump_json() if hasattr(r, "model_dump_json") else str(r) for r in results]
 
-    counted = lender.decide_many(lines, as_of=date(2026, 11, 28))
+    counted = lender.decide_many(lines, as_of=date(2026, 11, 28), portfolio="batch")
     given = lender.decide_many(lines, as_of=date(2026, 11, 28), portfolio=Portfolio(count))
     assert dumped(counted) == dumped(given)
     # ... and the figure matters: with none overdue, the lender keeps its cases in house.
@@ -321,3 +323,55 @@ def test_workers_from_a_pipe_need_the_portfolio_figure(
 def test_jobs_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["decide", "--policy", str(RULES / "lender.yaml"), "--jobs", "0", "-"]) == 2
     assert "not a whole number ≥ 1" in capsys.readouterr().err
+
+
+# -- what the file gives every test: read once, reported once ------------------------------------
+
+
+def _run_file(folder: Path, text: str) -> tuple[list[Any], Any]:
+    from dunning.policytests import run_test_files
+
+    (folder / "lender.tests.yaml").write_text(text, encoding="utf-8")
+    (result,) = run_test_files([folder / "lender.tests.yaml"])
+    return [(d.code, d.severity, d.message) for d in result.diagnostics], result
+
+
+def test_as_of_may_be_a_date_as_on_the_command_line(folder: Path) -> None:
+    found, result = _run_file(folder, TESTS.replace("2026-11-28T10:00:00+08:00", "2026-11-28"))
+    assert [o.name for o in result.outcomes if not o.passed] == ["wrong on purpose"]
+    assert all(code != "bad-value" for code, _, _ in found)
+
+
+def test_a_mistake_of_the_file_is_reported_once(folder: Path) -> None:
+    found, result = _run_file(folder, TESTS.replace("2026-11-28T10:00:00+08:00", "yesterday"))
+    bad = [m for code, _, m in found if code == "bad-value"]
+    assert len(bad) == 1 and bad[0].startswith("as_of must be a date")
+    assert result.outcomes == [] and not result.complete
+    # ... and rule coverage is not reported for tests that could not run.
+    assert all(code != "uncovered-rule" for code, _, _ in found)
+
+
+def test_a_missing_as_of_or_portfolio_is_said_once_for_every_test_lacking_it(
+    folder: Path,
+) -> None:
+    text = TESTS.replace("as_of: 2026-11-28T10:00:00+08:00\n", "")
+    found, _ = _run_file(folder, text)
+    (missing,) = [m for code, _, m in found if code == "missing-key"]
+    assert missing.startswith("the file gives no as_of and some tests give none: 4 test(s)")
+    text = TESTS.replace("portfolio: {overdue_customers: 500}\n", "")
+    found, _ = _run_file(folder, text)
+    (missing,) = [m for code, _, m in found if code == "missing-key"]
+    assert "the policy reads overdue_customers (rules cf-early-phase-in-house" in missing
+    assert "4 test(s) cannot run" in missing
+
+
+def test_a_test_may_give_the_figure_per_product(folder: Path) -> None:
+    text = TESTS.replace(
+        "portfolio: {overdue_customers: 500}",
+        "portfolio: {overdue_customers: {consumer_finance: 500, mortgage: 3}}",
+    )
+    _, result = _run_file(folder, text)
+    assert [o.name for o in result.outcomes if not o.passed] == ["wrong on purpose"]
+    found, _ = _run_file(folder, text.replace("mortgage: 3", "mortgages: 3"))
+    (bad,) = [m for code, _, m in found if code == "bad-value"]
+    assert "unknown product 'mortgages' (did you mean 'mortgage'?)" in bad

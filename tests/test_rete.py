@@ -91,7 +91,7 @@ def test_every_shipped_policy_decides_the_portfolio_identically(path: Path) -> N
 
     def run(policy: Policy) -> bytes:
         with PORTFOLIO.open(encoding="utf-8") as lines:
-            results = policy.decide_many(read_cases(lines), as_of=AS_OF)
+            results = policy.decide_many(read_cases(lines), as_of=AS_OF, portfolio="batch")
             return b"\n".join(
                 r.model_dump_json().encode() if hasattr(r, "model_dump_json")
                 else json.dumps(r.to_dict()).encode()  # type: ignore[union-attr]
@@ -291,7 +291,9 @@ def test_the_same_policy_loads_twice_under_unique_ruleset_names() -> None:
     second = load_policy(ROOT / "rules" / "lender.yaml", engine="rete")
     assert first.digest == second.digest
     assert rete_engine(first).ruleset_name != rete_engine(second).ruleset_name
-    assert first.decide(_overdue(1, 5), as_of=AS_OF) == second.decide(_overdue(1, 5), as_of=AS_OF)
+    book = Portfolio(0)
+    one, two = (p.decide(_overdue(1, 5), as_of=AS_OF, portfolio=book) for p in (first, second))
+    assert one == two
 
 
 def test_priority_decides_in_python_not_in_durable_rules(tmp_path: Path) -> None:
@@ -331,7 +333,7 @@ def test_memory_stays_flat_over_load_and_decide_cycles(tmp_path: Path) -> None:
 
     def cycle() -> None:
         policy = load_policy(path, engine="rete")
-        policy.decide(case, as_of=AS_OF)
+        policy.decide(case, as_of=AS_OF, portfolio=Portfolio(0))
 
     for _ in range(cycles // 5):  # warm up allocator pools and caches
         cycle()
@@ -354,7 +356,7 @@ def _rss_kib() -> int:
 
 def test_explain_works_on_the_rete_engine() -> None:
     rete = load_policy(ROOT / "rules" / "lender.yaml", engine="rete")
-    explanation = rete.explain(_overdue(1, 40), as_of=AS_OF)
+    explanation = rete.explain(_overdue(1, 40), as_of=AS_OF, portfolio=Portfolio(0))
     assert explanation.winners["channel"] == "field-visit-m2-m3"
     assert "=> field-visit-m2-m3" in explanation.render()
 

@@ -13,7 +13,7 @@ import pytest
 
 import dunning
 from conftest import case_dict
-from dunning import BUILTIN_PROFILES, ConfigError, GuardProfile, Policy, load_policy
+from dunning import BUILTIN_PROFILES, ConfigError, GuardProfile, Policy, Portfolio, load_policy
 from dunning.rules.expr import parse
 from dunning.rules.nodes import (
     Binary,
@@ -284,7 +284,7 @@ def test_trace_says_for_a_fact_view_what_explain_says_for_a_case(lender: Policy)
     case = case_dict(
         delinquency={"dpd": 40, "overdue_principal": "100.00", "overdue_interest": "0"}
     )
-    explanation = lender.explain(case, as_of=date(2026, 11, 28))
+    explanation = lender.explain(case, as_of=date(2026, 11, 28), portfolio=Portfolio(0))
     traces = lender.trace(explanation.facts)
     assert traces == explanation.groups
     assert list(traces) == ["channel", "fees", "commission"]

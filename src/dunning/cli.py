@@ -13,14 +13,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO, TypeVar
+from typing import Any, BinaryIO, Literal, TextIO, TypeVar
 from zoneinfo import ZoneInfo
 
 from . import __version__
 from .cases import parse_case, read_numbered
 from .delinquency import Assessor
 from .diff import diff_policies
-from .errors import CaseError, Diagnostic, DunningError, PolicyError
+from .errors import CaseError, ConfigError, Diagnostic, DunningError, PolicyError
 from .facts import Portfolio
 from .model import Case, Decision
 from .policy import Policy, check_file, load_policy
@@ -80,9 +80,11 @@ def _parser() -> argparse.ArgumentParser:
     decide.add_argument("cases", nargs="?", default="-", help="JSON Lines file, or - for stdin")
     decide.add_argument(
         "--overdue-customers",
-        type=_count,
+        type=_portfolio,
         default=None,
-        help="portfolio figure for the rules; default: distinct overdue borrowers in the input",
+        metavar="N | PRODUCT=N,...",
+        help="the portfolio figure for rules that read it, whole or per product; default: the "
+        "distinct overdue borrowers in the input (counted only when a rule reads it)",
     )
     decide.add_argument("--format", choices=("jsonl", "table"), default="jsonl")
     decide.add_argument(
@@ -104,7 +106,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     _policy_options(explain)
     explain.add_argument("case", help="a file with one case as JSON, or - for stdin")
-    explain.add_argument("--overdue-customers", type=_count, default=0)
+    explain.add_argument(
+        "--overdue-customers",
+        type=_portfolio,
+        default=None,
+        metavar="N | PRODUCT=N,...",
+        help="the portfolio figure, needed when the policy's rules read it",
+    )
     explain.set_defaults(run=_run_explain)
 
     assess = commands.add_parser(
@@ -146,7 +154,13 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("new", help="the proposed policy")
     diff.add_argument("cases", help="JSON Lines file, or - for stdin")
     diff.add_argument("--as-of", type=_as_of, default=None, help="date or aware datetime")
-    diff.add_argument("--overdue-customers", type=_count, default=None)
+    diff.add_argument(
+        "--overdue-customers",
+        type=_portfolio,
+        default=None,
+        metavar="N | PRODUCT=N,...",
+        help="the portfolio figure for both policies; default: each counts the input",
+    )
     diff.add_argument("--changed", default=None, metavar="OUT.jsonl", help="write changed cases")
     diff.add_argument("--engine", choices=("compiled", "rete"), default="compiled")
     diff.set_defaults(run=_run_diff)
@@ -199,6 +213,22 @@ def _count(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number ≥ 0")
     return int(text)
+
+
+def _portfolio(text: str) -> Portfolio:
+    """``N``, or ``product=N,product=N``: the overdue-customers figure, whole or per product."""
+    try:
+        if "=" not in text:
+            return Portfolio(_count(text.strip()))
+        figures = {}
+        for part in text.split(","):
+            product, sep, count = part.partition("=")
+            if not sep:
+                raise argparse.ArgumentTypeError(f"{part!r} is not product=N")
+            figures[product.strip()] = _count(count.strip())
+        return Portfolio(figures)
+    except ConfigError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _positive(text: str) -> int:
@@ -279,14 +309,17 @@ def _moment(args: argparse.Namespace, policy: Policy) -> datetime:
 def _run_decide(args: argparse.Namespace) -> int:
     policy = _load(args)
     moment = _moment(args, policy)
-    portfolio = None
-    if args.overdue_customers is not None:
-        portfolio = Portfolio(args.overdue_customers)
+    portfolio: Portfolio | None = args.overdue_customers
     summary = DecisionSummary()
     sink = _DecisionSink(args.format, args.skip_uncovered, summary, sys.stdout, sys.stderr)
     with _open_binary(args.cases) as stream:
+        if portfolio is None and policy.portfolio_rules and stream.seekable() and args.jobs == 1:
+            # The whole file is the batch: its own count in a first pass, then it streams.
+            portfolio = Portfolio(len(policy.overdue_borrowers(_items(stream), as_of=moment)))
+            stream.seek(0)
         if args.jobs > 1:
-            for out, err, part in _decide_in_processes(args, stream, moment, portfolio):
+            needs = bool(policy.portfolio_rules)
+            for out, err, part in _decide_in_processes(args, stream, moment, portfolio, needs):
                 sys.stdout.write(out)
                 sys.stderr.write(err)
                 summary.merge(part)
@@ -339,6 +372,10 @@ def _numbered_cases(stream: BinaryIO) -> Iterator[tuple[int, Case | CaseError]]:
         yield from _parsed(first, block)
 
 
+def _items(stream: BinaryIO) -> Iterator[Case | CaseError]:
+    return (item for _, item in _numbered_cases(stream))
+
+
 def _parsed(first: int, block: bytes) -> Iterator[tuple[int, Case | CaseError]]:
     """Each non-blank line of ``block`` (numbered from ``first``), parsed."""
     return read_numbered(block.splitlines(), start=first)
@@ -360,7 +397,11 @@ def _decide_lines(
             pending.append((line, None if isinstance(item, CaseError) else item.loan.product.value))
             yield item
 
-    for result in policy.decide_many(feed(), as_of=moment, portfolio=portfolio):
+    # Without a figure (input from a pipe), a policy that needs one counts the batch in memory.
+    book: Portfolio | Literal["batch"] | None = portfolio
+    if portfolio is None and policy.portfolio_rules:
+        book = "batch"
+    for result in policy.decide_many(feed(), as_of=moment, portfolio=book):
         line, product = pending.popleft()
         if isinstance(result, CaseError) and result.line is None:
             result.line = line
@@ -427,7 +468,7 @@ def _worker_decide(
     first: int,
     block: bytes,
     moment: datetime,
-    portfolio: Portfolio,
+    portfolio: Portfolio | None,
     sink_options: tuple[str, bool],
 ) -> tuple[str, str, DecisionSummary]:
     """Decide one block; return its output text, its messages and its part of the summary."""
@@ -442,16 +483,20 @@ def _worker_decide(
 
 
 def _decide_in_processes(
-    args: argparse.Namespace, stream: BinaryIO, moment: datetime, portfolio: Portfolio | None
+    args: argparse.Namespace,
+    stream: BinaryIO,
+    moment: datetime,
+    portfolio: Portfolio | None,
+    needs: bool,
 ) -> Iterator[tuple[str, str, DecisionSummary]]:
-    if portfolio is None and not stream.seekable():
+    if portfolio is None and needs and not stream.seekable():
         raise _Usage("--jobs with input from a pipe needs --overdue-customers")
     init = (args.policy, args.engine, _params(args.param))
     with multiprocessing.get_context("spawn").Pool(
         args.jobs, initializer=_worker_start, initargs=init
     ) as pool:
         window = 4 * args.jobs
-        if portfolio is None:
+        if portfolio is None and needs:
             # The batch's own count needs every case first: a first pass over the file, in
             # parallel as well, then the file again from the start.
             overdue: set[str] = set()
@@ -491,11 +536,14 @@ def _run_explain(args: argparse.Namespace) -> int:
     moment = _moment(args, policy)
     with _open(args.case) as stream:
         text = stream.read()
+    if args.overdue_customers is None and policy.portfolio_rules:
+        raise _Usage(
+            f"policy {policy.name!r} reads the portfolio figure overdue_customers (rules "
+            f"{', '.join(policy.portfolio_rules)}): give --overdue-customers N"
+        )
     try:
         case = parse_case(text)
-        explanation = policy.explain(
-            case, as_of=moment, portfolio=Portfolio(args.overdue_customers)
-        )
+        explanation = policy.explain(case, as_of=moment, portfolio=args.overdue_customers)
     except CaseError as error:
         print(f"dunning: {error}", file=sys.stderr)
         return EXIT_REJECTED
@@ -576,18 +624,23 @@ def _run_diff(args: argparse.Namespace) -> int:
     old = load_policy(args.old, engine=args.engine)
     new = load_policy(args.new, engine=args.engine)
     moment = _moment(args, old)
-    portfolio = new_portfolio = None
-    if args.overdue_customers is not None:
-        portfolio = Portfolio(args.overdue_customers)
+    portfolio: Portfolio | Literal["batch"] | None = args.overdue_customers
+    new_portfolio: Portfolio | Literal["batch"] | None = None
     with _open_binary(args.cases) as stream:
-        if portfolio is None and stream.seekable():
-            # Each policy's own count of the batch, in a first pass; then the file streams.
-            counts = []
+        if portfolio is None:
+            # Each policy's own count of the batch (the file is the batch): in a first pass,
+            # then the file streams; from a pipe, each policy counts it in memory.
+            counts: list[Portfolio | Literal["batch"] | None] = []
             for policy in (old, new):
-                items = (item for _, item in _numbered_cases(stream))
-                counts.append(len(policy.overdue_borrowers(items, as_of=moment)))
-                stream.seek(0)
-            portfolio, new_portfolio = Portfolio(counts[0]), Portfolio(counts[1])
+                if not policy.portfolio_rules:
+                    counts.append(None)
+                elif stream.seekable():
+                    overdue = policy.overdue_borrowers(_items(stream), as_of=moment)
+                    counts.append(Portfolio(len(overdue)))
+                    stream.seek(0)
+                else:
+                    counts.append("batch")
+            portfolio, new_portfolio = counts
         result = diff_policies(
             old,
             new,

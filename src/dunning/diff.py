@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 from .errors import CaseError
 from .facts import Portfolio
@@ -116,8 +116,8 @@ def diff_policies(
     cases: Iterable[tuple[int, Case | CaseError]],
     *,
     as_of: datetime,
-    portfolio: Portfolio | None = None,
-    new_portfolio: Portfolio | None = None,
+    portfolio: Portfolio | Literal["batch"] | None = None,
+    new_portfolio: Portfolio | Literal["batch"] | None = None,
 ) -> PolicyDiff:
     """Decide every case under both policies and collect the differences.
 
@@ -128,8 +128,9 @@ def diff_policies(
             yields them.
         as_of: The decision moment for both.
         portfolio: Portfolio figures for the old policy, and for the new one unless
-            ``new_portfolio`` is given. With them the cases are streamed; without them each
+            ``new_portfolio`` is given; with them the cases are streamed. ``"batch"``: each
             policy counts the batch's overdue borrowers, so the batch is held in memory.
+            Required by a policy whose rules read ``overdue_customers``.
         new_portfolio: The new policy's figures, when they differ (each policy counts only the
             products it covers; see :meth:`Policy.overdue_borrowers`).
     """

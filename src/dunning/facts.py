@@ -8,12 +8,15 @@ with a missing value is false, and ``x == null`` tests for it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 from .delinquency import Assessment
+from .errors import ConfigError, did_you_mean
 from .model import (
     Case,
     CollateralKind,
@@ -43,10 +46,43 @@ class Portfolio:
 
     Attributes:
         overdue_customers: Distinct borrowers currently overdue (the seed's threshold for
-            bringing in agencies).
+            bringing in agencies): one figure for the whole book, or one per product
+            (``{"consumer_finance": 120, "mortgage": 30}``), in which case the fact a rule reads
+            is the figure of the case's product.
+
+    Raises:
+        ConfigError: For a negative figure or an unknown product.
     """
 
-    overdue_customers: int
+    overdue_customers: int | Mapping[str, int]
+
+    def __post_init__(self) -> None:
+        figure = self.overdue_customers
+        if isinstance(figure, Mapping):
+            known = [p.value for p in Product]
+            problems = [
+                f"unknown product {name!r}" + did_you_mean(str(name), known)
+                for name in figure
+                if name not in known
+            ]
+            problems += [
+                f"{name}: {count!r} is not a count (a whole number, at least 0)"
+                for name, count in figure.items()
+                if type(count) is not int or count < 0
+            ]
+            if problems:
+                raise ConfigError("portfolio figures: " + "; ".join(problems))
+            object.__setattr__(self, "overdue_customers", MappingProxyType(dict(figure)))
+        elif type(figure) is not int or figure < 0:
+            raise ConfigError(
+                f"overdue_customers must be a whole number at least 0, or one per product; "
+                f"got {figure!r}"
+            )
+
+    def overdue_customers_of(self, product: str) -> int | None:
+        """The figure for a case of ``product`` (``None``: a per-product figure lacks it)."""
+        figure = self.overdue_customers
+        return figure.get(product) if isinstance(figure, Mapping) else figure
 
 
 _CONNECTED = frozenset({ContactResult.CONNECTED, ContactResult.PROMISED})
@@ -103,7 +139,9 @@ FACTS: dict[str, FactSpec] = {
         "number", "commission rate fixed at placement; missing if not placed", True
     ),
     "overdue_customers": FactSpec(
-        "int", "portfolio: distinct overdue borrowers (host figure or counted in the batch)"
+        "int",
+        "portfolio: distinct overdue borrowers, of the case's product where the host gives "
+        "figures per product (a policy whose rules read it must be given the figure)",
     ),
 }
 
@@ -170,7 +208,8 @@ def fact_view(
         "placed": placement is not None,
         "days_since_placement": (today - placement.placed_on).days if placement else None,
         "placement_rate": placement.commission_rate if placement else None,
-        "overdue_customers": portfolio.overdue_customers,
+        # The policy checks that a rule reading it gets a figure; unread, a missing one is 0.
+        "overdue_customers": portfolio.overdue_customers_of(loan.product.value) or 0,
     }
 
 

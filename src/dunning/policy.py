@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
@@ -37,7 +37,8 @@ from .model import (
 )
 from .money import round_exact, round_money
 from .rules.frontend import GuardProfile, compile_file, compile_policy
-from .rules.ir import GROUPS, ChannelOutcome, PolicyIR
+from .rules.ir import GROUPS, ChannelOutcome, PolicyIR, Rule
+from .rules.nodes import Name, Node, walk
 
 __all__ = ["Explanation", "Policy", "check_file", "load_policy", "loads_policy"]
 
@@ -197,6 +198,8 @@ class Policy:
         digest: ``sha256:…`` of the rule file and the parameter values in force.
         engine: The engine's name.
         warnings: Diagnostics that did not stop loading.
+        portfolio_rules: The rules that read the portfolio figure ``overdue_customers``; when
+            there are any, every decision must be given the figure.
     """
 
     def __init__(
@@ -219,6 +222,15 @@ class Policy:
         self.guards = Guards(ir.guards, ir.days_in_year)
         self._ref = PolicyRef(name=ir.name, version=ir.version or "0", digest=digest)
         self._products = frozenset(ir.products)
+        self.portfolio_rules = tuple(
+            rule.id
+            for rule in ir.rules()
+            if any(
+                isinstance(node, Name) and node.name == "overdue_customers"
+                for tree in _trees(rule)
+                for node in walk(tree)
+            )
+        )
 
     @property
     def text(self) -> str:
@@ -266,30 +278,43 @@ class Policy:
             case: A ``Case``, or its JSON text or dict.
             as_of: The moment of the decision (aware datetime, or a date = its start in the
                 policy's time zone).
-            portfolio: Portfolio figures; without it ``overdue_customers`` is 0 (a single case
-                says nothing about the book).
+            portfolio: Portfolio figures (:class:`~dunning.Portfolio`). Required when the policy's
+                rules read ``overdue_customers`` (:attr:`portfolio_rules`): one case says nothing
+                about the book.
 
         Raises:
             CaseError: If the case is invalid or its product is not covered by the policy.
+            ConfigError: If the rules need a portfolio figure and none was given.
         """
         moment = self.moment(as_of)
         case, assessment = self._prepare(case, moment)
-        return self._decide(case, assessment, moment, portfolio or Portfolio(0))
+        return self._decide(case, assessment, moment, self._book(portfolio, case))
 
     def decide_many(
         self,
         cases: Iterable[Case | CaseError | Mapping[str, Any] | str],
         *,
         as_of: date | datetime,
-        portfolio: Portfolio | None = None,
+        portfolio: Portfolio | Literal["batch"] | None = None,
     ) -> Iterator[Decision | CaseError]:
         """Decide a batch: one result per input, in order — a ``Decision`` or a ``CaseError``.
 
-        With ``portfolio`` the batch is streamed. Without it, ``overdue_customers`` is the number
-        of distinct overdue borrowers in the batch itself, so the batch is read completely first.
+        Args:
+            cases: ``Case``s, their dicts or JSON texts, or the results of ``read_cases``.
+            as_of: The moment of the decisions.
+            portfolio: Portfolio figures, and the batch is streamed; or ``"batch"``: the
+                number of distinct overdue borrowers in the batch itself (the whole book only
+                if the batch is the whole book), for which the batch is read completely first.
+                Required, in one form or the other, when the rules read ``overdue_customers``.
+
+        Raises:
+            ConfigError: If the rules need a portfolio figure and none was given (raised before
+                any case is read).
         """
         moment = self.moment(as_of)
-        if portfolio is not None:
+        if portfolio is None:
+            self._book(None)  # raises if the rules need a figure
+        if portfolio != "batch":
             for item in cases:
                 yield self._one(item, moment, portfolio)
             return
@@ -342,7 +367,7 @@ class Policy:
         """Decide ``case`` and say why: every rule considered, and the first failing part."""
         moment = self.moment(as_of)
         case, assessment = self._prepare(case, moment)
-        facts = fact_view(case, assessment, moment, portfolio or Portfolio(0))
+        facts = fact_view(case, assessment, moment, self._book(portfolio, case))
         verdict = self._engine.run(facts)
         decision = self._guard(case, assessment, self._build(case, assessment, moment, verdict))
         winners = {group: getattr(verdict, group).id for group in GROUPS}
@@ -384,12 +409,37 @@ class Policy:
         self._covered(case)
         return case, self._assessor.assess(case, moment)
 
-    def _one(self, item: Any, moment: datetime, portfolio: Portfolio) -> Decision | CaseError:
+    def _one(
+        self, item: Any, moment: datetime, portfolio: Portfolio | None
+    ) -> Decision | CaseError:
         try:
             case, assessment = self._prepare(item, moment)
         except CaseError as error:
             return error
-        return self._guarded(case, assessment, moment, portfolio)
+        return self._guarded(case, assessment, moment, self._book(portfolio, case))
+
+    def _book(self, portfolio: Portfolio | None, case: Case | None = None) -> Portfolio:
+        """The portfolio figures a decision uses: never guessed where a rule reads them."""
+        if not self.portfolio_rules:
+            return portfolio or _NO_FIGURE
+        how = (
+            "pass it: decide(..., portfolio=dunning.Portfolio(overdue_customers=N)), or one "
+            "figure per product (overdue_customers={'consumer_finance': N, ...}); "
+            "decide_many(..., portfolio='batch') counts the batch itself; on the command line, "
+            "--overdue-customers"
+        )
+        rules = ", ".join(self.portfolio_rules)
+        if portfolio is None:
+            raise ConfigError(
+                f"policy {self.name!r} reads the portfolio figure overdue_customers (rules "
+                f"{rules}) and none was given: {how}"
+            )
+        if case is not None and portfolio.overdue_customers_of(case.loan.product.value) is None:
+            raise ConfigError(
+                f"the portfolio gives overdue_customers per product, but not for "
+                f"{case.loan.product.value} (case {case.case_id!r}), which rules {rules} read"
+            )
+        return portfolio
 
     def _guarded(
         self, case: Case, assessment: Assessment, moment: datetime, portfolio: Portfolio
@@ -494,6 +544,18 @@ class Policy:
                 for err in exc.errors(include_url=False)
             ]
             raise CaseError(case.case_id, problems) from None
+
+
+#: What decisions use when the rules read no portfolio figure and none was given.
+_NO_FIGURE = Portfolio(0)
+
+
+def _trees(rule: Rule) -> list[Node]:
+    """The expressions of a rule: its condition and its computed outcomes."""
+    trees = [rule.when] if rule.when is not None else []
+    if isinstance(rule.outcome, Mapping):
+        trees += list(rule.outcome.values())
+    return trees
 
 
 def _or_none(value: object) -> str:

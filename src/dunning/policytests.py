@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .errors import CaseError, Diagnostic, PolicyError, did_you_mean
+from .errors import CaseError, ConfigError, Diagnostic, PolicyError, did_you_mean
 from .facts import Portfolio
 from .model import Decision
 from .policy import Policy, load_policy
@@ -81,6 +81,7 @@ class PolicyTestFile:
     outcomes: list[PolicyTestResult] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     reached: set[str] = field(default_factory=set)
+    complete: bool = False  # every test of the file ran
 
     @property
     def failed(self) -> bool:
@@ -106,7 +107,8 @@ def run_test_files(paths: Iterable[Path], *, engine: str = "compiled") -> list[P
     for result in results:
         if result.policy is not None:
             result.reached = by_policy[result.policy.digest]
-            _report_uncovered(result)
+            if result.complete:  # coverage says nothing while tests could not run
+                _report_uncovered(result)
     return results
 
 
@@ -141,18 +143,24 @@ def _run(top: PMap, source: Source, result: PolicyTestFile, engine: str) -> None
         source.report(_pos(top.get("policy"), top), "test-failed", f"no policy file: {exc}")
         return
     defaults = reader.plain_mapping(top.get("defaults"), "defaults") or {}
-    as_of = top.get("as_of")
-    portfolio = top.get("portfolio")
+    shared = _Shared(
+        _moment(reader, top.get("as_of"), result.policy),
+        _portfolio(reader, top.get("portfolio")),
+        top.get("as_of") is not None,
+        top.get("portfolio") is not None,
+    )
     tests = top.get("tests")
     if not isinstance(tests, PSeq) or not tests.items:
         source.report(_pos(tests, top), "missing-key", "a test file needs a list of tests")
         return
+    ran = 0
     for index, item in enumerate(tests.items):
         if not isinstance(item, PMap):
             source.report(item.pos, "bad-value", "a test must be a mapping")
             continue
-        outcome = _run_test(reader, result, item, index, defaults, as_of, portfolio)
+        outcome = _run_test(reader, result, item, index, defaults, shared)
         if outcome is not None:
+            ran += 1
             result.outcomes.append(outcome)
             if outcome.failures:
                 source.report(
@@ -160,6 +168,25 @@ def _run(top: PMap, source: Source, result: PolicyTestFile, engine: str) -> None
                     "test-failed",
                     f"test {outcome.name!r}: " + "; ".join(outcome.failures),
                 )
+    # What many tests lack because the file lacks it is said once, at the top of the file.
+    for what, names in shared.lacking.items():
+        shown = ", ".join(repr(n) for n in names[:5]) + (" …" if len(names) > 5 else "")
+        source.report(top.pos, "missing-key", f"{what}: {len(names)} test(s) cannot run ({shown})")
+    result.complete = ran == len(tests.items)
+
+
+@dataclass
+class _Shared:
+    """What a test file gives all its tests, read (and reported) once."""
+
+    as_of: datetime | None
+    portfolio: Portfolio | None
+    as_of_given: bool
+    portfolio_given: bool
+    lacking: dict[str, list[str]] = field(default_factory=dict)
+
+    def lack(self, what: str, test: str) -> None:
+        self.lacking.setdefault(what, []).append(test)
 
 
 def _policy_beside(path: Path) -> str:
@@ -173,8 +200,7 @@ def _run_test(
     item: PMap,
     index: int,
     defaults: dict[str, Any],
-    top_as_of: PNode | None,
-    top_portfolio: PNode | None,
+    shared: _Shared,
 ) -> PolicyTestResult | None:
     policy = result.policy
     assert policy is not None
@@ -186,20 +212,33 @@ def _run_test(
         return None
     reader.keys(expect, EXPECT_KEYS, f"in the expect of test {name!r}")
     data = _case_data(reader, result.path, item, defaults, name)
-    moment_node = item.get("as_of") or top_as_of
-    moment = _moment(reader, moment_node, item, name)
-    book = reader.plain_mapping(item.get("portfolio") or top_portfolio, "portfolio") or {}
-    if data is None or moment is None:
+    moment = shared.as_of
+    if item.get("as_of") is not None:
+        moment = _moment(reader, item.get("as_of"), policy)
+    elif moment is None and not shared.as_of_given:
+        shared.lack("the file gives no as_of and some tests give none", name)
+    portfolio = shared.portfolio
+    if item.get("portfolio") is not None:
+        portfolio = _portfolio(reader, item.get("portfolio"))
+        if portfolio is None:
+            return None
+    elif portfolio is None and policy.portfolio_rules:
+        if not shared.portfolio_given:  # (a bad one was reported where it stands)
+            rules = ", ".join(policy.portfolio_rules)
+            shared.lack(
+                f"the policy reads overdue_customers (rules {rules}): give the file or each "
+                "test a portfolio: {overdue_customers: N}",
+                name,
+            )
         return None
-    try:
-        portfolio = Portfolio(int(book.get("overdue_customers", 0)))
-    except (TypeError, ValueError):
-        reader.src.report(item.pos, "bad-value", "portfolio.overdue_customers must be a number")
+    if data is None or moment is None:
         return None
     expected = {k: v for k, (_, v) in expect.items.items() if k in EXPECT_KEYS}
     _check_rule_ids(reader, policy, expect)
     try:
         explanation = policy.explain(data, as_of=moment, portfolio=portfolio)
+    except ConfigError as error:  # a figure per product that lacks the case's product
+        return PolicyTestResult(name, str(result.path), item.pos.line, (str(error),))
     except CaseError as error:
         codes = [p.code for p in error.problems]
         wanted = expected.get("error")
@@ -212,6 +251,20 @@ def _run_test(
     result.reached.update(explanation.winners.values())
     failures = _compare(explanation.decision, explanation.winners, expected)
     return PolicyTestResult(name, str(result.path), item.pos.line, tuple(failures))
+
+
+def _portfolio(reader: Reader, node: PNode | None) -> Portfolio | None:
+    """A ``portfolio:`` mapping: ``{overdue_customers: N}`` or a figure per product."""
+    if node is None or reader.mapping(node, "portfolio") is None:
+        return None
+    assert isinstance(node, PMap)
+    reader.keys(node, ("overdue_customers",), "in a portfolio")
+    figure = plain(node).get("overdue_customers")
+    try:
+        return Portfolio(figure)
+    except ConfigError as error:
+        reader.src.report(node.pos, "bad-value", f"portfolio: {error}")
+        return None
 
 
 def _case_data(
@@ -253,18 +306,26 @@ def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _moment(reader: Reader, node: PNode | None, item: PMap, name: str) -> datetime | None:
-    text = reader.text(node, "as_of", numbers=False) if node is not None else None
+def _moment(reader: Reader, node: PNode | None, policy: Policy) -> datetime | None:
+    """An ``as_of``: a datetime with its offset, or a date (its start in the policy's zone)."""
+    if node is None:
+        return None
+    text = reader.text(node, "as_of", numbers=False)
     if text is None:
-        reader.src.report(item.pos, "missing-key", f"test {name!r} needs an as_of (or the file)")
         return None
     try:
+        if len(text.strip()) == 10:
+            return policy.moment(date.fromisoformat(text.strip()))
         moment = datetime.fromisoformat(text)
     except ValueError:
         moment = None
     if moment is None or moment.utcoffset() is None:
-        assert node is not None
-        reader.src.report(node.pos, "bad-value", "as_of must be an ISO datetime with an offset")
+        reader.src.report(
+            node.pos,
+            "bad-value",
+            "as_of must be a date (2026-11-28) or an ISO datetime with an offset "
+            "(2026-11-28T10:00:00+08:00)",
+        )
         return None
     return moment
 
