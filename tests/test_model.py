@@ -143,6 +143,29 @@ def test_bad_fields(change: dict[str, Any], path: str, code: str) -> None:
     assert problems(case_dict(**change)) == {path: code}
 
 
+def test_messages_show_the_value_not_their_template() -> None:
+    data = case_dict(
+        loan__currency="CYN", borrower__phones=["call me"], borrower__timezone="Asia/Shangai"
+    )
+    with pytest.raises(CaseError) as info:
+        parse_case(data)
+    messages = {p.path: p.message for p in info.value.problems}
+    assert messages["loan.currency"] == "unknown ISO 4217 currency 'CYN' (did you mean 'CNY'?)"
+    assert messages["borrower.phones[0]"] == "'call me' is not a phone number"
+    assert messages["borrower.timezone"] == (
+        "unknown IANA time zone 'Asia/Shangai' (did you mean 'Asia/Shanghai'?)"
+    )
+    assert not any("{" in m for m in messages.values())
+
+
+def test_guarantee_ends_belongs_to_guarantors() -> None:
+    data = case_dict(borrower__guarantee_ends="2027-01-01")
+    assert problems(data) == {"borrower.guarantee_ends": "role"}
+    data = case_dict()
+    data["related_parties"][0]["guarantee_ends"] = "2027-01-01"
+    assert parse_case(data).related_parties[0].guarantee_ends == date(2027, 1, 1)
+
+
 @pytest.mark.parametrize(
     ("principal", "code"),
     [

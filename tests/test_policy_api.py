@@ -339,3 +339,34 @@ def test_policy_schema_accepts_the_shipped_policy(capsys: pytest.CaptureFixture[
             keys = rule_schema["properties"]
             assert set(rule) <= set(keys)
             assert set(rule["then"]) <= set(keys["then"]["properties"])
+
+
+def test_every_amount_of_a_decision_is_at_the_minor_unit(lender: Any) -> None:
+    snapshot = {"dpd": 40, "overdue_principal": "1000", "overdue_interest": "5", "fees": "0"}
+    d = lender.decide(
+        case_dict(delinquency=snapshot, contacts=[NOTICE], promises=[]),
+        as_of=AS_OF,
+        portfolio=Portfolio(0),
+    )
+    terms = json.loads(d.model_dump_json())["fee_terms"]
+    money = ("overdue_principal", "overdue_interest", "penalty_interest", "other_fees")
+    for name in (*money, "collection_fee", "on_hold", "total_due"):
+        assert len(terms[name].partition(".")[2]) == 2, (name, terms[name])
+    assert (terms["other_fees"], terms["on_hold"], terms["overdue_principal"]) == (
+        "0.00",
+        "0.00",
+        "1000.00",
+    )
+
+
+def test_decide_many_gives_line_numbers_to_every_record_of_read_cases(lender: Any) -> None:
+    lines = [
+        json.dumps(overdue("C-1", "P-1", 5)),
+        "",
+        json.dumps(case_dict(case_id="C-3", loan__product="credit_card")),
+    ]
+    for book in (Portfolio(0), "batch"):
+        results = list(lender.decide_many(read_cases(lines), as_of=AS_OF, portfolio=book))
+        error = results[1]
+        assert isinstance(error, CaseError) and error.problems[0].code == "product_not_covered"
+        assert error.line == 3  # the blank line 2 is no record, and is counted

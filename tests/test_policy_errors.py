@@ -282,3 +282,40 @@ def test_cli_check_strict_fails_on_warnings(tmp_path: Path) -> None:
     path = write(tmp_path, policy_text(channel=channel))
     assert main(["check", str(path)]) == 0
     assert main(["check", "--strict", str(path)]) == 1
+
+
+# -- defects a new user hit (issue 13 §6), each pinned -----------------------------------------
+
+
+def test_a_bad_override_is_one_error_naming_the_override(tmp_path: Path) -> None:
+    head = """\
+assessment: {penalty_multiplier: pm}
+params:
+  pm: {type: number, default: "1.5", min: 1.3, max: 1.5}
+"""
+    text = policy_text(head=head)
+    (found,) = diagnostics(tmp_path, text, pm="1.8")
+    assert found.code == "bad-param-value"
+    assert found.message == (
+        "the value '1.8' given for parameter 'pm' at load time (params= or --param) is outside "
+        "its max 1.5"
+    )
+    assert where(found) == pos_of(text, "pm: {type")  # the parameter, not its default
+    (found,) = diagnostics(tmp_path, text.replace('default: "1.5"', 'default: "1.9"'))
+    assert found.message == "the default 1.9 of parameter 'pm' is outside its max 1.5"
+    assert where(found) == pos_of(text.replace('"1.5", min', '"1.9", min'), '"1.9"')
+
+
+def test_one_mistake_in_a_then_does_not_hide_the_next(tmp_path: Path) -> None:
+    channel = CHANNEL.replace("{channel: none}", "{channel: SMS, recipients: [obligor]}")
+    found = diagnostics(tmp_path, policy_text(channel=channel))
+    assert [(d.code, d.message.split(" (")[1]) for d in found] == [
+        ("unknown-channel", "did you mean 'sms'?)"),
+        ("unknown-role", "did you mean 'obligors'?)"),
+    ]
+
+
+def test_a_value_in_the_wrong_case_gets_a_suggestion(tmp_path: Path) -> None:
+    text = policy_text(channel=CHANNEL.replace("when: dpd == 0", 'when: bucket == "m2"'))
+    d = only(diagnostics(tmp_path, text), "unknown-value")
+    assert d.message.endswith("(did you mean 'M2'?)")

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from .errors import CaseError, Problem, did_you_mean
 from .model import Case
 
-__all__ = ["parse_case", "read_cases", "read_numbered"]
+__all__ = ["NumberedCases", "parse_case", "read_cases", "read_numbered"]
 
 
 def parse_case(data: str | bytes | Mapping[str, Any], *, line: int | None = None) -> Case:
@@ -59,14 +59,31 @@ def parse_case(data: str | bytes | Mapping[str, Any], *, line: int | None = None
         raise CaseError(readable_id, problems_of(exc, Case), line=line) from None
 
 
-def read_cases(lines: Iterable[str | bytes]) -> Iterator[Case | CaseError]:
+def read_cases(lines: Iterable[str | bytes]) -> NumberedCases:
     """Yield a ``Case`` or a ``CaseError`` for each non-blank line of a JSON Lines stream.
 
     Blank lines are separators, not records, and are skipped; every other line yields exactly
-    one result, in input order, and errors carry their 1-based line number.
+    one result, in input order, and errors carry their 1-based line number. The iterator's
+    ``line`` is the line of the result it yielded last, so that a consumer (``decide_many``)
+    can put the line number on errors it finds later, such as a product the policy does not
+    cover.
     """
-    for _, item in read_numbered(lines):
-        yield item
+    return NumberedCases(lines)
+
+
+class NumberedCases(Iterator[Case | CaseError]):
+    """The results of :func:`read_cases`, remembering the line each came from."""
+
+    def __init__(self, lines: Iterable[str | bytes]) -> None:
+        self._results = read_numbered(lines)
+        self.line: int | None = None  # the line of the result yielded last
+
+    def __iter__(self) -> NumberedCases:
+        return self
+
+    def __next__(self) -> Case | CaseError:
+        self.line, item = next(self._results)
+        return item
 
 
 def read_numbered(

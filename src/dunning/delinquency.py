@@ -397,6 +397,13 @@ class Assessor:
     def _from_snapshot(self, case: Case, day: date) -> Assessment:
         snap = case.delinquency
         assert snap is not None
+        # The host's figures as given, written at the currency's minor unit ("0" → "0.00").
+        step = quantum(case.loan.currency)
+        principal, interest = (
+            snap.overdue_principal.quantize(step),
+            snap.overdue_interest.quantize(step),
+        )
+        penalty, fees = snap.penalty_interest.quantize(step), snap.fees.quantize(step)
         return Assessment(
             case_id=case.case_id,
             as_of=day,
@@ -405,13 +412,11 @@ class Assessor:
             dpd=snap.dpd,
             bucket=self.bands.bucket(snap.dpd),
             overdue_installments=(),
-            overdue_principal=snap.overdue_principal,
-            overdue_interest=snap.overdue_interest,
-            penalty_interest=snap.penalty_interest,
-            fees=snap.fees,
-            total_due=(
-                snap.overdue_principal + snap.overdue_interest + snap.penalty_interest + snap.fees
-            ),
+            overdue_principal=principal,
+            overdue_interest=interest,
+            penalty_interest=penalty,
+            fees=fees,
+            total_due=principal + interest + penalty + fees,
             outstanding_principal=None,
             paid=None,
             allocated=None,

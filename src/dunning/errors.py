@@ -22,6 +22,9 @@ from dataclasses import dataclass
 def suggest(name: str, choices: Iterable[str]) -> str | None:
     """Return the choice closest to ``name``, if one is close enough to be a likely slip."""
     options = list(choices)
+    same = [c for c in options if c.lower() == name.lower()]  # "m2" for "M2", "SMS" for "sms"
+    if same:
+        return same[0]
     close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
     if close:
         return close[0]

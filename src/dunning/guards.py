@@ -36,7 +36,7 @@ from .model import (
     Party,
     Role,
 )
-from .money import MINOR_UNITS
+from .money import MINOR_UNITS, quantum
 from .rules.ir import ChargesCap, ContactWindow, GuardConfig
 from .schedule import debt_due_date, month_after
 
@@ -361,7 +361,7 @@ class _Run:
         disputed = self.case.disputed_amount
         if not self.case.dispute or disputed is None or self.config.contact_status is None:
             return
-        hold = min(disputed, self.gross())
+        hold = min(disputed, self.gross()).quantize(quantum(self.case.loan.currency))
         if hold > self.fees["on_hold"]:
             self.fees["total_due"] -= hold - self.fees["on_hold"]
             self.fees["on_hold"] = hold

@@ -15,7 +15,7 @@ from decimal import Decimal
 from enum import StrEnum
 from functools import cache
 from typing import Annotated, Any, Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import (
     AfterValidator,
@@ -29,6 +29,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from .errors import did_you_mean
 from .money import DEFAULT_CURRENCY, MINOR_UNITS, decimal_places, quantum
 
 __all__ = [
@@ -231,7 +232,9 @@ def _timezone(name: str) -> str:
         _zone(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise PydanticCustomError(
-            "unknown_timezone", "unknown IANA time zone {name!r}", {"name": name}
+            "unknown_timezone",
+            "unknown IANA time zone {name}{hint}",
+            {"name": repr(name), "hint": did_you_mean(name, available_timezones())},
         ) from None
     return name
 
@@ -239,7 +242,9 @@ def _timezone(name: str) -> str:
 def _currency(code: str) -> str:
     if code not in MINOR_UNITS:
         raise PydanticCustomError(
-            "unknown_currency", "unknown ISO 4217 currency {code!r}", {"code": code}
+            "unknown_currency",
+            "unknown ISO 4217 currency {code}{hint}",
+            {"code": repr(code), "hint": did_you_mean(code, MINOR_UNITS)},
         )
     return code
 
@@ -250,7 +255,7 @@ _PHONE = re.compile(r"^\+?[0-9][0-9 \-]{2,30}$")
 def _phone(number: str) -> str:
     if not _PHONE.match(number):
         raise PydanticCustomError(
-            "invalid_phone", "{number!r} is not a phone number", {"number": number}
+            "invalid_phone", "{number} is not a phone number", {"number": repr(number)}
         )
     return number
 

@@ -35,7 +35,7 @@ from .model import (
     PolicyRef,
     Role,
 )
-from .money import round_exact, round_money
+from .money import quantum, round_exact, round_money
 from .rules.frontend import GuardProfile, compile_file, compile_policy
 from .rules.ir import GROUPS, ChannelOutcome, PolicyIR, Rule
 from .rules.nodes import Name, Node, walk
@@ -314,27 +314,29 @@ class Policy:
         moment = self.moment(as_of)
         if portfolio is None:
             self._book(None)  # raises if the rules need a figure
+        source = iter(cases)
         if portfolio != "batch":
-            for item in cases:
-                yield self._one(item, moment, portfolio)
+            for item in source:
+                yield _numbered(self._one(item, moment, portfolio), source)
             return
-        prepared: list[tuple[Case, Assessment] | CaseError] = []
+        prepared: list[tuple[int | None, tuple[Case, Assessment] | CaseError]] = []
         overdue: set[str] = set()
-        for item in cases:
+        for item in source:
+            line = getattr(source, "line", None)
             try:
                 case, assessment = self._prepare(item, moment)
             except CaseError as error:
-                prepared.append(error)
+                prepared.append((line, error))
                 continue
             if assessment.dpd > 0:
                 overdue.add(case.borrower.party_id)
-            prepared.append((case, assessment))
+            prepared.append((line, (case, assessment)))
         book = Portfolio(len(overdue))
-        for entry in prepared:
-            if isinstance(entry, CaseError):
-                yield entry
-            else:
-                yield self._guarded(entry[0], entry[1], moment, book)
+        for line, entry in prepared:
+            result = entry if isinstance(entry, CaseError) else self._guarded(*entry, moment, book)
+            if isinstance(result, CaseError) and result.line is None:
+                result.line = line
+            yield result
 
     def overdue_borrowers(
         self, cases: Iterable[Case | CaseError | Mapping[str, Any] | str], *, as_of: date | datetime
@@ -528,6 +530,7 @@ class Policy:
                     other_fees=assessment.fees,
                     penalty_interest=penalty,
                     collection_fee=fee,
+                    on_hold=Decimal(0).quantize(quantum(currency)),
                     total_due=total,
                 ),
                 rules=tuple(rules),
@@ -544,6 +547,13 @@ class Policy:
                 for err in exc.errors(include_url=False)
             ]
             raise CaseError(case.case_id, problems) from None
+
+
+def _numbered(result: Decision | CaseError, source: Iterator[Any]) -> Decision | CaseError:
+    """Give an error the input line its case came from, when the input knows it."""
+    if isinstance(result, CaseError) and result.line is None:
+        result.line = getattr(source, "line", None)
+    return result
 
 
 #: What decisions use when the rules read no portfolio figure and none was given.

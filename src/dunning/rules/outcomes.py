@@ -119,32 +119,11 @@ def _default_recipients(channel: Channel) -> tuple[str, ...]:
 
 
 def _channel_outcome(rule: RawRule, source: Source) -> ChannelOutcome | None:
+    """Check every key of a channel rule's ``then``; one mistake does not hide the next."""
     then = rule.then
     values = {k: scalar_value(v) for k, (_, v) in then.items.items()}
-    raw_channel = values.get("channel")
-    if "channel" not in then.items:
-        source.report(then.pos, "missing-key", "a channel rule sets channel", rule_id=rule.id)
-        return None
-    ok = True
-    channels = [c.value for c in Channel]
-    if not isinstance(raw_channel, str):
-        source.report(
-            then.items["channel"][1].pos,
-            "bad-outcome-type",
-            "channel must be one of " + ", ".join(channels),
-            rule_id=rule.id,
-        )
-        return None
-    if raw_channel not in channels:
-        source.report(
-            then.items["channel"][1].pos,
-            "unknown-channel",
-            f"unknown channel {raw_channel!r}" + did_you_mean(raw_channel, channels),
-            hint=f"channels: {', '.join(channels)}",
-            rule_id=rule.id,
-        )
-        return None
-    channel = Channel(raw_channel)
+    channel = _channel(rule, source)
+    ok = channel is not None
     handled = HandledBy.AGENCY if channel is Channel.OUTSOURCE else HandledBy.INTERNAL
     if "handled_by" in values:
         raw = values["handled_by"]
@@ -152,13 +131,14 @@ def _channel_outcome(rule: RawRule, source: Source) -> ChannelOutcome | None:
             source.report(
                 then.items["handled_by"][1].pos,
                 "unknown-value",
-                f"handled_by must be internal or agency, not {raw!r}",
+                f"handled_by must be internal or agency, not {raw!r}"
+                + did_you_mean(str(raw), [h.value for h in HandledBy]),
                 rule_id=rule.id,
             )
             ok = False
         else:
             handled = HandledBy(raw)
-    recipients = _default_recipients(channel)
+    recipients = _default_recipients(channel) if channel is not None else ()
     if "recipients" in then.items:
         node = then.items["recipients"][1]
         items = node.items if isinstance(node, PSeq) else (node,)
@@ -188,8 +168,36 @@ def _channel_outcome(rule: RawRule, source: Source) -> ChannelOutcome | None:
                 rule_id=rule.id,
             )
             ok = False
-    if not ok:
+    if not ok or channel is None:
         return None
     assert approval is None or isinstance(approval, str)
     assert message is None or isinstance(message, str)
     return ChannelOutcome(channel, handled, recipients, approval, message)
+
+
+def _channel(rule: RawRule, source: Source) -> Channel | None:
+    then = rule.then
+    if "channel" not in then.items:
+        source.report(then.pos, "missing-key", "a channel rule sets channel", rule_id=rule.id)
+        return None
+    node = then.items["channel"][1]
+    raw = scalar_value(node)
+    channels = [c.value for c in Channel]
+    if not isinstance(raw, str):
+        source.report(
+            node.pos,
+            "bad-outcome-type",
+            "channel must be one of " + ", ".join(channels),
+            rule_id=rule.id,
+        )
+        return None
+    if raw not in channels:
+        source.report(
+            node.pos,
+            "unknown-channel",
+            f"unknown channel {raw!r}" + did_you_mean(raw, channels),
+            hint=f"channels: {', '.join(channels)}",
+            rule_id=rule.id,
+        )
+        return None
+    return Channel(raw)

@@ -111,18 +111,21 @@ def check_params(
 
 
 def _value(param: RawParam, overrides: Mapping[str, Any], source: Source) -> Any:
-    raw_value = scalar_value(param.default)
-    if param.name in overrides:
-        raw_value = overrides[param.name]
+    overridden = param.name in overrides
+    raw_value = overrides[param.name] if overridden else scalar_value(param.default)
+    # An override has no place in the file: it is reported at the parameter's name, saying
+    # where it came from; a bad default at the default itself.
+    where = param.pos if overridden else param.default.pos
+    what = (
+        f"the value {raw_value!r} given for parameter {param.name!r} at load time "
+        "(params= or --param)"
+        if overridden
+        else f"the default {getattr(param.default, 'raw', raw_value)} of parameter {param.name!r}"
+    )
     try:
         value = parse_param_value(param.type, raw_value)
     except ValueError as exc:
-        where = "override" if param.name in overrides else "default"
-        source.report(
-            param.default.pos,
-            "bad-param-value",
-            f"{where} of parameter {param.name!r} ({param.type}): {exc}",
-        )
+        source.report(where, "bad-param-value", f"{what} ({param.type}): {exc}")
         return None
     for bound, op in ((param.min, "min"), (param.max, "max")):
         if bound is None or not isinstance(value, int | Decimal):
@@ -130,10 +133,6 @@ def _value(param: RawParam, overrides: Mapping[str, Any], source: Source) -> Any
         limit = bound.value
         assert isinstance(limit, int | Decimal)
         if (op == "min" and value < limit) or (op == "max" and value > limit):
-            source.report(
-                param.default.pos,
-                "bad-param-value",
-                f"parameter {param.name!r} = {value} is outside its {op} {limit}",
-            )
+            source.report(where, "bad-param-value", f"{what} is outside its {op} {limit}")
             return None
     return value

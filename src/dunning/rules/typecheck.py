@@ -47,6 +47,10 @@ class CheckError(Exception):
         self.code, self.message, self.at, self.hint = code, message, at, hint
 
 
+class _Reported(Exception):
+    """The expression uses something already reported (a parameter whose value was bad)."""
+
+
 @dataclass(frozen=True)
 class Scope:
     """What names an expression may use besides the facts.
@@ -79,6 +83,8 @@ class Typer(NodeTransformer):
             return Literal(0, value, end=end, ty=literal_type(value))
         try:
             return self.visit(parse(value))
+        except _Reported:
+            return None
         except (ExprError, CheckError) as exc:
             self.src.report(
                 scalar.pos_at(exc.at), exc.code, exc.message, hint=exc.hint, rule_id=rule_id
@@ -103,6 +109,8 @@ class Typer(NodeTransformer):
                 items = tuple(Literal(node.at, v, end=node.end, ty=literal_type(v)) for v in value)
                 return ListExpr(node.at, items, end=node.end, ty=ty)
             return Literal(node.at, value, end=node.end, ty=ty)
+        if node.name in scope.declared:
+            raise _Reported  # declared, but its value was refused: said once, where it stands
         choices = [*FACTS, *scope.declared]
         close = suggest(node.name, choices)
         is_param = close in scope.declared
