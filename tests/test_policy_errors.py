@@ -319,3 +319,41 @@ def test_a_value_in_the_wrong_case_gets_a_suggestion(tmp_path: Path) -> None:
     text = policy_text(channel=CHANNEL.replace("when: dpd == 0", 'when: bucket == "m2"'))
     d = only(diagnostics(tmp_path, text), "unknown-value")
     assert d.message.endswith("(did you mean 'M2'?)")
+
+
+CARD_LADDER = """\
+    - id: current
+      when: dpd == 0
+      then: {channel: none}
+    - id: card-sms
+      when: product == "credit_card" and dpd in 1..30
+      then: {channel: sms}
+      overrides: [early, m2]
+    - id: early
+      when: dpd in 1..30
+      then: {channel: call}
+    - id: m2
+      when: dpd in 31..60
+      then: {channel: field_visit}
+    - id: fallback
+      then: {channel: call}"""
+
+
+def test_an_override_on_purpose_acknowledges_the_overlap(tmp_path: Path) -> None:
+    # A product's own ladder ahead of the shared rules: said once, at the rule that shadows.
+    both = policy_text(channel=CARD_LADDER).replace(
+        "products: [consumer_finance]", "products: [consumer_finance, credit_card]"
+    )
+    found = diagnostics(tmp_path, both.replace("overrides: [early, m2]", "overrides: [early]"))
+    assert [d.code for d in found if d.code != "dpd-gap"] == []
+    unsaid = diagnostics(tmp_path, both.replace("      overrides: [early, m2]\n", ""))
+    (overlap,) = [d for d in unsaid if d.code == "dpd-overlap"]
+    assert overlap.hint == "if rule 'card-sms' takes precedence on purpose, say so there: " + (
+        "overrides: [early]"
+    )
+    # An override must shadow something: 'm2' (dpd 31..60) never meets card-sms (1..30).
+    stale = only(diagnostics(tmp_path, both), "bad-override")
+    assert stale.severity == "error" and "says it overrides 'm2'" in stale.message
+    assert where(stale) == pos_of(both, "m2]")
+    wrong = both.replace("overrides: [early, m2]", "overrides: [current]")
+    assert "not a later rule" in only(diagnostics(tmp_path, wrong), "bad-override").message

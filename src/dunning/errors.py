@@ -245,6 +245,7 @@ POLICY_CODES: dict[str, str] = {
     "unreachable-rule": "a rule after the fallback (warning)",
     "dpd-gap": "dpd ranges of a product decided only by the fallback (warning)",
     "dpd-overlap": "dpd ranges of a product decided by two rules (warning)",
+    "bad-override": "an overrides entry that names no later rule the rule really shadows",
     "bad-guard-value": "a guard setting of the wrong kind or range",
     "guard-calendar": "a holiday calendar that cannot be used",
     "guard-disabled": "a guard the profile has on is turned off (warning)",

@@ -173,6 +173,7 @@ def _check_rule(rule: RawRule, typer: Typer, currency: str) -> Rule | None:
         value,
         rule.doc,
         MappingProxyType(sources | outcome_sources),
+        MappingProxyType(dict(rule.overrides)),
     )
 
 

@@ -9,6 +9,7 @@ condition may or may not hold, so it decides nothing for the analysis.
 
 from __future__ import annotations
 
+from ..errors import did_you_mean
 from .ir import Rule
 from .nodes import BoolOp, Compare, In, ListExpr, Literal, Name, Node, Range
 from .source import Pos, Source
@@ -46,30 +47,48 @@ def analyse(
                 severity="warning",
                 rule_id=later.id,
             )
+    order = {rule.id: i for i, rule in enumerate(rules)}
+    for rule in rules:
+        for other, pos in rule.overrides.items():
+            if order.get(other, -1) <= order[rule.id]:
+                source.report(
+                    pos,
+                    "bad-override",
+                    f"rule {rule.id!r} overrides {other!r}, which is not a later rule of the "
+                    f"{group!r} group" + did_you_mean(other, [r.id for r in rules]),
+                    rule_id=rule.id,
+                )
+    used: set[tuple[str, str]] = set()  # (rule, the later rule it shadowed on purpose)
     fallback_reached = False
     for product in products:
-        decided: list[tuple[int, int, str]] = []  # dpd intervals decided by pure rules
+        decided: list[tuple[int, int, Rule]] = []  # dpd intervals decided by pure rules
         for rule in rules:
             if rule.when is None:
                 break
             prods, (low, high), pure = _shape(rule.when, products)
             if product not in prods or low > high or not pure:
                 continue
-            for a, b, other in decided:
+            for a, b, earlier in decided:
                 lo, hi = max(a, low), min(b, high)
-                if lo <= hi:
-                    source.report(
-                        rule.pos,
-                        "dpd-overlap",
-                        f"{product}: dpd {_ranges([(lo, hi)])} is already decided by rule "
-                        f"{other!r}, so rule {rule.id!r} never decides it",
-                        severity="warning",
-                        rule_id=rule.id,
-                    )
-                    break
-            decided.append((low, high, rule.id))
+                if lo > hi:
+                    continue
+                if rule.id in earlier.overrides:
+                    used.add((earlier.id, rule.id))
+                    continue
+                source.report(
+                    rule.pos,
+                    "dpd-overlap",
+                    f"{product}: dpd {_ranges([(lo, hi)])} is already decided by rule "
+                    f"{earlier.id!r}, so rule {rule.id!r} never decides it",
+                    hint=f"if rule {earlier.id!r} takes precedence on purpose, say so there: "
+                    f"overrides: [{rule.id}]",
+                    severity="warning",
+                    rule_id=rule.id,
+                )
+                break
+            decided.append((low, high, rule))
         gaps, cursor = [], 0
-        for a, b, _ in sorted(decided):
+        for a, b, _ in sorted(decided, key=lambda d: (d[0], d[1])):
             if a > cursor:
                 gaps.append((cursor, a - 1))
             cursor = max(cursor, b + 1)
@@ -88,6 +107,18 @@ def analyse(
                 f"{fallback.id!r} or by rules with extra conditions",
                 severity="warning",
             )
+    for rule in rules:
+        for other, pos in rule.overrides.items():
+            if order.get(other, -1) > order[rule.id] and (rule.id, other) not in used:
+                source.report(
+                    pos,
+                    "bad-override",
+                    f"rule {rule.id!r} says it overrides {other!r}, but no dpd range of any "
+                    "product is decided by both (only rules made of dpd and product tests are "
+                    "compared)",
+                    hint="remove it from overrides: there is nothing to acknowledge",
+                    rule_id=rule.id,
+                )
     if fallback is not None and products and not fallback_reached:
         unreachable.add(fallback.id)
     return unreachable

@@ -90,6 +90,8 @@ class Rule:
         doc: The analyst's description.
         sources: The rule file scalars that ``when`` (key ``"when"``) and each computed outcome
             were read from, so that generated code and messages can point into the file.
+        overrides: The later rules of its group it shadows on purpose (``overrides:``), with
+            where each is named: their dpd overlaps are acknowledged, not warned about.
     """
 
     id: str
@@ -104,6 +106,7 @@ class Rule:
     outcome: ChannelOutcome | ComputedOutcome
     doc: str = ""
     sources: Mapping[str, PScalar] = field(default_factory=dict, repr=False, compare=False)
+    overrides: Mapping[str, Pos] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,8 @@ TOP_KEYS = (
 )
 ASSESSMENT_KEYS = ("penalty_multiplier", "allocation", "days_in_year")
 PARAM_KEYS = ("type", "default", "doc", "min", "max")
-RULE_KEYS = ("id", "priority", "when", "then", "doc")
-TABLE_KEYS = ("table", "priority", "inputs", "outputs", "rows", "doc")
+RULE_KEYS = ("id", "priority", "when", "then", "doc", "overrides")
+TABLE_KEYS = ("table", "priority", "inputs", "outputs", "rows", "doc", "overrides")
 BAND_KEYS = ("label", "min_dpd", "max_dpd")
 PARAM_TYPES = (
     "int",
@@ -85,6 +85,7 @@ class RawRule:
     when: PScalar | None
     then: PMap
     doc: str
+    overrides: tuple[tuple[str, Pos], ...] = ()  # later rules it shadows on purpose
 
 
 @dataclass
@@ -248,7 +249,21 @@ def _read_rule(r: Reader, item: PNode, group: str, order: int) -> RawRule | None
     if rule_id is None or then is None:
         return None
     r.keys(then, OUTCOME_KEYS[group], f"in the outcome of a {group!r} rule", rule_id)
-    return RawRule(rule_id, group, order, rule.pos, priority, when, then, doc)
+    overrides = _overrides(r, rule.get("overrides"), rule_id)
+    return RawRule(rule_id, group, order, rule.pos, priority, when, then, doc, overrides)
+
+
+def _overrides(r: Reader, node: PNode | None, owner: str) -> tuple[tuple[str, Pos], ...]:
+    """The ids of the later rules a rule (or table) says it shadows on purpose."""
+    if node is None:
+        return ()
+    items = node.items if isinstance(node, PSeq) else (node,)
+    found = []
+    for item in items:
+        rule_id = r.text(item, "an id in overrides", owner)
+        if rule_id is not None:
+            found.append((rule_id, item.pos))
+    return tuple(found)
 
 
 def policy_json_schema() -> dict[str, Any]:
@@ -275,6 +290,12 @@ def policy_json_schema() -> dict[str, Any]:
         "commission_rate": {"type": ["string", "number", "null"]},
     }
 
+    overrides = {
+        "type": ["array", "string"],
+        "items": {"type": "string", "pattern": _ID.pattern},
+        "description": "later rules of the group this one shadows on purpose",
+    }
+
     def rule(group: str) -> dict[str, Any]:
         then = {
             "type": "object",
@@ -291,6 +312,7 @@ def policy_json_schema() -> dict[str, Any]:
                 "when": {"type": ["string", "boolean"], "description": "a condition"},
                 "then": then,
                 "doc": {"type": "string"},
+                "overrides": overrides,
             },
         }
 
@@ -306,6 +328,7 @@ def policy_json_schema() -> dict[str, Any]:
                 "inputs": {"type": "array", "items": {"type": "string"}, "minItems": 1},
                 "outputs": {"type": "array", "items": {"enum": list(OUTCOME_KEYS[group])}},
                 "rows": {"type": "array", "items": {"type": "array"}},
+                "overrides": overrides,
             },
         }
 
@@ -419,6 +442,7 @@ def _read_table(
         return None
     priority = r.integer(node.get("priority"), "priority", name) or 0
     doc = r.text(node.get("doc"), "doc", name) or ""
+    overrides = _overrides(r, node.get("overrides"), name)
     rules = []
     for number, row in enumerate(rows.items, start=1):
         rule_id = f"{name}/{number}"
@@ -447,7 +471,7 @@ def _read_table(
         }
         then = PMap(then_items, row.pos)
         index = order + number - 1
-        rules.append(RawRule(rule_id, group, index, row.pos, priority, when, then, doc))
+        rules.append(RawRule(rule_id, group, index, row.pos, priority, when, then, doc, overrides))
     return rules
 
 
