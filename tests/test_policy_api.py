@@ -370,3 +370,33 @@ def test_decide_many_gives_line_numbers_to_every_record_of_read_cases(lender: An
         error = results[1]
         assert isinstance(error, CaseError) and error.problems[0].code == "product_not_covered"
         assert error.line == 3  # the blank line 2 is no record, and is counted
+
+
+def test_cli_explain_picks_a_case_from_a_file_and_shows_everything_the_decision_says(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["explain", "--policy", str(LENDER), "--as-of", "2026-11-28T23:00:00+08:00"]
+    argv += ["--overdue-customers", "60", str(PORTFOLIO)]
+    wanted = next(
+        json.loads(line)["case_id"]
+        for line in PORTFOLIO.read_text(encoding="utf-8").splitlines()
+        if '"product": "consumer_finance"' in line
+    )
+    assert main([*argv, "--case-id", wanted]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"case {wanted} as of 2026-11-28T23:00:00+08:00")
+    assert "\n  to: " in out and "not before: " in out and "\n  charges: penalty interest" in out
+    assert "parameters (the values the rules used):" in out
+    assert "  large_amount = 50000.00  (cf-outsource-large-amount)" in out
+    assert main([*argv, "--case-id", "NO-SUCH"]) == 2
+    assert "no case 'NO-SUCH' in the file" in capsys.readouterr().err
+    assert main(argv) == 2  # a file of many cases, and no --case-id
+    assert "the file holds 1200 cases: choose one with --case-id" in capsys.readouterr().err
+
+
+def test_an_explanation_shows_the_message_and_the_moment(lender: Any) -> None:
+    late = datetime(2026, 11, 28, 23, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    text = lender.explain(overdue("C-1", "P-1", 3), as_of=late, portfolio=Portfolio(0)).render()
+    assert "decision: sms" in text
+    assert "not before: 2026-11-29T08:00:00+08:00" in text
+    assert "\n  message: overdue_notice (dpd=3, " in text

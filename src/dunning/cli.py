@@ -105,7 +105,13 @@ def _parser() -> argparse.ArgumentParser:
         help="why one case gets its decision: every rule, matched or not",
     )
     _policy_options(explain)
-    explain.add_argument("case", help="a file with one case as JSON, or - for stdin")
+    explain.add_argument(
+        "case",
+        help="a file with one case as JSON, or a JSON Lines file with --case-id; - for stdin",
+    )
+    explain.add_argument(
+        "--case-id", default=None, help="the case to explain, from a JSON Lines file of cases"
+    )
     explain.add_argument(
         "--overdue-customers",
         type=_portfolio,
@@ -542,13 +548,28 @@ def _run_explain(args: argparse.Namespace) -> int:
             f"{', '.join(policy.portfolio_rules)}): give --overdue-customers N"
         )
     try:
-        case = parse_case(text)
+        case = _one_case(text, args.case_id)
         explanation = policy.explain(case, as_of=moment, portfolio=args.overdue_customers)
     except CaseError as error:
         print(f"dunning: {error}", file=sys.stderr)
         return EXIT_REJECTED
     print(explanation.render())
     return EXIT_OK
+
+
+def _one_case(text: str, case_id: str | None) -> Case:
+    """The case to explain: the file's one case, or the one with ``case_id`` among its lines."""
+    if case_id is None:
+        lines = [line for line in text.splitlines() if line.strip()]
+        if len(lines) > 1 and all(line.lstrip().startswith("{") for line in lines):
+            raise _Usage(f"the file holds {len(lines)} cases: choose one with --case-id")
+        return parse_case(text)
+    for _, item in read_numbered(text.splitlines()):
+        if isinstance(item, Case) and item.case_id == case_id:
+            return item
+        if isinstance(item, CaseError) and item.case_id == case_id:
+            raise item
+    raise _Usage(f"no case {case_id!r} in the file")
 
 
 # --- assess and schema ----------------------------------------------------------------------

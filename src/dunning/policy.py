@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
@@ -145,23 +145,38 @@ class Explanation:
         groups: For each decision group, a :class:`RuleTrace` per rule in decision order:
             whether its condition held and, if not, the first part that did not.
         winners: The id of the rule that decided each group.
+        params: The value of each parameter the rules use, with the rules that use it.
     """
 
     decision: Decision
     facts: dict[str, Any]
     groups: dict[str, list[RuleTrace]]
     winners: dict[str, str]
+    params: dict[str, tuple[Any, tuple[str, ...]]] = field(default_factory=dict)
 
     def render(self) -> str:
         """Return a readable, plain-text trace."""
         d = self.decision
-        rate = _or_none(d.fee_terms.commission_rate)
+        action, terms = d.action, d.fee_terms
+        rate = _or_none(terms.commission_rate)
         lines = [
             f"case {d.case_id} as of {d.as_of.isoformat()}: dpd {d.dpd}, bucket {d.bucket}",
-            f"decision: {d.action.channel} (handled by {d.action.handled_by}), "
-            f"total due {d.fee_terms.total_due}, commission {rate}",
-            "",
+            f"decision: {action.channel} (handled by {action.handled_by}), "
+            f"total due {terms.total_due}, commission {rate}",
+            f"  to: {', '.join(action.recipients) or 'nobody'}; "
+            f"not before: {action.not_before.isoformat() if action.not_before else 'at once'}"
+            + (f"; approval: {action.requires_approval}" if action.requires_approval else "")
+            + ("; to be recorded" if action.requires_recording else ""),
+            f"  charges: penalty interest {terms.penalty_interest}, collection fee "
+            f"{terms.collection_fee}, other fees {terms.other_fees}"
+            + (f", on hold {terms.on_hold}" if terms.on_hold else ""),
         ]
+        if action.message is not None:
+            fields = ", ".join(f"{k}={v}" for k, v in action.message.fields.items())
+            lines.append(
+                f"  message: {action.message.template}" + (f" ({fields})" if fields else "")
+            )
+        lines.append("")
         if d.guards:
             lines.append("guards:")
             lines.extend(f"  {g.id} ({g.effect}): {g.reason}" for g in d.guards)
@@ -180,6 +195,12 @@ class Explanation:
                 else:
                     note = f"failed at: {trace.failed}"
                 lines.append(f"  {mark} {rule.id:<28} {where:<16} {note}")
+            lines.append("")
+        if self.params:
+            lines.append("parameters (the values the rules used):")
+            for name, (value, rules) in self.params.items():
+                shown = ", ".join(map(str, value)) if isinstance(value, tuple) else value
+                lines.append(f"  {name} = {shown}  ({', '.join(rules)})")
             lines.append("")
         lines.append("facts:")
         for name, value in self.facts.items():
@@ -373,7 +394,12 @@ class Policy:
         verdict = self._engine.run(facts)
         decision = self._guard(case, assessment, self._build(case, assessment, moment, verdict))
         winners = {group: getattr(verdict, group).id for group in GROUPS}
-        return Explanation(decision, facts, self.trace(facts), winners)
+        users: dict[str, list[str]] = {}
+        for rule in self.ir.rules():
+            for name in rule.params:
+                users.setdefault(name, []).append(rule.id)
+        params = {name: (self.ir.params[name], tuple(ids)) for name, ids in sorted(users.items())}
+        return Explanation(decision, facts, self.trace(facts), winners, params)
 
     def apply_guards(self, case: Case | Mapping[str, Any] | str, decision: Decision) -> Decision:
         """Apply this policy's compliance guards to ``decision`` (made by anyone) for ``case``.

@@ -133,6 +133,7 @@ def _bands(raw: RawPolicy) -> BucketBands:
 
 
 def _check_rule(rule: RawRule, typer: Typer, currency: str) -> Rule | None:
+    typer.used.clear()
     when: Node | None = None
     conjuncts: tuple[tuple[Node, str], ...] = ()
     text = ""
@@ -174,6 +175,7 @@ def _check_rule(rule: RawRule, typer: Typer, currency: str) -> Rule | None:
         rule.doc,
         MappingProxyType(sources | outcome_sources),
         MappingProxyType(dict(rule.overrides)),
+        tuple(sorted(typer.used)),
     )
 
 

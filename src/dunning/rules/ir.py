@@ -92,6 +92,7 @@ class Rule:
             were read from, so that generated code and messages can point into the file.
         overrides: The later rules of its group it shadows on purpose (``overrides:``), with
             where each is named: their dpd overlaps are acknowledged, not warned about.
+        params: The parameters its condition and outcomes use (folded into their values).
     """
 
     id: str
@@ -107,6 +108,7 @@ class Rule:
     doc: str = ""
     sources: Mapping[str, PScalar] = field(default_factory=dict, repr=False, compare=False)
     overrides: Mapping[str, Pos] = field(default_factory=dict, repr=False, compare=False)
+    params: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,7 @@ class Typer(NodeTransformer):
     def __init__(self, scope: Scope, source: Source) -> None:
         self.scope = scope
         self.src = source
+        self.used: set[str] = set()  # the parameters folded in, since the caller last cleared it
 
     def expression(self, scalar: PScalar, rule_id: str | None = None) -> Node | None:
         """Parse and check one expression scalar; report problems at their exact position."""
@@ -104,6 +105,7 @@ class Typer(NodeTransformer):
             values = scope.bucket_labels if node.name == "bucket" else spec.values
             return replace(node, ty=Ty(spec.kind, spec.nullable, values))
         if node.name in scope.param_types:
+            self.used.add(node.name)
             value, ty = scope.params[node.name], scope.param_types[node.name]
             if isinstance(value, tuple):
                 items = tuple(Literal(node.at, v, end=node.end, ty=literal_type(v)) for v in value)
