@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from dunning import Portfolio, load_policy
+from dunning import Portfolio, load_policy, loads_policy
 from dunning.cases import read_numbered
 from dunning.cli import main
 from dunning.diff import PolicyDiff, diff_policies
@@ -149,8 +149,12 @@ def test_diff_reports_the_changes_of_a_policy_change(
     assert all(r["new"]["action"]["channel"] in ("outsource", "sms") for r in rows)
     assert all("rules" in r["differences"] for r in rows)
     assert "total due no longer placed:                0.00" in out
-    matrix = out.split("Channel: old (rows) × new (columns)\n")[1].split("\n\n")[0]
+    matrix = out.split("Channel done (after the guards): old (rows) × new (columns)\n")[1]
     assert matrix.splitlines()[0].split()[:3] == ["old", "\\", "new"]
+    # What changed in the policy is said first; then per product; then the charges.
+    assert "  parameter large_amount: 50000.00 → 20000.00\n" in out
+    assert "By product\n" in out and "\n  consumer_finance " in out
+    assert "Charges (over the batch)\n" in out and "cut by the guards" in out
 
 
 def test_diff_streams_a_file_with_each_policys_own_count(
@@ -202,10 +206,10 @@ def test_diff_with_a_portfolio_reads_one_case_ahead(monkeypatch: pytest.MonkeyPa
     added = [0]
     original = PolicyDiff.add
 
-    def add(self: PolicyDiff, *args: Any) -> None:
+    def add(self: PolicyDiff, *args: Any, **kwargs: Any) -> None:
         added[0] += 1
         ahead.append(read[0] - added[0])
-        original(self, *args)
+        original(self, *args, **kwargs)
 
     monkeypatch.setattr(PolicyDiff, "add", add)
     diff_policies(lender, lender, source(), as_of=date(2026, 11, 28), portfolio=Portfolio(500))
@@ -375,3 +379,59 @@ def test_a_test_may_give_the_figure_per_product(folder: Path) -> None:
     found, _ = _run_file(folder, text.replace("mortgage: 3", "mortgages: 3"))
     (bad,) = [m for code, _, m in found if code == "bad-value"]
     assert "unknown product 'mortgages' (did you mean 'mortgage'?)" in bad
+
+
+def test_a_what_if_needs_no_second_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    new = (RULES / "lender.yaml").read_text(encoding="utf-8")
+    (tmp_path / "new.yaml").write_text(
+        new.replace('default: "50000.00"', 'default: "20000.00"'), encoding="utf-8"
+    )
+    base = ["--as-of", "2026-11-28T10:00:00+08:00", "--overdue-customers", "500"]
+    base += ["--format", "json"]
+    lender = str(RULES / "lender.yaml")
+    assert main(["diff", lender, str(tmp_path / "new.yaml"), str(PORTFOLIO), *base]) == 0
+    two_files = json.loads(capsys.readouterr().out)
+    assert main(["diff", lender, str(PORTFOLIO), "--param", "large_amount=20000.00", *base]) == 0
+    what_if = json.loads(capsys.readouterr().out)
+    assert what_if == two_files
+    assert what_if["policy_changes"] == ["parameter large_amount: 50000.00 → 20000.00"]
+    assert what_if["changed"] == 12 and what_if["by_product"]["consumer_finance"]["changed"] == 12
+    assert what_if["intended_channels"]["call"]["outsource"] == 5  # the notice comes first
+    assert main(["diff", lender, str(PORTFOLIO), *base]) == 2  # one file and no --param
+
+
+def test_cases_already_placed_are_not_newly_placed() -> None:
+    lender = load_policy(RULES / "lender.yaml")
+    in_house = load_policy(RULES / "lender.yaml", params={"outsourcing_min_overdue_customers": 9})
+    lines = [
+        line
+        for line in PORTFOLIO.read_text(encoding="utf-8").splitlines()
+        if '"placement": {' in line
+    ]
+    assert lines
+    result = diff_policies(
+        lender, in_house, read_numbered(lines), as_of=date(2026, 11, 28), portfolio=Portfolio(5)
+    )
+    assert result.already_placed == len(lines)
+    assert result.to_agencies == result.from_agencies == 0
+    assert result.already_placed_due > 0
+
+
+def test_the_policy_changes_are_listed_rule_by_rule(tmp_path: Path) -> None:
+    from dunning.diff import policy_changes
+
+    text = (RULES / "lender.yaml").read_text(encoding="utf-8")
+    changed = text.replace("when: dpd in 31..90", "when: dpd in 31..60").replace(
+        "    - id: call-high-risk\n", "    - id: call-very-high-risk\n"
+    )
+    new = loads_policy(changed, name="new.yaml")
+    found = policy_changes(load_policy(RULES / "lender.yaml"), new)
+    assert (
+        "rule call-very-high-risk added (channel): when rating in high_risk_ratings → call "
+        "(priority 0)" in found
+    )
+    assert "rule call-high-risk removed (channel)" in found
+    assert (
+        "rule field-visit-m2-m3: when dpd in 31..90 → field_visit (priority 0)  →  "
+        "when dpd in 31..60 → field_visit (priority 0)" in found
+    )

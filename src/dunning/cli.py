@@ -153,12 +153,27 @@ def _parser() -> argparse.ArgumentParser:
     diff = commands.add_parser(
         "diff",
         help="decide cases under two policies and report what would change",
-        description="Decide every case of a JSON Lines file under OLD and NEW: how many change "
-        "and how (old × new channel), total due moving to or from agencies, commission change.",
+        description="Decide every case of a JSON Lines file under OLD and NEW (or OLD with "
+        "--param values): what changed in the policy, how many cases change and how (old × new "
+        "channel, done and intended, per product), total due moving to or from agencies, "
+        "charges and commission.",
     )
     diff.add_argument("old", help="the policy in force")
-    diff.add_argument("new", help="the proposed policy")
-    diff.add_argument("cases", help="JSON Lines file, or - for stdin")
+    diff.add_argument(
+        "files",
+        nargs="+",
+        metavar="[NEW] CASES",
+        help="the proposed policy (default: OLD with "
+        "the --param values), and a JSON Lines file of cases or - for stdin",
+    )
+    diff.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a parameter value for the new policy: a what-if without a second file",
+    )
+    diff.add_argument("--format", choices=("text", "json"), default="text")
     diff.add_argument("--as-of", type=_as_of, default=None, help="date or aware datetime")
     diff.add_argument(
         "--overdue-customers",
@@ -642,12 +657,18 @@ def _run_test(args: argparse.Namespace) -> int:
 
 
 def _run_diff(args: argparse.Namespace) -> int:
+    if len(args.files) > 2:
+        raise _Usage("dunning diff takes OLD [NEW] CASES")
+    new_path, cases = (args.old, args.files[0]) if len(args.files) == 1 else args.files
+    params = _params(args.param)
+    if len(args.files) == 1 and not params:
+        raise _Usage("give a second policy, or --param values for a what-if of the first")
     old = load_policy(args.old, engine=args.engine)
-    new = load_policy(args.new, engine=args.engine)
+    new = load_policy(new_path, engine=args.engine, params=params or None)
     moment = _moment(args, old)
     portfolio: Portfolio | Literal["batch"] | None = args.overdue_customers
     new_portfolio: Portfolio | Literal["batch"] | None = None
-    with _open_binary(args.cases) as stream:
+    with _open_binary(cases) as stream:
         if portfolio is None:
             # Each policy's own count of the batch (the file is the batch): in a first pass,
             # then the file streams; from a pipe, each policy counts it in memory.
@@ -670,12 +691,16 @@ def _run_diff(args: argparse.Namespace) -> int:
             portfolio=portfolio,
             new_portfolio=new_portfolio,
         )
-    result.render(sys.stdout)
+    if args.format == "json":
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        result.render(sys.stdout)
     if args.changed is not None:
         with open(args.changed, "w", encoding="utf-8") as out:
             for change in result.changes:
                 out.write(json.dumps(change.to_dict(), ensure_ascii=False) + "\n")
-        print(f"{len(result.changes)} changed case(s) written to {args.changed}")
+        if args.format == "text":
+            print(f"{len(result.changes)} changed case(s) written to {args.changed}")
     return EXIT_OK
 
 

@@ -1,8 +1,10 @@
 """Policy diff: the same cases decided under two policies, and what would change.
 
-The what-if a policy change needs before approval: how many cases change channel (a matrix of
-old × new channel), how much total due moves to or from agencies, how the expected commission
-changes, and the changed cases themselves.
+The what-if a policy change needs before approval: what changed in the policy itself (its
+parameters and rules), how many cases change channel — both what the rules wanted and what was
+done after the guards (old × new matrices) — per product, how much total due moves to or from
+agencies (cases already placed counted apart), how the charges and the expected commission
+change, and the changed cases themselves. As text or as JSON.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -18,11 +20,14 @@ from typing import Any, Literal, TextIO
 
 from .errors import CaseError
 from .facts import Portfolio
-from .model import Case, Channel, Decision, HandledBy
+from .model import Case, Channel, Decision, GuardEffect, HandledBy
 from .money import round_money
 from .policy import Policy
+from .rules.ir import ChannelOutcome, Rule
 
-__all__ = ["DecisionChange", "PolicyDiff", "diff_policies"]
+__all__ = ["DecisionChange", "PolicyDiff", "ProductDiff", "diff_policies", "policy_changes"]
+
+Result = Decision | CaseError
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,9 +36,10 @@ class DecisionChange:
 
     line: int
     case_id: str
-    old: Decision | CaseError
-    new: Decision | CaseError
+    old: Result
+    new: Result
     differences: tuple[str, ...]
+    intended: tuple[str, str] = ("", "")  # the channel the rules wanted, old and new
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON form written by ``dunning diff --changed``."""
@@ -41,9 +47,24 @@ class DecisionChange:
             "line": self.line,
             "case_id": self.case_id,
             "differences": list(self.differences),
+            "intended": {"old": self.intended[0], "new": self.intended[1]},
             "old": _as_json(self.old),
             "new": _as_json(self.new),
         }
+
+
+@dataclass
+class ProductDiff:
+    """The diff of one product's cases."""
+
+    cases: int = 0
+    changed: int = 0
+    to_agencies: Decimal = Decimal(0)
+    from_agencies: Decimal = Decimal(0)
+
+
+#: The amounts summed over the batch under each policy.
+AMOUNTS = ("penalty_interest", "collection_fee", "total_due", "charges_cut", "commission")
 
 
 @dataclass
@@ -52,62 +73,161 @@ class PolicyDiff:
 
     old_name: str
     new_name: str
+    policy_changes: list[str] = field(default_factory=list)
     cases: int = 0
     changed: int = 0
-    channels: dict[str, Counter[str]] = field(default_factory=dict)  # old channel → new counts
+    channels: dict[str, Counter[str]] = field(default_factory=dict)  # done: old → new counts
+    intended: dict[str, Counter[str]] = field(default_factory=dict)  # the rules: old → new
+    by_product: dict[str, ProductDiff] = field(default_factory=dict)
     to_agencies: Decimal = Decimal(0)  # total due newly going to agencies
     from_agencies: Decimal = Decimal(0)  # total due no longer going to agencies
-    old_commission: Decimal = Decimal(0)
-    new_commission: Decimal = Decimal(0)
+    already_placed: int = 0  # cases placed with an agency before either decision
+    already_placed_due: Decimal = Decimal(0)
+    amounts: dict[str, dict[str, Decimal]] = field(
+        default_factory=lambda: {
+            side: dict.fromkeys(AMOUNTS, Decimal(0)) for side in ("old", "new")
+        }
+    )
     errors: int = 0
     changes: list[DecisionChange] = field(default_factory=list)
 
-    def add(self, line: int, old: Decision | CaseError, new: Decision | CaseError) -> None:
-        """Fold one case's two results in."""
+    @property
+    def old_commission(self) -> Decimal:
+        """Expected commission under the old policy (total due × rate, if all is recovered)."""
+        return self.amounts["old"]["commission"]
+
+    @property
+    def new_commission(self) -> Decimal:
+        """Expected commission under the new policy."""
+        return self.amounts["new"]["commission"]
+
+    def add(
+        self,
+        line: int,
+        old: Result,
+        new: Result,
+        *,
+        product: str | None = None,
+        placed: bool = False,
+        intended: tuple[str, str] = ("", ""),
+    ) -> None:
+        """Fold one case's two results in.
+
+        Args:
+            line: The input line.
+            old: The old policy's decision or error.
+            new: The new policy's.
+            product: The case's product (``None`` for a line that is no case).
+            placed: The case was placed with an agency before either decision.
+            intended: The channel each policy's rules wanted, before the guards.
+        """
         self.cases += 1
+        part = self.by_product.setdefault(product or "not a case", ProductDiff())
+        part.cases += 1
         if isinstance(old, CaseError) and isinstance(new, CaseError):
             self.errors += 1
-        old_channel, new_channel = _channel(old), _channel(new)
-        self.channels.setdefault(old_channel, Counter())[new_channel] += 1
+        self.channels.setdefault(_channel(old), Counter())[_channel(new)] += 1
+        old_intent = intended[0] or _channel(old)
+        new_intent = intended[1] or _channel(new)
+        self.intended.setdefault(old_intent, Counter())[new_intent] += 1
         old_agency, new_agency = _at_agency(old), _at_agency(new)
-        if new_agency and not old_agency:
+        if placed:
+            self.already_placed += 1
+            self.already_placed_due += _total(new) if new_agency else _total(old)
+        elif new_agency and not old_agency:
             self.to_agencies += _total(new)
+            part.to_agencies += _total(new)
         elif old_agency and not new_agency:
             self.from_agencies += _total(old)
-        self.old_commission += _commission(old)
-        self.new_commission += _commission(new)
+            part.from_agencies += _total(old)
+        for side, result in (("old", old), ("new", new)):
+            for name, value in _amounts(result).items():
+                self.amounts[side][name] += value
         differences = _differences(old, new)
+        if old_intent != new_intent and isinstance(old, Decision) and isinstance(new, Decision):
+            differences = ("intended channel", *differences)
         if differences:
             self.changed += 1
+            part.changed += 1
             case_id = old.case_id or new.case_id or "?"
-            self.changes.append(DecisionChange(line, case_id, old, new, differences))
+            self.changes.append(
+                DecisionChange(line, case_id, old, new, differences, (old_intent, new_intent))
+            )
 
     def render(self, out: TextIO) -> None:
         """Write the summary as plain-text tables."""
         out.write(f"Policy diff: {self.old_name} → {self.new_name}\n")
+        if self.policy_changes:
+            out.write("\nWhat changed in the policy\n")
+            out.writelines(f"  {change}\n" for change in self.policy_changes)
+            out.write("\n")
         share = f" ({self.changed / self.cases:.1%})" if self.cases else ""
         out.write(f"{self.cases} cases, {self.changed} decided differently{share}\n\n")
-        names = [c.value for c in Channel] + ["error"]
-        used = [
-            n for n in names if n in self.channels or any(n in c for c in self.channels.values())
-        ]
-        corner = "old \\ new"
-        width = max(len(corner), *map(len, used))
-        out.write("Channel: old (rows) × new (columns)\n")
-        out.write(f"{corner:<{width}}" + "".join(f"{n:>{len(n) + 2}}" for n in used) + "\n")
-        for old in used:
-            row = self.channels.get(old, Counter())
-            cells = "".join(f"{row[n]:>{len(n) + 2}}" for n in used)
-            out.write(f"{old:<{width}}{cells}\n")
+        _matrix(out, "Channel done (after the guards): old (rows) × new (columns)", self.channels)
+        if self.intended != self.channels:
+            out.write("\n")
+            _matrix(out, "Channel the rules wanted: old (rows) × new (columns)", self.intended)
+        out.write("\nBy product\n")
+        out.write(f"  {'product':<18}{'cases':>7}{'changed':>9}{'newly placed':>16}")
+        out.write(f"{'no longer placed':>19}\n")
+        for product, part in sorted(self.by_product.items()):
+            out.write(
+                f"  {product:<18}{part.cases:>7}{part.changed:>9}{part.to_agencies:>16,.2f}"
+                f"{part.from_agencies:>19,.2f}\n"
+            )
         out.write("\nAgencies\n")
         out.write(f"  total due newly placed:      {self.to_agencies:>18,.2f}\n")
         out.write(f"  total due no longer placed:  {self.from_agencies:>18,.2f}\n")
+        out.write(f"  cases already placed:        {self.already_placed:>18}\n")
+        out.write(f"  their total due:             {self.already_placed_due:>18,.2f}\n")
         out.write(f"  expected commission, old:    {self.old_commission:>18,.2f}\n")
         out.write(f"  expected commission, new:    {self.new_commission:>18,.2f}\n")
         change = self.new_commission - self.old_commission
         out.write(f"  change:                      {change:>+18,.2f}\n")
+        out.write("\nCharges (over the batch)\n")
+        out.write(f"  {'':<28}{'old':>16}{'new':>16}{'change':>16}\n")
+        for name, label in (
+            ("penalty_interest", "penalty interest"),
+            ("collection_fee", "collection fee"),
+            ("charges_cut", "cut by the guards"),
+            ("total_due", "total due"),
+        ):
+            old, new = self.amounts["old"][name], self.amounts["new"][name]
+            out.write(f"  {label:<28}{old:>16,.2f}{new:>16,.2f}{new - old:>+16,.2f}\n")
         if self.errors:
             out.write(f"\n{self.errors} case(s) rejected by both policies.\n")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summary as JSON-ready data (``dunning diff --format json``); amounts as text."""
+        return {
+            "old": self.old_name,
+            "new": self.new_name,
+            "policy_changes": list(self.policy_changes),
+            "cases": self.cases,
+            "changed": self.changed,
+            "rejected_by_both": self.errors,
+            "channels": _counts(self.channels),
+            "intended_channels": _counts(self.intended),
+            "by_product": {
+                product: {
+                    "cases": part.cases,
+                    "changed": part.changed,
+                    "newly_placed": str(part.to_agencies),
+                    "no_longer_placed": str(part.from_agencies),
+                }
+                for product, part in sorted(self.by_product.items())
+            },
+            "agencies": {
+                "newly_placed": str(self.to_agencies),
+                "no_longer_placed": str(self.from_agencies),
+                "already_placed_cases": self.already_placed,
+                "already_placed_due": str(self.already_placed_due),
+            },
+            "amounts": {
+                side: {name: str(value) for name, value in values.items()}
+                for side, values in self.amounts.items()
+            },
+        }
 
 
 def diff_policies(
@@ -134,7 +254,9 @@ def diff_policies(
         new_portfolio: The new policy's figures, when they differ (each policy counts only the
             products it covers; see :meth:`Policy.overdue_borrowers`).
     """
-    result = PolicyDiff(f"{old.name} {old.version}", f"{new.name} {new.version}")
+    result = PolicyDiff(
+        f"{old.name} {old.version}", f"{new.name} {new.version}", policy_changes(old, new)
+    )
     # Three readers of one stream: with portfolios the two policies take a case each in turn,
     # so the copies tee keeps stay a case or two long.
     numbers, to_old, to_new = itertools.tee(cases, 3)
@@ -142,24 +264,130 @@ def diff_policies(
     new_results = new.decide_many(
         (item for _, item in to_new), as_of=as_of, portfolio=new_portfolio or portfolio
     )
-    for (line, _), a, b in zip(numbers, old_results, new_results, strict=True):
-        result.add(line, a, b)
+    intents = (_intents(old), _intents(new))
+    for (line, item), a, b in zip(numbers, old_results, new_results, strict=True):
+        case = item if isinstance(item, Case) else None
+        result.add(
+            line,
+            a,
+            b,
+            product=case.loan.product.value if case else None,
+            placed=case is not None and case.placement is not None,
+            intended=(_intent(a, intents[0]), _intent(b, intents[1])),
+        )
     return result
 
 
-def _channel(result: Decision | CaseError) -> str:
+def policy_changes(old: Policy, new: Policy) -> list[str]:
+    """What differs between two policies: their parameters and their rules, in words."""
+    changes = []
+    old_params, new_params = old.params, new.params
+    for name in sorted(set(old_params) | set(new_params)):
+        before, after = old_params.get(name), new_params.get(name)
+        if name not in old_params:
+            changes.append(f"parameter {name} added: {_shown(after)}")
+        elif name not in new_params:
+            changes.append(f"parameter {name} removed (was {_shown(before)})")
+        elif before != after:
+            changes.append(f"parameter {name}: {_shown(before)} → {_shown(after)}")
+    old_rules = {r.id: r for r in old.ir.rules()}
+    new_rules = {r.id: r for r in new.ir.rules()}
+    for rule_id, rule in new_rules.items():
+        if rule_id not in old_rules:
+            changes.append(f"rule {rule_id} added ({rule.group}): {_described(rule)}")
+    for rule_id, rule in old_rules.items():
+        if rule_id not in new_rules:
+            changes.append(f"rule {rule_id} removed ({rule.group})")
+        elif _described(rule) != _described(new_rules[rule_id]):
+            changes.append(
+                f"rule {rule_id}: {_described(rule)}  →  {_described(new_rules[rule_id])}"
+            )
+    old_order = [r.id for r in old.ir.rules() if r.id in new_rules]
+    new_order = [r.id for r in new.ir.rules() if r.id in old_rules]
+    if old_order != new_order:
+        changes.append("rules reordered (a different rule may now decide first)")
+    if old.ir.guards != new.ir.guards:
+        changes.append("guard settings changed")
+    return changes
+
+
+def _described(rule: Rule) -> str:
+    when = f"when {rule.when_text}" if rule.when is not None else "always"
+    if isinstance(rule.outcome, ChannelOutcome):
+        outcome = rule.outcome.channel.value
+    else:
+        outcome = ", ".join(
+            f"{key}: {source.raw if (source := rule.sources.get(key)) else '?'}"
+            for key in sorted(rule.outcome)
+        )
+    return f"{when} → {outcome} (priority {rule.priority})"
+
+
+def _shown(value: Any) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+
+def _intents(policy: Policy) -> Mapping[str, str]:
+    """The channel each channel rule of ``policy`` decides."""
+    return {
+        rule.id: rule.outcome.channel.value
+        for rule in policy.ir.groups["channel"]
+        if isinstance(rule.outcome, ChannelOutcome)
+    }
+
+
+def _intent(result: Result, intents: Mapping[str, str]) -> str:
+    if isinstance(result, CaseError):
+        return "error"
+    return intents.get(result.rules[0], result.action.channel.value) if result.rules else ""
+
+
+def _matrix(out: TextIO, title: str, channels: dict[str, Counter[str]]) -> None:
+    names = [c.value for c in Channel] + ["error"]
+    used = [n for n in names if n in channels or any(n in c for c in channels.values())]
+    corner = "old \\ new"
+    width = max(len(corner), *map(len, used))
+    out.write(f"{title}\n")
+    out.write(f"{corner:<{width}}" + "".join(f"{n:>{len(n) + 2}}" for n in used) + "\n")
+    for old in used:
+        row = channels.get(old, Counter())
+        cells = "".join(f"{row[n]:>{len(n) + 2}}" for n in used)
+        out.write(f"{old:<{width}}{cells}\n")
+
+
+def _counts(channels: dict[str, Counter[str]]) -> dict[str, dict[str, int]]:
+    return {old: dict(sorted(row.items())) for old, row in sorted(channels.items())}
+
+
+def _channel(result: Result) -> str:
     return "error" if isinstance(result, CaseError) else result.action.channel.value
 
 
-def _at_agency(result: Decision | CaseError) -> bool:
+def _at_agency(result: Result) -> bool:
     return isinstance(result, Decision) and result.action.handled_by is HandledBy.AGENCY
 
 
-def _total(result: Decision | CaseError) -> Decimal:
+def _total(result: Result) -> Decimal:
     return Decimal(0) if isinstance(result, CaseError) else result.fee_terms.total_due
 
 
-def _commission(result: Decision | CaseError) -> Decimal:
+def _amounts(result: Result) -> dict[str, Decimal]:
+    if isinstance(result, CaseError):
+        return {}
+    terms = result.fee_terms
+    cut = sum(
+        (g.amount or Decimal(0) for g in result.guards if g.effect is GuardEffect.CUT), Decimal(0)
+    )
+    return {
+        "penalty_interest": terms.penalty_interest,
+        "collection_fee": terms.collection_fee,
+        "total_due": terms.total_due,
+        "charges_cut": cut,
+        "commission": _commission(result),
+    }
+
+
+def _commission(result: Result) -> Decimal:
     if not _at_agency(result):
         return Decimal(0)
     assert isinstance(result, Decision)
@@ -183,7 +411,7 @@ _COMPARED: dict[str, Callable[[Decision], Any]] = {
 }
 
 
-def _differences(old: Decision | CaseError, new: Decision | CaseError) -> tuple[str, ...]:
+def _differences(old: Result, new: Result) -> tuple[str, ...]:
     if isinstance(old, CaseError) or isinstance(new, CaseError):
         if isinstance(old, CaseError) and isinstance(new, CaseError):
             same = [p.code for p in old.problems] == [p.code for p in new.problems]
@@ -192,7 +420,7 @@ def _differences(old: Decision | CaseError, new: Decision | CaseError) -> tuple[
     return tuple(name for name, get in _COMPARED.items() if get(old) != get(new))
 
 
-def _as_json(result: Decision | CaseError) -> dict[str, Any]:
+def _as_json(result: Result) -> dict[str, Any]:
     if isinstance(result, CaseError):
         return result.to_dict()
     data: dict[str, Any] = json.loads(result.model_dump_json())

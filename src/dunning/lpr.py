@@ -56,3 +56,14 @@ class LprTable:
     def entries(self) -> tuple[tuple[date, Decimal], ...]:
         """Every (effective date, rate) pair, oldest first."""
         return tuple(zip(self._days, self._rates, strict=True))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LprTable):
+            return NotImplemented
+        return self.entries() == other.entries()
+
+    def __hash__(self) -> int:
+        return hash(self.entries())
+
+    def __repr__(self) -> str:
+        return f"LprTable({len(self._days)} rates, {self._rates[-1]} since {self._days[-1]})"
