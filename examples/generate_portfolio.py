@@ -30,8 +30,8 @@ PRODUCTS = ["consumer_finance", "credit_card", "vehicle_pledge", "mortgage"]
 PRODUCT_WEIGHTS = [45, 15, 20, 20]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰红建国志文斌辉"
-REASONS = ["job loss", "business downturn", "illness", "forgot", "over-indebted", "dispute"]
-ATTITUDES = ["cooperative", "evasive", "hostile", "willing but unable"]
+REASONS = ["job_loss", "business_downturn", "illness", "forgot", "over_indebted", "dispute"]
+ATTITUDES = ["cooperative", "evasive", "hostile", "willing_but_unable"]
 AGENCIES = {"AG-01": "华信资产管理", "AG-02": "安诚催收服务", "AG-03": "东方信用管理"}
 # The seed's reference commission table (docs/seed.md §2), by dpd when the case was placed.
 COMMISSION = [(90, "0.07"), (120, "0.14"), (180, "0.20"), (10**6, "0.25")]

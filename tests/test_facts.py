@@ -73,6 +73,48 @@ def test_promises_open_kept_and_broken() -> None:
     assert facts["broken_promises_30d"] == 1 and facts["open_promise"] is True
     kept_open = view(promises=promises[3:], payments=[{"date": "2026-06-19", "amount": "100.00"}])
     assert kept_open["open_promise"] is False
+    # Over 90 days the April promise (75 days ago, unpaid) is broken too; the second is kept.
+    assert (facts["broken_promises_90d"], facts["kept_promises_30d"]) == (2, 1)
+    assert facts["kept_promises_90d"] == 1
+
+
+def test_payments_and_the_parties_of_the_loan() -> None:
+    payments = [
+        {"date": "2026-05-21", "amount": "10.00"},  # 30 days before as_of: out of paid_30d
+        {"date": "2026-05-22", "amount": "20.00"},
+        {"date": "2026-06-15", "amount": "30.00"},
+        {"date": "2026-06-21", "amount": "40.00"},  # after as_of: not known yet
+    ]
+    facts = view(payments=payments)
+    assert facts["days_since_last_payment"] == 5 and facts["paid_30d"] == Decimal("50.00")
+    assert view(payments=[])["days_since_last_payment"] is None
+    assert facts["has_guarantor"] is True and facts["has_co_borrower"] is False
+    alone = view(related_parties=[])
+    assert alone["has_guarantor"] is False
+
+
+def test_the_latest_recorded_reason_and_attitude() -> None:
+    def talked(at: str, **recorded: str) -> dict[str, str]:
+        return contact(at, outcome="connected") | recorded
+
+    contacts = [
+        talked("2026-06-01T10:00:00+08:00", overdue_reason="illness", repayment_attitude="evasive"),
+        talked("2026-06-10T10:00:00+08:00", overdue_reason="job_loss"),
+        talked("2026-06-12T10:00:00+08:00"),  # records neither
+        talked("2026-06-21T10:00:00+08:00", repayment_attitude="hostile"),  # not known yet
+    ]
+    facts = view(contacts=contacts)
+    assert facts["last_overdue_reason"] == "job_loss"
+    assert facts["last_repayment_attitude"] == "evasive"
+    assert view(contacts=[])["last_overdue_reason"] is None
+
+
+def test_a_snapshot_may_give_the_outstanding_balance() -> None:
+    snapshot = {"dpd": 20, "overdue_principal": "150", "overdue_interest": "4"}
+    assert view(delinquency=snapshot)["outstanding_principal"] is None
+    given = view(delinquency=snapshot | {"outstanding_principal": "3800"})
+    assert given["outstanding_principal"] == Decimal("3800.00")
+    assert str(given["overdue_principal"]) == "150.00"
 
 
 def test_placement_collateral_and_portfolio_facts() -> None:

@@ -22,7 +22,9 @@ from dunning import (
     Portfolio,
     load_policy,
     loads_policy,
+    parse_case,
 )
+from dunning import assess as dunning_assess
 from strategies import fact_views
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -291,3 +293,25 @@ def test_every_group_decides_exactly_once(lender: Policy, facts: dict[str, Any])
     outcome = lender.evaluate(facts)
     assert outcome.channel.group == "channel" and outcome.fees.group == "fees"
     assert outcome.commission.group == "commission"
+
+
+def test_rules_read_what_the_customer_can_lawfully_be_asked_for(tmp_path: Path) -> None:
+    # The README's case: its penalty is 29.64 at 1.5 × 18 %, of which the 24 % cap allows 26.34.
+    # A threshold between the two totals is not crossed on penalty the cap removes.
+    text = LENDER.read_text(encoding="utf-8").replace(
+        "    - id: not-overdue\n",
+        "    - id: threshold\n"
+        "      when: total_due >= 2228.00\n"
+        "      then: {channel: outsource, handled_by: agency}\n"
+        "    - id: not-overdue\n",
+    )
+    policy = loads_policy(text, name="threshold.yaml")
+    paid = [{"date": f"2026-0{m}-15", "amount": "1100.16"} for m in (2, 3, 4)]
+    data = case_dict(payments=paid, contacts=[], promises=[])
+    lawful = policy.assess(parse_case(data), date(2026, 6, 20))
+    assert (lawful.penalty_interest, lawful.total_due) == (D("26.34"), D("2226.66"))
+    assert lawful.penalty_multiplier == D("1.5")
+    d = policy.decide(data, as_of=date(2026, 6, 20), portfolio=BOOK)
+    assert d.rules[0] != "threshold" and d.fee_terms.total_due == lawful.total_due
+    bare = dunning_assess(parse_case(data), date(2026, 6, 20))
+    assert bare.penalty_multiplier is None and bare.total_due == D("2200.32")  # says it left out

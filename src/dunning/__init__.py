@@ -45,6 +45,7 @@ from .model import (
     Installment,
     Loan,
     Message,
+    OverdueReason,
     Party,
     Payment,
     Placement,
@@ -52,6 +53,7 @@ from .model import (
     Product,
     PromiseToPay,
     Repayment,
+    RepaymentAttitude,
     Role,
 )
 from .money import Money, round_money
@@ -97,6 +99,7 @@ __all__ = [
     "Message",
     "Money",
     "OverdueInstallment",
+    "OverdueReason",
     "Party",
     "Payment",
     "Placement",
@@ -108,6 +111,7 @@ __all__ = [
     "Product",
     "PromiseToPay",
     "Repayment",
+    "RepaymentAttitude",
     "Role",
     "RuleEngineError",
     "RuleTrace",

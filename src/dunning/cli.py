@@ -610,6 +610,13 @@ def _run_assess(args: argparse.Namespace) -> int:
                 summary.add(item.loan.product, assessment)
     if args.format == "table":
         summary.render(sys.stdout, title=f"Delinquency assessment as of {as_of}")
+        if args.penalty_multiplier is None:  # say what the totals leave out
+            print(
+                "\nPenalty interest is not included (no --penalty-multiplier); a policy's "
+                "decisions add it, held to the policy's charges cap."
+            )
+        else:
+            print(f"\nPenalty interest at {args.penalty_multiplier} × the contract rate, uncapped.")
     return EXIT_REJECTED if summary.rejected else EXIT_OK
 
 

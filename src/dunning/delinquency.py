@@ -168,7 +168,10 @@ class Assessment(_Frozen):
     ``snapshot`` when the case carried the host's own delinquency figures (then
     ``overdue_installments`` is empty and the schedule-based figures are ``None``).
     ``total_due`` = overdue principal + overdue interest + penalty interest + fees: what the
-    customer must pay to be current again.
+    customer must pay to be current again. ``penalty_multiplier`` says how penalty interest was
+    accrued: at that multiple of the contract rate, or — ``None`` — not at all (an assessor
+    without a multiplier, such as :func:`assess`, leaves penalty interest out; a snapshot carries
+    the host's own).
     """
 
     case_id: str
@@ -187,6 +190,7 @@ class Assessment(_Frozen):
     paid: Decimal | None
     allocated: Decimal | None
     unapplied_credit: Decimal | None
+    penalty_multiplier: Decimal | None = None
 
 
 def as_of_date(as_of: date | datetime, case: Case) -> date:
@@ -357,6 +361,7 @@ class Assessor:
             paid=paid,
             allocated=allocated,
             unapplied_credit=paid - allocated,
+            penalty_multiplier=self.penalty_multiplier,
         )
 
     def _allocate(self, schedule: _Schedule, first: int, amount: Decimal) -> tuple[Decimal, int]:
@@ -417,7 +422,11 @@ class Assessor:
             penalty_interest=penalty,
             fees=fees,
             total_due=principal + interest + penalty + fees,
-            outstanding_principal=None,
+            outstanding_principal=(
+                None
+                if snap.outstanding_principal is None
+                else snap.outstanding_principal.quantize(step)
+            ),
             paid=None,
             allocated=None,
             unapplied_credit=None,

@@ -24,8 +24,12 @@ from .model import (
     ContactChannel,
     ContactPurpose,
     ContactResult,
+    OverdueReason,
     Product,
+    RepaymentAttitude,
+    Role,
 )
+from .money import quantum
 
 __all__ = ["FACTS", "FactSpec", "Portfolio", "fact_view", "is_outsourcing_notice"]
 
@@ -95,14 +99,20 @@ FACTS: dict[str, FactSpec] = {
     "principal": FactSpec("money", "the loan's original principal"),
     "annual_rate": FactSpec("number", "the contract's annual interest rate (0.18 = 18%)"),
     "outstanding_principal": FactSpec(
-        "money", "all unpaid principal, due or not (missing for host snapshots)", nullable=True
+        "money",
+        "all unpaid principal, due or not (a snapshot's when the host gives it, else missing)",
+        nullable=True,
     ),
     "overdue_principal": FactSpec("money", "unpaid principal of overdue instalments"),
     "overdue_interest": FactSpec("money", "unpaid interest of overdue instalments"),
-    "penalty_interest": FactSpec("money", "penalty interest (罚息) accrued and unpaid"),
+    "penalty_interest": FactSpec(
+        "money", "penalty interest (罚息) accrued and unpaid, held to the charges cap"
+    ),
     "fees": FactSpec("money", "fees already charged by the host (snapshots)"),
     "total_due": FactSpec(
-        "money", "overdue principal + overdue interest + penalty interest + fees"
+        "money",
+        "overdue principal + overdue interest + penalty interest + fees: what the customer can "
+        "lawfully be asked for (before any fee a rule sets)",
     ),
     "has_collateral": FactSpec("bool", "the loan is secured"),
     "collateral_kind": FactSpec(
@@ -133,6 +143,33 @@ FACTS: dict[str, FactSpec] = {
     "broken_promises_30d": FactSpec(
         "int", "promises due in the 30 days before as_of and not kept by their date"
     ),
+    "broken_promises_90d": FactSpec(
+        "int", "promises due in the 90 days before as_of and not kept by their date"
+    ),
+    "kept_promises_30d": FactSpec(
+        "int", "promises due in the 30 days up to as_of and kept (paid by their date)"
+    ),
+    "kept_promises_90d": FactSpec(
+        "int", "promises due in the 90 days up to as_of and kept (paid by their date)"
+    ),
+    "days_since_last_payment": FactSpec(
+        "int", "days since the last payment up to as_of; missing if none was ever made", True
+    ),
+    "paid_30d": FactSpec("money", "payments in the 30 days up to as_of"),
+    "has_guarantor": FactSpec("bool", "a guarantor is a party of the case"),
+    "has_co_borrower": FactSpec("bool", "a co-borrower is a party of the case"),
+    "last_overdue_reason": FactSpec(
+        "string",
+        "the overdue reason (逾期原因) of the latest contact that recorded one, else missing",
+        True,
+        tuple(r.value for r in OverdueReason),
+    ),
+    "last_repayment_attitude": FactSpec(
+        "string",
+        "the repayment attitude (还款态度) of the latest contact that recorded one, else missing",
+        True,
+        tuple(a.value for a in RepaymentAttitude),
+    ),
     "placed": FactSpec("bool", "the case is placed with an agency"),
     "days_since_placement": FactSpec("int", "days since placement; missing if not placed", True),
     "placement_rate": FactSpec(
@@ -156,6 +193,8 @@ def fact_view(
     calls = connected = sms = visits = 0
     last: datetime | None = None
     notified = False
+    reason: tuple[datetime, str] | None = None
+    attitude: tuple[datetime, str] | None = None
     for contact in case.contacts:
         if contact.at > as_of:
             continue  # recorded after the moment we decide for: not known yet
@@ -171,7 +210,22 @@ def fact_view(
                 sms += 1
         if contact.channel is ContactChannel.FIELD_VISIT and contact.at > month_ago:
             visits += 1
-    open_promise, broken = _promises(case, today, as_of)
+        if contact.overdue_reason is not None and (reason is None or contact.at >= reason[0]):
+            reason = (contact.at, contact.overdue_reason.value)
+        recorded = contact.repayment_attitude
+        if recorded is not None and (attitude is None or contact.at >= attitude[0]):
+            attitude = (contact.at, recorded.value)
+    promises = _promises(case, today, as_of)
+    last_paid: date | None = None
+    paid_30d = Decimal(0)
+    for payment in case.payments:
+        if payment.date > today:
+            continue
+        if last_paid is None or payment.date > last_paid:
+            last_paid = payment.date
+        if (today - payment.date).days < 30:
+            paid_30d += payment.amount
+    roles = {party.role for party in case.related_parties}
     loan, placement, collateral = case.loan, case.placement, case.loan.collateral
     return {
         "product": loan.product.value,
@@ -203,8 +257,17 @@ def fact_view(
         "days_since_last_contact": (
             None if last is None else (today - last.astimezone(zone).date()).days
         ),
-        "open_promise": open_promise,
-        "broken_promises_30d": broken,
+        "open_promise": promises.open,
+        "broken_promises_30d": promises.broken_30d,
+        "broken_promises_90d": promises.broken_90d,
+        "kept_promises_30d": promises.kept_30d,
+        "kept_promises_90d": promises.kept_90d,
+        "days_since_last_payment": None if last_paid is None else (today - last_paid).days,
+        "paid_30d": paid_30d.quantize(quantum(loan.currency)),
+        "has_guarantor": Role.GUARANTOR in roles,
+        "has_co_borrower": Role.CO_BORROWER in roles,
+        "last_overdue_reason": reason[1] if reason else None,
+        "last_repayment_attitude": attitude[1] if attitude else None,
         "placed": placement is not None,
         "days_since_placement": (today - placement.placed_on).days if placement else None,
         "placement_rate": placement.commission_rate if placement else None,
@@ -223,22 +286,39 @@ def is_outsourcing_notice(contact: ContactAttempt, borrower_id: str) -> bool:
     )
 
 
-def _promises(case: Case, today: date, as_of: datetime) -> tuple[bool, int]:
-    """Return (an open promise exists, promises broken in the last 30 days)."""
+@dataclass(frozen=True, slots=True)
+class _Promises:
+    open: bool
+    broken_30d: int
+    broken_90d: int
+    kept_30d: int
+    kept_90d: int
+
+
+def _promises(case: Case, today: date, as_of: datetime) -> _Promises:
+    """Open, broken and kept promises to pay, over 30 and 90 days."""
     if not case.promises:
-        return False, 0
+        return _NO_PROMISES
     zone = case.borrower.zone
     payments = sorted((p.date, p.amount) for p in case.payments if p.date <= today)
-    open_promise, broken = False, 0
+    open_promise, broken, kept = False, [0, 0], [0, 0]
     for promise in case.promises:
         if promise.made_at > as_of:
             continue
         made = promise.made_at.astimezone(zone).date()
         # A promise is kept when payments from the day it was made to its due date cover it.
         paid = sum((a for d, a in payments if made <= d <= promise.due_date), Decimal(0))
-        kept = paid >= promise.amount
+        is_kept = paid >= promise.amount
+        age = (today - promise.due_date).days
         if promise.due_date >= today:
-            open_promise = open_promise or not kept
-        elif not kept and (today - promise.due_date).days <= 30:
-            broken += 1
-    return open_promise, broken
+            open_promise = open_promise or not is_kept
+        elif not is_kept:
+            broken[0] += age <= 30
+            broken[1] += age <= 90
+        if is_kept and age >= 0:
+            kept[0] += age <= 30
+            kept[1] += age <= 90
+    return _Promises(open_promise, broken[0], broken[1], kept[0], kept[1])
+
+
+_NO_PROMISES = _Promises(False, 0, 0, 0, 0)

@@ -10,7 +10,7 @@ to their own result changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_FLOOR, Decimal
@@ -40,7 +40,14 @@ from .money import MINOR_UNITS, quantum
 from .rules.ir import ChargesCap, ContactWindow, GuardConfig
 from .schedule import debt_due_date, month_after
 
-__all__ = ["CONTACT_CHANNELS", "Guards", "holiday_dates", "recording_warnings"]
+__all__ = [
+    "CONTACT_CHANNELS",
+    "Allowance",
+    "Guards",
+    "charges_allowance",
+    "holiday_dates",
+    "recording_warnings",
+]
 
 #: Channels that reach a person, so that windows, caps and the obligor rule apply.
 CONTACT_CHANNELS = frozenset({Channel.SMS, Channel.CALL, Channel.FIELD_VISIT})
@@ -87,6 +94,24 @@ class Guards:
         run = _Run(self, case, decision, assessment)
         run.check()
         return run.result()
+
+    def lawful(self, case: Case, assessment: Assessment) -> Assessment:
+        """The assessment as the customer can lawfully be asked for it: what the rules read.
+
+        The penalty interest the policy computed is held to what the charges cap allows, so that
+        no rule sees a total due (a large-amount threshold, say) made of penalty the cap would
+        remove later. The host's booked figures (snapshots) are as given.
+        """
+        cap = self.config.charges_cap
+        if cap is None or assessment.source != "computed" or not assessment.penalty_interest:
+            return assessment
+        allowed = charges_allowance(cap, case, assessment, self.days_in_year).allowed
+        if assessment.penalty_interest <= allowed:
+            return assessment
+        cut = assessment.penalty_interest - allowed
+        return assessment.model_copy(
+            update={"penalty_interest": allowed, "total_due": assessment.total_due - cut}
+        )
 
 
 @dataclass
@@ -225,14 +250,9 @@ class _Run:
         collection fee it sets — is cut; charges the host booked are flagged, never rewritten.
         """
         loan = self.case.loan
-        pieces = self.overdue_pieces()
-        room, described, worst = self.cap_room(cap, pieces)
-        unit = Decimal(1).scaleb(-MINOR_UNITS[loan.currency])
-        # Penalty already paid on these instalments used part of the room.
-        paid = sum((i.penalty_paid for i in self.assessment.overdue_installments), Decimal(0))
-        allowed = max(
-            (room / self.guards.days_in_year).quantize(unit, ROUND_FLOOR) - paid, Decimal(0)
-        )
+        allowance = charges_allowance(cap, self.case, self.assessment, self.guards.days_in_year)
+        allowed, pieces, paid = allowance.allowed, allowance.pieces, allowance.paid
+        described, worst = allowance.described, allowance.lowest_rate
         if worst is not None and loan.annual_rate > worst:
             self.record(
                 "charges_cap",
@@ -285,66 +305,6 @@ class _Run:
                 "changed here; correct them in the host's books if counsel agrees",
                 left,
             )
-
-    def overdue_pieces(self) -> list[tuple[date, date, Decimal]]:
-        """The overdue principal over time: ``(start, end, principal)`` periods.
-
-        From the schedule, each instalment's unpaid periods; for a host snapshot, which has no
-        instalments, the whole overdue principal over ``dpd`` days (an upper bound of the room).
-        """
-        assessment = self.assessment
-        if assessment.source == "computed":
-            return [p for item in assessment.overdue_installments for p in item.unpaid_periods]
-        if assessment.dpd <= 0 or not assessment.overdue_principal:
-            return []
-        start = self.today - timedelta(days=assessment.dpd)
-        return [(start, self.today, assessment.overdue_principal)]
-
-    def cap_room(
-        self, cap: ChargesCap, pieces: list[tuple[date, date, Decimal]]
-    ) -> tuple[Decimal, str, Decimal | None]:
-        """Return (principal × days × yearly rate, summed; its description; the lowest rate).
-
-        Divided by ``days_in_year`` it is the most the charges may come to.
-        """
-        if cap.mode == "fixed_rate":
-            regimes = [(date.min, cap.rate, f"{_pct(cap.rate)} a year, the policy's fixed cap")]
-        elif (signed := self.case.loan.signing_date) >= SPC_REFORM:
-            lpr = cap.lpr.on(signed)
-            regimes = [
-                (
-                    date.min,
-                    cap.multiple * lpr,
-                    f"{cap.multiple} × LPR {_pct(lpr)} on the signing date {signed} "
-                    f"= {_pct(cap.multiple * lpr)} a year",
-                )
-            ]
-        else:
-            lpr = cap.lpr.on(self.today)
-            regimes = [
-                (date.min, OLD_CAP, f"{_pct(OLD_CAP)} a year before {SPC_REFORM}"),
-                (
-                    SPC_REFORM,
-                    cap.multiple * lpr,
-                    f"{cap.multiple} × LPR {_pct(lpr)} today = {_pct(cap.multiple * lpr)} "
-                    f"a year from {SPC_REFORM} (contract signed {signed})",
-                ),
-            ]
-        room = Decimal(0)
-        used: dict[str, Decimal] = {}
-        for start, end, principal in pieces:
-            for i, (since, rate, text) in enumerate(regimes):
-                until = regimes[i + 1][0] if i + 1 < len(regimes) else date.max
-                # The days d with start < d <= end and since <= d < until.
-                first = max(start + timedelta(days=1), since)
-                last = min(end, until - timedelta(days=1))
-                days = (last - first).days + 1
-                if days > 0:
-                    room += principal * rate * days
-                    used[text] = rate
-        if not used:
-            return Decimal(0), "no days overdue", None
-        return room, "; ".join(used), min(used.values())
 
     def gross(self) -> Decimal:
         f = self.fees
@@ -734,8 +694,105 @@ class _Run:
                 )
 
 
-def _pieces(pieces: list[tuple[date, date, Decimal]]) -> str:
+@dataclass(frozen=True, slots=True)
+class Allowance:
+    """What the charges cap allows a case, and how it was measured.
+
+    Attributes:
+        allowed: The most penalty interest + fees may come to (rounded down to the cent, less
+            the penalty already paid on the overdue instalments).
+        pieces: The overdue principal over time it was measured on: ``(start, end, principal)``.
+        paid: The penalty interest already paid on those instalments.
+        described: The cap's yearly rate(s), in words.
+        lowest_rate: The lowest yearly rate applied (``None``: nothing overdue).
+    """
+
+    allowed: Decimal
+    pieces: tuple[tuple[date, date, Decimal], ...]
+    paid: Decimal
+    described: str
+    lowest_rate: Decimal | None
+
+
+def charges_allowance(
+    cap: ChargesCap, case: Case, assessment: Assessment, days_in_year: int
+) -> Allowance:
+    """Measure what the charges cap allows ``case``, as a court measures overdue charges.
+
+    Each overdue instalment's unpaid principal over the days it has been overdue, at the cap's
+    yearly rate on each of those days (SPC private-lending provisions arts. 28-29).
+    """
+    today = assessment.as_of
+    pieces = _overdue_pieces(assessment, today)
+    room, described, lowest = _cap_room(cap, case, pieces, today)
+    unit = Decimal(1).scaleb(-MINOR_UNITS[case.loan.currency])
+    # Penalty already paid on these instalments used part of the room.
+    paid = sum((i.penalty_paid for i in assessment.overdue_installments), Decimal(0))
+    allowed = max((room / days_in_year).quantize(unit, ROUND_FLOOR) - paid, Decimal(0))
+    return Allowance(allowed, tuple(pieces), paid, described, lowest)
+
+
+def _overdue_pieces(assessment: Assessment, today: date) -> list[tuple[date, date, Decimal]]:
+    """The overdue principal over time: ``(start, end, principal)`` periods.
+
+    From the schedule, each instalment's unpaid periods; for a host snapshot, which has no
+    instalments, the whole overdue principal over ``dpd`` days (an upper bound of the room).
+    """
+    if assessment.source == "computed":
+        return [p for item in assessment.overdue_installments for p in item.unpaid_periods]
+    if assessment.dpd <= 0 or not assessment.overdue_principal:
+        return []
+    start = today - timedelta(days=assessment.dpd)
+    return [(start, today, assessment.overdue_principal)]
+
+
+def _cap_room(
+    cap: ChargesCap, case: Case, pieces: list[tuple[date, date, Decimal]], today: date
+) -> tuple[Decimal, str, Decimal | None]:
+    """Return (principal × days × yearly rate, summed; its description; the lowest rate)."""
+    if cap.mode == "fixed_rate":
+        regimes = [(date.min, cap.rate, f"{_pct(cap.rate)} a year, the policy's fixed cap")]
+    elif (signed := case.loan.signing_date) >= SPC_REFORM:
+        lpr = cap.lpr.on(signed)
+        regimes = [
+            (
+                date.min,
+                cap.multiple * lpr,
+                f"{cap.multiple} × LPR {_pct(lpr)} on the signing date {signed} "
+                f"= {_pct(cap.multiple * lpr)} a year",
+            )
+        ]
+    else:
+        lpr = cap.lpr.on(today)
+        regimes = [
+            (date.min, OLD_CAP, f"{_pct(OLD_CAP)} a year before {SPC_REFORM}"),
+            (
+                SPC_REFORM,
+                cap.multiple * lpr,
+                f"{cap.multiple} × LPR {_pct(lpr)} today = {_pct(cap.multiple * lpr)} "
+                f"a year from {SPC_REFORM} (contract signed {signed})",
+            ),
+        ]
+    room = Decimal(0)
+    used: dict[str, Decimal] = {}
+    for start, end, principal in pieces:
+        for i, (since, rate, text) in enumerate(regimes):
+            until = regimes[i + 1][0] if i + 1 < len(regimes) else date.max
+            # The days d with start < d <= end and since <= d < until.
+            first = max(start + timedelta(days=1), since)
+            last = min(end, until - timedelta(days=1))
+            days = (last - first).days + 1
+            if days > 0:
+                room += principal * rate * days
+                used[text] = rate
+    if not used:
+        return Decimal(0), "no days overdue", None
+    return room, "; ".join(used), min(used.values())
+
+
+def _pieces(pieces: Iterable[tuple[date, date, Decimal]]) -> str:
     """The overdue principal in words: ``1000.00 for 40 days, 500.00 for 10 days``."""
+    pieces = list(pieces)
     if not pieces:
         return "no overdue principal"
     shown = [f"{principal} for {(end - start).days} days" for start, end, principal in pieces[:3]]

@@ -54,6 +54,7 @@ __all__ = [
     "Installment",
     "Loan",
     "Message",
+    "OverdueReason",
     "Party",
     "Payment",
     "Placement",
@@ -62,6 +63,7 @@ __all__ = [
     "PromiseToPay",
     "Rate",
     "Repayment",
+    "RepaymentAttitude",
     "Role",
 ]
 
@@ -119,6 +121,29 @@ class ContactPurpose(StrEnum):
     COLLECTION = "collection"
     OUTSOURCING_NOTICE = "outsourcing_notice"  # tells the borrower the case goes to an agency
     RESTORE_CONTACT = "restore_contact"  # asks a third party to pass on a message, no debt
+
+
+class OverdueReason(StrEnum):
+    """Why the customer is overdue (逾期原因), as the collector recorded it (docs/seed.md §1)."""
+
+    JOB_LOSS = "job_loss"  # lost the job or the income (失业、收入减少)
+    BUSINESS_DOWNTURN = "business_downturn"  # the customer's business is in trouble (经营困难)
+    ILLNESS = "illness"  # illness or accident of the customer or the family (疾病、意外)
+    FORGOT = "forgot"  # forgot or missed the date (忘记还款)
+    OVER_INDEBTED = "over_indebted"  # too many other debts (多头负债)
+    DISPUTE = "dispute"  # disputes the debt or its amount (对债务有异议)
+    FRAUD_CLAIMED = "fraud_claimed"  # says the loan was taken in their name (称被冒名)
+    OTHER = "other"  # see the note
+
+
+class RepaymentAttitude(StrEnum):
+    """How the customer stands to repaying (还款态度), as the collector recorded it."""
+
+    COOPERATIVE = "cooperative"  # will pay, agrees a date or a plan
+    WILLING_BUT_UNABLE = "willing_but_unable"  # wants to pay but cannot now
+    EVASIVE = "evasive"  # avoids contact, puts off
+    HOSTILE = "hostile"  # refuses to pay, abuses or threatens
+    OTHER = "other"  # see the note
 
 
 class ContactResult(StrEnum):
@@ -464,6 +489,8 @@ class DelinquencySnapshot(_Model):
     overdue_interest: Amount
     penalty_interest: Amount = Decimal(0)
     fees: Amount = Decimal(0)
+    #: All unpaid principal, due or not: a card's balance, which no schedule here can tell.
+    outstanding_principal: Amount | None = None
 
 
 class ContactAttempt(_Model):
@@ -475,8 +502,10 @@ class ContactAttempt(_Model):
     outcome: ContactResult
     number: Phone | None = None
     purpose: ContactPurpose = ContactPurpose.COLLECTION
-    overdue_reason: Text | None = None
-    repayment_attitude: Text | None = None
+    overdue_reason: OverdueReason | None = None
+    overdue_reason_note: Text | None = None
+    repayment_attitude: RepaymentAttitude | None = None
+    repayment_attitude_note: Text | None = None
     repayment_plan: Text | None = None
     recording_ref: Text | None = None
     collector_id: Id | None = None
@@ -648,9 +677,16 @@ class Case(_Model):
                     str(self.disputed_amount),
                 )
         if self.delinquency is not None:
-            for name in ("overdue_principal", "overdue_interest", "penalty_interest", "fees"):
+            for name in (
+                "overdue_principal",
+                "overdue_interest",
+                "penalty_interest",
+                "fees",
+                "outstanding_principal",
+            ):
                 amount = getattr(self.delinquency, name)
-                problems.check_places(("delinquency", name), amount, currency)
+                if amount is not None:
+                    problems.check_places(("delinquency", name), amount, currency)
         problems.raise_if_any()
         return self
 

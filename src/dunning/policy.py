@@ -282,9 +282,13 @@ class Policy:
         return datetime.combine(as_of, time(0), self.timezone)
 
     def assess(self, case: Case, as_of: date | datetime) -> Assessment:
-        """Assess ``case`` with this policy's bands and penalty settings."""
+        """Assess ``case`` as the rules see it: this policy's bands and penalty, held to its cap.
+
+        The figures are those the rules read and the decision charges before any fee a rule
+        adds: the penalty interest is the policy's, cut to what the charges cap allows.
+        """
         self._covered(case)
-        return self._assessor.assess(case, self.moment(as_of))
+        return self.guards.lawful(case, self._assessor.assess(case, self.moment(as_of)))
 
     def decide(
         self,
@@ -390,7 +394,8 @@ class Policy:
         """Decide ``case`` and say why: every rule considered, and the first failing part."""
         moment = self.moment(as_of)
         case, assessment = self._prepare(case, moment)
-        facts = fact_view(case, assessment, moment, self._book(portfolio, case))
+        lawful = self.guards.lawful(case, assessment)
+        facts = fact_view(case, lawful, moment, self._book(portfolio, case))
         verdict = self._engine.run(facts)
         decision = self._guard(case, assessment, self._build(case, assessment, moment, verdict))
         winners = {group: getattr(verdict, group).id for group in GROUPS}
@@ -494,7 +499,9 @@ class Policy:
     def _decide(
         self, case: Case, assessment: Assessment, moment: datetime, portfolio: Portfolio
     ) -> Decision:
-        facts = fact_view(case, assessment, moment, portfolio)
+        # The rules read what can lawfully be asked for; the decision is built on the policy's
+        # own figures, so that the guards cut them — and say so — where the law requires.
+        facts = fact_view(case, self.guards.lawful(case, assessment), moment, portfolio)
         decision = self._build(case, assessment, moment, self._engine.run(facts))
         return self._guard(case, assessment, decision)
 
