@@ -14,9 +14,9 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import pairwise
 from operator import attrgetter
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SkipValidation
 
 from .errors import ConfigError
 from .model import Case, Loan
@@ -158,7 +158,9 @@ class OverdueInstallment(_Frozen):
     interest: Decimal
     penalty: Decimal
     penalty_paid: Decimal = Decimal(0)
-    unpaid_periods: tuple[UnpaidPeriod, ...] = ()
+    # Computed by the assessor from validated inputs: not validated again (it was a tenth of
+    # the cost of assessing a case).
+    unpaid_periods: Annotated[tuple[UnpaidPeriod, ...], SkipValidation] = ()
 
 
 class Assessment(_Frozen):

@@ -82,7 +82,13 @@ class Guards:
         self.config = config
         self.days_in_year = days_in_year
 
-    def apply(self, case: Case, decision: Decision, assessment: Assessment) -> Decision:
+    def apply(
+        self,
+        case: Case,
+        decision: Decision,
+        assessment: Assessment,
+        allowance: Allowance | None = None,
+    ) -> Decision:
         """Return ``decision`` as the guards allow it, with what each guard did recorded.
 
         Args:
@@ -90,22 +96,34 @@ class Guards:
             decision: The policy's (or a person's) decision.
             assessment: The case's assessment at the decision's moment: the overdue principal
                 and days the charges cap is measured on, and the charges the host booked.
+            allowance: What the charges cap allows, when the caller measured it already
+                (:meth:`allowance`).
         """
-        run = _Run(self, case, decision, assessment)
+        run = _Run(self, case, decision, assessment, allowance)
         run.check()
         return run.result()
 
-    def lawful(self, case: Case, assessment: Assessment) -> Assessment:
+    def allowance(self, case: Case, assessment: Assessment) -> Allowance | None:
+        """What the charges cap allows ``case`` (``None``: the cap is off)."""
+        cap = self.config.charges_cap
+        return None if cap is None else charges_allowance(cap, case, assessment, self.days_in_year)
+
+    def lawful(
+        self, case: Case, assessment: Assessment, allowance: Allowance | None = None
+    ) -> Assessment:
         """The assessment as the customer can lawfully be asked for it: what the rules read.
 
         The penalty interest the policy computed is held to what the charges cap allows, so that
         no rule sees a total due (a large-amount threshold, say) made of penalty the cap would
         remove later. The host's booked figures (snapshots) are as given.
         """
-        cap = self.config.charges_cap
-        if cap is None or assessment.source != "computed" or not assessment.penalty_interest:
+        if self.config.charges_cap is None or assessment.source != "computed":
             return assessment
-        allowed = charges_allowance(cap, case, assessment, self.days_in_year).allowed
+        if not assessment.penalty_interest:
+            return assessment
+        measured = allowance if allowance is not None else self.allowance(case, assessment)
+        assert measured is not None  # the cap is on
+        allowed = measured.allowed
         if assessment.penalty_interest <= allowed:
             return assessment
         cut = assessment.penalty_interest - allowed
@@ -122,6 +140,7 @@ class _Run:
     case: Case
     decision: Decision
     assessment: Assessment
+    allowance: Allowance | None = None
     action: dict[str, Any] = field(init=False)
     fees: dict[str, Any] = field(init=False)
     records: list[GuardRecord] = field(init=False)
@@ -250,7 +269,9 @@ class _Run:
         collection fee it sets — is cut; charges the host booked are flagged, never rewritten.
         """
         loan = self.case.loan
-        allowance = charges_allowance(cap, self.case, self.assessment, self.guards.days_in_year)
+        allowance = self.allowance or charges_allowance(
+            cap, self.case, self.assessment, self.guards.days_in_year
+        )
         allowed, pieces, paid = allowance.allowed, allowance.pieces, allowance.paid
         described, worst = allowance.described, allowance.lowest_rate
         if worst is not None and loan.annual_rate > worst:
@@ -773,6 +794,11 @@ def _cap_room(
                 f"a year from {SPC_REFORM} (contract signed {signed})",
             ),
         ]
+    if len(regimes) == 1:  # one rate throughout: principal-days at it
+        if not pieces:
+            return Decimal(0), "no days overdue", None
+        principal_days = sum((p * (end - start).days for start, end, p in pieces), Decimal(0))
+        return principal_days * regimes[0][1], regimes[0][2], regimes[0][1]
     room = Decimal(0)
     used: dict[str, Decimal] = {}
     for start, end, principal in pieces:

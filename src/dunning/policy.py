@@ -501,9 +501,10 @@ class Policy:
     ) -> Decision:
         # The rules read what can lawfully be asked for; the decision is built on the policy's
         # own figures, so that the guards cut them — and say so — where the law requires.
-        facts = fact_view(case, self.guards.lawful(case, assessment), moment, portfolio)
+        allowance = self.guards.allowance(case, assessment)  # measured once, used twice
+        facts = fact_view(case, self.guards.lawful(case, assessment, allowance), moment, portfolio)
         decision = self._build(case, assessment, moment, self._engine.run(facts))
-        return self._guard(case, assessment, decision)
+        return self.guards.apply(case, decision, assessment, allowance)
 
     def _guard(self, case: Case, assessment: Assessment, decision: Decision) -> Decision:
         return self.guards.apply(case, decision, assessment)
