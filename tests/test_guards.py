@@ -281,13 +281,18 @@ def test_third_parties_are_not_contacted_while_the_borrower_is_reachable(lender:
 
 def test_a_lost_borrowers_contacts_get_a_message_without_the_debt(lender: Policy) -> None:
     data = snapshot_case(related_parties=[emergency()], lost_contact=True)
-    debt = Message(template="reminder", fields={"total_due": "1050.00", "dpd": 20})
+    debt = Message(template="overdue_notice")
     d = propose(lender, data, Channel.SMS, recipients=("P-0003",), message=debt)
     assert d.action.recipients == ("P-0003",)
-    assert d.action.message == Message(template="restore-contact", fields={})
+    message = d.action.message
+    assert message is not None and message.template == "restore_contact"
+    assert message.fields == {} and message.text is not None
+    assert str(d.fee_terms.total_due) not in message.text and "逾期" not in message.text
     # Together with an obligor, the third party would see the debt: it is left out.
     d = propose(lender, data, Channel.SMS, recipients=("P-0001", "P-0003"), message=debt)
-    assert d.action.recipients == ("P-0001",) and d.action.message == debt
+    assert d.action.recipients == ("P-0001",)
+    assert d.action.message is not None and d.action.message.template == "overdue_notice"
+    assert str(d.fee_terms.total_due) in (d.action.message.text or "")
 
 
 @pytest.mark.parametrize(
@@ -406,7 +411,12 @@ def test_a_field_visit_record_without_recording_is_a_warning(lender: Policy) -> 
 def test_no_agency_before_the_borrower_was_told(lender: Policy) -> None:
     d = propose(lender, snapshot_case(dpd=120, contacts=[]), Channel.OUTSOURCE)
     assert d.action.channel == "sms" and d.action.handled_by == "internal"
-    assert d.action.message is not None and d.action.message.template == "outsourcing-notice"
+    message = d.action.message
+    assert message is not None and message.template == "outsourcing_notice"
+    assert message.text == (
+        f"您的借款已逾期120天，应还{d.fee_terms.total_due}元。如仍未还款，我司将委托合作催收"
+        "机构与您联系，特此告知。"
+    )
     assert d.fee_terms.commission_rate is None
     assert ("outsourcing_notice", "replace") in effects(d)
     d = propose(lender, snapshot_case(dpd=120), Channel.OUTSOURCE)  # NOTICE is on record
@@ -565,15 +575,15 @@ def test_the_cap_never_raises_a_charge(lender: Policy) -> None:
 
 
 def test_message_amounts_follow_the_cut(lender: Policy) -> None:
-    message = Message(
-        template="reminder", fields={"total_due": "1180.00", "penalty_interest": "130.00"}
-    )
+    message = Message(template="overdue_notice")
     d = propose(
         lender, snapshot_case(dpd=20), Channel.SMS, message=message, penalty_interest="130.00"
     )
-    assert d.action.message is not None
-    assert d.action.message.fields["total_due"] == str(d.fee_terms.total_due)
-    assert d.action.message.fields["penalty_interest"] == str(d.fee_terms.penalty_interest)
+    assert ("charges_cap", "cut") in effects(d)
+    assert d.action.message is not None and d.action.message.text is not None
+    total, penalty = str(d.fee_terms.total_due), str(d.fee_terms.penalty_interest)
+    assert d.action.message.fields == {"dpd": 20, "total_due": total, "penalty_interest": penalty}
+    assert f"当前应还{total}元，含罚息{penalty}元" in d.action.message.text
 
 
 def lpr_policy(tmp_path: Path) -> Policy:

@@ -91,12 +91,11 @@ def test_early_m1_is_an_sms_to_the_obligors_with_the_amounts(lender: Policy) -> 
     assert d.action.channel is Channel.SMS and d.action.handled_by is HandledBy.INTERNAL
     assert d.action.recipients == ("P-0001", "P-0002")  # borrower and guarantor, not the contact
     assert d.action.message is not None
-    assert d.action.message.fields == {
-        "dpd": 5,
-        "penalty_interest": "0.00",
-        "collection_fee": "0.00",
-        "total_due": "3240.00",
-    }
+    assert d.action.message.fields == {"dpd": 5, "total_due": "3240.00", "penalty_interest": "0.00"}
+    assert d.action.message.text == (
+        "您的借款已逾期5天，当前应还3240.00元，含罚息0.00元。请尽快还款，如有疑问请联系客服。"
+    )
+    assert d.action.message.language == "zh-CN" and d.action.message.segments == 1
 
 
 @pytest.mark.parametrize(

@@ -399,4 +399,7 @@ def test_an_explanation_shows_the_message_and_the_moment(lender: Any) -> None:
     text = lender.explain(overdue("C-1", "P-1", 3), as_of=late, portfolio=Portfolio(0)).render()
     assert "decision: sms" in text
     assert "not before: 2026-11-29T08:00:00+08:00" in text
-    assert "\n  message: overdue_notice (dpd=3, " in text
+    assert (
+        "\n  message: overdue_notice (zh-CN, 1 SMS segment)\n    您的借款已逾期3天，当前应还"
+        in text
+    )

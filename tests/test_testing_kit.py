@@ -251,7 +251,9 @@ def test_assert_never_reports_a_bad_condition(lender: Policy) -> None:
 def test_assert_guards_hold_catches_a_broken_guard(
     lender: Policy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(dunning.guards.Guards, "apply", lambda self, case, d, assessment, allowance=None: d)
+    monkeypatch.setattr(
+        dunning.guards.Guards, "apply", lambda self, case, d, assessment, allowance=None: d
+    )
     with pytest.raises(PolicyInvariantError, match="breaks a compliance guard"):
         assert_guards_hold(lender)
 

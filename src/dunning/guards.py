@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from .delinquency import Assessment
 from .facts import is_outsourcing_notice
+from .messages import DEFAULT_SMS_TEMPLATE
 from .model import (
     Action,
     Case,
@@ -63,7 +64,6 @@ SPC_REFORM = date(2020, 8, 20)
 OLD_CAP = Decimal("0.24")
 #: How far a guard may move an action before it gives up and proposes nothing.
 HORIZON = timedelta(days=400)
-_FEE_FIELDS = ("penalty_interest", "collection_fee", "total_due")
 
 
 def recording_warnings(case: Case) -> list[str]:
@@ -197,15 +197,8 @@ class _Run:
         self.record(guard, GuardEffect.REPLACE, f"{before} → {channel}: {reason}")
 
     def result(self) -> Decision:
-        message: Message | None = self.action["message"]
+        # The message is rendered after the guards (dunning.messages): it quotes what was cut.
         fees_changed = self.fees != self.decision.fee_terms.__dict__
-        if message is not None and fees_changed and any(k in message.fields for k in _FEE_FIELDS):
-            # The message quotes the amounts: it must quote them as cut.
-            fields = dict(message.fields)
-            for key in _FEE_FIELDS:
-                if key in fields:
-                    fields[key] = str(self.fees[key])
-            self.action["message"] = Message(template=message.template, fields=fields)
         update: dict[str, Any] = {"guards": tuple(self.records)}
         # Guards only move, narrow and cut valid values, so the models need no new validation.
         if self.action != self.decision.action.__dict__:
@@ -398,7 +391,7 @@ class _Run:
             Channel.SMS,
             "no outsourcing notice on record: the borrower is told before an agency is used",
             recipients=(self.case.borrower.party_id,),
-            message=Message(template=template, fields={"total_due": str(self.fees["total_due"])}),
+            message=Message(template=template),
         )
 
     def field_visit(self) -> None:
@@ -620,7 +613,8 @@ class _Run:
                             Channel.SMS,
                             why,
                             recipients=self.action["recipients"],
-                            message=self.action["message"],
+                            message=self.action["message"]
+                            or Message(template=DEFAULT_SMS_TEMPLATE),
                         )
                         return None, why
                     return _midnight(day + timedelta(days=1), party.zone), why

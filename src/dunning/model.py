@@ -33,6 +33,7 @@ from .errors import did_you_mean
 from .money import DEFAULT_CURRENCY, MINOR_UNITS, decimal_places, quantum
 
 __all__ = [
+    "LANGUAGE_TAG",
     "Action",
     "Agency",
     "Amount",
@@ -275,6 +276,8 @@ def _currency(code: str) -> str:
 
 
 _PHONE = re.compile(r"^\+?[0-9][0-9 \-]{2,30}$")
+#: A BCP 47 language tag as messages use them: ``zh-CN``, ``en``, ``zh-Hant-TW``.
+LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$")
 
 
 def _phone(number: str) -> str:
@@ -285,7 +288,18 @@ def _phone(number: str) -> str:
     return number
 
 
+def _language(tag: str) -> str:
+    if not LANGUAGE_TAG.match(tag):
+        raise PydanticCustomError(
+            "invalid_language",
+            "{tag} is not a language tag such as zh-CN or en",
+            {"tag": repr(tag)},
+        )
+    return tag
+
+
 Currency = Annotated[str, AfterValidator(_currency)]
+Language = Annotated[str, AfterValidator(_language)]
 TimeZone = Annotated[str, AfterValidator(_timezone)]
 Phone = Annotated[str, AfterValidator(_phone)]
 
@@ -330,6 +344,7 @@ class Party(_Model):
 
     ``guarantee_ends`` is a guarantor's last day of the guarantee period (保证期间) when the
     contract sets one; without it the period ends six months after the debt fell due.
+    ``language`` is the language the party reads messages in (``None``: the policy's).
     """
 
     party_id: Id
@@ -340,6 +355,7 @@ class Party(_Model):
     timezone: TimeZone = "Asia/Shanghai"
     do_not_contact: bool = False
     guarantee_ends: date | None = None
+    language: Language | None = None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -700,10 +716,18 @@ class Case(_Model):
 
 
 class Message(_Model):
-    """A message template and the fields it is rendered with."""
+    """A message to the action's recipients: its template, and the text they read.
+
+    ``fields`` are the values of the placeholders ``text`` quotes; ``language`` is the tag of
+    the text; ``segments`` is how many SMS segments an SMS takes, the sender's signature
+    included (``None`` for other channels).
+    """
 
     template: Id
     fields: dict[str, str | int] = Field(default_factory=dict)
+    language: str | None = None
+    text: str | None = None
+    segments: int | None = None
 
 
 class Action(_Model):

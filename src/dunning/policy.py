@@ -24,7 +24,7 @@ from .delinquency import Assessment, Assessor
 from .engines import Engine, RuleTrace, Verdict
 from .errors import CaseError, ConfigError, Diagnostic, PolicyError, Problem
 from .facts import Portfolio, fact_view
-from .guards import Guards
+from .guards import Allowance, Guards
 from .model import (
     Action,
     Case,
@@ -171,11 +171,14 @@ class Explanation:
             f"{terms.collection_fee}, other fees {terms.other_fees}"
             + (f", on hold {terms.on_hold}" if terms.on_hold else ""),
         ]
-        if action.message is not None:
-            fields = ", ".join(f"{k}={v}" for k, v in action.message.fields.items())
-            lines.append(
-                f"  message: {action.message.template}" + (f" ({fields})" if fields else "")
-            )
+        message = action.message
+        if message is not None:
+            about = [message.language or ""]
+            if message.segments is not None:
+                about.append(f"{message.segments} SMS segment{'s' if message.segments > 1 else ''}")
+            lines.append(f"  message: {message.template} ({', '.join(a for a in about if a)})")
+            if message.text is not None:
+                lines.append(f"    {message.text}")
         lines.append("")
         if d.guards:
             lines.append("guards:")
@@ -410,7 +413,8 @@ class Policy:
         """Apply this policy's compliance guards to ``decision`` (made by anyone) for ``case``.
 
         Use it to check an action a collector chose by hand. Guards are idempotent: a decision
-        from :meth:`decide` comes back unchanged.
+        from :meth:`decide` comes back unchanged. A message naming one of the policy's
+        templates is rendered as :meth:`decide` renders it; one naming another is left as given.
         """
         case, assessment = self._prepare(case, decision.as_of)
         return self._guard(case, assessment, decision)
@@ -504,10 +508,18 @@ class Policy:
         allowance = self.guards.allowance(case, assessment)  # measured once, used twice
         facts = fact_view(case, self.guards.lawful(case, assessment, allowance), moment, portfolio)
         decision = self._build(case, assessment, moment, self._engine.run(facts))
-        return self.guards.apply(case, decision, assessment, allowance)
+        return self._guard(case, assessment, decision, allowance)
 
-    def _guard(self, case: Case, assessment: Assessment, decision: Decision) -> Decision:
-        return self.guards.apply(case, decision, assessment)
+    def _guard(
+        self,
+        case: Case,
+        assessment: Assessment,
+        decision: Decision,
+        allowance: Allowance | None = None,
+    ) -> Decision:
+        """The last stages of a decision: the guards, then the message rendered."""
+        decision = self.guards.apply(case, decision, assessment, allowance)
+        return self.ir.messages.render(case, decision)
 
     def _build(
         self, case: Case, assessment: Assessment, moment: datetime, verdict: Verdict
@@ -533,17 +545,8 @@ class Policy:
             rules.append(verdict.commission.id)
         else:
             rate = None  # an agency earns commission only on the cases it holds
-        message = None
-        if channel.message is not None:
-            message = Message(
-                template=channel.message,
-                fields={
-                    "dpd": assessment.dpd,
-                    "penalty_interest": str(penalty),
-                    "collection_fee": str(fee),
-                    "total_due": str(total),
-                },
-            )
+        # Rendered once the guards are done, so that it quotes what they leave.
+        message = None if channel.message is None else Message(template=channel.message)
         try:
             return Decision(
                 case_id=case.case_id,

@@ -22,6 +22,7 @@ from .assessment import read_assessment, within_cap
 from .coverage import analyse
 from .guard_config import BUILTIN_PROFILES, GuardProfile, read_guards
 from .ir import GROUPS, PolicyIR, Rule
+from .messages import check_messages
 from .nodes import BoolOp, Literal, Node
 from .outcomes import check_outcome
 from .params import check_params
@@ -84,6 +85,9 @@ def check_policy(
             unreachable |= analyse(group, key_pos, ordered, products, source)
     if guards is not None and guards.collection_fees is not None:
         _fees_the_guards_cut(groups.get("fees", ()), source)
+    messages = check_messages(
+        raw.messages, source, groups.get("channel", ()), guards, raw.guards, bands.labels
+    )
     if source.failed or guards is None:
         return None
     return PolicyIR(
@@ -100,6 +104,7 @@ def check_policy(
         days_in_year=assessment.days_in_year,
         groups=MappingProxyType(groups),
         guards=guards,
+        messages=messages,
         files=(source.path,),
         text=source.text,
         unreachable=frozenset(unreachable),

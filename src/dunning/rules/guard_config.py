@@ -83,11 +83,11 @@ SETTINGS: Mapping[str, Mapping[str, tuple[Any, Any]]] = MappingProxyType(
         },
         "third_parties": {
             "lost_after_failed_attempts": ("count", 3),
-            "template": ("id", "restore-contact"),
+            "template": ("id", "restore_contact"),
         },
         "contact_status": {},
         "field_visits": {"require_address": ("bool", True), "require_recording": ("bool", True)},
-        "outsourcing_notice": {"template": ("id", "outsourcing-notice")},
+        "outsourcing_notice": {"template": ("id", "outsourcing_notice")},
         "collection_fees": {},
         "charges_cap": {
             "mode": (("lpr_multiple", "fixed_rate"), "lpr_multiple"),

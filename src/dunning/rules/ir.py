@@ -17,6 +17,7 @@ from typing import Any
 
 from ..delinquency import BucketBands
 from ..lpr import LprTable
+from ..messages import MessageCatalog
 from ..model import Channel, HandledBy
 from .nodes import Node, Ty
 from .source import Pos, PScalar
@@ -24,6 +25,7 @@ from .source import Pos, PScalar
 __all__ = [
     "GROUPS",
     "OUTCOME_KEYS",
+    "THIRD_PARTY_WORDS",
     "ChannelOutcome",
     "ChargesCap",
     "CollectionFees",
@@ -49,6 +51,9 @@ OUTCOME_KEYS: Mapping[str, tuple[str, ...]] = {
     "fees": ("collection_fee", "penalty_interest"),
     "commission": ("commission_rate",),
 }
+#: Recipient words of a channel rule that name no obligor: an action only they receive is a
+#: third party's, and its message may say nothing of the debt.
+THIRD_PARTY_WORDS = frozenset({"emergency_contact"})
 
 
 # --- rule outcomes: what a rule decides when it wins its group --------------------------------
@@ -129,6 +134,7 @@ class PolicyIR:
         days_in_year: 360 or 365, for daily accrual.
         groups: Each decision group's rules in decision order (read-only).
         guards: The compliance guards' settings.
+        messages: Its message templates, the shipped ones included, and its SMS settings.
         files: The rule files it was read from.
         text: The text of the (first) rule file.
         unreachable: Rules no valid case reaches: after a fallback, or a fallback whose group's
@@ -148,6 +154,7 @@ class PolicyIR:
     days_in_year: int
     groups: Mapping[str, tuple[Rule, ...]]
     guards: GuardConfig
+    messages: MessageCatalog
     files: tuple[str, ...] = ()
     text: str = field(default="", repr=False)
     unreachable: frozenset[str] = frozenset()

@@ -12,9 +12,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..errors import did_you_mean
+from ..messages import DEFAULT_SMS_TEMPLATE, THIRD_PARTY_TEMPLATE
 from ..model import Channel, HandledBy
 from ..money import MINOR_UNITS
-from .ir import ChannelOutcome, ComputedOutcome
+from .ir import THIRD_PARTY_WORDS, ChannelOutcome, ComputedOutcome
 from .nodes import NUMERIC, Literal, Node
 from .reader import scalar_value
 from .schema import RawRule
@@ -36,7 +37,9 @@ def check_outcome(
     """Check a rule's ``then``; return its outcome and the scalars computed values came from."""
     if rule.group == "channel":
         channel = _channel_outcome(rule, typer.src)
-        return None if channel is None else (channel, {})
+        named = rule.then.items.get("message")
+        message = {"message": named[1]} if named and isinstance(named[1], PScalar) else {}
+        return None if channel is None else (channel, message)
     then = rule.then
     if rule.group == "commission" and "commission_rate" not in then.items:
         typer.src.report(
@@ -158,7 +161,11 @@ def _channel_outcome(rule: RawRule, source: Source) -> ChannelOutcome | None:
                 found.append(word)
         recipients = tuple(found)
     approval = values.get("requires_approval")
-    message = values.get("message", "overdue_notice" if channel is Channel.SMS else None)
+    default = None
+    if channel is Channel.SMS:  # an SMS says something: of the debt only to obligors
+        third = bool(recipients) and set(recipients) <= THIRD_PARTY_WORDS
+        default = THIRD_PARTY_TEMPLATE if third else DEFAULT_SMS_TEMPLATE
+    message = values.get("message", default)
     for key, value in (("requires_approval", approval), ("message", message)):
         if value is not None and not isinstance(value, str):
             source.report(

@@ -15,6 +15,7 @@ from typing import Any
 from ..errors import did_you_mean
 from .guard_config import guards_json_schema
 from .ir import GROUPS, OUTCOME_KEYS
+from .messages import messages_json_schema
 from .reader import Reader, scalar_value
 from .source import PMap, PNode, Pos, PScalar, PSeq, Source
 
@@ -38,6 +39,7 @@ TOP_KEYS = (
     "assessment",
     "params",
     "guards",
+    "messages",
     "rules",
 )
 ASSESSMENT_KEYS = ("penalty_multiplier", "allocation", "days_in_year")
@@ -106,6 +108,7 @@ class RawPolicy:
     incomplete: set[str] = field(default_factory=set)  # groups with rules that could not be read
     rules_pos: Pos = field(default_factory=lambda: Pos(1, 1))
     guards: PNode | None = None
+    messages: PNode | None = None
 
 
 def read_policy(root: PNode, source: Source) -> RawPolicy:
@@ -154,6 +157,7 @@ def read_policy(root: PNode, source: Source) -> RawPolicy:
         for key, (key_node, value) in assessment.items.items():
             policy.assessment[key] = (value, key_node.pos)
     policy.guards = top.get("guards")
+    policy.messages = top.get("messages")
     params = r.mapping(top.get("params"), "params")
     if params is not None:
         for key, (key_node, value) in params.items.items():
@@ -388,6 +392,7 @@ def policy_json_schema() -> dict[str, Any]:
                 "additionalProperties": param,
             },
             "guards": guards_json_schema(),
+            "messages": messages_json_schema(),
             "rules": {
                 "type": "object",
                 "additionalProperties": False,
