@@ -42,6 +42,7 @@ EXPECT_KEYS: dict[str, str] = {
     "requires_approval": "action.requires_approval",
     "requires_recording": "action.requires_recording",
     "message": "action.message.template",
+    "message_text": "action.message.text",
     "commission_rate": "fee_terms.commission_rate",
     "penalty_interest": "fee_terms.penalty_interest",
     "collection_fee": "fee_terms.collection_fee",
