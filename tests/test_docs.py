@@ -2,51 +2,23 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import re
 from pathlib import Path
 
-from dunning.cli import main
 from dunning.errors import CASE_CODES, POLICY_CODES
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
-def _expected_output(block: str) -> str:
-    """Output a README block promises: `# ` comment lines, or a comment after `print(...)`."""
-    lines = []
-    for line in block.splitlines():
-        if line.startswith("# "):
-            lines.append(line[2:])
-        elif line.startswith("print(") and "  # " in line:
-            lines.append(line.split("  # ", 1)[1].strip())
-    return "\n".join(lines)
-
-
-def test_readme_python_examples_print_what_they_promise() -> None:
-    namespace: dict[str, object] = {}
-    blocks = re.findall(r"```python\n(.*?)```", README, re.S)
-    assert len(blocks) >= 2
-    for block in blocks:
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            exec(compile(block, "README.md", "exec"), namespace)
-        assert out.getvalue().rstrip("\n") == _expected_output(block)
-
-
-def test_readme_shows_the_real_demo_output() -> None:
-    shown = re.search(r"```text\n(Decisions of policy.*?)```", README, re.S)
+def test_the_readme_demo_is_what_make_demo_runs() -> None:
+    # The output itself is checked with every other example (test_doc_examples.py).
+    shown = re.search(r"```text\n\$ dunning (decide .*?)\nDecisions of policy", README)
     assert shown is not None
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     command = re.search(r"^demo:.*?\n\t\$\(BIN\)/dunning (.*?)\n\n", makefile, re.S | re.M)
     assert command is not None
-    argv = command.group(1).replace("\\\n", " ").split()
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        assert main(argv) == 0
-    assert out.getvalue() == shown.group(1)
+    assert command.group(1).replace("\\\n", " ").split() == shown.group(1).split()
 
 
 _CODE_PATTERNS = [

@@ -242,16 +242,6 @@ def test_diff_of_a_policy_with_itself_changes_nothing(
     )
 
 
-def test_the_readme_shows_the_real_test_output(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(ROOT)
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    shown = readme.split("$ dunning test rules/\n", 1)[1].split("$ dunning diff", 1)[0]
-    assert main(["test", "rules/"]) == 0
-    assert capsys.readouterr().out == shown
-
-
 # --- decide --jobs -------------------------------------------------------------------------------
 
 DECIDE = ["decide", "--policy", str(RULES / "lender.yaml"), "--as-of", "2026-11-28T10:00:00+08:00"]

@@ -184,6 +184,12 @@ class Explanation:
             lines.append("guards:")
             lines.extend(f"  {g.id} ({g.effect}): {g.reason}" for g in d.guards)
             lines.append("")
+        # Columns as wide as the longest rule id and file position, so that they line up.
+        traces_all = [t for traces in self.groups.values() for t in traces]
+        id_width = max((len(t.rule.id) for t in traces_all), default=0)
+        where_width = max(
+            (len(f"{Path(t.rule.file).name}:{t.rule.pos.line}") for t in traces_all), default=0
+        )
         for group, traces in self.groups.items():
             lines.append(f"{group}:")
             winner = self.winners[group]
@@ -197,7 +203,7 @@ class Explanation:
                         note = "fallback" + (" (decides)" if rule.id == winner else "")
                 else:
                     note = f"failed at: {trace.failed}"
-                lines.append(f"  {mark} {rule.id:<28} {where:<16} {note}")
+                lines.append(f"  {mark} {rule.id:<{id_width}}  {where:<{where_width}}  {note}")
             lines.append("")
         if self.params:
             lines.append("parameters (the values the rules used):")
