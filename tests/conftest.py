@@ -90,6 +90,19 @@ def case_dict(**changes: Any) -> dict[str, Any]:
     return data
 
 
+def us_card_case(delinquency: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """A US credit card (USD, New York) known from a host snapshot, no related parties."""
+    return case_dict(
+        loan__product="credit_card",
+        loan__currency="USD",
+        borrower__timezone="America/New_York",
+        borrower__phones=["+1 212 555 0100"],
+        related_parties=[],
+        delinquency=delinquency,
+        **changes,
+    )
+
+
 @pytest.fixture
 def base_case() -> dict[str, Any]:
     return case_dict()

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from conftest import NOTICE, case_dict
+from conftest import NOTICE, case_dict, us_card_case
 from dunning import (
     Action,
     Channel,
@@ -492,13 +492,9 @@ rules:
 """
 
 
-def test_a_mortgage_instalment_ten_days_late_with_a_collection_fee(tmp_path: Path) -> None:
-    # docs/compliance.md §9's worked example. Equal principal over 12 months: each instalment
-    # carries 60,804.00 / 12 = 5,067.00 of principal. Ten days late, 24% a year allows
-    # 5,067.00 × 0.24 × 10 / 360 = 33.78 for penalty and fees together; the penalty
-    # (5,067.00 × 4.9% × 1.5 × 10 / 360 = 10.35) stays, the 1,000.00 fee is cut to 23.43.
-    policy = load(tmp_path, MORTGAGE_POLICY)
-    data = case_dict(
+def mortgage_case(**changes: Any) -> dict[str, Any]:
+    """60,804.00 over 12 months, equal principal (5,067.00 an instalment), first due 2026-11-18."""
+    return case_dict(
         loan__product="mortgage",
         loan__principal="60804.00",
         loan__annual_rate="0.049",
@@ -507,8 +503,17 @@ def test_a_mortgage_instalment_ten_days_late_with_a_collection_fee(tmp_path: Pat
         loan__collateral={"kind": "property", "value": "900000.00"},
         contacts=[NOTICE],
         promises=[],
+        **changes,
     )
-    d = policy.decide(data, as_of=AS_OF, portfolio=BOOK)  # first instalment due 2026-11-18
+
+
+def test_a_mortgage_instalment_ten_days_late_with_a_collection_fee(tmp_path: Path) -> None:
+    # docs/compliance.md §9's worked example. Equal principal over 12 months: each instalment
+    # carries 60,804.00 / 12 = 5,067.00 of principal. Ten days late, 24% a year allows
+    # 5,067.00 × 0.24 × 10 / 360 = 33.78 for penalty and fees together; the penalty
+    # (5,067.00 × 4.9% × 1.5 × 10 / 360 = 10.35) stays, the 1,000.00 fee is cut to 23.43.
+    policy = load(tmp_path, MORTGAGE_POLICY)
+    d = policy.decide(mortgage_case(), as_of=AS_OF, portfolio=BOOK)  # due 2026-11-18
     assert d.dpd == 10 and d.fee_terms.overdue_principal == D("5067.00")
     assert d.fee_terms.penalty_interest == D("10.35")
     assert d.fee_terms.collection_fee == D("23.43")
@@ -523,17 +528,7 @@ def test_a_partly_paid_instalment_is_measured_over_time(tmp_path: Path) -> None:
     # room counts 5,067.00 for 4 days and 4,419.42 for the next 6, as a court would — not
     # today's principal for all 10 days — less the 4.14 of penalty already paid.
     policy = load(tmp_path, MORTGAGE_POLICY)
-    data = case_dict(
-        loan__product="mortgage",
-        loan__principal="60804.00",
-        loan__annual_rate="0.049",
-        loan__repayment="equal_principal",
-        loan__start_date="2026-10-18",
-        loan__collateral={"kind": "property", "value": "900000.00"},
-        payments=[{"date": "2026-11-22", "amount": "900.00"}],
-        contacts=[NOTICE],
-        promises=[],
-    )
+    data = mortgage_case(payments=[{"date": "2026-11-22", "amount": "900.00"}])
     d = policy.decide(data, as_of=AS_OF, portfolio=BOOK)
     assert d.fee_terms.overdue_principal == D("4419.42")
     room = (D("5067.00") * 4 + D("4419.42") * 6) * D("0.24") / 360  # 31.1896…
@@ -546,20 +541,9 @@ def test_fees_the_host_booked_are_flagged_not_cut() -> None:
     # A US card's 32.00 late fee, booked by the host, stays 32.00: over the 36% cap on 150.00
     # overdue for 20 days (2.95), it is flagged for the host to correct, never rewritten.
     us = load_policy(ROOT / "rules" / "us_cards.yaml")
-    data = case_dict(
-        loan__product="credit_card",
-        loan__currency="USD",
-        loan__principal="4000.00",
-        loan__annual_rate="0.2499",
-        borrower__timezone="America/New_York",
-        borrower__phones=["+1 212 555 0100"],
-        related_parties=[],
-        delinquency={
-            "dpd": 20,
-            "overdue_principal": "150.00",
-            "overdue_interest": "40.00",
-            "fees": "32.00",
-        },
+    snapshot = {"dpd": 20, "overdue_principal": "150.00", "overdue_interest": "40.00"}
+    data = us_card_case(
+        snapshot | {"fees": "32.00"}, loan__principal="4000.00", loan__annual_rate="0.2499"
     )
     d = us.decide(data, as_of=datetime(2026, 11, 20, 10, 0, tzinfo=NEW_YORK))
     assert d.fee_terms.other_fees == D("32.00")

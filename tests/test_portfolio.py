@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from conftest import NOTICE, case_dict
+from conftest import NOTICE, case_dict, us_card_case
 from dunning import ConfigError, Portfolio, load_policy
 from dunning.cli import main
 
@@ -60,14 +60,7 @@ def test_without_the_figure_a_decision_is_refused_not_guessed(lender: Any) -> No
 
 def test_a_policy_that_reads_no_figure_needs_none() -> None:
     us = load_policy(ROOT / "rules" / "us_cards.yaml")
-    data = case_dict(
-        loan__product="credit_card",
-        loan__currency="USD",
-        borrower__timezone="America/New_York",
-        borrower__phones=["+1 212 555 0100"],
-        related_parties=[],
-        delinquency={"dpd": 20, "overdue_principal": "150.00", "overdue_interest": "4.00"},
-    )
+    data = us_card_case({"dpd": 20, "overdue_principal": "150.00", "overdue_interest": "4.00"})
     assert us.decide(data, as_of=AS_OF).action.channel == "call"
 
 
