@@ -414,14 +414,25 @@ def test_the_policy_changes_are_listed_rule_by_rule(tmp_path: Path) -> None:
     changed = text.replace("when: dpd in 31..90", "when: dpd in 31..60").replace(
         "    - id: call-high-risk\n", "    - id: call-very-high-risk\n"
     )
+    changed = changed.replace("message: promise_reminder}", "message: overdue_notice}")
+    changed = changed.replace("sms_max_segments: 1 ", "sms_max_segments: 2 ")
+    changed = changed.replace("如已还款请忽略本短信。", "已还款请忽略。")
     new = loads_policy(changed, name="new.yaml")
     found = policy_changes(load_policy(RULES / "lender.yaml"), new)
     assert (
-        "rule call-very-high-risk added (channel): when rating in high_risk_ratings → call "
-        "(priority 0)" in found
+        "rule call-very-high-risk added (channel): when rating in high_risk_ratings → call, to "
+        "borrower (priority 0)" in found
     )
     assert "rule call-high-risk removed (channel)" in found
     assert (
-        "rule field-visit-m2-m3: when dpd in 31..90 → field_visit (priority 0)  →  "
-        "when dpd in 31..60 → field_visit (priority 0)" in found
+        "rule field-visit-m2-m3: when dpd in 31..90 → field_visit, to borrower (priority 0)  →  "
+        "when dpd in 31..60 → field_visit, to borrower (priority 0)" in found
     )
+    # What customers read is part of the policy too.
+    assert (
+        "rule sms-open-promise: when open_promise → sms, to borrower, message promise_reminder "
+        "(priority 0)  →  when open_promise → sms, to borrower, message overdue_notice "
+        "(priority 0)" in found
+    )
+    assert "messages sms_max_segments: 1 → 2" in found
+    assert "message template promise_reminder changed (zh-CN)" in found

@@ -20,6 +20,7 @@ from typing import Any, Literal, TextIO
 
 from .errors import CaseError
 from .facts import Portfolio
+from .messages import MessageCatalog
 from .model import Case, Channel, Decision, GuardEffect, HandledBy
 from .money import round_money
 from .policy import Policy
@@ -308,19 +309,57 @@ def policy_changes(old: Policy, new: Policy) -> list[str]:
         changes.append("rules reordered (a different rule may now decide first)")
     if old.ir.guards != new.ir.guards:
         changes.append("guard settings changed")
+    changes.extend(_message_changes(old.ir.messages, new.ir.messages))
+    return changes
+
+
+def _message_changes(old: MessageCatalog, new: MessageCatalog) -> list[str]:
+    """What customers would read differently: the message settings and each template's texts."""
+    changes = [
+        f"messages {name}: {getattr(old, name)!r} → {getattr(new, name)!r}"
+        for name in ("language", "sms_max_segments", "sms_signature")
+        if getattr(old, name) != getattr(new, name)
+    ]
+    for template_id in sorted(set(old.templates) | set(new.templates)):
+        if template_id not in old.templates:
+            changes.append(f"message template {template_id} added")
+        elif template_id not in new.templates:
+            changes.append(f"message template {template_id} removed")
+        else:
+            before = {t.language: t.text for t in old.templates[template_id].texts}
+            after = {t.language: t.text for t in new.templates[template_id].texts}
+            languages = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+            if languages:
+                changes.append(f"message template {template_id} changed ({', '.join(languages)})")
     return changes
 
 
 def _described(rule: Rule) -> str:
     when = f"when {rule.when_text}" if rule.when is not None else "always"
     if isinstance(rule.outcome, ChannelOutcome):
-        outcome = rule.outcome.channel.value
+        channel = rule.outcome
+        outcome = channel.channel.value + "".join(
+            f", {label} {value}"
+            for label, value in (
+                ("to", "+".join(channel.recipients)),
+                ("by", _unusual_handler(channel)),
+                ("approved by", channel.requires_approval),
+                ("message", channel.message),
+            )
+            if value
+        )
     else:
         outcome = ", ".join(
             f"{key}: {source.raw if (source := rule.sources.get(key)) else '?'}"
             for key in sorted(rule.outcome)
         )
     return f"{when} → {outcome} (priority {rule.priority})"
+
+
+def _unusual_handler(outcome: ChannelOutcome) -> str | None:
+    """Who handles the action, when it is not who usually does (an agency only outsources)."""
+    agency = outcome.handled_by is HandledBy.AGENCY
+    return outcome.handled_by.value if agency != (outcome.channel is Channel.OUTSOURCE) else None
 
 
 def _shown(value: Any) -> str:
