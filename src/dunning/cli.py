@@ -67,7 +67,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("paths", nargs="+", help="rule files or folders")
     check.add_argument("--strict", action="store_true", help="treat warnings as errors")
-    check.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    check.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a parameter's default (lists comma-separated); repeatable",
+    )
     check.set_defaults(run=_run_check)
 
     decide = commands.add_parser(
@@ -146,7 +152,12 @@ def _parser() -> argparse.ArgumentParser:
         "--strict, a rule is uncovered), 2 usage error.",
     )
     test.add_argument("paths", nargs="+", help="test files or folders")
-    test.add_argument("--engine", choices=("compiled", "rete"), default="compiled")
+    test.add_argument(
+        "--engine",
+        choices=("compiled", "rete"),
+        default="compiled",
+        help="the rule engine (both decide alike; default: compiled)",
+    )
     test.add_argument("--strict", action="store_true", help="fail when a rule is uncovered")
     test.set_defaults(run=_run_test)
 
@@ -183,7 +194,12 @@ def _parser() -> argparse.ArgumentParser:
         help="the portfolio figure for both policies; default: each counts the input",
     )
     diff.add_argument("--changed", default=None, metavar="OUT.jsonl", help="write changed cases")
-    diff.add_argument("--engine", choices=("compiled", "rete"), default="compiled")
+    diff.add_argument(
+        "--engine",
+        choices=("compiled", "rete"),
+        default="compiled",
+        help="the rule engine (both decide alike; default: compiled)",
+    )
     diff.set_defaults(run=_run_diff)
 
     schema = commands.add_parser(
@@ -204,8 +220,19 @@ def _policy_options(parser: argparse.ArgumentParser) -> None:
         help="decision moment: YYYY-MM-DD or an ISO 8601 datetime with offset; "
         "default: now in the policy's time zone",
     )
-    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
-    parser.add_argument("--engine", choices=("compiled", "rete"), default="compiled")
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a parameter's default (lists comma-separated); repeatable",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=("compiled", "rete"),
+        default="compiled",
+        help="the rule engine (both decide alike; default: compiled)",
+    )
 
 
 def _as_of(text: str) -> date | datetime:
