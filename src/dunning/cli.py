@@ -152,12 +152,7 @@ def _parser() -> argparse.ArgumentParser:
         "--strict, a rule is uncovered), 2 usage error.",
     )
     test.add_argument("paths", nargs="+", help="test files or folders")
-    test.add_argument(
-        "--engine",
-        choices=("compiled", "rete"),
-        default="compiled",
-        help="the rule engine (both decide alike; default: compiled)",
-    )
+    _engine_option(test)
     test.add_argument("--strict", action="store_true", help="fail when a rule is uncovered")
     test.set_defaults(run=_run_test)
 
@@ -194,12 +189,7 @@ def _parser() -> argparse.ArgumentParser:
         help="the portfolio figure for both policies; default: each counts the input",
     )
     diff.add_argument("--changed", default=None, metavar="OUT.jsonl", help="write changed cases")
-    diff.add_argument(
-        "--engine",
-        choices=("compiled", "rete"),
-        default="compiled",
-        help="the rule engine (both decide alike; default: compiled)",
-    )
+    _engine_option(diff)
     diff.set_defaults(run=_run_diff)
 
     schema = commands.add_parser(
@@ -227,6 +217,10 @@ def _policy_options(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=VALUE",
         help="override a parameter's default (lists comma-separated); repeatable",
     )
+    _engine_option(parser)
+
+
+def _engine_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--engine",
         choices=("compiled", "rete"),
