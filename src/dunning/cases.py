@@ -6,11 +6,11 @@ the line number on every error, so that nothing is dropped silently.
 
 from __future__ import annotations
 
-import json
 import types
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Union, get_args, get_origin
 
+import jiter
 from pydantic import BaseModel, ValidationError
 
 from .errors import CaseError, Problem, did_you_mean
@@ -33,19 +33,23 @@ def parse_case(data: str | bytes | Mapping[str, Any], *, line: int | None = None
         CaseError: With the case id (when readable) and every problem found.
     """
     if isinstance(data, str | bytes):
-        # pydantic reads the JSON text itself (in compiled code, without building dicts first);
-        # the rare failing line is read again with json to report its problems as for a dict.
+        # Read once by jiter to refuse what pydantic's parser would let through: a key given
+        # twice (the last would win unseen), lone surrogates, NaN, nesting beyond 200 levels.
+        # Then pydantic validates the text itself (in compiled code, without building dicts);
+        # the rare failing line is validated again from the parsed value, for its problems.
+        try:
+            raw: Any = jiter.from_json(
+                data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data,
+                catch_duplicate_keys=True,
+                allow_inf_nan=False,
+            )
+        except ValueError as exc:
+            problem = Problem("", "invalid_json", f"not valid JSON: {exc}")
+            raise CaseError(None, [problem], line=line) from None
         try:
             return Case.model_validate_json(data)
         except ValidationError:
             pass
-        try:
-            raw: Any = json.loads(data)
-        except ValueError as exc:  # JSONDecodeError, or bytes that are not text
-            where = f" at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
-            message = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-            problem = Problem("", "invalid_json", f"not valid JSON: {message}{where}")
-            raise CaseError(None, [problem], line=line) from None
     else:
         raw = data
     if not isinstance(raw, Mapping):
@@ -54,9 +58,19 @@ def parse_case(data: str | bytes | Mapping[str, Any], *, line: int | None = None
     try:
         return Case.model_validate(raw)
     except ValidationError as exc:
-        case_id = raw.get("case_id")
-        readable_id = case_id if isinstance(case_id, str) and case_id else None
-        raise CaseError(readable_id, problems_of(exc, Case), line=line) from None
+        raise CaseError(_readable_id(raw), problems_of(exc, Case), line=line) from None
+
+
+def _readable_id(raw: Mapping[str, Any]) -> str | None:
+    """The case id to name in an error, if it is one a record can carry."""
+    case_id = raw.get("case_id")
+    if not isinstance(case_id, str) or not 0 < len(case_id) <= 128:
+        return None
+    try:
+        case_id.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from a Python caller
+        return None
+    return case_id
 
 
 def read_cases(lines: Iterable[str | bytes]) -> NumberedCases:

@@ -194,6 +194,7 @@ CASE_CODES: dict[str, str] = {
     "invalid_phone": "a phone number that is not digits",
     "missing": "a required field is absent",
     "not_an_object": "a batch line that is not a JSON object",
+    "not_ascii_number": "an amount or rate written with other digits than 0-9, or underscores",
     "role": "the borrower's or a related party's role is wrong",
     "schedule_order": "due dates not increasing",
     "schedule_sum": "instalment principals do not sum to the principal",
@@ -203,6 +204,7 @@ CASE_CODES: dict[str, str] = {
     "unknown_timezone": "not an IANA time zone",
     "product_not_covered": "the policy does not cover the case's product",
     "bad_outcome": "a rule computed a value outside its range for this case",
+    "cannot_decide": "the case drives the arithmetic beyond its range (or the rete engine's)",
 }
 
 #: Codes of rule-file diagnostics.

@@ -14,8 +14,9 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from functools import cache
+from importlib.resources import files
 from typing import Annotated, Any, Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -24,6 +25,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    Strict,
+    StrictBool,
     ValidationError,
     model_validator,
 )
@@ -194,16 +197,35 @@ def _no_float(value: Any) -> Any:
     return value
 
 
+def _ascii_number(text: str) -> None:
+    # Decimal() reads any Unicode digit and underscores: "٤٧٨٠٠.٠٠" and "47_800.00" would be
+    # 47800.00, which is not what a reader of the line sees. Two C calls, no regex.
+    if not text.isascii() or "_" in text:
+        raise PydanticCustomError(
+            "not_ascii_number",
+            '{text} is not a number written with the digits 0-9 and a point, such as "1100.16"',
+            {"text": repr(text[:40])},
+        )
+
+
+def _rate_input(value: Any) -> Any:
+    if isinstance(value, str):
+        _ascii_number(value)
+        return value
+    return _no_float(value)
+
+
 def _amount_input(value: Any) -> Any:
-    # The one Python step on the hot path of every amount: no floats, and at most
+    # The one Python step on the hot path of every amount: no floats, ASCII digits, and at most
     # MAX_AMOUNT_DIGITS digits. A string of 20 characters or fewer without an exponent cannot
     # have more, so only long or exponent forms (and ints, Decimals) are taken apart here;
     # parsing, finiteness and sign stay in pydantic's own (compiled) decimal validator.
     if isinstance(value, str):
+        _ascii_number(value)
         if len(value) <= MAX_AMOUNT_DIGITS and "e" not in value and "E" not in value:
             return value
         try:
-            number = Decimal(value.strip().replace("_", ""))
+            number = Decimal(value.strip())
         except ArithmeticError:
             return value  # not a number at all: pydantic reports decimal_parsing
         _check_digits(number)
@@ -241,7 +263,7 @@ Amount = Annotated[Decimal, Field(ge=0), BeforeValidator(_amount_input)]
 #: A strictly positive amount of money.
 PositiveAmount = Annotated[Decimal, Field(gt=0), BeforeValidator(_amount_input)]
 #: A rate as a fraction (0.18 = 18%), in [0, 1).
-Rate = Annotated[Decimal, Field(ge=0, lt=1), BeforeValidator(_no_float)]
+Rate = Annotated[Decimal, Field(ge=0, lt=1), BeforeValidator(_rate_input)]
 #: A non-empty identifier.
 Id = Annotated[str, Field(min_length=1, max_length=128)]
 #: Free text a collector recorded.
@@ -249,18 +271,31 @@ Text = Annotated[str, Field(max_length=4000)]
 
 
 @cache
+def iana_zones() -> frozenset[str]:
+    """The time zone names of the IANA database (the ``tzdata`` package's list).
+
+    Only these are zones in dunning: ``localtime``, ``posixrules`` or a file name that happens
+    to be on the server's zone path would make decisions depend on the machine.
+    """
+    names = files("tzdata").joinpath("zones").read_text(encoding="utf-8").split()
+    return frozenset(names) - {"Factory"}
+
+
+@cache
 def _zone(name: str) -> ZoneInfo:
+    if name not in iana_zones():
+        raise ZoneInfoNotFoundError(name)
     return ZoneInfo(name)
 
 
 def _timezone(name: str) -> str:
     try:
         _zone(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise PydanticCustomError(
             "unknown_timezone",
             "unknown IANA time zone {name}{hint}",
-            {"name": repr(name), "hint": did_you_mean(name, available_timezones())},
+            {"name": repr(name[:64]), "hint": did_you_mean(name[:64], iana_zones())},
         ) from None
     return name
 
@@ -353,7 +388,7 @@ class Party(_Model):
     phones: tuple[Phone, ...] = ()
     addresses: tuple[Text, ...] = ()
     timezone: TimeZone = "Asia/Shanghai"
-    do_not_contact: bool = False
+    do_not_contact: StrictBool = False
     guarantee_ends: date | None = None
     language: Language | None = None
 
@@ -410,7 +445,7 @@ class Loan(_Model):
     currency: Currency = DEFAULT_CURRENCY
     annual_rate: Rate
     start_date: date
-    term_months: Annotated[int, Field(gt=0, le=600)] | None = None
+    term_months: Annotated[int, Strict(), Field(gt=0, le=600)] | None = None
     repayment: Repayment = Repayment.EQUAL_INSTALLMENT
     schedule: tuple[Installment, ...] | None = None
     collateral: Collateral | None = None
@@ -500,7 +535,7 @@ class Payment(_Model):
 class DelinquencySnapshot(_Model):
     """Delinquency figures from the host's own servicing system; used as given when present."""
 
-    dpd: Annotated[int, Field(ge=0, le=36500)]
+    dpd: Annotated[int, Strict(), Field(ge=0, le=36500)]
     overdue_principal: Amount
     overdue_interest: Amount
     penalty_interest: Amount = Decimal(0)
@@ -548,8 +583,8 @@ class Placement(_Model):
 class CommissionBand(_Model):
     """A commission rate for cases placed at ``min_dpd``..``max_dpd`` days past due."""
 
-    min_dpd: Annotated[int, Field(ge=0)]
-    max_dpd: Annotated[int, Field(ge=0)] | None = None
+    min_dpd: Annotated[int, Strict(), Field(ge=0)]
+    max_dpd: Annotated[int, Strict(), Field(ge=0)] | None = None
     rate: Rate
 
     @model_validator(mode="after")
@@ -566,7 +601,7 @@ class Agency(_Model):
     name: Text
     commission: tuple[CommissionBand, ...] = Field(min_length=1)
     products: tuple[Product, ...] = ()
-    capacity: Annotated[int, Field(ge=0)] | None = None
+    capacity: Annotated[int, Strict(), Field(ge=0)] | None = None
 
     @model_validator(mode="after")
     def _contiguous(self) -> Self:
@@ -609,13 +644,13 @@ class Case(_Model):
     contacts: tuple[ContactAttempt, ...] = ()
     promises: tuple[PromiseToPay, ...] = ()
     placement: Placement | None = None
-    lost_contact: bool = False
-    dispute: bool = False
+    lost_contact: StrictBool = False
+    dispute: StrictBool = False
     disputed_amount: Amount | None = None
-    do_not_contact: bool = False
-    deceased: bool = False
-    bankrupt: bool = False
-    attorney_represented: bool = False
+    do_not_contact: StrictBool = False
+    deceased: StrictBool = False
+    bankrupt: StrictBool = False
+    attorney_represented: StrictBool = False
     rating: Annotated[str, Field(min_length=1, max_length=16)] | None = None
 
     @model_validator(mode="after")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -22,7 +23,7 @@ from pydantic import ValidationError
 from .cases import parse_case
 from .delinquency import Assessment, Assessor
 from .engines import Engine, RuleTrace, Verdict
-from .errors import CaseError, ConfigError, Diagnostic, PolicyError, Problem
+from .errors import CaseError, ConfigError, Diagnostic, PolicyError, Problem, RuleEngineError
 from .facts import Portfolio, fact_view
 from .guards import Allowance, Guards
 from .model import (
@@ -36,7 +37,7 @@ from .model import (
     Role,
 )
 from .money import quantum, round_exact, round_money
-from .rules.frontend import GuardProfile, compile_file, compile_policy
+from .rules.frontend import GuardProfile, compile_bytes, compile_file, compile_policy
 from .rules.ir import GROUPS, ChannelOutcome, PolicyIR, Rule
 from .rules.nodes import Name, Node, walk
 
@@ -68,7 +69,7 @@ def load_policy(
     """Load, check and compile a policy file.
 
     Args:
-        path: The policy's YAML file.
+        path: The policy's YAML file. It is read once, and at most 1 MiB of it.
         engine: ``compiled`` (default) or ``rete``.
         params: Values that override the file's parameter defaults (strings are converted as the
             command line's ``--param`` does).
@@ -77,9 +78,12 @@ def load_policy(
 
     Raises:
         PolicyError: With every diagnostic of the file, compiler style.
-        ConfigError: For an unknown or unavailable engine, or bad profiles.
+        ConfigError: For an unknown or unavailable engine, bad profiles or parameters, or a
+            path that is not a ``str`` or ``Path``.
     """
-    _check_engine(engine)
+    if not isinstance(path, str | Path):
+        raise ConfigError(f"path must be a str or a pathlib.Path, not {type(path).__name__}")
+    _check_options(engine, params)
     ir, source, content = compile_file(Path(path), params, profiles)
     if ir is None:
         raise PolicyError(source.diagnostics)
@@ -87,7 +91,7 @@ def load_policy(
 
 
 def loads_policy(
-    text: str,
+    text: str | bytes,
     *,
     name: str = "<policy>",
     engine: str = "compiled",
@@ -96,18 +100,32 @@ def loads_policy(
 ) -> Policy:
     """Load a policy from its text, as :func:`load_policy` loads a file.
 
-    ``name`` stands for the file name in diagnostics. Used by generated and embedded policies.
+    ``text`` is the file's text, or its bytes as read (UTF-8): a policy loaded from a file's
+    bytes has the digest :func:`load_policy` gives that file. ``name`` stands for the file name
+    in diagnostics. Used by generated and embedded policies, and by worker processes.
     """
-    _check_engine(engine)
-    ir, source = compile_policy(name, text, params, profiles)
+    if not isinstance(text, str | bytes):
+        raise ConfigError(f"text must be a str or bytes, not {type(text).__name__}")
+    if not isinstance(name, str):
+        raise ConfigError(f"name must be a str, not {type(name).__name__}")
+    _check_options(engine, params)
+    content = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+    if isinstance(text, bytes):
+        ir, source = compile_bytes(name, text, params, profiles)
+    else:
+        ir, source = compile_policy(name, text, params, profiles)
     if ir is None:
         raise PolicyError(source.diagnostics)
-    return _policy(ir, source.diagnostics, engine, text.encode("utf-8"))
+    return _policy(ir, source.diagnostics, engine, content)
 
 
-def _check_engine(engine: str) -> None:
-    if engine not in ENGINES:
+def _check_options(engine: object, params: object) -> None:
+    if not isinstance(engine, str) or engine not in ENGINES:
         raise ConfigError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if params is not None and (
+        not isinstance(params, Mapping) or not all(isinstance(k, str) for k in params)
+    ):
+        raise ConfigError("params must be a mapping of parameter names (str) to values")
 
 
 def _policy(ir: PolicyIR, diagnostics: list[Diagnostic], engine: str, content: bytes) -> Policy:
@@ -403,10 +421,12 @@ class Policy:
         """Decide ``case`` and say why: every rule considered, and the first failing part."""
         moment = self.moment(as_of)
         case, assessment = self._prepare(case, moment)
-        lawful = self.guards.lawful(case, assessment)
-        facts = fact_view(case, lawful, moment, self._book(portfolio, case))
-        verdict = self._engine.run(facts)
-        decision = self._guard(case, assessment, self._build(case, assessment, moment, verdict))
+        book = self._book(portfolio, case)
+        with _undecidable(case):
+            facts = fact_view(case, self.guards.lawful(case, assessment), moment, book)
+            verdict = self._engine.run(facts)
+            decision = self._build(case, assessment, moment, verdict)
+            decision = self._guard(case, assessment, decision)
         winners = {group: getattr(verdict, group).id for group in GROUPS}
         users: dict[str, list[str]] = {}
         for rule in self.ir.rules():
@@ -448,9 +468,20 @@ class Policy:
         """Validate (if needed), check coverage and assess one input; raise its CaseError."""
         if isinstance(item, CaseError):
             raise item
-        case = item if isinstance(item, Case) else parse_case(item)
+        if isinstance(item, Case):
+            case = item
+        elif isinstance(item, str | bytes | Mapping):
+            case = parse_case(item)
+        else:
+            problem = Problem(
+                "",
+                "not_an_object",
+                f"a case is a Case, a mapping or JSON text, not {type(item).__name__}",
+            )
+            raise CaseError(None, [problem])
         self._covered(case)
-        return case, self._assessor.assess(case, moment)
+        with _undecidable(case):
+            return case, self._assessor.assess(case, moment)
 
     def _one(
         self, item: Any, moment: datetime, portfolio: Portfolio | None
@@ -511,10 +542,12 @@ class Policy:
     ) -> Decision:
         # The rules read what can lawfully be asked for; the decision is built on the policy's
         # own figures, so that the guards cut them — and say so — where the law requires.
-        allowance = self.guards.allowance(case, assessment)  # measured once, used twice
-        facts = fact_view(case, self.guards.lawful(case, assessment, allowance), moment, portfolio)
-        decision = self._build(case, assessment, moment, self._engine.run(facts))
-        return self._guard(case, assessment, decision, allowance)
+        with _undecidable(case):
+            allowance = self.guards.allowance(case, assessment)  # measured once, used twice
+            lawful = self.guards.lawful(case, assessment, allowance)
+            facts = fact_view(case, lawful, moment, portfolio)
+            decision = self._build(case, assessment, moment, self._engine.run(facts))
+            return self._guard(case, assessment, decision, allowance)
 
     def _guard(
         self,
@@ -590,6 +623,23 @@ class Policy:
                 for err in exc.errors(include_url=False)
             ]
             raise CaseError(case.case_id, problems) from None
+
+
+@contextmanager
+def _undecidable(case: Case) -> Iterator[None]:
+    """Turn arithmetic a case drives out of range into that case's error, never a crash.
+
+    Values the case contract allows can still reach a limit of the arithmetic (a computed
+    outcome beyond 28 digits, a date past year 9999, a value the rete engine cannot represent
+    exactly): the case gets a ``cannot_decide`` error and a batch goes on with the next one.
+    """
+    try:
+        yield
+    except CaseError:
+        raise
+    except (ArithmeticError, ValueError, RuleEngineError) as exc:
+        problem = Problem("", "cannot_decide", f"cannot decide this case: {exc}")
+        raise CaseError(case.case_id, [problem]) from None
 
 
 def _numbered(result: Decision | CaseError, source: Iterator[Any]) -> Decision | CaseError:

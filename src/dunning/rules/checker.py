@@ -17,7 +17,6 @@ from typing import Any
 from ..delinquency import DEFAULT_BANDS, BucketBands
 from ..errors import ConfigError, did_you_mean
 from ..model import Product
-from ..money import MINOR_UNITS
 from .assessment import read_assessment, within_cap
 from .coverage import analyse
 from .guard_config import BUILTIN_PROFILES, GuardProfile, read_guards
@@ -47,10 +46,8 @@ def check_policy(
     """
     source = raw.source
     products = _products(raw)
-    if raw.currency not in MINOR_UNITS:
-        source.report(Pos(1, 1), "unknown-value", f"unknown currency {raw.currency!r}")
     bands = _bands(raw)
-    params, param_types = check_params(raw.params, dict(overrides or {}), source)
+    params, param_types = check_params(raw.params, dict(overrides or {}), source, raw.currency)
     scope = Scope(params, param_types, tuple(raw.params), bands.labels)
     typer = Typer(scope, source)
     assessment = read_assessment(raw, typer)

@@ -26,6 +26,7 @@ whitelist, so rule text cannot reach Python. Size, nesting and literals are boun
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -59,12 +60,12 @@ class ExprError(Exception):
 _TOKEN = re.compile(
     r"""
     (?P<space>\s+)
-  | (?P<number>\d+(?:\.\d+)?)
+  | (?P<number>[0-9]+(?:\.[0-9]+)?)
   | (?P<string>"[^"\\\n]*"|'[^'\\\n]*')
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<op>\.\.|==|!=|<=|>=|\*\*|[<>+\-*/()\[\],])
     """,
-    re.VERBOSE,
+    re.VERBOSE | re.ASCII,
 )
 _KEYWORDS = {"and", "or", "not", "in", "true", "false", "null"}
 _CMP = {"==", "!=", "<", "<=", ">", ">="}
@@ -93,6 +94,15 @@ def _tokens(text: str) -> list[_Tok]:
                 )
             if ch in "\"'":
                 raise ExprError("syntax-error", "unterminated string", at)
+            if ch.isdigit() or ch.isspace():
+                what = "digit" if ch.isdigit() else "space"
+                raise ExprError(
+                    "syntax-error",
+                    f"{ch!r} ({unicodedata.name(ch, 'unnamed')}) is not an ASCII {what}",
+                    at,
+                    "rules are written with the digits 0-9 and plain spaces, so that what a "
+                    "reader sees is what the engine reads",
+                )
             raise ExprError("syntax-error", f"unexpected character {ch!r}", at)
         kind = match.lastgroup or ""
         word = match.group()
@@ -248,19 +258,27 @@ class _Parser:
         return ListExpr(start.at, tuple(items), end=self.done)
 
     def sum(self) -> Node:
-        node = self.term()
+        node, levels = self.term(), 0
         while self.at("+", "-"):
+            # Each operator of a chain nests the chain so far one level deeper (a+b+c is
+            # (a+b)+c): counted like parentheses, so that every engine can build what passes.
+            self.nest()
+            levels += 1
             op = self.take().text
             right = self.term()
             node = Binary(node.at, op, node, right, end=self.done)
+        self.depth -= levels
         return node
 
     def term(self) -> Node:
-        node = self.unary()
+        node, levels = self.unary(), 0
         while self.at("*", "/"):
+            self.nest()
+            levels += 1
             op = self.take().text
             right = self.unary()
             node = Binary(node.at, op, node, right, end=self.done)
+        self.depth -= levels
         return node
 
     def unary(self) -> Node:

@@ -17,9 +17,9 @@ from .checker import check_policy
 from .guard_config import GuardProfile, profile_table
 from .ir import PolicyIR
 from .schema import read_policy
-from .source import Pos, Source, load_yaml
+from .source import MAX_FILE_BYTES, Pos, Source, load_yaml
 
-__all__ = ["GuardProfile", "compile_file", "compile_policy"]
+__all__ = ["GuardProfile", "compile_bytes", "compile_file", "compile_policy"]
 
 
 def compile_policy(
@@ -53,14 +53,42 @@ def compile_policy(
 def compile_file(
     path: Path, params: Mapping[str, Any] | None = None, profiles: Iterable[GuardProfile] = ()
 ) -> tuple[PolicyIR | None, Source, bytes]:
-    """Read and check a policy file; also return its bytes (for the policy's digest)."""
+    """Read and check a policy file; also return its bytes (for the policy's digest).
+
+    The file is read once, and at most ``MAX_FILE_BYTES`` + 1 bytes of it: a device or a pipe
+    that never ends is refused as too large, not read until memory runs out.
+    """
     try:
-        content = path.read_bytes()
+        with open(path, "rb") as stream:
+            content = stream.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        source = Source(str(path), "")
+        source.report(Pos(1, 1), "unreadable", f"cannot read the rule file: {exc.strerror or exc}")
+        return None, source, b""
+    ir, source = compile_bytes(str(path), content, params, profiles)
+    return ir, source, content
+
+
+def compile_bytes(
+    label: str,
+    content: bytes,
+    params: Mapping[str, Any] | None = None,
+    profiles: Iterable[GuardProfile] = (),
+) -> tuple[PolicyIR | None, Source]:
+    """Check a policy file's bytes (UTF-8), as :func:`compile_file` checks the file."""
+    if len(content) > MAX_FILE_BYTES:
+        source = Source(label, "")
+        source.report(Pos(1, 1), "too-large", f"rule file is larger than {MAX_FILE_BYTES} bytes")
+        return None, source
+    try:
         # As Path.read_text does: universal newlines, so positions count lines alike.
         text = content.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
-    except (OSError, UnicodeDecodeError) as exc:
-        source = Source(str(path), "")
-        source.report(Pos(1, 1), "unreadable", f"cannot read the rule file: {exc}")
-        return None, source, b""
-    ir, source = compile_policy(str(path), text, params, profiles)
-    return ir, source, content
+    except UnicodeDecodeError as exc:
+        source = Source(label, "")
+        line = content[: exc.start].count(b"\n") + 1
+        column = exc.start - (content.rfind(b"\n", 0, exc.start) + 1) + 1
+        source.report(
+            Pos(line, column), "unreadable", f"the rule file is not UTF-8 text: {exc.reason}"
+        )
+        return None, source
+    return compile_policy(label, text, params, profiles)

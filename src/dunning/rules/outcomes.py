@@ -17,6 +17,7 @@ from ..model import Channel, HandledBy
 from ..money import MINOR_UNITS
 from .ir import THIRD_PARTY_WORDS, ChannelOutcome, ComputedOutcome
 from .nodes import NUMERIC, Literal, Node
+from .params import LIMIT
 from .reader import scalar_value
 from .schema import RawRule
 from .source import PScalar, PSeq, Source
@@ -97,7 +98,7 @@ def _good_value(
         return False
     if isinstance(expr, Literal) and isinstance(expr.value, int | Decimal):
         value = Decimal(expr.value)
-        bad = value < 0 or (want == "number" and value >= 1)
+        bad = value < 0 or value >= (1 if want == "number" else LIMIT)
         exponent = value.as_tuple().exponent
         if want == "money" and isinstance(exponent, int) and -exponent > MINOR_UNITS[currency]:
             bad = True
@@ -106,7 +107,11 @@ def _good_value(
                 node.pos,
                 "bad-outcome-value",
                 f"{key} = {value} is out of range"
-                + (" (a rate is at least 0 and below 1)" if want == "number" else ""),
+                + (
+                    " (a rate is at least 0 and below 1)"
+                    if want == "number"
+                    else f" (an amount from 0 to below {LIMIT:,}, at the {currency} minor unit)"
+                ),
                 rule_id=rule.id,
             )
             return False

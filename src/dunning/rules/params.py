@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import did_you_mean
 from ..facts import FACTS
+from ..money import MINOR_UNITS
 from .nodes import Ty
 from .reader import scalar_value
 from .schema import RawParam
@@ -21,10 +22,19 @@ from .source import Pos, Source
 
 __all__ = ["check_params", "parse_param_value"]
 
-_DAYS = re.compile(r"^(\d{1,5})\s*([dw])$")
+_DAYS = re.compile(r"^([0-9]{1,5})\s*([dw])$")
+_NUMBER = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]{1,3})?$")
 
 
-def parse_param_value(kind: str, value: Any) -> Any:
+#: The bounds every parameter value of a kind must keep, whatever its declared min and max:
+#: days up to a century; numbers and whole numbers below a trillion, numbers with at most ten
+#: decimal places; money not negative, below a trillion and at the currency's minor unit.
+LIMIT = Decimal(10) ** 12
+MAX_DAYS = 36_500
+NUMBER_PLACES = 10
+
+
+def parse_param_value(kind: str, value: Any, currency: str = "CNY") -> Any:
     """Convert a parameter value (from YAML, Python or the command line) to its type.
 
     Raises:
@@ -36,7 +46,7 @@ def parse_param_value(kind: str, value: Any) -> Any:
         if not isinstance(value, list | tuple):
             raise ValueError(f"expected a {kind}")
         elem = kind[5:-1]
-        return tuple(parse_param_value(elem, v) for v in value)
+        return tuple(parse_param_value(elem, v, currency) for v in value)
     if kind == "bool":
         if isinstance(value, bool):
             return value
@@ -45,34 +55,51 @@ def parse_param_value(kind: str, value: Any) -> Any:
         raise ValueError("expected true or false")
     if kind == "string":
         if isinstance(value, str):
+            if len(value) > 200 or not value.isprintable():
+                raise ValueError("expected text of at most 200 printable characters")
             return value
         raise ValueError("expected text")
-    if kind == "days":
-        if isinstance(value, str):
-            match = _DAYS.match(value.strip())
-            if match:
-                return int(match.group(1)) * (7 if match.group(2) == "w" else 1)
-        kind = "int"
-    expected = "a whole number" if kind == "int" else "a number"
+    days = kind == "days"
+    if days and isinstance(value, str):
+        match = _DAYS.match(value.strip())
+        if match:
+            value = int(match.group(1)) * (7 if match.group(2) == "w" else 1)
+    expected = {"int": "a whole number", "days": "a number of days", "money": "an amount"}.get(
+        kind, "a number"
+    )
     if isinstance(value, float):
         raise ValueError(f'expected {expected} written as text, e.g. "0.5"')
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         raise ValueError(f"expected {expected}")
+    if isinstance(value, str) and not _NUMBER.match(value.strip()):
+        raise ValueError(f"expected {expected} in the digits 0-9, such as 12 or 0.5")
     try:
-        number = Decimal(str(value).strip()) if isinstance(value, str | int | Decimal) else None
+        number = Decimal(value.strip() if isinstance(value, str) else value)
     except ArithmeticError:
-        number = None
-    if number is None or not number.is_finite():
-        raise ValueError(f"expected {expected}")
-    if kind == "int":
+        raise ValueError(f"expected {expected}") from None
+    # Bounded before anything else is done with it: int() of 1E+999999999 would not end.
+    if not number.is_finite() or abs(number) >= LIMIT:
+        raise ValueError(f"expected {expected} below {LIMIT:,}")
+    if kind in ("int", "days"):
         if number != number.to_integral_value():
-            raise ValueError("expected a whole number")
+            raise ValueError(f"expected {expected}, not a fraction")
+        if days and not 0 <= number <= MAX_DAYS:
+            raise ValueError(f"expected a number of days from 0 to {MAX_DAYS:,}")
         return int(number)
+    places = MINOR_UNITS.get(currency, 2) if kind == "money" else NUMBER_PLACES
+    if -number.as_tuple().exponent > places:  # type: ignore[operator]
+        unit = f"the {currency} minor unit" if kind == "money" else f"{places} decimal places"
+        raise ValueError(f"{number} has more decimals than {unit}")
+    if kind == "money" and number < 0:
+        raise ValueError(f"an amount is not negative, got {number}")
     return number
 
 
 def check_params(
-    declared: Mapping[str, RawParam], overrides: Mapping[str, Any], source: Source
+    declared: Mapping[str, RawParam],
+    overrides: Mapping[str, Any],
+    source: Source,
+    currency: str = "CNY",
 ) -> tuple[dict[str, Any], dict[str, Ty]]:
     """Return the values in force and the types of every parameter whose value is good.
 
@@ -98,7 +125,7 @@ def check_params(
                 hint="rename the parameter",
             )
             continue
-        value = _value(param, overrides, source)
+        value = _value(param, overrides, source, currency)
         if value is None:
             continue
         values[name] = value
@@ -110,7 +137,7 @@ def check_params(
     return values, types
 
 
-def _value(param: RawParam, overrides: Mapping[str, Any], source: Source) -> Any:
+def _value(param: RawParam, overrides: Mapping[str, Any], source: Source, currency: str) -> Any:
     overridden = param.name in overrides
     raw_value = overrides[param.name] if overridden else scalar_value(param.default)
     # An override has no place in the file: it is reported at the parameter's name, saying
@@ -123,7 +150,7 @@ def _value(param: RawParam, overrides: Mapping[str, Any], source: Source) -> Any
         else f"the default {getattr(param.default, 'raw', raw_value)} of parameter {param.name!r}"
     )
     try:
-        value = parse_param_value(param.type, raw_value)
+        value = parse_param_value(param.type, raw_value, currency)
     except ValueError as exc:
         source.report(where, "bad-param-value", f"{what} ({param.type}): {exc}")
         return None

@@ -13,6 +13,8 @@ from decimal import Decimal
 from typing import Any
 
 from ..errors import did_you_mean
+from ..model import iana_zones
+from ..money import MINOR_UNITS
 from .guard_config import guards_json_schema
 from .ir import GROUPS, OUTCOME_KEYS
 from .messages import messages_json_schema
@@ -124,10 +126,40 @@ def read_policy(root: PNode, source: Source) -> RawPolicy:
         if not _ID.match(name):
             source.report(top.get("policy").pos, "bad-value", f"policy name {name!r} is not an id")  # type: ignore[union-attr]
         policy.name = name
-    policy.version = r.text(r.need(top, "version", "the policy file"), "version") or ""
+    version_node = r.need(top, "version", "the policy file")
+    version = r.text(version_node, "version") or ""
+    if version_node is not None and (len(version) > 128 or not version.isprintable()):
+        source.report(
+            version_node.pos,
+            "bad-value",
+            f"version {version[:40]!r}{'…' if len(version) > 40 else ''} is not a version: "
+            "at most 128 printable characters (every decision carries it)",
+        )
+        version = ""
+    policy.version = version
     policy.description = r.text(top.get("description"), "description") or ""
-    policy.currency = r.text(top.get("currency"), "currency") or "CNY"
-    policy.timezone = r.text(top.get("timezone"), "timezone") or "Asia/Shanghai"
+    currency_node = top.get("currency")
+    currency = r.text(currency_node, "currency") or "CNY"
+    if currency_node is not None and currency not in MINOR_UNITS:
+        source.report(
+            currency_node.pos,
+            "unknown-value",
+            f"unknown currency {currency[:40]!r}" + did_you_mean(currency[:40], MINOR_UNITS),
+            hint="an ISO 4217 code in capitals, such as CNY or USD",
+        )
+        currency = "CNY"  # checked no further: the file will not load
+    policy.currency = currency
+    zone_node = top.get("timezone")
+    zone = r.text(zone_node, "timezone") or "Asia/Shanghai"
+    if zone_node is not None and zone not in iana_zones():
+        source.report(
+            zone_node.pos,
+            "unknown-value",
+            f"unknown time zone {zone[:64]!r}" + did_you_mean(zone[:64], iana_zones()),
+            hint="a name of the IANA time zone database, such as Asia/Shanghai",
+        )
+        zone = "Asia/Shanghai"
+    policy.timezone = zone
     products = r.sequence(r.need(top, "products", "the policy file"), "products")
     for item in products.items if products else ():
         text = r.text(item, "a product")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Union
+from typing import Any, Union
 
 import yaml
 
@@ -134,17 +134,9 @@ def _pos(node: yaml.Node) -> Pos:
 class _Builder:
     def __init__(self, source: Source) -> None:
         self.source = source
-        self.count = 0
 
-    def build(self, node: yaml.Node, depth: int) -> PNode | None:
-        self.count += 1
-        if self.count > MAX_NODES:
-            if self.count == MAX_NODES + 1:
-                self.source.report(_pos(node), "too-large", f"more than {MAX_NODES} YAML nodes")
-            return None
-        if depth > MAX_DEPTH:
-            self.source.report(_pos(node), "too-deep", f"nested deeper than {MAX_DEPTH} levels")
-            return None
+    def build(self, node: yaml.Node) -> PNode | None:
+        # Size and depth were bounded while composing (_BoundedLoader), before any node existed.
         if node.tag not in _ALLOWED_TAGS:
             self.source.report(
                 _pos(node),
@@ -156,15 +148,15 @@ class _Builder:
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node)
         if isinstance(node, yaml.SequenceNode):
-            items = [self.build(child, depth + 1) for child in node.value]
+            items = [self.build(child) for child in node.value]
             return PSeq(tuple(i for i in items if i is not None), _pos(node))
         assert isinstance(node, yaml.MappingNode)
-        return self.mapping(node, depth)
+        return self.mapping(node)
 
-    def mapping(self, node: yaml.MappingNode, depth: int) -> PMap:
+    def mapping(self, node: yaml.MappingNode) -> PMap:
         items: dict[str, tuple[PScalar, PNode]] = {}
         for key_node, value_node in node.value:
-            key = self.build(key_node, depth + 1)
+            key = self.build(key_node)
             if not isinstance(key, PScalar) or not isinstance(key.value, str):
                 self.source.report(_pos(key_node), "bad-key", "mapping keys must be plain names")
                 continue
@@ -176,7 +168,7 @@ class _Builder:
                     hint=f"the first is on line {items[key.value][0].pos.line}",
                 )
                 continue
-            value = self.build(value_node, depth + 1)
+            value = self.build(value_node)
             if value is not None:
                 items[key.value] = (key, value)
         return PMap(items, _pos(node))
@@ -197,6 +189,15 @@ class _Builder:
                 value = raw  # YAML 1.1 forms like 0b1 or .inf: keep the text, schema decides
             if isinstance(value, Decimal) and not value.is_finite():
                 value = raw
+            # 1E+999999999 has few digits but no place in a policy: a later int() would not end.
+            if isinstance(value, Decimal) and abs(value.adjusted()) > MAX_NUMBER_DIGITS:
+                self.source.report(
+                    _pos(node),
+                    "literal-too-large",
+                    f"number {raw[:24]} is out of range (at most {MAX_NUMBER_DIGITS} digits "
+                    "before or after the point)",
+                )
+                return None
         elif tag == "bool":
             value = raw.lower() in ("true", "yes", "on", "y")
         elif tag == "null":
@@ -229,11 +230,11 @@ def load_yaml(source: Source) -> PNode | None:
         source.report(Pos(1, 1), "too-large", f"rule file is larger than {MAX_FILE_BYTES} bytes")
         return None
     try:
-        root = yaml.compose(source.text, Loader=_NoAliasLoader)
+        root = yaml.compose(source.text, Loader=_BoundedLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         pos = Pos(mark.line + 1, mark.column + 1) if mark else Pos(1, 1)
-        code = "yaml-alias" if isinstance(exc, _AliasError) else "yaml-syntax"
+        code = exc.code if isinstance(exc, _RefusedError) else "yaml-syntax"
         source.report(pos, code, str(exc.problem or exc.context or "invalid YAML"))
         return None
     except yaml.YAMLError as exc:
@@ -242,23 +243,47 @@ def load_yaml(source: Source) -> PNode | None:
     if root is None:
         source.report(Pos(1, 1), "empty-file", "the rule file is empty")
         return None
-    return _Builder(source).build(root, 0)
+    return _Builder(source).build(root)
 
 
-class _AliasError(yaml.composer.ComposerError):
-    pass
+class _RefusedError(yaml.composer.ComposerError):
+    """A node the rule files' limits refuse, with the diagnostic code to report."""
+
+    def __init__(self, code: str, message: str, mark: Any) -> None:
+        super().__init__(None, None, message, mark)
+        self.code = code
 
 
-class _NoAliasLoader(yaml.SafeLoader):
-    """A safe loader that refuses anchors and aliases (no 'billion laughs', no shared nodes)."""
+class _BoundedLoader(yaml.SafeLoader):
+    """A safe loader with the limits of rule files, applied while composing.
+
+    No anchors or aliases (no "billion laughs", no shared nodes); at most ``MAX_NODES`` nodes
+    and ``MAX_DEPTH`` levels, counted as each node is met: PyYAML's composer recurses once a
+    level, and would run out of stack before a later check could see the depth.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._nodes = 0
+        self._depth = 0
 
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         event = self.peek_event()  # type: ignore[no-untyped-call]
         if isinstance(event, yaml.AliasEvent):
             message = "anchors and aliases (*name) are not allowed in rule files"
-            raise _AliasError(None, None, message, event.start_mark)  # type: ignore[arg-type]
+            raise _RefusedError("yaml-alias", message, event.start_mark)
         anchor = getattr(event, "anchor", None)
         if anchor is not None:
             message = f"anchors (&{anchor}) are not allowed in rule files"
-            raise _AliasError(None, None, message, event.start_mark)
-        return super().compose_node(parent, index)
+            raise _RefusedError("yaml-alias", message, event.start_mark)
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise _RefusedError("too-large", f"more than {MAX_NODES} YAML nodes", event.start_mark)
+        if self._depth > MAX_DEPTH:
+            message = f"nested deeper than {MAX_DEPTH} levels"
+            raise _RefusedError("too-deep", message, event.start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
