@@ -298,22 +298,42 @@ def test_line_numbers_and_bad_bytes_are_the_same_with_workers(
     assert [i for i in ids if i] == [i for i in expected if i in ids]
 
 
-def test_workers_from_a_pipe_need_the_portfolio_figure(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_pipe_counts_itself_from_a_copy_on_disk(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    jobs: str,
 ) -> None:
+    # A pipe cannot be read twice: without --overdue-customers the batch is copied to a
+    # temporary file, counted, then decided - as the same file is (it used to be held in
+    # memory, or refused with --jobs).
+    data = b"".join(PORTFOLIO.read_bytes().splitlines(keepends=True)[:80])
+    file = tmp_path / "cases.jsonl"
+    file.write_bytes(data)
+
     class Pipe(io.RawIOBase):
+        def __init__(self) -> None:
+            self.rest = data
+
         def readable(self) -> bool:
             return True
 
-        def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
-            return 0
+        def seekable(self) -> bool:
+            return False
 
+        def readinto(self, buffer: Any) -> int:
+            chunk, self.rest = self.rest[: len(buffer)], self.rest[len(buffer) :]
+            buffer[: len(chunk)] = chunk
+            return len(chunk)
+
+    common = ["decide", "--policy", str(RULES / "lender.yaml"), "--as-of", "2026-11-28"]
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BufferedReader(Pipe())))
-    args = ["decide", "--policy", str(RULES / "lender.yaml"), "--jobs", "2", "-"]
-    assert main(args) == 2
-    assert "needs --overdue-customers" in capsys.readouterr().err
-
-
+    assert main([*common, "--jobs", jobs, "-"]) == 1  # its credit-card lines are rejected
+    piped = capsys.readouterr().out
+    assert main([*common, str(file)]) == 1
+    assert piped == capsys.readouterr().out
+    assert piped.count("\n") == len(data.splitlines())
 def test_jobs_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["decide", "--policy", str(RULES / "lender.yaml"), "--jobs", "0", "-"]) == 2
     assert "not a whole number ≥ 1" in capsys.readouterr().err

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import multiprocessing
 import multiprocessing.pool
+import os
+import shutil
 import sys
+import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, TextIO, TypeVar
+from typing import Any, BinaryIO, Literal, TextIO, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from . import __version__
@@ -23,11 +27,13 @@ from .diff import diff_policies
 from .errors import CaseError, ConfigError, Diagnostic, DunningError, PolicyError
 from .facts import Portfolio
 from .model import Case, Decision
-from .policy import Policy, check_file, load_policy
+from .policy import Policy, check_as_of, check_file, load_policy, loads_policy
 from .policytests import run_test_files
 from .report import DecisionSummary, PortfolioSummary
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+#: As a shell reports a command ended by SIGINT (Ctrl-C) or SIGPIPE: 128 + the signal.
+EXIT_INTERRUPTED, EXIT_PIPE = 130, 141
 
 
 class _Usage(Exception):
@@ -35,7 +41,10 @@ class _Usage(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``dunning`` command; return its exit status (0 ok, 1 rejected input, 2 usage)."""
+    """Run the ``dunning`` command; return its exit status.
+
+    0 ok, 1 rejected input, 2 usage; 130 interrupted (Ctrl-C), 141 output closed (``| head``).
+    """
     parser = _parser()
     try:
         args = parser.parse_args(argv)
@@ -43,7 +52,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     try:
         return int(args.run(args))
-    except _Usage as exc:
+    except BrokenPipeError:
+        # The reader went away (| head): nothing more can be said to it. Standard output is
+        # pointed at /dev/null so that the interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_PIPE
+    except KeyboardInterrupt:
+        print("dunning: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (_Usage, _WorkerFailed) as exc:
         print(f"dunning: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except PolicyError as exc:
@@ -95,7 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     decide.add_argument("--format", choices=("jsonl", "table"), default="jsonl")
     decide.add_argument(
         "--jobs",
-        type=_positive,
+        type=_jobs,
         default=1,
         help="worker processes (output order is kept; default 1)",
     )
@@ -231,12 +249,17 @@ def _engine_option(parser: argparse.ArgumentParser) -> None:
 
 def _as_of(text: str) -> date | datetime:
     try:
+        moment: date | datetime
         if "T" in text:
             moment = datetime.fromisoformat(text)
             if moment.tzinfo is None:
                 raise argparse.ArgumentTypeError(f"{text!r} has no time zone offset")
-            return moment
-        return date.fromisoformat(text)
+        else:
+            moment = date.fromisoformat(text)
+        check_as_of(moment)
+        return moment
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an ISO-8601 date or datetime") from None
 
@@ -274,9 +297,22 @@ def _portfolio(text: str) -> Portfolio:
 
 
 def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number ≥ 1")
     return int(text)
+
+
+#: More worker processes than this only share the same cores and memory.
+MAX_JOBS = max(4, 4 * (os.cpu_count() or 1))
+
+
+def _jobs(text: str) -> int:
+    jobs = _positive(text)
+    if jobs > MAX_JOBS:
+        raise argparse.ArgumentTypeError(
+            f"{jobs} worker processes is more than 4 per CPU of this machine (at most {MAX_JOBS})"
+        )
+    return jobs
 
 
 def _params(pairs: list[str]) -> dict[str, str]:
@@ -354,14 +390,15 @@ def _run_decide(args: argparse.Namespace) -> int:
     portfolio: Portfolio | None = args.overdue_customers
     summary = DecisionSummary()
     sink = _DecisionSink(args.format, args.skip_uncovered, summary, sys.stdout, sys.stderr)
-    with _open_binary(args.cases) as stream:
-        if portfolio is None and policy.portfolio_rules and stream.seekable() and args.jobs == 1:
+    with _open_binary(args.cases) as given, _rereadable(given, policy, portfolio) as stream:
+        if portfolio is None and policy.portfolio_rules and args.jobs == 1:
             # The whole file is the batch: its own count in a first pass, then it streams.
             portfolio = Portfolio(len(policy.overdue_borrowers(_items(stream), as_of=moment)))
             stream.seek(0)
         if args.jobs > 1:
             needs = bool(policy.portfolio_rules)
-            for out, err, part in _decide_in_processes(args, stream, moment, portfolio, needs):
+            parts = _decide_in_processes(args, policy, stream, moment, portfolio, needs)
+            for out, err, part in parts:
                 sys.stdout.write(out)
                 sys.stderr.write(err)
                 summary.merge(part)
@@ -373,6 +410,24 @@ def _run_decide(args: argparse.Namespace) -> int:
         title = f"Decisions of policy {policy.name} {policy.version} as of {moment.isoformat()}"
         summary.render(sys.stdout, title=title)
     return EXIT_REJECTED if summary.rejected else EXIT_OK
+
+
+@contextlib.contextmanager
+def _rereadable(
+    stream: BinaryIO, policy: Policy, portfolio: Portfolio | None
+) -> Iterator[BinaryIO]:
+    """The input, readable twice when the batch must count itself first.
+
+    A pipe cannot be read again: it is copied to a temporary file (on disk, so that memory
+    stays flat whatever its size) and read from there.
+    """
+    if portfolio is not None or not policy.portfolio_rules or stream.seekable():
+        yield stream
+        return
+    with tempfile.TemporaryFile() as copy:
+        shutil.copyfileobj(stream, copy, _BLOCK)
+        copy.seek(0)
+        yield cast(BinaryIO, copy)
 
 
 def _open_binary(path: str) -> BinaryIO:
@@ -439,11 +494,7 @@ def _decide_lines(
             pending.append((line, None if isinstance(item, CaseError) else item.loan.product.value))
             yield item
 
-    # Without a figure (input from a pipe), a policy that needs one counts the batch in memory.
-    book: Portfolio | Literal["batch"] | None = portfolio
-    if portfolio is None and policy.portfolio_rules:
-        book = "batch"
-    for result in policy.decide_many(feed(), as_of=moment, portfolio=book):
+    for result in policy.decide_many(feed(), as_of=moment, portfolio=portfolio):
         line, product = pending.popleft()
         if isinstance(result, CaseError) and result.line is None:
             result.line = line
@@ -494,14 +545,31 @@ _T = TypeVar("_T")
 _worker_policy: Policy | None = None  # each worker process's own copy of the policy
 
 
-def _worker_start(path: str, engine: str, params: dict[str, str]) -> None:
-    global _worker_policy
-    _worker_policy = load_policy(path, engine=engine, params=params or None)
+_worker_failure: str | None = None  # why a worker could not load it
+
+
+def _worker_start(content: bytes, name: str, engine: str, params: dict[str, str]) -> None:
+    # The bytes the parent compiled, never the path again: a pipe (<(cat X)) reads empty the
+    # second time, and an edited file would decide under the parent's digest.
+    global _worker_policy, _worker_failure
+    try:
+        _worker_policy = loads_policy(content, name=name, engine=engine, params=params or None)
+    except Exception as exc:
+        _worker_failure = f"{type(exc).__name__}: {exc}"
+
+
+def _worker_ready() -> Policy:
+    if _worker_policy is None:
+        raise _WorkerFailed(f"a worker process could not load the policy: {_worker_failure}")
+    return _worker_policy
+
+
+class _WorkerFailed(Exception):
+    """A --jobs worker could not do its work: the run stops with this message (exit 2)."""
 
 
 def _worker_overdue(first: int, block: bytes, moment: datetime) -> set[str]:
-    assert _worker_policy is not None
-    return _worker_policy.overdue_borrowers(
+    return _worker_ready().overdue_borrowers(
         (item for _, item in _parsed(first, block)), as_of=moment
     )
 
@@ -514,26 +582,23 @@ def _worker_decide(
     sink_options: tuple[str, bool],
 ) -> tuple[str, str, DecisionSummary]:
     """Decide one block; return its output text, its messages and its part of the summary."""
-    assert _worker_policy is not None
+    policy = _worker_ready()
     out, err, summary = io.StringIO(), io.StringIO(), DecisionSummary()
     sink = _DecisionSink(*sink_options, summary, out, err)
-    for line, product, result in _decide_lines(
-        _worker_policy, _parsed(first, block), moment, portfolio
-    ):
+    for line, product, result in _decide_lines(policy, _parsed(first, block), moment, portfolio):
         sink.take(line, product, result)
     return out.getvalue(), err.getvalue(), summary
 
 
 def _decide_in_processes(
     args: argparse.Namespace,
+    policy: Policy,
     stream: BinaryIO,
     moment: datetime,
     portfolio: Portfolio | None,
     needs: bool,
 ) -> Iterator[tuple[str, str, DecisionSummary]]:
-    if portfolio is None and needs and not stream.seekable():
-        raise _Usage("--jobs with input from a pipe needs --overdue-customers")
-    init = (args.policy, args.engine, _params(args.param))
+    init = (policy.content, args.policy, args.engine, _params(args.param))
     with multiprocessing.get_context("spawn").Pool(
         args.jobs, initializer=_worker_start, initargs=init
     ) as pool:

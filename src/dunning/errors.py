@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 
 def suggest(name: str, choices: Iterable[str]) -> str | None:
@@ -93,6 +94,9 @@ class CaseError(DunningError, ValueError):
     def __str__(self) -> str:
         return self._render()
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_case_error, (self.case_id, list(self.problems), self.line))
+
     def _render(self) -> str:
         where = f"case {self.case_id!r}" if self.case_id is not None else "case without a case_id"
         if self.line is not None:
@@ -139,12 +143,13 @@ class Diagnostic:
             head = (
                 f"{self.file}:{self.line}:{self.col}: {self.severity}: {self.code}: {self.message}"
             )
-        parts = [head]
+        parts = [_clip(head, 10 * EXCERPT_WIDTH)]
         if self.source_line is not None:
-            parts.append("    " + self.source_line.rstrip("\n"))
-            parts.append("    " + " " * (self.col - 1) + "^")
+            line, caret = _excerpt(self.source_line.rstrip("\n"), self.col - 1)
+            parts.append("    " + line)
+            parts.append("    " + " " * caret + "^")
         if self.hint:
-            parts.append(f"    hint: {self.hint}")
+            parts.append(_clip(f"    hint: {self.hint}", 10 * EXCERPT_WIDTH))
         return "\n".join(parts)
 
     def to_dict(self) -> dict[str, object]:
@@ -161,6 +166,29 @@ class Diagnostic:
         }
 
 
+#: Characters of a source line shown under a diagnostic: a line of 2,000 keys must not print
+#: 2,000 copies of itself.
+EXCERPT_WIDTH = 100
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _excerpt(line: str, offset: int) -> tuple[str, int]:
+    """Return at most ``EXCERPT_WIDTH`` characters of ``line`` around ``offset``, and its caret."""
+    if len(line) <= EXCERPT_WIDTH:
+        return line, offset
+    start = max(0, min(offset - EXCERPT_WIDTH // 2, len(line) - EXCERPT_WIDTH))
+    shown = line[start : start + EXCERPT_WIDTH]
+    caret = offset - start
+    if start > 0:
+        shown, caret = "…" + shown, caret + 1
+    if start + EXCERPT_WIDTH < len(line):
+        shown += "…"
+    return shown, caret
+
+
 class PolicyError(DunningError):
     """Rule files could not be loaded; ``diagnostics`` holds every problem found, not the first.
 
@@ -175,6 +203,14 @@ class PolicyError(DunningError):
         head = f"{count} error{'s' if count != 1 else ''} in rule files"
         super().__init__("\n".join([head, *(str(d) for d in self.diagnostics)]))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The message is built from the diagnostics: rebuild it from them (pickling, processes).
+        return (PolicyError, (list(self.diagnostics),))
+
+
+def _case_error(case_id: str | None, problems: list[Problem], line: int | None) -> CaseError:
+    return CaseError(case_id, problems, line=line)
+
 
 #: Codes of case problems raised by dunning's own checks (field errors keep pydantic's codes).
 CASE_CODES: dict[str, str] = {
@@ -182,6 +218,7 @@ CASE_CODES: dict[str, str] = {
     "band_order": "a commission band ends before it starts",
     "collateral_mismatch": "the collateral kind does not fit the product",
     "currency_mismatch": "a payment in another currency than the loan",
+    "date_out_of_range": "a date so far from today that the arithmetic of a decision overflows",
     "date_order": "a date before the date it must follow (acceleration before the loan's start)",
     "decimal_as_string": "money or a rate given as a JSON number",
     "decimal_max_digits": "an amount with more than 20 digits",
@@ -213,6 +250,7 @@ POLICY_CODES: dict[str, str] = {
     "empty-file": "the file is empty",
     "too-large": "the file or its YAML is too large",
     "too-deep": "YAML or an expression nested too deep",
+    "too-many-errors": "the file has more problems than are reported at once",
     "yaml-syntax": "the YAML cannot be parsed",
     "yaml-alias": "anchors and aliases are not allowed",
     "unsafe-tag": "a YAML tag beyond plain data",

@@ -41,7 +41,15 @@ from .rules.frontend import GuardProfile, compile_bytes, compile_file, compile_p
 from .rules.ir import GROUPS, ChannelOutcome, PolicyIR, Rule
 from .rules.nodes import Name, Node, walk
 
-__all__ = ["Explanation", "Policy", "check_file", "load_policy", "loads_policy"]
+__all__ = [
+    "AS_OF_YEARS",
+    "Explanation",
+    "Policy",
+    "check_as_of",
+    "check_file",
+    "load_policy",
+    "loads_policy",
+]
 
 ENGINES = ("compiled", "rete")
 #: Decimal places a computed commission rate is rounded to.
@@ -130,7 +138,7 @@ def _check_options(engine: object, params: object) -> None:
 
 def _policy(ir: PolicyIR, diagnostics: list[Diagnostic], engine: str, content: bytes) -> Policy:
     digest = _digest(content, ir.params)
-    return Policy(ir, digest, _engine(engine, ir, digest), diagnostics)
+    return Policy(ir, digest, _engine(engine, ir, digest), diagnostics, content)
 
 
 def _digest(content: bytes, params: Mapping[str, Any]) -> str:
@@ -244,6 +252,9 @@ class Policy:
         name: The policy's name.
         version: Its version string.
         digest: ``sha256:…`` of the rule file and the parameter values in force.
+        content: The rule file's bytes as they were read and compiled: what the digest names.
+            ``loads_policy(policy.content, ...)`` loads the same policy again (a worker
+            process does so, never reading the file a second time).
         engine: The engine's name.
         warnings: Diagnostics that did not stop loading.
         portfolio_rules: The rules that read the portfolio figure ``overdue_customers``; when
@@ -251,9 +262,15 @@ class Policy:
     """
 
     def __init__(
-        self, ir: PolicyIR, digest: str, engine: Engine, diagnostics: list[Diagnostic]
+        self,
+        ir: PolicyIR,
+        digest: str,
+        engine: Engine,
+        diagnostics: list[Diagnostic],
+        content: bytes = b"",
     ) -> None:
         self.ir = ir
+        self.content = content
         self.name = ir.name
         self.version = ir.version
         self.digest = digest
@@ -301,12 +318,25 @@ class Policy:
     # -- deciding
 
     def moment(self, as_of: date | datetime) -> datetime:
-        """Return ``as_of`` as an aware datetime (a date means its start in the policy's zone)."""
+        """Return ``as_of`` as an aware datetime (a date means its start in the policy's zone).
+
+        Raises:
+            ConfigError: If ``as_of`` is not a date or an aware datetime, or lies outside the
+                years dunning decides in (:data:`AS_OF_YEARS`).
+        """
         if isinstance(as_of, datetime):
             if as_of.tzinfo is None or as_of.utcoffset() is None:
                 raise ConfigError(f"as_of must be timezone-aware, got {as_of.isoformat()}")
-            return as_of
-        return datetime.combine(as_of, time(0), self.timezone)
+            moment = as_of
+        elif isinstance(as_of, date):
+            moment = datetime.combine(as_of, time(0), self.timezone)
+        else:
+            raise ConfigError(
+                f"as_of must be a datetime.date or an aware datetime.datetime, not "
+                f"{type(as_of).__name__}"
+            )
+        check_as_of(moment)
+        return moment
 
     def assess(self, case: Case, as_of: date | datetime) -> Assessment:
         """Assess ``case`` as the rules see it: this policy's bands and penalty, held to its cap.
@@ -638,8 +668,37 @@ def _undecidable(case: Case) -> Iterator[None]:
     except CaseError:
         raise
     except (ArithmeticError, ValueError, RuleEngineError) as exc:
-        problem = Problem("", "cannot_decide", f"cannot decide this case: {exc}")
-        raise CaseError(case.case_id, [problem]) from None
+        # Looked for only now, on the rare failing case: the dates that took it out of range.
+        problems = list(_far_dates(case.model_dump(), ""))
+        if not problems:
+            problems = [Problem("", "cannot_decide", f"cannot decide this case: {exc}")]
+        raise CaseError(case.case_id, problems) from None
+
+
+def _far_dates(value: Any, path: str) -> Iterator[Problem]:
+    """The dates and times of a dumped case outside :data:`AS_OF_YEARS`, with their paths."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _far_dates(item, f"{path}.{key}" if path else key)
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _far_dates(item, f"{path}[{index}]")
+    elif isinstance(value, date) and not AS_OF_YEARS[0] <= value.year <= AS_OF_YEARS[1]:
+        low, high = AS_OF_YEARS
+        message = f"{value.isoformat()} is outside the years {low}-{high} that dunning decides in"
+        yield Problem(path, "date_out_of_range", message)
+
+
+#: The years a decision moment may fall in: any real collection decision does, and the date
+#: arithmetic of a case (a year of instalments, days overdue) stays far from year 1 and 9999.
+AS_OF_YEARS = (1900, 2199)
+
+
+def check_as_of(moment: date) -> None:
+    """Raise ``ConfigError`` if ``moment`` lies outside :data:`AS_OF_YEARS`."""
+    low, high = AS_OF_YEARS
+    if not low <= moment.year <= high:
+        raise ConfigError(f"as_of {moment.isoformat()} is outside the years {low}-{high}")
 
 
 def _numbered(result: Decision | CaseError, source: Iterator[Any]) -> Decision | CaseError:

@@ -49,6 +49,8 @@ FUNCTIONS = {"min": "least", "max": "greatest", "abs": "absolute"}
 
 #: Largest number of rule combinations whose outcomes are built once, at compile time.
 TABLE_LIMIT = 4096
+#: Rules of one group in one if/elif chain of the generated code.
+CHAIN_LENGTH = 200
 
 
 # --- code with the rule text it came from -----------------------------------------------------
@@ -270,19 +272,30 @@ def generate(ir: PolicyIR, label: str) -> Generated:
         body.add("    dynamic = False")
     for group in GROUPS:
         body.add(f"    # -- {group}")
-        first = True
+        first, indent = True, "    "
+        chunked = len(ir.groups[group]) > CHAIN_LENGTH
+        if chunked:
+            body.add(f"    {group} = -1")
         for index, rule in enumerate(ir.groups[group]):
+            if chunked and index % CHAIN_LENGTH == 0:
+                # Python nests each elif one level deeper in its syntax tree, and fails to
+                # compile a few thousand: a long group is a sequence of bounded chains, each
+                # tried only while no earlier rule has matched.
+                if index:
+                    body.add(f"    if {group} < 0:")
+                first, indent = True, "    " if index == 0 else "        "
             if rule.when is None:
-                body.add("    else:" if not first else "    if True:", at=rule.pos)
+                body.add(f"{indent}else:" if not first else f"{indent}if True:", at=rule.pos)
             else:
                 condition = writer.expression(rule.when, rule.sources.get("when"))
-                body.add(f"    {'if' if first else 'elif'} ", condition, ":", at=rule.pos)
-            body.add(f"        {group} = {index}  # {rule.id}", at=rule.pos)
+                keyword = "if" if first else "elif"
+                body.add(f"{indent}{keyword} ", condition, ":", at=rule.pos)
+            body.add(f"{indent}    {group} = {index}  # {rule.id}", at=rule.pos)
             code, varies = values[group][index]
             if varies:  # constant values are looked up by the winner's index at the end
-                body.add(f"        {group}_value = ", code, at=rule.pos)
+                body.add(f"{indent}    {group}_value = ", code, at=rule.pos)
                 if table:
-                    body.add("        dynamic = True")
+                    body.add(f"{indent}    dynamic = True")
             if rule.when is None:
                 break
             first = False

@@ -65,6 +65,10 @@ RATE_SCALE = 6
 _LIMIT = 2**62  # keep clear of durable-rules' signed 64-bit integers
 _names = itertools.count(1)
 _SENTINEL = "sentinel"
+#: Rules, and tests of one field over all rules, that a rete network may hold. durable-rules
+#: 2.0.28 loops forever (in C, where no timeout reaches) from about 511 of either; refused at
+#: load with a margin instead.
+NETWORK_LIMIT = 400
 _FACT = {"_0": 0}  # only our facts carry the field _0
 
 
@@ -537,6 +541,7 @@ class ReteEngine(Engine):
         )
         definition: dict[str, Any] = {}
         self.conditions: dict[str, Any] = {}
+        tests: dict[str, int] = {"_0": 0}  # tests of each field, over every condition
         for g, rules in enumerate(self._groups):
             for index, rule in enumerate(rules):
                 if rule.when is None or index > self._fallback[g]:
@@ -553,6 +558,20 @@ class ReteEngine(Engine):
                 condition = _all([_FACT, condition])
                 key = f"{g}.{index}"
                 self.conditions[key] = condition
+                _count_tests(condition, tests)
+                crowded = max(tests, key=tests.__getitem__)
+                if len(self.conditions) > NETWORK_LIMIT or tests[crowded] > NETWORK_LIMIT:
+                    what = (
+                        f"{len(self.conditions)} rules"
+                        if len(self.conditions) > NETWORK_LIMIT
+                        else f"{tests[crowded]} tests of {crowded}"
+                    )
+                    raise RuleEngineError(
+                        f"{rule.file}:{rule.pos.line}:{rule.pos.col}: rule {rule.id}: the "
+                        f"policy's conditions reach {what}, more than the rete engine takes "
+                        f"({NETWORK_LIMIT}; durable-rules stops answering at about 511); "
+                        "use engine='compiled'"
+                    )
                 definition[key] = {"all": [{"m": condition}], "run": self._action(key)}
         # durable-rules crashes (SIGSEGV) when it deletes the session of a fact that no rule
         # matched, and on any fact for an empty ruleset: a sentinel rule matches every fact.
@@ -667,3 +686,20 @@ class ReteEngine(Engine):
         fee_values = {key: value(facts) for key, value in self._outcomes[fees.id].items()}
         rate = self._outcomes[commission.id]["commission_rate"](facts)
         return Verdict(channel, fees, fee_values, commission, rate)
+
+
+def _count_tests(condition: Any, tests: dict[str, int]) -> None:
+    """Add the field tests of a durable-rules condition to ``tests`` (field → count)."""
+    if not isinstance(condition, dict):
+        return
+    for key, value in condition.items():
+        if key in ("$and", "$or", "$all", "$any"):
+            for part in value:
+                _count_tests(part, tests)
+        elif key in ("$true", "$false"):
+            continue
+        elif key.startswith("$"):  # $lt, $ex, $nex …: {field: operand}
+            for field in value if isinstance(value, dict) else ():
+                tests[field] = tests.get(field, 0) + 1
+        else:  # {field: value}: equality
+            tests[key] = tests.get(key, 0) + 1

@@ -60,6 +60,9 @@ PARAM_TYPES = (
     "list[int]",
     "list[number]",
 )
+#: Rules in one decision group (after tables are expanded): checking a policy compares its
+#: rules pairwise, and real policies have tens.
+MAX_RULES = 1000
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
@@ -225,6 +228,16 @@ def read_policy(root: PNode, source: Source) -> RawPolicy:
                 else:
                     found.extend(expanded)
                     order += len(expanded)
+                if len(found) > MAX_RULES:
+                    source.report(
+                        item.pos,
+                        "too-large",
+                        f"rules.{group} has more than {MAX_RULES} rules",
+                        hint="a decision table or a parameter list says the same in fewer rules",
+                    )
+                    policy.incomplete.add(group)
+                    del found[MAX_RULES:]
+                    break
             policy.groups[group] = (key_node.pos, found)
     return policy
 

@@ -22,6 +22,8 @@ MAX_FILE_BYTES = 1 << 20
 MAX_NODES = 100_000
 MAX_DEPTH = 64
 MAX_NUMBER_DIGITS = 20
+#: Diagnostics reported for one file; the next says that there are more.
+MAX_DIAGNOSTICS = 200
 
 _CORE = "tag:yaml.org,2002:"
 # Timestamps (an unquoted 2026-10-01) stay text: the schema reads the dates it expects.
@@ -62,6 +64,19 @@ class Source:
         """Record a diagnostic at ``pos``; ``code`` must be one of ``POLICY_CODES``."""
         if code not in POLICY_CODES:
             raise AssertionError(f"undocumented diagnostic code {code!r}")
+        if len(self.diagnostics) >= MAX_DIAGNOSTICS:
+            if len(self.diagnostics) == MAX_DIAGNOSTICS:
+                self.diagnostics.append(
+                    Diagnostic(
+                        self.path,
+                        pos.line,
+                        pos.col,
+                        "too-many-errors",
+                        f"more than {MAX_DIAGNOSTICS} problems: the rest are not reported; "
+                        "fix these first",
+                    )
+                )
+            return
         line = self.lines[pos.line - 1] if 0 < pos.line <= len(self.lines) else None
         self.diagnostics.append(
             Diagnostic(self.path, pos.line, pos.col, code, message, severity, hint, rule_id, line)
