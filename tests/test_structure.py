@@ -41,6 +41,7 @@ def test_the_public_names_are_pinned() -> None:
             "FACTS",
             "Action",
             "Agency",
+            "ArgumentError",
             "Assessment",
             "Assessor",
             "Band",

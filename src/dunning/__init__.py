@@ -15,6 +15,7 @@ from .delinquency import (
 )
 from .engines import RuleTrace, Verdict
 from .errors import (
+    ArgumentError,
     CaseError,
     ConfigError,
     Diagnostic,
@@ -69,6 +70,7 @@ __all__ = [
     "FACTS",
     "Action",
     "Agency",
+    "ArgumentError",
     "Assessment",
     "Assessor",
     "Band",

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import pairwise
 from operator import attrgetter
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, SkipValidation
 
-from .errors import ConfigError
+from .cases import parse_case
+from .errors import ArgumentError, ConfigError
 from .model import Case, Loan
 from .money import quantum
 from .schedule import iter_schedule_parts
@@ -72,8 +73,8 @@ class BucketBands:
 
     def bucket(self, dpd: int) -> str:
         """Return the label of the band holding ``dpd`` (≥ 0)."""
-        if dpd < 0:
-            raise ValueError(f"dpd must be >= 0, got {dpd}")
+        if not isinstance(dpd, int) or isinstance(dpd, bool) or dpd < 0:
+            raise ConfigError(f"dpd must be a whole number >= 0, got {dpd!r}")
         return self._labels[bisect.bisect_right(self._starts, dpd) - 1]
 
     @property
@@ -205,6 +206,11 @@ def as_of_date(as_of: date | datetime, case: Case) -> date:
         if as_of.tzinfo is None or as_of.utcoffset() is None:
             raise ConfigError(f"as_of must be timezone-aware, got naive {as_of.isoformat()}")
         return as_of.astimezone(case.borrower.zone).date()
+    if not isinstance(as_of, date):
+        raise ArgumentError(
+            f"as_of must be a datetime.date or an aware datetime.datetime, not "
+            f"{type(as_of).__name__}"
+        )
     return as_of
 
 
@@ -295,6 +301,11 @@ class Assessor:
 
     def assess(self, case: Case, as_of: date | datetime) -> Assessment:
         """Return the case's delinquency at ``as_of`` (payments dated after it are ignored)."""
+        if not isinstance(case, Case):
+            raise ArgumentError(
+                f"case must be a dunning.Case, not {type(case).__name__} "
+                "(dunning.assess and Policy.decide also take dicts and JSON text)"
+            )
         day = as_of_date(as_of, case)
         if case.delinquency is not None:
             return self._from_snapshot(case, day)
@@ -479,6 +490,9 @@ _BY_DATE = attrgetter("date")
 DEFAULT_ASSESSOR = Assessor()
 
 
-def assess(case: Case, as_of: date | datetime) -> Assessment:
-    """Assess ``case`` at ``as_of`` with the default options (see :class:`Assessor`)."""
-    return DEFAULT_ASSESSOR.assess(case, as_of)
+def assess(case: Case | Mapping[str, Any] | str, as_of: date | datetime) -> Assessment:
+    """Assess ``case`` (a ``Case``, or its dict or JSON text) at ``as_of`` with the defaults.
+
+    See :class:`Assessor`. Raises ``CaseError`` for an invalid case.
+    """
+    return DEFAULT_ASSESSOR.assess(case if isinstance(case, Case) else parse_case(case), as_of)

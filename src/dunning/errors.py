@@ -4,6 +4,7 @@
 
     DunningError        anything this library raises on purpose
     ├── ConfigError     a bad option handed to the library (bucket bands, allocation order)
+    │   └── ArgumentError   an argument of the wrong type (also a TypeError)
     ├── CaseError       a case that cannot be used; lists every problem with its field path
     ├── PolicyError     rule files that cannot be loaded; lists every diagnostic, compiler style
     └── RuleEngineError the rete engine (durable-rules) failed or cannot represent a value
@@ -49,6 +50,14 @@ class DunningError(Exception):
 
 class ConfigError(DunningError, ValueError):
     """An option given to the library is invalid (for example overlapping bucket bands)."""
+
+
+class ArgumentError(ConfigError, TypeError):
+    """An argument of the wrong type was handed to the library: the message says what to pass.
+
+    It is a ``ConfigError`` (and a ``TypeError``): ``decide(as_of="2026-11-28")``,
+    ``decide_many(a_dict)``, ``Money(1.5)``, ``load_policy(None)``.
+    """
 
 
 class RuleEngineError(DunningError):

@@ -13,6 +13,8 @@ from typing import Any, Self
 
 from pydantic_core import core_schema
 
+from .errors import ArgumentError, ConfigError
+
 #: Minor-unit exponents of the currencies a lender is likely to book in (ISO 4217).
 MINOR_UNITS: dict[str, int] = {
     "CNY": 2, "HKD": 2, "MOP": 2, "TWD": 2, "USD": 2, "EUR": 2, "GBP": 2, "SGD": 2,
@@ -24,6 +26,8 @@ MINOR_UNITS: dict[str, int] = {
 }  # fmt: skip
 
 DEFAULT_CURRENCY = "CNY"
+#: Digits before or after the point a Money amount may have (round_money works to 28).
+MAX_DIGITS = 20
 
 _QUANTA: dict[str, Decimal] = {c: Decimal(1).scaleb(-e) for c, e in MINOR_UNITS.items()}
 
@@ -85,13 +89,18 @@ class Money:
     currency: str
 
     def __init__(self, amount: Decimal | int | str, currency: str = DEFAULT_CURRENCY) -> None:
-        if isinstance(amount, float):
-            raise TypeError("Money does not take floats; pass a str or Decimal such as '12.30'")
-        if currency not in _QUANTA:
-            raise ValueError(f"unknown currency {currency!r}")
-        value = Decimal(amount)
-        if not value.is_finite():
-            raise ValueError(f"amount must be finite, got {amount!r}")
+        if isinstance(amount, float) or not isinstance(amount, Decimal | int | str):
+            raise ArgumentError(
+                f"Money takes a str, int or Decimal such as '12.30', not {type(amount).__name__}"
+            )
+        if not isinstance(currency, str) or currency not in _QUANTA:
+            raise ConfigError(f"unknown currency {currency!r}")
+        try:
+            value = Decimal(amount)
+        except ArithmeticError:
+            raise ConfigError(f"amount {amount!r} is not a number") from None
+        if not value.is_finite() or abs(value.adjusted()) > MAX_DIGITS:
+            raise ConfigError(f"amount must be finite and at most {MAX_DIGITS} digits: {amount!r}")
         object.__setattr__(self, "amount", round_money(value, currency))
         object.__setattr__(self, "currency", currency)
 
@@ -105,7 +114,7 @@ class Money:
 
     def _same(self, other: Money) -> None:
         if self.currency != other.currency:
-            raise ValueError(f"cannot combine {self.currency} with {other.currency}")
+            raise ConfigError(f"cannot combine {self.currency} with {other.currency}")
 
     def __add__(self, other: Money) -> Money:
         if not isinstance(other, Money):

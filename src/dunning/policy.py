@@ -23,7 +23,15 @@ from pydantic import ValidationError
 from .cases import parse_case
 from .delinquency import Assessment, Assessor
 from .engines import Engine, RuleTrace, Verdict
-from .errors import CaseError, ConfigError, Diagnostic, PolicyError, Problem, RuleEngineError
+from .errors import (
+    ArgumentError,
+    CaseError,
+    ConfigError,
+    Diagnostic,
+    PolicyError,
+    Problem,
+    RuleEngineError,
+)
 from .facts import Portfolio, fact_view
 from .guards import Allowance, Guards
 from .model import (
@@ -90,7 +98,7 @@ def load_policy(
             path that is not a ``str`` or ``Path``.
     """
     if not isinstance(path, str | Path):
-        raise ConfigError(f"path must be a str or a pathlib.Path, not {type(path).__name__}")
+        raise ArgumentError(f"path must be a str or a pathlib.Path, not {type(path).__name__}")
     _check_options(engine, params)
     ir, source, content = compile_file(Path(path), params, profiles)
     if ir is None:
@@ -113,9 +121,9 @@ def loads_policy(
     in diagnostics. Used by generated and embedded policies, and by worker processes.
     """
     if not isinstance(text, str | bytes):
-        raise ConfigError(f"text must be a str or bytes, not {type(text).__name__}")
+        raise ArgumentError(f"text must be a str or bytes, not {type(text).__name__}")
     if not isinstance(name, str):
-        raise ConfigError(f"name must be a str, not {type(name).__name__}")
+        raise ArgumentError(f"name must be a str, not {type(name).__name__}")
     _check_options(engine, params)
     content = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
     if isinstance(text, bytes):
@@ -133,7 +141,7 @@ def _check_options(engine: object, params: object) -> None:
     if params is not None and (
         not isinstance(params, Mapping) or not all(isinstance(k, str) for k in params)
     ):
-        raise ConfigError("params must be a mapping of parameter names (str) to values")
+        raise ArgumentError("params must be a mapping of parameter names (str) to values")
 
 
 def _policy(ir: PolicyIR, diagnostics: list[Diagnostic], engine: str, content: bytes) -> Policy:
@@ -331,7 +339,7 @@ class Policy:
         elif isinstance(as_of, date):
             moment = datetime.combine(as_of, time(0), self.timezone)
         else:
-            raise ConfigError(
+            raise ArgumentError(
                 f"as_of must be a datetime.date or an aware datetime.datetime, not "
                 f"{type(as_of).__name__}"
             )
@@ -369,6 +377,7 @@ class Policy:
             ConfigError: If the rules need a portfolio figure and none was given.
         """
         moment = self.moment(as_of)
+        _check_portfolio(portfolio)
         case, assessment = self._prepare(case, moment)
         return self._decide(case, assessment, moment, self._book(portfolio, case))
 
@@ -394,6 +403,13 @@ class Policy:
                 any case is read).
         """
         moment = self.moment(as_of)
+        if isinstance(cases, str | bytes | Mapping | Case) or not isinstance(cases, Iterable):
+            raise ArgumentError(
+                f"decide_many takes an iterable of cases (a list, read_cases(...)), not "
+                f"{type(cases).__name__}; decide one case with decide()"
+            )
+        if portfolio != "batch":
+            _check_portfolio(portfolio)
         if portfolio is None:
             self._book(None)  # raises if the rules need a figure
         source = iter(cases)
@@ -450,6 +466,7 @@ class Policy:
     ) -> Explanation:
         """Decide ``case`` and say why: every rule considered, and the first failing part."""
         moment = self.moment(as_of)
+        _check_portfolio(portfolio)
         case, assessment = self._prepare(case, moment)
         book = self._book(portfolio, case)
         with _undecidable(case):
@@ -554,6 +571,19 @@ class Policy:
             return error
 
     def _covered(self, case: Case) -> None:
+        if case.loan.currency != self.ir.currency and case.loan.product.value in self._products:
+            # Thresholds and fees of the policy are amounts in its currency.
+            raise CaseError(
+                case.case_id,
+                [
+                    Problem(
+                        "loan.currency",
+                        "currency_mismatch",
+                        f"the loan is in {case.loan.currency}, policy {self.name!r} decides "
+                        f"in {self.ir.currency}",
+                    )
+                ],
+            )
         if case.loan.product.value not in self._products:
             raise CaseError(
                 case.case_id,
@@ -687,6 +717,14 @@ def _far_dates(value: Any, path: str) -> Iterator[Problem]:
         low, high = AS_OF_YEARS
         message = f"{value.isoformat()} is outside the years {low}-{high} that dunning decides in"
         yield Problem(path, "date_out_of_range", message)
+
+
+def _check_portfolio(portfolio: object) -> None:
+    if portfolio is not None and not isinstance(portfolio, Portfolio):
+        raise ArgumentError(
+            f"portfolio must be a dunning.Portfolio, such as Portfolio(overdue_customers=120), "
+            f"not {type(portfolio).__name__}"
+        )
 
 
 #: The years a decision moment may fall in: any real collection decision does, and the date
