@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, TextIO, TypeVar, cast
+from typing import Any, BinaryIO, TextIO, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from . import __version__
@@ -390,7 +390,7 @@ def _run_decide(args: argparse.Namespace) -> int:
     portfolio: Portfolio | None = args.overdue_customers
     summary = DecisionSummary()
     sink = _DecisionSink(args.format, args.skip_uncovered, summary, sys.stdout, sys.stderr)
-    with _open_binary(args.cases) as given, _rereadable(given, policy, portfolio) as stream:
+    with _open_binary(args.cases) as given, _rereadable(given, policy, figure=portfolio) as stream:
         if portfolio is None and policy.portfolio_rules and args.jobs == 1:
             # The whole file is the batch: its own count in a first pass, then it streams.
             portfolio = Portfolio(len(policy.overdue_borrowers(_items(stream), as_of=moment)))
@@ -414,14 +414,15 @@ def _run_decide(args: argparse.Namespace) -> int:
 
 @contextlib.contextmanager
 def _rereadable(
-    stream: BinaryIO, policy: Policy, portfolio: Portfolio | None
+    stream: BinaryIO, *policies: Policy, figure: Portfolio | None
 ) -> Iterator[BinaryIO]:
     """The input, readable twice when the batch must count itself first.
 
     A pipe cannot be read again: it is copied to a temporary file (on disk, so that memory
     stays flat whatever its size) and read from there.
     """
-    if portfolio is not None or not policy.portfolio_rules or stream.seekable():
+    needed = any(policy.portfolio_rules for policy in policies)
+    if figure is not None or not needed or stream.seekable():
         yield stream
         return
     with tempfile.TemporaryFile() as copy:
@@ -759,42 +760,55 @@ def _run_diff(args: argparse.Namespace) -> int:
     old = load_policy(args.old, engine=args.engine)
     new = load_policy(new_path, engine=args.engine, params=params or None)
     moment = _moment(args, old)
-    portfolio: Portfolio | Literal["batch"] | None = args.overdue_customers
-    new_portfolio: Portfolio | Literal["batch"] | None = None
-    with _open_binary(cases) as stream:
-        if portfolio is None:
-            # Each policy's own count of the batch (the file is the batch): in a first pass,
-            # then the file streams; from a pipe, each policy counts it in memory.
-            counts: list[Portfolio | Literal["batch"] | None] = []
-            for policy in (old, new):
-                if not policy.portfolio_rules:
-                    counts.append(None)
-                elif stream.seekable():
-                    overdue = policy.overdue_borrowers(_items(stream), as_of=moment)
-                    counts.append(Portfolio(len(overdue)))
-                    stream.seek(0)
-                else:
-                    counts.append("batch")
-            portfolio, new_portfolio = counts
+    portfolio: Portfolio | None = args.overdue_customers
+    with contextlib.ExitStack() as opened:
+        # The output file is opened first: a path that cannot be written fails before the work.
+        out = opened.enter_context(_open_output(args.changed)) if args.changed else None
+        given = opened.enter_context(_open_binary(cases))
+        stream = opened.enter_context(_rereadable(given, old, new, figure=portfolio))
         result = diff_policies(
             old,
             new,
             _numbered_cases(stream),
             as_of=moment,
-            portfolio=portfolio,
-            new_portfolio=new_portfolio,
+            **_diff_figures(old, new, stream, moment, portfolio),
         )
+        if out is not None:
+            for change in result.changes:
+                out.write(json.dumps(change.to_dict(), ensure_ascii=False) + "\n")
     if args.format == "json":
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
         result.render(sys.stdout)
-    if args.changed is not None:
-        with open(args.changed, "w", encoding="utf-8") as out:
-            for change in result.changes:
-                out.write(json.dumps(change.to_dict(), ensure_ascii=False) + "\n")
-        if args.format == "text":
+        if out is not None:
             print(f"{len(result.changes)} changed case(s) written to {args.changed}")
     return EXIT_OK
+
+
+def _diff_figures(
+    old: Policy, new: Policy, stream: BinaryIO, moment: datetime, figure: Portfolio | None
+) -> dict[str, Portfolio | None]:
+    """The portfolio figures of a diff: the one given, or each policy's own count of the file.
+
+    Counted in a first pass over the file, which is then read again from the start.
+    """
+    if figure is not None:
+        return {"portfolio": figure, "new_portfolio": None}
+    counts: list[Portfolio | None] = []
+    for policy in (old, new):
+        if not policy.portfolio_rules:
+            counts.append(None)
+            continue
+        counts.append(Portfolio(len(policy.overdue_borrowers(_items(stream), as_of=moment))))
+        stream.seek(0)
+    return {"portfolio": counts[0], "new_portfolio": counts[1]}
+
+
+def _open_output(path: str) -> TextIO:
+    try:
+        return open(path, "w", encoding="utf-8")
+    except OSError as exc:
+        raise _Usage(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _run_schema(args: argparse.Namespace) -> int:

@@ -385,7 +385,7 @@ def _matrix(out: TextIO, title: str, channels: dict[str, Counter[str]]) -> None:
     names = [c.value for c in Channel] + ["error"]
     used = [n for n in names if n in channels or any(n in c for c in channels.values())]
     corner = "old \\ new"
-    width = max(len(corner), *map(len, used))
+    width = max([len(corner), *map(len, used)])
     out.write(f"{title}\n")
     out.write(f"{corner:<{width}}" + "".join(f"{n:>{len(n) + 2}}" for n in used) + "\n")
     for old in used:

@@ -8,7 +8,9 @@ test's line, and lists the rules no test reached, like the coverage of Drools te
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -116,7 +118,14 @@ def run_test_files(paths: Iterable[Path], *, engine: str = "compiled") -> list[P
 def run_test_file(path: Path, *, engine: str = "compiled") -> PolicyTestFile:
     """Run the tests of one file (without coverage diagnostics; see :func:`run_test_files`)."""
     result = PolicyTestFile(path)
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_bytes().decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    except (OSError, UnicodeDecodeError) as exc:
+        source = Source(str(path), "")
+        reason = exc.strerror if isinstance(exc, OSError) else f"not UTF-8 text ({exc.reason})"
+        source.report(Pos(1, 1), "unreadable", f"cannot read the test file: {reason}")
+        result.diagnostics[:0] = source.diagnostics
+        return result
     source = Source(str(path), text)
     root = load_yaml(source)
     top = root if isinstance(root, PMap) else None
@@ -132,16 +141,21 @@ def _run(top: PMap, source: Source, result: PolicyTestFile, engine: str) -> None
     reader = Reader(source)
     reader.keys(top, TOP_KEYS, "in a test file")
     policy_name = reader.text(top.get("policy"), "policy", numbers=False)
-    policy_path = result.path.parent / (policy_name or _policy_beside(result.path))
+    policy_path = _confined(
+        reader, result.path, policy_name or _policy_beside(result.path), top.get("policy") or top
+    )
+    if policy_path is None:
+        return
+    if policy_path.suffix not in (".yaml", ".yml"):
+        message = f"policy {policy_name!r} is not a rule file (*.yaml)"
+        source.report(_pos(top.get("policy"), top), "bad-value", message)
+        return
     params = reader.plain_mapping(top.get("params"), "params")
     try:
         result.policy = load_policy(policy_path, engine=engine, params=params or None)
     except PolicyError as exc:
-        result.diagnostics.extend(exc.diagnostics)
+        result.diagnostics.extend(_without_text_unless_policy(exc.diagnostics, policy_path))
         source.report(_pos(top.get("policy"), top), "test-failed", "the policy does not load")
-        return
-    except OSError as exc:
-        source.report(_pos(top.get("policy"), top), "test-failed", f"no policy file: {exc}")
         return
     defaults = reader.plain_mapping(top.get("defaults"), "defaults") or {}
     shared = _Shared(
@@ -155,10 +169,21 @@ def _run(top: PMap, source: Source, result: PolicyTestFile, engine: str) -> None
         source.report(_pos(tests, top), "missing-key", "a test file needs a list of tests")
         return
     ran = 0
+    first_line: dict[str, int] = {}  # of each test name
     for index, item in enumerate(tests.items):
         if not isinstance(item, PMap):
             source.report(item.pos, "bad-value", "a test must be a mapping")
             continue
+        name_node = item.get("name")
+        if isinstance(name_node, PScalar) and isinstance(name_node.value, str):
+            if name_node.value in first_line:
+                source.report(
+                    name_node.pos,
+                    "bad-value",
+                    f"test name {name_node.value!r} is used twice",
+                    hint=f"the first is on line {first_line[name_node.value]}: give each its own",
+                )
+            first_line.setdefault(name_node.value, name_node.pos.line)
         outcome = _run_test(reader, result, item, index, defaults, shared)
         if outcome is not None:
             ran += 1
@@ -188,6 +213,43 @@ class _Shared:
 
     def lack(self, what: str, test: str) -> None:
         self.lacking.setdefault(what, []).append(test)
+
+
+#: Bytes of a test's case_file read at most (a case is a few kilobytes).
+MAX_CASE_FILE = 1 << 20
+
+
+def _confined(reader: Reader, test_file: Path, name: str, node: PNode) -> Path | None:
+    """The file ``name`` relative to the test file's folder, if it lies inside that folder.
+
+    A test file may come from anyone (a contributed test in CI): it must not make dunning read,
+    and print in its diagnostics, a file elsewhere on the machine (/proc/self/environ).
+    """
+    folder = test_file.parent.resolve()
+    target = (folder / name).resolve()
+    if not target.is_relative_to(folder):
+        reader.src.report(
+            node.pos,
+            "bad-value",
+            f"{name!r} is outside the test file's folder",
+            hint="a test file names files in its own folder or below it",
+        )
+        return None
+    if not target.is_file():
+        reader.src.report(node.pos, "bad-value", f"no file {name!r} beside the test file")
+        return None
+    return test_file.parent / name  # as the user named it, for the paths in messages
+
+
+def _without_text_unless_policy(diagnostics: Iterable[Diagnostic], path: Path) -> list[Diagnostic]:
+    """The diagnostics of a file that failed to load; its lines only if it is a policy file."""
+    try:
+        head = path.read_bytes()[:MAX_CASE_FILE].decode("utf-8", "replace")
+    except OSError:
+        head = ""
+    if re.search(r"^policy\s*:", head, re.M):
+        return list(diagnostics)
+    return [dataclasses.replace(d, source_line=None) for d in diagnostics]
 
 
 def _policy_beside(path: Path) -> str:
@@ -282,14 +344,21 @@ def _case_data(
         return dict(defaults)  # the defaults are the case
     if file_node is not None:
         file_name = reader.text(file_node, "case_file", numbers=False)
-        if file_name is None:
+        case_path = None if file_name is None else _confined(reader, path, file_name, file_node)
+        if case_path is None:
             return None
         try:
-            loaded = json.loads((path.parent / file_name).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            reader.src.report(file_node.pos, "bad-value", f"cannot read {file_name}: {exc}")
+            with open(case_path, "rb") as stream:
+                loaded = json.loads(stream.read(MAX_CASE_FILE + 1)[:MAX_CASE_FILE])
+        except (OSError, ValueError, RecursionError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not one JSON object"
+            reader.src.report(file_node.pos, "bad-value", f"cannot read {file_name}: {reason}")
             return None
-        return _merge(defaults, loaded) if isinstance(loaded, dict) else None
+        if not isinstance(loaded, dict):
+            message = f"{file_name} holds a JSON {type(loaded).__name__}, not one case (an object)"
+            reader.src.report(file_node.pos, "bad-value", message)
+            return None
+        return _merge(defaults, loaded)
     given = reader.plain_mapping(case_node, "case")
     if not isinstance(given, dict):
         return None
