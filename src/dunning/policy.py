@@ -141,7 +141,9 @@ def _check_options(engine: object, params: object) -> None:
     if params is not None and (
         not isinstance(params, Mapping) or not all(isinstance(k, str) for k in params)
     ):
-        raise ArgumentError("params must be a mapping of parameter names (str) to values")
+        raise ArgumentError(
+            f"params must be a mapping of parameter names (str) to values, not {params!r:.60}"
+        )
 
 
 def _policy(ir: PolicyIR, diagnostics: list[Diagnostic], engine: str, content: bytes) -> Policy:

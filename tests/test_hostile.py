@@ -1,0 +1,572 @@
+"""Hostile and careless input (issue 14): each reproducer answered with a clear error, nothing lost.
+
+Every test here failed on the code before: a traceback, a hang, runaway memory, a silent wrong
+reading, or a batch stopped by one line. The fuzz harness (test_fuzz.py) keeps it so for inputs
+nobody wrote down.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import pickle
+import subprocess
+import sys
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dunning import (
+    ArgumentError,
+    CaseError,
+    ConfigError,
+    DunningError,
+    Money,
+    PolicyError,
+    Portfolio,
+    RuleEngineError,
+    assess,
+    load_policy,
+    loads_policy,
+    parse_case,
+)
+from dunning.cli import main
+from dunning.policy import check_file
+from policy_helpers import diagnostics, write
+
+ROOT = Path(__file__).resolve().parents[1]
+US_CARDS = (ROOT / "rules" / "us_cards.yaml").read_text(encoding="utf-8")
+LENDER = ROOT / "rules" / "lender.yaml"
+PORTFOLIO = ROOT / "examples" / "portfolio.jsonl"
+FIRST = json.loads(PORTFOLIO.read_text(encoding="utf-8").splitlines()[0])
+AS_OF = date(2026, 11, 28)
+ENGINES = ["compiled", "rete"]
+
+
+def card_policy(*, condition: str | None = None, extra_rules: str = "", **replace: str) -> str:
+    """The US card policy with its placement condition or other text replaced."""
+    text = US_CARDS
+    if condition is not None:
+        text = text.replace("      when: dpd >= charge_off_dpd\n", f"      when: {condition}\n")
+    if extra_rules:
+        text = text.replace(
+            "  channel:\n    - id: current\n", f"  channel:\n{extra_rules}    - id: current\n"
+        )
+    for old, new in replace.items():
+        assert old in text
+        text = text.replace(old, new)
+    return text
+
+
+def codes(tmp_path: Path, text: str) -> list[str]:
+    return [d.code for d in diagnostics(tmp_path, text)]
+
+
+def card_line(**loan: Any) -> dict[str, Any]:
+    case = json.loads(json.dumps(FIRST))
+    case["loan"].update(loan)
+    return case
+
+
+# --- rule files and parameters ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("terms", [40, 200, 500])
+def test_a_long_chain_counts_as_nesting(tmp_path: Path, terms: int) -> None:
+    # 200 terms passed check and failed to compile; 500 crashed check (RecursionError).
+    text = card_policy(condition="+".join(["dpd"] * terms) + " >= 1")
+    assert codes(tmp_path, text) == ["too-deep"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_deepest_expression_that_passes_check_loads_on_both_engines(engine: str) -> None:
+    chain = "+".join(["dpd"] * 32) + " >= 1 and " + "*".join(["dpd"] * 32) + " >= 0"
+    nested = "(" * 30 + "dpd" + ")" * 30 + " >= 1"
+    for condition in (chain, nested):
+        text = card_policy(condition=condition)
+        if engine == "rete" and condition is chain:
+            # Integers beyond 63 bits for the product of 32 facts: refused, naming the rule.
+            with pytest.raises(RuleEngineError, match="rule place-at-charge-off"):
+                loads_policy(text, engine=engine)
+            continue
+        assert loads_policy(text, engine=engine).name == "us-cards"
+
+
+def test_deep_yaml_is_refused_while_composing(tmp_path: Path) -> None:
+    # ~330 levels of [ crashed PyYAML's composer (RecursionError) before the depth check ran.
+    text = US_CARDS + "\nextra: " + "[" * 1000 + "]" * 1000 + "\n"
+    assert codes(tmp_path, text) == ["too-deep"]
+
+
+def test_too_many_yaml_nodes_are_refused_while_composing(tmp_path: Path) -> None:
+    text = "policy: x\nversion: '1'\nbig: [" + "1," * 150_000 + "1]\n"
+    assert codes(tmp_path, text) == ["too-large"]
+
+
+def test_a_policy_path_is_read_at_most_one_mebibyte() -> None:
+    # /dev/zero was read until memory ran out: the cap applied after reading.
+    found = check_file("/dev/zero")
+    assert [(d.code, d.line) for d in found] == [("too-large", 1)]
+
+
+def test_a_policy_that_is_not_utf8_is_unreadable_at_its_byte(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_bytes(b"policy: x\nversion: \xff\n")
+    [d] = check_file(path)
+    assert (d.code, d.line, d.col) == ("unreadable", 2, 10)
+
+
+@pytest.mark.parametrize(
+    ("default", "code"),
+    [
+        ("1E+999999999", "bad-param-value"),  # int(Decimal) did not end
+        ("1e5000", "bad-param-value"),  # passed check, failed in decide
+        ("1.0e+5000", "literal-too-large"),
+        ("9E+999999", "bad-param-value"),
+        ('"0.123456789012"', "bad-param-value"),  # more places than a number keeps
+    ],
+)
+def test_parameter_values_are_bounded_at_load(tmp_path: Path, default: str, code: str) -> None:
+    text = card_policy(**{'default: "0.30"': f"default: {default}"})
+    assert code in codes(tmp_path, text)
+
+
+@pytest.mark.parametrize(
+    "value", ["1E+999999999", "-5", "1.234", "1e13", "٤", "1_000", "true", "NaN"]
+)
+def test_a_money_parameter_override_is_bounded(tmp_path: Path, value: str) -> None:
+    head = "params:\n  floor:\n    type: money\n    default: '10.00'\n"
+    text = card_policy(**{"params:\n": head.replace("params:\n", "params:\n", 1)})
+    text = text.replace(
+        "  sms_until_dpd:", "  floor:\n    type: money\n    default: '10.00'\n  sms_until_dpd:", 1
+    )
+    text = text.replace(head, "params:\n", 1)
+    path = write(tmp_path, text)
+    found = check_file(path, params={"floor": value})
+    assert [d.code for d in found] == ["bad-param-value"], found
+    assert "floor" in found[0].message
+
+
+def test_a_days_parameter_is_a_whole_number_of_days(tmp_path: Path) -> None:
+    path = write(tmp_path, US_CARDS)
+    for value in ("-1", "40000", "1.5", "true"):
+        assert [d.code for d in check_file(path, params={"charge_off_dpd": value})] == [
+            "bad-param-value"
+        ], value
+
+
+def test_an_outcome_beyond_money_is_refused_at_load(tmp_path: Path) -> None:
+    # collection_fee: 1.0e+30 passed check and crashed decide after the first line.
+    for fee in ("1.0e+30", "10000000000000"):
+        text = card_policy(**{"then: {collection_fee: 0}": f"then: {{collection_fee: {fee}}}"})
+        found = codes(tmp_path, text)
+        assert found and set(found) <= {"bad-outcome-value", "literal-too-large"}, (fee, found)
+
+
+def test_a_computed_outcome_out_of_range_is_one_error_record() -> None:
+    text = card_policy(
+        **{
+            "then: {collection_fee: 0}": "then: {penalty_interest: principal "
+            "* 10000000000 * 10000000000 + 0.01}"
+        }
+    )
+    policy = loads_policy(text)
+    case = card_line(product="credit_card", currency="USD")
+    results = list(policy.decide_many([json.dumps(case), json.dumps(case)], as_of=AS_OF))
+    assert len(results) == 2
+    assert all(isinstance(r, CaseError) for r in results)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("timezone: America/New_York", "timezone: Mars/Olympus", "unknown time zone"),
+        ("timezone: America/New_York", "timezone: localtime", "unknown time zone"),
+        ('version: "2026.11"', 'version: "' + "x" * 200 + '"', "128 printable"),
+        ("currency: USD", "currency: usd", "did you mean 'USD'"),
+        ("currency: USD", "currency: XYZ", "unknown currency"),
+    ],
+)
+def test_top_fields_are_checked_at_their_position(
+    tmp_path: Path, old: str, new: str, expected: str
+) -> None:
+    # Each passed check and crashed at load or decide (a KeyError for the currency).
+    text = US_CARDS.replace(old, new)
+    [d] = diagnostics(tmp_path, text)
+    assert expected in d.message
+    assert d.line == text[: text.index(new)].count("\n") + 1
+
+
+def test_rete_refuses_what_durable_rules_would_hang_on() -> None:
+    many = "".join(
+        f"    - id: r{i}\n      when: dpd == {i + 1000}\n      then: {{channel: call}}\n"
+        for i in range(520)
+    )
+    long_list = "dpd in [" + ", ".join(str(i + 1000) for i in range(600)) + "]"
+    for text in (card_policy(extra_rules=many), card_policy(condition=long_list)):
+        with pytest.raises(RuleEngineError, match=r"<policy>:\d+:7: rule .*use engine='compiled'"):
+            loads_policy(text, engine="rete")
+        assert loads_policy(text).name == "us-cards"  # the compiled engine decides it
+
+
+def test_the_compiled_engine_takes_a_thousand_rules_in_a_group() -> None:
+    # ~3,000 rules in a group crashed Python's compiler (RecursionError): chains are bounded.
+    many = "".join(
+        f"    - id: r{i}\n      when: dpd == {i + 1000}\n      then: {{channel: call}}\n"
+        for i in range(990)
+    )
+    policy = loads_policy(card_policy(extra_rules=many))
+    case = card_line(product="credit_card", currency="USD")
+    assert policy.decide(case, as_of=AS_OF).rules[0] == "current"
+
+
+def test_more_rules_than_a_group_takes_are_refused(tmp_path: Path) -> None:
+    many = "".join(
+        f"    - id: r{i}\n      when: dpd == {i + 1000}\n      then: {{channel: call}}\n"
+        for i in range(1001)
+    )
+    assert "too-large" in codes(tmp_path, card_policy(extra_rules=many))
+
+
+def test_diagnostics_are_bounded(tmp_path: Path) -> None:
+    # One line with 2,000 unknown keys printed 56.5 MB: each diagnostic repeated the line.
+    line = "x: {" + ", ".join(f"k{i}: 1" for i in range(2000)) + "}\n"
+    text = US_CARDS.replace("policy: us-cards\n", "policy: us-cards\n" + line)
+    printed = "\n".join(map(str, diagnostics(tmp_path, text)))
+    assert len(printed) < 2_000
+    many = "policy: x\nversion: '1'\n" + "".join(f"k{i}: 1\n" for i in range(500))
+    found = diagnostics(tmp_path, many)
+    assert len(found) == 201
+    assert found[-1].code == "too-many-errors"
+
+
+def test_the_digest_names_the_bytes_decided(tmp_path: Path) -> None:
+    # --policy <(cat X) computed the digest from a second, empty read.
+    text = LENDER.read_bytes()
+    from_bytes = loads_policy(text, name="lender.yaml")
+    assert from_bytes.digest == load_policy(LENDER).digest
+    assert from_bytes.content == text
+
+
+def test_jobs_with_a_policy_from_a_pipe(tmp_path: Path) -> None:
+    cases = tmp_path / "cases.jsonl"
+    cases.write_bytes(b"".join(PORTFOLIO.read_bytes().splitlines(keepends=True)[:30]))
+    command = (
+        f"{sys.executable} -m dunning decide --policy <(cat {LENDER}) --as-of 2026-11-28 "
+        f"--overdue-customers 10 --jobs 2 {cases}"
+    )
+    run = subprocess.run(
+        ["bash", "-c", command], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert "Traceback" not in run.stderr
+    records = [json.loads(x) for x in run.stdout.splitlines()]
+    digests = {r["policy"]["digest"] for r in records if "policy" in r}
+    assert digests == {load_policy(LENDER).digest}
+
+
+def test_a_worker_that_cannot_load_fails_once_clearly() -> None:
+    from dunning import cli
+
+    context = multiprocessing.get_context("spawn")
+    bad = (b"policy: [", "bad.yaml", "compiled", {})
+    with (
+        context.Pool(1, initializer=cli._worker_start, initargs=bad) as pool,
+        pytest.raises(Exception, match="could not load the policy: PolicyError"),
+    ):
+        pool.apply(cli._worker_overdue, (1, b"{}\n", datetime(2026, 11, 28, tzinfo=UTC)))
+
+
+def test_jobs_is_bounded(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["decide", "--policy", str(LENDER), "--jobs", "100000", str(PORTFOLIO)]) == 2
+    assert "worker processes" in capsys.readouterr().err
+    assert main(["decide", "--policy", str(LENDER), "--jobs", "৪", str(PORTFOLIO)]) == 2
+
+
+def test_a_test_file_cannot_read_files_outside_its_folder(tmp_path: Path) -> None:
+    # policy: /proc/self/environ printed the environment in its diagnostics.
+    (tmp_path / "x.tests.yaml").write_text(
+        "policy: /proc/self/environ\nas_of: 2026-11-28\ntests:\n  - {name: a, case: {}, "
+        "expect: {channel: sms}}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "notes.tests.yaml").write_text("policy: ../notes.yaml\n", encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, "-m", "dunning", "test", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"SECRET_TOKEN": "do-not-print", "PATH": "/usr/bin:/bin"},
+    )
+    assert "do-not-print" not in run.stdout + run.stderr
+    assert run.stdout.count("is outside the test file's folder") == 2
+    assert "Traceback" not in run.stderr
+
+
+def test_test_file_mistakes_are_reported(tmp_path: Path) -> None:
+    (tmp_path / "lender.yaml").write_bytes(LENDER.read_bytes())
+    (tmp_path / "list.json").write_text("[1, 2]", encoding="utf-8")
+    (tmp_path / "a.tests.yaml").write_text(
+        "policy: lender.yaml\nas_of: 2026-11-28\nportfolio: {overdue_customers: 5}\ntests:\n"
+        "  - {name: t, case_file: list.json, expect: {channel: sms}}\n"
+        "  - {name: t, case_file: list.json, expect: {channel: sms}}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "b.tests.yaml").write_bytes(b"policy: lender.yaml\n\xff\n")
+    run = subprocess.run(
+        [sys.executable, "-m", "dunning", "test", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 1
+    assert "holds a JSON list, not one case" in run.stdout
+    assert "test name 't' is used twice" in run.stdout
+    assert "not UTF-8 text" in run.stdout
+    assert "Traceback" not in run.stderr
+
+
+# --- cases and batches --------------------------------------------------------------------
+
+
+def hostile_lines() -> list[str]:
+    lines = []
+
+    def add(change: Any) -> None:
+        case = json.loads(json.dumps(FIRST))
+        change(case)
+        lines.append(json.dumps(case, ensure_ascii=False))
+
+    add(lambda c: None)
+    add(lambda c: c["loan"].update(start_date="9999-12-31", schedule=None, term_months=12))
+    contact = {"channel": "call", "party_id": FIRST["borrower"]["party_id"], "outcome": "no_answer"}
+    add(lambda c: c["contacts"].append({**contact, "at": "0001-01-01T00:00:00+14:00"}))
+    add(lambda c: c["borrower"].update(timezone="A" * 256))  # ENAMETOOLONG
+    add(lambda c: c["borrower"].update(timezone="localtime"))
+    add(lambda c: c["loan"].update(annual_rate="0.1234567"))  # rete cannot compare it
+    add(lambda c: c["loan"].update(term_months=True))
+    add(lambda c: c["loan"].update(principal="٤٧٨٠٠.٠٠"))
+    add(lambda c: c["loan"].update(principal="47_800.00"))
+    add(lambda c: c["loan"].update(currency="USD", schedule=None, term_months=12))
+    lines.append(lines[0].replace('"case_id": "C-00001"', '"case_id": "C-\\udc80"'))
+    lines.append("[" * 1000 + "]" * 1000)
+    lines.append(lines[0].replace('"case_id": "C-00001"', '"case_id": "C-00001", "case_id": "X"'))
+    lines.append('{"case_id": NaN}')
+    return lines
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_one_line_never_stops_a_batch(engine: str) -> None:
+    lines = hostile_lines()
+    policy = load_policy(LENDER, engine=engine)
+    results = list(policy.decide_many(lines, as_of=AS_OF, portfolio=Portfolio(100)))
+    assert len(results) == len(lines)
+    decided = [i for i, r in enumerate(results) if not isinstance(r, CaseError)]
+    # The compiled engine decides a rate of seven places exactly; rete cannot compare it.
+    assert decided == ([0] if engine == "rete" else [0, 5])
+    for result in results:
+        record = result.to_dict() if isinstance(result, CaseError) else result.model_dump()
+        json.dumps(record, ensure_ascii=False, default=str).encode("utf-8")  # writable
+
+
+def test_each_hostile_line_is_named_for_what_it_is() -> None:
+    policy = load_policy(LENDER, engine="rete")
+    results = list(policy.decide_many(hostile_lines(), as_of=AS_OF, portfolio=Portfolio(100)))
+    got = [(r.problems[0].code, r.problems[0].path) for r in results[1:]]  # type: ignore[union-attr]
+    assert got == [
+        ("date_out_of_range", "loan.start_date"),
+        ("date_out_of_range", "contacts[0].at"),
+        ("unknown_timezone", "borrower.timezone"),
+        ("unknown_timezone", "borrower.timezone"),
+        ("cannot_decide", ""),
+        ("int_type", "loan.term_months"),
+        ("not_ascii_number", "loan.principal"),
+        ("not_ascii_number", "loan.principal"),
+        ("currency_mismatch", "loan.currency"),
+        ("invalid_json", ""),
+        ("invalid_json", ""),
+        ("invalid_json", ""),
+        ("invalid_json", ""),
+    ]
+    assert "duplicate key" in results[-2].problems[0].message  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_cli_gives_one_record_per_line(tmp_path: Path, engine: str, jobs: str) -> None:
+    lines = hostile_lines()
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text("\n".join(lines) + "\n\n", encoding="utf-8")
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dunning",
+            "decide",
+            "--policy",
+            str(LENDER),
+            "--engine",
+            engine,
+            "--as-of",
+            "2026-11-28",
+            "--jobs",
+            jobs,
+            str(cases),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "Traceback" not in run.stderr
+    assert run.returncode == 1
+    records = [json.loads(x) for x in run.stdout.splitlines()]
+    assert len(records) == len(lines)
+    for number, record in enumerate(records, start=1):
+        assert "dpd" in record or record["line"] == number, (number, record)
+
+
+@pytest.mark.parametrize("as_of", ["9999-12-31T23:00+08:00", "0001-01-01", "2300-01-01"])
+def test_an_as_of_at_the_ends_of_the_calendar_is_a_usage_error(
+    as_of: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["decide", "--policy", str(LENDER), "--as-of", as_of, str(PORTFOLIO)]) == 2
+    assert "outside the years 1900-2199" in capsys.readouterr().err
+
+
+def test_many_promises_and_payments_are_not_quadratic() -> None:
+    case = json.loads(json.dumps(FIRST))
+    party = case["borrower"]["party_id"]
+    case["promises"] = [
+        {
+            "made_at": "2026-08-01T10:00:00+08:00",
+            "due_date": f"2026-09-{1 + i % 28:02d}",
+            "amount": "10.00",
+            "party_id": party,
+        }
+        for i in range(20_000)
+    ]
+    case["payments"] = [
+        {"date": f"2026-08-{1 + i % 28:02d}", "amount": "0.01"} for i in range(20_000)
+    ]
+    # 8,000 of each took 6.7 s, quadratic; 20,000 would take 40 s. Bounded, not timed: a
+    # quadratic pass would not end within the suite's patience.
+    decision = load_policy(LENDER).decide(case, as_of=AS_OF, portfolio=Portfolio(10))
+    assert decision.case_id == FIRST["case_id"]
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [("dpd >= ৪", "BENGALI DIGIT FOUR"), ("dpd\u3000>= 4", "IDEOGRAPHIC SPACE")],
+)
+def test_rules_are_written_in_ascii_digits_and_spaces(
+    tmp_path: Path, expression: str, message: str
+) -> None:
+    [d] = diagnostics(tmp_path, card_policy(condition=expression))
+    assert d.code == "syntax-error"
+    assert message in d.message
+
+
+def test_duplicate_keys_in_a_case_are_refused() -> None:
+    text = json.dumps(FIRST).replace('"case_id": "C-00001"', '"case_id": "C-00001", "case_id": "X"')
+    with pytest.raises(CaseError, match="duplicate key"):
+        parse_case(text)
+
+
+@pytest.mark.parametrize("figure", [float("nan"), -1, None, True, 10**13, "5"])
+def test_portfolio_figures_are_whole_numbers(figure: Any) -> None:
+    with pytest.raises(ConfigError):
+        Portfolio(figure)
+
+
+def test_broken_pipe_exits_quietly(tmp_path: Path) -> None:
+    for args in ("decide --policy {p} --as-of 2026-11-28 {c}", "schema case", "check {p}"):
+        command = f"{sys.executable} -m dunning " + args.format(p=LENDER, c=PORTFOLIO)
+        run = subprocess.run(
+            ["bash", "-c", f"set -o pipefail; {command} | head -c 10 >/dev/null"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert "Traceback" not in run.stderr, (args, run.stderr)
+        assert run.returncode in (0, 1, 141), (args, run.returncode)
+
+
+def test_diff_of_an_empty_file_and_an_unwritable_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("", encoding="utf-8")
+    assert main(["diff", str(LENDER), str(LENDER), str(empty)]) == 0
+    capsys.readouterr()
+    for target in (tmp_path, tmp_path / "missing" / "out.jsonl"):
+        args = ["diff", str(LENDER), "--param", "penalty_multiplier=1.4", str(PORTFOLIO)]
+        assert main([*args, "--changed", str(target)]) == 2
+        captured = capsys.readouterr()
+        assert "cannot write" in captured.err
+        assert captured.out == ""  # refused before the work
+
+
+# --- library API --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def lender() -> Any:
+    return load_policy(LENDER)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda p: p.decide(FIRST, as_of=None, portfolio=Portfolio(1)),
+        lambda p: p.decide(FIRST, as_of="2026-11-28", portfolio=Portfolio(1)),
+        lambda p: p.decide(FIRST, as_of=20261128, portfolio=Portfolio(1)),
+        lambda p: p.decide(FIRST, as_of=AS_OF, portfolio=5),
+        lambda p: list(p.decide_many(FIRST, as_of=AS_OF, portfolio=Portfolio(1))),
+        lambda p: list(p.decide_many(json.dumps(FIRST), as_of=AS_OF, portfolio=Portfolio(1))),
+        lambda p: p.explain(FIRST, as_of=AS_OF, portfolio=[1]),
+        lambda p: load_policy(None),  # type: ignore[arg-type]
+        lambda p: load_policy(LENDER, params={1: 2}),  # type: ignore[dict-item]
+        lambda p: loads_policy(123),  # type: ignore[arg-type]
+        lambda p: Money(0.1),  # type: ignore[arg-type]
+        lambda p: Money(None),  # type: ignore[arg-type]
+        lambda p: assess(FIRST, as_of="2026-11-28"),  # type: ignore[arg-type]
+    ],
+)
+def test_wrong_types_raise_argument_errors(lender: Any, call: Any) -> None:
+    with pytest.raises(ArgumentError) as raised:
+        call(lender)
+    assert isinstance(raised.value, ConfigError | TypeError)
+    assert "not" in str(raised.value)
+
+
+def test_library_values_raise_dunning_errors() -> None:
+    for call in (lambda: Money("1", "XXX"), lambda: Money("1") + Money("1", "USD")):
+        with pytest.raises(DunningError):
+            call()
+    assert assess(FIRST, AS_OF).dpd >= 0  # a dict is taken as decide takes it
+
+
+def test_loads_policy_takes_the_bytes_of_a_file() -> None:
+    assert loads_policy(LENDER.read_bytes()).name == "lender"
+
+
+def test_errors_cross_process_boundaries() -> None:
+    with pytest.raises(PolicyError) as raised:
+        loads_policy("policy: [")
+    again = pickle.loads(pickle.dumps(raised.value))
+    assert again.diagnostics == raised.value.diagnostics
+    assert str(again) == str(raised.value)
+    error = CaseError("C-1", [], line=7)
+    assert pickle.loads(pickle.dumps(error)).line == 7
+
+
+def test_money_amounts_are_bounded() -> None:
+    with pytest.raises(ConfigError):
+        Money("1E+999999999")
+    assert Money(Decimal("12.345")).amount == Decimal("12.35")
