@@ -334,6 +334,8 @@ def test_a_pipe_counts_itself_from_a_copy_on_disk(
     assert main([*common, str(file)]) == 1
     assert piped == capsys.readouterr().out
     assert piped.count("\n") == len(data.splitlines())
+
+
 def test_jobs_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["decide", "--policy", str(RULES / "lender.yaml"), "--jobs", "0", "-"]) == 2
     assert "not a whole number ≥ 1" in capsys.readouterr().err
