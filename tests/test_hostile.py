@@ -21,6 +21,8 @@ import pytest
 
 from dunning import (
     ArgumentError,
+    Assessor,
+    BucketBands,
     CaseError,
     ConfigError,
     DunningError,
@@ -32,6 +34,9 @@ from dunning import (
     load_policy,
     loads_policy,
     parse_case,
+    read_cases,
+    round_money,
+    schedule_of,
 )
 from dunning.cli import main
 from dunning.policy import check_file
@@ -536,6 +541,14 @@ def lender() -> Any:
         lambda p: Money(0.1),  # type: ignore[arg-type]
         lambda p: Money(None),  # type: ignore[arg-type]
         lambda p: assess(FIRST, as_of="2026-11-28"),  # type: ignore[arg-type]
+        lambda p: list(read_cases(None)),  # type: ignore[arg-type]
+        lambda p: p.overdue_borrowers(FIRST, as_of=AS_OF),
+        lambda p: p.apply_guards(FIRST, None),
+        lambda p: p.evaluate({}),
+        lambda p: p.trace(None),
+        lambda p: Assessor(allocation=5),  # type: ignore[arg-type]
+        lambda p: BucketBands(5),  # type: ignore[arg-type]
+        lambda p: schedule_of(None),  # type: ignore[arg-type]
     ],
 )
 def test_wrong_types_raise_argument_errors(lender: Any, call: Any) -> None:
@@ -546,10 +559,22 @@ def test_wrong_types_raise_argument_errors(lender: Any, call: Any) -> None:
 
 
 def test_library_values_raise_dunning_errors() -> None:
-    for call in (lambda: Money("1", "XXX"), lambda: Money("1") + Money("1", "USD")):
+    calls = (
+        lambda: Money("1", "XXX"),
+        lambda: Money("1") + Money("1", "USD"),
+        lambda: round_money(Decimal(1), "XXX"),
+        lambda: Assessor(penalty_multiplier="x"),  # type: ignore[arg-type]
+        lambda: load_policy(LENDER, profiles=5),  # type: ignore[arg-type]
+    )
+    for call in calls:
         with pytest.raises(DunningError):
             call()
     assert assess(FIRST, AS_OF).dpd >= 0  # a dict is taken as decide takes it
+    assert load_policy(LENDER).assess(FIRST, AS_OF).dpd >= 0
+    # One line of a batch that is not text is that line's error, not the batch's end.
+    [error] = list(read_cases([5]))  # type: ignore[list-item]
+    assert isinstance(error, CaseError)
+    assert error.problems[0].code == "not_an_object"
 
 
 def test_loads_policy_takes_the_bytes_of_a_file() -> None:

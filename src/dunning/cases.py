@@ -13,10 +13,10 @@ from typing import Any, Union, get_args, get_origin
 import jiter
 from pydantic import BaseModel, ValidationError
 
-from .errors import CaseError, Problem, did_you_mean
+from .errors import ArgumentError, CaseError, Problem, did_you_mean
 from .model import Case
 
-__all__ = ["NumberedCases", "parse_case", "read_cases", "read_numbered"]
+__all__ = ["NumberedCases", "check_batch", "parse_case", "read_cases", "read_numbered"]
 
 
 def parse_case(data: str | bytes | Mapping[str, Any], *, line: int | None = None) -> Case:
@@ -104,13 +104,37 @@ def read_numbered(
     lines: Iterable[str | bytes], *, start: int = 1
 ) -> Iterator[tuple[int, Case | CaseError]]:
     """Like :func:`read_cases`, with each result's line number (the first line is ``start``)."""
+    check_batch(lines, "read_cases")
+    return _read_numbered(lines, start)
+
+
+def _read_numbered(
+    lines: Iterable[str | bytes], start: int
+) -> Iterator[tuple[int, Case | CaseError]]:
     for number, text in enumerate(lines, start=start):
+        if not isinstance(text, str | bytes):
+            problem = Problem("", "not_an_object", f"a line is text, not {type(text).__name__}")
+            yield number, CaseError(None, [problem], line=number)
+            continue
         if not text.strip():
             continue
         try:
             yield number, parse_case(text, line=number)
         except CaseError as error:
             yield number, error
+
+
+def check_batch(items: object, what: str) -> None:
+    """Refuse, as an ``ArgumentError``, a batch that is one case or not iterable at all.
+
+    A dict or a text is iterable too, by keys or characters: taken for a batch it would be read
+    silently as something else.
+    """
+    if isinstance(items, str | bytes | Mapping | Case) or not isinstance(items, Iterable):
+        raise ArgumentError(
+            f"{what} takes an iterable of cases or lines (a list, a file, read_cases(...)), "
+            f"not {type(items).__name__}"
+        )
 
 
 def problems_of(exc: ValidationError, root: type[BaseModel]) -> list[Problem]:

@@ -64,7 +64,14 @@ class BucketBands:
     __slots__ = ("_labels", "_starts", "bands")
 
     def __init__(self, bands: Iterable[Band | tuple[str, int, int | None]]) -> None:
-        self.bands = tuple(b if isinstance(b, Band) else Band(*b) for b in bands)
+        if isinstance(bands, str) or not isinstance(bands, Iterable):
+            raise ArgumentError(f"bands must be a list of Band, not {type(bands).__name__}")
+        try:
+            self.bands = tuple(b if isinstance(b, Band) else Band(*b) for b in bands)
+        except TypeError:
+            raise ArgumentError(
+                "each band is a Band or a (label, min_dpd, max_dpd) tuple"
+            ) from None
         problems = _band_problems(self.bands)
         if problems:
             raise ConfigError("invalid bucket bands:\n  " + "\n  ".join(problems))
@@ -283,17 +290,26 @@ class Assessor:
         penalty_multiplier: Decimal | None = None,
         days_in_year: int = 360,
     ) -> None:
+        if not isinstance(bands, BucketBands):
+            raise ArgumentError(f"bands must be a BucketBands, not {type(bands).__name__}")
+        if isinstance(allocation, str) or not isinstance(allocation, Iterable):
+            raise ArgumentError(
+                "allocation must be a sequence such as ('penalty', 'interest', 'principal'), "
+                f"not {type(allocation).__name__}"
+            )
         allocation = tuple(allocation)
-        if sorted(allocation) != sorted(COMPONENTS):
+        if sorted(map(str, allocation)) != sorted(COMPONENTS):
             raise ConfigError(
                 f"allocation must order each of penalty, interest, principal once, got {allocation}"
             )
         if penalty_multiplier is not None and (
-            isinstance(penalty_multiplier, float) or penalty_multiplier < 0
+            not isinstance(penalty_multiplier, Decimal | int)
+            or isinstance(penalty_multiplier, bool)
+            or penalty_multiplier < 0
         ):
             raise ConfigError("penalty_multiplier must be a non-negative Decimal")
-        if days_in_year <= 0:
-            raise ConfigError("days_in_year must be positive")
+        if not isinstance(days_in_year, int) or isinstance(days_in_year, bool) or days_in_year <= 0:
+            raise ConfigError(f"days_in_year must be a positive whole number, got {days_in_year!r}")
         self.bands = bands
         self.allocation = allocation
         self.penalty_multiplier = penalty_multiplier

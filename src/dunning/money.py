@@ -43,7 +43,11 @@ def quantum(currency: str) -> Decimal:
 
 def round_money(amount: Decimal | Fraction | int, currency: str = DEFAULT_CURRENCY) -> Decimal:
     """Round ``amount`` (a decimal, or an exact fraction) to the currency's minor unit, half-up."""
-    return round_exact(amount, MINOR_UNITS[currency])
+    try:
+        places = MINOR_UNITS[currency]
+    except KeyError:
+        raise ConfigError(f"unknown currency {currency!r}") from None
+    return round_exact(amount, places)
 
 
 _STEPS = {places: Decimal(1).scaleb(-places) for places in range(0, 11)}

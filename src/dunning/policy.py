@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from .cases import parse_case
+from .cases import check_batch, parse_case
 from .delinquency import Assessment, Assessor
 from .engines import Engine, RuleTrace, Verdict
 from .errors import (
@@ -32,7 +32,7 @@ from .errors import (
     Problem,
     RuleEngineError,
 )
-from .facts import Portfolio, fact_view
+from .facts import FACTS, Portfolio, fact_view
 from .guards import Allowance, Guards
 from .model import (
     Action,
@@ -352,10 +352,11 @@ class Policy:
         """Assess ``case`` as the rules see it: this policy's bands and penalty, held to its cap.
 
         The figures are those the rules read and the decision charges before any fee a rule
-        adds: the penalty interest is the policy's, cut to what the charges cap allows.
+        adds: the penalty interest is the policy's, cut to what the charges cap allows. ``case``
+        may also be a dict or JSON text, as for :meth:`decide`.
         """
-        self._covered(case)
-        return self.guards.lawful(case, self._assessor.assess(case, self.moment(as_of)))
+        case, assessment = self._prepare(case, self.moment(as_of))
+        return self.guards.lawful(case, assessment)
 
     def decide(
         self,
@@ -405,11 +406,7 @@ class Policy:
                 any case is read).
         """
         moment = self.moment(as_of)
-        if isinstance(cases, str | bytes | Mapping | Case) or not isinstance(cases, Iterable):
-            raise ArgumentError(
-                f"decide_many takes an iterable of cases (a list, read_cases(...)), not "
-                f"{type(cases).__name__}; decide one case with decide()"
-            )
+        check_batch(cases, "decide_many")
         if portfolio != "batch":
             _check_portfolio(portfolio)
         if portfolio is None:
@@ -449,6 +446,7 @@ class Policy:
         Cases that are invalid or not covered are not counted.
         """
         moment = self.moment(as_of)
+        check_batch(cases, "overdue_borrowers")
         overdue: set[str] = set()
         for item in cases:
             try:
@@ -491,6 +489,10 @@ class Policy:
         from :meth:`decide` comes back unchanged. A message naming one of the policy's
         templates is rendered as :meth:`decide` renders it; one naming another is left as given.
         """
+        if not isinstance(decision, Decision):
+            raise ArgumentError(
+                f"decision must be a dunning.Decision, not {type(decision).__name__}"
+            )
         case, assessment = self._prepare(case, decision.as_of)
         return self._guard(case, assessment, decision)
 
@@ -499,7 +501,11 @@ class Policy:
 
         The low-level entry used by policy tests: no case, no assessment, no fee arithmetic,
         no guards. ``facts`` must hold every fact (``None`` where one is missing).
+
+        Raises:
+            ArgumentError: If ``facts`` is not a mapping holding every fact.
         """
+        _check_facts(facts)
         return self._engine.run(facts)
 
     def trace(self, facts: Mapping[str, Any]) -> dict[str, list[RuleTrace]]:
@@ -509,6 +515,7 @@ class Policy:
         :class:`RuleTrace` per rule in decision order. The first rule that matched is the one
         :meth:`evaluate` picks.
         """
+        _check_facts(facts)
         return self._engine.trace(facts)
 
     # -- internals
@@ -719,6 +726,17 @@ def _far_dates(value: Any, path: str) -> Iterator[Problem]:
         low, high = AS_OF_YEARS
         message = f"{value.isoformat()} is outside the years {low}-{high} that dunning decides in"
         yield Problem(path, "date_out_of_range", message)
+
+
+def _check_facts(facts: object) -> None:
+    if not isinstance(facts, Mapping):
+        raise ArgumentError(f"facts must be a mapping of every fact, not {type(facts).__name__}")
+    missing = [name for name in FACTS if name not in facts]
+    if missing:
+        raise ArgumentError(
+            f"facts must hold every fact (None where one is missing; see dunning.FACTS), not "
+            f"lack {', '.join(missing[:5])}{' …' if len(missing) > 5 else ''}"
+        )
 
 
 def _check_portfolio(portfolio: object) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from .errors import ArgumentError
 from .model import Installment, Loan, Repayment
 from .money import quantum
 
@@ -88,6 +89,8 @@ def schedule_of(loan: Loan) -> tuple[Installment, ...]:
     * ``interest_only`` (先息后本): interest every month, all principal with the last instalment.
     * ``bullet`` (到期一次还本付息): one instalment at maturity with simple interest for the term.
     """
+    if not isinstance(loan, Loan):
+        raise ArgumentError(f"schedule_of takes a dunning.Loan, not {type(loan).__name__}")
     if loan.schedule is not None:
         return loan.schedule
     return tuple(

@@ -313,6 +313,8 @@ def profile_table(profiles: Iterable[GuardProfile] = ()) -> Mapping[str, GuardPr
         ConfigError: If a profile is not a :class:`GuardProfile` or reuses a name.
     """
     table = dict(BUILTIN_PROFILES)
+    if isinstance(profiles, str) or not isinstance(profiles, Iterable):
+        raise ConfigError(f"profiles must be a list of GuardProfile, not {type(profiles).__name__}")
     for profile in profiles:
         if not isinstance(profile, GuardProfile):
             raise ConfigError(f"profiles must be GuardProfile objects, got {profile!r}")
