@@ -40,6 +40,7 @@ from dunning import (
     RuleEngineError,
     load_policy,
     loads_policy,
+    testing,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -158,8 +159,15 @@ YAML_VALUES = st.one_of(
 
 @st.composite
 def policy_texts(draw: st.DrawFn) -> str:
-    """A shipped policy, mutated line by line: values replaced, lines dropped, doubled, mixed."""
-    lines = draw(st.sampled_from(sorted(POLICIES.values()))).split("\n")
+    """A policy, mutated line by line: values replaced, lines dropped, doubled, mixed.
+
+    The policy is a shipped one, or a random valid one from the grammar of the rule language
+    (``dunning.testing.policy_texts``): conditions over every fact type, arithmetic, ranges,
+    membership, ``min``/``max``/``abs``, parameters.
+    """
+    grammar = draw(st.booleans())
+    base = draw(testing.policy_texts() if grammar else st.sampled_from(sorted(POLICIES.values())))
+    lines = base.split("\n")
     for _ in range(draw(st.integers(1, 4))):
         index = draw(st.integers(0, len(lines) - 1))
         line = lines[index]

@@ -489,8 +489,20 @@ def test_portfolio_figures_are_whole_numbers(figure: Any) -> None:
 
 
 def test_broken_pipe_exits_quietly(tmp_path: Path) -> None:
-    for args in ("decide --policy {p} --as-of 2026-11-28 {c}", "schema case", "check {p}"):
-        command = f"{sys.executable} -m dunning " + args.format(p=LENDER, c=PORTFOLIO)
+    commands = (
+        "decide --policy {p} --as-of 2026-11-28 {c}",
+        "decide --policy {p} --as-of 2026-11-28 --jobs 2 {c}",
+        "assess --as-of 2026-11-28 {c}",
+        "diff {p} --param penalty_multiplier=1.4 --as-of 2026-11-28 {c}",
+        "explain --policy {p} --as-of 2026-11-28 --overdue-customers 9 --case-id C-00002 {c}",
+        "schema case",
+        "check {p}",
+        "test {r}",
+    )
+    for args in commands:
+        command = f"{sys.executable} -m dunning " + args.format(
+            p=LENDER, c=PORTFOLIO, r=LENDER.parent
+        )
         run = subprocess.run(
             ["bash", "-c", f"set -o pipefail; {command} | head -c 10 >/dev/null"],
             capture_output=True,

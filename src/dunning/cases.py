@@ -42,6 +42,7 @@ def parse_case(data: str | bytes | Mapping[str, Any], *, line: int | None = None
                 data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data,
                 catch_duplicate_keys=True,
                 allow_inf_nan=False,
+                cache_mode="keys",  # values are rarely repeated; keys always are
             )
         except ValueError as exc:
             problem = Problem("", "invalid_json", f"not valid JSON: {exc}")

@@ -221,7 +221,8 @@ def _amount_input(value: Any) -> Any:
     # have more, so only long or exponent forms (and ints, Decimals) are taken apart here;
     # parsing, finiteness and sign stay in pydantic's own (compiled) decimal validator.
     if isinstance(value, str):
-        _ascii_number(value)
+        if not value.isascii() or "_" in value:
+            _ascii_number(value)  # raises
         if len(value) <= MAX_AMOUNT_DIGITS and "e" not in value and "E" not in value:
             return value
         try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -469,11 +468,13 @@ class Policy:
         _check_portfolio(portfolio)
         case, assessment = self._prepare(case, moment)
         book = self._book(portfolio, case)
-        with _undecidable(case):
+        try:
             facts = fact_view(case, self.guards.lawful(case, assessment), moment, book)
             verdict = self._engine.run(facts)
             decision = self._build(case, assessment, moment, verdict)
             decision = self._guard(case, assessment, decision)
+        except _OUT_OF_RANGE as exc:
+            raise _undecidable(case, exc) from None
         winners = {group: getattr(verdict, group).id for group in GROUPS}
         users: dict[str, list[str]] = {}
         for rule in self.ir.rules():
@@ -536,8 +537,10 @@ class Policy:
             )
             raise CaseError(None, [problem])
         self._covered(case)
-        with _undecidable(case):
+        try:
             return case, self._assessor.assess(case, moment)
+        except _OUT_OF_RANGE as exc:
+            raise _undecidable(case, exc) from None
 
     def _one(
         self, item: Any, moment: datetime, portfolio: Portfolio | None
@@ -611,12 +614,14 @@ class Policy:
     ) -> Decision:
         # The rules read what can lawfully be asked for; the decision is built on the policy's
         # own figures, so that the guards cut them — and say so — where the law requires.
-        with _undecidable(case):
+        try:
             allowance = self.guards.allowance(case, assessment)  # measured once, used twice
             lawful = self.guards.lawful(case, assessment, allowance)
             facts = fact_view(case, lawful, moment, portfolio)
             decision = self._build(case, assessment, moment, self._engine.run(facts))
             return self._guard(case, assessment, decision, allowance)
+        except _OUT_OF_RANGE as exc:  # (a try costs nothing until it catches)
+            raise _undecidable(case, exc) from None
 
     def _guard(
         self,
@@ -694,24 +699,25 @@ class Policy:
             raise CaseError(case.case_id, problems) from None
 
 
-@contextmanager
-def _undecidable(case: Case) -> Iterator[None]:
-    """Turn arithmetic a case drives out of range into that case's error, never a crash.
+#: What a valid case can still drive the arithmetic into. (A CaseError is a ValueError too:
+#: it is caught and raised again as it is.)
+_OUT_OF_RANGE = (ArithmeticError, ValueError, RuleEngineError)
+
+
+def _undecidable(case: Case, exc: Exception) -> CaseError:
+    """The case's error for arithmetic it drove out of range: never a crash of the batch.
 
     Values the case contract allows can still reach a limit of the arithmetic (a computed
     outcome beyond 28 digits, a date past year 9999, a value the rete engine cannot represent
     exactly): the case gets a ``cannot_decide`` error and a batch goes on with the next one.
     """
-    try:
-        yield
-    except CaseError:
-        raise
-    except (ArithmeticError, ValueError, RuleEngineError) as exc:
-        # Looked for only now, on the rare failing case: the dates that took it out of range.
-        problems = list(_far_dates(case.model_dump(), ""))
-        if not problems:
-            problems = [Problem("", "cannot_decide", f"cannot decide this case: {exc}")]
-        raise CaseError(case.case_id, problems) from None
+    if isinstance(exc, CaseError):
+        return exc
+    # Looked for only now, on the rare failing case: the dates that took it out of range.
+    problems = list(_far_dates(case.model_dump(), ""))
+    if not problems:
+        problems = [Problem("", "cannot_decide", f"cannot decide this case: {exc}")]
+    return CaseError(case.case_id, problems)
 
 
 def _far_dates(value: Any, path: str) -> Iterator[Problem]:
