@@ -268,16 +268,17 @@ def engines() -> dict[str, Policy]:
 
 
 def _agree(compiled: list[Any], rete: list[Any]) -> None:
+    """Both engines give the same result for each line, but where rete cannot represent it."""
     assert len(compiled) == len(rete)
     for a, b in zip(compiled, rete, strict=True):
+        if isinstance(b, CaseError) and b.problems[0].code == "cannot_decide":
+            continue  # beyond the rete engine's exact integers: the compiled engine goes on
         if isinstance(a, Decision) and isinstance(b, Decision):
             assert a.model_dump_json() == b.model_dump_json()
-        elif isinstance(a, CaseError) and isinstance(b, CaseError):
+        else:
+            assert isinstance(a, CaseError), (a, b)
+            assert isinstance(b, CaseError), (a, b)
             assert a.problems == b.problems
-        else:  # only what the rete engine cannot represent may differ
-            error = b if isinstance(b, CaseError) else a
-            assert isinstance(error, CaseError)
-            assert error.problems[0].code == "cannot_decide", error
 
 
 def _load(text: str, engine: str) -> Policy | DunningError:
@@ -311,6 +312,8 @@ def test_any_policy_text_gets_diagnostics_or_loads_on_both_engines(text: str) ->
             _agree(decided, list(rete.decide_many(covered, as_of=AS_OF, portfolio=portfolio)))
 
 
+# A failing batch is long: its repr is large, and that is no reason to hide the failure.
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")
 @FUZZ
 @given(batch=batches())
 def test_any_batch_gets_one_result_per_line_on_both_engines(
@@ -347,6 +350,7 @@ def _dunning(args: list[str], stdin: bytes | None = None) -> subprocess.Complete
     )
 
 
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")
 @FUZZ_CLI
 @given(
     batch=batches(), jobs=st.sampled_from(["1", "2"]), engine=st.sampled_from(["compiled", "rete"])

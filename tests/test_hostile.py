@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import pickle
+import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -512,6 +515,39 @@ def test_broken_pipe_exits_quietly(tmp_path: Path) -> None:
         )
         assert "Traceback" not in run.stderr, (args, run.stderr)
         assert run.returncode in (0, 1, 141), (args, run.returncode)
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_ctrl_c_exits_quietly(tmp_path: Path, jobs: str) -> None:
+    # A KeyboardInterrupt traceback was printed (by every worker, with --jobs).
+    big = tmp_path / "big.jsonl"
+    big.write_bytes(PORTFOLIO.read_bytes() * 40)  # ~48,000 cases: still deciding after 3 s
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dunning",
+            "decide",
+            "--policy",
+            str(LENDER),
+            "--as-of",
+            "2026-11-28",
+            "--overdue-customers",
+            "9",
+            "--jobs",
+            jobs,
+            str(big),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    time.sleep(3)
+    os.killpg(process.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
+    _, err = process.communicate(timeout=60)
+    assert b"Traceback" not in err, err.decode(errors="replace")
+    assert process.returncode == 130
+    assert err.strip().endswith(b"dunning: interrupted")
 
 
 def test_diff_of_an_empty_file_and_an_unwritable_output(

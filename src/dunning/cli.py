@@ -10,6 +10,7 @@ import multiprocessing
 import multiprocessing.pool
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from collections import deque
@@ -553,6 +554,9 @@ def _worker_start(content: bytes, name: str, engine: str, params: dict[str, str]
     # The bytes the parent compiled, never the path again: a pipe (<(cat X)) reads empty the
     # second time, and an edited file would decide under the parent's digest.
     global _worker_policy, _worker_failure
+    # Ctrl-C reaches the whole process group: the parent answers it and ends the pool; a
+    # worker prints nothing.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         _worker_policy = loads_policy(content, name=name, engine=engine, params=params or None)
     except Exception as exc:
