@@ -33,7 +33,7 @@ from typing import Any
 from ..errors import ConfigError, RuleEngineError
 from ..facts import FACTS
 from ..money import MINOR_UNITS
-from ..rules.ir import GROUPS, PolicyIR
+from ..rules.ir import GROUPS, PolicyIR, Rule
 from ..rules.nodes import (
     Binary,
     BoolOp,
@@ -549,7 +549,7 @@ class ReteEngine(Engine):
                 try:
                     condition = translator.condition(rule.when)
                 except RuleEngineError as exc:
-                    raise RuleEngineError(f"rule {rule.id}: {exc}") from None
+                    raise RuleEngineError(f"{_where(rule)}: rule {rule.id}: {exc}") from None
                 if condition is FALSE:
                     continue  # can never match: no node in the network
                 # Anchor every condition to our facts: durable-rules also matches conditions
@@ -567,7 +567,7 @@ class ReteEngine(Engine):
                         else f"{tests[crowded]} tests of {crowded}"
                     )
                     raise RuleEngineError(
-                        f"{rule.file}:{rule.pos.line}:{rule.pos.col}: rule {rule.id}: the "
+                        f"{_where(rule)}: rule {rule.id}: the "
                         f"policy's conditions reach {what}, more than the rete engine takes "
                         f"({NETWORK_LIMIT}; durable-rules stops answering at about 511); "
                         "use engine='compiled'"
@@ -604,8 +604,10 @@ class ReteEngine(Engine):
                 limit = ""
                 if "113" in str(error):
                     limit = " (it allows about 15 and/or groups per rule, after translation)"
+                g, index = map(int, key.split("."))
+                rule = self._groups[g][index]
                 return (
-                    f"rule {self._rule_id(key)}: durable-rules cannot build its condition: "
+                    f"{_where(rule)}: rule {rule.id}: durable-rules cannot build its condition: "
                     f"{error}{limit}; simplify the condition or use engine='compiled'"
                 )
             native.delete_ruleset(ruleset._handle)
@@ -703,3 +705,8 @@ def _count_tests(condition: Any, tests: dict[str, int]) -> None:
                 tests[field] = tests.get(field, 0) + 1
         else:  # {field: value}: equality
             tests[key] = tests.get(key, 0) + 1
+
+
+def _where(rule: Rule) -> str:
+    """``file:line:col`` of a rule, as diagnostics give it."""
+    return f"{rule.file}:{rule.pos.line}:{rule.pos.col}"
