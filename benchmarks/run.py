@@ -311,42 +311,37 @@ def processes(args: argparse.Namespace, data: Path) -> list[dict[str, Any]]:
         str(data),
     ]
     for jobs in (1, 2):
-        start = time.perf_counter()
-        peak_kb, cpu = _run_measured([*command, "--jobs", str(jobs)])
-        seconds = time.perf_counter() - start
         rows.append(
-            {
-                "contender": f"dunning decide --jobs {jobs} (whole file)",
-                "cases_per_second": round(args.cases / seconds),
-                "cases_per_cpu_second": round(args.cases / cpu),
-                "cases": args.cases,
-                "note": f"peak RSS {peak_kb / 1024:.0f} MB" if jobs == 1 else "",
-                "peak_rss_mb": round(peak_kb / 1024) if jobs == 1 else None,
-            }
+            _process_row(f"--jobs {jobs} (whole file)", [*command, "--jobs", str(jobs)], args)
         )
+        if jobs == 2:  # its peak is that of the parent only: not shown
+            rows[-1].update(note="", peak_rss_mb=None)
     # Memory on the paths without the portfolio figure: the batch counts itself in a first
     # pass, from the file read twice or from a pipe copied to disk; it must stay as flat.
     counting = [c for c in command if c not in ("--overdue-customers", str(OVERDUE_CUSTOMERS))]
     piped = ["/bin/sh", "-c", 'cat "$0" | "$@"', str(data), *counting[:-1], "-"]
     for label, measured in (
-        ("no figure, file read twice", counting),
-        ("no figure, from a pipe", piped),
-        ("no figure, from a pipe, --jobs 2", [*piped, "--jobs", "2"]),
+        ("(no figure, file read twice)", counting),
+        ("(no figure, from a pipe)", piped),
+        ("(no figure, from a pipe, --jobs 2)", [*piped, "--jobs", "2"]),
     ):
-        start = time.perf_counter()
-        peak_kb, cpu = _run_measured(measured)
-        seconds = time.perf_counter() - start
-        rows.append(
-            {
-                "contender": f"dunning decide ({label})",
-                "cases_per_second": round(args.cases / seconds),
-                "cases_per_cpu_second": round(args.cases / cpu),
-                "cases": args.cases,
-                "note": f"peak RSS {peak_kb / 1024:.0f} MB",
-                "peak_rss_mb": round(peak_kb / 1024),
-            }
-        )
+        rows.append(_process_row(label, measured, args))
     return rows
+
+
+def _process_row(label: str, command: list[str], args: argparse.Namespace) -> dict[str, Any]:
+    """Run one command-line contender; its rates and peak memory."""
+    start = time.perf_counter()
+    peak_kb, cpu = _run_measured(command)
+    seconds = time.perf_counter() - start
+    return {
+        "contender": f"dunning decide {label}",
+        "cases_per_second": round(args.cases / seconds),
+        "cases_per_cpu_second": round(args.cases / cpu),
+        "cases": args.cases,
+        "note": f"peak RSS {peak_kb / 1024:.0f} MB",
+        "peak_rss_mb": round(peak_kb / 1024),
+    }
 
 
 # A small launcher: the measured process is forked from it, not from this large process, whose

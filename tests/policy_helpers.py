@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -57,3 +59,27 @@ def diagnostics(tmp_path: Path, text: str, **params: Any) -> list[Diagnostic]:
 
 def load(tmp_path: Path, text: str, **kw: Any) -> Policy:
     return load_policy(write(tmp_path, text), **kw)
+
+
+def run_dunning(*args: str, **options: Any) -> subprocess.CompletedProcess[Any]:
+    """Run the command line in a fresh interpreter: output captured, any exit status returned."""
+    settings: dict[str, Any] = {"capture_output": True, "timeout": 120, "check": False}
+    return subprocess.run([sys.executable, "-m", "dunning", *args], **(settings | options))
+
+
+def decide_args(
+    policy: Path, cases: Path, *, engine: str = "compiled", jobs: str = "1"
+) -> list[str]:
+    """The arguments of ``dunning decide`` for a batch as of 2026-11-28."""
+    return [
+        "decide",
+        "--policy",
+        str(policy),
+        "--engine",
+        engine,
+        "--as-of",
+        "2026-11-28",
+        "--jobs",
+        jobs,
+        str(cases),
+    ]

@@ -19,7 +19,6 @@ import os
 import resource
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -42,6 +41,7 @@ from dunning import (
     loads_policy,
     testing,
 )
+from policy_helpers import decide_args, run_dunning
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = {p.name: p.read_text(encoding="utf-8") for p in sorted((ROOT / "rules").glob("*.yaml"))}
@@ -339,15 +339,8 @@ def _limited() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
 
 
-def _dunning(args: list[str], stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "dunning", *args],
-        input=stdin,
-        capture_output=True,
-        timeout=PATIENCE * 3,
-        preexec_fn=_limited,
-        check=False,
-    )
+def _dunning(args: list[str]) -> subprocess.CompletedProcess[bytes]:
+    return run_dunning(*args, timeout=PATIENCE * 3, preexec_fn=_limited)
 
 
 @pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")
@@ -360,21 +353,7 @@ def test_the_command_line_answers_every_line(
 ) -> None:
     cases = tmp_path_factory.mktemp("fuzz") / "cases.jsonl"
     cases.write_bytes(batch)
-    policy = str(ROOT / "rules" / "lender.yaml")
-    run = _dunning(
-        [
-            "decide",
-            "--policy",
-            policy,
-            "--engine",
-            engine,
-            "--as-of",
-            "2026-11-28",
-            "--jobs",
-            jobs,
-            str(cases),
-        ]
-    )
+    run = _dunning(decide_args(ROOT / "rules" / "lender.yaml", cases, engine=engine, jobs=jobs))
     assert b"Traceback" not in run.stderr, run.stderr.decode(errors="replace")
     assert run.returncode in (0, 1)
     expected = [n for n, line in enumerate(batch.splitlines(), start=1) if line.strip()]

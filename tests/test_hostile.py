@@ -43,7 +43,7 @@ from dunning import (
 )
 from dunning.cli import main
 from dunning.policy import check_file
-from policy_helpers import diagnostics, write
+from policy_helpers import decide_args, diagnostics, run_dunning, write
 
 ROOT = Path(__file__).resolve().parents[1]
 US_CARDS = (ROOT / "rules" / "us_cards.yaml").read_text(encoding="utf-8")
@@ -301,14 +301,8 @@ def test_a_test_file_cannot_read_files_outside_its_folder(tmp_path: Path) -> Non
         encoding="utf-8",
     )
     (tmp_path / "notes.tests.yaml").write_text("policy: ../notes.yaml\n", encoding="utf-8")
-    run = subprocess.run(
-        [sys.executable, "-m", "dunning", "test", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={"SECRET_TOKEN": "do-not-print", "PATH": "/usr/bin:/bin"},
-    )
+    secret = {"SECRET_TOKEN": "do-not-print", "PATH": "/usr/bin:/bin"}
+    run = run_dunning("test", str(tmp_path), text=True, env=secret)
     assert "do-not-print" not in run.stdout + run.stderr
     assert run.stdout.count("is outside the test file's folder") == 2
     assert "Traceback" not in run.stderr
@@ -324,13 +318,7 @@ def test_test_file_mistakes_are_reported(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     (tmp_path / "b.tests.yaml").write_bytes(b"policy: lender.yaml\n\xff\n")
-    run = subprocess.run(
-        [sys.executable, "-m", "dunning", "test", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    run = run_dunning("test", str(tmp_path), text=True)
     assert run.returncode == 1
     assert "holds a JSON list, not one case" in run.stdout
     assert "test name 't' is used twice" in run.stdout
@@ -409,27 +397,7 @@ def test_the_cli_gives_one_record_per_line(tmp_path: Path, engine: str, jobs: st
     lines = hostile_lines()
     cases = tmp_path / "cases.jsonl"
     cases.write_text("\n".join(lines) + "\n\n", encoding="utf-8")
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "dunning",
-            "decide",
-            "--policy",
-            str(LENDER),
-            "--engine",
-            engine,
-            "--as-of",
-            "2026-11-28",
-            "--jobs",
-            jobs,
-            str(cases),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    run = run_dunning(*decide_args(LENDER, cases, engine=engine, jobs=jobs), text=True)
     assert "Traceback" not in run.stderr
     assert run.returncode == 1
     records = [json.loads(x) for x in run.stdout.splitlines()]
