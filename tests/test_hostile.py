@@ -166,6 +166,13 @@ def test_a_days_parameter_is_a_whole_number_of_days(tmp_path: Path) -> None:
         ], value
 
 
+def test_a_flag_is_not_a_penalty_multiplier(tmp_path: Path) -> None:
+    # penalty_multiplier: true was read as 1.
+    text = US_CARDS.replace("assessment:\n", "assessment:\n  penalty_multiplier: true\n")
+    [d] = diagnostics(tmp_path, text)
+    assert (d.code, d.line) == ("bad-value", text[: text.index("true")].count("\n") + 1)
+
+
 def test_an_outcome_beyond_money_is_refused_at_load(tmp_path: Path) -> None:
     # collection_fee: 1.0e+30 passed check and crashed decide after the first line.
     for fee in ("1.0e+30", "10000000000000"):

@@ -68,7 +68,9 @@ def _multiplier(node: PNode, typer: Typer) -> Decimal | None:
             typer.src.report(
                 node.pos, "not-constant", "penalty_multiplier must be a number or a parameter"
             )
-    if value is not None and (not isinstance(value, int | Decimal) or value < 0):
+    # A YAML true is a bool, and a bool is an int in Python: it must not be read as 1.
+    bad_type = isinstance(value, bool) or not isinstance(value, int | Decimal)
+    if value is not None and (bad_type or value < 0):
         typer.src.report(node.pos, "bad-value", "penalty_multiplier must be a number ≥ 0")
         return None
     return None if value is None else Decimal(value)
