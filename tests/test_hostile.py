@@ -328,6 +328,7 @@ def test_test_file_mistakes_are_reported(tmp_path: Path) -> None:
     run = run_dunning("test", str(tmp_path), text=True)
     assert run.returncode == 1
     assert "holds a JSON list, not one case" in run.stdout
+    assert "some tests could not run, so more rules may be reached" in run.stdout
     assert "test name 't' is used twice" in run.stdout
     assert "not UTF-8 text" in run.stdout
     assert "Traceback" not in run.stderr

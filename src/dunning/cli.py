@@ -745,6 +745,11 @@ def _run_test(args: argparse.Namespace) -> int:
                 line += (
                     f" (not counted, no valid case reaches: {', '.join(sorted(ir.unreachable))})"
                 )
+            if any(
+                r.policy is not None and r.policy.ir.files[0] == ir.files[0] and not r.complete
+                for r in results
+            ):
+                line += "; some tests could not run, so more rules may be reached"
             covered[ir.files[0]] = line
     for line in covered.values():
         print(line, file=out)
