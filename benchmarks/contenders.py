@@ -48,9 +48,7 @@ def limit(f: dict[str, Any]) -> Result:
         channel = "sms"
     else:
         channel = "call"
-    if f["placed"]:
-        rate = f["placement_rate"]
-    elif dpd == 0:
+    if dpd == 0:
         rate = None
     elif dpd <= 90:
         rate = RATES[0]
@@ -220,19 +218,15 @@ def lender_jdm() -> dict[str, Any]:
         ],
     }
     stages = [
-        {"placed": "true", "dpd": "", "rate": "placement_rate"},
-        {"placed": "", "dpd": "0", "rate": "null"},
-        {"placed": "", "dpd": "[1..90]", "rate": "0.07"},
-        {"placed": "", "dpd": "[91..120]", "rate": "0.14"},
-        {"placed": "", "dpd": "[121..180]", "rate": "0.20"},
-        {"placed": "", "dpd": "", "rate": "0.25"},
+        {"dpd": "0", "rate": "null"},
+        {"dpd": "[1..90]", "rate": "0.07"},
+        {"dpd": "[91..120]", "rate": "0.14"},
+        {"dpd": "[121..180]", "rate": "0.20"},
+        {"dpd": "", "rate": "0.25"},
     ]
     commission = {
         "hitPolicy": "first",
-        "inputs": [
-            {"id": "placed", "name": "placed", "field": "placed"},
-            {"id": "dpd", "name": "dpd", "field": "dpd"},
-        ],
+        "inputs": [{"id": "dpd", "name": "dpd", "field": "dpd"}],
         "outputs": [{"id": "rate", "name": "rate", "field": "commission_rate"}],
         "rules": [{"_id": f"k{n}", **row} for n, row in enumerate(stages)],
     }
@@ -277,8 +271,6 @@ def zen_context(f: dict[str, Any]) -> dict[str, Any]:
         "connected_calls_7d": f["connected_calls_7d"],
         "open_promise": f["open_promise"],
         "rating": f["rating"],
-        "placed": f["placed"],
-        "placement_rate": None if f["placement_rate"] is None else float(f["placement_rate"]),
     }
 
 

@@ -41,10 +41,15 @@ from dunning import (
     loads_policy,
     testing,
 )
+from dunning.agencies import is_agencies_file
 from policy_helpers import decide_args, run_dunning
 
 ROOT = Path(__file__).resolve().parents[1]
-POLICIES = {p.name: p.read_text(encoding="utf-8") for p in sorted((ROOT / "rules").glob("*.yaml"))}
+POLICIES = {
+    p.name: p.read_text(encoding="utf-8")
+    for p in sorted((ROOT / "rules").glob("*.yaml"))
+    if not is_agencies_file(p)
+}
 POLICIES = {name: text for name, text in POLICIES.items() if not name.endswith(".tests.yaml")}
 LINES = (ROOT / "examples" / "portfolio.jsonl").read_text(encoding="utf-8").splitlines()[:200]
 AS_OF = date(2026, 11, 28)

@@ -193,9 +193,15 @@ def test_the_threshold_is_a_parameter(lender: Policy) -> None:
 
 
 def test_a_placed_case_keeps_its_placement_rate(lender: Policy) -> None:
-    placement = {"agency_id": "AG-01", "placed_on": "2026-08-01", "commission_rate": "0.14"}
+    placement = {"agency_id": "AG-01", "placed_on": "2026-11-01", "commission_rate": "0.14"}
     d = decide(lender, case(200, placement=placement))
-    assert d.fee_terms.commission_rate == D("0.14") and d.rules[-1] == "keep-placement-rate"
+    assert d.fee_terms.commission_rate == D("0.14") and d.rules[0] == "(placed)"
+    assert (d.action.channel, d.action.handled_by, d.action.agency_id) == (
+        "outsource",
+        "agency",
+        "AG-01",
+    )
+    assert d.recall is None
 
 
 # -- §5, §6: secured loans go to legal preservation, never to an agency ----------------------

@@ -126,7 +126,12 @@ def test_a_reader_gets_their_language_or_its_nearest(
 
 def test_the_shipped_templates_fit_one_sms_and_quote_nothing_unknown(tmp_path: Path) -> None:
     assert diagnostics(tmp_path, with_messages("")) == []
-    assert set(SHIPPED_TEMPLATES) == {"overdue_notice", "outsourcing_notice", "restore_contact"}
+    assert set(SHIPPED_TEMPLATES) == {
+        "overdue_notice",
+        "outsourcing_notice",
+        "placement_notice",
+        "restore_contact",
+    }
 
 
 def test_template_problems_are_positioned_and_reported_together(tmp_path: Path) -> None:

@@ -304,6 +304,8 @@ def test_decision_types_serialise_money_as_strings() -> None:
 SEED_AGENCY = {
     "agency_id": "AG-01",
     "name": "华信资产管理",
+    "phone": "4008001234",
+    "contract_start": "2025-01-01",
     "commission": [
         {"min_dpd": 1, "max_dpd": 90, "rate": "0.07"},
         {"min_dpd": 91, "max_dpd": 120, "rate": "0.14"},

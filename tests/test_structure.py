@@ -279,7 +279,9 @@ def test_the_ir_of_a_policy_cannot_be_changed() -> None:
     with pytest.raises(TypeError):
         ir.params["large_amount"] = Decimal(1)  # type: ignore[index]
     assert policy.params == dict(ir.params)
-    assert [r.id for r in ir.rules()][:2] == ["not-overdue", "secured-legal-preservation"]
+    # Every group in decision order: the recall rules of placed cases first.
+    assert [r.id for r in ir.rules()][:2] == ["recall-secured-loan", "recall-cured"]
+    assert [r.id for r in ir.groups["channel"]][:2] == ["not-overdue", "secured-legal-preservation"]
     assert policy.text == ir.text == LENDER.read_text(encoding="utf-8")
 
 
@@ -289,8 +291,9 @@ def test_trace_says_for_a_fact_view_what_explain_says_for_a_case(lender: Policy)
     )
     explanation = lender.explain(case, as_of=date(2026, 11, 28), portfolio=Portfolio(0))
     traces = lender.trace(explanation.facts)
-    assert traces == explanation.groups
-    assert list(traces) == ["channel", "fees", "commission"]
+    # Recall rules are for placed cases: the explanation of an unplaced one leaves them out.
+    assert list(traces) == ["recall", "channel", "fees", "commission"]
+    assert {g: t for g, t in traces.items() if g != "recall"} == explanation.groups
     first = next(t for t in traces["channel"] if t.matched)
     assert first.rule.id == lender.evaluate(explanation.facts).channel.id == "field-visit-m2-m3"
     failed = {t.rule.id: t.failed for t in traces["channel"]}

@@ -150,7 +150,8 @@ def test_strategies_are_registered_for_from_type(kind: type) -> None:
 @settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
 @given(policies())
 def test_policies_are_loaded_valid_policies(policy: Policy) -> None:
-    assert policy.ir.products and set(policy.ir.groups) == {"channel", "fees", "commission"}
+    assert policy.ir.products
+    assert set(policy.ir.groups) == {"recall", "channel", "fees", "commission"}
 
 
 def test_from_policy_reaches_every_reachable_rule(lender: Policy) -> None:
@@ -159,7 +160,10 @@ def test_from_policy_reaches_every_reachable_rule(lender: Policy) -> None:
     assert solution.unreached == () and set(solution.witnesses) == reachable
     for rule_id, scenario in solution.witnesses.items():
         explanation = lender.explain(
-            scenario.case, as_of=scenario.as_of, portfolio=scenario.portfolio
+            scenario.case,
+            as_of=scenario.as_of,
+            portfolio=scenario.portfolio,
+            agencies=scenario.agencies,
         )
         assert rule_id in explanation.winners.values()
     seen: set[str] = set()
@@ -168,7 +172,10 @@ def test_from_policy_reaches_every_reachable_rule(lender: Policy) -> None:
     @given(from_policy(lender))
     def run(scenario: dunning.testing.Scenario) -> None:
         explanation = lender.explain(
-            scenario.case, as_of=scenario.as_of, portfolio=scenario.portfolio
+            scenario.case,
+            as_of=scenario.as_of,
+            portfolio=scenario.portfolio,
+            agencies=scenario.agencies,
         )
         seen.update(explanation.winners.values())
 
@@ -194,12 +201,21 @@ def broken(tmp_path: Path, channel: str, name: str = "broken.yaml") -> Policy:
 
 def test_assert_total_fails_with_a_counterexample(tmp_path: Path) -> None:
     text = policy_text(
+        channel="""\
+    - id: current
+      when: dpd == 0
+      then: {channel: none}
+    - id: agency
+      when: dpd > 90
+      then: {channel: outsource}
+    - id: late
+      then: {channel: call}""",
         commission="""\
     - id: too-much
       when: dpd > 100
       then: {commission_rate: "annual_rate * 10"}
     - id: flat
-      then: {commission_rate: "0.1"}"""
+      then: {commission_rate: "0.1"}""",
     ).replace("products: [consumer_finance]", "products: [consumer_finance, credit_card]")
     policy = loads_policy(text)
     with pytest.raises(PolicyInvariantError) as err:

@@ -22,6 +22,7 @@ from typing import Any, BinaryIO, TextIO, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from . import __version__
+from .agencies import check_agencies_file, is_agencies_file
 from .cases import parse_case, read_numbered
 from .delinquency import Assessor
 from .diff import diff_policies
@@ -364,7 +365,10 @@ def _run_check(args: argparse.Namespace) -> int:
         raise _Usage("no rule files found")
     diagnostics: list[Diagnostic] = []
     for path in files:
-        diagnostics.extend(check_file(path, params=params or None))
+        if is_agencies_file(path):
+            diagnostics.extend(check_agencies_file(path))
+        else:
+            diagnostics.extend(check_file(path, params=params or None))
     _print_diagnostics(diagnostics, sys.stdout)
     failed = any(d.severity == "error" or args.strict for d in diagnostics)
     if not failed:

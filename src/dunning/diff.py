@@ -23,8 +23,8 @@ from .facts import Portfolio
 from .messages import MessageCatalog
 from .model import Case, Channel, Decision, GuardEffect, HandledBy
 from .money import round_money
-from .policy import Policy
-from .rules.ir import ChannelOutcome, Rule
+from .policy import PLACED, Policy
+from .rules.ir import ChannelOutcome, RecallOutcome, Rule
 
 __all__ = ["DecisionChange", "PolicyDiff", "ProductDiff", "diff_policies", "policy_changes"]
 
@@ -348,6 +348,8 @@ def _described(rule: Rule) -> str:
             )
             if value
         )
+    elif isinstance(rule.outcome, RecallOutcome):
+        outcome = f"recall: {rule.outcome.reason or 'none'}"
     else:
         outcome = ", ".join(
             f"{key}: {source.raw if (source := rule.sources.get(key)) else '?'}"
@@ -367,12 +369,12 @@ def _shown(value: Any) -> str:
 
 
 def _intents(policy: Policy) -> Mapping[str, str]:
-    """The channel each channel rule of ``policy`` decides."""
+    """The channel each channel rule of ``policy`` decides (a placed case: its agency)."""
     return {
         rule.id: rule.outcome.channel.value
         for rule in policy.ir.groups["channel"]
         if isinstance(rule.outcome, ChannelOutcome)
-    }
+    } | {PLACED: Channel.OUTSOURCE.value}
 
 
 def _intent(result: Result, intents: Mapping[str, str]) -> str:

@@ -251,6 +251,10 @@ CASE_CODES: dict[str, str] = {
     "product_not_covered": "the policy does not cover the case's product",
     "bad_outcome": "a rule computed a value outside its range for this case",
     "cannot_decide": "the case drives the arithmetic beyond its range (or the rete engine's)",
+    "contract_order": "an agency's contract ends before it starts",
+    "term_order": "a placement's term ends before it was placed",
+    "placement_mismatch": "the case's placement contradicts the placement events",
+    "bad_transition": "a placement event that cannot follow the case's placement state",
 }
 
 #: Codes of rule-file diagnostics.
@@ -309,6 +313,8 @@ POLICY_CODES: dict[str, str] = {
     "missing-language": "a message template without text in the policy's language",
     "message-not-sent": "a message on a channel that sends none",
     "unused-message": "a message template nothing sends (warning)",
+    "unused-setting": "a placement setting the chosen strategy does not use (warning)",
+    "unknown-agency": "the placement shares name an agency the agencies file does not list",
     "test-failed": "an analyst test whose expectations did not hold",
     "uncovered-rule": "a rule that no analyst test reaches (warning)",
 }

@@ -91,6 +91,9 @@ class Portfolio:
         return figure.get(product) if isinstance(figure, Mapping) else figure
 
 
+#: What the ``agency_status`` fact may be: ``Agency.status_on`` of the placement's agency.
+AGENCY_STATUSES = ("active", "suspended", "ended")
+
 _CONNECTED = frozenset({ContactResult.CONNECTED, ContactResult.PROMISED})
 
 #: The fact table. docs/rules.md is generated from the same words; keep them in step.
@@ -177,6 +180,27 @@ FACTS: dict[str, FactSpec] = {
     "placement_rate": FactSpec(
         "number", "commission rate fixed at placement; missing if not placed", True
     ),
+    "placement_agency": FactSpec(
+        "string", "the id of the agency the case is placed with; missing if not placed", True
+    ),
+    "placement_term_left": FactSpec(
+        "int",
+        "days until the placement's term ends (0 on its last day, negative after); missing if "
+        "not placed or the placement has no term",
+        True,
+    ),
+    "paid_since_placement": FactSpec(
+        "money",
+        "payments from the day of placement up to as_of; missing if not placed",
+        True,
+    ),
+    "agency_status": FactSpec(
+        "string",
+        "the placement's agency on as_of: active, suspended, or ended (contract not in force); "
+        "missing if not placed or decided without the agencies file",
+        True,
+        AGENCY_STATUSES,
+    ),
     "overdue_customers": FactSpec(
         "int",
         "portfolio: distinct overdue borrowers, of the case's product where the host gives "
@@ -186,9 +210,17 @@ FACTS: dict[str, FactSpec] = {
 
 
 def fact_view(
-    case: Case, assessment: Assessment, as_of: datetime, portfolio: Portfolio
+    case: Case,
+    assessment: Assessment,
+    as_of: datetime,
+    portfolio: Portfolio,
+    agency_status: str | None = None,
 ) -> dict[str, Any]:
-    """Return the facts of ``case`` at ``as_of`` (aware), keyed by the names in :data:`FACTS`."""
+    """Return the facts of ``case`` at ``as_of`` (aware), keyed by the names in :data:`FACTS`.
+
+    ``agency_status`` is the status of the agency the case is placed with, when the caller
+    knows the agencies (:class:`dunning.Placer` does).
+    """
     zone = case.borrower.zone
     today = assessment.as_of
     week_ago, month_ago = as_of - timedelta(days=7), as_of - timedelta(days=30)
@@ -220,6 +252,9 @@ def fact_view(
     promises = _promises(case, today, as_of)
     last_paid: date | None = None
     paid_30d = Decimal(0)
+    placement = case.placement
+    since = placement.placed_on if placement else None
+    paid_placed = Decimal(0)
     for payment in case.payments:
         if payment.date > today:
             continue
@@ -227,8 +262,11 @@ def fact_view(
             last_paid = payment.date
         if (today - payment.date).days < 30:
             paid_30d += payment.amount
+        if since is not None and payment.date >= since:
+            paid_placed += payment.amount
     roles = {party.role for party in case.related_parties}
-    loan, placement, collateral = case.loan, case.placement, case.loan.collateral
+    loan, collateral = case.loan, case.loan.collateral
+    minor = quantum(loan.currency)
     return {
         "product": loan.product.value,
         "dpd": assessment.dpd,
@@ -265,7 +303,7 @@ def fact_view(
         "kept_promises_30d": promises.kept_30d,
         "kept_promises_90d": promises.kept_90d,
         "days_since_last_payment": None if last_paid is None else (today - last_paid).days,
-        "paid_30d": paid_30d.quantize(quantum(loan.currency)),
+        "paid_30d": paid_30d.quantize(minor),
         "has_guarantor": Role.GUARANTOR in roles,
         "has_co_borrower": Role.CO_BORROWER in roles,
         "last_overdue_reason": reason[1] if reason else None,
@@ -273,6 +311,12 @@ def fact_view(
         "placed": placement is not None,
         "days_since_placement": (today - placement.placed_on).days if placement else None,
         "placement_rate": placement.commission_rate if placement else None,
+        "placement_agency": placement.agency_id if placement else None,
+        "placement_term_left": (
+            (placement.term_ends - today).days if placement and placement.term_ends else None
+        ),
+        "paid_since_placement": paid_placed.quantize(minor) if placement else None,
+        "agency_status": agency_status if placement else None,
         # The policy checks that a rule reading it gets a figure; unread, a missing one is 0.
         "overdue_customers": portfolio.overdue_customers_of(loan.product.value) or 0,
     }

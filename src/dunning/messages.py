@@ -20,8 +20,10 @@ from types import MappingProxyType
 from .model import Case, Channel, Decision, Message
 
 __all__ = [
+    "AGENCY_FIELDS",
     "AUDIENCE_FIELDS",
     "DEFAULT_SMS_TEMPLATE",
+    "PLACEMENT_NOTICE",
     "SAMPLE_VALUES",
     "SHIPPED_TEMPLATES",
     "THIRD_PARTY_TEMPLATE",
@@ -39,6 +41,11 @@ __all__ = [
 #: The message an ``sms`` rule sends unless it names another: to obligors, to third parties.
 DEFAULT_SMS_TEMPLATE = "overdue_notice"
 THIRD_PARTY_TEMPLATE = "restore_contact"
+
+#: What the notice of a placement quotes besides the debt: the agency it names.
+AGENCY_FIELDS = ("agency_name", "agency_phone")
+#: The template of the notice that tells the borrower which agency will hold the case.
+PLACEMENT_NOTICE = "placement_notice"
 
 #: What a message may quote, by who reads it. Obligors owe the debt and may be told of it;
 #: third parties (an emergency contact asked to pass a message on) are told nothing of it
@@ -62,6 +69,9 @@ AUDIENCE_FIELDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "third_parties": (),
     }
 )
+AUDIENCE_FIELDS = MappingProxyType(
+    {**AUDIENCE_FIELDS, "placement_notice": (*AUDIENCE_FIELDS["obligors"], *AGENCY_FIELDS)}
+)
 
 #: The longest value each placeholder is counted with when the front end checks that an SMS fits
 #: its segments (``bucket`` takes the policy's longest label). A case with longer values —
@@ -74,6 +84,8 @@ SAMPLE_VALUES: Mapping[str, str] = MappingProxyType(
         "dpd": "9999",
         "currency": "CNY",
         **dict.fromkeys(AUDIENCE_FIELDS["obligors"][5:], "9999999.99"),  # the amounts
+        "agency_name": "X" * 16,  # a longer name gives a longer notice (its segments say so)
+        "agency_phone": "9" * 12,
     }
 )
 
@@ -93,6 +105,12 @@ SHIPPED_TEMPLATES: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "机构与您联系，特此告知。",
             "en": "Your loan is {dpd} days overdue and {total_due} {currency} is due. If it "
             "stays unpaid, we will place it with a collection agency, which will contact you.",
+        },
+        PLACEMENT_NOTICE: {
+            "zh-CN": "您的借款已逾期{dpd}天，应还{total_due}元。我司将委托{agency_name}"
+            "（{agency_phone}）催收。",
+            "en": "Your loan is {dpd} days overdue; {total_due} {currency} is due. We are "
+            "placing it with {agency_name} (tel. {agency_phone}), who will contact you.",
         },
         "restore_contact": {
             "zh-CN": "您好，我们有重要事项需要联系您的一位亲友，"
@@ -277,6 +295,8 @@ class MessageCatalog:
         )
         text = template.text_for(wanted or self.language)
         values = _values(case, decision)
+        # The agency a placement notice names is given by the placement, not read from the case.
+        values.update((k, str(v)) for k, v in message.fields.items() if k in AGENCY_FIELDS)
         fields: dict[str, str | int] = {
             name: (decision.dpd if name == "dpd" else values[name]) for name, _ in text.placeholders
         }

@@ -39,6 +39,7 @@ __all__ = [
     "LANGUAGE_TAG",
     "Action",
     "Agency",
+    "AgencyStatus",
     "Amount",
     "Case",
     "Channel",
@@ -66,6 +67,7 @@ __all__ = [
     "Product",
     "PromiseToPay",
     "Rate",
+    "Recall",
     "Repayment",
     "RepaymentAttitude",
     "Role",
@@ -381,6 +383,8 @@ class Party(_Model):
     ``guarantee_ends`` is a guarantor's last day of the guarantee period (保证期间) when the
     contract sets one; without it the period ends six months after the debt fell due.
     ``language`` is the language the party reads messages in (``None``: the policy's).
+    ``region`` is the lender's code of the region the party lives in (agencies may serve only
+    some regions).
     """
 
     party_id: Id
@@ -392,6 +396,7 @@ class Party(_Model):
     do_not_contact: StrictBool = False
     guarantee_ends: date | None = None
     language: Language | None = None
+    region: Id | None = None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -546,7 +551,11 @@ class DelinquencySnapshot(_Model):
 
 
 class ContactAttempt(_Model):
-    """One recorded attempt to reach a party, with what the collector learned (docs/seed.md §1)."""
+    """One recorded attempt to reach a party, with what the collector learned (docs/seed.md §1).
+
+    ``agency_id`` names the agency an outsourcing notice told the borrower of (or the agency
+    that made the contact).
+    """
 
     at: AwareDatetime
     channel: ContactChannel
@@ -561,6 +570,7 @@ class ContactAttempt(_Model):
     repayment_plan: Text | None = None
     recording_ref: Text | None = None
     collector_id: Id | None = None
+    agency_id: Id | None = None
     note: Text | None = None
 
 
@@ -574,11 +584,21 @@ class PromiseToPay(_Model):
 
 
 class Placement(_Model):
-    """A case handed to an agency, with the commission rate fixed when it was placed."""
+    """A case handed to an agency, with the commission rate fixed when it was placed.
+
+    ``term_ends`` is the last day of the placement's term (``None``: no term).
+    """
 
     agency_id: Id
     placed_on: date
     commission_rate: Rate
+    term_ends: date | None = None
+
+    @model_validator(mode="after")
+    def _term_after_start(self) -> Self:
+        if self.term_ends is not None and self.term_ends < self.placed_on:
+            raise PydanticCustomError("term_order", "term_ends must not be before placed_on", {})
+        return self
 
 
 class CommissionBand(_Model):
@@ -595,14 +615,37 @@ class CommissionBand(_Model):
         return self
 
 
+class AgencyStatus(StrEnum):
+    """Whether an agency takes and works cases under its contract."""
+
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
 class Agency(_Model):
-    """A collection agency: its commission schedule by days past due, products and capacity."""
+    """A collection agency under contract: what it serves, how much, for how long, at what rate.
+
+    ``commission`` is the contract's rate by days past due at placement; an agency without
+    bands is paid the policy's commission table. ``capacity`` counts open cases (proposed and
+    placed); ``None`` is no limit. ``term_days`` is the placement term its contract sets
+    (``None``: the policy's). An agency whose ``review_on`` date has passed is not given new
+    cases until the lender reviews it (and moves the date).
+    """
 
     agency_id: Id
     name: Text
-    commission: tuple[CommissionBand, ...] = Field(min_length=1)
+    phone: Phone
+    address: Text | None = None
+    email: Text | None = None
     products: tuple[Product, ...] = ()
+    regions: tuple[Id, ...] = ()
     capacity: Annotated[int, Strict(), Field(ge=0)] | None = None
+    contract_start: date
+    contract_end: date | None = None
+    status: AgencyStatus = AgencyStatus.ACTIVE
+    term_days: Annotated[int, Strict(), Field(ge=1, le=3650)] | None = None
+    review_on: date | None = None
+    commission: tuple[CommissionBand, ...] = ()
 
     @model_validator(mode="after")
     def _contiguous(self) -> Self:
@@ -618,6 +661,13 @@ class Agency(_Model):
                     "(the day after the previous band ends)",
                     bands[i].min_dpd,
                 )
+        if self.contract_end is not None and self.contract_end < self.contract_start:
+            problems.add(
+                ("contract_end",),
+                "contract_order",
+                "the contract must not end before it starts",
+                self.contract_end.isoformat(),
+            )
         problems.raise_if_any()
         return self
 
@@ -631,6 +681,16 @@ class Agency(_Model):
     def serves(self, product: Product) -> bool:
         """Whether the agency takes cases of ``product`` (an empty list means all)."""
         return not self.products or product in self.products
+
+    def serves_region(self, region: str | None) -> bool:
+        """Whether the agency works ``region`` (an empty list means everywhere)."""
+        return not self.regions or region in self.regions
+
+    def status_on(self, day: date) -> str:
+        """``active``, ``suspended``, or ``ended`` (the contract is not in force on ``day``)."""
+        if day < self.contract_start or (self.contract_end is not None and day > self.contract_end):
+            return "ended"
+        return self.status.value
 
 
 class Case(_Model):
@@ -770,7 +830,8 @@ class Action(_Model):
     """The next step for a case.
 
     ``not_before`` is the earliest moment the action may be carried out (``None``: at once);
-    ``requires_recording`` asks for an audio/video recording of the contact (field visits).
+    ``requires_recording`` asks for an audio/video recording of the contact (field visits);
+    ``agency_id`` names the agency that holds the case (placed cases).
     """
 
     channel: Channel
@@ -780,6 +841,7 @@ class Action(_Model):
     requires_approval: Id | None = None
     requires_recording: bool = False
     message: Message | None = None
+    agency_id: Id | None = None
 
 
 class FeeTerms(_Model):
@@ -819,6 +881,14 @@ class GuardRecord(_Model):
     amount: Amount | None = None
 
 
+class Recall(_Model):
+    """A placed case the recall rules bring back from its agency: why, and which rule said so."""
+
+    agency_id: Id
+    reason: Id
+    rule: Id
+
+
 class PolicyRef(_Model):
     """Which policy decided: enough to replay the decision."""
 
@@ -828,7 +898,11 @@ class PolicyRef(_Model):
 
 
 class Decision(_Model):
-    """The typed answer for one case at ``as_of``."""
+    """The typed answer for one case at ``as_of``.
+
+    ``recall`` is set when the case was placed with an agency and the policy's recall rules
+    bring it back: the action is then what the rules decide for the case in-house.
+    """
 
     case_id: Id
     as_of: AwareDatetime
@@ -838,4 +912,5 @@ class Decision(_Model):
     fee_terms: FeeTerms
     rules: tuple[Id, ...] = ()
     guards: tuple[GuardRecord, ...] = ()
+    recall: Recall | None = None
     policy: PolicyRef

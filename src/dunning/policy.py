@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
+from .agencies import Agencies
 from .cases import check_batch, parse_case
 from .delinquency import Assessment, Assessor
 from .engines import Engine, RuleTrace, Verdict
@@ -39,13 +40,15 @@ from .model import (
     Channel,
     Decision,
     FeeTerms,
+    HandledBy,
     Message,
     PolicyRef,
+    Recall,
     Role,
 )
 from .money import quantum, round_exact, round_money
 from .rules.frontend import GuardProfile, compile_bytes, compile_file, compile_policy
-from .rules.ir import GROUPS, ChannelOutcome, PolicyIR, Rule
+from .rules.ir import GROUPS, ChannelOutcome, PolicyIR, RecallOutcome, Rule
 from .rules.nodes import Name, Node, walk
 
 __all__ = [
@@ -59,6 +62,9 @@ __all__ = [
 ]
 
 ENGINES = ("compiled", "rete")
+#: What a decision names as its channel rule when the case stays with its agency: no channel
+#: rule decides for a placed case (rule ids cannot start with a parenthesis).
+PLACED = "(placed)"
 #: Decimal places a computed commission rate is rounded to.
 RATE_PLACES = 10
 
@@ -194,9 +200,10 @@ class Explanation:
         d = self.decision
         action, terms = d.action, d.fee_terms
         rate = _or_none(terms.commission_rate)
+        agency = f" {action.agency_id}" if action.agency_id else ""
         lines = [
             f"case {d.case_id} as of {d.as_of.isoformat()}: dpd {d.dpd}, bucket {d.bucket}",
-            f"decision: {action.channel} (handled by {action.handled_by}), "
+            f"decision: {action.channel} (handled by {action.handled_by}{agency}), "
             f"total due {terms.total_due}, commission {rate}",
             f"  to: {', '.join(action.recipients) or 'nobody'}; "
             f"not before: {action.not_before.isoformat() if action.not_before else 'at once'}"
@@ -206,6 +213,10 @@ class Explanation:
             f"{terms.collection_fee}, other fees {terms.other_fees}"
             + (f", on hold {terms.on_hold}" if terms.on_hold else ""),
         ]
+        if d.recall is not None:
+            lines.append(
+                f"  recalled from {d.recall.agency_id}: {d.recall.reason} (rule {d.recall.rule})"
+            )
         message = action.message
         if message is not None:
             about = [message.language or ""]
@@ -363,6 +374,7 @@ class Policy:
         *,
         as_of: date | datetime,
         portfolio: Portfolio | None = None,
+        agencies: Agencies | None = None,
     ) -> Decision:
         """Decide the next action and the fee terms for one case.
 
@@ -373,6 +385,9 @@ class Policy:
             portfolio: Portfolio figures (:class:`~dunning.Portfolio`). Required when the policy's
                 rules read ``overdue_customers`` (:attr:`portfolio_rules`): one case says nothing
                 about the book.
+            agencies: The agencies file (:func:`~dunning.load_agencies`): the recall rules of a
+                placed case read its agency's status (``agency_status``); without it, that fact
+                is missing.
 
         Raises:
             CaseError: If the case is invalid or its product is not covered by the policy.
@@ -380,8 +395,11 @@ class Policy:
         """
         moment = self.moment(as_of)
         _check_portfolio(portfolio)
+        _check_agencies(agencies)
         case, assessment = self._prepare(case, moment)
-        return self._decide(case, assessment, moment, self._book(portfolio, case))
+        book = self._book(portfolio, case)
+        status = agency_status(case, agencies, assessment.as_of)
+        return self._decide_parts(case, assessment, moment, book, status)[1]
 
     def decide_many(
         self,
@@ -389,6 +407,7 @@ class Policy:
         *,
         as_of: date | datetime,
         portfolio: Portfolio | Literal["batch"] | None = None,
+        agencies: Agencies | None = None,
     ) -> Iterator[Decision | CaseError]:
         """Decide a batch: one result per input, in order — a ``Decision`` or a ``CaseError``.
 
@@ -399,6 +418,7 @@ class Policy:
                 number of distinct overdue borrowers in the batch itself (the whole book only
                 if the batch is the whole book), for which the batch is read completely first.
                 Required, in one form or the other, when the rules read ``overdue_customers``.
+            agencies: The agencies file, as for :meth:`decide`.
 
         Raises:
             ConfigError: If the rules need a portfolio figure and none was given (raised before
@@ -406,6 +426,7 @@ class Policy:
         """
         moment = self.moment(as_of)
         check_batch(cases, "decide_many")
+        _check_agencies(agencies)
         if portfolio != "batch":
             _check_portfolio(portfolio)
         if portfolio is None:
@@ -413,7 +434,7 @@ class Policy:
         source = iter(cases)
         if portfolio != "batch":
             for item in source:
-                yield _numbered(self._one(item, moment, portfolio), source)
+                yield _numbered(self._one(item, moment, portfolio, agencies), source)
             return
         prepared: list[tuple[int | None, tuple[Case, Assessment] | CaseError]] = []
         overdue: set[str] = set()
@@ -429,7 +450,11 @@ class Policy:
             prepared.append((line, (case, assessment)))
         book = Portfolio(len(overdue))
         for line, entry in prepared:
-            result = entry if isinstance(entry, CaseError) else self._guarded(*entry, moment, book)
+            result = (
+                entry
+                if isinstance(entry, CaseError)
+                else self._guarded(*entry, moment, book, agencies)
+            )
             if isinstance(result, CaseError) and result.line is None:
                 result.line = line
             yield result
@@ -462,26 +487,49 @@ class Policy:
         *,
         as_of: date | datetime,
         portfolio: Portfolio | None = None,
+        agencies: Agencies | None = None,
     ) -> Explanation:
-        """Decide ``case`` and say why: every rule considered, and the first failing part."""
+        """Decide ``case`` and say why: every rule considered, and the first failing part.
+
+        ``agencies`` gives a placed case's recall rules its agency's status, as for
+        :meth:`decide`.
+        """
         moment = self.moment(as_of)
         _check_portfolio(portfolio)
+        _check_agencies(agencies)
         case, assessment = self._prepare(case, moment)
         book = self._book(portfolio, case)
         try:
-            facts = fact_view(case, self.guards.lawful(case, assessment), moment, book)
+            lawful = self.guards.lawful(case, assessment)
+            status = agency_status(case, agencies, assessment.as_of)
+            facts = fact_view(case, lawful, moment, book, status)
+            groups = self.trace(facts)
+            decided, recall = (case, None)
+            winners: dict[str, str] = {}
+            if case.placement is not None:
+                decided, recall = self._recall(case, facts)
+                rule = self._engine.recall(facts)
+                winners["recall"] = "(none)" if rule is None else rule.id
+            else:
+                del groups["recall"]  # recall rules are for placed cases only
+            if recall is not None:  # decided again as the lender's own case
+                facts = fact_view(decided, lawful, moment, book)
+                retraced = self.trace(facts)
+                groups = {"recall": groups["recall"]} | {g: retraced[g] for g in GROUPS}
             verdict = self._engine.run(facts)
-            decision = self._build(case, assessment, moment, verdict)
-            decision = self._guard(case, assessment, decision)
+            decision = self._build(decided, assessment, moment, verdict, recall)
+            decision = self._guard(decided, assessment, decision)
         except _OUT_OF_RANGE as exc:
             raise _undecidable(case, exc) from None
-        winners = {group: getattr(verdict, group).id for group in GROUPS}
+        winners |= {group: getattr(verdict, group).id for group in GROUPS}
+        if decided.placement is not None:
+            winners["channel"] = PLACED
         users: dict[str, list[str]] = {}
         for rule in self.ir.rules():
             for name in rule.params:
                 users.setdefault(name, []).append(rule.id)
         params = {name: (self.ir.params[name], tuple(ids)) for name, ids in sorted(users.items())}
-        return Explanation(decision, facts, self.trace(facts), winners, params)
+        return Explanation(decision, facts, groups, winners, params)
 
     def apply_guards(self, case: Case | Mapping[str, Any] | str, decision: Decision) -> Decision:
         """Apply this policy's compliance guards to ``decision`` (made by anyone) for ``case``.
@@ -508,6 +556,15 @@ class Policy:
         """
         _check_facts(facts)
         return self._engine.run(facts)
+
+    def evaluate_recall(self, facts: Mapping[str, Any]) -> Rule | None:
+        """Run the recall rules on a placed case's fact view: the first that holds, or ``None``.
+
+        The low-level entry, as :meth:`evaluate` is for the other groups; ``decide`` runs it
+        for every placed case.
+        """
+        _check_facts(facts)
+        return self._engine.recall(facts)
 
     def trace(self, facts: Mapping[str, Any]) -> dict[str, list[RuleTrace]]:
         """Evaluate every rule of every group for a fact view, part by part.
@@ -543,13 +600,17 @@ class Policy:
             raise _undecidable(case, exc) from None
 
     def _one(
-        self, item: Any, moment: datetime, portfolio: Portfolio | None
+        self,
+        item: Any,
+        moment: datetime,
+        portfolio: Portfolio | None,
+        agencies: Agencies | None = None,
     ) -> Decision | CaseError:
         try:
             case, assessment = self._prepare(item, moment)
         except CaseError as error:
             return error
-        return self._guarded(case, assessment, moment, self._book(portfolio, case))
+        return self._guarded(case, assessment, moment, self._book(portfolio, case), agencies)
 
     def _book(self, portfolio: Portfolio | None, case: Case | None = None) -> Portfolio:
         """The portfolio figures a decision uses: never guessed where a rule reads them."""
@@ -575,10 +636,18 @@ class Policy:
         return portfolio
 
     def _guarded(
-        self, case: Case, assessment: Assessment, moment: datetime, portfolio: Portfolio
+        self,
+        case: Case,
+        assessment: Assessment,
+        moment: datetime,
+        portfolio: Portfolio,
+        agencies: Agencies | None = None,
     ) -> Decision | CaseError:
         try:
-            return self._decide(case, assessment, moment, portfolio)
+            if agencies is None or case.placement is None:
+                return self._decide(case, assessment, moment, portfolio)
+            status = agency_status(case, agencies, assessment.as_of)
+            return self._decide_parts(case, assessment, moment, portfolio, status)[1]
         except CaseError as error:
             return error
 
@@ -612,16 +681,53 @@ class Policy:
     def _decide(
         self, case: Case, assessment: Assessment, moment: datetime, portfolio: Portfolio
     ) -> Decision:
+        return self._decide_parts(case, assessment, moment, portfolio)[1]
+
+    def _decide_parts(
+        self,
+        case: Case,
+        assessment: Assessment,
+        moment: datetime,
+        portfolio: Portfolio,
+        agency_status: str | None = None,
+    ) -> tuple[Decision, Decision]:
+        """The decision as the rules made it, and after the guards (what :meth:`decide` gives).
+
+        ``agency_status`` is the status of a placed case's agency, when the caller knows it.
+        """
         # The rules read what can lawfully be asked for; the decision is built on the policy's
         # own figures, so that the guards cut them — and say so — where the law requires.
         try:
             allowance = self.guards.allowance(case, assessment)  # measured once, used twice
             lawful = self.guards.lawful(case, assessment, allowance)
-            facts = fact_view(case, lawful, moment, portfolio)
-            decision = self._build(case, assessment, moment, self._engine.run(facts))
-            return self._guard(case, assessment, decision, allowance)
+            facts = fact_view(case, lawful, moment, portfolio, agency_status)
+            recall = None
+            if case.placement is not None:
+                case, recall = self._recall(case, facts)
+                if recall is not None:  # decided again as the lender's own case
+                    facts = fact_view(case, lawful, moment, portfolio)
+            decision = self._build(case, assessment, moment, self._engine.run(facts), recall)
+            return decision, self._guard(case, assessment, decision, allowance)
         except _OUT_OF_RANGE as exc:  # (a try costs nothing until it catches)
             raise _undecidable(case, exc) from None
+
+    def _recall(self, case: Case, facts: Mapping[str, Any]) -> tuple[Case, Recall | None]:
+        """Run the recall rules for a placed case: the case as the rules go on to see it.
+
+        A recall gives the case without its placement and the :class:`Recall`; otherwise the
+        case stays as it is, with its agency.
+        """
+        placement = case.placement
+        assert placement is not None
+        rule = self._engine.recall(facts)
+        if rule is None:
+            return case, None
+        outcome = rule.outcome
+        assert isinstance(outcome, RecallOutcome)
+        if outcome.reason is None:
+            return case, None
+        recall = Recall(agency_id=placement.agency_id, reason=outcome.reason, rule=rule.id)
+        return case.model_copy(update={"placement": None}), recall
 
     def _guard(
         self,
@@ -635,11 +741,19 @@ class Policy:
         return self.ir.messages.render(case, decision)
 
     def _build(
-        self, case: Case, assessment: Assessment, moment: datetime, verdict: Verdict
+        self,
+        case: Case,
+        assessment: Assessment,
+        moment: datetime,
+        verdict: Verdict,
+        recall: Recall | None = None,
     ) -> Decision:
         currency = case.loan.currency
         channel = verdict.channel.outcome
         assert isinstance(channel, ChannelOutcome)
+        placement = case.placement
+        if placement is not None:  # its agency works it: no channel rule decides
+            channel = ChannelOutcome(Channel.OUTSOURCE, HandledBy.AGENCY, (), None, None)
         penalty = verdict.fee_values.get("penalty_interest", assessment.penalty_interest)
         fee = verdict.fee_values.get("collection_fee", Decimal(0))
         penalty, fee = round_money(penalty, currency), round_money(fee, currency)
@@ -654,10 +768,15 @@ class Policy:
         if rate is not None and not isinstance(rate, Decimal):
             rate = round_exact(rate, RATE_PLACES)  # a computed rate (int or exact fraction)
         rules = [verdict.channel.id, verdict.fees.id]
-        if channel.channel is Channel.OUTSOURCE or case.placement is not None:
+        if placement is not None:
+            rules[0] = PLACED
+            rate = placement.commission_rate  # the rate fixed when it was placed
+        elif channel.channel is Channel.OUTSOURCE:
             rules.append(verdict.commission.id)
         else:
             rate = None  # an agency earns commission only on the cases it holds
+        if recall is not None:
+            rules.append(recall.rule)
         # Rendered once the guards are done, so that it quotes what they leave.
         message = None if channel.message is None else Message(template=channel.message)
         try:
@@ -672,6 +791,7 @@ class Policy:
                     recipients=_recipients(case, channel.recipients),
                     requires_approval=channel.requires_approval,
                     message=message,
+                    agency_id=None if placement is None else placement.agency_id,
                 ),
                 fee_terms=FeeTerms(
                     commission_rate=rate,
@@ -684,6 +804,7 @@ class Policy:
                     total_due=total,
                 ),
                 rules=tuple(rules),
+                recall=recall,
                 policy=self._ref,
             )
         except ValidationError as exc:
@@ -702,6 +823,24 @@ class Policy:
 #: What a valid case can still drive the arithmetic into. (A CaseError is a ValueError too:
 #: it is caught and raised again as it is.)
 _OUT_OF_RANGE = (ArithmeticError, ValueError, RuleEngineError)
+
+
+def agency_status(case: Case, agencies: Agencies | None, day: date) -> str | None:
+    """The status of a placed case's agency on ``day`` (``None``: not placed, or not known).
+
+    An agency the file no longer lists has no contract in force: ``ended``.
+    """
+    if case.placement is None or agencies is None:
+        return None
+    agency = agencies.get(case.placement.agency_id)
+    return "ended" if agency is None else agency.status_on(day)
+
+
+def _check_agencies(agencies: object) -> None:
+    if agencies is not None and not isinstance(agencies, Agencies):
+        raise ArgumentError(
+            f"agencies must be dunning.Agencies (load_agencies), not {type(agencies).__name__}"
+        )
 
 
 def _undecidable(case: Case, exc: Exception) -> CaseError:

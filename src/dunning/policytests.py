@@ -18,9 +18,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .agencies import load_agencies
 from .errors import CaseError, ConfigError, Diagnostic, PolicyError, did_you_mean
 from .facts import Portfolio
 from .model import Decision
+from .placement import PlacementResult, Placer
 from .policy import Policy, load_policy
 from .rules.reader import Reader, plain
 from .rules.source import PMap, PNode, Pos, PScalar, PSeq, Source, load_yaml
@@ -33,8 +35,8 @@ __all__ = [
     "run_test_files",
 ]
 
-TOP_KEYS = ("policy", "params", "as_of", "portfolio", "defaults", "tests")
-TEST_KEYS = ("name", "case", "case_file", "as_of", "portfolio", "expect")
+TOP_KEYS = ("policy", "params", "agencies", "as_of", "portfolio", "defaults", "tests")
+TEST_KEYS = ("name", "case", "case_file", "as_of", "portfolio", "events", "expect")
 #: What a test may expect, and where in the decision it is.
 EXPECT_KEYS: dict[str, str] = {
     "channel": "action.channel",
@@ -45,6 +47,8 @@ EXPECT_KEYS: dict[str, str] = {
     "requires_recording": "action.requires_recording",
     "message": "action.message.template",
     "message_text": "action.message.text",
+    "agency": "action.agency_id",
+    "recall": "recall.reason",
     "commission_rate": "fee_terms.commission_rate",
     "penalty_interest": "fee_terms.penalty_interest",
     "collection_fee": "fee_terms.collection_fee",
@@ -53,10 +57,15 @@ EXPECT_KEYS: dict[str, str] = {
     "dpd": "dpd",
     "bucket": "bucket",
     "rule": "the rule that decided the channel",
-    "rules": "the winning rule of each group: {channel: ID, fees: ID, commission: ID}",
+    "rules": "the winning rule of each group: {recall: ID, channel: ID, fees: ID, commission: ID}",
     "guards": "guard records that must be present: [{id: ..., effect: ...}]",
     "error": "the code of the case error expected instead of a decision",
+    "placement": "the last placement event of the run (proposed, placed, recalled, closed, "
+    "unavailable), or null for none; needs agencies",
+    "eligible": "the agencies that could take the case (ids); needs agencies",
 }
+#: Expectations only a run with the agencies file can check.
+_PLACEMENT_KEYS = ("placement", "eligible")
 _MONEY_KEYS = ("commission_rate", "penalty_interest", "collection_fee", "on_hold", "total_due")
 
 
@@ -164,6 +173,8 @@ def _run(top: PMap, source: Source, result: PolicyTestFile, engine: str) -> None
         top.get("as_of") is not None,
         top.get("portfolio") is not None,
     )
+    if top.get("agencies") is not None:
+        shared.placer = _placer(reader, result, top.get("agencies"))  # type: ignore[arg-type]
     tests = top.get("tests")
     if not isinstance(tests, PSeq) or not tests.items:
         source.report(_pos(tests, top), "missing-key", "a test file needs a list of tests")
@@ -210,6 +221,7 @@ class _Shared:
     as_of_given: bool
     portfolio_given: bool
     lacking: dict[str, list[str]] = field(default_factory=dict)
+    placer: Placer | None = None
 
     def lack(self, what: str, test: str) -> None:
         self.lacking.setdefault(what, []).append(test)
@@ -217,6 +229,21 @@ class _Shared:
 
 #: Bytes of a test's case_file read at most (a case is a few kilobytes).
 MAX_CASE_FILE = 1 << 20
+
+
+def _placer(reader: Reader, result: PolicyTestFile, node: PNode) -> Placer | None:
+    """The placer of the policy and the agencies file a test file names."""
+    name = reader.text(node, "agencies", numbers=False)
+    path = None if name is None else _confined(reader, result.path, name, node)
+    if path is None or result.policy is None:
+        return None
+    try:
+        return Placer(result.policy, load_agencies(path))
+    except PolicyError as exc:
+        result.diagnostics.extend(exc.diagnostics)
+    except ConfigError as exc:
+        reader.src.report(node.pos, "bad-value", str(exc))
+    return None
 
 
 def _confined(reader: Reader, test_file: Path, name: str, node: PNode) -> Path | None:
@@ -298,8 +325,24 @@ def _run_test(
         return None
     expected = {k: v for k, (_, v) in expect.items.items() if k in EXPECT_KEYS}
     _check_rule_ids(reader, policy, expect)
+    placer = shared.placer
+    events = plain(item.get("events")) if item.get("events") is not None else []  # type: ignore[arg-type]
+    if placer is None and any(k in expected for k in _PLACEMENT_KEYS):
+        reader.src.report(
+            _pos(expect, item),
+            "missing-key",
+            f"test {name!r} expects a placement: the test file needs agencies: FILE",
+        )
+        return None
+    if not isinstance(events, list):
+        reader.src.report(_pos(item.get("events"), item), "bad-value", "events must be a list")
+        return None
     try:
-        explanation = policy.explain(data, as_of=moment, portfolio=portfolio)
+        placed = None
+        if placer is not None and (events or any(k in expected for k in _PLACEMENT_KEYS)):
+            placed = placer.explain(data, as_of=moment, events=events, portfolio=portfolio)
+        agencies = None if placer is None else placer.agencies
+        explanation = policy.explain(data, as_of=moment, portfolio=portfolio, agencies=agencies)
     except ConfigError as error:  # a figure per product that lacks the case's product
         return PolicyTestResult(name, str(result.path), item.pos.line, (str(error),))
     except CaseError as error:
@@ -312,7 +355,8 @@ def _run_test(
             failures.append(f"error: expected {_scalar(wanted)}, got {', '.join(codes)}")
         return PolicyTestResult(name, str(result.path), item.pos.line, tuple(failures))
     result.reached.update(explanation.winners.values())
-    failures = _compare(explanation.decision, explanation.winners, expected)
+    decision = explanation.decision if placed is None else placed.decision
+    failures = _compare(decision, explanation.winners, expected, placed)
     return PolicyTestResult(name, str(result.path), item.pos.line, tuple(failures))
 
 
@@ -418,10 +462,25 @@ def _check_rule_ids(reader: Reader, policy: Policy, expect: PMap) -> None:
             )
 
 
-def _compare(decision: Decision, winners: dict[str, str], expected: dict[str, PNode]) -> list[str]:
+def _compare(
+    decision: Decision,
+    winners: dict[str, str],
+    expected: dict[str, PNode],
+    placed: PlacementResult | None = None,
+) -> list[str]:
     failures = []
     for key, node in expected.items():
         want = plain(node)
+        if key in _PLACEMENT_KEYS and placed is not None:
+            kinds = [e.type.removeprefix("placement.") for e in placed.events]
+            seen: Any = (
+                (kinds[-1] if kinds else None)
+                if key == "placement"
+                else [c.agency_id for c in placed.eligibility if c.eligible]
+            )
+            if seen != want:
+                failures.append(f"{key}: expected {_show(want)}, got {_show(seen)}")
+            continue
         if key == "error":
             failures.append(f"error: expected {want}, got a decision")
             continue
@@ -431,7 +490,9 @@ def _compare(decision: Decision, winners: dict[str, str], expected: dict[str, PN
         if key == "rule":
             got: Any = winners["channel"]
         elif key == "rules":
-            got = {group: winners[group] for group in want} if isinstance(want, dict) else winners
+            got = (
+                {group: winners.get(group) for group in want} if isinstance(want, dict) else winners
+            )
         else:
             got = decision
             for part in EXPECT_KEYS[key].split("."):

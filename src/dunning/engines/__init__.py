@@ -15,7 +15,7 @@ from fractions import Fraction
 from functools import cached_property
 from typing import Any, NamedTuple
 
-from ..rules.ir import GROUPS, PolicyIR, Rule
+from ..rules.ir import ALL_GROUPS, PolicyIR, Rule
 from .interpret import evaluator
 
 __all__ = ["Engine", "RuleTrace", "Verdict"]
@@ -68,10 +68,14 @@ class Engine:
         digest: The policy's digest.
         run: Decide every group for a fact view: ``run(facts) -> Verdict``. Each engine sets
             it to its fastest form (the compiled engine, to the generated function itself).
+        recall: Decide the ``recall`` group for the fact view of a placed case:
+            ``recall(facts) -> Rule | None``, the first recall rule that holds (``None``: none
+            does, the case stays placed).
     """
 
     name = "engine"
     run: Callable[[Mapping[str, Any]], Verdict]
+    recall: Callable[[Mapping[str, Any]], Rule | None]
 
     def __init__(self, ir: PolicyIR, digest: str) -> None:
         self.ir = ir
@@ -80,10 +84,10 @@ class Engine:
     def trace(self, facts: Mapping[str, Any]) -> dict[str, list[RuleTrace]]:
         """Evaluate every rule of every group for ``facts``, part by part (for explanations)."""
         out: dict[str, list[RuleTrace]] = {}
-        for group in GROUPS:
+        for group in ALL_GROUPS:
             traces = []
             for rule, checks in zip(
-                self.ir.groups[group], self.conjunct_checks[group], strict=True
+                self.ir.groups.get(group, ()), self.conjunct_checks.get(group, ()), strict=True
             ):
                 failed = next(
                     (text for check, (_, text) in zip(checks, rule.conjuncts, strict=True)

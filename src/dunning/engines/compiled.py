@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from ..rules.ir import GROUPS, PolicyIR, Rule
+from ..rules.ir import ALL_GROUPS, GROUPS, PolicyIR, Rule
 from ..rules.nodes import (
     Binary,
     BoolOp,
@@ -250,7 +250,7 @@ def generate(ir: PolicyIR, label: str) -> Generated:
     values depend on facts (a commission rate read from the case, say) builds it.
     """
     uses: dict[str, int] = {}
-    for rule in ir.rules():
+    for rule in (rule for group in GROUPS for rule in ir.groups[group]):
         nodes = [rule.when] if rule.when is not None else []
         if isinstance(rule.outcome, Mapping):
             nodes += list(rule.outcome.values())
@@ -324,10 +324,11 @@ def generate(ir: PolicyIR, label: str) -> Generated:
         body.add("    return _OUT[channel][fees][commission]")
 
     loaded = sorted(writer.names)  # what decide() loads up front
+    writer.inline = frozenset()  # recall() and the check functions load what they test
+    recall = _recall_function(writer, ir.groups.get("recall", ()))
     checks = _Lines()
-    writer.inline = frozenset()  # the check functions load what they test
-    for group in GROUPS:
-        for index, rule in enumerate(ir.groups[group]):
+    for group in ALL_GROUPS:
+        for index, rule in enumerate(ir.groups.get(group, ())):
             for part, (node, _) in enumerate(rule.conjuncts):
                 checks.add(f"def check_{group}_{index}_{part}(f):  # {rule.id}", at=rule.pos)
                 code = writer.expression(node, rule.sources.get("when"))
@@ -364,11 +365,38 @@ def generate(ir: PolicyIR, label: str) -> Generated:
     out.extend(body)
     out.add("")
     out.add("")
+    out.extend(recall)
+    out.add("")
+    out.add("")
     out.extend(checks)
     source = "\n".join(out.lines) + "\n"
     tree = ast.parse(source)
     _map_to_rule_file(tree, out, ir.text)
     return Generated(source, tree)
+
+
+def _recall_function(writer: _Writer, rules: tuple[Rule, ...]) -> _Lines:
+    """``recall(f)``: the first recall rule that holds for a placed case's facts, or ``None``.
+
+    A flat sequence of ``if``s, each returning: no nesting, however many rules there are.
+    """
+    chain = _Lines()
+    writer.names = set()
+    for index, rule in enumerate(rules):
+        if rule.when is None:
+            chain.add(f"    return _rules_recall[{index}]  # {rule.id}", at=rule.pos)
+            break
+        condition = writer.expression(rule.when, rule.sources.get("when"))
+        chain.add("    if ", condition, ":", at=rule.pos)
+        chain.add(f"        return _rules_recall[{index}]  # {rule.id}", at=rule.pos)
+    else:
+        chain.add("    return None")
+    lines = _Lines()
+    lines.add("def recall(f):")
+    for name in sorted(writer.names):
+        lines.add(f"    v_{name} = f[{name!r}]")
+    lines.extend(chain)
+    return lines
 
 
 def _map_to_rule_file(tree: ast.Module, lines: _Lines, text: str) -> None:
@@ -432,18 +460,19 @@ class CompiledEngine(Engine):
             "__name__": "dunning_policy",
             "_new_tuple": tuple.__new__,
             "_Verdict": Verdict,
-            **{f"_rules_{group}": ir.groups[group] for group in GROUPS},
+            **{f"_rules_{group}": ir.groups.get(group, ()) for group in ALL_GROUPS},
         }
         exec(compile(generated.tree, self.filename, "exec"), namespace)  # never rule text
         # The generated function is the engine's run: no method call in between.
         self.run = namespace["decide"]
+        self.recall = namespace["recall"]
         # Explanations run the generated check of each conjunct (same meaning, faster).
         self.conjunct_checks = {
             group: [
                 [namespace[f"check_{group}_{index}_{part}"] for part in range(len(rule.conjuncts))]
-                for index, rule in enumerate(ir.groups[group])
+                for index, rule in enumerate(ir.groups.get(group, ()))
             ]
-            for group in GROUPS
+            for group in ALL_GROUPS
         }
 
 

@@ -535,9 +535,11 @@ class ReteEngine(Engine):
         engine, native = _durable()
         translator = _Translator(ir.currency)
         self._money_scale = translator.money_scale
-        self._groups = tuple(ir.groups[g] for g in GROUPS)
+        # The decision groups, then the recall group (index 3: its own winner, see recall()).
+        self._groups = (*(ir.groups[g] for g in GROUPS), ir.groups.get("recall", ()))
         self._fallback = tuple(
-            next(i for i, r in enumerate(rules) if r.when is None) for rules in self._groups
+            next((i for i, r in enumerate(rules) if r.when is None), len(rules))
+            for rules in self._groups
         )
         definition: dict[str, Any] = {}
         self.conditions: dict[str, Any] = {}
@@ -674,7 +676,7 @@ class ReteEngine(Engine):
 
     def _winners(self, matched: set[str]) -> list[int]:
         winners = []
-        for g, fallback in enumerate(self._fallback):
+        for g, fallback in enumerate(self._fallback[: len(GROUPS)]):
             indices = [int(k.split(".")[1]) for k in matched if int(k.split(".")[0]) == g]
             winners.append(min([*indices, fallback]))
         return winners
@@ -683,11 +685,18 @@ class ReteEngine(Engine):
         """Decide every group for ``facts``: winners by policy order, outcomes evaluated here."""
         ci, fi, mi = self._winners(self.matched(facts))
         channel, fees, commission = (
-            rules[i] for rules, i in zip(self._groups, (ci, fi, mi), strict=True)
+            rules[i] for rules, i in zip(self._groups[:3], (ci, fi, mi), strict=True)
         )
         fee_values = {key: value(facts) for key, value in self._outcomes[fees.id].items()}
         rate = self._outcomes[commission.id]["commission_rate"](facts)
         return Verdict(channel, fees, fee_values, commission, rate)
+
+    def recall(self, facts: Mapping[str, Any]) -> Rule | None:
+        """The first recall rule that holds for a placed case's facts, or ``None``."""
+        rules, fallback = self._groups[3], self._fallback[3]
+        indices = [int(k.split(".")[1]) for k in self.matched(facts) if k.startswith("3.")]
+        index = min([*indices, fallback])
+        return rules[index] if index < len(rules) else None
 
 
 def _count_tests(condition: Any, tests: dict[str, int]) -> None:

@@ -20,11 +20,12 @@ from ..model import Product
 from .assessment import read_assessment, within_cap
 from .coverage import analyse
 from .guard_config import BUILTIN_PROFILES, GuardProfile, read_guards
-from .ir import GROUPS, PolicyIR, Rule
+from .ir import ALL_GROUPS, PolicyIR, Rule
 from .messages import check_messages
 from .nodes import BoolOp, Literal, Node
 from .outcomes import check_outcome
 from .params import check_params
+from .placement import read_placement
 from .schema import RawPolicy, RawRule
 from .source import Pos, PScalar, Source
 from .typecheck import Scope, Typer
@@ -57,8 +58,10 @@ def check_policy(
     groups: dict[str, tuple[Rule, ...]] = {}
     unreachable: set[str] = set()
     seen: dict[str, Pos] = {}
-    for group in GROUPS:
+    for group in ALL_GROUPS:
         if group not in raw.groups:
+            if group == "recall":
+                groups[group] = ()
             continue
         key_pos, raw_rules = raw.groups[group]
         checked = []
@@ -78,6 +81,8 @@ def check_policy(
                 checked.append(rule)
         ordered = tuple(sorted(checked, key=lambda r: (-r.priority, r.order)))
         groups[group] = ordered
+        if group == "recall":
+            continue  # not total: a placed case no recall rule matches stays placed
         if len(checked) == len(raw_rules) and group not in raw.incomplete:
             unreachable |= analyse(group, key_pos, ordered, products, source)
     if guards is not None and guards.collection_fees is not None:
@@ -85,6 +90,7 @@ def check_policy(
     messages = check_messages(
         raw.messages, source, groups.get("channel", ()), guards, raw.guards, bands.labels
     )
+    placement = read_placement(raw.placement, source)
     if source.failed or guards is None:
         return None
     return PolicyIR(
@@ -102,6 +108,7 @@ def check_policy(
         groups=MappingProxyType(groups),
         guards=guards,
         messages=messages,
+        placement=placement,
         files=(source.path,),
         text=source.text,
         unreachable=frozenset(unreachable),

@@ -19,7 +19,7 @@ from .ir import PolicyIR
 from .schema import read_policy
 from .source import MAX_FILE_BYTES, Pos, Source, load_yaml
 
-__all__ = ["GuardProfile", "compile_bytes", "compile_file", "compile_policy"]
+__all__ = ["GuardProfile", "compile_bytes", "compile_file", "compile_policy", "read_text"]
 
 
 def compile_policy(
@@ -58,14 +58,10 @@ def compile_file(
     The file is read once, and at most ``MAX_FILE_BYTES`` + 1 bytes of it: a device or a pipe
     that never ends is refused as too large, not read until memory runs out.
     """
-    try:
-        with open(path, "rb") as stream:
-            content = stream.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        source = Source(str(path), "")
-        source.report(Pos(1, 1), "unreadable", f"cannot read the rule file: {exc.strerror or exc}")
-        return None, source, b""
-    ir, source = compile_bytes(str(path), content, params, profiles)
+    source, content = read_text(path)
+    if source.failed:
+        return None, source, content
+    ir, source = compile_policy(str(path), source.text, params, profiles)
     return ir, source, content
 
 
@@ -76,12 +72,35 @@ def compile_bytes(
     profiles: Iterable[GuardProfile] = (),
 ) -> tuple[PolicyIR | None, Source]:
     """Check a policy file's bytes (UTF-8), as :func:`compile_file` checks the file."""
+    source, _ = read_text(None, label, content)
+    if source.failed:
+        return None, source
+    return compile_policy(label, source.text, params, profiles)
+
+
+def read_text(path: Path | None, label: str = "", content: bytes = b"") -> tuple[Source, bytes]:
+    """Read a rule file of any kind (or take its bytes): its text as a :class:`Source`.
+
+    At most ``MAX_FILE_BYTES`` + 1 bytes are read; a file that cannot be read, is larger, or
+    is not UTF-8 gives a source with that diagnostic. Newlines are universal, as
+    ``Path.read_text`` makes them, so that positions count lines alike.
+    """
+    if path is not None:
+        label = str(path)
+        try:
+            with open(path, "rb") as stream:
+                content = stream.read(MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            source = Source(label, "")
+            source.report(
+                Pos(1, 1), "unreadable", f"cannot read the rule file: {exc.strerror or exc}"
+            )
+            return source, b""
     if len(content) > MAX_FILE_BYTES:
         source = Source(label, "")
         source.report(Pos(1, 1), "too-large", f"rule file is larger than {MAX_FILE_BYTES} bytes")
-        return None, source
+        return source, content
     try:
-        # As Path.read_text does: universal newlines, so positions count lines alike.
         text = content.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError as exc:
         source = Source(label, "")
@@ -90,5 +109,5 @@ def compile_bytes(
         source.report(
             Pos(line, column), "unreadable", f"the rule file is not UTF-8 text: {exc.reason}"
         )
-        return None, source
-    return compile_policy(label, text, params, profiles)
+        return source, content
+    return Source(label, text), content

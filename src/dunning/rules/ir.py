@@ -23,8 +23,10 @@ from .nodes import Node, Ty
 from .source import Pos, PScalar
 
 __all__ = [
+    "ALL_GROUPS",
     "GROUPS",
     "OUTCOME_KEYS",
+    "PLACEMENT_STRATEGIES",
     "THIRD_PARTY_WORDS",
     "ChannelOutcome",
     "ChargesCap",
@@ -36,7 +38,9 @@ __all__ = [
     "GuardConfig",
     "Limitation",
     "OutsourcingNotice",
+    "PlacementSettings",
     "PolicyIR",
+    "RecallOutcome",
     "RollingCalls",
     "Rule",
     "ThirdParties",
@@ -44,13 +48,20 @@ __all__ = [
     "UnansweredDials",
 ]
 
-#: Decision groups, in the order they are decided, and the keys each rule's ``then`` may set.
+#: Decision groups every decision runs, in the order they are decided.
 GROUPS = ("channel", "fees", "commission")
+#: Every group a policy may have: ``recall`` is decided first, and only for a case placed with an
+#: agency (whether it comes back); a policy without recall rules keeps placed cases placed.
+ALL_GROUPS = ("recall", *GROUPS)
+#: The keys each group's rules may set in ``then``.
 OUTCOME_KEYS: Mapping[str, tuple[str, ...]] = {
+    "recall": ("recall",),
     "channel": ("channel", "handled_by", "recipients", "requires_approval", "message"),
     "fees": ("collection_fee", "penalty_interest"),
     "commission": ("commission_rate",),
 }
+#: How the ``placement:`` section may allocate cases among eligible agencies.
+PLACEMENT_STRATEGIES = ("capacity", "shares", "performance")
 #: Recipient words of a channel rule that name no obligor: an action only they receive is a
 #: third party's, and its message may say nothing of the debt.
 THIRD_PARTY_WORDS = frozenset({"emergency_contact"})
@@ -68,6 +79,13 @@ class ChannelOutcome:
     recipients: tuple[str, ...]
     requires_approval: str | None
     message: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecallOutcome:
+    """What a ``recall`` rule decides: the reason to recall a placed case, or ``None``: keep it."""
+
+    reason: str | None
 
 
 #: What a ``fees`` or ``commission`` rule decides: each outcome key's checked expression (money
@@ -90,8 +108,8 @@ class Rule:
         when_text: The condition as written.
         conjuncts: The top-level parts of ``when`` joined by ``and``, each with its text, for
             explanations.
-        outcome: A :class:`ChannelOutcome`, or the checked expressions of a fees or commission
-            rule.
+        outcome: A :class:`ChannelOutcome` or :class:`RecallOutcome`, or the checked
+            expressions of a fees or commission rule.
         doc: The analyst's description.
         sources: The rule file scalars that ``when`` (key ``"when"``) and each computed outcome
             were read from, so that generated code and messages can point into the file.
@@ -109,7 +127,7 @@ class Rule:
     when: Node | None
     when_text: str
     conjuncts: tuple[tuple[Node, str], ...]
-    outcome: ChannelOutcome | ComputedOutcome
+    outcome: ChannelOutcome | RecallOutcome | ComputedOutcome
     doc: str = ""
     sources: Mapping[str, PScalar] = field(default_factory=dict, repr=False, compare=False)
     overrides: Mapping[str, Pos] = field(default_factory=dict, repr=False, compare=False)
@@ -132,8 +150,9 @@ class PolicyIR:
         penalty_multiplier: Penalty interest as a multiple of the contract rate (``None``: none).
         allocation: The order payments settle penalty, interest and principal in.
         days_in_year: 360 or 365, for daily accrual.
-        groups: Each decision group's rules in decision order (read-only).
+        groups: Each group's rules in decision order (read-only); ``recall`` may be empty.
         guards: The compliance guards' settings.
+        placement: How cases are allocated among agencies, and the placement's terms.
         messages: Its message templates, the shipped ones included, and its SMS settings.
         files: The rule files it was read from.
         text: The text of the (first) rule file.
@@ -155,13 +174,48 @@ class PolicyIR:
     groups: Mapping[str, tuple[Rule, ...]]
     guards: GuardConfig
     messages: MessageCatalog
+    placement: PlacementSettings
     files: tuple[str, ...] = ()
     text: str = field(default="", repr=False)
     unreachable: frozenset[str] = frozenset()
 
     def rules(self) -> tuple[Rule, ...]:
-        """Every rule of every group, in decision order."""
-        return tuple(rule for group in GROUPS for rule in self.groups[group])
+        """Every rule of every group, in decision order (recall first)."""
+        return tuple(rule for group in ALL_GROUPS for rule in self.groups.get(group, ()))
+
+
+# --- placement settings --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlacementSettings:
+    """The ``placement:`` section: how cases go to agencies, and the policy's terms.
+
+    Attributes:
+        strategy: ``capacity`` (the eligible agency with the most room), ``shares`` (fixed
+            shares) or ``performance`` (shares by recovery rate).
+        shares: Agency id → its weight, for ``shares``.
+        minimum_share: For ``performance``: the share of each agency without a history.
+        salt: Mixed into the hash that orders the cases to allocate.
+        notice_lead_days: Days the notice naming the agency must have been on record before
+            the placement takes effect.
+        term_days: The placement's term when the agency's contract sets none.
+        cool_off_days: Days after a case came back from an agency in which that agency is not
+            given it again.
+        in_house_channel: The channel of a case the rules send to an agency when no agency can
+            take it.
+        positions: Where each setting is written, for problems found against the agencies.
+    """
+
+    strategy: str = "capacity"
+    shares: Mapping[str, Decimal] = field(default_factory=dict)
+    minimum_share: Decimal = Decimal("0.1")
+    salt: str = ""
+    notice_lead_days: int = 7
+    term_days: int = 90
+    cool_off_days: int = 30
+    in_house_channel: Channel = Channel.FIELD_VISIT
+    positions: Mapping[str, Pos] = field(default_factory=dict, repr=False, compare=False)
 
 
 # --- guard settings: what the guards need at run time ------------------------------------------

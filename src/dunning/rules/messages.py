@@ -18,8 +18,10 @@ from typing import Any
 
 from ..errors import did_you_mean
 from ..messages import (
+    AGENCY_FIELDS,
     AUDIENCE_FIELDS,
     DEFAULT_SMS_TEMPLATE,
+    PLACEMENT_NOTICE,
     SAMPLE_VALUES,
     SHIPPED_TEMPLATES,
     MessageCatalog,
@@ -314,6 +316,12 @@ def _uses(
         )
         audience = "third_parties" if third else "obligors"
         uses.append(_Use(outcome.message, f"rule {rule.id!r}", audience, sms, pos, rule.id))
+    if any(
+        isinstance(r.outcome, ChannelOutcome) and r.outcome.channel is Channel.OUTSOURCE
+        for r in channel_rules
+    ):  # the policy may place cases: its notice names the agency
+        who = "the placement notice"
+        uses.append(_Use(PLACEMENT_NOTICE, who, "placement_notice", True, Pos(1, 1)))
     if guards is None:
         return uses
     if calls_become_sms:
@@ -346,7 +354,7 @@ def _known_placeholders(
     source: Source, template_id: str, text: TemplateText, node: PScalar
 ) -> None:
     """Report each placeholder of a written text that no message can fill."""
-    known = AUDIENCE_FIELDS["obligors"]
+    known = AUDIENCE_FIELDS["placement_notice"]
     for name, offset in text.placeholders:
         if name not in known:
             source.report(
@@ -380,8 +388,17 @@ def _check_use(
         unfillable = [
             (name, offset)
             for name, offset in text.placeholders
-            if name in AUDIENCE_FIELDS["obligors"] and name not in allowed
+            if name in AUDIENCE_FIELDS["placement_notice"] and name not in allowed
         ]  # unknown ones were reported on reading
+        for name, offset in unfillable:
+            if name in AGENCY_FIELDS and not third:
+                source.report(
+                    node.pos_at(offset) if node is not None else use.pos,
+                    "unfillable-placeholder",
+                    f"{{{name}}} cannot be filled in {template.id!r}: {use.who} names no "
+                    f"agency; only the {PLACEMENT_NOTICE} does",
+                    rule_id=use.rule_id,
+                )
         for name, offset in unfillable if third else ():
             if node is None:
                 shipped_quotes += [n for n in (name,) if n not in shipped_quotes]

@@ -1,6 +1,7 @@
 """Stage 4c of the rule front end: what each rule decides — its ``then`` — checked by group.
 
-A ``channel`` rule names a channel, who handles it, its recipients, an approval and a message
+A ``recall`` rule names the reason a placed case comes back from its agency (or ``none``); a
+``channel`` rule names a channel, who handles it, its recipients, an approval and a message
 template; a ``fees`` rule computes the collection fee and may replace the penalty interest; a
 ``commission`` rule computes the agency's rate. Computed outcomes are typed expressions that
 must give money (fees) or a rate in [0, 1) (commission), and may be missing only where the
@@ -9,13 +10,14 @@ group allows it.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from ..errors import did_you_mean
 from ..messages import DEFAULT_SMS_TEMPLATE, THIRD_PARTY_TEMPLATE
 from ..model import Channel, HandledBy
 from ..money import MINOR_UNITS
-from .ir import THIRD_PARTY_WORDS, ChannelOutcome, ComputedOutcome
+from .ir import THIRD_PARTY_WORDS, ChannelOutcome, ComputedOutcome, RecallOutcome
 from .nodes import NUMERIC, Literal, Node
 from .params import LIMIT
 from .reader import scalar_value
@@ -25,6 +27,7 @@ from .typecheck import Typer
 
 __all__ = ["RECIPIENT_WORDS", "check_outcome"]
 
+_REASON = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 RECIPIENT_WORDS = ("obligors", "borrower", "guarantor", "co_borrower", "emergency_contact")
 #: What each computed outcome key must give: money or a rate.
 _WANTED = {"collection_fee": "money", "penalty_interest": "money", "commission_rate": "number"}
@@ -34,8 +37,11 @@ _MAY_BE_MISSING = frozenset({"commission_rate"})
 
 def check_outcome(
     rule: RawRule, typer: Typer, currency: str
-) -> tuple[ChannelOutcome | ComputedOutcome, dict[str, PScalar]] | None:
+) -> tuple[ChannelOutcome | RecallOutcome | ComputedOutcome, dict[str, PScalar]] | None:
     """Check a rule's ``then``; return its outcome and the scalars computed values came from."""
+    if rule.group == "recall":
+        recall = _recall_outcome(rule, typer.src)
+        return None if recall is None else (recall, {})
     if rule.group == "channel":
         channel = _channel_outcome(rule, typer.src)
         named = rule.then.items.get("message")
@@ -116,6 +122,33 @@ def _good_value(
             )
             return False
     return True
+
+
+def _recall_outcome(rule: RawRule, source: Source) -> RecallOutcome | None:
+    """A recall rule names its reason (``cured``, ``term_end``, …), or ``none``: keep the case."""
+    entry = rule.then.items.get("recall")
+    if entry is None:
+        source.report(
+            rule.then.pos,
+            "missing-key",
+            "a recall rule sets recall: a reason such as term_end, or none",
+            rule_id=rule.id,
+        )
+        return None
+    node = entry[1]
+    reason = scalar_value(node)
+    if reason is None or reason == "none":
+        return RecallOutcome(None)
+    if not isinstance(reason, str) or not _REASON.match(reason):
+        source.report(
+            node.pos,
+            "bad-outcome-value",
+            f"recall must be a reason in lower_snake_case (such as term_end) or none, not "
+            f"{str(reason)[:40]!r}",
+            rule_id=rule.id,
+        )
+        return None
+    return RecallOutcome(reason)
 
 
 def _default_recipients(channel: Channel) -> tuple[str, ...]:

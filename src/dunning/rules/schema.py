@@ -16,8 +16,9 @@ from ..errors import did_you_mean
 from ..model import iana_zones
 from ..money import MINOR_UNITS
 from .guard_config import guards_json_schema
-from .ir import GROUPS, OUTCOME_KEYS
+from .ir import ALL_GROUPS, GROUPS, OUTCOME_KEYS
 from .messages import messages_json_schema
+from .placement import placement_json_schema
 from .reader import Reader, scalar_value
 from .source import PMap, PNode, Pos, PScalar, PSeq, Source
 
@@ -42,6 +43,7 @@ TOP_KEYS = (
     "params",
     "guards",
     "messages",
+    "placement",
     "rules",
 )
 ASSESSMENT_KEYS = ("penalty_multiplier", "allocation", "days_in_year")
@@ -114,6 +116,7 @@ class RawPolicy:
     rules_pos: Pos = field(default_factory=lambda: Pos(1, 1))
     guards: PNode | None = None
     messages: PNode | None = None
+    placement: PNode | None = None
 
 
 def read_policy(root: PNode, source: Source) -> RawPolicy:
@@ -193,6 +196,7 @@ def read_policy(root: PNode, source: Source) -> RawPolicy:
             policy.assessment[key] = (value, key_node.pos)
     policy.guards = top.get("guards")
     policy.messages = top.get("messages")
+    policy.placement = top.get("placement")
     params = r.mapping(top.get("params"), "params")
     if params is not None:
         for key, (key_node, value) in params.items.items():
@@ -202,10 +206,12 @@ def read_policy(root: PNode, source: Source) -> RawPolicy:
     rules = r.mapping(r.need(top, "rules", "the policy file"), "rules")
     if rules is not None:
         policy.rules_pos = rules.pos
-        r.keys(rules, GROUPS, "in rules")
+        r.keys(rules, ALL_GROUPS, "in rules")
         order = 0
-        for group in GROUPS:
+        for group in ALL_GROUPS:
             entry = rules.items.get(group)
+            if entry is None and group not in GROUPS:
+                continue  # optional: no recall rules, placed cases stay placed
             if entry is None:
                 source.report(
                     rules.pos,
@@ -337,6 +343,7 @@ def policy_json_schema() -> dict[str, Any]:
         "collection_fee": expr,
         "penalty_interest": expr,
         "commission_rate": {"type": ["string", "number", "null"]},
+        "recall": {"type": "string", "description": "the reason to recall, or none: keep"},
     }
 
     overrides = {
@@ -438,12 +445,14 @@ def policy_json_schema() -> dict[str, Any]:
             },
             "guards": guards_json_schema(),
             "messages": messages_json_schema(),
+            "placement": placement_json_schema(),
             "rules": {
                 "type": "object",
                 "additionalProperties": False,
                 "required": list(GROUPS),
                 "properties": {
-                    g: {"type": "array", "items": {"oneOf": [rule(g), table(g)]}} for g in GROUPS
+                    g: {"type": "array", "items": {"oneOf": [rule(g), table(g)]}}
+                    for g in ALL_GROUPS
                 },
             },
         },

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
 from ..errors import CaseError
-from ..facts import FACTS, fact_view
+from ..facts import FACTS
 from ..model import Channel, Decision
 from ..policy import Policy, loads_policy
 from .guard_oracle import guard_violations
@@ -96,7 +96,7 @@ def _search(
 
 
 def _decide(policy: Policy, s: Scenario) -> Decision:
-    return policy.decide(s.case, as_of=s.as_of, portfolio=s.portfolio)
+    return s.decide(policy)
 
 
 def assert_total(policy: Policy, *, max_examples: int = 200) -> None:
@@ -141,10 +141,9 @@ def assert_monotone(
 
     def problem(s: Scenario) -> str | None:
         try:
-            assessment = policy.assess(s.case, s.as_of)
+            base = s.facts(policy)
         except CaseError:
             return None
-        base = fact_view(s.case, assessment, s.as_of, s.portfolio)
         if base[fact] is None:
             return None
         before = _channel(policy, base)
@@ -193,7 +192,7 @@ def assert_never(
             return None
         if decision.action.channel.value != forbidden:
             return None
-        facts = fact_view(s.case, policy.assess(s.case, s.as_of), s.as_of, s.portfolio)
+        facts = s.facts(policy)
         if probe.evaluate(facts).channel.id != "holds":
             return None
         return f"{when!r} holds and the decision is {forbidden} (rules {list(decision.rules)})"

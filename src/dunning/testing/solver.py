@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from ..agencies import Agencies
 from ..errors import CaseError
-from ..facts import Portfolio, fact_view
+from ..facts import AGENCY_STATUSES, Portfolio
 from ..model import (
+    Agency,
+    AgencyStatus,
     Case,
     Collateral,
     CollateralKind,
@@ -30,6 +33,7 @@ from ..model import (
     DelinquencySnapshot,
     Loan,
     Party,
+    Payment,
     Placement,
     Product,
     PromiseToPay,
@@ -89,6 +93,10 @@ class _Features:
     field_visits_30d: int = 0
     broken_promises_30d: int = 0
     placement_rate: Decimal | None = None
+    placed_days: int = 20
+    term_left: int | None = None
+    paid_when_placed: bool = False
+    agency_status: str | None = None
     overdue_customers: int = 0
 
 
@@ -142,8 +150,28 @@ def _choices(policy: Policy) -> dict[str, list[Any]]:
         "field_visits_30d": small,
         "broken_promises_30d": [0, 1, 2, 3],
         "placement_rate": [None, *rates],
+        "placed_days": [i for i in ints if 0 <= i <= 3650],
+        "term_left": [None, -1, 0, 1, 30],
+        "paid_when_placed": [False, True],
+        "agency_status": [None, *AGENCY_STATUSES],
         "overdue_customers": ints,
     }
+
+
+def _agencies(status: str | None) -> Agencies | None:
+    """An agencies file in which the placement's agency ``AG-1`` has ``status``."""
+    if status is None:
+        return None
+    start, end = date(2000, 1, 1), date(2001, 1, 1) if status == "ended" else None
+    agency = Agency(
+        agency_id="AG-1",
+        name="Agency",
+        phone="4008001234",
+        contract_start=start,
+        contract_end=end,
+        status=AgencyStatus.SUSPENDED if status == "suspended" else AgencyStatus.ACTIVE,
+    )
+    return Agencies((agency,))
 
 
 _SECURED = {"mortgage": CollateralKind.PROPERTY, "vehicle_pledge": CollateralKind.VEHICLE}
@@ -209,12 +237,20 @@ def _case(f: _Features) -> Case:
         collateral=None if f.collateral is None else Collateral(kind=kind, value=f.collateral),
     )
     placement = None
+    payments: tuple[Payment, ...] = ()
     if f.placement_rate is not None:
+        placed_on = (end - timedelta(days=f.placed_days)).date()
+        term_ends = None
+        if f.term_left is not None:
+            term_ends = max(end.date() + timedelta(days=f.term_left), placed_on)
         placement = Placement(
             agency_id="AG-1",
-            placed_on=(end - timedelta(days=20)).date(),
+            placed_on=placed_on,
             commission_rate=f.placement_rate,
+            term_ends=term_ends,
         )
+        if f.paid_when_placed:
+            payments = (Payment(date=placed_on, amount=Decimal("100.00")),)
     return Case(
         case_id="W-1",
         loan=loan,
@@ -228,6 +264,7 @@ def _case(f: _Features) -> Case:
         ),
         contacts=tuple(contacts),
         promises=tuple(promises),
+        payments=payments,
         placement=placement,
         lost_contact=f.lost_contact,
         dispute=f.dispute,
@@ -251,23 +288,26 @@ class _Search:
     def evaluate(self, f: _Features) -> dict[str, Any] | None:
         try:
             case = _case(f)
-            portfolio = Portfolio(f.overdue_customers)
-            assessment = self.policy.assess(case, DEFAULT_AS_OF)
+            scenario = Scenario(
+                case, DEFAULT_AS_OF, Portfolio(f.overdue_customers), _agencies(f.agency_status)
+            )
+            facts = scenario.facts(self.policy)
         except (CaseError, ValueError):
             return None
-        facts = fact_view(case, assessment, DEFAULT_AS_OF, portfolio)
         traces = self.policy.trace(facts)
+        if not facts["placed"]:
+            traces.pop("recall", None)  # recall rules decide only for placed cases
         for trace in traces.values():
-            winner = next(t.rule.id for t in trace if t.matched)
-            if winner not in self.witnesses:
-                self.witnesses[winner] = Scenario(case, DEFAULT_AS_OF, portfolio)
+            winner = next((t.rule.id for t in trace if t.matched), None)
+            if winner is not None and winner not in self.witnesses:
+                self.witnesses[winner] = scenario
         return traces
 
     def score(self, traces: dict[str, Any] | None, target: str) -> int:
-        if traces is None:
-            return -1
         rule = self.rules[target]
         group = rule.group
+        if traces is None or group not in traces:
+            return -1
         score = 0
         for trace in traces[group]:
             if trace.rule.id == target:

@@ -11,13 +11,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
+from ..agencies import Agencies
 from ..delinquency import assess
-from ..facts import Portfolio
+from ..facts import Portfolio, fact_view
 from ..model import (
     Case,
     Collateral,
@@ -26,6 +28,7 @@ from ..model import (
     ContactChannel,
     ContactPurpose,
     ContactResult,
+    Decision,
     DelinquencySnapshot,
     Loan,
     Party,
@@ -36,7 +39,7 @@ from ..model import (
     Repayment,
     Role,
 )
-from ..policy import Policy, loads_policy
+from ..policy import Policy, agency_status, loads_policy
 from ._policies import policy_texts
 
 __all__ = [
@@ -327,15 +330,24 @@ def _overdue_by(loan: Loan, today: date, dpd: int) -> Loan:
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
-    """A case with the moment and portfolio figures it is decided at."""
+    """A case with the moment, portfolio figures and agencies it is decided with."""
 
     case: Case
     as_of: datetime
     portfolio: Portfolio
+    agencies: Agencies | None = None
 
-    def decide(self, policy: Policy) -> object:
+    def decide(self, policy: Policy) -> Decision:
         """Decide this scenario with ``policy``."""
-        return policy.decide(self.case, as_of=self.as_of, portfolio=self.portfolio)
+        return policy.decide(
+            self.case, as_of=self.as_of, portfolio=self.portfolio, agencies=self.agencies
+        )
+
+    def facts(self, policy: Policy) -> dict[str, Any]:
+        """The fact view the rules of ``policy`` read for this scenario."""
+        assessment = policy.assess(self.case, self.as_of)
+        status = agency_status(self.case, self.agencies, assessment.as_of)
+        return fact_view(self.case, assessment, self.as_of, self.portfolio, status)
 
 
 def scenarios(
