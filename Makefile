@@ -16,6 +16,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/dunning decide --policy rules/lender.yaml --as-of 2026-11-28T10:00:00+08:00 \
 		--format table --skip-uncovered examples/portfolio.jsonl
+	@echo
+	$(BIN)/dunning place --policy rules/lender.yaml --agencies rules/agencies.yaml \
+		--placements examples/placements.jsonl --as-of 2026-11-28T10:00:00+08:00 \
+		--format table --skip-uncovered examples/portfolio.jsonl
 
 # Tests run on every core (pytest-xdist); `make test` finishes in about two minutes on 2 cores.
 test: $(STAMP)
@@ -35,9 +39,10 @@ test-slow: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --out benchmarks/results/latest.json $(BENCH_ARGS)
 
-# Regenerates the shipped example portfolio (deterministic: same bytes every run).
+# Regenerates the shipped example portfolio and its placement events (same bytes every run).
 examples: $(STAMP)
-	$(BIN)/python examples/generate_portfolio.py --out examples/portfolio.jsonl
+	$(BIN)/python examples/generate_portfolio.py --out examples/portfolio.jsonl \
+		--placements examples/placements.jsonl
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build src/*.egg-info

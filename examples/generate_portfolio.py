@@ -5,7 +5,8 @@ bucket from M0 to M7+, secured and unsecured loans, all four repayment methods a
 schedules, guarantors and emergency contacts, contact histories with collectors' notes, promises
 to pay, agency placements, and credit-card cases that carry the bank's own delinquency snapshot.
 
-    python examples/generate_portfolio.py --out examples/portfolio.jsonl [--cases 1200] [--seed 7]
+    python examples/generate_portfolio.py --out examples/portfolio.jsonl \
+        [--placements examples/placements.jsonl] [--cases 1200] [--seed 7]
 """
 
 from __future__ import annotations
@@ -117,6 +118,10 @@ class Generator:
                 "outcome": "delivered",
                 "purpose": "outsourcing_notice",
             }
+            if case["placement"] is None and product == "consumer_finance" and dpd > 90:
+                # The notice named the agency a proposal chose (examples/placements.jsonl);
+                # picked without the random stream, so that the cases stay as they were.
+                notice["agency_id"] = sorted(AGENCIES)[n % len(AGENCIES)]
             contacts.append(notice)
             contacts.sort(key=lambda c: c["at"])
         for flag, share in (
@@ -287,16 +292,69 @@ class Generator:
         return contacts, promises
 
 
+def placement_events(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Placement events of earlier runs: a proposal for each case whose notice names an agency,
+    on the day of the notice; and one case an agency held and gave back (returned)."""
+    events = []
+    for case in cases:
+        notices = [c for c in case["contacts"] if c.get("agency_id")]
+        if not notices:
+            continue
+        notice = notices[0]
+        day = notice["at"][:10]
+        agency = notice["agency_id"]
+        events.append(
+            {
+                "type": "placement.proposed",
+                "at": f"{day}T08:00:00+08:00",
+                "actor": "dunning",
+                "case_id": case["case_id"],
+                "payload": {
+                    "placement_id": f"{case['case_id']}/{agency}/{day}",
+                    "agency_id": agency,
+                    "day": day,
+                    "reason": "outsourced",
+                },
+            }
+        )
+    held = next(
+        c for c in cases if c["placement"] is None and c["loan"]["product"] == "consumer_finance"
+        and not any(x.get("agency_id") for x in c["contacts"])
+    )  # fmt: skip
+    pid = f"{held['case_id']}/AG-02/2026-08-03"
+    for kind, day, extra in (
+        ("proposed", "2026-08-03", {"reason": "outsourced"}),
+        ("placed", "2026-08-10", {"reason": "notice_lead_time_passed", "commission_rate": "0.14"}),
+        ("returned", "2026-11-20", {"reason": "agency_cannot_reach_borrower"}),
+    ):
+        events.append(
+            {
+                "type": f"placement.{kind}",
+                "at": f"{day}T09:00:00+08:00",
+                "actor": "dunning" if kind != "returned" else "AG-02",
+                "case_id": held["case_id"],
+                "payload": {"placement_id": pid, "agency_id": "AG-02", "day": day, **extra},
+            }
+        )
+    return sorted(events, key=lambda e: (e["at"], e["case_id"]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True)
+    parser.add_argument("--placements", default=None, help="also write placement events here")
     parser.add_argument("--cases", type=int, default=1200)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     generator = Generator(args.seed)
+    cases = [generator.case(n) for n in range(1, args.cases + 1)]
     with open(args.out, "w", encoding="utf-8", newline="\n") as out:
-        for n in range(1, args.cases + 1):
-            out.write(json.dumps(generator.case(n), ensure_ascii=False) + "\n")
+        for case in cases:
+            out.write(json.dumps(case, ensure_ascii=False) + "\n")
+    if args.placements:
+        with open(args.placements, "w", encoding="utf-8", newline="\n") as out:
+            for event in placement_events(cases):
+                out.write(json.dumps(event, ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":

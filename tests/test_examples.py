@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
-from dunning import Case, CaseError, Product, assess, read_cases
+from dunning import Case, CaseError, PlacementEvent, Product, assess, read_cases, read_events
 
 ROOT = Path(__file__).resolve().parent.parent
 PORTFOLIO = ROOT / "examples" / "portfolio.jsonl"
@@ -49,12 +49,25 @@ def test_portfolio_is_valid_and_covers_the_domain() -> None:
 
 
 def test_generator_is_deterministic(tmp_path: Path) -> None:
-    out = tmp_path / "portfolio.jsonl"
+    out, events = tmp_path / "portfolio.jsonl", tmp_path / "placements.jsonl"
     subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "generate_portfolio.py"), "--out", str(out)],
+        [sys.executable, str(ROOT / "examples" / "generate_portfolio.py"), "--out", str(out),
+         "--placements", str(events)],
         check=True,
-    )
+    )  # fmt: skip
     assert out.read_bytes() == PORTFOLIO.read_bytes()
+    assert events.read_bytes() == (ROOT / "examples" / "placements.jsonl").read_bytes()
+
+
+def test_the_example_placements_are_valid_events_of_the_example_cases() -> None:
+    lines = (ROOT / "examples" / "placements.jsonl").read_text(encoding="utf-8").splitlines()
+    events = list(read_events(lines))
+    assert all(isinstance(e, PlacementEvent) for e in events), events
+    ids = {c.case_id for c in read_cases(PORTFOLIO.read_text(encoding="utf-8").splitlines())
+           if not isinstance(c, CaseError)}  # fmt: skip
+    assert {e.case_id for e in events if isinstance(e, PlacementEvent)} <= ids
+    kinds = {e.type for e in events if isinstance(e, PlacementEvent)}
+    assert {"placement.proposed", "placement.placed", "placement.returned"} <= kinds
 
 
 def test_host_integration_example_runs() -> None:

@@ -97,6 +97,21 @@ def test_the_public_names_are_pinned() -> None:
             "read_cases",
             "round_money",
             "schedule_of",
+            "Agencies",
+            "load_agencies",
+            "loads_agencies",
+            "PlacementEvent",
+            "PlacementPayload",
+            "PlacementState",
+            "parse_event",
+            "read_events",
+            "AgencyStatus",
+            "Recall",
+            "Eligibility",
+            "PlacementResult",
+            "PlacementRun",
+            "PlacementStream",
+            "Placer",
         ]
     )
     for name in dunning.__all__:

@@ -3,6 +3,7 @@
 The curated public API; everything else is importable from its module but may change.
 """
 
+from .agencies import Agencies, load_agencies, loads_agencies
 from .cases import parse_case, read_cases
 from .delinquency import (
     DEFAULT_BANDS,
@@ -24,10 +25,12 @@ from .errors import (
     Problem,
     RuleEngineError,
 )
+from .events import PlacementEvent, PlacementPayload, PlacementState, parse_event, read_events
 from .facts import FACTS, Portfolio
 from .model import (
     Action,
     Agency,
+    AgencyStatus,
     Case,
     Channel,
     Collateral,
@@ -53,11 +56,13 @@ from .model import (
     PolicyRef,
     Product,
     PromiseToPay,
+    Recall,
     Repayment,
     RepaymentAttitude,
     Role,
 )
 from .money import Money, round_money
+from .placement import Eligibility, PlacementResult, PlacementRun, PlacementStream, Placer
 from .policy import Explanation, Policy, load_policy, loads_policy
 from .rules.guard_config import BUILTIN_PROFILES, GuardProfile
 from .schedule import schedule_of
@@ -69,7 +74,9 @@ __all__ = [
     "DEFAULT_BANDS",
     "FACTS",
     "Action",
+    "Agencies",
     "Agency",
+    "AgencyStatus",
     "ArgumentError",
     "Assessment",
     "Assessor",
@@ -90,6 +97,7 @@ __all__ = [
     "DelinquencySnapshot",
     "Diagnostic",
     "DunningError",
+    "Eligibility",
     "Explanation",
     "FeeTerms",
     "GuardEffect",
@@ -105,6 +113,13 @@ __all__ = [
     "Party",
     "Payment",
     "Placement",
+    "PlacementEvent",
+    "PlacementPayload",
+    "PlacementResult",
+    "PlacementRun",
+    "PlacementState",
+    "PlacementStream",
+    "Placer",
     "Policy",
     "PolicyError",
     "PolicyRef",
@@ -112,6 +127,7 @@ __all__ = [
     "Problem",
     "Product",
     "PromiseToPay",
+    "Recall",
     "Repayment",
     "RepaymentAttitude",
     "Role",
@@ -120,10 +136,14 @@ __all__ = [
     "Verdict",
     "__version__",
     "assess",
+    "load_agencies",
     "load_policy",
+    "loads_agencies",
     "loads_policy",
     "parse_case",
+    "parse_event",
     "read_cases",
+    "read_events",
     "round_money",
     "schedule_of",
 ]

@@ -28,6 +28,7 @@ from .rules.source import MAX_FILE_BYTES, PMap, PNode, Pos, PSeq, Source, load_y
 __all__ = [
     "MAX_AGENCIES",
     "Agencies",
+    "agencies_json_schema",
     "check_agencies_file",
     "is_agencies_file",
     "load_agencies",
@@ -136,6 +137,24 @@ def check_agencies_file(path: str | Path) -> list[Diagnostic]:
     except PolicyError as exc:
         return list(exc.diagnostics)
     return []
+
+
+def agencies_json_schema() -> dict[str, Any]:
+    """A JSON Schema of agencies files, for editors (VS Code YAML) to validate and complete."""
+    agency = Agency.model_json_schema()
+    definitions = agency.pop("$defs", {})
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "dunning agencies file",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["agencies"],
+        "properties": {
+            "description": {"type": "string"},
+            "agencies": {"type": "array", "items": agency, "maxItems": MAX_AGENCIES},
+        },
+        "$defs": definitions,
+    }
 
 
 def _agencies(source: Source, content: bytes) -> Agencies:

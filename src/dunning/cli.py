@@ -22,16 +22,23 @@ from typing import Any, BinaryIO, TextIO, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from . import __version__
-from .agencies import check_agencies_file, is_agencies_file
+from .agencies import (
+    agencies_json_schema,
+    check_agencies_file,
+    is_agencies_file,
+    load_agencies,
+)
 from .cases import parse_case, read_numbered
 from .delinquency import Assessor
 from .diff import diff_policies
 from .errors import CaseError, ConfigError, Diagnostic, DunningError, PolicyError
+from .events import PlacementEvent, read_events
 from .facts import Portfolio
 from .model import Case, Decision
+from .placement import Placer
 from .policy import Policy, check_as_of, check_file, load_policy, loads_policy
 from .policytests import run_test_files
-from .report import DecisionSummary, PortfolioSummary
+from .report import DecisionSummary, PlacementSummary, PortfolioSummary
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 #: As a shell reports a command ended by SIGINT (Ctrl-C) or SIGPIPE: 128 + the signal.
@@ -212,11 +219,53 @@ def _parser() -> argparse.ArgumentParser:
     _engine_option(diff)
     diff.set_defaults(run=_run_diff)
 
+    place = commands.add_parser(
+        "place",
+        help="place the cases the rules send to agencies, and recall placed ones: events out",
+        description="Decide every case of a JSON Lines file, recall placed cases the recall "
+        "rules bring back, and allocate the cases sent out among the eligible agencies. One "
+        "JSON line per placement event (and an error record per bad case or event line); "
+        "--format table: a summary per agency. Exit 0 all read, 1 some lines rejected, 2 "
+        "usage error.",
+    )
+    _policy_options(place)
+    place.add_argument("cases", nargs="?", default="-", help="JSON Lines file, or - for stdin")
+    place.add_argument("--agencies", required=True, help="the agencies file (YAML)")
+    place.add_argument(
+        "--placements",
+        default=None,
+        metavar="EVENTS.jsonl",
+        help="the placement events so far (the output of earlier runs, and the host's "
+        "placement.returned events)",
+    )
+    place.add_argument(
+        "--overdue-customers",
+        type=_portfolio,
+        default=None,
+        metavar="N | PRODUCT=N,...",
+        help="the portfolio figure for rules that read it; default: counted over the input",
+    )
+    place.add_argument(
+        "--performance",
+        type=_performance,
+        default=None,
+        metavar="AGENCY=RATE,...",
+        help="recovery rate per agency, for the performance strategy",
+    )
+    place.add_argument("--format", choices=("jsonl", "table", "json"), default="jsonl")
+    place.add_argument(
+        "--skip-uncovered",
+        action="store_true",
+        help="count cases of products the policy does not cover as skipped, not rejected",
+    )
+    place.set_defaults(run=_run_place)
+
     schema = commands.add_parser(
         "schema",
-        help="print a JSON Schema: of a case, a decision, or a policy file",
+        help="print a JSON Schema: of a case, a decision, a policy file, a placement event or "
+        "an agencies file",
     )
-    schema.add_argument("kind", choices=("case", "decision", "policy"))
+    schema.add_argument("kind", choices=("case", "decision", "policy", "event", "agencies"))
     schema.set_defaults(run=_run_schema)
     return parser
 
@@ -296,6 +345,17 @@ def _portfolio(text: str) -> Portfolio:
         return Portfolio(figures)
     except ConfigError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _performance(text: str) -> dict[str, Decimal]:
+    """``AGENCY=RATE,...``: each agency's recovery rate, for the performance strategy."""
+    rates = {}
+    for part in text.split(","):
+        agency, sep, rate = part.partition("=")
+        if not sep:
+            raise argparse.ArgumentTypeError(f"{part!r} is not AGENCY=RATE")
+        rates[agency.strip()] = _decimal(rate.strip())
+    return rates
 
 
 def _positive(text: str) -> int:
@@ -667,6 +727,92 @@ def _run_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- place ---------------------------------------------------------------------------------
+
+
+class _Numbered(Iterator[Case | CaseError]):
+    """Numbered cases as an iterator that remembers the line of the case it gave last."""
+
+    def __init__(self, numbered: Iterator[tuple[int, Case | CaseError]]) -> None:
+        self._numbered = numbered
+        self.line: int | None = None
+        self.product = "?"  # of the case given last: an error about it comes before the next
+
+    def __iter__(self) -> _Numbered:
+        return self
+
+    def __next__(self) -> Case | CaseError:
+        self.line, item = next(self._numbered)
+        self.product = item.loan.product.value if isinstance(item, Case) else "?"
+        return item
+
+
+def _run_place(args: argparse.Namespace) -> int:
+    policy = _load(args)
+    agencies = load_agencies(args.agencies)
+    placer = Placer(policy, agencies)
+    moment = _moment(args, policy)
+    events: list[Any] = []
+    if args.placements is not None:
+        with _open_binary(args.placements) as stream:
+            events = list(read_events(_event_lines(stream)))
+    summary = PlacementSummary(targets=placer.targets(args.performance))
+    portfolio: Portfolio | None = args.overdue_customers
+    jsonl = args.format == "jsonl"
+    with _open_binary(args.cases) as given, _rereadable(given, policy, figure=portfolio) as stream:
+        if portfolio is None and policy.portfolio_rules:
+            portfolio = Portfolio(len(policy.overdue_borrowers(_items(stream), as_of=moment)))
+            stream.seek(0)
+        numbered = _Numbered(_numbered_cases(stream))
+        run = placer.stream(
+            numbered,
+            as_of=moment,
+            events=events,
+            portfolio=portfolio,
+            performance=args.performance,
+        )
+        for error in run.event_errors:
+            summary.rejected += 1
+            _reject(error, "placements", jsonl)
+        for result in run:
+            if isinstance(result, CaseError):
+                if args.skip_uncovered and result.problems[0].code == "product_not_covered":
+                    summary.skipped[numbered.product] += 1
+                    continue
+                summary.rejected += 1
+                _reject(result, "cases", jsonl)
+                continue
+            summary.add(result)
+            if jsonl:
+                for event in result.events:
+                    sys.stdout.write(event.model_dump_json() + "\n")
+        summary.capacity = run.capacity
+    title = (
+        f"Placements of policy {policy.name} {policy.version} with {agencies.path} "
+        f"as of {moment.isoformat()} (strategy: {policy.ir.placement.strategy})"
+    )
+    if args.format == "table":
+        summary.render(sys.stdout, title=title)
+    elif args.format == "json":
+        json.dump(summary.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    return EXIT_REJECTED if summary.rejected else EXIT_OK
+
+
+def _event_lines(stream: BinaryIO) -> Iterator[bytes]:
+    for _, block in _blocks(stream):
+        yield from block.splitlines()
+
+
+def _reject(error: CaseError, source: str, jsonl: bool) -> None:
+    """An error record (JSON lines), or the error on standard error (tables)."""
+    if jsonl:
+        record = {"input": source, **error.to_dict()}
+        sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+    else:
+        print(f"dunning: {source}: {error}", file=sys.stderr)
+
+
 def _one_case(text: str, case_id: str | None) -> Case:
     """The case to explain: the file's one case, or the one with ``case_id`` among its lines."""
     if case_id is None:
@@ -832,6 +978,10 @@ def _run_schema(args: argparse.Namespace) -> int:
         schema = Case.model_json_schema()
     elif args.kind == "decision":
         schema = Decision.model_json_schema(mode="serialization")
+    elif args.kind == "event":
+        schema = PlacementEvent.model_json_schema(mode="serialization")
+    elif args.kind == "agencies":
+        schema = agencies_json_schema()
     else:
         schema = policy_json_schema()
     json.dump(schema, sys.stdout, indent=2, ensure_ascii=False)

@@ -255,6 +255,7 @@ CASE_CODES: dict[str, str] = {
     "term_order": "a placement's term ends before it was placed",
     "placement_mismatch": "the case's placement contradicts the placement events",
     "bad_transition": "a placement event that cannot follow the case's placement state",
+    "duplicate_case": "a batch to place names the same case twice",
 }
 
 #: Codes of rule-file diagnostics.

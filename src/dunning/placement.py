@@ -21,7 +21,7 @@ state. A run, case by case:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -46,9 +46,9 @@ from .model import (
     Message,
     Placement,
 )
-from .policy import Policy, agency_status
+from .policy import Policy, _check_portfolio, agency_status
 
-__all__ = ["Eligibility", "PlacementResult", "PlacementRun", "Placer"]
+__all__ = ["Eligibility", "PlacementResult", "PlacementRun", "PlacementStream", "Placer"]
 
 #: Why an agency cannot take a case, in the order they are checked.
 INELIGIBLE = {
@@ -120,6 +120,57 @@ class PlacementRun:
     def events(self) -> list[PlacementEvent]:
         """Every event of the run, in the order of the cases."""
         return [e for r in self.results if isinstance(r, PlacementResult) for e in r.events]
+
+
+class PlacementStream(Iterator[PlacementResult | CaseError]):
+    """The results of :meth:`Placer.stream`, as they become final.
+
+    Attributes:
+        event_errors: An error per event line that could not be read or applied.
+        capacity: Each agency's open placements and capacity, once the stream is done.
+    """
+
+    def __init__(self, run: _Run, cases: Iterable[Any]) -> None:
+        self._run = run
+        self._cases = cases
+        self.event_errors = run.history.errors
+        self.capacity: dict[str, tuple[int, int | None]] = {}
+        self._results = (result for _, result in self._indexed())
+
+    def __iter__(self) -> PlacementStream:
+        return self
+
+    def __next__(self) -> PlacementResult | CaseError:
+        return next(self._results)
+
+    def _indexed(self) -> Iterator[tuple[int, PlacementResult | CaseError]]:
+        """Each result with the index of its case in the input."""
+        run = self._run
+        pool: list[tuple[int, _Pending]] = []
+        seen: set[str] = set()
+        source = iter(self._cases)
+        index = -1
+        for index, item in enumerate(source):
+            line = getattr(source, "line", None)
+            try:
+                outcome = run.one(item, line, seen)
+            except CaseError as error:
+                error.line = error.line if error.line is not None else line
+                yield index, error
+                continue
+            if isinstance(outcome, _Pending):
+                pool.append((index, outcome))
+            else:
+                yield index, outcome
+        # Allocation in the order of the hash, never of the input: the same placements for
+        # any order of the same cases.
+        pool.sort(key=lambda entry: entry[1].key)
+        for position, pending in pool:
+            yield position, run.allocate(pending)
+        used = run.used
+        self.capacity = {
+            a.agency_id: (used.get(a.agency_id, 0), a.capacity) for a in run.placer.agencies
+        }
 
 
 @dataclass
@@ -194,74 +245,65 @@ class Placer:
         portfolio: Portfolio | None = None,
         performance: Mapping[str, Decimal] | None = None,
     ) -> PlacementRun:
-        """Decide and place a batch of cases.
+        """Decide and place a batch of cases; the results in input order.
 
         Args:
-            cases: The cases (``Case``, dicts, JSON texts, or ``read_cases`` results). All are
-                read before any is allocated: capacity and shares are shared by the batch.
+            cases: The cases (``Case``, dicts, JSON texts, or ``read_cases`` results).
             as_of: The moment of the run.
             events: The placement events so far (``read_events`` results, dicts or texts);
                 those after ``as_of`` are not known yet and are ignored.
-            portfolio: Portfolio figures, as for :meth:`Policy.decide_many` (``None``: counted
-                over the batch when the rules need them).
+            portfolio: Portfolio figures, as for :meth:`Policy.decide_many` (``None``: the
+                distinct overdue borrowers of the batch, when the rules need the figure).
             performance: For the ``performance`` strategy: each agency's recovery rate (amount
-                recovered / amount placed) over the host's chosen history. An agency without
-                one gets the policy's ``minimum_share``.
+                recovered / amount placed) over the history the host chooses. An agency
+                without one gets the policy's ``minimum_share``.
 
         Raises:
             ConfigError: For a bad ``as_of``, portfolio or performance table.
         """
-        policy = self.policy
-        moment = policy.moment(as_of)
+        check_batch(cases, "place")
+        if portfolio is None and self.policy.portfolio_rules:
+            cases = list(cases)
+            overdue = self.policy.overdue_borrowers(cases, as_of=as_of)
+            portfolio = Portfolio(len(overdue))
+        stream = self.stream(
+            cases, as_of=as_of, events=events, portfolio=portfolio, performance=performance
+        )
+        ordered = sorted(stream._indexed(), key=lambda item: item[0])
+        return PlacementRun([r for _, r in ordered], stream.event_errors, stream.capacity)
+
+    def stream(
+        self,
+        cases: Iterable[Case | CaseError | Mapping[str, Any] | str],
+        *,
+        as_of: date | datetime,
+        events: Iterable[PlacementEvent | CaseError | Mapping[str, Any] | str] = (),
+        portfolio: Portfolio | None = None,
+        performance: Mapping[str, Decimal] | None = None,
+    ) -> PlacementStream:
+        """Place a batch as a stream: memory grows with the cases sent out, not with the batch.
+
+        Each case's result comes as soon as it is final; the cases the rules send to an agency
+        come last, in allocation order, once every case has been read (capacity and shares
+        are the batch's). :attr:`PlacementStream.event_errors` holds the bad event lines at
+        once, :attr:`PlacementStream.capacity` the agencies' load when the stream is done.
+        Arguments as for :meth:`place`, except that a policy whose rules read the portfolio
+        figure must be given it.
+
+        Raises:
+            ConfigError: For a bad ``as_of``, portfolio or performance table, or a missing
+                portfolio figure.
+        """
+        moment = self.policy.moment(as_of)
         check_batch(cases, "place")
         check_batch(events, "place (events)")
+        _check_portfolio(portfolio)
+        self.policy._book(portfolio)  # raises now if the rules need a figure and have none
         weights = self._weights(performance)
-        today = moment.astimezone(policy.timezone).date()
         history = _fold(events, moment)
-        prepared: list[tuple[int | None, Any]] = []
-        overdue: set[str] = set()
-        source = iter(cases)
-        for item in source:
-            line = getattr(source, "line", None)
-            try:
-                case, assessment = policy._prepare(item, moment)
-                case = _with_placement(case, history)
-            except CaseError as error:
-                error.line = error.line if error.line is not None else line
-                prepared.append((line, error))
-                continue
-            if assessment.dpd > 0:
-                overdue.add(case.borrower.party_id)
-            prepared.append((line, (case, assessment)))
-        book = portfolio
-        if book is None and policy.portfolio_rules:
-            book = Portfolio(len(overdue))
-        run = _Run(self, moment, today, history, weights, book)
-        results: list[PlacementResult | CaseError] = []
-        pool: list[tuple[int, _Pending]] = []
-        for index, (line, entry) in enumerate(prepared):
-            if isinstance(entry, CaseError):
-                results.append(entry)
-                continue
-            case, assessment = entry
-            try:
-                outcome = run.one(case, assessment, line)
-            except CaseError as error:
-                results.append(error)
-                continue
-            if isinstance(outcome, _Pending):
-                pool.append((index, outcome))
-                results.append(outcome.placeholder)
-            else:
-                results.append(outcome)
-        # Allocation in the order of the hash, never of the input: the same placements for
-        # any order of the same cases.
-        pool.sort(key=lambda item: item[1].key)
-        for index, pending in pool:
-            results[index] = run.allocate(pending)
-        used = run.used
-        capacity = {a.agency_id: (used.get(a.agency_id, 0), a.capacity) for a in self.agencies}
-        return PlacementRun(results, history.errors, capacity)
+        today = moment.astimezone(self.policy.timezone).date()
+        run = _Run(self, moment, today, history, weights, portfolio)
+        return PlacementStream(run, cases)
 
     def explain(
         self,
@@ -283,6 +325,12 @@ class Placer:
         if isinstance(result, CaseError):
             raise result
         return result
+
+    def targets(self, performance: Mapping[str, Decimal] | None = None) -> dict[str, Decimal]:
+        """Each agency's target share of new placements (none for the capacity strategy)."""
+        weights = self._weights(performance)
+        total = sum(weights.values(), Decimal(0))
+        return {a: w / total for a, w in sorted(weights.items())} if total else {}
 
     # -- helpers
 
@@ -380,21 +428,27 @@ class _Run:
     def _portfolio(self, case: Case) -> Portfolio:
         return self.policy._book(self.book, case)
 
-    def one(
-        self, case: Case, assessment: Assessment, line: int | None
-    ) -> PlacementResult | _Pending:
-        """Decide one case; return its result, or the case to allocate."""
+    def one(self, item: Any, line: int | None, seen: set[str]) -> PlacementResult | _Pending:
+        """Decide one input; return its result, or the case to allocate.
+
+        Raises:
+            CaseError: For an invalid case, one given twice, or one whose placement the
+                events contradict.
+        """
+        case, assessment = self.policy._prepare(item, self.moment)
+        if case.case_id in seen:
+            problem = Problem("case_id", "duplicate_case", "the batch has this case twice")
+            raise CaseError(case.case_id, [problem])
+        seen.add(case.case_id)
+        case, migrated = _with_placement(case, self.history)
+        if migrated is not None:  # placed before the events began: it counts as it stands
+            self.history.open[case.case_id] = migrated
+            self.used[migrated.agency_id] = self.used.get(migrated.agency_id, 0) + 1
         entry = self.history.open.get(case.case_id)
         events: list[PlacementEvent] = []
         status = agency_status(case, self.placer.agencies, self.today)
         portfolio = self._portfolio(case)
-        try:
-            built, guarded = self.policy._decide_parts(
-                case, assessment, self.moment, portfolio, status
-            )
-        except CaseError as error:
-            error.line = error.line if error.line is not None else line
-            raise
+        built, guarded = self.policy._decide_parts(case, assessment, self.moment, portfolio, status)
         if entry is not None and entry.state is PlacementState.PLACED:
             if guarded.recall is None:
                 return PlacementResult(guarded, (), (), line)
@@ -691,21 +745,21 @@ def _noticed_on(case: Case, agency_id: str, since: date) -> date | None:
     return min(days, default=None)
 
 
-def _with_placement(case: Case, history: _History) -> Case:
+def _with_placement(case: Case, history: _History) -> tuple[Case, _Open | None]:
     """The case as the events say it is placed; a contradiction is the case's error.
 
     A case that says it is placed, of which the events know nothing, was placed before the
-    events began: its placement is taken as it stands.
+    events began: its placement is taken as it stands, and returned as the open placement.
     """
     held = case.placement
     entry = history.open.get(case.case_id)
     if entry is None and held is not None:
-        history.open[case.case_id] = _Open(
+        migrated = _Open(
             f"{case.case_id}/{held.agency_id}/{held.placed_on.isoformat()}", held.agency_id,
             PlacementState.PLACED, held.placed_on, held.placed_on, held.commission_rate,
             held.term_ends,
         )  # fmt: skip
-        return case
+        return case, migrated
     if entry is None or entry.state is not PlacementState.PLACED:
         if held is not None and entry is not None:
             raise CaseError(
@@ -714,7 +768,7 @@ def _with_placement(case: Case, history: _History) -> Case:
                          f"the case says it is placed with {held.agency_id}, the events that "
                          f"it is only proposed to {entry.agency_id}")],
             )  # fmt: skip
-        return case
+        return case, None
     assert entry.placed_on is not None
     assert entry.rate is not None
     placement = Placement(
@@ -728,7 +782,7 @@ def _with_placement(case: Case, history: _History) -> Case:
                      f"the case says it is placed with {held.agency_id}, the events with "
                      f"{entry.agency_id}")],
         )  # fmt: skip
-    return case.model_copy(update={"placement": placement})
+    return case.model_copy(update={"placement": placement}), None
 
 
 def _fold(

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from .delinquency import DEFAULT_BANDS, Assessment, BucketBands
 from .model import Channel, Decision, GuardEffect, HandledBy, Product
 from .money import round_money
 
-__all__ = ["DecisionSummary", "PortfolioSummary"]
+if TYPE_CHECKING:
+    from .placement import PlacementResult
+
+__all__ = ["DecisionSummary", "PlacementSummary", "PortfolioSummary"]
 
 
 @dataclass
@@ -157,6 +160,153 @@ class DecisionSummary:
                 cells = "".join(f"{counts[e]:>{w}}" for e, w in effects.items())
                 out.write(f"{guard:<20}{cells}\n")
             out.write(f"  charges cut to the cap: {self.charges_cut:>15,.2f}\n")
+        if self.skipped:
+            names = ", ".join(f"{n} {p}" for p, n in sorted(self.skipped.items()))
+            out.write(f"\nSkipped, not covered by this policy: {names}\n")
+        if self.rejected:
+            out.write(f"\n{self.rejected} line(s) rejected; see the messages above.\n")
+
+
+@dataclass
+class _AgencyLoad:
+    """One agency's part of a placement run."""
+
+    proposed: int = 0
+    proposed_due: Decimal = Decimal(0)
+    placed: int = 0
+    placed_due: Decimal = Decimal(0)
+    kept: int = 0
+    kept_due: Decimal = Decimal(0)
+    recalled: Counter[str] = field(default_factory=Counter)
+    closed: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class PlacementSummary:
+    """A placement run folded per agency: what went out, stayed, came back, and the load.
+
+    Computed once as data (:meth:`to_dict`), then rendered as a table (:meth:`render`).
+    """
+
+    agencies: dict[str, _AgencyLoad] = field(default_factory=dict)
+    unavailable: int = 0
+    unavailable_due: Decimal = Decimal(0)
+    unavailable_reasons: Counter[str] = field(default_factory=Counter)
+    rejected: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    capacity: dict[str, tuple[int, int | None]] = field(default_factory=dict)
+    targets: dict[str, Decimal] = field(default_factory=dict)
+
+    def add(self, result: PlacementResult) -> None:
+        """Count one case's result."""
+        decision = result.decision
+        due = decision.fee_terms.total_due
+        kinds = {event.type for event in result.events}
+        for event in result.events:
+            agency = event.payload.agency_id
+            if event.type == "placement.unavailable":
+                self.unavailable += 1
+                self.unavailable_due += due
+                self.unavailable_reasons.update(set(event.payload.ineligible.values()))
+                continue
+            assert agency is not None
+            row = self.agencies.setdefault(agency, _AgencyLoad())
+            if event.type == "placement.proposed":
+                row.proposed += 1
+                row.proposed_due += due
+            elif event.type == "placement.placed":
+                row.placed += 1
+                row.placed_due += due
+            elif event.type == "placement.recalled":
+                row.recalled[event.payload.reason] += 1
+            elif event.type == "placement.closed":
+                row.closed[event.payload.reason] += 1
+        agency_id = decision.action.agency_id
+        held = decision.action.channel is Channel.OUTSOURCE and agency_id is not None
+        if held and "placement.placed" not in kinds:
+            assert agency_id is not None
+            row = self.agencies.setdefault(agency_id, _AgencyLoad())
+            row.kept += 1
+            row.kept_due += due
+
+    def to_dict(self) -> dict[str, object]:
+        """The summary as JSON-ready data (amounts as strings)."""
+        proposed = sum(row.proposed for row in self.agencies.values())
+        agencies = {}
+        for agency_id in sorted(set(self.agencies) | set(self.capacity)):
+            row = self.agencies.get(agency_id, _AgencyLoad())
+            used, capacity = self.capacity.get(agency_id, (0, None))
+            agencies[agency_id] = {
+                "proposed": row.proposed,
+                "proposed_total_due": str(row.proposed_due),
+                "placed": row.placed,
+                "placed_total_due": str(row.placed_due),
+                "kept": row.kept,
+                "kept_total_due": str(row.kept_due),
+                "recalled": dict(sorted(row.recalled.items())),
+                "closed": dict(sorted(row.closed.items())),
+                "open": used,
+                "capacity": capacity,
+                "left": None if capacity is None else capacity - used,
+                "share": str(round(Decimal(row.proposed) / proposed, 4)) if proposed else None,
+                "target": str(self.targets[agency_id]) if agency_id in self.targets else None,
+            }
+        return {
+            "agencies": agencies,
+            "unavailable": {
+                "cases": self.unavailable,
+                "total_due": str(self.unavailable_due),
+                "reasons": dict(sorted(self.unavailable_reasons.items())),
+            },
+            "rejected": self.rejected,
+            "skipped": dict(sorted(self.skipped.items())),
+        }
+
+    def render(self, out: TextIO, *, title: str) -> None:
+        """Write the summary as aligned plain-text tables."""
+        data = self.to_dict()
+        out.write(f"{title}\n\nPlacements by agency\n")
+        heads = {"proposed": 10, "total due": 16, "placed": 8, "kept": 6, "kept due": 16,
+                 "recalled": 10, "open": 6, "capacity": 10, "left": 6, "share": 8,
+                 "target": 8}  # fmt: skip
+        width = max([len("agency"), *map(len, self.capacity), *map(len, self.agencies)]) + 2
+        out.write(f"{'agency':<{width}}{''.join(f'{h:>{w}}' for h, w in heads.items())}\n")
+        agencies = data["agencies"]
+        assert isinstance(agencies, dict)
+        for agency_id, row in agencies.items():
+            cells = (
+                row["proposed"],
+                f"{Decimal(row['proposed_total_due']):,.2f}",
+                row["placed"],
+                row["kept"],
+                f"{Decimal(row['kept_total_due']):,.2f}",
+                sum(row["recalled"].values()),
+                row["open"],
+                "-" if row["capacity"] is None else row["capacity"],
+                "-" if row["left"] is None else row["left"],
+                "-" if row["share"] is None else f"{Decimal(row['share']):.1%}",
+                "-" if row["target"] is None else f"{Decimal(row['target']):.1%}",
+            )
+            columns = zip(cells, heads.values(), strict=True)
+            out.write(f"{agency_id:<{width}}{''.join(f'{c:>{w}}' for c, w in columns)}\n")
+        recalls: Counter[str] = Counter()
+        closes: Counter[str] = Counter()
+        for row in self.agencies.values():
+            recalls.update(row.recalled)
+            closes.update(row.closed)
+        if recalls:
+            shown = ", ".join(f"{reason} {n}" for reason, n in sorted(recalls.items()))
+            out.write(f"\nRecalled, by reason: {shown}\n")
+        if closes:
+            shown = ", ".join(f"{reason} {n}" for reason, n in sorted(closes.items()))
+            out.write(f"Proposals closed, by reason: {shown}\n")
+        if self.unavailable:
+            reasons = ", ".join(f"{r} {n}" for r, n in sorted(self.unavailable_reasons.items()))
+            out.write(
+                f"\nNo agency could take {self.unavailable} case(s) "
+                f"(total due {self.unavailable_due:,.2f}); they stay in-house. Agencies' "
+                f"reasons: {reasons}\n"
+            )
         if self.skipped:
             names = ", ".join(f"{n} {p}" for p, n in sorted(self.skipped.items()))
             out.write(f"\nSkipped, not covered by this policy: {names}\n")
