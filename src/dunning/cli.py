@@ -152,6 +152,17 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N | PRODUCT=N,...",
         help="the portfolio figure, needed when the policy's rules read it",
     )
+    explain.add_argument(
+        "--agencies",
+        default=None,
+        help="the agencies file: also show the case's placement and which agencies could take it",
+    )
+    explain.add_argument(
+        "--placements",
+        default=None,
+        metavar="EVENTS.jsonl",
+        help="the placement events so far (with --agencies)",
+    )
     explain.set_defaults(run=_run_explain)
 
     assess = commands.add_parser(
@@ -717,14 +728,41 @@ def _run_explain(args: argparse.Namespace) -> int:
             f"policy {policy.name!r} reads the portfolio figure overdue_customers (rules "
             f"{', '.join(policy.portfolio_rules)}): give --overdue-customers N"
         )
+    if args.placements is not None and args.agencies is None:
+        raise _Usage("--placements needs --agencies")
+    placer = None if args.agencies is None else Placer(policy, load_agencies(args.agencies))
+    events = _read_placements(args.placements)
     try:
         case = _one_case(text, args.case_id)
-        explanation = policy.explain(case, as_of=moment, portfolio=args.overdue_customers)
+        explanation = policy.explain(
+            case,
+            as_of=moment,
+            portfolio=args.overdue_customers,
+            agencies=None if placer is None else placer.agencies,
+        )
+        placed = None
+        if placer is not None:
+            bad = [e for e in events if isinstance(e, CaseError)]
+            if bad:
+                raise _Usage(f"{args.placements}: {bad[0]}")
+            placed = placer.explain(
+                case, as_of=moment, events=events, portfolio=args.overdue_customers
+            )
     except CaseError as error:
         print(f"dunning: {error}", file=sys.stderr)
         return EXIT_REJECTED
     print(explanation.render())
+    if placed is not None:
+        print()
+        print(placed.render())
     return EXIT_OK
+
+
+def _read_placements(path: str | None) -> list[PlacementEvent | CaseError]:
+    if path is None:
+        return []
+    with _open_binary(path) as stream:
+        return list(read_events(_event_lines(stream)))
 
 
 # --- place ---------------------------------------------------------------------------------
@@ -752,10 +790,7 @@ def _run_place(args: argparse.Namespace) -> int:
     agencies = load_agencies(args.agencies)
     placer = Placer(policy, agencies)
     moment = _moment(args, policy)
-    events: list[Any] = []
-    if args.placements is not None:
-        with _open_binary(args.placements) as stream:
-            events = list(read_events(_event_lines(stream)))
+    events = _read_placements(args.placements)
     summary = PlacementSummary(targets=placer.targets(args.performance))
     portfolio: Portfolio | None = args.overdue_customers
     jsonl = args.format == "jsonl"

@@ -101,6 +101,44 @@ class PlacementResult:
         """The case's id."""
         return self.decision.case_id
 
+    def render(self) -> str:
+        """Return the placement of the case as readable text: events, decision, agencies."""
+        action = self.decision.action
+        lines = ["placement:"]
+        for event in self.events:
+            p = event.payload
+            about = [p.reason] + ([f"rule {p.rule}"] if p.rule else [])
+            if p.effective_on is not None:
+                about.append(f"takes effect on {p.effective_on.isoformat()} at the earliest")
+            if p.commission_rate is not None:
+                about.append(f"commission {p.commission_rate}")
+            if p.term_ends is not None:
+                about.append(f"term ends {p.term_ends.isoformat()}")
+            lines.append(f"  {event.type} {p.agency_id or ''} ({', '.join(about)})".rstrip())
+        if not self.events:
+            lines.append("  no placement event in this run")
+        handler = f" {action.agency_id}" if action.agency_id else ""
+        if action.agency_id and action.handled_by is HandledBy.INTERNAL:
+            handler = f"; the notice names {action.agency_id}"
+        lines.append(f"  decision: {action.channel} (handled by {action.handled_by}{handler})")
+        if action.message is not None and action.message.text is not None:
+            lines.append(f"    {action.message.text}")
+        if self.eligibility:
+            chosen = next(
+                (e.payload.agency_id for e in self.events if e.type == "placement.proposed"),
+                None,
+            )
+            lines.append("  agencies:")
+            width = max(len(c.agency_id) for c in self.eligibility)
+            for check in self.eligibility:
+                if check.reason is None:
+                    mark = "=>" if check.agency_id == chosen else "ok"
+                    note = "eligible" + (", chosen" if mark == "=>" else "")
+                else:
+                    mark, note = "--", f"{check.reason}: {INELIGIBLE[check.reason]}"
+                lines.append(f"    {mark} {check.agency_id:<{width}}  {note}")
+        return "\n".join(lines)
+
 
 @dataclass
 class PlacementRun:
