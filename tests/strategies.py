@@ -201,7 +201,8 @@ def fact_views(draw: st.DrawFn, *, products: list[str] | None = None) -> dict[st
     facts: dict[str, object] = {}
     for name, spec in FACTS.items():
         if spec.kind == "int":
-            value: object = draw(st.integers(0, 2000))
+            low = -400 if name == "placement_term_left" else 0  # negative once the term is over
+            value: object = draw(st.integers(low, 2000))
         elif spec.kind == "money":
             value = draw(money)
         elif spec.kind == "number":

@@ -153,6 +153,9 @@ def _outcomes() -> dict[str, st.SearchStrategy[str]]:
     """Text of each group's ``then``: built once, since building strategies is not free."""
     roles = ["obligors", "borrower", "guarantor", "co_borrower", "emergency_contact"]
     return {
+        "recall": st.sampled_from(["none", "term_end", "cured", "no_payment"]).map(
+            lambda reason: f"{{recall: {reason}}}"
+        ),
         "channel": st.tuples(
             st.sampled_from([c.value for c in Channel]),
             st.lists(st.sampled_from(roles), max_size=2, unique=True),
@@ -190,6 +193,7 @@ def policy_texts(draw: st.DrawFn) -> str:
     lines.append("rules:")
     for group, outcome in _outcomes().items():
         lines.append(f"  {group}:")
+        header = len(lines)
         for index in range(draw(st.integers(0, 6))):
             lines.append(f"    - id: {group}-{index}")
             priority = draw(st.integers(-1, 2))
@@ -197,6 +201,9 @@ def policy_texts(draw: st.DrawFn) -> str:
                 lines.append(f"      priority: {priority}")
             lines.append(f"      when: {_quote(draw(condition(2)))}")
             lines.append(f"      then: {draw(outcome)}")
-        lines.append(f"    - id: {group}-fallback")
-        lines.append(f"      then: {draw(outcome)}")
+        if group != "recall" or draw(st.booleans()):  # recall needs no fallback
+            lines.append(f"    - id: {group}-fallback")
+            lines.append(f"      then: {draw(outcome)}")
+        if len(lines) == header:
+            lines[-1] += " []"  # no rules at all
     return "\n".join(lines) + "\n"
