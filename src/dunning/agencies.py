@@ -187,6 +187,17 @@ def _read(root: PNode, source: Source) -> list[Agency]:
         entry = r.mapping(item, "an agency")
         if entry is None:
             continue
+        given = plain(entry).get("agency_id")
+        if isinstance(given, str) and given in seen:
+            source.report(
+                entry.key_pos("agency_id"),
+                "duplicate-key",
+                f"agency id {given!r} is already used",
+                hint=f"the first is on line {seen[given].line}",
+            )
+            continue
+        if isinstance(given, str):
+            seen[given] = entry.pos
         try:
             agency = Agency.model_validate(plain(entry))
         except ValidationError as exc:
@@ -194,15 +205,6 @@ def _read(root: PNode, source: Source) -> list[Agency]:
                 pos = _position(entry, tuple(loc["loc"]), key=problem.code == "extra_forbidden")
                 source.report(pos, _CODES.get(problem.code, "bad-value"), _say(problem))
             continue
-        if agency.agency_id in seen:
-            source.report(
-                entry.key_pos("agency_id"),
-                "duplicate-key",
-                f"agency id {agency.agency_id!r} is already used",
-                hint=f"the first is on line {seen[agency.agency_id].line}",
-            )
-            continue
-        seen[agency.agency_id] = entry.pos
         found.append(agency)
     return found
 

@@ -256,6 +256,7 @@ CASE_CODES: dict[str, str] = {
     "placement_mismatch": "the case's placement contradicts the placement events",
     "bad_transition": "a placement event that cannot follow the case's placement state",
     "duplicate_case": "a batch to place names the same case twice",
+    "incomplete_event": "a placement event without a field its type needs",
 }
 
 #: Codes of rule-file diagnostics.

@@ -115,11 +115,11 @@ class PlacementEvent(_Model):
             payload.agency_id is None or payload.placement_id is None
         ):
             raise PydanticCustomError(
-                "missing", f"a {self.type} event names its placement_id and agency_id", {}
+                "incomplete_event", f"a {self.type} event names its placement_id and agency_id"
             )
         if self.type == "placement.placed" and payload.commission_rate is None:
             raise PydanticCustomError(
-                "missing", "a placement.placed event gives the commission_rate", {}
+                "incomplete_event", "a placement.placed event gives the commission_rate"
             )
         return self
 

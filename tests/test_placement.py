@@ -1,0 +1,558 @@
+"""Agencies, placement and recall: the agencies file, the Placer's lifecycle, and its events."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import date, datetime, timedelta
+from decimal import Decimal as D
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from conftest import case_dict
+from dunning import (
+    Agencies,
+    Agency,
+    CaseError,
+    ConfigError,
+    PlacementEvent,
+    PlacementResult,
+    Placer,
+    Policy,
+    PolicyError,
+    Portfolio,
+    load_agencies,
+    load_policy,
+    loads_agencies,
+    loads_policy,
+    parse_event,
+    read_events,
+)
+from dunning.agencies import check_agencies_file, is_agencies_file
+from policy_helpers import run_dunning as run_bytes
+
+
+def run_dunning(*args: str) -> Any:
+    return run_bytes(*args, text=True)
+
+
+ROOT = Path(__file__).resolve().parent.parent
+LENDER = ROOT / "rules" / "lender.yaml"
+AGENCIES = ROOT / "rules" / "agencies.yaml"
+ZONE = ZoneInfo("Asia/Shanghai")
+AS_OF = datetime(2026, 11, 28, 10, 0, tzinfo=ZONE)
+TODAY = AS_OF.date()
+BOOK = Portfolio(500)
+
+
+def agency(agency_id: str, **changes: Any) -> Agency:
+    data: dict[str, Any] = {
+        "agency_id": agency_id,
+        "name": f"Agency {agency_id}",
+        "phone": "4008001234",
+        "products": ["consumer_finance"],
+        "contract_start": "2025-01-01",
+    }
+    return Agency.model_validate(data | changes)
+
+
+def cf(case_id: str, dpd: int = 100, **changes: Any) -> dict[str, Any]:
+    """A consumer-finance case ``dpd`` days past due, the borrower told of outsourcing."""
+    overdue = "1000.00" if dpd else "0"
+    snapshot = {"dpd": dpd, "overdue_principal": overdue, "overdue_interest": "0"}
+    return case_dict(case_id=case_id, **({"delinquency": snapshot} | changes))
+
+
+def notice(agency_id: str, days_ago: int) -> dict[str, Any]:
+    """The SMS that told the borrower ``agency_id`` will hold the case."""
+    at = AS_OF - timedelta(days=days_ago)
+    return {
+        "at": at.isoformat(),
+        "channel": "sms",
+        "party_id": "P-0001",
+        "outcome": "delivered",
+        "purpose": "outsourcing_notice",
+        "agency_id": agency_id,
+    }
+
+
+def event(kind: str, case_id: str, agency_id: str, day: date, **payload: Any) -> dict[str, Any]:
+    proposed = payload.pop("proposed", day)
+    return {
+        "type": f"placement.{kind}",
+        "at": datetime.combine(day, datetime.min.time(), ZONE).isoformat(),
+        "case_id": case_id,
+        "payload": {
+            "placement_id": f"{case_id}/{agency_id}/{proposed.isoformat()}",
+            "agency_id": agency_id,
+            "day": day.isoformat(),
+            "reason": payload.pop("reason", kind),
+            **payload,
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def lender() -> Policy:
+    return load_policy(LENDER)
+
+
+def placer(policy: Policy, *agencies: Agency) -> Placer:
+    return Placer(policy, Agencies(agencies))
+
+
+def place_one(p: Placer, case: dict[str, Any], events: list[Any] | None = None) -> PlacementResult:
+    return p.explain(case, as_of=AS_OF, events=events or [], portfolio=BOOK)
+
+
+def kinds(result: PlacementResult) -> list[str]:
+    return [e.type.removeprefix("placement.") for e in result.events]
+
+
+# -- the agencies file ------------------------------------------------------------------------
+
+
+def test_the_shipped_agencies_file_loads_and_is_checked_as_what_it_is() -> None:
+    agencies = load_agencies(AGENCIES)
+    assert [a.agency_id for a in agencies] == ["AG-01", "AG-02", "AG-03", "AG-04"]
+    assert agencies.digest.startswith("sha256:") and agencies.path == str(AGENCIES)
+    assert is_agencies_file(AGENCIES) and not is_agencies_file(LENDER)
+    assert check_agencies_file(AGENCIES) == []
+    done = run_dunning("check", "--strict", str(ROOT / "rules"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "3 file(s) checked: ok" in done.stdout
+
+
+def test_every_problem_of_an_agencies_file_is_reported_at_once_at_its_position() -> None:
+    text = """\
+agencies:
+  - agency_id: AG-1
+    nam: Typo
+    phone: "abc"
+    capacity: -1
+    contract_start: 2026-13-01
+  - agency_id: AG-2
+    name: Two
+    phone: "4008001234"
+    contract_start: 2026-06-01
+    contract_end: 2026-01-01
+  - agency_id: AG-2
+    name: Again
+    phone: "4008001234"
+    contract_start: 2026-01-01
+  - 3
+extra: 1
+"""
+    with pytest.raises(PolicyError) as err:
+        loads_agencies(text, name="agencies.yaml")
+    found = {(d.line, d.col, d.code) for d in err.value.diagnostics}
+    assert found == {
+        (17, 1, "unknown-key"),  # extra
+        (2, 5, "missing-key"),  # name
+        (3, 5, "unknown-key"),  # nam, with a suggestion
+        (4, 12, "bad-value"),  # phone
+        (5, 15, "bad-value"),  # capacity
+        (6, 21, "bad-value"),  # the date
+        (11, 19, "bad-value"),  # the contract ends before it starts
+        (12, 5, "duplicate-key"),
+        (16, 5, "bad-value"),  # not a mapping
+    }
+    assert "did you mean 'name'" in str(err.value)
+    assert "agencies.yaml:11:19: bad-value: contract_end: the contract must not end" in str(
+        err.value
+    )
+
+
+def test_agencies_from_python_need_distinct_ids() -> None:
+    with pytest.raises(ConfigError, match="listed twice"):
+        Agencies.of([agency("A"), agency("A")])
+    with pytest.raises(TypeError):
+        Agencies.of(agency("A"))  # type: ignore[arg-type]
+    built = Agencies.of([agency("A"), agency("B")])
+    assert built.get("B") is not None and "A" in built and len(built) == 2
+    assert built.digest == Agencies.of([agency("A"), agency("B")]).digest
+
+
+def test_an_agency_status_on_a_day() -> None:
+    a = agency("A", contract_start="2026-01-01", contract_end="2026-06-30")
+    assert a.status_on(date(2025, 12, 31)) == "ended"  # not started yet: no contract in force
+    assert a.status_on(date(2026, 6, 30)) == "active"
+    assert a.status_on(date(2026, 7, 1)) == "ended"
+    assert agency("B", status="suspended").status_on(TODAY) == "suspended"
+
+
+# -- the policy's placement section and recall rules ------------------------------------------
+
+
+def test_placement_settings_and_recall_rules_are_checked_with_positions() -> None:
+    text = LENDER.read_text(encoding="utf-8")
+    text = text.replace("strategy: capacity ", "strategy: lottery  ")
+    text = text.replace("notice_lead_days: 7 ", "notice_lead_days: -7")
+    text = text.replace("in_house_channel: field_visit", "in_house_channel: outsource")
+    text = text.replace("then: {recall: secured_loan}", "then: {recall: Secured Loan}")
+    text = text.replace("then: {recall: cured}", "then: {recal: cured}")
+    with pytest.raises(PolicyError) as err:
+        loads_policy(text, name="lender.yaml")
+    codes = sorted((d.code, d.line) for d in err.value.diagnostics)
+    lines = text.splitlines()
+
+    def line_of(fragment: str) -> int:
+        return next(i for i, row in enumerate(lines, 1) if fragment in row)
+
+    assert codes == sorted(
+        [
+            ("unknown-value", line_of("strategy: lottery")),
+            ("bad-value", line_of("notice_lead_days: -7")),
+            ("unknown-value", line_of("in_house_channel: outsource")),
+            ("bad-outcome-value", line_of("Secured Loan")),
+            ("unknown-key", line_of("recal: cured")),
+            ("missing-key", line_of("recal: cured")),
+        ]
+    )
+
+
+def test_shares_name_agencies_of_the_file() -> None:
+    text = LENDER.read_text(encoding="utf-8").replace(
+        "  strategy: capacity ", "  shares: {AG-01: 70, AG-09: 30}\n  strategy: shares   "
+    )
+    policy = loads_policy(text, name="lender.yaml")
+    with pytest.raises(ConfigError) as err:
+        Placer(policy, load_agencies(AGENCIES))
+    assert "lender.yaml:" in str(err.value) and "unknown-agency" in str(err.value)
+    assert "AG-09" in str(err.value) and "AG-01" not in str(err.value)
+    unused = LENDER.read_text(encoding="utf-8").replace(
+        "  strategy: capacity ", "  shares: {AG-01: 1}\n  strategy: capacity "
+    )
+    assert [w.code for w in loads_policy(unused).warnings] == ["unused-setting"]
+
+
+# -- a placed case: its agency's, until the recall rules bring it back -------------------------
+
+
+def test_a_placed_case_is_its_agencys_and_never_gets_an_internal_channel(lender: Policy) -> None:
+    placement = {"agency_id": "AG-01", "placed_on": "2026-11-01", "commission_rate": "0.07"}
+    for dpd, extra in ((66, {}), (200, {}), (100, {"lost_contact": True})):
+        d = lender.decide(cf("C-1", dpd, placement=placement, **extra), as_of=AS_OF, portfolio=BOOK)
+        assert (d.action.channel, d.action.handled_by, d.action.agency_id) == (
+            "outsource",
+            "agency",
+            "AG-01",
+        )
+        assert d.fee_terms.commission_rate == D("0.07") and d.recall is None
+
+
+def test_recall_reasons_and_the_new_stage_rate(lender: Policy) -> None:
+    agencies = load_agencies(AGENCIES)
+    base = {"agency_id": "AG-01", "placed_on": "2026-11-01", "commission_rate": "0.07"}
+    cases = {
+        "cured": cf("C-1", 0),
+        "dispute": cf("C-1", dispute=True),
+        "deceased": cf("C-1", deceased=True),
+        "bankrupt": cf("C-1", bankrupt=True),
+        "attorney": cf("C-1", attorney_represented=True),
+        "term_end": cf("C-1", 292, placement=base | {"term_ends": "2026-11-27"}),
+        "no_payment": cf("C-1", placement=base | {"placed_on": "2026-09-01"}),
+        "agency_suspended": cf("C-1", placement=base | {"agency_id": "AG-04"}),
+        "contract_ended": cf("C-1", placement=base | {"agency_id": "AG-77"}),
+    }
+    for reason, data in cases.items():
+        data["placement"] = data.get("placement") or base
+        d = lender.decide(data, as_of=AS_OF, portfolio=BOOK, agencies=agencies)
+        assert d.recall is not None and d.recall.reason == reason, (reason, d.recall)
+        assert d.action.agency_id is None
+    # The term is over at dpd 292: back, and out again at the rate of the stage now (25 %).
+    d = lender.decide(cases["term_end"], as_of=AS_OF, portfolio=BOOK)
+    assert d.fee_terms.commission_rate == D("0.25") and d.rules[-1] == "recall-term-end"
+    # A paid placement is not recalled for want of payment.
+    paid = cf("C-1", placement=base | {"placed_on": "2026-09-01"},
+              payments=[{"date": "2026-11-20", "amount": "100.00"}])  # fmt: skip
+    assert lender.decide(paid, as_of=AS_OF, portfolio=BOOK).recall is None
+
+
+# -- allocation --------------------------------------------------------------------------------
+
+
+def test_eligibility_names_each_agencys_reason(lender: Policy) -> None:
+    p = placer(
+        lender,
+        agency("A-OK"),
+        agency("B-PRODUCT", products=["mortgage"]),
+        agency("C-REGION", regions=["CN-31"]),
+        agency("D-SUSPENDED", status="suspended"),
+        agency("E-ENDED", contract_end="2026-10-31"),
+        agency("F-LATER", contract_start="2027-01-01"),
+        agency("G-REVIEW", review_on="2026-11-27"),
+        agency("H-FULL", capacity=0),
+        agency("I-NO-BAND", commission=[{"min_dpd": 1, "max_dpd": 90, "rate": "0.07"}]),
+    )
+    result = place_one(p, cf("C-1"))
+    reasons = {c.agency_id: c.reason for c in result.eligibility}
+    assert reasons == {
+        "A-OK": None,
+        "B-PRODUCT": "product",
+        "C-REGION": "region",
+        "D-SUSPENDED": "suspended",
+        "E-ENDED": "contract_ended",
+        "F-LATER": "not_started",
+        "G-REVIEW": "review_overdue",
+        "H-FULL": "capacity",
+        "I-NO-BAND": "no_rate",
+    }
+    assert kinds(result) == ["proposed"] and result.events[0].payload.agency_id == "A-OK"
+    in_region = place_one(p, cf("C-1", borrower__region="CN-31"))
+    assert {c.agency_id for c in in_region.eligibility if c.eligible} == {"A-OK", "C-REGION"}
+
+
+def test_no_eligible_agency_keeps_the_case_in_house_and_says_why(lender: Policy) -> None:
+    p = placer(lender, agency("A", status="suspended"), agency("B", capacity=0))
+    result = place_one(p, cf("C-1"))
+    assert kinds(result) == ["unavailable"]
+    assert result.events[0].payload.ineligible == {"A": "suspended", "B": "capacity"}
+    d = result.decision
+    assert (d.action.channel, d.action.handled_by) == ("field_visit", "internal")
+    assert d.fee_terms.commission_rate is None
+    record = next(g for g in d.guards if g.id == "placement")
+    assert "no agency can take the case" in record.reason and "A: it is suspended" in record.reason
+    assert d.action.requires_recording  # the field visit went through the guards
+
+
+def test_the_notice_names_the_agency_and_the_placement_waits_for_its_lead_time(
+    lender: Policy,
+) -> None:
+    p = placer(lender, agency("AG-X", commission=[{"min_dpd": 1, "rate": "0.11"}], term_days=60))
+    first = place_one(p, cf("C-1"))
+    assert kinds(first) == ["proposed"]
+    proposal = first.events[0].payload
+    assert proposal.effective_on == TODAY + timedelta(days=7)
+    d = first.decision
+    assert (d.action.channel, d.action.agency_id, d.action.message.template) == (  # type: ignore[union-attr]
+        "sms",
+        "AG-X",
+        "placement_notice",
+    )
+    assert "Agency AG-X" in d.action.message.text and "4008001234" in d.action.message.text  # type: ignore[union-attr, operator]
+    assert proposal.notice == d.action.message
+    proposed = [event("proposed", "C-1", "AG-X", TODAY - timedelta(days=7))]
+    for days_ago, expected in ((6, []), (7, ["placed"])):
+        case = cf("C-1", contacts=[notice("AG-X", days_ago)])
+        result = place_one(p, case, proposed)
+        assert kinds(result) == expected
+    placed = place_one(p, cf("C-1", contacts=[notice("AG-X", 7)]), proposed)
+    payload = placed.events[0].payload
+    assert payload.commission_rate == D("0.11")  # the agency's contract wins
+    assert payload.term_ends == TODAY + timedelta(days=59)
+    assert placed.decision.action.agency_id == "AG-X"
+    assert placed.decision.action.handled_by == "agency"
+    # Waiting: nothing to send again, nothing internal.
+    waiting = place_one(p, cf("C-1", contacts=[notice("AG-X", 3)]), proposed)
+    assert waiting.decision.action.channel == "none"
+
+
+def test_a_notice_about_another_agency_or_before_the_proposal_does_not_count(
+    lender: Policy,
+) -> None:
+    p = placer(lender, agency("AG-X"), agency("AG-Y"))
+    proposed = [event("proposed", "C-1", "AG-X", TODAY - timedelta(days=8))]
+    other = place_one(p, cf("C-1", contacts=[notice("AG-Y", 8)]), proposed)
+    assert kinds(other) == [] and other.decision.action.message.template == "placement_notice"  # type: ignore[union-attr]
+    stale = place_one(p, cf("C-1", contacts=[notice("AG-X", 9)]), proposed)
+    assert kinds(stale) == []
+
+
+def test_a_proposal_the_rules_or_the_agency_no_longer_support_is_closed(lender: Policy) -> None:
+    proposed = [event("proposed", "C-1", "AG-X", TODAY - timedelta(days=3))]
+    cured = place_one(placer(lender, agency("AG-X")), cf("C-1", 0), proposed)
+    assert kinds(cured) == ["closed"] and cured.events[0].payload.reason == "not_outsourced"
+    gone = placer(lender, agency("AG-X", status="suspended"), agency("AG-Y"))
+    moved = place_one(gone, cf("C-1"), proposed)
+    assert kinds(moved) == ["closed", "proposed"]
+    assert moved.events[0].payload.reason == "suspended"
+    assert moved.events[1].payload.agency_id == "AG-Y"
+
+
+def test_a_recalled_case_goes_out_again_but_not_to_the_same_agency_in_the_cool_off(
+    lender: Policy,
+) -> None:
+    p = placer(lender, agency("AG-X"), agency("AG-Y"))
+    history = [
+        event("proposed", "C-1", "AG-X", date(2026, 8, 1)),
+        event("placed", "C-1", "AG-X", date(2026, 8, 8), proposed=date(2026, 8, 1),
+              commission_rate="0.07", term_ends="2026-11-05"),
+    ]  # fmt: skip
+    result = place_one(p, cf("C-1", 200, payments=[{"date": "2026-11-20", "amount": "10.00"}]),
+                       history)  # fmt: skip
+    assert kinds(result) == ["recalled", "proposed"]
+    recall = result.events[0].payload
+    assert (recall.reason, recall.rule, recall.commission_rate) == (
+        "term_end",
+        "recall-term-end",
+        D("0.07"),
+    )
+    assert result.events[1].payload.agency_id == "AG-Y"
+    assert {c.agency_id: c.reason for c in result.eligibility}["AG-X"] == "cool_off"
+
+
+def test_a_case_the_agency_returned_is_not_given_back_to_it_in_the_cool_off(
+    lender: Policy,
+) -> None:
+    p = placer(lender, agency("AG-X"), agency("AG-Y"))
+    history = [
+        event("proposed", "C-1", "AG-X", date(2026, 8, 1)),
+        event("placed", "C-1", "AG-X", date(2026, 8, 8), proposed=date(2026, 8, 1),
+              commission_rate="0.07"),
+        event("returned", "C-1", "AG-X", date(2026, 11, 20), proposed=date(2026, 8, 1)),
+    ]  # fmt: skip
+    assert place_one(p, cf("C-1"), history).events[0].payload.agency_id == "AG-Y"
+    later = p.explain(cf("C-1"), as_of=AS_OF + timedelta(days=30), events=history,
+                      portfolio=BOOK)  # fmt: skip
+    assert later.events[0].payload.agency_id == "AG-X"  # capacity: the most room, by id
+
+
+def test_bad_event_lines_are_error_records_and_the_rest_applies(lender: Policy) -> None:
+    p = placer(lender, agency("AG-X"), agency("AG-Y"))
+    lines = [
+        json.dumps(event("proposed", "C-1", "AG-X", date(2026, 11, 1))),
+        "not json",
+        json.dumps(event("placed", "C-2", "AG-X", date(2026, 11, 2), commission_rate="0.1")),
+        json.dumps({"type": "placement.moved", "at": "2026-11-01T00:00:00+08:00"}),
+        json.dumps(event("proposed", "C-1", "AG-Y", date(2026, 11, 3))),
+    ]
+    run = p.place([cf("C-1"), cf("C-2")], as_of=AS_OF, events=read_events(lines),
+                  portfolio=BOOK)  # fmt: skip
+    assert [(e.line, e.problems[0].code) for e in run.event_errors] == [
+        (2, "invalid_json"),
+        (4, "literal_error"),
+        (3, "bad_transition"),
+        (5, "bad_transition"),
+    ]
+    first = run.results[0]
+    assert isinstance(first, PlacementResult)
+    assert first.decision.action.agency_id == "AG-X"  # the proposal of line 1 stands
+
+
+def test_a_case_that_contradicts_the_events_or_comes_twice_is_rejected(lender: Policy) -> None:
+    p = placer(lender, agency("AG-X"), agency("AG-Y"))
+    history = [
+        event("proposed", "C-1", "AG-X", date(2026, 8, 1)),
+        event("placed", "C-1", "AG-X", date(2026, 8, 8), proposed=date(2026, 8, 1),
+              commission_rate="0.07"),
+    ]  # fmt: skip
+    own = {"agency_id": "AG-Y", "placed_on": "2026-08-08", "commission_rate": "0.07"}
+    run = p.place([cf("C-1", placement=own), cf("C-2"), cf("C-2")], as_of=AS_OF,
+                  events=history, portfolio=BOOK)  # fmt: skip
+    codes = [r.problems[0].code if isinstance(r, CaseError) else None for r in run.results]
+    assert codes == ["placement_mismatch", None, "duplicate_case"]
+
+
+def test_capacity_counts_open_placements_and_those_made_in_the_same_run(lender: Policy) -> None:
+    p = placer(lender, agency("AG-X", capacity=3), agency("AG-Y", capacity=2))
+    history = [event("proposed", "OLD", "AG-X", date(2026, 11, 20))]
+    cases = [cf(f"C-{n}") for n in range(6)]
+    run = p.place(cases, as_of=AS_OF, events=history, portfolio=BOOK)
+    got: dict[str | None, int] = {}
+    for e in run.events:
+        if e.type == "placement.proposed":
+            got[e.payload.agency_id] = got.get(e.payload.agency_id, 0) + 1
+    assert got == {"AG-X": 2, "AG-Y": 2}
+    assert sum(e.type == "placement.unavailable" for e in run.events) == 2
+    assert run.capacity == {"AG-X": (3, 3), "AG-Y": (2, 2)}
+
+
+def shares_policy(shares: str, strategy: str = "shares", extra: str = "") -> Policy:
+    text = LENDER.read_text(encoding="utf-8").replace(
+        "  strategy: capacity ", f"  shares: {shares}\n{extra}  strategy: {strategy}   "
+    )
+    return loads_policy(text)
+
+
+def test_fixed_shares_are_held_to_within_one_case(lender: Policy) -> None:
+    p = Placer(shares_policy("{AG-X: 70, AG-Y: 30}"), Agencies.of([agency("AG-X"), agency("AG-Y")]))
+    cases = [cf(f"C-{n:05d}") for n in range(1000)]
+    run = p.place(cases, as_of=AS_OF, portfolio=BOOK)
+    to_x = sum(e.payload.agency_id == "AG-X" for e in run.events)
+    assert abs(to_x - 700) <= 1
+    assert p.targets() == {"AG-X": D("0.7"), "AG-Y": D("0.3")}
+
+
+def test_performance_gives_new_agencies_their_minimum_share(lender: Policy) -> None:
+    text = LENDER.read_text(encoding="utf-8").replace(
+        "  strategy: capacity ", "  minimum_share: 0.2\n  strategy: performance"
+    )
+    p = Placer(loads_policy(text), Agencies.of([agency("OLD-1"), agency("OLD-2"), agency("NEW")]))
+    performance = {"OLD-1": D("0.30"), "OLD-2": D("0.10")}
+    assert p.targets(performance) == {"NEW": D("0.2"), "OLD-1": D("0.6"), "OLD-2": D("0.2")}
+    run = p.place([cf(f"C-{n:04d}") for n in range(500)], as_of=AS_OF, portfolio=BOOK,
+                  performance=performance)  # fmt: skip
+    counts = {a: sum(e.payload.agency_id == a for e in run.events) for a in ("OLD-1", "NEW")}
+    assert abs(counts["OLD-1"] - 300) <= 1 and abs(counts["NEW"] - 100) <= 1
+    with pytest.raises(ConfigError, match="unknown agency"):
+        p.place([], as_of=AS_OF, portfolio=BOOK, performance={"NOPE": D("0.1")})
+
+
+def test_the_same_cases_in_any_order_give_the_same_placements(lender: Policy) -> None:
+    p = Placer(lender, load_agencies(AGENCIES))
+    lines = (ROOT / "examples" / "portfolio.jsonl").read_text(encoding="utf-8").splitlines()
+    events = (ROOT / "examples" / "placements.jsonl").read_text(encoding="utf-8").splitlines()
+
+    def placements(order: list[str]) -> list[str]:
+        run = p.place(order, as_of=AS_OF, events=events, portfolio=BOOK)
+        return sorted(e.model_dump_json() for e in run.events)
+
+    shuffled = lines[:]
+    random.Random(3).shuffle(shuffled)
+    assert placements(lines) == placements(shuffled)
+
+
+def test_events_round_trip_and_have_a_schema(lender: Policy) -> None:
+    result = place_one(placer(lender, agency("AG-X")), cf("C-1"))
+    for e in result.events:
+        assert parse_event(e.model_dump_json()) == e
+    with pytest.raises(CaseError) as err:
+        parse_event({"type": "placement.placed", "at": "2026-11-01T00:00:00+08:00",
+                     "case_id": "C-1", "payload": {"day": "2026-11-01", "reason": "x"}})  # fmt: skip
+    assert err.value.case_id == "C-1" and err.value.problems[0].code == "incomplete_event"
+    done = run_dunning("schema", "event")
+    assert done.returncode == 0 and "placement.proposed" in done.stdout
+    assert "agency_id" in run_dunning("schema", "agencies").stdout
+
+
+# -- the command line --------------------------------------------------------------------------
+
+
+def test_dunning_place_writes_events_and_an_error_record_per_bad_line(tmp_path: Path) -> None:
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text(
+        "\n".join([json.dumps(cf("C-1")), "{broken", json.dumps(cf("C-2", 0))]) + "\n",
+        encoding="utf-8",
+    )
+    events = tmp_path / "events.jsonl"
+    events.write_text('{"type": "placement.proposed"}\n', encoding="utf-8")
+    args = ["place", "--policy", str(LENDER), "--agencies", str(AGENCIES), "--as-of",
+            AS_OF.isoformat(), "--overdue-customers", "500"]  # fmt: skip
+    done = run_dunning(*args, "--placements", str(events), str(cases))
+    assert done.returncode == 1, done.stderr
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [(r.get("input"), r.get("line"), r.get("type")) for r in records] == [
+        ("placements", 1, None),
+        ("cases", 2, None),
+        (None, None, "placement.proposed"),
+    ]
+    table = run_dunning(*args, "--format", "table", str(cases))
+    assert "Placements by agency" in table.stdout and "AG-01" in table.stdout
+    assert table.returncode == 1 and "line 2" in table.stderr
+    summary = json.loads(run_dunning(*args, "--format", "json", str(cases)).stdout)
+    assert summary["agencies"]["AG-01"]["proposed"] == 1 and summary["rejected"] == 1
+
+
+def test_dunning_explain_shows_the_agencies_and_why_not(tmp_path: Path) -> None:
+    case = tmp_path / "case.json"
+    case.write_text(json.dumps(cf("C-1")), encoding="utf-8")
+    done = run_dunning("explain", "--policy", str(LENDER), "--agencies", str(AGENCIES),
+                       "--as-of", AS_OF.isoformat(), "--overdue-customers", "500", str(case))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "placement.proposed AG-01" in done.stdout
+    assert "=> AG-01  eligible, chosen" in done.stdout
+    assert "-- AG-04  suspended: it is suspended" in done.stdout
