@@ -18,7 +18,6 @@ from dunning import (
     Agency,
     CaseError,
     ConfigError,
-    PlacementEvent,
     PlacementResult,
     Placer,
     Policy,
@@ -511,8 +510,9 @@ def test_events_round_trip_and_have_a_schema(lender: Policy) -> None:
     for e in result.events:
         assert parse_event(e.model_dump_json()) == e
     with pytest.raises(CaseError) as err:
-        parse_event({"type": "placement.placed", "at": "2026-11-01T00:00:00+08:00",
-                     "case_id": "C-1", "payload": {"day": "2026-11-01", "reason": "x"}})  # fmt: skip
+        payload = {"day": "2026-11-01", "reason": "x"}
+        parse_event({"type": "placement.placed", "at": AS_OF.isoformat(), "case_id": "C-1",
+                     "payload": payload})  # fmt: skip
     assert err.value.case_id == "C-1" and err.value.problems[0].code == "incomplete_event"
     done = run_dunning("schema", "event")
     assert done.returncode == 0 and "placement.proposed" in done.stdout
@@ -551,7 +551,8 @@ def test_dunning_explain_shows_the_agencies_and_why_not(tmp_path: Path) -> None:
     case = tmp_path / "case.json"
     case.write_text(json.dumps(cf("C-1")), encoding="utf-8")
     done = run_dunning("explain", "--policy", str(LENDER), "--agencies", str(AGENCIES),
-                       "--as-of", AS_OF.isoformat(), "--overdue-customers", "500", str(case))  # fmt: skip
+                       "--as-of", AS_OF.isoformat(), "--overdue-customers", "500",
+                       str(case))  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "placement.proposed AG-01" in done.stdout
     assert "=> AG-01  eligible, chosen" in done.stdout
