@@ -509,8 +509,8 @@ def test_events_round_trip_and_have_a_schema(lender: Policy) -> None:
     result = place_one(placer(lender, agency("AG-X")), cf("C-1"))
     for e in result.events:
         assert parse_event(e.model_dump_json()) == e
+    payload = {"day": "2026-11-01", "reason": "x"}
     with pytest.raises(CaseError) as err:
-        payload = {"day": "2026-11-01", "reason": "x"}
         parse_event({"type": "placement.placed", "at": AS_OF.isoformat(), "case_id": "C-1",
                      "payload": payload})  # fmt: skip
     assert err.value.case_id == "C-1" and err.value.problems[0].code == "incomplete_event"
