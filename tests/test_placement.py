@@ -415,7 +415,7 @@ def test_bad_event_lines_are_error_records_and_the_rest_applies(lender: Policy) 
     lines = [
         json.dumps(event("proposed", "C-1", "AG-X", date(2026, 11, 1))),
         "not json",
-        json.dumps(event("placed", "C-2", "AG-X", date(2026, 11, 2), commission_rate="0.1")),
+        json.dumps(event("recalled", "C-2", "AG-X", date(2026, 11, 2))),
         json.dumps({"type": "placement.moved", "at": "2026-11-01T00:00:00+08:00"}),
         json.dumps(event("proposed", "C-1", "AG-Y", date(2026, 11, 3))),
     ]

@@ -230,6 +230,7 @@ class _History:
 
     open: dict[str, _Open] = field(default_factory=dict)
     ended: dict[str, list[tuple[str, date]]] = field(default_factory=dict)
+    known: set[str] = field(default_factory=set)  # every placement id the events name
     errors: list[CaseError] = field(default_factory=list)
 
 
@@ -479,11 +480,29 @@ class _Run:
             raise CaseError(case.case_id, [problem])
         seen.add(case.case_id)
         case, migrated = _with_placement(case, self.history)
-        if migrated is not None:  # placed before the events began: it counts as it stands
-            self.history.open[case.case_id] = migrated
-            self.used[migrated.agency_id] = self.used.get(migrated.agency_id, 0) + 1
-        entry = self.history.open.get(case.case_id)
         events: list[PlacementEvent] = []
+        if migrated is not None:  # placed before the events began: recorded as it stands
+            self.history.open[case.case_id] = migrated
+            self.history.known.add(migrated.placement_id)
+            self.used[migrated.agency_id] = self.used.get(migrated.agency_id, 0) + 1
+            assert case.placement is not None
+            events.append(
+                PlacementEvent(
+                    type="placement.placed",
+                    at=self.moment,
+                    case_id=case.case_id,
+                    payload=PlacementPayload(
+                        placement_id=migrated.placement_id,
+                        agency_id=migrated.agency_id,
+                        day=case.placement.placed_on,
+                        reason="recorded_from_case",
+                        commission_rate=migrated.rate,
+                        term_ends=migrated.term_ends,
+                        agencies_digest=self.placer.agencies.digest,
+                    ),
+                )
+            )
+        entry = self.history.open.get(case.case_id)
         status = agency_status(case, self.placer.agencies, self.today)
         portfolio = self._portfolio(case)
         built, guarded = self.policy._decide_parts(case, assessment, self.moment, portfolio, status)
@@ -792,10 +811,12 @@ def _with_placement(case: Case, history: _History) -> tuple[Case, _Open | None]:
     held = case.placement
     entry = history.open.get(case.case_id)
     if entry is None and held is not None:
+        placement_id = f"{case.case_id}/{held.agency_id}/{held.placed_on.isoformat()}"
+        if placement_id in history.known:  # the events say it ended: the case is behind
+            return case.model_copy(update={"placement": None}), None
         migrated = _Open(
-            f"{case.case_id}/{held.agency_id}/{held.placed_on.isoformat()}", held.agency_id,
-            PlacementState.PLACED, held.placed_on, held.placed_on, held.commission_rate,
-            held.term_ends,
+            placement_id, held.agency_id, PlacementState.PLACED, held.placed_on,
+            held.placed_on, held.commission_rate, held.term_ends,
         )  # fmt: skip
         return case, migrated
     if entry is None or entry.state is not PlacementState.PLACED:
@@ -861,11 +882,18 @@ def _apply(history: _History, event: PlacementEvent) -> str | None:
     entry = history.open.get(case_id)
     assert payload.agency_id is not None
     assert payload.placement_id is not None
-    if state is PlacementState.PROPOSED:
-        if entry is not None:
-            return f"{event.type}: the case already has an open placement ({entry.placement_id})"
+    if state in (PlacementState.PROPOSED, PlacementState.PLACED) and entry is None:
+        # A proposal; or a placement made outside dunning's proposals (recorded from a case).
         history.open[case_id] = _Open(payload.placement_id, payload.agency_id, state, payload.day)
+        history.known.add(payload.placement_id)
+        if state is PlacementState.PLACED:
+            opened = history.open[case_id]
+            opened.placed_on, opened.rate = payload.day, payload.commission_rate
+            opened.term_ends = payload.term_ends
         return None
+    if state is PlacementState.PROPOSED:
+        assert entry is not None
+        return f"{event.type}: the case already has an open placement ({entry.placement_id})"
     if entry is None or entry.placement_id != payload.placement_id:
         return f"{event.type}: placement {payload.placement_id} is not open"
     if state is PlacementState.PLACED:
