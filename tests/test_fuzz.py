@@ -8,8 +8,13 @@ each input), bounded memory (the command line runs under an address-space limit)
 per non-blank input line in order, the documented exit codes, and the engines agree wherever
 both decide.
 
-``make test`` runs about 1,300 inputs; ``make test-slow`` more than 100,000: 5,000 batches of
-20 to 40 case lines, 2,000 policy texts and 80 command-line runs.
+The agencies file, placement event lines and ``dunning place`` are fuzzed the same way: mutated
+agencies files load or get positioned diagnostics; every event line gets an event or an error
+record with its line, and the batch is still placed; the command line answers every line.
+
+``make test`` runs about 1,500 inputs; ``make test-slow`` more than 100,000: 5,000 batches of
+20 to 40 case lines, 2,000 policy texts, 2,000 agencies files, 5,000 event histories and 120
+command-line runs.
 """
 
 from __future__ import annotations
@@ -33,12 +38,15 @@ from dunning import (
     CaseError,
     Decision,
     DunningError,
+    Placer,
     Policy,
     PolicyError,
     Portfolio,
     RuleEngineError,
     load_policy,
+    loads_agencies,
     loads_policy,
+    read_events,
     testing,
 )
 from dunning.agencies import is_agencies_file
@@ -376,3 +384,111 @@ def test_check_answers_any_policy_text(tmp_path_factory: pytest.TempPathFactory,
     run = _dunning(["check", str(path)])
     assert b"Traceback" not in run.stderr, run.stderr.decode(errors="replace")
     assert run.returncode in (0, 1)
+
+
+# --- the agencies file, placement events and dunning place ----------------------------------
+
+AGENCIES_TEXT = (ROOT / "rules" / "agencies.yaml").read_text(encoding="utf-8")
+EVENT_LINES = (ROOT / "examples" / "placements.jsonl").read_text(encoding="utf-8").splitlines()
+
+
+@st.composite
+def agencies_texts(draw: st.DrawFn) -> str:
+    """The shipped agencies file, mutated line by line as policies are."""
+    lines = AGENCIES_TEXT.split("\n")
+    for _ in range(draw(st.integers(1, 4))):
+        index = draw(st.integers(0, len(lines) - 1))
+        line = lines[index]
+        how = draw(st.sampled_from(["value", "value", "value", "drop", "double", "insert"]))
+        if how == "value" and ":" in line:
+            lines[index] = f"{line[: line.index(':') + 1]} {draw(YAML_VALUES)}"
+        elif how == "drop":
+            del lines[index]
+        elif how == "double":
+            lines.insert(index, line)
+        else:
+            lines.insert(index, draw(st.text(max_size=40)))
+        if not lines:
+            lines = [""]
+    return "\n".join(lines)
+
+
+@st.composite
+def event_lines(draw: st.DrawFn) -> bytes:
+    """A line of the example placement events, mutated as a careless host would."""
+    event = json.loads(draw(st.sampled_from(EVENT_LINES)))
+    for _ in range(draw(st.sampled_from([0, 1, 1, 2, 3]))):
+        paths = [p for p in _paths(event) if p]
+        path = draw(st.sampled_from(paths))
+        parent = event
+        for part in path[:-1]:
+            parent = parent[part]
+        how = draw(st.sampled_from(["value", "value", "drop", "extra"]))
+        if how == "value":
+            parent[path[-1]] = draw(JSON_VALUES)
+        elif how == "drop":
+            del parent[path[-1]]
+        elif isinstance(parent, dict):
+            parent[draw(st.text(max_size=8))] = draw(JSON_VALUES)
+    text = json.dumps(event).encode("utf-8")
+    if draw(st.integers(0, 9)) == 0:
+        text = text[: draw(st.integers(0, len(text)))]
+    return text
+
+
+@FUZZ_POLICIES
+@given(text=agencies_texts())
+def test_any_agencies_text_gets_positioned_diagnostics_or_loads(text: str) -> None:
+    with patience():
+        found = _load_agencies(text)
+    if isinstance(found, PolicyError):
+        assert found.diagnostics and str(found)
+        assert all(d.line >= 1 and d.col >= 1 for d in found.diagnostics)
+    else:
+        assert len({a.agency_id for a in found}) == len(found)
+
+
+def _load_agencies(text: str) -> Any:
+    """The agencies, or the documented error that refused them (any other error fails)."""
+    try:
+        return loads_agencies(text, name="agencies.yaml")
+    except PolicyError as error:
+        return error
+
+
+@FUZZ
+@given(lines=st.lists(event_lines(), min_size=1, max_size=30))
+def test_any_event_history_gets_a_record_per_bad_line_and_a_placement(
+    lines: list[bytes], engines: dict[str, Policy]
+) -> None:
+    agencies = loads_agencies(AGENCIES_TEXT)
+    with patience():
+        read = list(read_events(lines))
+        assert len(read) == sum(1 for line in lines if line.strip())
+        placer = Placer(engines["compiled"], agencies)
+        run = placer.place(LINES[:40], as_of=AS_OF, events=read, portfolio=Portfolio(100))
+    assert len(run.results) == 40
+    for error in run.event_errors:
+        assert error.line is not None and error.problems
+        json.dumps(error.to_dict(), ensure_ascii=False)
+
+
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")
+@FUZZ_CLI
+@given(batch=batches(), events=st.lists(event_lines(), max_size=10))
+def test_dunning_place_answers_every_line(
+    tmp_path_factory: pytest.TempPathFactory, batch: bytes, events: list[bytes]
+) -> None:
+    folder = tmp_path_factory.mktemp("fuzz")
+    (folder / "cases.jsonl").write_bytes(batch)
+    (folder / "events.jsonl").write_bytes(b"\n".join(events) + b"\n")
+    run = _dunning(
+        ["place", "--policy", str(ROOT / "rules" / "lender.yaml"), "--agencies",
+         str(ROOT / "rules" / "agencies.yaml"), "--placements", str(folder / "events.jsonl"),
+         "--as-of", "2026-11-28", str(folder / "cases.jsonl")]
+    )  # fmt: skip
+    assert b"Traceback" not in run.stderr, run.stderr.decode(errors="replace")
+    assert run.returncode in (0, 1)
+    for line in run.stdout.splitlines():
+        record = json.loads(line)
+        assert "type" in record or record["input"] in ("cases", "placements")
