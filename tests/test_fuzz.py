@@ -180,7 +180,13 @@ def policy_texts(draw: st.DrawFn) -> str:
     """
     grammar = draw(st.booleans())
     base = draw(testing.policy_texts() if grammar else st.sampled_from(sorted(POLICIES.values())))
-    lines = base.split("\n")
+    return _mutated_yaml(draw, base)
+
+
+def _mutated_yaml(draw: st.DrawFn, text: str) -> str:
+    """A YAML text with one to four lines changed: a value replaced, a line dropped, doubled or
+    a random one inserted."""
+    lines = text.split("\n")
     for _ in range(draw(st.integers(1, 4))):
         index = draw(st.integers(0, len(lines) - 1))
         line = lines[index]
@@ -221,14 +227,12 @@ def _paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
             yield from _paths(item, (*path, index))
 
 
-@st.composite
-def case_lines(draw: st.DrawFn) -> bytes:
-    """A line of the example portfolio, mutated as a careless or hostile host would."""
-    case = json.loads(draw(st.sampled_from(LINES)))
-    for _ in range(draw(st.sampled_from([0, 0, 1, 1, 1, 2, 3]))):
-        paths = [p for p in _paths(case) if p]
+def _mutated_json(draw: st.DrawFn, value: Any, times: list[int]) -> Any:
+    """``value`` with some of its fields (any depth) replaced, dropped, or joined by extras."""
+    for _ in range(draw(st.sampled_from(times))):
+        paths = [p for p in _paths(value) if p]
         path = draw(st.sampled_from(paths))
-        parent = case
+        parent = value
         for part in path[:-1]:
             parent = parent[part]
         how = draw(st.sampled_from(["value", "value", "drop", "extra"]))
@@ -238,6 +242,13 @@ def case_lines(draw: st.DrawFn) -> bytes:
             del parent[path[-1]]
         elif isinstance(parent, dict):
             parent[draw(st.text(max_size=8))] = draw(JSON_VALUES)
+    return value
+
+
+@st.composite
+def case_lines(draw: st.DrawFn) -> bytes:
+    """A line of the example portfolio, mutated as a careless or hostile host would."""
+    case = _mutated_json(draw, json.loads(draw(st.sampled_from(LINES))), [0, 0, 1, 1, 1, 2, 3])
     text = json.dumps(case, ensure_ascii=draw(st.booleans())).encode("utf-8")
     raw = draw(st.sampled_from(["none"] * 12 + ["cut", "bytes", "duplicate", "surrogate"]))
     if raw == "cut":
@@ -395,41 +406,13 @@ EVENT_LINES = (ROOT / "examples" / "placements.jsonl").read_text(encoding="utf-8
 @st.composite
 def agencies_texts(draw: st.DrawFn) -> str:
     """The shipped agencies file, mutated line by line as policies are."""
-    lines = AGENCIES_TEXT.split("\n")
-    for _ in range(draw(st.integers(1, 4))):
-        index = draw(st.integers(0, len(lines) - 1))
-        line = lines[index]
-        how = draw(st.sampled_from(["value", "value", "value", "drop", "double", "insert"]))
-        if how == "value" and ":" in line:
-            lines[index] = f"{line[: line.index(':') + 1]} {draw(YAML_VALUES)}"
-        elif how == "drop":
-            del lines[index]
-        elif how == "double":
-            lines.insert(index, line)
-        else:
-            lines.insert(index, draw(st.text(max_size=40)))
-        if not lines:
-            lines = [""]
-    return "\n".join(lines)
+    return _mutated_yaml(draw, AGENCIES_TEXT)
 
 
 @st.composite
 def event_lines(draw: st.DrawFn) -> bytes:
     """A line of the example placement events, mutated as a careless host would."""
-    event = json.loads(draw(st.sampled_from(EVENT_LINES)))
-    for _ in range(draw(st.sampled_from([0, 1, 1, 2, 3]))):
-        paths = [p for p in _paths(event) if p]
-        path = draw(st.sampled_from(paths))
-        parent = event
-        for part in path[:-1]:
-            parent = parent[part]
-        how = draw(st.sampled_from(["value", "value", "drop", "extra"]))
-        if how == "value":
-            parent[path[-1]] = draw(JSON_VALUES)
-        elif how == "drop":
-            del parent[path[-1]]
-        elif isinstance(parent, dict):
-            parent[draw(st.text(max_size=8))] = draw(JSON_VALUES)
+    event = _mutated_json(draw, json.loads(draw(st.sampled_from(EVENT_LINES))), [0, 1, 1, 2, 3])
     text = json.dumps(event).encode("utf-8")
     if draw(st.integers(0, 9)) == 0:
         text = text[: draw(st.integers(0, len(text)))]

@@ -94,6 +94,15 @@ def event(kind: str, case_id: str, agency_id: str, day: date, **payload: Any) ->
     }
 
 
+def held_since_august(agency_id: str, **placed: Any) -> list[dict[str, Any]]:
+    """The events of case C-1 proposed to ``agency_id`` on 1 August and placed a week later."""
+    return [
+        event("proposed", "C-1", agency_id, date(2026, 8, 1)),
+        event("placed", "C-1", agency_id, date(2026, 8, 8), proposed=date(2026, 8, 1),
+              commission_rate="0.07", **placed),
+    ]  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def lender() -> Policy:
     return load_policy(LENDER)
@@ -376,11 +385,7 @@ def test_a_recalled_case_goes_out_again_but_not_to_the_same_agency_in_the_cool_o
     lender: Policy,
 ) -> None:
     p = placer(lender, agency("AG-X"), agency("AG-Y"))
-    history = [
-        event("proposed", "C-1", "AG-X", date(2026, 8, 1)),
-        event("placed", "C-1", "AG-X", date(2026, 8, 8), proposed=date(2026, 8, 1),
-              commission_rate="0.07", term_ends="2026-11-05"),
-    ]  # fmt: skip
+    history = held_since_august("AG-X", term_ends="2026-11-05")
     result = place_one(p, cf("C-1", 200, payments=[{"date": "2026-11-20", "amount": "10.00"}]),
                        history)  # fmt: skip
     assert kinds(result) == ["recalled", "proposed"]
@@ -399,15 +404,33 @@ def test_a_case_the_agency_returned_is_not_given_back_to_it_in_the_cool_off(
 ) -> None:
     p = placer(lender, agency("AG-X"), agency("AG-Y"))
     history = [
-        event("proposed", "C-1", "AG-X", date(2026, 8, 1)),
-        event("placed", "C-1", "AG-X", date(2026, 8, 8), proposed=date(2026, 8, 1),
-              commission_rate="0.07"),
+        *held_since_august("AG-X"),
         event("returned", "C-1", "AG-X", date(2026, 11, 20), proposed=date(2026, 8, 1)),
-    ]  # fmt: skip
+    ]
     assert place_one(p, cf("C-1"), history).events[0].payload.agency_id == "AG-Y"
     later = p.explain(cf("C-1"), as_of=AS_OF + timedelta(days=30), events=history,
                       portfolio=BOOK)  # fmt: skip
     assert later.events[0].payload.agency_id == "AG-X"  # capacity: the most room, by id
+
+
+def test_a_placement_the_case_brings_is_recorded_once_and_counts(lender: Policy) -> None:
+    p = placer(lender, agency("AG-X", capacity=1), agency("AG-Y"))
+    own = {"agency_id": "AG-X", "placed_on": "2026-11-01", "commission_rate": "0.14"}
+    first = p.place([cf("C-1", placement=own), cf("C-2")], as_of=AS_OF, portfolio=BOOK)
+    kept, new = first.results
+    assert isinstance(kept, PlacementResult) and isinstance(new, PlacementResult)
+    assert kinds(kept) == ["placed"] and kept.events[0].payload.reason == "recorded_from_case"
+    assert kept.decision.action.agency_id == "AG-X"
+    assert new.events[0].payload.agency_id == "AG-Y"  # AG-X is full with the recorded one
+    later = [e.model_dump(mode="json") for e in first.events]
+    again = p.place([cf("C-1", placement=own)], as_of=AS_OF, events=later, portfolio=BOOK)
+    assert again.event_errors == [] and again.events == []  # recorded once, then known
+    # The case still says so after the events ended it: the events win, it is not placed.
+    tomorrow = TODAY + timedelta(days=1)
+    ended = [*later, event("returned", "C-1", "AG-X", tomorrow, proposed=date(2026, 11, 1))]
+    back = p.explain(cf("C-1", placement=own), as_of=AS_OF + timedelta(days=1), events=ended,
+                     portfolio=BOOK)  # fmt: skip
+    assert kinds(back) == ["proposed"] and back.events[0].payload.agency_id == "AG-Y"
 
 
 def test_bad_event_lines_are_error_records_and_the_rest_applies(lender: Policy) -> None:
@@ -434,11 +457,7 @@ def test_bad_event_lines_are_error_records_and_the_rest_applies(lender: Policy) 
 
 def test_a_case_that_contradicts_the_events_or_comes_twice_is_rejected(lender: Policy) -> None:
     p = placer(lender, agency("AG-X"), agency("AG-Y"))
-    history = [
-        event("proposed", "C-1", "AG-X", date(2026, 8, 1)),
-        event("placed", "C-1", "AG-X", date(2026, 8, 8), proposed=date(2026, 8, 1),
-              commission_rate="0.07"),
-    ]  # fmt: skip
+    history = held_since_august("AG-X")
     own = {"agency_id": "AG-Y", "placed_on": "2026-08-08", "commission_rate": "0.07"}
     run = p.place([cf("C-1", placement=own), cf("C-2"), cf("C-2")], as_of=AS_OF,
                   events=history, portfolio=BOOK)  # fmt: skip

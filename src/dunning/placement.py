@@ -440,7 +440,6 @@ class _Pending:
     guarded: Decision
     events: list[PlacementEvent]
     line: int | None
-    placeholder: PlacementResult
 
 
 class _Run:
@@ -507,8 +506,8 @@ class _Run:
         portfolio = self._portfolio(case)
         built, guarded = self.policy._decide_parts(case, assessment, self.moment, portfolio, status)
         if entry is not None and entry.state is PlacementState.PLACED:
-            if guarded.recall is None:
-                return PlacementResult(guarded, (), (), line)
+            if guarded.recall is None:  # kept: its agency works it
+                return PlacementResult(guarded, tuple(events), (), line)
             recall = guarded.recall
             events.append(self.event("recalled", case, entry, guarded, recall.reason, recall.rule))
             self.release(entry.agency_id)
@@ -532,8 +531,7 @@ class _Run:
             return PlacementResult(guarded, tuple(events), (), line)
         salt = (self.settings.salt or self.policy.name).encode()
         key = hashlib.sha256(salt + b"\0" + case.case_id.encode()).digest()
-        placeholder = PlacementResult(guarded, tuple(events), (), line)
-        return _Pending(key, case, assessment, built, guarded, events, line, placeholder)
+        return _Pending(key, case, assessment, built, guarded, events, line)
 
     def proposed(
         self,
