@@ -355,12 +355,16 @@ class Placer:
     ) -> PlacementResult:
         """Place one case and say which agencies could take it and why the others could not.
 
+        The load of each agency is what the events say (the rest of the batch is not known).
+
         Raises:
             CaseError: If the case is invalid.
+            ConfigError: If the rules read the portfolio figure and none was given: one case
+                says nothing about the book.
         """
-        run = self.place([case], as_of=as_of, events=events, portfolio=portfolio,
-                         performance=performance)  # fmt: skip
-        result = run.results[0]
+        stream = self.stream([case], as_of=as_of, events=events, portfolio=portfolio,
+                             performance=performance)  # fmt: skip
+        result = next(stream)
         if isinstance(result, CaseError):
             raise result
         return result
