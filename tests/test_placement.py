@@ -420,6 +420,8 @@ def test_a_placement_the_case_brings_is_recorded_once_and_counts(lender: Policy)
     kept, new = first.results
     assert isinstance(kept, PlacementResult) and isinstance(new, PlacementResult)
     assert kinds(kept) == ["placed"] and kept.events[0].payload.reason == "recorded_from_case"
+    assert kept.events[0].payload.day == date(2026, 11, 1)
+    assert kept.events[0].payload.policy == kept.decision.policy  # every event names it
     assert kept.decision.action.agency_id == "AG-X"
     assert new.events[0].payload.agency_id == "AG-Y"  # AG-X is full with the recorded one
     later = [e.model_dump(mode="json") for e in first.events]

@@ -483,32 +483,23 @@ class _Run:
             raise CaseError(case.case_id, [problem])
         seen.add(case.case_id)
         case, migrated = _with_placement(case, self.history)
-        events: list[PlacementEvent] = []
         if migrated is not None:  # placed before the events began: recorded as it stands
             self.history.open[case.case_id] = migrated
             self.history.known.add(migrated.placement_id)
             self.used[migrated.agency_id] = self.used.get(migrated.agency_id, 0) + 1
-            assert case.placement is not None
-            events.append(
-                PlacementEvent(
-                    type="placement.placed",
-                    at=self.moment,
-                    case_id=case.case_id,
-                    payload=PlacementPayload(
-                        placement_id=migrated.placement_id,
-                        agency_id=migrated.agency_id,
-                        day=case.placement.placed_on,
-                        reason="recorded_from_case",
-                        commission_rate=migrated.rate,
-                        term_ends=migrated.term_ends,
-                        agencies_digest=self.placer.agencies.digest,
-                    ),
-                )
-            )
         entry = self.history.open.get(case.case_id)
         status = agency_status(case, self.placer.agencies, self.today)
         portfolio = self._portfolio(case)
         built, guarded = self.policy._decide_parts(case, assessment, self.moment, portfolio, status)
+        events: list[PlacementEvent] = []
+        if migrated is not None:
+            assert case.placement is not None
+            events.append(
+                self.event(
+                    "placed", case, migrated, guarded, "recorded_from_case", None,
+                    day=case.placement.placed_on, term_ends=migrated.term_ends,
+                )
+            )  # fmt: skip
         if entry is not None and entry.state is PlacementState.PLACED:
             if guarded.recall is None:  # kept: its agency works it
                 return PlacementResult(guarded, tuple(events), (), line)
@@ -745,7 +736,7 @@ class _Run:
         payload = PlacementPayload(
             placement_id=entry.placement_id,
             agency_id=entry.agency_id,
-            day=self.today,
+            day=extra.pop("day", self.today),
             reason=reason,
             rule=rule,
             dpd=decision.dpd,
