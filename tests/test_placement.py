@@ -31,6 +31,7 @@ from dunning import (
     read_events,
 )
 from dunning.agencies import check_agencies_file, is_agencies_file
+from dunning.report import PlacementSummary
 from policy_helpers import run_dunning as run_bytes
 
 
@@ -433,6 +434,19 @@ def test_a_placement_the_case_brings_is_recorded_once_and_counts(lender: Policy)
     back = p.explain(cf("C-1", placement=own), as_of=AS_OF + timedelta(days=1), events=ended,
                      portfolio=BOOK)  # fmt: skip
     assert kinds(back) == ["proposed"] and back.events[0].payload.agency_id == "AG-Y"
+
+
+def test_the_summary_counts_a_recorded_placement_as_kept_not_as_placed(lender: Policy) -> None:
+    p = placer(lender, agency("AG-X"))
+    own = {"agency_id": "AG-X", "placed_on": "2026-11-01", "commission_rate": "0.14"}
+    summary = PlacementSummary()
+    for result in p.place(
+        [cf("C-1", placement=own), cf("C-2")], as_of=AS_OF, portfolio=BOOK
+    ).results:
+        assert isinstance(result, PlacementResult)
+        summary.add(result)
+    row = summary.to_dict()["agencies"]["AG-X"]  # type: ignore[index]
+    assert (row["placed"], row["kept"], row["proposed"]) == (0, 1, 1)
 
 
 def test_bad_event_lines_are_error_records_and_the_rest_applies(lender: Policy) -> None:

@@ -201,8 +201,10 @@ class PlacementSummary:
         """Count one case's result."""
         decision = result.decision
         due = decision.fee_terms.total_due
-        kinds = {event.type for event in result.events}
-        for event in result.events:
+        # A placement a case brought with it is recorded as placed, but it is not new.
+        new = [e for e in result.events if e.payload.reason != "recorded_from_case"]
+        kinds = {event.type for event in new}
+        for event in new:
             agency = event.payload.agency_id
             if event.type == "placement.unavailable":
                 self.unavailable += 1
