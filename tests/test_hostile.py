@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import types
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -524,6 +525,38 @@ def test_ctrl_c_exits_quietly(tmp_path: Path, jobs: str) -> None:
     assert b"Traceback" not in err, err.decode(errors="replace")
     assert process.returncode == 130
     assert err.strip().endswith(b"dunning: interrupted")
+
+
+def test_a_ctrl_c_that_c_code_swallows_still_stops_the_command(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # pydantic-core reports a KeyboardInterrupt raised while it calls Python (serialising a
+    # Decimal) as "Exception ignored" and drops it: the run went on to the end and exited 1.
+    import dunning.cli as cli
+
+    decided = cli._decide_lines
+
+    def swallowing(*args: Any, **kwargs: Any) -> Any:
+        for n, item in enumerate(decided(*args, **kwargs)):
+            if n == 1:
+                dropped = KeyboardInterrupt()
+                sys.unraisablehook(
+                    types.SimpleNamespace(
+                        exc_type=KeyboardInterrupt, exc_value=dropped, exc_traceback=None,
+                        err_msg=None, object=None,
+                    )
+                )  # fmt: skip
+            yield item
+
+    monkeypatch.setattr(cli, "_decide_lines", swallowing)
+    hook, handler = sys.unraisablehook, signal.getsignal(signal.SIGINT)
+    args = ["decide", "--policy", str(LENDER), "--as-of", "2026-11-28",
+            "--overdue-customers", "9", str(PORTFOLIO)]  # fmt: skip
+    assert cli.main(args) == 130
+    out, err = capsys.readouterr()
+    assert err.strip().endswith("dunning: interrupted") and "Exception ignored" not in err
+    assert len(out.splitlines()) == 2  # it stopped at the next case
+    assert (sys.unraisablehook, signal.getsignal(signal.SIGINT)) == (hook, handler)  # restored
 
 
 def test_diff_of_an_empty_file_and_an_unwritable_output(

@@ -13,6 +13,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
@@ -49,6 +50,54 @@ class _Usage(Exception):
     """A usage error detected after argument parsing (exit 2)."""
 
 
+class _Interrupt:
+    """Whether Ctrl-C was pressed during the command (see :func:`_ctrl_c`)."""
+
+    seen = False
+
+    def check(self) -> None:
+        """Stop here if Ctrl-C was pressed and the interrupt got lost on the way."""
+        if self.seen:
+            raise KeyboardInterrupt
+
+
+_CTRL_C = _Interrupt()
+
+
+@contextlib.contextmanager
+def _ctrl_c() -> Iterator[None]:
+    """Ctrl-C that no C extension can swallow.
+
+    A KeyboardInterrupt raised while C code calls back into Python (pydantic-core serialising a
+    ``Decimal``, say) is reported as "Exception ignored" and dropped: the run would go on to
+    the end. The handler also remembers the interrupt; the command's loops stop at the next case
+    (:meth:`_Interrupt.check`), and the hook keeps the dropped exception's noise off the screen.
+    """
+    _CTRL_C.seen = False
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+    previous, hook = signal.getsignal(signal.SIGINT), sys.unraisablehook
+
+    def interrupted(signum: int, frame: Any) -> None:
+        _CTRL_C.seen = True
+        raise KeyboardInterrupt
+
+    def unraisable(what: Any) -> None:
+        if isinstance(what.exc_value, KeyboardInterrupt):
+            _CTRL_C.seen = True
+            return
+        hook(what)
+
+    signal.signal(signal.SIGINT, interrupted)
+    sys.unraisablehook = unraisable
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        sys.unraisablehook = hook
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``dunning`` command; return its exit status.
 
@@ -60,7 +109,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code or 0)
     try:
-        return int(args.run(args))
+        with _ctrl_c():
+            status = int(args.run(args))
+        if _CTRL_C.seen:  # swallowed by C code on the way: said here
+            raise KeyboardInterrupt
+        return status
     except BrokenPipeError:
         # The reader went away (| head): nothing more can be said to it. Standard output is
         # pointed at /dev/null so that the interpreter's final flush does not fail again.
@@ -79,6 +132,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DunningError as exc:
         print(f"dunning: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except Exception:
+        if not _CTRL_C.seen:
+            raise
+        # Ctrl-C came while C code ran Python (pydantic-core turns it into its own error).
+        print("dunning: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -475,6 +534,7 @@ def _run_decide(args: argparse.Namespace) -> int:
             needs = bool(policy.portfolio_rules)
             parts = _decide_in_processes(args, policy, stream, moment, portfolio, needs)
             for out, err, part in parts:
+                _CTRL_C.check()
                 sys.stdout.write(out)
                 sys.stderr.write(err)
                 summary.merge(part)
@@ -572,6 +632,7 @@ def _decide_lines(
             yield item
 
     for result in policy.decide_many(feed(), as_of=moment, portfolio=portfolio):
+        _CTRL_C.check()
         line, product = pending.popleft()
         if isinstance(result, CaseError) and result.line is None:
             result.line = line
@@ -670,6 +731,23 @@ def _worker_decide(
     return out.getvalue(), err.getvalue(), summary
 
 
+@contextlib.contextmanager
+def _ignoring_ctrl_c() -> Iterator[None]:
+    """SIGINT ignored for a moment: processes started now inherit it ignored from the start.
+
+    A worker that only ignores it in its initializer prints a KeyboardInterrupt traceback when
+    Ctrl-C comes while it is still starting up.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _decide_in_processes(
     args: argparse.Namespace,
     policy: Policy,
@@ -679,9 +757,11 @@ def _decide_in_processes(
     needs: bool,
 ) -> Iterator[tuple[str, str, DecisionSummary]]:
     init = (policy.content, args.policy, args.engine, _params(args.param))
-    with multiprocessing.get_context("spawn").Pool(
-        args.jobs, initializer=_worker_start, initargs=init
-    ) as pool:
+    with _ignoring_ctrl_c():  # the workers start with Ctrl-C ignored: the parent answers it
+        pool = multiprocessing.get_context("spawn").Pool(
+            args.jobs, initializer=_worker_start, initargs=init
+        )
+    with pool:
         window = 4 * args.jobs
         if portfolio is None and needs:
             # The batch's own count needs every case first: a first pass over the file, in
@@ -810,6 +890,7 @@ def _run_place(args: argparse.Namespace) -> int:
             summary.rejected += 1
             _reject(error, "placements", jsonl)
         for result in run:
+            _CTRL_C.check()
             if isinstance(result, CaseError):
                 if args.skip_uncovered and result.problems[0].code == "product_not_covered":
                     summary.skipped[numbered.product] += 1
