@@ -35,7 +35,7 @@ from dunning import (
     load_policy,
     loads_policy,
 )
-from dunning.placement import _fold
+from dunning.events import replay
 
 ROOT = Path(__file__).resolve().parent.parent
 LENDER = ROOT / "rules" / "lender.yaml"
@@ -170,7 +170,7 @@ def test_placements_keep_every_invariant(
     new = run.events
 
     # One agency per debt: the whole history folds without a bad transition.
-    folded = _fold([*history, *(e.model_dump(mode="json") for e in new)], AS_OF)
+    folded = replay([*history, *(e.model_dump(mode="json") for e in new)], until=AS_OF)
     assert folded.errors == []
     # Capacity is never exceeded, counting what this run made.
     load = Counter(entry.agency_id for entry in folded.open.values())

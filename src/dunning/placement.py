@@ -31,7 +31,15 @@ from .agencies import Agencies
 from .cases import check_batch
 from .delinquency import Assessment
 from .errors import ArgumentError, CaseError, ConfigError, Problem
-from .events import ENDED, PlacementEvent, PlacementPayload, PlacementState, parse_event
+from .events import (
+    History,
+    OpenPlacement,
+    PlacementEvent,
+    PlacementPayload,
+    PlacementState,
+    Window,
+    replay,
+)
 from .facts import Portfolio, is_outsourcing_notice
 from .messages import PLACEMENT_NOTICE
 from .model import (
@@ -211,29 +219,6 @@ class PlacementStream(Iterator[PlacementResult | CaseError]):
         }
 
 
-@dataclass
-class _Open:
-    """A case's placement in force or proposed, as the events so far say."""
-
-    placement_id: str
-    agency_id: str
-    state: PlacementState
-    proposed_on: date
-    placed_on: date | None = None
-    rate: Decimal | None = None
-    term_ends: date | None = None
-
-
-@dataclass
-class _History:
-    """The state the events so far give: open placements, and when cases came back."""
-
-    open: dict[str, _Open] = field(default_factory=dict)
-    ended: dict[str, list[tuple[str, date]]] = field(default_factory=dict)
-    known: set[str] = field(default_factory=set)  # every placement id the events name
-    errors: list[CaseError] = field(default_factory=list)
-
-
 class Placer:
     """Allocates the cases a policy sends out among agencies, and tracks their placements.
 
@@ -339,7 +324,7 @@ class Placer:
         _check_portfolio(portfolio)
         self.policy._book(portfolio)  # raises now if the rules need a figure and have none
         weights = self._weights(performance)
-        history = _fold(events, moment)
+        history = replay(events, until=moment)
         today = moment.astimezone(self.policy.timezone).date()
         run = _Run(self, moment, today, history, weights, portfolio)
         return PlacementStream(run, cases)
@@ -454,7 +439,7 @@ class _Run:
         placer: Placer,
         moment: datetime,
         today: date,
-        history: _History,
+        history: History,
         weights: dict[str, Decimal],
         book: Portfolio | None,
     ) -> None:
@@ -506,7 +491,9 @@ class _Run:
             recall = guarded.recall
             events.append(self.event("recalled", case, entry, guarded, recall.reason, recall.rule))
             self.release(entry.agency_id)
-            self.history.ended.setdefault(case.case_id, []).append((entry.agency_id, self.today))
+            self.history.ended.setdefault(case.case_id, []).append(
+                Window.of(entry, self.today, "recalled")
+            )
             case = case.model_copy(update={"placement": None})
         wants = _wants_agency(built, guarded)
         if entry is not None and entry.state is PlacementState.PROPOSED:
@@ -532,7 +519,7 @@ class _Run:
         self,
         case: Case,
         assessment: Assessment,
-        entry: _Open,
+        entry: OpenPlacement,
         agency: Agency,
         built: Decision,
         guarded: Decision,
@@ -556,7 +543,7 @@ class _Run:
         self,
         case: Case,
         assessment: Assessment,
-        entry: _Open,
+        entry: OpenPlacement,
         agency: Agency,
         rate: Decimal,
         guarded: Decision,
@@ -644,7 +631,7 @@ class _Run:
         agency = self.placer.agencies.get(chosen)
         assert agency is not None
         self.used[chosen] = self.used.get(chosen, 0) + 1
-        entry = _Open(f"{case.case_id}/{chosen}/{self.today.isoformat()}", chosen,
+        entry = OpenPlacement(f"{case.case_id}/{chosen}/{self.today.isoformat()}", chosen,
                       PlacementState.PROPOSED, self.today)  # fmt: skip
         self.history.open[case.case_id] = entry
         lead = self.settings.notice_lead_days
@@ -709,6 +696,7 @@ class _Run:
         # The in-house action goes through the guards like any other (contact hours, …).
         decision = self.policy._guard(case, pending.assessment, decision)
         payload = PlacementPayload(
+            loan_id=pending.case.loan.loan_id,
             day=self.today,
             reason="no_eligible_agency",
             rule=pending.built.rules[0],
@@ -727,7 +715,7 @@ class _Run:
         self,
         state: str,
         case: Case,
-        entry: _Open,
+        entry: OpenPlacement,
         decision: Decision,
         reason: str,
         rule: str | None,
@@ -736,6 +724,7 @@ class _Run:
         payload = PlacementPayload(
             placement_id=entry.placement_id,
             agency_id=entry.agency_id,
+            loan_id=case.loan.loan_id,
             day=extra.pop("day", self.today),
             reason=reason,
             rule=rule,
@@ -759,8 +748,10 @@ class _Run:
     def _cooling(self, case_id: str, agency_id: str) -> bool:
         days = self.settings.cool_off_days
         return any(
-            agency == agency_id and (self.today - ended).days < days
-            for agency, ended in self.history.ended.get(case_id, ())
+            window.agency_id == agency_id
+            and window.ended_on is not None
+            and (self.today - window.ended_on).days < days
+            for window in self.history.ended.get(case_id, ())
         )
 
 
@@ -795,7 +786,7 @@ def _noticed_on(case: Case, agency_id: str, since: date) -> date | None:
     return min(days, default=None)
 
 
-def _with_placement(case: Case, history: _History) -> tuple[Case, _Open | None]:
+def _with_placement(case: Case, history: History) -> tuple[Case, OpenPlacement | None]:
     """The case as the events say it is placed; a contradiction is the case's error.
 
     A case that says it is placed, of which the events know nothing, was placed before the
@@ -807,7 +798,7 @@ def _with_placement(case: Case, history: _History) -> tuple[Case, _Open | None]:
         placement_id = f"{case.case_id}/{held.agency_id}/{held.placed_on.isoformat()}"
         if placement_id in history.known:  # the events say it ended: the case is behind
             return case.model_copy(update={"placement": None}), None
-        migrated = _Open(
+        migrated = OpenPlacement(
             placement_id, held.agency_id, PlacementState.PLACED, held.placed_on,
             held.placed_on, held.commission_rate, held.term_ends,
         )  # fmt: skip
@@ -835,71 +826,3 @@ def _with_placement(case: Case, history: _History) -> tuple[Case, _Open | None]:
                      f"{entry.agency_id}")],
         )  # fmt: skip
     return case.model_copy(update={"placement": placement}), None
-
-
-def _fold(
-    events: Iterable[PlacementEvent | CaseError | Mapping[str, Any] | str], moment: datetime
-) -> _History:
-    """Replay the events up to ``moment`` into each case's open placement."""
-    history = _History()
-    known: list[tuple[datetime, int, int | None, PlacementEvent]] = []
-    for number, item in enumerate(events):
-        line = getattr(item, "line", None)
-        if isinstance(item, CaseError):
-            history.errors.append(item)
-            continue
-        try:
-            event = item if isinstance(item, PlacementEvent) else parse_event(item)
-        except CaseError as error:
-            error.line = error.line if error.line is not None else number + 1
-            history.errors.append(error)
-            continue
-        if event.at <= moment:
-            known.append((event.at, number, line, event))
-    known.sort(key=lambda k: (k[0], k[1]))
-    for _, number, line, event in known:
-        problem = _apply(history, event)
-        if problem is not None:
-            wrong = CaseError(event.case_id, [Problem("type", "bad_transition", problem)])
-            wrong.line = line if line is not None else number + 1
-            history.errors.append(wrong)
-    return history
-
-
-def _apply(history: _History, event: PlacementEvent) -> str | None:
-    """Apply one event; return why it cannot follow the case's state, if it cannot."""
-    state = event.state
-    if state is None:
-        return None  # placement.unavailable changes nothing
-    payload, case_id = event.payload, event.case_id
-    entry = history.open.get(case_id)
-    assert payload.agency_id is not None
-    assert payload.placement_id is not None
-    if state in (PlacementState.PROPOSED, PlacementState.PLACED) and entry is None:
-        # A proposal; or a placement made outside dunning's proposals (recorded from a case).
-        history.open[case_id] = _Open(payload.placement_id, payload.agency_id, state, payload.day)
-        history.known.add(payload.placement_id)
-        if state is PlacementState.PLACED:
-            opened = history.open[case_id]
-            opened.placed_on, opened.rate = payload.day, payload.commission_rate
-            opened.term_ends = payload.term_ends
-        return None
-    if state is PlacementState.PROPOSED:
-        assert entry is not None
-        return f"{event.type}: the case already has an open placement ({entry.placement_id})"
-    if entry is None or entry.placement_id != payload.placement_id:
-        return f"{event.type}: placement {payload.placement_id} is not open"
-    if state is PlacementState.PLACED:
-        if entry.state is not PlacementState.PROPOSED:
-            return f"{event.type}: placement {payload.placement_id} is already placed"
-        entry.state, entry.placed_on = state, payload.day
-        entry.rate, entry.term_ends = payload.commission_rate, payload.term_ends
-        return None
-    ends_placed = state in (PlacementState.RECALLED, PlacementState.RETURNED)
-    if ends_placed and entry.state is not PlacementState.PLACED:
-        return f"{event.type}: placement {payload.placement_id} was never placed"
-    assert state in ENDED
-    del history.open[case_id]
-    if entry.state is PlacementState.PLACED:
-        history.ended.setdefault(case_id, []).append((entry.agency_id, payload.day))
-    return None
