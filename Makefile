@@ -39,10 +39,12 @@ test-slow: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --out benchmarks/results/latest.json $(BENCH_ARGS)
 
-# Regenerates the shipped example portfolio and its placement events (same bytes every run).
+# Regenerates the shipped example portfolio, its placement events, and the settlement example
+# (a year of placements, the payment ledger, an agency's claim): same bytes every run.
 examples: $(STAMP)
 	$(BIN)/python examples/generate_portfolio.py --out examples/portfolio.jsonl \
 		--placements examples/placements.jsonl
+	$(BIN)/python examples/generate_settlement.py --out examples/settlement
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build src/*.egg-info

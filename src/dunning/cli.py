@@ -35,11 +35,14 @@ from .diff import diff_policies
 from .errors import CaseError, ConfigError, Diagnostic, DunningError, PolicyError
 from .events import PlacementEvent, read_events
 from .facts import Portfolio
+from .ledger import LedgerLine, read_ledger, read_ledger_table
 from .model import Case, Decision
 from .placement import Placer
 from .policy import Policy, check_as_of, check_file, load_policy, loads_policy
 from .policytests import run_test_files
 from .report import DecisionSummary, PlacementSummary, PortfolioSummary
+from .settlement import Settlement, settle
+from .tabular import parse_columns
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 #: As a shell reports a command ended by SIGINT (Ctrl-C) or SIGPIPE: 128 + the signal.
@@ -330,6 +333,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     place.set_defaults(run=_run_place)
 
+    settle = commands.add_parser(
+        "settle",
+        help="commission statements per agency and period, from the payment ledger and the "
+        "placement events",
+        description="Settle the payment ledger against the placement events: each agency's "
+        "commission statement per period, and where every ledger line went (commission, "
+        "in-house, before placement, after recall, outside the period, rejected). Exit 0 every "
+        "line settled, 1 some ledger or event lines rejected, 2 usage error.",
+    )
+    settle.add_argument("ledger", help="the payment ledger: JSON Lines, CSV or .xlsx (- for stdin)")
+    _money_options(settle)
+    settle.add_argument(
+        "--format",
+        choices=("table", "json", "csv", "jsonl"),
+        default="table",
+        help="table: statements and accounting; json: the same as one document; csv: the "
+        "statement lines; jsonl: every ledger line with its category, then the accounting",
+    )
+    settle.set_defaults(run=_run_settle)
+
     schema = commands.add_parser(
         "schema",
         help="print a JSON Schema: of a case, a decision, a policy file, a placement event or "
@@ -357,6 +380,46 @@ def _policy_options(parser: argparse.ArgumentParser) -> None:
         help="override a parameter's default (lists comma-separated); repeatable",
     )
     _engine_option(parser)
+
+
+def _money_options(parser: argparse.ArgumentParser) -> None:
+    """The inputs of settle, reconcile and costs: policy, agencies, events, range, ledger."""
+    parser.add_argument("--policy", required=True, help="the policy (currency, grace_days)")
+    parser.add_argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE",
+        help="override a parameter's default; repeatable",
+    )  # fmt: skip
+    parser.add_argument("--agencies", required=True, help="the agencies file (YAML)")
+    parser.add_argument(
+        "--events", required=True, metavar="EVENTS.jsonl",
+        help="the placement events (the output of dunning place, and the host's own)",
+    )  # fmt: skip
+    parser.add_argument("--from", dest="start", type=_day, default=None, metavar="YYYY-MM-DD",
+                        help="the first day to settle (default: no bound)")  # fmt: skip
+    parser.add_argument("--to", dest="end", type=_day, default=None, metavar="YYYY-MM-DD",
+                        help="the last day to settle (default: no bound)")  # fmt: skip
+    parser.add_argument(
+        "--period", choices=("month", "week", "range"), default="month",
+        help="a statement per calendar month, ISO week, or one for the whole --from/--to range",
+    )  # fmt: skip
+    parser.add_argument("--agency", default=None, help="only this agency's statements")
+    parser.add_argument(
+        "--ledger-format", choices=("jsonl", "csv", "xlsx"), default=None,
+        help="the ledger's format (default: by its extension; JSON Lines otherwise)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--ledger-column", action="append", default=[], metavar="FIELD=HEADER",
+        help="the ledger table's column for a field (reference, case_id, loan_id, date, amount, "
+        "currency, reverses, note); repeatable",
+    )  # fmt: skip
+    parser.add_argument("--encoding", default="utf-8", help="of CSV files (e.g. gb18030)")
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
 
 
 def _engine_option(parser: argparse.ArgumentParser) -> None:
@@ -913,6 +976,83 @@ def _run_place(args: argparse.Namespace) -> int:
         json.dump(summary.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     return EXIT_REJECTED if summary.rejected else EXIT_OK
+
+
+# --- settle ---------------------------------------------------------------------------------
+
+
+def _table_kind(path: str, given: str | None) -> str:
+    """The format of a ledger or claim file: as given, else by its extension."""
+    if given is not None:
+        return given
+    suffix = Path(path).suffix.lower()
+    return {".csv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}.get(suffix, "jsonl")
+
+
+def _ledger_lines(args: argparse.Namespace, stream: BinaryIO) -> Iterator[LedgerLine | CaseError]:
+    kind = _table_kind(args.ledger, args.ledger_format)
+    if kind == "jsonl":
+        return read_ledger(_event_lines(stream))
+    columns = _columns(args.ledger_column)
+    return read_ledger_table(
+        stream, columns=columns, kind=kind, encoding=args.encoding,  # type: ignore[arg-type]
+        name=args.ledger,
+    )  # fmt: skip
+
+
+def _columns(pairs: list[str]) -> dict[str, str]:
+    try:
+        return parse_columns(pairs)
+    except ConfigError as exc:
+        raise _Usage(str(exc)) from None
+
+
+def _settlement(args: argparse.Namespace) -> Settlement:
+    """Settle the command's inputs (the ledger read as a stream)."""
+    policy = load_policy(args.policy, params=_params(args.param) or None)
+    agencies = load_agencies(args.agencies)
+    if args.agency is not None and args.agency not in agencies:
+        known = ", ".join(a.agency_id for a in agencies)
+        raise _Usage(f"no agency {args.agency!r} in {args.agencies} ({known})")
+    with _open_binary(args.events) as events, _open_binary(args.ledger) as ledger:
+        return settle(
+            _checked(_ledger_lines(args, ledger)),
+            events=_checked(read_events(_event_lines(events))),
+            agencies=agencies,
+            policy=policy,
+            start=args.start,
+            end=args.end,
+            period=args.period,
+        )
+
+
+def _checked(items: Iterable[_T]) -> Iterator[_T]:
+    """The items, stopping at once on Ctrl-C (C code may have swallowed it)."""
+    for item in items:
+        _CTRL_C.check()
+        yield item
+
+
+def _run_settle(args: argparse.Namespace) -> int:
+    with _settlement(args) as settlement:
+        out = sys.stdout
+        if args.format == "table":
+            settlement.render(out, agency_id=args.agency)
+        elif args.format == "json":
+            settlement.write_json(out, agency_id=args.agency)
+        elif args.format == "csv":
+            settlement.write_csv(out, agency_id=args.agency)
+        else:
+            settlement.write_jsonl(out)
+        accounting = settlement.accounting
+        rejected = accounting.categories["rejected"].count + settlement.event_error_count
+        if rejected and args.format != "jsonl":
+            print(
+                f"dunning: {rejected} ledger or event lines rejected; "
+                "--format jsonl lists each with its reason",
+                file=sys.stderr,
+            )
+    return EXIT_REJECTED if rejected else EXIT_OK
 
 
 def _event_lines(stream: BinaryIO) -> Iterator[bytes]:

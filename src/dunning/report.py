@@ -13,8 +13,9 @@ from .money import round_money
 
 if TYPE_CHECKING:
     from .placement import PlacementResult
+    from .settlement import Settlement
 
-__all__ = ["DecisionSummary", "PlacementSummary", "PortfolioSummary"]
+__all__ = ["DecisionSummary", "PlacementSummary", "PortfolioSummary", "render_settlement"]
 
 
 @dataclass
@@ -314,3 +315,82 @@ class PlacementSummary:
             out.write(f"\nSkipped, not covered by this policy: {names}\n")
         if self.rejected:
             out.write(f"\n{self.rejected} line(s) rejected; see the messages above.\n")
+
+
+# --- settlement -----------------------------------------------------------------------------
+
+
+def render_settlement(settlement: Settlement, out: TextIO, *, agency_id: str | None = None) -> None:
+    """Write each statement (lines and total), then where every ledger line went."""
+    from .settlement import CATEGORIES, CATEGORY_TITLES
+
+    policy = settlement.policy
+    out.write(
+        f"Settlement of policy {policy['name']} {policy['version']} "
+        f"({settlement.currency}; grace {settlement.grace_days} days; rounding: each line "
+        "half-up to the minor unit, totals are the sums of the lines)\n"
+        f"inputs {settlement.digest}\n"
+    )
+    statements = settlement.statements(agency_id)
+    if not statements:
+        out.write("\nNo commission lines.\n")
+    for statement in statements:
+        period = statement.period
+        name = (
+            f" {statement.agency_name}" if statement.agency_name else " (not in the agencies file)"
+        )
+        out.write(
+            f"\nCommission statement: {statement.agency_id}{name}, {period.label} "
+            f"({period.start.isoformat()} to {period.end.isoformat()})\n"
+        )
+        rows = [
+            (
+                line.case_id or "",
+                line.reference or "",
+                line.day.isoformat() if line.day else "",
+                _money(line.amount),
+                str(line.rate or ""),
+                _money(line.commission),
+            )
+            for line in statement.lines()
+        ]
+        totals = statement.totals
+        count = f"{totals.count} line{'s' if totals.count != 1 else ''}"
+        footer = ("total", count, "", _money(totals.amount), "", _money(totals.commission))
+        head = ("case", "reference", "date", "amount", "rate", "commission")
+        widths = [max(len(r[i]) for r in [head, *rows, footer]) for i in range(6)]
+        for row in [head, *rows, footer]:
+            left = "  ".join(f"{row[i]:<{widths[i]}}" for i in range(3))
+            right = "  ".join(f"{row[i]:>{widths[i]}}" for i in range(3, 6))
+            out.write(f"{left}  {right}\n".rstrip() + "\n")
+    accounting = settlement.accounting
+    out.write("\nEvery ledger line, in exactly one category:\n")
+    table = [(CATEGORY_TITLES[c], accounting.categories[c]) for c in CATEGORIES]
+    table.append(("ledger", accounting.ledger))
+    width = max(len(title) for title, _ in table)
+    money = max(len(_money(t.amount)) for _, t in table)
+    for title, tally in table:
+        if title == "ledger":
+            out.write(f"  {'-' * width}\n")
+        out.write(f"  {title:<{width}}  {tally.count:>8}  {_money(tally.amount):>{money}}\n")
+    if accounting.unreadable:
+        out.write(f"  ({accounting.unreadable} rejected lines without a readable amount)\n")
+    if accounting.balanced:
+        out.write("  balanced: the categories' lines and amounts add up to the ledger's\n")
+    else:  # never, unless the library is wrong: said, not hidden
+        out.write("  NOT BALANCED: the categories do not add up to the ledger\n")
+    if settlement.event_error_count:
+        out.write(f"  {settlement.event_error_count} event lines rejected (see --format jsonl)\n")
+    rejected = accounting.categories["rejected"].count
+    if rejected:
+        out.write(f"\nRejected ledger lines ({rejected}):\n")
+        for line in settlement.lines("rejected"):
+            assert line.error is not None
+            first = line.error.problems[0]
+            what = f"{first.path}: " if first.path else ""
+            reference = f" {line.reference}" if line.reference else ""
+            out.write(f"  line {line.line}{reference}: {first.code}: {what}{first.message}\n")
+
+
+def _money(amount: Decimal | None) -> str:
+    return "" if amount is None else format(amount, ",")

@@ -202,6 +202,8 @@ class PlacementSettings:
         term_days: The placement's term when the agency's contract sets none.
         cool_off_days: Days after a case came back from an agency in which that agency is not
             given it again.
+        grace_days: Days after a placement ended (recalled or returned) in which a payment
+            still earns the agency its commission: payments it arranged that arrive late.
         in_house_channel: The channel of a case the rules send to an agency when no agency can
             take it.
         positions: Where each setting is written, for problems found against the agencies.
@@ -214,6 +216,7 @@ class PlacementSettings:
     notice_lead_days: int = 7
     term_days: int = 90
     cool_off_days: int = 30
+    grace_days: int = 0
     in_house_channel: Channel = Channel.FIELD_VISIT
     positions: Mapping[str, Pos] = field(default_factory=dict, repr=False, compare=False)
 

@@ -1,7 +1,8 @@
 """Stage 3c of the rule front end: the ``placement:`` section → checked :class:`PlacementSettings`.
 
 How the cases the rules send to an agency are shared among the eligible agencies, and the
-policy's placement terms (the notice's lead time, the term, the cool-off after a case came back).
+policy's placement terms (the notice's lead time, the term, the cool-off after a case came back,
+the grace period in which payments still earn the agency its commission).
 Every setting is optional; each problem is a diagnostic at its position. The agencies the
 section names are checked against an agencies file when a :class:`dunning.Placer` is built.
 """
@@ -29,6 +30,7 @@ PLACEMENT_KEYS = (
     "notice_lead_days",
     "term_days",
     "cool_off_days",
+    "grace_days",
     "in_house_channel",
 )
 #: Longest period a day count of the section may give (ten years).
@@ -90,7 +92,7 @@ def read_placement(node: PNode | None, source: Source) -> PlacementSettings:
             )
         else:
             values["salt"] = salt
-    for key in ("notice_lead_days", "term_days", "cool_off_days"):
+    for key in ("notice_lead_days", "term_days", "cool_off_days", "grace_days"):
         days = _days(r, section.get(key), key, minimum=1 if key == "term_days" else 0)
         if days is not None:
             values[key] = days
@@ -190,6 +192,7 @@ def placement_json_schema() -> dict[str, Any]:
             "notice_lead_days": days,
             "term_days": {**days, "minimum": 1},
             "cool_off_days": days,
+            "grace_days": days,
             "in_house_channel": {"enum": list(IN_HOUSE_CHANNELS)},
         },
     }

@@ -1,0 +1,174 @@
+"""The lender's payment ledger: what customers paid, and the reversals of those payments.
+
+Customers always pay the lender, never the agency (seed §2); the ledger is the lender's record
+of those payments and the one source of what an agency is paid on. A line is a payment, or a
+reversal when it names the payment it ``reverses`` (a returned transfer, a charge-back): the
+amount is always positive, and the reversal's sign comes from ``reverses``. Each line has its
+own ``reference``, unique in the ledger.
+
+Ledgers are read as JSON Lines or as CSV/Excel (:mod:`dunning.tabular`), one result per
+non-blank line, with the quality of cases: every bad line an error record with its line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping
+from decimal import Decimal
+from typing import Annotated, Any, BinaryIO, Literal, Self
+
+import jiter
+from pydantic import Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
+
+from .cases import check_batch, problems_of
+from .errors import CaseError, Problem
+from .model import Currency, Id, PositiveAmount, Text, _Model
+from .tabular import Kind, read_rows
+
+__all__ = ["LEDGER_COLUMNS", "LedgerLine", "parse_ledger_line", "read_ledger", "read_ledger_table"]
+
+#: The largest amount a ledger line may have (in major units): the bound of every amount the
+#: library computes with, so that sums stay exact in 64-bit minor units.
+MAX_LEDGER_AMOUNT = Decimal(10) ** 12
+
+
+class LedgerLine(_Model):
+    """One line of the payment ledger.
+
+    Attributes:
+        reference: The lender's unique reference of the line (bank transaction number).
+        case_id: The case paid (or give ``loan_id``).
+        loan_id: The loan paid: found in the placement events when ``case_id`` is absent.
+        date: The day the lender received the money (or reversed it).
+        amount: The amount received or reversed, always positive.
+        currency: The currency, when the ledger states it (it must be the policy's).
+        reverses: For a reversal: the reference of the payment it reverses.
+        note: Free text.
+    """
+
+    reference: Id
+    case_id: Id | None = None
+    loan_id: Id | None = None
+    date: dt.date
+    amount: Annotated[PositiveAmount, Field(lt=MAX_LEDGER_AMOUNT)]
+    currency: Currency | None = None
+    reverses: Id | None = None
+    note: Text | None = None
+
+    @model_validator(mode="after")
+    def _names_its_case(self) -> Self:
+        if self.case_id is None and self.loan_id is None:
+            raise PydanticCustomError("missing", "a ledger line names its case_id or loan_id")
+        if self.reverses is not None and self.reverses == self.reference:
+            raise PydanticCustomError("self_reversal", "a line cannot reverse itself")
+        return self
+
+    @property
+    def is_reversal(self) -> bool:
+        """Whether the line reverses an earlier payment."""
+        return self.reverses is not None
+
+
+#: The columns of a ledger table, and how each is read.
+LEDGER_COLUMNS: dict[str, Kind] = {
+    "reference": "text",
+    "case_id": "text",
+    "loan_id": "text",
+    "date": "date",
+    "amount": "amount",
+    "currency": "text",
+    "reverses": "text",
+    "note": "text",
+}
+
+
+def parse_ledger_line(
+    data: str | bytes | Mapping[str, Any], *, line: int | None = None
+) -> LedgerLine:
+    """Validate one ledger line (JSON text or a mapping).
+
+    Raises:
+        CaseError: Naming the line's case (when readable), its line and every problem.
+    """
+    raw: Any = data
+    if isinstance(data, str | bytes):
+        try:
+            raw = jiter.from_json(
+                data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data,
+                catch_duplicate_keys=True,
+                allow_inf_nan=False,
+            )
+        except ValueError as exc:
+            problem = Problem("", "invalid_json", f"not valid JSON: {exc}")
+            raise CaseError(None, [problem], line=line) from None
+    if not isinstance(raw, Mapping):
+        kind = type(raw).__name__
+        problem = Problem("", "not_an_object", f"a ledger line is a JSON object, not {kind}")
+        raise CaseError(None, [problem], line=line)
+    try:
+        return LedgerLine.model_validate(raw)
+    except ValidationError as exc:
+        raise CaseError(_named(raw), problems_of(exc, LedgerLine), line=line) from None
+
+
+def _named(raw: Mapping[str, Any]) -> str | None:
+    """The case (or loan) an error about a line names, when readable."""
+    for key in ("case_id", "loan_id"):
+        value = raw.get(key)
+        if isinstance(value, str) and 0 < len(value) <= 128 and value.isprintable():
+            return value
+    return None
+
+
+def read_ledger(lines: Iterable[str | bytes]) -> Iterator[LedgerLine | CaseError]:
+    """Yield a ``LedgerLine`` or a ``CaseError`` (with its line) per non-blank JSON line."""
+    check_batch(lines, "read_ledger")
+    for number, text in enumerate(lines, start=1):
+        if not isinstance(text, str | bytes):
+            problem = Problem("", "not_an_object", f"a line is text, not {type(text).__name__}")
+            yield CaseError(None, [problem], line=number)
+            continue
+        if not text.strip():
+            continue
+        try:
+            yield parse_ledger_line(text, line=number)
+        except CaseError as error:
+            yield error
+
+
+def read_ledger_table(
+    source: BinaryIO,
+    *,
+    columns: Mapping[str, str] | None = None,
+    kind: Literal["csv", "xlsx"] = "csv",
+    sheet: str | None = None,
+    encoding: str = "utf-8",
+    name: str = "the ledger",
+) -> Iterator[LedgerLine | CaseError]:
+    """Yield a ``LedgerLine`` or a ``CaseError`` per row of a CSV or Excel ledger.
+
+    Args:
+        source: The file, opened in binary mode.
+        columns: ``{field: header}`` for columns not named like the fields of
+            :data:`LEDGER_COLUMNS`.
+        kind: ``csv`` or ``xlsx``.
+        sheet: The workbook's sheet (default: the first).
+        encoding: The CSV file's encoding.
+        name: The file, as messages name it.
+
+    Raises:
+        ConfigError: If the header lacks ``reference``, ``date`` or ``amount``.
+    """
+    rows = read_rows(
+        source, fields=LEDGER_COLUMNS, required=("reference", "date", "amount"),
+        columns=columns, kind=kind, sheet=sheet, encoding=encoding, name=name,
+    )  # fmt: skip
+    for row in rows:
+        if row.problems:
+            yield CaseError(_named(row.values), row.problems, line=row.line)
+            continue
+        try:
+            yield LedgerLine.model_validate(row.values)
+        except ValidationError as exc:
+            yield CaseError(_named(row.values), problems_of(exc, LedgerLine), line=row.line)

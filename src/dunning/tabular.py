@@ -1,0 +1,352 @@
+"""Reading spreadsheets: CSV and Excel files as finance teams and agencies send them.
+
+A table's first non-blank row is its header. Each field the reader wants is found in the
+header under its own name or under the header a column mapping gives it (``amount=回款金额``);
+headers match without regard to case or surrounding spaces, and other columns are ignored.
+Cells are normalised for the field's kind before the model validates them: amounts lose their
+thousands separators (``1,234.56``), rates may be percentages (``7%``), dates may be written
+``2026-10-03``, ``2026/10/3``, ``2026.10.03`` or ``2026年10月3日``, and Excel's numbers become
+decimals through their shortest representation (the number the cell shows), never a float.
+
+Limits are checked while reading: a cell of more than 4,000 characters, more than 200 columns,
+an Excel file whose parts would unpack to more than 512 MiB. A row that breaks one is that
+row's error; a file that breaks one is refused as a whole with a :class:`ConfigError`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, BinaryIO, Literal
+
+from .errors import ConfigError, Problem, did_you_mean
+
+__all__ = ["Row", "parse_columns", "read_rows"]
+
+MAX_COLUMNS = 200
+MAX_CELL = 4000
+MAX_UNPACKED = 512 * 1024 * 1024
+MAX_PARTS = 10_000
+
+Kind = Literal["text", "amount", "rate", "date"]
+
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of a table, as the model's fields.
+
+    Attributes:
+        line: Its line in a CSV file, or its row in a sheet (the header is line 1 or later).
+        values: Each field the header has, with its cell normalised (``None`` left out).
+        problems: What is wrong with the row before any field is validated.
+    """
+
+    line: int
+    values: dict[str, Any]
+    problems: list[Problem] = field(default_factory=list)
+
+
+def parse_columns(pairs: Sequence[str]) -> dict[str, str]:
+    """Read ``FIELD=HEADER`` pairs (``--column amount=回款金额``) into a mapping.
+
+    Raises:
+        ConfigError: For a pair without ``=`` or a field given twice.
+    """
+    columns: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, header = pair.partition("=")
+        if not sep or not name.strip() or not header.strip():
+            raise ConfigError(f"a column mapping is FIELD=HEADER, not {pair!r}")
+        if name.strip() in columns:
+            raise ConfigError(f"the column of {name.strip()!r} is mapped twice")
+        columns[name.strip()] = header.strip()
+    return columns
+
+
+def read_rows(
+    source: BinaryIO,
+    *,
+    fields: Mapping[str, Kind],
+    required: Sequence[str],
+    columns: Mapping[str, str] | None = None,
+    kind: Literal["csv", "xlsx"] = "csv",
+    sheet: str | None = None,
+    encoding: str = "utf-8",
+    name: str = "the table",
+) -> Iterator[Row]:
+    """Yield each non-blank row after the header, as the fields it maps to.
+
+    Args:
+        source: The file, opened in binary mode.
+        fields: The fields the model has, and the kind of each.
+        required: The fields the header must have a column for.
+        columns: ``{field: header}`` for columns not named like their field.
+        kind: ``csv`` or ``xlsx``.
+        sheet: The workbook's sheet (default: the first).
+        encoding: A CSV file's encoding (``utf-8``, with or without a BOM; ``gb18030``).
+        name: The file, as messages name it.
+
+    Raises:
+        ConfigError: If the header lacks a required column, the mapping names a field or
+            header that is not there, or the file cannot be read as a table at all.
+    """
+    mapping = dict(columns or {})
+    unknown = [f for f in mapping if f not in fields]
+    if unknown:
+        raise ConfigError(
+            f"no field {unknown[0]!r} to map a column to{did_you_mean(unknown[0], fields)}; "
+            f"the fields are {', '.join(fields)}"
+        )
+    cells = _xlsx_rows(source, sheet, name) if kind == "xlsx" else _csv_rows(source, encoding)
+    for line, row, problem in cells:
+        if problem is not None:
+            raise ConfigError(f"{name}: line {line}, before the header: {problem.message}")
+        if not all(_blank(c) for c in row):
+            header = _header(row, fields, required, mapping, name)
+            break
+    else:
+        raise ConfigError(f"{name} has no header row")
+    for line, row, problem in cells:
+        if problem is not None:
+            yield Row(line, {}, [problem])
+            continue
+        if all(_blank(c) for c in row):
+            continue
+        yield _row(line, row, header, fields)
+
+
+def _blank(cell: Any) -> bool:
+    return cell is None or (isinstance(cell, str) and not cell.strip())
+
+
+def _header(
+    row: Sequence[Any],
+    fields: Mapping[str, Kind],
+    required: Sequence[str],
+    mapping: Mapping[str, str],
+    name: str,
+) -> dict[str, int]:
+    """Each field's column index in the header row."""
+    found = {str(c).strip().casefold(): i for i, c in reversed(list(enumerate(row))) if c}
+    shown = [str(c).strip() for c in row if not _blank(c)]
+    header: dict[str, int] = {}
+    for wanted in fields:
+        title = mapping.get(wanted, wanted)
+        index = found.get(title.strip().casefold())
+        if index is not None:
+            header[wanted] = index
+        elif wanted in mapping:
+            raise ConfigError(
+                f"{name} has no column {title!r} (mapped to {wanted!r})"
+                f"{did_you_mean(title, shown)}; its columns are {', '.join(shown)[:300]}"
+            )
+    missing = [f for f in required if f not in header]
+    if missing:
+        raise ConfigError(
+            f"{name} has no column for {', '.join(map(repr, missing))}; its columns are "
+            f"{', '.join(shown)[:300]}. Map one with FIELD=HEADER "
+            f"(--column {missing[0]}=...)"
+        )
+    return header
+
+
+def _row(
+    line: int, row: Sequence[Any], header: Mapping[str, int], fields: Mapping[str, Kind]
+) -> Row:
+    values: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for name, index in header.items():
+        cell = row[index] if index < len(row) else None
+        if _blank(cell):
+            continue
+        try:
+            values[name] = _cell(cell, fields[name])
+        except ValueError as exc:
+            problems.append(Problem(name, "bad_cell", str(exc)))
+    return Row(line, values, problems)
+
+
+def _cell(cell: Any, kind: Kind) -> Any:
+    """A cell as the model reads it: text, or a date, or a number as exact text."""
+    if isinstance(cell, bool):
+        raise ValueError(f"{cell} is not a value for this column")
+    if isinstance(cell, datetime | date):
+        if kind != "date":
+            raise ValueError(f"{cell.isoformat()} is a date, not a value for this column")
+        return cell.date() if isinstance(cell, datetime) else cell
+    if isinstance(cell, float):
+        # Excel keeps numbers as binary doubles; the shortest text that reads back as the same
+        # double is the number the cell shows (1234.56, not 1234.5599999999999).
+        cell = repr(cell)
+        if cell in ("nan", "inf", "-inf"):
+            raise ValueError(f"{cell} is not a number")
+    elif isinstance(cell, int):
+        cell = str(cell)
+    text = str(cell).strip()
+    if kind == "amount" and _THOUSANDS.match(text):
+        return text.replace(",", "")
+    if kind == "rate" and text.endswith("%"):
+        try:
+            number = Decimal(text[:-1].strip())
+        except InvalidOperation:
+            raise ValueError(f"{text[:40]!r} is not a percentage") from None
+        if not text[:-1].strip().isascii() or not number.is_finite():
+            raise ValueError(f"{text[:40]!r} is not a percentage")
+        return str(number.scaleb(-2))
+    if kind == "date":
+        matched = _DATE.match(text)
+        if matched:
+            year, month, day = map(int, matched.groups())
+            try:
+                return date(year, month, day)
+            except ValueError:
+                raise ValueError(f"{text!r} is not a date of the calendar") from None
+    return text
+
+
+# --- CSV ------------------------------------------------------------------------------------
+
+Cells = Iterator[tuple[int, list[Any], Problem | None]]
+
+
+def _csv_rows(source: BinaryIO, encoding: str) -> Cells:
+    """Each record of a CSV file with the line it starts on; a bad record is a problem."""
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise ConfigError(f"unknown encoding {encoding!r}") from None
+    lines = _decoded(source, encoding)
+    reader = csv.reader(lines.texts(), strict=True)
+    while True:
+        start = lines.number + 1
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield start, [], Problem("", "bad_row", f"not a CSV record: {exc}")
+            continue
+        if lines.bad:  # the record holds a line that could not be read
+            message = "; ".join(m for _, m in lines.bad)
+            lines.bad = []
+            yield start, [], Problem("", "invalid_text", message)
+            continue
+        if len(record) > MAX_COLUMNS:
+            yield start, [], Problem("", "bad_row", f"more than {MAX_COLUMNS} columns")
+            continue
+        long = next((c for c in record if len(c) > MAX_CELL), None)
+        if long is not None:
+            problem = Problem("", "bad_row", f"a cell of more than {MAX_CELL} characters")
+            yield start, [], problem
+            continue
+        yield start, record, None
+
+
+class _decoded:
+    """A CSV file's physical lines as text, counting them and noting undecodable ones."""
+
+    def __init__(self, source: BinaryIO, encoding: str) -> None:
+        self.source = source
+        self.encoding = encoding
+        self.number = 0
+        self.bad: list[tuple[int, str]] = []
+
+    def texts(self) -> Iterator[str]:
+        # A line is read with a bound: a file without newlines is never read whole.
+        limit = MAX_CELL * MAX_COLUMNS
+        while True:
+            raw = self.source.readline(limit + 1)
+            if not raw:
+                return
+            self.number += 1
+            if len(raw) > limit and not raw.endswith(b"\n"):
+                while raw and not raw.endswith(b"\n"):  # the rest of the line, unread
+                    raw = self.source.readline(limit + 1)
+                self.bad.append((self.number, f"line {self.number} is longer than {limit} bytes"))
+                yield "\n"
+                continue
+            if self.number == 1 and raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8) :]
+            try:
+                yield raw.decode(self.encoding)
+            except UnicodeDecodeError as exc:
+                self.bad.append(
+                    (
+                        self.number,
+                        f"byte {exc.start + 1} of line {self.number} is not {self.encoding} "
+                        "(save the file as CSV UTF-8, or name its encoding)",
+                    )
+                )
+                yield "\n"
+
+
+# --- Excel ----------------------------------------------------------------------------------
+
+
+def _xlsx_rows(source: BinaryIO, sheet: str | None, name: str) -> Cells:
+    """Each row of a workbook's sheet with its row number."""
+    data = source.read(MAX_UNPACKED + 1)
+    if len(data) > MAX_UNPACKED:
+        raise ConfigError(f"{name} is larger than {MAX_UNPACKED // 2**20} MiB")
+    buffer = io.BytesIO(data)
+    try:
+        with zipfile.ZipFile(buffer) as archive:
+            parts = archive.infolist()
+            if len(parts) > MAX_PARTS or sum(p.file_size for p in parts) > MAX_UNPACKED:
+                raise ConfigError(f"{name} would unpack to more than {MAX_UNPACKED // 2**20} MiB")
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:
+        raise ConfigError(f"{name} is not an Excel workbook (.xlsx): {exc}") from None
+    import openpyxl  # imported when a workbook is read: the rest of dunning does not need it
+
+    buffer.seek(0)
+    try:
+        book = openpyxl.load_workbook(buffer, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file; all mean the same
+        raise ConfigError(f"{name} cannot be read as a workbook: {_short(exc)}") from None
+    try:
+        if sheet is not None and sheet not in book.sheetnames:
+            raise ConfigError(
+                f"{name} has no sheet {sheet!r}{did_you_mean(sheet, book.sheetnames)}; "
+                f"its sheets are {', '.join(book.sheetnames)[:300]}"
+            )
+        if not book.sheetnames:
+            raise ConfigError(f"{name} has no sheet")
+        worksheet = book[sheet] if sheet is not None else book[book.sheetnames[0]]
+        rows = worksheet.iter_rows(values_only=True)
+        number = 0
+        while True:
+            try:
+                values = next(rows)
+            except StopIteration:
+                return
+            except Exception as exc:  # damaged XML inside the sheet
+                yield number + 1, [], Problem("", "unreadable_table", _short(exc))
+                return
+            number += 1
+            cells = list(values[: MAX_COLUMNS + 1])
+            if len(cells) > MAX_COLUMNS and any(not _blank(c) for c in values[MAX_COLUMNS:]):
+                yield number, [], Problem("", "bad_row", f"more than {MAX_COLUMNS} columns")
+                continue
+            long = next((c for c in cells if isinstance(c, str) and len(c) > MAX_CELL), None)
+            if long is not None:
+                problem = Problem("", "bad_row", f"a cell of more than {MAX_CELL} characters")
+                yield number, [], problem
+                continue
+            yield number, cells[:MAX_COLUMNS], None
+    finally:
+        book.close()
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text[:200]
