@@ -59,7 +59,7 @@ class LedgerLine(_Model):
     @model_validator(mode="after")
     def _names_its_case(self) -> Self:
         if self.case_id is None and self.loan_id is None:
-            raise PydanticCustomError("missing", "a ledger line names its case_id or loan_id")
+            raise PydanticCustomError("no_case", "a ledger line names its case_id or loan_id")
         if self.reverses is not None and self.reverses == self.reference:
             raise PydanticCustomError("self_reversal", "a line cannot reverse itself")
         return self

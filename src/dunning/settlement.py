@@ -610,10 +610,15 @@ class _Work:
                     total += amount * sign
                 count += 1
             else:
-                self.hash.update(parsed.model_dump_json().encode() + b"\n")
                 number = line if line is not None else seq + 1
                 problems = self._line_problems(parsed)
                 minor = _minor(parsed.amount, self.places)
+                # The digest reads the line's values, not their spelling: 1000.0 from Excel
+                # and "1,000.00" from a CSV are the same amount.
+                same = [parsed.reference, parsed.case_id, parsed.loan_id, parsed.date.isoformat(),
+                        str(minor) if minor is not None else str(parsed.amount),
+                        parsed.currency, parsed.reverses, parsed.note]  # fmt: skip
+                self.hash.update(json.dumps(same, ensure_ascii=False).encode() + b"\n")
                 record = None
                 if problems:
                     rejected = CaseError(parsed.case_id or parsed.loan_id, problems, line=number)
