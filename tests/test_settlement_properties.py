@@ -66,13 +66,17 @@ def histories(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str, list[tup
 
 
 @st.composite
-def ledgers(draw: st.DrawFn, cases: int = 5) -> list[dict[str, Any]]:
+def ledgers(draw: st.DrawFn, edges: list[date], cases: int = 5) -> list[dict[str, Any]]:
+    """Payments, many of them on the days where a window's edge makes the difference."""
+    near = [e + timedelta(days=d) for e in edges for d in (-1, 0, 1, GRACE, GRACE + 1)]
+    anyday = st.builds(lambda d: DAY0 + timedelta(days=d), st.integers(0, 200))
+    days = st.one_of(st.sampled_from(near), anyday) if near else anyday
     lines: list[dict[str, Any]] = []
     for n in range(draw(st.integers(0, 25))):
         case = f"C{draw(st.integers(0, cases - 1))}"
         line: dict[str, Any] = {
             "reference": f"P{n}",
-            "date": (DAY0 + timedelta(days=draw(st.integers(0, 200)))).isoformat(),
+            "date": draw(days).isoformat(),
             "amount": str(D(draw(st.integers(1, 500_000))).scaleb(-2)),
         }
         if draw(st.integers(0, 5)) == 0:
@@ -112,13 +116,22 @@ def holder(windows: list[tuple[Any, ...]], day: date) -> tuple[str, D] | None:
     return None
 
 
-@given(histories(), ledgers(), st.sampled_from(["month", "week"]))
+def edges(windows: dict[str, list[tuple[Any, ...]]]) -> list[date]:
+    return [day for found in windows.values() for w in found for day in w[2:] if day is not None]
+
+
+@st.composite
+def books(draw: st.DrawFn) -> tuple[list[Any], dict[str, list[tuple[Any, ...]]], list[Any]]:
+    """Placement events, each case's windows, and a ledger around their edges."""
+    events, windows = draw(histories())
+    return events, windows, draw(ledgers(edges(windows)))
+
+
+@given(books(), st.sampled_from(["month", "week"]))
 def test_every_line_once_commission_only_in_the_window_and_sums_to_the_fen(
-    history: tuple[list[dict[str, Any]], dict[str, list[tuple[Any, ...]]]],
-    ledger: list[dict[str, Any]],
-    period: str,
+    book: tuple[list[Any], dict[str, list[tuple[Any, ...]]], list[Any]], period: str
 ) -> None:
-    events, windows = history
+    events, windows, ledger = book
     with settle(ledger, events=events, agencies=AGENCIES, policy=POLICY, period=period) as s:  # type: ignore[arg-type]
         lines = list(s.lines())
         # Every ledger line exactly once, in order; counts and amounts add up.
@@ -172,12 +185,11 @@ def test_every_line_once_commission_only_in_the_window_and_sums_to_the_fen(
             assert cents <= original * 100
 
 
-@given(histories(), ledgers())
+@given(books())
 def test_settling_again_gives_the_same_bytes(
-    history: tuple[list[dict[str, Any]], dict[str, list[tuple[Any, ...]]]],
-    ledger: list[dict[str, Any]],
+    book: tuple[list[Any], dict[str, list[tuple[Any, ...]]], list[Any]],
 ) -> None:
-    events, _ = history
+    events, _, ledger = book
 
     def output() -> str:
         out = io.StringIO()
