@@ -475,3 +475,158 @@ def test_dunning_place_answers_every_line(
     for line in run.stdout.splitlines():
         record = json.loads(line)
         assert "type" in record or record["input"] in ("cases", "placements")
+
+
+# --- the payment ledger (JSON Lines, CSV, Excel) and dunning settle -------------------------
+
+LEDGER_LINES = (ROOT / "examples" / "settlement" / "ledger.jsonl").read_text(encoding="utf-8")
+LEDGER_LINES_LIST = LEDGER_LINES.splitlines()[:150]
+SETTLEMENT_EVENTS = (ROOT / "examples" / "settlement" / "events.jsonl").read_bytes().splitlines()
+CLAIM_BYTES = (ROOT / "examples" / "settlement" / "claim-AG-01-2026-10.csv").read_bytes()
+
+
+@st.composite
+def ledger_lines(draw: st.DrawFn) -> bytes:
+    """A line of the example ledger, mutated as a careless export would."""
+    line = _mutated_json(draw, json.loads(draw(st.sampled_from(LEDGER_LINES_LIST))), [0, 1, 1, 2])
+    text = json.dumps(line, ensure_ascii=draw(st.booleans())).encode("utf-8")
+    if draw(st.integers(0, 9)) == 0:
+        text = text[: draw(st.integers(0, len(text)))]
+    return text
+
+
+SEPARATORS = [b'"', b",", b"\n", b"\r", b"\x00", b"\xff\xfe", "，".encode()]
+
+
+@st.composite
+def mutated_bytes(draw: st.DrawFn, data: bytes) -> bytes:
+    """``data`` with a few spans overwritten, cut out or repeated, or bytes inserted."""
+    for _ in range(draw(st.integers(1, 6))):
+        at = draw(st.integers(0, len(data)))
+        how = draw(st.sampled_from(["put", "cut", "repeat", "insert"]))
+        span = draw(st.integers(1, 64))
+        if how == "put":
+            data = data[:at] + draw(st.binary(min_size=1, max_size=span)) + data[at + span :]
+        elif how == "cut":
+            data = data[:at] + data[at + span :]
+        elif how == "repeat":
+            data = data[:at] + data[at : at + span] * draw(st.integers(2, 50)) + data[at:]
+        else:
+            data = data[:at] + draw(st.sampled_from(SEPARATORS)) + data[at:]
+    return data
+
+
+def _ledger_csv() -> bytes:
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["reference", "case_id", "loan_id", "date", "amount", "reverses"])
+    for text in LEDGER_LINES_LIST[:40]:
+        line = json.loads(text)
+        writer.writerow([line.get(k, "") for k in ("reference", "case_id", "loan_id", "date",
+                                                   "amount", "reverses")])  # fmt: skip
+    return out.getvalue().encode("utf-8")
+
+
+LEDGER_CSV = _ledger_csv()
+
+
+def _ledger_xlsx() -> bytes:
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in LEDGER_CSV.decode().splitlines():
+        sheet.append(row.split(","))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+LEDGER_XLSX = _ledger_xlsx()  # once: a workbook records when it was written
+
+
+def _settled_all(read: list[Any], events: list[bytes]) -> None:
+    """Settle ``read``; every line accounted for once, and the accounting balanced."""
+    from dunning.settlement import settle
+
+    with settle(read, events=events, agencies=loads_agencies(AGENCIES_TEXT),
+                policy=load_policy(ROOT / "rules" / "lender.yaml")) as settlement:  # fmt: skip
+        assert sum(1 for _ in settlement.lines()) == len(read)
+        assert settlement.accounting.balanced
+        for line in settlement.lines("rejected"):
+            assert line.error is not None
+            json.dumps(line.to_dict(), ensure_ascii=False)
+
+
+@FUZZ_POLICIES
+@given(lines=st.lists(ledger_lines(), min_size=1, max_size=40),
+       events=st.lists(event_lines(), max_size=5))  # fmt: skip
+def test_any_ledger_gets_one_settled_line_per_line(lines: list[bytes], events: list[bytes]) -> None:
+    from dunning.ledger import read_ledger
+
+    with patience():
+        read = list(read_ledger(lines))
+        assert len(read) == sum(1 for line in lines if line.strip())
+        _settled_all(read, [*SETTLEMENT_EVENTS[:100], *events])
+
+
+@FUZZ_POLICIES
+@given(data=mutated_bytes(LEDGER_CSV))
+def test_any_ledger_table_is_read_row_by_row_or_refused_clearly(data: bytes) -> None:
+    with patience():
+        read = _read_table(data, "csv")
+        if isinstance(read, Exception):
+            assert str(read)
+            return
+        assert all(getattr(r, "line", None) for r in read if isinstance(r, CaseError))
+        _settled_all(read, SETTLEMENT_EVENTS[:100])
+
+
+@FUZZ_POLICIES
+@given(data=mutated_bytes(LEDGER_XLSX))
+def test_any_excel_file_is_read_or_refused_clearly(data: bytes) -> None:
+    with patience():
+        read = _read_table(data, "xlsx")
+        if isinstance(read, Exception):
+            assert str(read)
+            return
+        _settled_all(read, [])
+
+
+def _read_table(data: bytes, kind: Any) -> list[Any] | Exception:
+    """The ledger's rows, or the ConfigError refusing the file (any other error fails)."""
+    import io
+
+    from dunning.errors import ConfigError
+    from dunning.ledger import read_ledger_table
+
+    try:
+        return list(read_ledger_table(io.BytesIO(data), kind=kind))
+    except ConfigError as error:
+        return error
+
+
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")
+@FUZZ_CLI
+@given(lines=st.lists(ledger_lines(), max_size=30), events=st.lists(event_lines(), max_size=5))
+def test_dunning_settle_answers_every_line(
+    tmp_path_factory: pytest.TempPathFactory, lines: list[bytes], events: list[bytes]
+) -> None:
+    folder = tmp_path_factory.mktemp("fuzz")
+    (folder / "ledger.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    (folder / "events.jsonl").write_bytes(b"\n".join([*SETTLEMENT_EVENTS[:50], *events]) + b"\n")
+    run = _dunning(
+        ["settle", "--policy", str(ROOT / "rules" / "lender.yaml"), "--agencies",
+         str(ROOT / "rules" / "agencies.yaml"), "--events", str(folder / "events.jsonl"),
+         "--format", "jsonl", str(folder / "ledger.jsonl")]
+    )  # fmt: skip
+    assert b"Traceback" not in run.stderr, run.stderr.decode(errors="replace")
+    assert run.returncode in (0, 1)
+    records = [json.loads(line) for line in run.stdout.splitlines()]
+    assert sum(1 for r in records if r["kind"] == "line") == sum(1 for x in lines if x.strip())
+    assert records[-1]["balanced"] is True

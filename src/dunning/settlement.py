@@ -28,6 +28,7 @@ same inputs give the same bytes in any input order.
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import json
 import sqlite3
@@ -928,7 +929,9 @@ def _place(day: date, windows: list[Window], grace: timedelta) -> tuple[str, str
     if held:  # on a day one agency's placement ended and the next began, the next's
         return "commission", "held", held[-1]
     graced = [
-        w for w in windows if w.ended_on is not None and w.ended_on < day <= w.ended_on + grace
+        w
+        for w in windows
+        if w.ended_on is not None and w.ended_on < day <= _plus(w.ended_on, grace)
     ]
     if graced:
         return "commission", "grace", max(graced, key=lambda w: (w.ended_on, w.placed_on))
@@ -947,11 +950,11 @@ def _period(day: date, kind: PeriodKind, start: date | None, end: date | None) -
         return Period(f"{start.isoformat()}..{end.isoformat()}", start, end)
     if kind == "month":
         first = day.replace(day=1)
-        last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        last = day.replace(day=calendar.monthrange(day.year, day.month)[1])
         label = f"{day.year:04d}-{day.month:02d}"
     else:
-        first = day - timedelta(days=day.weekday())
-        last = first + timedelta(days=6)
+        first = day - timedelta(days=day.weekday())  # 0001-01-01 was a Monday
+        last = _plus(first, timedelta(days=6))
         year, week, _ = day.isocalendar()
         label = f"{year:04d}-W{week:02d}"
     return Period(label, max(first, start) if start else first, min(last, end) if end else last)
@@ -981,6 +984,11 @@ def _reversal_problem(row: tuple[Any, ...], reversed_before: int) -> Problem | N
 
 
 _DUPLICATE = "an earlier line of the ledger has this reference"
+
+
+def _plus(day: date, days: timedelta) -> date:
+    """``day + days``, or the last day there is (a ledger may be dated 9999-12-31)."""
+    return day + days if date.max - day >= days else date.max
 
 
 def _rejected(seq: int, who: str | None, line: int | None, problem: Problem) -> tuple[Any, ...]:
