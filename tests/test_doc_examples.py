@@ -8,7 +8,9 @@ The conventions (docs/contributing.md, "Examples in the docs"):
   written to that file instead (for a later command to use).
 - Shell: a ```` ```text ```` or ```` ```console ```` block of ``$ command`` lines, each followed by
   the output it shows (a line ``...`` matches any lines; no output shown: it must succeed),
-  and ```` ```sh ```` blocks of commands without output (each must succeed).
+  and ```` ```sh ```` blocks of commands without output (each must succeed). Commands are
+  ``dunning``, ``pytest``, ``make`` (dry run), ``python benchmarks/…`` (``--help``), and
+  ``cat``/``head`` to show an input file.
 - A document's blocks run in order, in one Python namespace, in a sandbox directory holding
   copies of ``rules/`` and ``examples/``. ``<!-- doctest-setup ... -->`` right before a block
   runs Python first (``replace``, ``write``, ``copy``, ``head``), undone after the block.
@@ -209,6 +211,8 @@ def run_command(command: str, sandbox: Sandbox) -> tuple[int, str]:
         options = [a.split("=")[0] for a in argv[2:] if a.startswith("--")]
         missing = [o for o in options if o not in done.stdout]
         return (done.returncode or bool(missing)), done.stdout + f"unknown options: {missing}"
+    elif argv[0] in ("cat", "head"):
+        pass  # shows a file of the sandbox (an example's input) as it is
     elif argv[0] in ("dunning", "pytest"):
         prefix = [str(BIN / "dunning")] if argv[0] == "dunning" else [sys.executable, "-m"]
         argv = [*prefix, *argv] if argv[0] == "pytest" else [*prefix, *argv[1:]]

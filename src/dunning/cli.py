@@ -40,7 +40,7 @@ from .model import Case, Decision
 from .placement import Placer
 from .policy import Policy, check_as_of, check_file, load_policy, loads_policy
 from .policytests import run_test_files
-from .report import DecisionSummary, PlacementSummary, PortfolioSummary
+from .report import DecisionSummary, PlacementSummary, PortfolioSummary, render_settlement
 from .settlement import Settlement, settle
 from .tabular import parse_columns
 
@@ -1037,7 +1037,7 @@ def _run_settle(args: argparse.Namespace) -> int:
     with _settlement(args) as settlement:
         out = sys.stdout
         if args.format == "table":
-            settlement.render(out, agency_id=args.agency)
+            render_settlement(settlement, out, agency_id=args.agency)
         elif args.format == "json":
             settlement.write_json(out, agency_id=args.agency)
         elif args.format == "csv":

@@ -257,6 +257,16 @@ CASE_CODES: dict[str, str] = {
     "bad_transition": "a placement event that cannot follow the case's placement state",
     "duplicate_case": "a batch to place names the same case twice",
     "incomplete_event": "a placement event without a field its type needs",
+    "bad_cell": "a spreadsheet cell that cannot be read for its column",
+    "bad_row": "a CSV record that cannot be read, or a row over the column or cell limits",
+    "invalid_text": "a CSV line that is not text in the file's encoding, or too long",
+    "unreadable_table": "a workbook sheet damaged part of the way through",
+    "no_case": "a ledger line naming neither case_id nor loan_id",
+    "self_reversal": "a ledger line that reverses itself",
+    "duplicate_reference": "a ledger or claim line repeating an earlier line's reference",
+    "case_mismatch": "a ledger line whose case and loan (or reversed payment) disagree",
+    "unknown_payment": "a reversal of a payment the ledger does not hold (or rejected)",
+    "over_reversal": "reversals of a payment beyond its amount",
 }
 
 #: Codes of rule-file diagnostics.

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, TextIO
 from .delinquency import DEFAULT_BANDS, Assessment, BucketBands
 from .model import Channel, Decision, GuardEffect, HandledBy, Product
 from .money import round_money
+from .settlement import CATEGORIES, CATEGORY_TITLES, Settlement
 
 if TYPE_CHECKING:
     from .placement import PlacementResult
-    from .settlement import Settlement
 
 __all__ = ["DecisionSummary", "PlacementSummary", "PortfolioSummary", "render_settlement"]
 
@@ -322,8 +322,6 @@ class PlacementSummary:
 
 def render_settlement(settlement: Settlement, out: TextIO, *, agency_id: str | None = None) -> None:
     """Write each statement (lines and total), then where every ledger line went."""
-    from .settlement import CATEGORIES, CATEGORY_TITLES
-
     policy = settlement.policy
     out.write(
         f"Settlement of policy {policy['name']} {policy['version']} "

@@ -360,12 +360,6 @@ class Settlement:
             for line in statement.lines():
                 writer.writerow(_csv_row(statement, line))
 
-    def render(self, out: TextIO, *, agency_id: str | None = None) -> None:
-        """Write the statements and the accounting as text tables."""
-        from .report import render_settlement
-
-        render_settlement(self, out, agency_id=agency_id)
-
 
 STATEMENT_COLUMNS = (
     "agency_id", "period", "case_id", "reference", "date", "amount", "rate", "commission",
