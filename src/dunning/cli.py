@@ -40,7 +40,14 @@ from .model import Case, Decision
 from .placement import Placer
 from .policy import Policy, check_as_of, check_file, load_policy, loads_policy
 from .policytests import run_test_files
-from .report import DecisionSummary, PlacementSummary, PortfolioSummary, render_settlement
+from .reconcile import read_claim, read_claim_table, reconcile
+from .report import (
+    DecisionSummary,
+    PlacementSummary,
+    PortfolioSummary,
+    render_reconciliation,
+    render_settlement,
+)
 from .settlement import Settlement, settle
 from .tabular import parse_columns
 
@@ -344,6 +351,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     settle.add_argument("ledger", help="the payment ledger: JSON Lines, CSV or .xlsx (- for stdin)")
     _money_options(settle)
+    settle.add_argument("--agency", default=None, help="only this agency's statements")
     settle.add_argument(
         "--format",
         choices=("table", "json", "csv", "jsonl"),
@@ -352,6 +360,32 @@ def _parser() -> argparse.ArgumentParser:
         "statement lines; jsonl: every ledger line with its category, then the accounting",
     )
     settle.set_defaults(run=_run_settle)
+
+    reconcile = commands.add_parser(
+        "reconcile",
+        help="match an agency's claim with the lender's statement, line by line",
+        description="Settle the ledger as dunning settle does, then match the agency's claim "
+        "(CSV or Excel as the agency sends it, or JSON Lines) with its statement lines by "
+        "payment reference: matched, different (amount, rate, commission, case, date), claimed "
+        "but not in the statement, in the statement but not claimed, claimed twice, unreadable. "
+        "Exit 0 the claim agrees, 1 it differs (or lines were rejected), 2 usage error.",
+    )
+    reconcile.add_argument("claim", help="the agency's claim: CSV, .xlsx or JSON Lines")
+    reconcile.add_argument("--ledger", required=True, help="the payment ledger")
+    reconcile.add_argument("--agency", required=True, help="the agency whose claim it is")
+    _money_options(reconcile)
+    reconcile.add_argument(
+        "--claim-format", choices=("jsonl", "csv", "xlsx"), default=None,
+        help="the claim's format (default: by its extension; JSON Lines otherwise)",
+    )  # fmt: skip
+    reconcile.add_argument(
+        "--column", action="append", default=[], metavar="FIELD=HEADER",
+        help="the claim's column for a field (reference, case_id, date, amount, rate, "
+        "commission, agency_id); repeatable; default: the agency's claim_columns",
+    )  # fmt: skip
+    reconcile.add_argument("--sheet", default=None, help="the workbook's sheet (default: first)")
+    reconcile.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    reconcile.set_defaults(run=_run_reconcile)
 
     schema = commands.add_parser(
         "schema",
@@ -402,7 +436,6 @@ def _money_options(parser: argparse.ArgumentParser) -> None:
         "--period", choices=("month", "week", "range"), default="month",
         help="a statement per calendar month, ISO week, or one for the whole --from/--to range",
     )  # fmt: skip
-    parser.add_argument("--agency", default=None, help="only this agency's statements")
     parser.add_argument(
         "--ledger-format", choices=("jsonl", "csv", "xlsx"), default=None,
         help="the ledger's format (default: by its extension; JSON Lines otherwise)",
@@ -1016,8 +1049,8 @@ def _settlement(args: argparse.Namespace) -> Settlement:
         raise _Usage(f"no agency {args.agency!r} in {args.agencies} ({known})")
     with _open_binary(args.events) as events, _open_binary(args.ledger) as ledger:
         return settle(
-            _checked(_ledger_lines(args, ledger)),
-            events=_checked(read_events(_event_lines(events))),
+            _Checked(_ledger_lines(args, ledger)),
+            events=_Checked(read_events(_event_lines(events))),
             agencies=agencies,
             policy=policy,
             start=args.start,
@@ -1026,11 +1059,25 @@ def _settlement(args: argparse.Namespace) -> Settlement:
         )
 
 
-def _checked(items: Iterable[_T]) -> Iterator[_T]:
-    """The items, stopping at once on Ctrl-C (C code may have swallowed it)."""
-    for item in items:
+class _Checked(Iterator[_T]):
+    """The items, stopping at once on Ctrl-C (C code may have swallowed it).
+
+    ``line`` is the inner reader's line of the item given last.
+    """
+
+    def __init__(self, items: Iterable[_T]) -> None:
+        self._items = iter(items)
+
+    def __iter__(self) -> _Checked[_T]:
+        return self
+
+    def __next__(self) -> _T:
         _CTRL_C.check()
-        yield item
+        return next(self._items)
+
+    @property
+    def line(self) -> int | None:
+        return getattr(self._items, "line", None)
 
 
 def _run_settle(args: argparse.Namespace) -> int:
@@ -1053,6 +1100,34 @@ def _run_settle(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
     return EXIT_REJECTED if rejected else EXIT_OK
+
+
+def _run_reconcile(args: argparse.Namespace) -> int:
+    with _settlement(args) as settlement:
+        agency = load_agencies(args.agencies).get(args.agency)
+        assert agency is not None  # _settlement checked it
+        columns = {**agency.claim_columns, **_columns(args.column)}
+        kind = _table_kind(args.claim, args.claim_format)
+        with _open_binary(args.claim) as stream:
+            claim = (
+                read_claim(_event_lines(stream))
+                if kind == "jsonl"
+                else read_claim_table(stream, columns=columns, kind=kind,  # type: ignore[arg-type]
+                                      sheet=args.sheet, encoding=args.encoding, name=args.claim)
+            )  # fmt: skip
+            result = reconcile(settlement, _Checked(claim), agency_id=args.agency)
+        if args.format == "table":
+            render_reconciliation(result, sys.stdout)
+        elif args.format == "json":
+            result.write_json(sys.stdout)
+        else:
+            result.write_csv(sys.stdout)
+        rejected = settlement.accounting.categories["rejected"].count
+        rejected += settlement.event_error_count
+    if rejected:
+        print(f"dunning: {rejected} ledger or event lines rejected (dunning settle --format "
+              "jsonl lists them)", file=sys.stderr)  # fmt: skip
+    return EXIT_OK if result.agrees and not rejected else EXIT_REJECTED
 
 
 def _event_lines(stream: BinaryIO) -> Iterator[bytes]:

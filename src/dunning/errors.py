@@ -267,6 +267,7 @@ CASE_CODES: dict[str, str] = {
     "case_mismatch": "a ledger line whose case and loan (or reversed payment) disagree",
     "unknown_payment": "a reversal of a payment the ledger does not hold (or rejected)",
     "over_reversal": "reversals of a payment beyond its amount",
+    "unknown_field": "an agency's claim_columns names a field a claim does not have",
 }
 
 #: Codes of rule-file diagnostics.

@@ -24,7 +24,7 @@ from pydantic_core import PydanticCustomError
 from .cases import check_batch, problems_of
 from .errors import CaseError, Problem
 from .model import Currency, Id, PositiveAmount, Text, _Model
-from .tabular import Kind, read_rows
+from .tabular import Kind, Numbered, Row, read_rows
 
 __all__ = ["LEDGER_COLUMNS", "LedgerLine", "parse_ledger_line", "read_ledger", "read_ledger_table"]
 
@@ -121,20 +121,27 @@ def _named(raw: Mapping[str, Any]) -> str | None:
     return None
 
 
-def read_ledger(lines: Iterable[str | bytes]) -> Iterator[LedgerLine | CaseError]:
-    """Yield a ``LedgerLine`` or a ``CaseError`` (with its line) per non-blank JSON line."""
+def read_ledger(lines: Iterable[str | bytes]) -> Numbered[LedgerLine | CaseError]:
+    """Yield a ``LedgerLine`` or a ``CaseError`` (with its line) per non-blank JSON line.
+
+    The iterator's ``line`` is the line of the item it gave last.
+    """
     check_batch(lines, "read_ledger")
+    return Numbered(_read_ledger(lines))
+
+
+def _read_ledger(lines: Iterable[str | bytes]) -> Iterator[tuple[int, LedgerLine | CaseError]]:
     for number, text in enumerate(lines, start=1):
         if not isinstance(text, str | bytes):
             problem = Problem("", "not_an_object", f"a line is text, not {type(text).__name__}")
-            yield CaseError(None, [problem], line=number)
+            yield number, CaseError(None, [problem], line=number)
             continue
         if not text.strip():
             continue
         try:
-            yield parse_ledger_line(text, line=number)
+            yield number, parse_ledger_line(text, line=number)
         except CaseError as error:
-            yield error
+            yield number, error
 
 
 def read_ledger_table(
@@ -145,8 +152,10 @@ def read_ledger_table(
     sheet: str | None = None,
     encoding: str = "utf-8",
     name: str = "the ledger",
-) -> Iterator[LedgerLine | CaseError]:
+) -> Numbered[LedgerLine | CaseError]:
     """Yield a ``LedgerLine`` or a ``CaseError`` per row of a CSV or Excel ledger.
+
+    The iterator's ``line`` is the file's line (CSV) or row (Excel) of the item given last.
 
     Args:
         source: The file, opened in binary mode.
@@ -164,11 +173,13 @@ def read_ledger_table(
         source, fields=LEDGER_COLUMNS, required=("reference", "date", "amount"),
         columns=columns, kind=kind, sheet=sheet, encoding=encoding, name=name,
     )  # fmt: skip
-    for row in rows:
-        if row.problems:
-            yield CaseError(_named(row.values), row.problems, line=row.line)
-            continue
-        try:
-            yield LedgerLine.model_validate(row.values)
-        except ValidationError as exc:
-            yield CaseError(_named(row.values), problems_of(exc, LedgerLine), line=row.line)
+    return Numbered((row.line, _ledger_row(row)) for row in rows)
+
+
+def _ledger_row(row: Row) -> LedgerLine | CaseError:
+    if row.problems:
+        return CaseError(_named(row.values), row.problems, line=row.line)
+    try:
+        return LedgerLine.model_validate(row.values)
+    except ValidationError as exc:
+        return CaseError(_named(row.values), problems_of(exc, LedgerLine), line=row.line)

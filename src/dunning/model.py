@@ -615,6 +615,10 @@ class CommissionBand(_Model):
         return self
 
 
+#: The fields of an agency's claim line (dunning.reconcile), which ``claim_columns`` may map.
+CLAIM_FIELDS = ("reference", "case_id", "date", "amount", "rate", "commission", "agency_id")
+
+
 class AgencyStatus(StrEnum):
     """Whether an agency takes and works cases under its contract."""
 
@@ -629,7 +633,8 @@ class Agency(_Model):
     bands is paid the policy's commission table. ``capacity`` counts open cases (proposed and
     placed); ``None`` is no limit. ``term_days`` is the placement term its contract sets
     (``None``: the policy's). An agency whose ``review_on`` date has passed is not given new
-    cases until the lender reviews it (and moves the date).
+    cases until the lender reviews it (and moves the date). ``claim_columns`` maps the fields
+    of a claim (:data:`CLAIM_FIELDS`) to the headers of the spreadsheets the agency sends.
     """
 
     agency_id: Id
@@ -646,10 +651,20 @@ class Agency(_Model):
     term_days: Annotated[int, Strict(), Field(ge=1, le=3650)] | None = None
     review_on: date | None = None
     commission: tuple[CommissionBand, ...] = ()
+    claim_columns: dict[Id, Text] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _contiguous(self) -> Self:
         problems = _Problems("Agency")
+        for name in self.claim_columns:
+            if name not in CLAIM_FIELDS:
+                problems.add(
+                    ("claim_columns", name),
+                    "unknown_field",
+                    f"a claim has no field {name!r}{did_you_mean(name, CLAIM_FIELDS)}; the "
+                    f"fields are {', '.join(CLAIM_FIELDS)}",
+                    name,
+                )
         bands = self.commission
         for i in range(1, len(bands)):
             before = bands[i - 1].max_dpd

@@ -14,8 +14,15 @@ from .settlement import CATEGORIES, CATEGORY_TITLES, Settlement
 
 if TYPE_CHECKING:
     from .placement import PlacementResult
+    from .reconcile import Reconciliation
 
-__all__ = ["DecisionSummary", "PlacementSummary", "PortfolioSummary", "render_settlement"]
+__all__ = [
+    "DecisionSummary",
+    "PlacementSummary",
+    "PortfolioSummary",
+    "render_reconciliation",
+    "render_settlement",
+]
 
 
 @dataclass
@@ -392,3 +399,54 @@ def render_settlement(settlement: Settlement, out: TextIO, *, agency_id: str | N
 
 def _money(amount: Decimal | None) -> str:
     return "" if amount is None else format(amount, ",")
+
+
+# --- reconciliation -------------------------------------------------------------------------
+
+
+def render_reconciliation(reconciliation: Reconciliation, out: TextIO) -> None:
+    """Write the counts by category, every line that is not matched, and both totals."""
+    from .reconcile import RECONCILIATION_CATEGORIES, TITLES
+
+    r = reconciliation
+    out.write(f"Reconciliation of {r.agency_id}'s claim with the lender's statement\n")
+    out.write(f"statement inputs {r.settlement_digest}\n\n")
+    width = max(len(t) for t in TITLES.values())
+    for category in RECONCILIATION_CATEGORIES:
+        out.write(f"  {TITLES[category]:<{width}}  {r.counts[category]:>6}\n")
+    for category in RECONCILIATION_CATEGORIES[1:]:
+        lines = r.of(category)
+        if not lines:
+            continue
+        out.write(f"\n{TITLES[category][0].upper()}{TITLES[category][1:]}:\n")
+        for line in lines:
+            where = f"claim line {line.claim_line}" if line.claim_line else "statement"
+            if line.error is not None:
+                problem = line.error.problems[0]
+                out.write(f"  {where}: {problem.code}: {problem.path or ''} {problem.message}\n")
+                continue
+            side = line.lender if line.lender is not None else line.claim
+            amount = _money(side.amount) if side is not None else ""
+            out.write(f"  {line.reference}  {amount}  ({where})")
+            if line.differences:
+                said = "; ".join(f"{f}: lender {a}, agency {b}" for f, a, b in line.differences)
+                out.write(f": {said}")
+            if line.lender_view:
+                out.write(f": the lender's settlement has it as {line.lender_view}")
+            out.write("\n")
+    lender, agency = r.lender_total, r.agency_total
+    claimed = _money(agency[2]) if agency[2] is not None else "(not given)"
+    out.write(
+        f"\nTotals      lines  {'amount':>14}  {'commission':>12}\n"
+        f"  lender  {lender[0]:>7}  {_money(lender[1]):>14}  {_money(lender[2]):>12}\n"
+        f"  agency  {agency[0]:>7}  {_money(agency[1]):>14}  {claimed:>12}\n"
+    )
+    if r.agrees:
+        out.write("\nThe claim agrees with the statement, line by line and in total.\n")
+    else:
+        out.write(
+            f"\nThe claim differs: {len(r.lines) - r.counts['matched']} of {len(r.lines)} "
+            "lines are not matched"
+            + ("" if lender[1:] == agency[1:] else "; the totals differ")
+            + ".\n"
+        )

@@ -583,8 +583,9 @@ class _Work:
             "INSERT INTO ledger (seq, line, reference, case_id, loan_id, day, amount, sign,"
             " reverses, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         )
-        for seq, item in enumerate(ledger):
-            line = getattr(item, "line", None)
+        source = iter(ledger)
+        for seq, item in enumerate(source):
+            line = getattr(source, "line", None) or getattr(item, "line", None)
             row: tuple[Any, ...]
             if isinstance(item, str | bytes) and not item.strip():
                 continue
@@ -654,8 +655,9 @@ class _Work:
         errors = 0
         batch: list[tuple[Any, ...]] = []
         insert = "INSERT INTO events (seq, case_id, at, line, event) VALUES (?, ?, ?, ?, ?)"
-        for seq, item in enumerate(events):
-            line = getattr(item, "line", None)
+        source = iter(events)
+        for seq, item in enumerate(source):
+            line = getattr(source, "line", None) or getattr(item, "line", None)
             if isinstance(item, str | bytes) and not item.strip():
                 continue
             try:

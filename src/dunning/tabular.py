@@ -24,11 +24,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO, Literal, TypeVar
 
 from .errors import ConfigError, Problem, did_you_mean
 
-__all__ = ["Row", "parse_columns", "read_rows"]
+__all__ = ["Numbered", "Row", "parse_columns", "read_rows"]
 
 MAX_COLUMNS = 200
 MAX_CELL = 4000
@@ -36,6 +36,7 @@ MAX_UNPACKED = 512 * 1024 * 1024
 MAX_PARTS = 10_000
 
 Kind = Literal["text", "amount", "rate", "date"]
+T = TypeVar("T")
 
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
@@ -54,6 +55,25 @@ class Row:
     line: int
     values: dict[str, Any]
     problems: list[Problem] = field(default_factory=list)
+
+
+class Numbered(Iterator[T]):
+    """Items read from a file, remembering the line (or row) of the item given last.
+
+    A consumer (``settle``, ``reconcile``) reads ``line`` after each item, so that its records
+    name the file's line, whether the item was read or rejected.
+    """
+
+    def __init__(self, numbered: Iterator[tuple[int, T]]) -> None:
+        self._numbered = numbered
+        self.line: int | None = None
+
+    def __iter__(self) -> Numbered[T]:
+        return self
+
+    def __next__(self) -> T:
+        self.line, item = next(self._numbered)
+        return item
 
 
 def parse_columns(pairs: Sequence[str]) -> dict[str, str]:

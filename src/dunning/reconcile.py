@@ -1,0 +1,487 @@
+"""Reconciliation: the lender's statement against what the agency claims, line by line.
+
+The agency sends what it believes it earned — a spreadsheet as agencies keep them, or JSON
+Lines. :func:`reconcile` matches the claim's lines with the lender's statement lines by payment
+reference, and puts every line of both sides in exactly one category:
+
+``matched``
+    the same payment, amount, rate and commission on both sides (and the same case and date
+    where the claim gives them);
+``different``
+    the same payment with a different amount, rate, commission, case or date: each difference
+    is listed with both values;
+``claimed_only``
+    a line the agency claims and the lender's statement does not have, with what the lender's
+    settlement made of that payment (in-house, after the recall and its grace, another agency's,
+    outside the period, not in the ledger…);
+``missing``
+    a statement line the agency left out;
+``duplicate``
+    a claim line repeating a reference the claim already gave;
+``rejected``
+    a claim line that cannot be read.
+
+Both totals are given; the two sides agree only when every line is matched and the totals are
+equal.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Annotated, Any, BinaryIO, Literal, TextIO
+
+import jiter
+from pydantic import BeforeValidator, Field, ValidationError
+
+from .cases import check_batch, problems_of
+from .errors import ArgumentError, CaseError, ConfigError, Problem
+from .ledger import MAX_LEDGER_AMOUNT
+from .model import CLAIM_FIELDS, Id, Rate, _amount_input, _Model
+from .money import round_money
+from .settlement import SettledLine, Settlement
+from .tabular import Kind, Numbered, read_rows
+
+__all__ = [
+    "CLAIM_COLUMNS",
+    "RECONCILIATION_CATEGORIES",
+    "ClaimLine",
+    "ReconciledLine",
+    "Reconciliation",
+    "read_claim",
+    "read_claim_table",
+    "reconcile",
+]
+
+#: Every category of a reconciliation, in the order reports list them.
+RECONCILIATION_CATEGORIES = (
+    "matched",
+    "different",
+    "claimed_only",
+    "missing",
+    "duplicate",
+    "rejected",
+)
+TITLES = {
+    "matched": "matched",
+    "different": "different (same payment, other figures)",
+    "claimed_only": "claimed, not in the lender's statement",
+    "missing": "in the lender's statement, not claimed",
+    "duplicate": "claimed twice",
+    "rejected": "claim lines that cannot be read",
+}
+
+#: An amount as a claim gives it: reversals may be negative.
+SignedAmount = Annotated[
+    Decimal,
+    Field(gt=-MAX_LEDGER_AMOUNT, lt=MAX_LEDGER_AMOUNT),
+    BeforeValidator(_amount_input),
+]
+
+
+class ClaimLine(_Model):
+    """One line of an agency's claim.
+
+    Attributes:
+        reference: The lender's payment reference (the agency copies it from its statement or
+            from the borrower's receipt).
+        case_id: The case, when the claim gives it.
+        date: The payment's date, when the claim gives it.
+        amount: The amount recovered (negative for a reversal).
+        rate: The commission rate the agency applies, when given.
+        commission: The commission it claims for the line, when given.
+        agency_id: The agency, when the claim names it on every line.
+    """
+
+    reference: Id
+    case_id: Id | None = None
+    date: dt.date | None = None
+    amount: SignedAmount
+    rate: Rate | None = None
+    commission: SignedAmount | None = None
+    agency_id: Id | None = None
+
+
+#: The columns of a claim table, and how each is read.
+CLAIM_COLUMNS: dict[str, Kind] = {
+    "reference": "text",
+    "case_id": "text",
+    "date": "date",
+    "amount": "amount",
+    "rate": "rate",
+    "commission": "amount",
+    "agency_id": "text",
+}
+assert tuple(CLAIM_COLUMNS) == CLAIM_FIELDS  # what an agencies file may map
+
+
+def read_claim(lines: Iterable[str | bytes]) -> Numbered[ClaimLine | CaseError]:
+    """Yield a ``ClaimLine`` or a ``CaseError`` (with its line) per non-blank JSON line.
+
+    The iterator's ``line`` is the line of the item it gave last.
+    """
+    check_batch(lines, "read_claim")
+    return Numbered(_read_claim(lines))
+
+
+def _read_claim(lines: Iterable[str | bytes]) -> Iterator[tuple[int, ClaimLine | CaseError]]:
+    for number, text in enumerate(lines, start=1):
+        if not isinstance(text, str | bytes):
+            problem = Problem("", "not_an_object", f"a line is text, not {type(text).__name__}")
+            yield number, CaseError(None, [problem], line=number)
+            continue
+        if text.strip():
+            yield number, _claim_line(text, number)
+
+
+def _claim_line(data: str | bytes | Mapping[str, Any], line: int | None) -> ClaimLine | CaseError:
+    raw: Any = data
+    if isinstance(data, str | bytes):
+        try:
+            raw = jiter.from_json(
+                data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data,
+                catch_duplicate_keys=True,
+                allow_inf_nan=False,
+            )
+        except ValueError as exc:
+            return CaseError(
+                None, [Problem("", "invalid_json", f"not valid JSON: {exc}")], line=line
+            )
+    if not isinstance(raw, Mapping):
+        kind = type(raw).__name__
+        problem = Problem("", "not_an_object", f"a claim line is a JSON object, not {kind}")
+        return CaseError(None, [problem], line=line)
+    try:
+        return ClaimLine.model_validate(raw)
+    except ValidationError as exc:
+        return CaseError(_case_of(raw), problems_of(exc, ClaimLine), line=line)
+
+
+def _case_of(raw: Mapping[str, Any]) -> str | None:
+    value = raw.get("case_id")
+    return value if isinstance(value, str) and 0 < len(value) <= 128 else None
+
+
+def read_claim_table(
+    source: BinaryIO,
+    *,
+    columns: Mapping[str, str] | None = None,
+    kind: Literal["csv", "xlsx"] = "csv",
+    sheet: str | None = None,
+    encoding: str = "utf-8",
+    name: str = "the claim",
+) -> Numbered[ClaimLine | CaseError]:
+    """Yield a ``ClaimLine`` or a ``CaseError`` per row of a CSV or Excel claim.
+
+    The iterator's ``line`` is the file's line (CSV) or row (Excel) of the item given last.
+
+    Args:
+        source: The file, opened in binary mode.
+        columns: ``{field: header}`` for the fields of :data:`CLAIM_COLUMNS` whose column is
+            named otherwise (an agency's own headers: ``amount=还款金额``).
+        kind: ``csv`` or ``xlsx``.
+        sheet: The workbook's sheet (default: the first).
+        encoding: The CSV file's encoding.
+        name: The file, as messages name it.
+
+    Raises:
+        ConfigError: If the header lacks ``reference`` or ``amount``.
+    """
+    rows = read_rows(
+        source, fields=CLAIM_COLUMNS, required=("reference", "amount"), columns=columns,
+        kind=kind, sheet=sheet, encoding=encoding, name=name,
+    )  # fmt: skip
+    return Numbered(
+        (row.line, CaseError(_case_of(row.values), row.problems, line=row.line))
+        if row.problems
+        else (row.line, _claim_line(row.values, row.line))
+        for row in rows
+    )
+
+
+# --- the reconciliation ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReconciledLine:
+    """One line of either side, in its category.
+
+    Attributes:
+        category: One of :data:`RECONCILIATION_CATEGORIES`.
+        reference: The payment reference.
+        lender: The lender's statement line (``None`` for a line only the agency has).
+        claim: The agency's line (``None`` for a line it left out).
+        claim_line: The claim's line (or row) number.
+        differences: For ``different``: each field that differs, with the lender's and the
+            agency's values.
+        lender_view: For ``claimed_only``: what the lender's settlement made of the payment.
+        error: For ``rejected``: the error record.
+    """
+
+    category: str
+    reference: str | None
+    lender: SettledLine | None = None
+    claim: ClaimLine | None = None
+    claim_line: int | None = None
+    differences: tuple[tuple[str, str | None, str | None], ...] = ()
+    lender_view: str | None = None
+    error: CaseError | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The line as a JSON-ready record."""
+        lender = self.lender
+        claim = self.claim
+        record: dict[str, Any] = {
+            "category": self.category,
+            "reference": self.reference,
+            "claim_line": self.claim_line,
+            "lender": None
+            if lender is None
+            else {
+                "case_id": lender.case_id,
+                "date": lender.day.isoformat() if lender.day else None,
+                "amount": _text(lender.amount),
+                "rate": _text(lender.rate),
+                "commission": _text(lender.commission),
+                "period": lender.period,
+                "ledger_line": lender.line,
+            },
+            "agency": None
+            if claim is None
+            else {
+                "case_id": claim.case_id,
+                "date": claim.date.isoformat() if claim.date else None,
+                "amount": str(claim.amount),
+                "rate": _text(claim.rate),
+                "commission": _text(claim.commission),
+            },
+            "differences": [
+                {"field": f, "lender": lender_value, "agency": agency_value}
+                for f, lender_value, agency_value in self.differences
+            ],
+            "lender_view": self.lender_view,
+        }
+        if self.error is not None:
+            record["errors"] = self.error.to_dict()["errors"]
+        return record
+
+
+@dataclass
+class Reconciliation:
+    """Every line of the lender's statement and of the agency's claim, each in one category.
+
+    Attributes:
+        agency_id: The agency.
+        lines: Every line of both sides, lender's statement order first, then the claim's.
+        lender_total: The statement's line count, amount and commission.
+        agency_total: The claim's readable lines: count, amount and commission (``None`` when
+            the claim gives neither commissions nor rates to compute them from).
+        settlement_digest: The digest of the settlement's inputs.
+        currency: The currency.
+    """
+
+    agency_id: str
+    lines: list[ReconciledLine]
+    lender_total: tuple[int, Decimal, Decimal]
+    agency_total: tuple[int, Decimal, Decimal | None]
+    settlement_digest: str
+    currency: str
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.counts = dict.fromkeys(RECONCILIATION_CATEGORIES, 0)
+        for line in self.lines:
+            self.counts[line.category] += 1
+
+    @property
+    def agrees(self) -> bool:
+        """Whether every line matched and the totals are equal."""
+        lender, agency = self.lender_total, self.agency_total
+        return (
+            self.counts["matched"] == len(self.lines)
+            and lender[:2] == agency[:2]
+            and agency[2] in (None, lender[2])
+        )
+
+    def of(self, category: str) -> list[ReconciledLine]:
+        """The lines of one category."""
+        if category not in RECONCILIATION_CATEGORIES:
+            raise ConfigError(f"no category {category!r}: {', '.join(RECONCILIATION_CATEGORIES)}")
+        return [line for line in self.lines if line.category == category]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The reconciliation as JSON-ready data."""
+        lender, agency = self.lender_total, self.agency_total
+        return {
+            "agency_id": self.agency_id,
+            "settlement_digest": self.settlement_digest,
+            "currency": self.currency,
+            "agrees": self.agrees,
+            "counts": self.counts,
+            "lender_total": {
+                "lines": lender[0],
+                "amount": str(lender[1]),
+                "commission": str(lender[2]),
+            },
+            "agency_total": {
+                "lines": agency[0],
+                "amount": str(agency[1]),
+                "commission": _text(agency[2]),
+            },
+            "lines": [line.to_dict() for line in self.lines],
+        }
+
+    def write_json(self, out: TextIO) -> None:
+        """Write :meth:`to_dict` as indented JSON."""
+        json.dump(self.to_dict(), out, ensure_ascii=False, indent=2)
+        out.write("\n")
+
+    def write_csv(self, out: TextIO) -> None:
+        """One row per line of either side: its category, both sides' figures, differences."""
+        writer = csv.writer(out, lineterminator="\n")
+        sides = ("case_id", "date", "amount", "rate", "commission")
+        writer.writerow(["category", "reference", "claim_line",
+                         *(f"lender_{s}" for s in sides), *(f"agency_{s}" for s in sides),
+                         "differences", "lender_view"])  # fmt: skip
+        for line in self.lines:
+            record = line.to_dict()
+            lender = record["lender"] or {}
+            agency = record["agency"] or {}
+            differences = "; ".join(f"{f}: {a} vs {b}" for f, a, b in line.differences)
+            if line.error is not None:
+                differences = str(line.error.problems[0])
+            writer.writerow([line.category, line.reference or "", line.claim_line or "",
+                             *(lender.get(s) or "" for s in sides),
+                             *(agency.get(s) or "" for s in sides),
+                             differences, line.lender_view or ""])  # fmt: skip
+
+
+def reconcile(
+    settlement: Settlement,
+    claim: Iterable[ClaimLine | CaseError | Mapping[str, Any] | str | bytes],
+    *,
+    agency_id: str,
+) -> Reconciliation:
+    """Match an agency's claim with its statement lines in ``settlement``.
+
+    Args:
+        settlement: The lender's settlement of the period(s) claimed (see :func:`settle`).
+        claim: The claim's lines (``ClaimLine``, dicts, JSON texts, or the results of
+            :func:`read_claim` and :func:`read_claim_table`, errors included).
+        agency_id: The agency whose statement lines are compared.
+
+    Raises:
+        ConfigError: If the claim names another agency on a line.
+    """
+    if not isinstance(settlement, Settlement):
+        raise ArgumentError(f"settlement must come from settle(), not {type(settlement).__name__}")
+    check_batch(claim, "reconcile")
+    statement = [line for s in settlement.statements(agency_id) for line in s.lines()]
+    ours = {line.reference: line for line in statement}
+    seen: set[str] = set()
+    paired: set[str] = set()
+    claimed: list[ReconciledLine] = []
+    count, amount, commission = 0, Decimal(0), Decimal(0)
+    commission_known = True
+    source = iter(claim)
+    for number, item in enumerate(source, start=1):
+        line_no = getattr(source, "line", None) or getattr(item, "line", None) or number
+        parsed = item if isinstance(item, ClaimLine | CaseError) else _claim_line(item, line_no)
+        if isinstance(parsed, CaseError):
+            parsed.line = parsed.line if parsed.line is not None else line_no
+            claimed.append(ReconciledLine("rejected", None, claim_line=parsed.line, error=parsed))
+            continue
+        if parsed.agency_id is not None and parsed.agency_id != agency_id:
+            raise ConfigError(
+                f"claim line {line_no} is of agency {parsed.agency_id}, not {agency_id}"
+            )
+        count += 1
+        amount += parsed.amount
+        own = _claimed_commission(parsed, settlement.currency)
+        commission_known = commission_known and own is not None
+        commission += own or Decimal(0)
+        if parsed.reference in seen:
+            claimed.append(ReconciledLine("duplicate", parsed.reference, claim=parsed,
+                                          claim_line=line_no))  # fmt: skip
+            continue
+        seen.add(parsed.reference)
+        lender = ours.get(parsed.reference)
+        if lender is None:
+            claimed.append(ReconciledLine(
+                "claimed_only", parsed.reference, claim=parsed, claim_line=line_no,
+                lender_view=_view(settlement, parsed.reference, agency_id),
+            ))  # fmt: skip
+            continue
+        paired.add(parsed.reference)
+        differences = _differences(lender, parsed, own)
+        category = "different" if differences else "matched"
+        claimed.append(ReconciledLine(category, parsed.reference, lender, parsed, line_no,
+                                      differences))  # fmt: skip
+    missing = [
+        ReconciledLine("missing", line.reference, lender=line)
+        for line in statement
+        if line.reference not in paired
+    ]
+    lender_total = (
+        len(statement),
+        sum((line.amount or Decimal(0) for line in statement), Decimal(0)),
+        sum((line.commission or Decimal(0) for line in statement), Decimal(0)),
+    )
+    return Reconciliation(
+        agency_id=agency_id,
+        lines=[*missing, *claimed],
+        lender_total=lender_total,
+        agency_total=(count, amount, commission if commission_known else None),
+        settlement_digest=settlement.digest,
+        currency=settlement.currency,
+    )
+
+
+def _claimed_commission(line: ClaimLine, currency: str) -> Decimal | None:
+    """The commission the agency claims: as given, else its amount × its rate, rounded."""
+    if line.commission is not None:
+        return line.commission
+    if line.rate is None:
+        return None
+    exact = round_money(abs(line.amount) * line.rate, currency)
+    return exact if line.amount >= 0 else -exact
+
+
+def _differences(
+    lender: SettledLine, claim: ClaimLine, commission: Decimal | None
+) -> tuple[tuple[str, str | None, str | None], ...]:
+    found: list[tuple[str, str | None, str | None]] = []
+    if lender.amount != claim.amount:
+        found.append(("amount", _text(lender.amount), str(claim.amount)))
+    if claim.rate is not None and lender.rate != claim.rate:
+        found.append(("rate", _text(lender.rate), str(claim.rate)))
+    if commission is not None and lender.commission != commission:
+        found.append(("commission", _text(lender.commission), str(commission)))
+    if claim.case_id is not None and lender.case_id != claim.case_id:
+        found.append(("case_id", lender.case_id, claim.case_id))
+    if claim.date is not None and lender.day != claim.date:
+        found.append(("date", lender.day.isoformat() if lender.day else None,
+                      claim.date.isoformat()))  # fmt: skip
+    return tuple(found)
+
+
+def _view(settlement: Settlement, reference: str, agency_id: str) -> str:
+    """What the lender's settlement made of a payment the agency claims."""
+    line = settlement.line(reference)
+    if line is None:
+        return "not in the ledger"
+    if line.category == "commission":
+        if line.agency_id != agency_id:
+            return f"commission of {line.agency_id} ({line.placement_id})"
+        return f"commission of {agency_id} in another period ({line.period})"
+    if line.category == "rejected" and line.error is not None:
+        return f"rejected: {line.error.problems[0].code}"
+    return line.category
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
