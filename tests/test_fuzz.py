@@ -630,3 +630,77 @@ def test_dunning_settle_answers_every_line(
     records = [json.loads(line) for line in run.stdout.splitlines()]
     assert sum(1 for r in records if r["kind"] == "line") == sum(1 for x in lines if x.strip())
     assert records[-1]["balanced"] is True
+
+
+# --- the agency's claim and dunning reconcile ----------------------------------------------
+
+
+def _claim_settlement() -> Any:
+    from dunning.settlement import settle
+
+    policy = load_policy(ROOT / "rules" / "lender.yaml")
+    return settle(LEDGER_LINES.splitlines(), events=SETTLEMENT_EVENTS, policy=policy,
+                  agencies=loads_agencies(AGENCIES_TEXT), start=date(2026, 10, 1),
+                  end=date(2026, 10, 31))  # fmt: skip
+
+
+def _every_line_once(result: Any, claim_lines: int) -> None:
+    statement = result.lender_total[0]
+    lender_side = sum(result.counts[c] for c in ("matched", "different", "missing"))
+    assert lender_side == statement
+    assert sum(result.counts.values()) - result.counts["missing"] == claim_lines
+    json.dumps(result.to_dict(), ensure_ascii=False)
+
+
+@FUZZ_POLICIES
+@given(data=mutated_bytes(CLAIM_BYTES))
+def test_any_claim_spreadsheet_is_reconciled_line_by_line_or_refused_clearly(data: bytes) -> None:
+    import io
+
+    from dunning.errors import ConfigError
+    from dunning.reconcile import read_claim_table, reconcile
+
+    agency = loads_agencies(AGENCIES_TEXT).get("AG-01")
+    assert agency is not None
+    with patience(), _claim_settlement() as settlement:
+        try:
+            read = list(read_claim_table(io.BytesIO(data), columns=agency.claim_columns))
+        except ConfigError as error:
+            read = [error]
+        if read and isinstance(read[0], ConfigError):
+            assert str(read[0])
+            return
+        result = reconcile(settlement, read, agency_id="AG-01")
+        _every_line_once(result, len(read))
+
+
+@FUZZ_POLICIES
+@given(lines=st.lists(ledger_lines(), min_size=1, max_size=20))
+def test_any_claim_in_json_lines_is_reconciled_line_by_line(lines: list[bytes]) -> None:
+    from dunning.reconcile import read_claim, reconcile
+
+    with patience(), _claim_settlement() as settlement:
+        read = list(read_claim(lines))
+        assert len(read) == sum(1 for line in lines if line.strip())
+        _every_line_once(reconcile(settlement, read, agency_id="AG-01"), len(read))
+
+
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")
+@FUZZ_CLI
+@given(data=mutated_bytes(CLAIM_BYTES))
+def test_dunning_reconcile_answers_any_claim(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes
+) -> None:
+    folder = tmp_path_factory.mktemp("fuzz")
+    (folder / "claim.csv").write_bytes(data)
+    settlement = ROOT / "examples" / "settlement"
+    run = _dunning(
+        ["reconcile", "--policy", str(ROOT / "rules" / "lender.yaml"), "--agencies",
+         str(ROOT / "rules" / "agencies.yaml"), "--events", str(settlement / "events.jsonl"),
+         "--ledger", str(settlement / "ledger.jsonl"), "--agency", "AG-01", "--from",
+         "2026-10-01", "--to", "2026-10-31", "--format", "json", str(folder / "claim.csv")]
+    )  # fmt: skip
+    assert b"Traceback" not in run.stderr, run.stderr.decode(errors="replace")
+    assert run.returncode in (1, 2)  # the example claim differs already; a bad header is 2
+    if run.returncode == 1:
+        assert json.loads(run.stdout)["agrees"] is False

@@ -268,6 +268,7 @@ CASE_CODES: dict[str, str] = {
     "unknown_payment": "a reversal of a payment the ledger does not hold (or rejected)",
     "over_reversal": "reversals of a payment beyond its amount",
     "unknown_field": "an agency's claim_columns names a field a claim does not have",
+    "agency_mismatch": "a claim line naming another agency than the one reconciled",
 }
 
 #: Codes of rule-file diagnostics.

@@ -19,7 +19,7 @@ reference, and puts every line of both sides in exactly one category:
 ``duplicate``
     a claim line repeating a reference the claim already gave;
 ``rejected``
-    a claim line that cannot be read.
+    a claim line that cannot be read, or that names another agency.
 
 Both totals are given; the two sides agree only when every line is matched and the totals are
 equal.
@@ -374,8 +374,7 @@ def reconcile(
             :func:`read_claim` and :func:`read_claim_table`, errors included).
         agency_id: The agency whose statement lines are compared.
 
-    Raises:
-        ConfigError: If the claim names another agency on a line.
+    A claim line that cannot be read, or that names another agency, is ``rejected``.
     """
     if not isinstance(settlement, Settlement):
         raise ArgumentError(f"settlement must come from settle(), not {type(settlement).__name__}")
@@ -396,9 +395,12 @@ def reconcile(
             claimed.append(ReconciledLine("rejected", None, claim_line=parsed.line, error=parsed))
             continue
         if parsed.agency_id is not None and parsed.agency_id != agency_id:
-            raise ConfigError(
-                f"claim line {line_no} is of agency {parsed.agency_id}, not {agency_id}"
-            )
+            message = f"the line is of agency {parsed.agency_id}, not {agency_id}"
+            wrong = CaseError(parsed.case_id, [Problem("agency_id", "agency_mismatch", message)],
+                              line=line_no)  # fmt: skip
+            claimed.append(ReconciledLine("rejected", parsed.reference, claim=parsed,
+                                          claim_line=line_no, error=wrong))  # fmt: skip
+            continue
         count += 1
         amount += parsed.amount
         own = _claimed_commission(parsed, settlement.currency)

@@ -1,7 +1,7 @@
 """Reading spreadsheets: CSV and Excel files as finance teams and agencies send them.
 
 A table's first non-blank row is its header. Each field the reader wants is found in the
-header under its own name or under the header a column mapping gives it (``amount=回款金额``);
+header under the header a column mapping gives it (``amount=回款金额``), else under its own name;
 headers match without regard to case or surrounding spaces, and other columns are ignored.
 Cells are normalised for the field's kind before the model validates them: amounts lose their
 thousands separators (``1,234.56``), rates may be percentages (``7%``), dates may be written
@@ -163,6 +163,8 @@ def _header(
     for wanted in fields:
         title = mapping.get(wanted, wanted)
         index = found.get(title.strip().casefold())
+        if index is None:  # a mapped field whose column is named like the field itself
+            index = found.get(wanted.casefold())
         if index is not None:
             header[wanted] = index
         elif wanted in mapping:

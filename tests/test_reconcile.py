@@ -1,0 +1,207 @@
+"""Reconciliation: an agency's claim against the lender's statement, every line in one category."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from datetime import date
+from decimal import Decimal as D
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dunning.reconcile import read_claim_table, reconcile
+from dunning.settlement import SettledLine, Settlement, settle
+from test_settlement_properties import AGENCIES, POLICY, books
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "settlement"
+
+
+def october() -> Settlement:
+    with (
+        (EXAMPLE / "ledger.jsonl").open(encoding="utf-8") as ledger,
+        (EXAMPLE / "events.jsonl").open(encoding="utf-8") as events,
+    ):
+        return settle(list(ledger), events=list(events), agencies=AGENCIES, policy=POLICY,
+                      start=date(2026, 10, 1), end=date(2026, 10, 31))  # fmt: skip
+
+
+def claim_of(lines: list[SettledLine]) -> list[dict[str, Any]]:
+    """The statement as the agency would claim it, line for line."""
+    return [{"reference": x.reference, "case_id": x.case_id, "date": x.day.isoformat(),
+             "amount": str(x.amount), "rate": str(x.rate), "commission": str(x.commission)}
+            for x in lines if x.day is not None]  # fmt: skip
+
+
+def test_the_example_claim_shows_each_planted_mismatch() -> None:
+    agency = AGENCIES.get("AG-01")
+    assert agency is not None
+    with october() as settlement, (EXAMPLE / "claim-AG-01-2026-10.csv").open("rb") as claim:
+        result = reconcile(settlement, read_claim_table(claim, columns=agency.claim_columns),
+                           agency_id="AG-01")  # fmt: skip
+    assert result.counts == {"matched": 5, "different": 2, "claimed_only": 1, "missing": 1,
+                             "duplicate": 0, "rejected": 0}  # fmt: skip
+    fields = sorted(f for line in result.of("different") for f, _, _ in line.differences)
+    assert fields == ["amount", "commission", "commission", "rate"]
+    (extra,) = result.of("claimed_only")
+    assert extra.lender_view == "in_house"
+    assert extra.claim_line == 9  # the CSV's line: the header is line 1
+    assert not result.agrees
+    assert result.lender_total == (8, D("27088.83"), D("5299.78"))
+    assert result.agency_total[0] == 8
+
+
+def test_a_statement_reconciled_with_itself_agrees() -> None:
+    with october() as settlement:
+        (statement,) = settlement.statements("AG-02")
+        result = reconcile(settlement, claim_of(list(statement.lines())), agency_id="AG-02")
+        assert result.agrees
+        assert result.counts["matched"] == statement.totals.count
+
+
+def test_duplicates_unreadable_lines_and_another_agencys_payments() -> None:
+    with october() as settlement:
+        ag01 = claim_of([x for s in settlement.statements("AG-01") for x in s.lines()])
+        ag02 = claim_of([x for s in settlement.statements("AG-02") for x in s.lines()])
+        claim: list[Any] = [*ag01, ag01[0], "{broken", ag02[0]]
+        result = reconcile(settlement, claim, agency_id="AG-01")
+        assert result.counts["duplicate"] == 1
+        assert result.counts["rejected"] == 1
+        (other,) = result.of("claimed_only")
+        assert other.lender_view is not None
+        assert other.lender_view.startswith("commission of AG-02")
+        wrong = reconcile(settlement, [{**ag01[0], "agency_id": "AG-02"}], agency_id="AG-01")
+        (rejected,) = wrong.of("rejected")
+        assert rejected.error is not None
+        assert rejected.error.problems[0].code == "agency_mismatch"
+
+
+def test_a_claim_without_commissions_is_computed_from_its_rates() -> None:
+    with october() as settlement:
+        (statement,) = settlement.statements("AG-03")
+        claim = [{k: v for k, v in x.items() if k != "commission"}
+                 for x in claim_of(list(statement.lines()))]  # fmt: skip
+        assert reconcile(settlement, claim, agency_id="AG-03").agrees
+        bare = [{"reference": x["reference"], "amount": x["amount"]} for x in claim]
+        result = reconcile(settlement, bare, agency_id="AG-03")
+        assert result.agency_total[2] is None  # nothing to compute a commission from
+        assert result.agrees  # every line and the amounts match; no commission was claimed
+
+
+def test_an_excel_claim_reads_like_its_csv(tmp_path: Path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    rows = list(csv.reader(io.StringIO(
+        (EXAMPLE / "claim-AG-01-2026-10.csv").read_text(encoding="utf-8"))))  # fmt: skip
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(rows[0])
+    for row in rows[1:]:
+        number, reference, case, day, amount, rate, commission = row
+        year, month, mday = map(int, day.split("/"))
+        amount_cell = float(amount.replace(",", ""))
+        sheet.append([int(number), reference, case, date(year, month, mday), amount_cell,
+                      float(rate[:-1]) / 100, float(commission)])  # fmt: skip
+    book.save(tmp_path / "claim.xlsx")
+    agency = AGENCIES.get("AG-01")
+    assert agency is not None
+    with october() as settlement, (tmp_path / "claim.xlsx").open("rb") as claim:
+        read = read_claim_table(claim, columns=agency.claim_columns, kind="xlsx")
+        result = reconcile(settlement, read, agency_id="AG-01")
+    assert result.counts["matched"] == 5
+    assert result.counts["different"] == 2
+
+
+# --- properties -------------------------------------------------------------------------------
+
+
+@given(books(), st.data())
+def test_each_planted_mismatch_is_reported_in_its_category(book: Any, data: st.DataObject) -> None:
+    events, _, ledger = book
+    with settle(ledger, events=events, agencies=AGENCIES, policy=POLICY) as settlement:
+        for statement in settlement.statements():
+            agency = statement.agency_id
+            lines = [x for s in settlement.statements(agency) for x in s.lines()]
+            claim = claim_of(lines)
+            itself = reconcile(settlement, claim, agency_id=agency)
+            assert itself.agrees
+            assert itself.counts["matched"] == len(lines)
+            planted = data.draw(st.sampled_from(["drop", "extra", "amount", "rate", "twice"]))
+            index = data.draw(st.integers(0, len(claim) - 1))
+            changed = [dict(x) for x in claim]
+            if planted == "drop":
+                del changed[index]
+            elif planted == "extra":
+                changed.append({"reference": "NOT-IN-LEDGER", "amount": "1.00"})
+            elif planted == "amount":
+                changed[index]["amount"] = str(D(changed[index]["amount"]) + D("0.01"))
+            elif planted == "rate":
+                changed[index]["rate"] = "0.99"
+            else:
+                changed.append(dict(changed[index]))
+            result = reconcile(settlement, changed, agency_id=agency)
+            assert not result.agrees
+            expected = {"drop": "missing", "extra": "claimed_only", "amount": "different",
+                        "rate": "different", "twice": "duplicate"}[planted]  # fmt: skip
+            assert result.counts[expected] == 1
+            assert result.counts["matched"] == len(lines) - (planted in ("drop", "amount", "rate"))
+            # Every line of both sides in exactly one category.
+            lender_side = [x for x in result.lines if x.category in ("matched", "different",
+                                                                     "missing")]  # fmt: skip
+            claim_side = [x for x in result.lines if x.category != "missing"]
+            assert len(lender_side) == len(lines)
+            assert len(claim_side) == len(changed)
+            break  # one agency per example is enough
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+RECONCILE = (
+    "reconcile", "--policy", "rules/lender.yaml", "--agencies", "rules/agencies.yaml",
+    "--events", "examples/settlement/events.jsonl", "--ledger",
+    "examples/settlement/ledger.jsonl", "--agency", "AG-01", "--from", "2026-10-01", "--to",
+    "2026-10-31",
+)  # fmt: skip
+
+
+def dunning(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "dunning", *args], capture_output=True,
+                          text=True, cwd=ROOT, check=False)  # fmt: skip
+
+
+def test_dunning_reconcile_exits_1_on_the_example_and_0_on_the_statement_itself(
+    tmp_path: Path,
+) -> None:
+    done = dunning(*RECONCILE, "examples/settlement/claim-AG-01-2026-10.csv")
+    assert done.returncode == 1, done.stderr
+    assert "The claim differs: 4 of 9 lines are not matched; the totals differ." in done.stdout
+    as_json = json.loads(dunning(*RECONCILE, "--format", "json",
+                                 "examples/settlement/claim-AG-01-2026-10.csv").stdout)  # fmt: skip
+    assert as_json["counts"]["different"] == 2
+    settle_csv = dunning(
+        "settle", "--policy", "rules/lender.yaml", "--agencies", "rules/agencies.yaml",
+        "--events", "examples/settlement/events.jsonl", "--from", "2026-10-01", "--to",
+        "2026-10-31", "--agency", "AG-01", "--format", "csv", "examples/settlement/ledger.jsonl",
+    )  # fmt: skip
+    assert settle_csv.returncode == 0, settle_csv.stderr
+    (tmp_path / "claim.csv").write_text(settle_csv.stdout, encoding="utf-8")
+    same = dunning(*RECONCILE, str(tmp_path / "claim.csv"))
+    assert same.returncode == 0, same.stdout + same.stderr
+    assert "The claim agrees with the statement" in same.stdout
+    table = dunning(*RECONCILE, "--format", "csv", str(tmp_path / "claim.csv")).stdout
+    rows = list(csv.DictReader(io.StringIO(table)))
+    assert {r["category"] for r in rows} == {"matched"}
+
+
+def test_dunning_reconcile_names_a_missing_column() -> None:
+    done = dunning(
+        *RECONCILE, "--column", "amount=金额", "examples/settlement/claim-AG-01-2026-10.csv"
+    )
+    assert done.returncode == 2
+    assert "no column '金额' (mapped to 'amount')" in done.stderr
