@@ -2,8 +2,8 @@
 
 Deterministic (same --seed, same bytes). Built on the cases of examples/portfolio.jsonl:
 
-* ``events.jsonl`` — placement events of 2026 for consumer-finance cases: proposals, placements
-  a week later at the seed's rate for the stage, recalls at the term's end or earlier,
+* ``events.jsonl`` — placement events of 2026 for consumer-finance cases beyond M3: proposals,
+  placements a week later at the seed's rate for the stage, recalls at the term's end or earlier,
   cases the agency gave back, and re-placements with another agency;
 * ``ledger.jsonl`` — the lender's payments for those cases and for cases never placed: partial
   payments, payments before a placement, within the grace period after a recall and after it,
@@ -28,7 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from dunning import load_policy
+from dunning import assess, load_policy
 from dunning.agencies import load_agencies
 from dunning.settlement import settle
 
@@ -37,6 +37,7 @@ AGENCIES = ["AG-01", "AG-02", "AG-03"]
 # The seed's reference commission table (docs/seed.md §2), by dpd when the case was placed.
 COMMISSION = [(90, "0.07"), (120, "0.14"), (180, "0.20"), (10**6, "0.25")]
 START, END = date(2026, 1, 5), date(2026, 11, 27)
+AS_OF = date(2026, 11, 28)  # the portfolio's date
 
 
 def rate_for(dpd: int) -> str:
@@ -66,15 +67,18 @@ def history(
 ) -> tuple[list[dict[str, Any]], list[tuple[date, date | None]]]:
     """A case's placement events, and the days it was held (placed, came back)."""
     events, held = [], []
-    day = START + timedelta(days=rng.randrange(0, 200))
+    overdue_since = AS_OF - timedelta(days=assess(case, AS_OF).dpd)
+    earliest = max(START, overdue_since + timedelta(days=91))  # beyond M3, as the seed says
+    day = earliest + timedelta(days=rng.randrange(0, max(1, (END - earliest).days - 60)))
     agency = rng.choice(AGENCIES)
     for _ in range(2):
         pid = f"{case['case_id']}/{agency}/{day.isoformat()}"
         placed = day + timedelta(days=7)
-        dpd = rng.randrange(91, 300)
+        dpd = (placed - overdue_since).days
+        owed = assess(case, placed).total_due
         events.append(event("proposed", case, pid, agency, day, reason="outsourced"))
         events.append(event("placed", case, pid, agency, placed, reason="notice_lead_time_passed",
-                            commission_rate=rate_for(dpd), dpd=dpd,
+                            commission_rate=rate_for(dpd), dpd=dpd, total_due=f"{owed:.2f}",
                             term_ends=(placed + timedelta(days=90)).isoformat()))  # fmt: skip
         fate = rng.random()
         if fate < 0.35 or placed + timedelta(days=90) > END:
@@ -123,13 +127,12 @@ def payments(
 def generate(portfolio: Path, seed: int) -> dict[str, str]:
     rng = random.Random(seed)
     cases = [json.loads(line) for line in portfolio.read_text(encoding="utf-8").splitlines()]
-    pool = [
-        c for c in cases
-        if c["loan"]["product"] == "consumer_finance" and c["placement"] is None
-        and not any(x.get("agency_id") for x in c["contacts"])
-    ]  # fmt: skip
-    placed = rng.sample(pool, 150)
-    in_house = rng.sample([c for c in pool if c not in placed], 60)
+    pool = [c for c in cases if c["loan"]["product"] == "consumer_finance"]
+    dpd = {c["case_id"]: assess(c, AS_OF).dpd for c in pool}
+    beyond_m3 = [c for c in pool if dpd[c["case_id"]] >= 120]
+    placed = rng.sample(beyond_m3, min(len(beyond_m3), 120))
+    within_m3 = [c for c in pool if 1 <= dpd[c["case_id"]] <= 90]
+    in_house = rng.sample(within_m3, min(len(within_m3), 250))
     events: list[dict[str, Any]] = []
     ledger: list[dict[str, Any]] = []
     for case in sorted(placed, key=lambda c: c["case_id"]):
@@ -137,8 +140,11 @@ def generate(portfolio: Path, seed: int) -> dict[str, str]:
         events += found
         ledger += payments(case, held, rng)
     for case in sorted(in_house, key=lambda c: c["case_id"]):
+        overdue_since = max(START, AS_OF - timedelta(days=dpd[case["case_id"]]))
         for _ in range(rng.randrange(1, 3)):
-            day = START + timedelta(days=rng.randrange(0, (END - START).days))
+            day = overdue_since + timedelta(
+                days=rng.randrange(0, max(1, (END - overdue_since).days))
+            )
             amount = Decimal(rng.randrange(100, 3000))
             ledger.append({"reference": "", "case_id": case["case_id"], "date": day.isoformat(),
                            "amount": f"{amount:.2f}"})  # fmt: skip

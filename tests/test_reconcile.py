@@ -46,16 +46,16 @@ def test_the_example_claim_shows_each_planted_mismatch() -> None:
     with october() as settlement, (EXAMPLE / "claim-AG-01-2026-10.csv").open("rb") as claim:
         result = reconcile(settlement, read_claim_table(claim, columns=agency.claim_columns),
                            agency_id="AG-01")  # fmt: skip
-    assert result.counts == {"matched": 5, "different": 2, "claimed_only": 1, "missing": 1,
+    assert result.counts == {"matched": 17, "different": 2, "claimed_only": 1, "missing": 1,
                              "duplicate": 0, "rejected": 0}  # fmt: skip
     fields = sorted(f for line in result.of("different") for f, _, _ in line.differences)
     assert fields == ["amount", "commission", "commission", "rate"]
     (extra,) = result.of("claimed_only")
     assert extra.lender_view == "in_house"
-    assert extra.claim_line == 9  # the CSV's line: the header is line 1
+    assert extra.claim_line == 21  # the CSV's line: the header is line 1
     assert not result.agrees
-    assert result.lender_total == (8, D("27088.83"), D("5299.78"))
-    assert result.agency_total[0] == 8
+    assert result.lender_total == (20, D("56902.65"), D("8901.18"))
+    assert result.agency_total[0] == 20
 
 
 def test_a_statement_reconciled_with_itself_agrees() -> None:
@@ -114,7 +114,7 @@ def test_an_excel_claim_reads_like_its_csv(tmp_path: Path) -> None:
     with october() as settlement, (tmp_path / "claim.xlsx").open("rb") as claim:
         read = read_claim_table(claim, columns=agency.claim_columns, kind="xlsx")
         result = reconcile(settlement, read, agency_id="AG-01")
-    assert result.counts["matched"] == 5
+    assert result.counts["matched"] == 17
     assert result.counts["different"] == 2
 
 
@@ -180,7 +180,7 @@ def test_dunning_reconcile_exits_1_on_the_example_and_0_on_the_statement_itself(
 ) -> None:
     done = dunning(*RECONCILE, "examples/settlement/claim-AG-01-2026-10.csv")
     assert done.returncode == 1, done.stderr
-    assert "The claim differs: 4 of 9 lines are not matched; the totals differ." in done.stdout
+    assert "The claim differs: 4 of 21 lines are not matched; the totals differ." in done.stdout
     as_json = json.loads(dunning(*RECONCILE, "--format", "json",
                                  "examples/settlement/claim-AG-01-2026-10.csv").stdout)  # fmt: skip
     assert as_json["counts"]["different"] == 2

@@ -30,6 +30,7 @@ from .agencies import (
     load_agencies,
 )
 from .cases import parse_case, read_numbered
+from .costs import cost_report
 from .delinquency import Assessor
 from .diff import diff_policies
 from .errors import CaseError, ConfigError, Diagnostic, DunningError, PolicyError
@@ -45,6 +46,7 @@ from .report import (
     DecisionSummary,
     PlacementSummary,
     PortfolioSummary,
+    render_costs,
     render_reconciliation,
     render_settlement,
 )
@@ -387,6 +389,25 @@ def _parser() -> argparse.ArgumentParser:
     reconcile.add_argument("--format", choices=("table", "json", "csv"), default="table")
     reconcile.set_defaults(run=_run_reconcile)
 
+    costs = commands.add_parser(
+        "costs",
+        help="what collection cost: recovered, commission and in-house cost per 100 recovered",
+        description="Settle the ledger, then measure over --from/--to: amounts recovered "
+        "in-house and through agencies, the commission paid and the in-house cost (each "
+        "contact at the policy's unit cost for its channel), by stage, product, channel and "
+        "agency; recovery curves by placement cohort; roll rates between two --snapshot "
+        "files. Exit 0 all read, 1 some lines rejected, 2 usage error.",
+    )
+    costs.add_argument("cases", help="the cases (their products, schedules, contacts): JSON Lines")
+    costs.add_argument("--ledger", required=True, help="the payment ledger")
+    _money_options(costs, periods=False)
+    costs.add_argument(
+        "--snapshot", action="append", default=[], metavar="CASES.jsonl=YYYY-MM-DD",
+        help="a dated snapshot of the portfolio; give two for the roll rates between them",
+    )  # fmt: skip
+    costs.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    costs.set_defaults(run=_run_costs)
+
     schema = commands.add_parser(
         "schema",
         help="print a JSON Schema: of a case, a decision, a policy file, a placement event or "
@@ -416,7 +437,7 @@ def _policy_options(parser: argparse.ArgumentParser) -> None:
     _engine_option(parser)
 
 
-def _money_options(parser: argparse.ArgumentParser) -> None:
+def _money_options(parser: argparse.ArgumentParser, *, periods: bool = True) -> None:
     """The inputs of settle, reconcile and costs: policy, agencies, events, range, ledger."""
     parser.add_argument("--policy", required=True, help="the policy (currency, grace_days)")
     parser.add_argument(
@@ -432,10 +453,11 @@ def _money_options(parser: argparse.ArgumentParser) -> None:
                         help="the first day to settle (default: no bound)")  # fmt: skip
     parser.add_argument("--to", dest="end", type=_day, default=None, metavar="YYYY-MM-DD",
                         help="the last day to settle (default: no bound)")  # fmt: skip
-    parser.add_argument(
-        "--period", choices=("month", "week", "range"), default="month",
-        help="a statement per calendar month, ISO week, or one for the whole --from/--to range",
-    )  # fmt: skip
+    if periods:
+        parser.add_argument(
+            "--period", choices=("month", "week", "range"), default="month",
+            help="a statement per calendar month, ISO week, or one for the whole --from/--to range",
+        )  # fmt: skip
     parser.add_argument(
         "--ledger-format", choices=("jsonl", "csv", "xlsx"), default=None,
         help="the ledger's format (default: by its extension; JSON Lines otherwise)",
@@ -1128,6 +1150,51 @@ def _run_reconcile(args: argparse.Namespace) -> int:
         print(f"dunning: {rejected} ledger or event lines rejected (dunning settle --format "
               "jsonl lists them)", file=sys.stderr)  # fmt: skip
     return EXIT_OK if result.agrees and not rejected else EXIT_REJECTED
+
+
+def _run_costs(args: argparse.Namespace) -> int:
+    if args.start is None or args.end is None:
+        raise _Usage("dunning costs measures a period: give --from and --to")
+    if len(args.snapshot) not in (0, 2):
+        raise _Usage("roll rates need two --snapshot CASES.jsonl=YYYY-MM-DD, first the earlier")
+    policy = load_policy(args.policy, params=_params(args.param) or None)
+    agencies = load_agencies(args.agencies)
+    with contextlib.ExitStack() as stack:
+        snapshots = None
+        if args.snapshot:
+            dated = []
+            for given in args.snapshot:
+                path, _, day = given.rpartition("=")
+                stream = stack.enter_context(_open_binary(path))
+                dated.append((_items(stream), _day_of(day)))
+            snapshots = (dated[0], dated[1])
+        events = stack.enter_context(_open_binary(args.events))
+        ledger = stack.enter_context(_open_binary(args.ledger))
+        cases = stack.enter_context(_open_binary(args.cases))
+        report = cost_report(
+            _Checked(_items(cases)),
+            ledger=_Checked(_ledger_lines(args, ledger)),
+            events=_Checked(read_events(_event_lines(events))),
+            agencies=agencies,
+            policy=policy,
+            start=args.start,
+            end=args.end,
+            snapshots=snapshots,
+        )
+    if args.format == "table":
+        render_costs(report, sys.stdout)
+    elif args.format == "json":
+        report.write_json(sys.stdout)
+    else:
+        report.write_csv(sys.stdout)
+    return EXIT_REJECTED if report.cases_rejected else EXIT_OK
+
+
+def _day_of(text: str) -> date:
+    try:
+        return _day(text)
+    except argparse.ArgumentTypeError as exc:
+        raise _Usage(f"--snapshot takes CASES.jsonl=YYYY-MM-DD: {exc}") from None
 
 
 def _event_lines(stream: BinaryIO) -> Iterator[bytes]:

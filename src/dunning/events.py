@@ -198,6 +198,7 @@ class OpenPlacement:
     placed_on: date | None = None
     rate: Decimal | None = None
     term_ends: date | None = None
+    total_due: Decimal | None = None  # when it was placed
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +212,7 @@ class Window:
         placed_on: The first day the agency held the case.
         ended_on: The day it came back (``None`` while it is still placed).
         how: ``recalled`` or ``returned`` (``None`` while placed).
+        total_due: What the customer owed when it was placed, if the event says.
     """
 
     placement_id: str
@@ -219,13 +221,17 @@ class Window:
     placed_on: date
     ended_on: date | None = None
     how: str | None = None
+    total_due: Decimal | None = None
 
     @classmethod
     def of(cls, entry: OpenPlacement, ended_on: date | None, how: str | None) -> Window:
         """The window of a placed ``entry`` that ended on ``ended_on`` (or is still open)."""
         assert entry.placed_on is not None
         assert entry.rate is not None
-        return cls(entry.placement_id, entry.agency_id, entry.rate, entry.placed_on, ended_on, how)
+        return cls(
+            entry.placement_id, entry.agency_id, entry.rate, entry.placed_on, ended_on, how,
+            entry.total_due,
+        )  # fmt: skip
 
 
 @dataclass
@@ -269,7 +275,7 @@ class History:
             self.known.add(payload.placement_id)
             if state is PlacementState.PLACED:
                 entry.placed_on, entry.rate = payload.day, payload.commission_rate
-                entry.term_ends = payload.term_ends
+                entry.term_ends, entry.total_due = payload.term_ends, payload.total_due
             return None
         if state is PlacementState.PROPOSED:
             assert entry is not None
@@ -281,6 +287,7 @@ class History:
                 return f"{event.type}: placement {payload.placement_id} is already placed"
             entry.state, entry.placed_on = state, payload.day
             entry.rate, entry.term_ends = payload.commission_rate, payload.term_ends
+            entry.total_due = payload.total_due
             return None
         ends_placed = state in (PlacementState.RECALLED, PlacementState.RETURNED)
         if ends_placed and entry.state is not PlacementState.PLACED:

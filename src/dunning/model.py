@@ -119,6 +119,7 @@ class ContactChannel(StrEnum):
     CALL = "call"
     FIELD_VISIT = "field_visit"
     LETTER = "letter"
+    LEGAL_ACTION = "legal_action"  # a legal step taken: a filing to preserve collateral, a lawsuit
 
 
 class ContactPurpose(StrEnum):

@@ -13,6 +13,7 @@ from .money import round_money
 from .settlement import CATEGORIES, CATEGORY_TITLES, Settlement
 
 if TYPE_CHECKING:
+    from .costs import CostReport
     from .placement import PlacementResult
     from .reconcile import Reconciliation
 
@@ -20,6 +21,7 @@ __all__ = [
     "DecisionSummary",
     "PlacementSummary",
     "PortfolioSummary",
+    "render_costs",
     "render_reconciliation",
     "render_settlement",
 ]
@@ -450,3 +452,104 @@ def render_reconciliation(reconciliation: Reconciliation, out: TextIO) -> None:
             + ("" if lender[1:] == agency[1:] else "; the totals differ")
             + ".\n"
         )
+
+
+# --- what collection costs ------------------------------------------------------------------
+
+
+def render_costs(report: CostReport, out: TextIO) -> None:
+    """Write the cost report's tables: routes, stages, products, channels, agencies, curves."""
+    r = report
+    out.write(
+        f"What collection cost, {r.start.isoformat()} to {r.end.isoformat()} "
+        f"(policy {r.policy['name']} {r.policy['version']}; {r.currency}; "
+        f"cost per 100 recovered)\n"
+    )
+    units = ", ".join(
+        f"{channel} {cost if cost is not None else 'not set'}"
+        for channel, cost in r.unit_costs.items()
+    )
+    out.write(f"in-house unit costs: {units}\n")
+    total = r.total
+    _table(out, "\nBy route", ["route", "recovered", "cost", "per 100"], [
+        ["in-house", _money(total.in_house_recovered), _money(total.in_house_cost),
+         _per(total.in_house_per_100)],
+        ["agencies", _money(total.agency_recovered), _money(total.commission),
+         _per(total.agency_per_100)],
+    ])  # fmt: skip
+    for title, rows in (("stage", r.by_stage), ("product", r.by_product)):
+        _table(
+            out,
+            f"\nBy {title} (the case's bucket the day before the payment)"
+            if title == "stage" else f"\nBy {title}",
+            [title, "in-house recovered", "cost", "per 100", "agency recovered", "commission",
+             "per 100"],
+            [[name, _money(f.in_house_recovered), _money(f.in_house_cost), _per(f.in_house_per_100),
+              _money(f.agency_recovered), _money(f.commission), _per(f.agency_per_100)]
+             for name, f in rows.items()
+             if f.in_house_recovered or f.in_house_cost or f.agency_recovered or f.commission],
+        )  # fmt: skip
+    _table(
+        out,
+        f"\nIn-house by channel (a payment credited to the last contact within "
+        f"{r.window_days} days)",
+        ["channel", "contacts", "cost", "recovered", "per 100"],
+        [[name, str(f.contacts), _money(f.in_house_cost), _money(f.in_house_recovered),
+          _per(f.in_house_per_100)] for name, f in r.by_channel.items()],
+    )  # fmt: skip
+    _table(out, "\nBy agency", ["agency", "recovered", "commission", "per 100"], [
+        [name, _money(f.agency_recovered), _money(f.commission), _per(f.agency_per_100)]
+        for name, f in sorted(r.by_agency.items())
+    ])  # fmt: skip
+    if r.cohorts:
+        months = max(len(c["rates"]) for c in r.cohorts.values())
+        shown = min(months, 12)
+        _table(
+            out,
+            "\nRecovered by placement cohort (share of what was owed when placed, by months since)",
+            ["placed", "cases", "owed", *(f"m{i}" for i in range(shown))],
+            [[month, str(c["placements"]), _money(c["placed_amount"]),
+              *(_percent(x) for x in c["rates"][:shown]),
+              *([""] * (shown - len(c["rates"][:shown])))]
+             for month, c in r.cohorts.items()],
+        )  # fmt: skip
+    if r.roll is not None:
+        roll = r.roll
+        columns = [*roll.labels, "closed"]
+        _table(
+            out,
+            f"\nRoll rates {roll.start.isoformat()} → {roll.end.isoformat()} (share of the cases "
+            "in each bucket on the first date)",
+            ["from", *columns, "cases"],
+            [[a, *(_percent(roll.rate(a, b)) for b in columns), str(sum(roll.counts[a].values()))]
+             for a in roll.labels],
+        )  # fmt: skip
+        out.write(f"  new in the second snapshot: {sum(roll.new.values())}\n")
+    notes = []
+    if r.cases_rejected:
+        notes.append(f"{r.cases_rejected} case lines rejected")
+    if r.unknown_case_lines:
+        notes.append(
+            f"{r.unknown_case_lines} payments of cases not in the case file (stage unknown)"
+        )
+    if notes:
+        out.write("\n" + "; ".join(notes) + "\n")
+
+
+def _table(out: TextIO, title: str, head: list[str], rows: list[list[str]]) -> None:
+    out.write(f"{title}\n")
+    widths = [max(len(str(row[i])) for row in [head, *rows]) for i in range(len(head))]
+    for row in [head, *rows]:
+        cells = [
+            f"{row[0]:<{widths[0]}}",
+            *(f"{c:>{w}}" for c, w in zip(row[1:], widths[1:], strict=True)),
+        ]
+        out.write("  " + "  ".join(cells).rstrip() + "\n")
+
+
+def _per(value: Decimal | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _percent(value: Decimal | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"

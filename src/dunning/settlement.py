@@ -109,7 +109,8 @@ class SettledLine:
         line: The ledger's line (or row) it came from.
         category: One of :data:`CATEGORIES`.
         reason: Why, in a word: ``held``/``grace`` for commission, the problem's code for a
-            rejected line, else the category.
+            rejected line, for a line outside the period the category it would have inside it
+            (its agency and placement kept when that is ``commission``), else the category.
         reference: The line's reference.
         case_id: The case (found through the events when the ledger named the loan).
         loan_id: The loan, when the ledger named it.
@@ -299,6 +300,31 @@ class Settlement:
         """The settled line of ``reference`` (the first, if the ledger repeats it)."""
         return next(self._lines("reference = ? ORDER BY seq LIMIT 1", (reference,)), None)
 
+    def case_lines(self, case_id: str) -> Iterator[SettledLine]:
+        """The ledger lines of one case, by date."""
+        return self._lines("case_id = ? ORDER BY day, seq", (case_id,))
+
+    def agency_lines(self) -> Iterator[SettledLine]:
+        """Every line an agency earned on, in the period or not (by seq): for cohort curves."""
+        return self._lines(
+            "placement_id IS NOT NULL AND (category = 'commission' OR reason = 'commission') "
+            "ORDER BY seq",
+            (),
+        )
+
+    def placements(self) -> Iterator[tuple[str, Window]]:
+        """Every placement that was in force, with its case: by case, then start."""
+        query = (
+            "SELECT case_id, placement_id, agency_id, rate, placed, ended, total_due "
+            "FROM windows ORDER BY case_id, placed, placement_id"
+        )
+        for case_id, pid, agency, rate, placed, ended, due in self._db.execute(query):
+            yield case_id, Window(
+                pid, agency, Decimal(rate), date.fromordinal(placed),
+                date.fromordinal(ended) if ended is not None else None, None,
+                Decimal(due) if due is not None else None,
+            )  # fmt: skip
+
     def event_errors(self) -> Iterator[CaseError]:
         """An error record per event line that could not be read or applied."""
         for (text,) in self._db.execute("SELECT record FROM event_errors ORDER BY seq"):
@@ -451,7 +477,7 @@ CREATE TABLE events (seq INTEGER PRIMARY KEY, case_id TEXT, at INTEGER, line INT
                      event TEXT);
 CREATE TABLE event_errors (seq INTEGER PRIMARY KEY, record TEXT);
 CREATE TABLE windows (case_id TEXT, placement_id TEXT, agency_id TEXT, rate TEXT,
-                      placed INTEGER, ended INTEGER);
+                      placed INTEGER, ended INTEGER, total_due TEXT);
 CREATE TABLE loan_links (loan_id TEXT, case_id TEXT, PRIMARY KEY (loan_id, case_id))
     WITHOUT ROWID;
 CREATE TABLE ledger (seq INTEGER PRIMARY KEY, line INTEGER, reference TEXT, case_id TEXT,
@@ -547,6 +573,7 @@ class _Work:
         categories, statements = self._finish()
         db.execute("CREATE INDEX lines_by_statement ON lines (category, agency_id, period, day)")
         db.execute("CREATE INDEX lines_by_reference ON lines (reference)")
+        db.execute("CREATE INDEX lines_by_case ON lines (case_id, day)")
         db.execute("COMMIT")
         names = {a.agency_id: a.name for a in self.agencies}
         return Settlement(
@@ -703,7 +730,8 @@ class _Work:
             for w in history.windows(case_id):
                 windows.append(
                     (case_id, w.placement_id, w.agency_id, str(w.rate), w.placed_on.toordinal(),
-                     w.ended_on.toordinal() if w.ended_on else None)
+                     w.ended_on.toordinal() if w.ended_on else None,
+                     None if w.total_due is None else str(w.total_due))
                 )  # fmt: skip
 
         for seq, case_id, line, text in cursor:
@@ -728,7 +756,7 @@ class _Work:
         return errors
 
     def _store_windows(self, windows: list[tuple[Any, ...]]) -> None:
-        self.db.executemany("INSERT INTO windows VALUES (?, ?, ?, ?, ?, ?)", windows)
+        self.db.executemany("INSERT INTO windows VALUES (?, ?, ?, ?, ?, ?, ?)", windows)
         windows.clear()
 
     def _store_links(self, links: set[tuple[str, str]]) -> None:
@@ -757,7 +785,7 @@ class _Work:
         )
         windows = db.execute(
             "SELECT case_id, placement_id, agency_id, rate, placed, ended FROM windows "
-            "ORDER BY case_id, placed"
+            "ORDER BY case_id, placed, placement_id"
         )
         pending = next(windows, None)
         case_windows: list[Window] = []
@@ -869,7 +897,11 @@ class _Work:
                 if (self.start is not None and when < self.start) or (
                     self.end is not None and when > self.end
                 ):
-                    category = "outside_period"
+                    # What it would be inside the range is kept in ``reason`` (and its agency):
+                    # a cost report reads payments before its period for its cohort curves.
+                    category, reason = "outside_period", category
+                    if reason != "commission":
+                        agency = placement = rate = None
                 else:
                     found = _period(when, self.period, self.start, self.end)
                     period_label = found.label
@@ -887,7 +919,7 @@ class _Work:
                         totals[0] += 1
                         totals[1] += signed
                         totals[2] += commission
-                if category != "commission":
+                if category not in ("commission", "outside_period"):
                     agency = placement = rate = None
             tally = counts[category]
             tally[0] += 1
