@@ -20,6 +20,20 @@ demo: $(STAMP)
 	$(BIN)/dunning place --policy rules/lender.yaml --agencies rules/agencies.yaml \
 		--placements examples/placements.jsonl --as-of 2026-11-28T10:00:00+08:00 \
 		--format table --skip-uncovered examples/portfolio.jsonl
+	@echo
+	$(BIN)/dunning settle --policy rules/lender.yaml --agencies rules/agencies.yaml \
+		--events examples/settlement/events.jsonl --from 2026-10-01 --to 2026-10-31 \
+		examples/settlement/ledger.jsonl
+	@echo
+	@# Exits 1 by design: the example claim has four deliberate mismatches.
+	-$(BIN)/dunning reconcile --policy rules/lender.yaml --agencies rules/agencies.yaml \
+		--events examples/settlement/events.jsonl --ledger examples/settlement/ledger.jsonl \
+		--agency AG-01 --from 2026-10-01 --to 2026-10-31 examples/settlement/claim-AG-01-2026-10.csv
+	@echo
+	$(BIN)/dunning costs --policy rules/lender.yaml --agencies rules/agencies.yaml \
+		--events examples/settlement/events.jsonl --ledger examples/settlement/ledger.jsonl \
+		--from 2026-10-01 --to 2026-10-31 --snapshot examples/portfolio.jsonl=2026-10-28 \
+		--snapshot examples/portfolio.jsonl=2026-11-28 examples/portfolio.jsonl
 
 # Tests run on every core (pytest-xdist); `make test` finishes in about two minutes on 2 cores.
 test: $(STAMP)

@@ -80,3 +80,13 @@ def test_host_integration_example_runs() -> None:
     assert "outsource" in done.stdout and "legal_preservation" in done.stdout
     assert "rejected: product_not_covered" in done.stdout
     assert "case C-00002 as of 2026-11-28T09:00:00+08:00" in done.stdout
+
+
+def test_settlement_example_is_reproducible(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "generate_settlement.py"), "--out", str(tmp_path)],
+        check=True,
+    )
+    for name in ("events.jsonl", "ledger.jsonl", "claim-AG-01-2026-10.csv"):
+        shipped = ROOT / "examples" / "settlement" / name
+        assert (tmp_path / name).read_bytes() == shipped.read_bytes(), name

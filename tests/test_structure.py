@@ -36,6 +36,19 @@ def test_the_public_names_are_pinned() -> None:
     # Adding or removing a public name is a decision: change this list with the CHANGELOG.
     assert sorted(dunning.__all__) == sorted(
         [
+            "ClaimLine",
+            "CostReport",
+            "LedgerLine",
+            "Reconciliation",
+            "Settlement",
+            "Statement",
+            "cost_report",
+            "read_claim",
+            "read_claim_table",
+            "read_ledger",
+            "read_ledger_table",
+            "reconcile",
+            "settle",
             "BUILTIN_PROFILES",
             "DEFAULT_BANDS",
             "FACTS",

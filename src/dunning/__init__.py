@@ -5,6 +5,7 @@ The curated public API; everything else is importable from its module but may ch
 
 from .agencies import Agencies, load_agencies, loads_agencies
 from .cases import parse_case, read_cases
+from .costs import CostReport, cost_report
 from .delinquency import (
     DEFAULT_BANDS,
     Assessment,
@@ -27,6 +28,7 @@ from .errors import (
 )
 from .events import PlacementEvent, PlacementPayload, PlacementState, parse_event, read_events
 from .facts import FACTS, Portfolio
+from .ledger import LedgerLine, read_ledger, read_ledger_table
 from .model import (
     Action,
     Agency,
@@ -64,8 +66,10 @@ from .model import (
 from .money import Money, round_money
 from .placement import Eligibility, PlacementResult, PlacementRun, PlacementStream, Placer
 from .policy import Explanation, Policy, load_policy, loads_policy
+from .reconcile import ClaimLine, Reconciliation, read_claim, read_claim_table, reconcile
 from .rules.guard_config import BUILTIN_PROFILES, GuardProfile
 from .schedule import schedule_of
+from .settlement import Settlement, Statement, settle
 
 __version__ = "0.1.0.dev0"
 
@@ -85,6 +89,7 @@ __all__ = [
     "Case",
     "CaseError",
     "Channel",
+    "ClaimLine",
     "Collateral",
     "CollateralKind",
     "CommissionBand",
@@ -93,6 +98,7 @@ __all__ = [
     "ContactChannel",
     "ContactPurpose",
     "ContactResult",
+    "CostReport",
     "Decision",
     "DelinquencySnapshot",
     "Diagnostic",
@@ -105,6 +111,7 @@ __all__ = [
     "GuardRecord",
     "HandledBy",
     "Installment",
+    "LedgerLine",
     "Loan",
     "Message",
     "Money",
@@ -128,14 +135,18 @@ __all__ = [
     "Product",
     "PromiseToPay",
     "Recall",
+    "Reconciliation",
     "Repayment",
     "RepaymentAttitude",
     "Role",
     "RuleEngineError",
     "RuleTrace",
+    "Settlement",
+    "Statement",
     "Verdict",
     "__version__",
     "assess",
+    "cost_report",
     "load_agencies",
     "load_policy",
     "loads_agencies",
@@ -143,7 +154,13 @@ __all__ = [
     "parse_case",
     "parse_event",
     "read_cases",
+    "read_claim",
+    "read_claim_table",
     "read_events",
+    "read_ledger",
+    "read_ledger_table",
+    "reconcile",
     "round_money",
     "schedule_of",
+    "settle",
 ]
