@@ -34,3 +34,20 @@ def test_the_quick_benchmark_runs_and_every_contender_agrees(tmp_path: Path) -> 
         assert measured or row["note"].startswith("skipped")
     assert report["machine"]["python"] and report["versions"]["dunning"]
     assert "× limit" in done.stdout and "cases/CPU-s" in done.stdout
+
+
+def test_the_settlement_benchmark_runs_and_measures_memory(tmp_path: Path) -> None:
+    out = tmp_path / "settle.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "settle.py"), "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(out.read_text(encoding="utf-8"))
+    small, large = report["results"]
+    assert large["ledger_lines"] > 9 * small["ledger_lines"]
+    assert small["peak_rss_mb"] > 0
+    assert large["peak_rss_mb"] > 0
+    assert "peak memory ×" in done.stdout

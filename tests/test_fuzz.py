@@ -19,6 +19,7 @@ command-line runs.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import resource
@@ -635,7 +636,9 @@ def test_dunning_settle_answers_every_line(
 # --- the agency's claim and dunning reconcile ----------------------------------------------
 
 
+@functools.cache
 def _claim_settlement() -> Any:
+    """Once for the module: reconciling only reads it."""
     from dunning.settlement import settle
 
     policy = load_policy(ROOT / "rules" / "lender.yaml")
@@ -662,7 +665,8 @@ def test_any_claim_spreadsheet_is_reconciled_line_by_line_or_refused_clearly(dat
 
     agency = loads_agencies(AGENCIES_TEXT).get("AG-01")
     assert agency is not None
-    with patience(), _claim_settlement() as settlement:
+    settlement = _claim_settlement()
+    with patience():
         try:
             read = list(read_claim_table(io.BytesIO(data), columns=agency.claim_columns))
         except ConfigError as error:
@@ -679,7 +683,8 @@ def test_any_claim_spreadsheet_is_reconciled_line_by_line_or_refused_clearly(dat
 def test_any_claim_in_json_lines_is_reconciled_line_by_line(lines: list[bytes]) -> None:
     from dunning.reconcile import read_claim, reconcile
 
-    with patience(), _claim_settlement() as settlement:
+    settlement = _claim_settlement()
+    with patience():
         read = list(read_claim(lines))
         assert len(read) == sum(1 for line in lines if line.strip())
         _every_line_once(reconcile(settlement, read, agency_id="AG-01"), len(read))

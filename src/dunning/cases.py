@@ -7,8 +7,8 @@ the line number on every error, so that nothing is dropped silently.
 from __future__ import annotations
 
 import types
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Union, get_args, get_origin
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, TypeVar, Union, get_args, get_origin
 
 import jiter
 from pydantic import BaseModel, ValidationError
@@ -16,7 +16,17 @@ from pydantic import BaseModel, ValidationError
 from .errors import ArgumentError, CaseError, Problem, did_you_mean
 from .model import Case
 
-__all__ = ["NumberedCases", "check_batch", "parse_case", "read_cases", "read_numbered"]
+__all__ = [
+    "NumberedCases",
+    "check_batch",
+    "json_object",
+    "numbered",
+    "parse_case",
+    "read_cases",
+    "read_numbered",
+]
+
+T = TypeVar("T")
 
 
 def parse_case(data: str | bytes | Mapping[str, Any], *, line: int | None = None) -> Case:
@@ -121,6 +131,57 @@ def _read_numbered(
             continue
         try:
             yield number, parse_case(text, line=number)
+        except CaseError as error:
+            yield number, error
+
+
+def json_object(
+    data: str | bytes | Mapping[str, Any], what: str, *, line: int | None = None
+) -> Mapping[str, Any]:
+    """One JSON line (or a mapping already read) as a mapping, with :func:`parse_case`'s refusals.
+
+    Args:
+        data: The line, or a mapping.
+        what: What a line is, for the message (``a ledger line``).
+        line: Its line number, copied into the error.
+
+    Raises:
+        CaseError: ``invalid_json`` (a key twice, a lone surrogate, NaN, too deep…) or
+            ``not_an_object``.
+    """
+    raw: Any = data
+    if isinstance(data, str | bytes):
+        try:
+            raw = jiter.from_json(
+                data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data,
+                catch_duplicate_keys=True,
+                allow_inf_nan=False,
+            )
+        except ValueError as exc:
+            problem = Problem("", "invalid_json", f"not valid JSON: {exc}")
+            raise CaseError(None, [problem], line=line) from None
+    if not isinstance(raw, Mapping):
+        problem = Problem("", "not_an_object", f"{what} is a JSON object, not {type(raw).__name__}")
+        raise CaseError(None, [problem], line=line)
+    return raw
+
+
+def numbered(
+    lines: Iterable[str | bytes], parse: Callable[[str | bytes, int], T]
+) -> Iterator[tuple[int, T | CaseError]]:
+    """Each non-blank line parsed, with its 1-based number.
+
+    A line ``parse`` refuses, or one that is not text, is its ``CaseError``.
+    """
+    for number, text in enumerate(lines, start=1):
+        if not isinstance(text, str | bytes):
+            problem = Problem("", "not_an_object", f"a line is text, not {type(text).__name__}")
+            yield number, CaseError(None, [problem], line=number)
+            continue
+        if not text.strip():
+            continue
+        try:
+            yield number, parse(text, number)
         except CaseError as error:
             yield number, error
 

@@ -21,11 +21,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
-import jiter
 from pydantic import AwareDatetime, Field, Strict, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
-from .cases import _readable_id, check_batch, problems_of
+from .cases import _readable_id, check_batch, json_object, numbered, problems_of
 from .errors import CaseError, Problem
 from .model import Amount, Id, Message, PolicyRef, Rate, Text, _Model
 
@@ -146,22 +145,7 @@ def parse_event(
     Raises:
         CaseError: Naming the event's case (when readable), its line and every problem.
     """
-    raw: Any = data
-    if isinstance(data, str | bytes):
-        try:
-            raw = jiter.from_json(
-                data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data,
-                catch_duplicate_keys=True,
-                allow_inf_nan=False,
-            )
-        except ValueError as exc:
-            problem = Problem("", "invalid_json", f"not valid JSON: {exc}")
-            raise CaseError(None, [problem], line=line) from None
-    if not isinstance(raw, Mapping):
-        problem = Problem(
-            "", "not_an_object", f"an event is a JSON object, not {type(raw).__name__}"
-        )
-        raise CaseError(None, [problem], line=line)
+    raw = json_object(data, "an event", line=line)
     try:
         return PlacementEvent.model_validate(raw)
     except ValidationError as exc:
@@ -171,17 +155,8 @@ def parse_event(
 def read_events(lines: Iterable[str | bytes]) -> Iterator[PlacementEvent | CaseError]:
     """Yield an event or an error record (with its line) for each non-blank line."""
     check_batch(lines, "read_events")
-    for number, text in enumerate(lines, start=1):
-        if not isinstance(text, str | bytes):
-            problem = Problem("", "not_an_object", f"a line is text, not {type(text).__name__}")
-            yield CaseError(None, [problem], line=number)
-            continue
-        if not text.strip():
-            continue
-        try:
-            yield parse_event(text, line=number)
-        except CaseError as error:
-            yield error
+    for _, item in numbered(lines, lambda text, n: parse_event(text, line=n)):
+        yield item
 
 
 # --- replay: the state the events give ------------------------------------------------------

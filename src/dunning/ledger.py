@@ -13,16 +13,15 @@ non-blank line, with the quality of cases: every bad line an error record with i
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Annotated, Any, BinaryIO, Literal, Self
 
-import jiter
 from pydantic import Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
-from .cases import check_batch, problems_of
-from .errors import CaseError, Problem
+from .cases import check_batch, json_object, numbered, problems_of
+from .errors import CaseError
 from .model import Currency, Id, PositiveAmount, Text, _Model
 from .tabular import Kind, Numbered, Row, read_rows
 
@@ -91,21 +90,7 @@ def parse_ledger_line(
     Raises:
         CaseError: Naming the line's case (when readable), its line and every problem.
     """
-    raw: Any = data
-    if isinstance(data, str | bytes):
-        try:
-            raw = jiter.from_json(
-                data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data,
-                catch_duplicate_keys=True,
-                allow_inf_nan=False,
-            )
-        except ValueError as exc:
-            problem = Problem("", "invalid_json", f"not valid JSON: {exc}")
-            raise CaseError(None, [problem], line=line) from None
-    if not isinstance(raw, Mapping):
-        kind = type(raw).__name__
-        problem = Problem("", "not_an_object", f"a ledger line is a JSON object, not {kind}")
-        raise CaseError(None, [problem], line=line)
+    raw = json_object(data, "a ledger line", line=line)
     try:
         return LedgerLine.model_validate(raw)
     except ValidationError as exc:
@@ -127,21 +112,7 @@ def read_ledger(lines: Iterable[str | bytes]) -> Numbered[LedgerLine | CaseError
     The iterator's ``line`` is the line of the item it gave last.
     """
     check_batch(lines, "read_ledger")
-    return Numbered(_read_ledger(lines))
-
-
-def _read_ledger(lines: Iterable[str | bytes]) -> Iterator[tuple[int, LedgerLine | CaseError]]:
-    for number, text in enumerate(lines, start=1):
-        if not isinstance(text, str | bytes):
-            problem = Problem("", "not_an_object", f"a line is text, not {type(text).__name__}")
-            yield number, CaseError(None, [problem], line=number)
-            continue
-        if not text.strip():
-            continue
-        try:
-            yield number, parse_ledger_line(text, line=number)
-        except CaseError as error:
-            yield number, error
+    return Numbered(numbered(lines, lambda text, n: parse_ledger_line(text, line=n)))
 
 
 def read_ledger_table(

@@ -30,15 +30,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Annotated, Any, BinaryIO, Literal, TextIO
 
-import jiter
 from pydantic import BeforeValidator, Field, ValidationError
 
-from .cases import check_batch, problems_of
+from .cases import check_batch, json_object, numbered, problems_of
 from .errors import ArgumentError, CaseError, ConfigError, Problem
 from .ledger import MAX_LEDGER_AMOUNT
 from .model import CLAIM_FIELDS, Id, Rate, _amount_input, _Model
@@ -125,36 +124,14 @@ def read_claim(lines: Iterable[str | bytes]) -> Numbered[ClaimLine | CaseError]:
     The iterator's ``line`` is the line of the item it gave last.
     """
     check_batch(lines, "read_claim")
-    return Numbered(_read_claim(lines))
-
-
-def _read_claim(lines: Iterable[str | bytes]) -> Iterator[tuple[int, ClaimLine | CaseError]]:
-    for number, text in enumerate(lines, start=1):
-        if not isinstance(text, str | bytes):
-            problem = Problem("", "not_an_object", f"a line is text, not {type(text).__name__}")
-            yield number, CaseError(None, [problem], line=number)
-            continue
-        if text.strip():
-            yield number, _claim_line(text, number)
+    return Numbered(numbered(lines, _claim_line))
 
 
 def _claim_line(data: str | bytes | Mapping[str, Any], line: int | None) -> ClaimLine | CaseError:
-    raw: Any = data
-    if isinstance(data, str | bytes):
-        try:
-            raw = jiter.from_json(
-                data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data,
-                catch_duplicate_keys=True,
-                allow_inf_nan=False,
-            )
-        except ValueError as exc:
-            return CaseError(
-                None, [Problem("", "invalid_json", f"not valid JSON: {exc}")], line=line
-            )
-    if not isinstance(raw, Mapping):
-        kind = type(raw).__name__
-        problem = Problem("", "not_an_object", f"a claim line is a JSON object, not {kind}")
-        return CaseError(None, [problem], line=line)
+    try:
+        raw = json_object(data, "a claim line", line=line)
+    except CaseError as error:
+        return error
     try:
         return ClaimLine.model_validate(raw)
     except ValidationError as exc:
