@@ -76,10 +76,12 @@ def generate(folder: Path, cases: int, seed: int) -> tuple[Path, Path, int]:
     return events_path, ledger_path, lines
 
 
+# The command's output (every statement line) goes to /dev/null, not into this process.
 _MEASURE = """
 import os, resource, sys
 pid = os.fork()
 if pid == 0:
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
     os.execv(sys.argv[1], sys.argv[1:])
 _, status, usage = os.wait4(pid, 0)
 print(usage.ru_maxrss, os.waitstatus_to_exitcode(status))
@@ -118,7 +120,6 @@ def main(argv: list[str] | None = None) -> int:
             folder = Path(tmp) / str(size)
             folder.mkdir()
             events, ledger, lines = generate(folder, size, args.seed)
-            # The output of --format csv is every statement line; it goes to a file, not memory.
             seconds, peak_kib, status = settle_measured(events, ledger)
             if status != 0:
                 print(f"dunning settle failed with exit {status} on {size} cases", file=sys.stderr)

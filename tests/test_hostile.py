@@ -652,3 +652,70 @@ def test_money_amounts_are_bounded() -> None:
     with pytest.raises(ConfigError):
         Money("1E+999999999")
     assert Money(Decimal("12.345")).amount == Decimal("12.35")
+
+
+# --- spreadsheets: ledgers and claims -------------------------------------------------------
+
+
+def _workbook(tmp_path: Path) -> Path:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["reference", "case_id", "date", "amount"])
+    book.active.append(["P1", "C1", "2026-10-01", "1.00"])
+    path = tmp_path / "ledger.xlsx"
+    book.save(path)
+    return path
+
+
+def test_an_excel_zip_bomb_is_refused_before_it_is_unpacked(tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    from dunning import read_ledger_table
+
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b"\0" * (600 * 2**20))  # 600 MiB of zeros
+    assert bomb.tell() < 2**20  # under a megabyte on disk
+    with pytest.raises(ConfigError, match="unpack to more than 512 MiB"):
+        list(read_ledger_table(io.BytesIO(bomb.getvalue()), kind="xlsx"))
+
+
+def test_xml_entities_in_a_workbook_are_refused(tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    from dunning import read_ledger_table
+
+    source = _workbook(tmp_path).read_bytes()
+    entities = b"".join(
+        b'<!ENTITY lol%d "%s">' % (i, b"&lol%d;" % (i - 1) * 10) for i in range(1, 10)
+    )
+    laughs = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol0 "lol">' + entities
+              + b"]><worksheet>&lol9;</worksheet>")  # fmt: skip
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(source)) as given, zipfile.ZipFile(out, "w") as changed:
+        for item in given.infolist():
+            data = given.read(item)
+            changed.writestr(item, laughs if item.filename.endswith("sheet1.xml") else data)
+    started = time.monotonic()
+    with pytest.raises(ConfigError):
+        list(read_ledger_table(io.BytesIO(out.getvalue()), kind="xlsx"))
+    assert time.monotonic() - started < 10
+
+
+def test_a_csv_with_an_unclosed_quote_or_no_newline_is_bounded() -> None:
+    import io
+
+    from dunning import read_ledger_table
+
+    unclosed = b'reference,case_id,date,amount\nP1,C1,2026-10-01,"1.00\n' + b"x" * 5_000_000
+    results = list(read_ledger_table(io.BytesIO(unclosed)))
+    assert len(results) == 1
+    assert isinstance(results[0], CaseError)
+    assert results[0].problems[0].code in ("bad_row", "invalid_text")
+    endless = b"reference,case_id,date,amount\n" + b"a" * 3_000_000
+    (only,) = list(read_ledger_table(io.BytesIO(endless)))
+    assert isinstance(only, CaseError)
+    assert only.problems[0].code == "invalid_text"
