@@ -358,3 +358,10 @@ def test_dunning_settle_exits_1_with_rejected_lines_and_2_on_usage(tmp_path: Pat
     assert "no column for 'date'" in done.stderr
     mapped = dunning(*SETTLE[:-1], str(bad), "--ledger-column", "date=when")
     assert mapped.returncode == 0, mapped.stderr
+
+
+def test_dunning_schema_describes_ledger_and_claim_lines() -> None:
+    for kind, field in (("ledger", "reverses"), ("claim", "commission")):
+        done = dunning("schema", kind)
+        assert done.returncode == 0
+        assert field in json.loads(done.stdout)["properties"]

@@ -41,7 +41,7 @@ from .model import Case, Decision
 from .placement import Placer
 from .policy import Policy, check_as_of, check_file, load_policy, loads_policy
 from .policytests import run_test_files
-from .reconcile import read_claim, read_claim_table, reconcile
+from .reconcile import ClaimLine, read_claim, read_claim_table, reconcile
 from .report import (
     DecisionSummary,
     PlacementSummary,
@@ -410,10 +410,12 @@ def _parser() -> argparse.ArgumentParser:
 
     schema = commands.add_parser(
         "schema",
-        help="print a JSON Schema: of a case, a decision, a policy file, a placement event or "
-        "an agencies file",
+        help="print a JSON Schema: of a case, a decision, a policy file, a placement event, "
+        "an agencies file, a ledger line or a claim line",
     )
-    schema.add_argument("kind", choices=("case", "decision", "policy", "event", "agencies"))
+    schema.add_argument(
+        "kind", choices=("case", "decision", "policy", "event", "agencies", "ledger", "claim")
+    )
     schema.set_defaults(run=_run_schema)
     return parser
 
@@ -1380,6 +1382,10 @@ def _run_schema(args: argparse.Namespace) -> int:
         schema = PlacementEvent.model_json_schema(mode="serialization")
     elif args.kind == "agencies":
         schema = agencies_json_schema()
+    elif args.kind == "ledger":
+        schema = LedgerLine.model_json_schema()
+    elif args.kind == "claim":
+        schema = ClaimLine.model_json_schema()
     else:
         schema = policy_json_schema()
     json.dump(schema, sys.stdout, indent=2, ensure_ascii=False)
