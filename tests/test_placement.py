@@ -462,7 +462,7 @@ def test_bad_event_lines_are_error_records_and_the_rest_applies(lender: Policy) 
                   portfolio=BOOK)  # fmt: skip
     assert [(e.line, e.problems[0].code) for e in run.event_errors] == [
         (2, "invalid_json"),
-        (4, "literal_error"),
+        (4, "unknown_event_type"),
         (3, "bad_transition"),
         (5, "bad_transition"),
     ]

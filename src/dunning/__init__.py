@@ -26,7 +26,15 @@ from .errors import (
     Problem,
     RuleEngineError,
 )
-from .events import PlacementEvent, PlacementPayload, PlacementState, parse_event, read_events
+from .events import (
+    Event,
+    PlacementEvent,
+    PlacementPayload,
+    PlacementState,
+    event_json_schema,
+    parse_event,
+    read_events,
+)
 from .facts import FACTS, Portfolio
 from .ledger import LedgerLine, read_ledger, read_ledger_table
 from .model import (
@@ -104,6 +112,7 @@ __all__ = [
     "Diagnostic",
     "DunningError",
     "Eligibility",
+    "Event",
     "Explanation",
     "FeeTerms",
     "GuardEffect",
@@ -147,6 +156,7 @@ __all__ = [
     "__version__",
     "assess",
     "cost_report",
+    "event_json_schema",
     "load_agencies",
     "load_policy",
     "loads_agencies",

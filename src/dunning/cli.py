@@ -34,7 +34,7 @@ from .costs import cost_report
 from .delinquency import Assessor
 from .diff import diff_policies
 from .errors import CaseError, ConfigError, Diagnostic, DunningError, PolicyError
-from .events import PlacementEvent, read_events
+from .events import Event, event_json_schema, read_events
 from .facts import Portfolio
 from .ledger import LedgerLine, read_ledger, read_ledger_table
 from .model import Case, Decision
@@ -958,7 +958,7 @@ def _run_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _read_placements(path: str | None) -> list[PlacementEvent | CaseError]:
+def _read_placements(path: str | None) -> list[Event | CaseError]:
     if path is None:
         return []
     with _open_binary(path) as stream:
@@ -1379,7 +1379,7 @@ def _run_schema(args: argparse.Namespace) -> int:
     elif args.kind == "decision":
         schema = Decision.model_json_schema(mode="serialization")
     elif args.kind == "event":
-        schema = PlacementEvent.model_json_schema(mode="serialization")
+        schema = event_json_schema()
     elif args.kind == "agencies":
         schema = agencies_json_schema()
     elif args.kind == "ledger":

@@ -32,7 +32,7 @@ from .agencies import Agencies
 from .cases import check_batch, parse_case
 from .delinquency import Assessor
 from .errors import ArgumentError, CaseError, ConfigError, DunningError
-from .events import PlacementEvent
+from .events import Event
 from .ledger import LedgerLine
 from .model import Case
 from .money import quantum, round_exact
@@ -214,7 +214,7 @@ def cost_report(
     cases: Iterable[Case | CaseError | Mapping[str, Any] | str | bytes],
     *,
     ledger: Iterable[LedgerLine | CaseError | Mapping[str, Any] | str | bytes],
-    events: Iterable[PlacementEvent | CaseError | Mapping[str, Any] | str | bytes],
+    events: Iterable[Event | CaseError | Mapping[str, Any] | str | bytes],
     agencies: Agencies,
     policy: Policy,
     start: date,

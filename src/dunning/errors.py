@@ -269,6 +269,10 @@ CASE_CODES: dict[str, str] = {
     "over_reversal": "reversals of a payment beyond its amount",
     "unknown_field": "an agency's claim_columns names a field a claim does not have",
     "agency_mismatch": "a claim line naming another agency than the one reconciled",
+    "card_product": "card figures on a loan that is not a credit card",
+    "minimum_above_balance": "a card's minimum payment above its statement balance",
+    "unknown_event_type": "an event line whose type is not one of the event contract's",
+    "period_order": "a report or reconciliation whose period ends before it starts",
 }
 
 #: Codes of rule-file diagnostics.

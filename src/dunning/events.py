@@ -1,15 +1,22 @@
-"""Events: the contract between the stages after a decision (placement, and later settlement).
+"""Events: the contract between the stages after a decision (docs/events.md).
 
-An event is one JSON line: a ``type``, an aware time ``at``, an ``actor``, the ``case_id`` and
-a ``payload``. A stage reads events and writes events and keeps no state of its own between
+An event is one JSON line: a ``type``, an aware time ``at``, an ``actor``, the ``case_id`` (none
+for a batch's events: an intake, a report, a reconciliation) and a ``payload`` whose fields the
+type decides. A stage reads events and writes events and keeps no state of its own between
 calls; the same inputs give the same bytes. Events are read with the quality of cases: every
-bad line gives an error record naming its line, and nothing is dropped.
+bad line gives an error record naming its line and field, and nothing is dropped.
 
 Placement events (``placement.*``) record a placement's life: ``proposed`` (the notice naming
 the agency is to be sent), ``placed`` (in force), then ``recalled`` (the lender took it back),
 ``returned`` (the agency gave it back; recorded by the host) or ``closed`` (a proposal that
 never took effect). ``placement.unavailable`` says that no agency could take a case the rules
 sent out; it changes no state.
+
+The agency's working day (docs/agency.md): ``case.received`` and ``intake.completed`` (a bank's
+file taken in), ``case.closed``, ``assignment.assigned`` / ``waiting``, ``contact.recorded``
+(the end-of-day record), ``approval.requested`` / ``granted`` / ``refused`` and
+``procedure.started`` / ``ended`` (special procedures), ``visit.reviewed``,
+``handover.completed``, ``report.filed`` and ``reconciliation.filed``.
 """
 
 from __future__ import annotations
@@ -19,23 +26,62 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import AwareDatetime, Field, Strict, ValidationError, model_validator
+from pydantic import AwareDatetime, Field, Strict, TypeAdapter, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
 from .cases import _readable_id, check_batch, json_object, numbered, problems_of
-from .errors import CaseError, Problem
-from .model import Amount, Id, Message, PolicyRef, Rate, Text, _Model
+from .errors import CaseError, Problem, did_you_mean
+from .model import (
+    Amount,
+    ContactChannel,
+    ContactResult,
+    Id,
+    Message,
+    OverdueReason,
+    PolicyRef,
+    Rate,
+    RepaymentAttitude,
+    Text,
+    _Model,
+)
 
 __all__ = [
+    "EVENT_MODELS",
     "EVENT_TYPES",
+    "PLACEMENT_TYPES",
+    "ApprovalEvent",
+    "ApprovalPayload",
+    "AssignmentEvent",
+    "AssignmentPayload",
+    "BackupCopy",
+    "ClosedEvent",
+    "ClosedPayload",
+    "ContactEvent",
+    "ContactPayload",
+    "Event",
+    "HandoverEvent",
+    "HandoverPayload",
     "History",
+    "IntakeEvent",
+    "IntakePayload",
     "OpenPlacement",
     "PlacementEvent",
     "PlacementPayload",
     "PlacementState",
+    "ReceivedEvent",
+    "ReceivedPayload",
+    "ReconciliationEvent",
+    "ReconciliationPayload",
+    "ReportEvent",
+    "ReportPayload",
+    "ReviewEvent",
+    "ReviewPayload",
+    "SpecialProcedure",
     "Window",
+    "event_json_schema",
     "parse_event",
     "read_events",
     "replay",
@@ -52,8 +98,8 @@ class PlacementState(StrEnum):
     CLOSED = "closed"
 
 
-#: Every event type, and the states that end a placement.
-EVENT_TYPES = (*(f"placement.{s.value}" for s in PlacementState), "placement.unavailable")
+#: The placement event types, and the states that end a placement.
+PLACEMENT_TYPES = (*(f"placement.{s.value}" for s in PlacementState), "placement.unavailable")
 ENDED = frozenset({PlacementState.RECALLED, PlacementState.RETURNED, PlacementState.CLOSED})
 
 EventType = Literal[
@@ -137,26 +183,480 @@ class PlacementEvent(_Model):
         return PlacementState(name) if name in PlacementState.__members__.values() else None
 
 
-def parse_event(
-    data: str | bytes | Mapping[str, Any], *, line: int | None = None
-) -> PlacementEvent:
-    """Validate one event (JSON text or a mapping).
+# --- the other events: the agency's working day ---------------------------------------------
+
+#: Words a ``sha256:`` digest is written with.
+Digest = Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")]
+Count = Annotated[int, Strict(), Field(ge=0, le=10**12)]
+
+
+class SpecialProcedure(StrEnum):
+    """The bank's special procedures: each needs a supervisor's approval and is filed."""
+
+    INSTALMENT_PLAN = "instalment_plan"
+    WAIVER = "waiver"
+    SUSPENSION = "suspension"
+
+
+class _Event(_Model):
+    """What every event says besides its type and payload."""
+
+    at: AwareDatetime
+    actor: Id
+    case_id: Id | None = None
+
+
+class _CaseEvent(_Event):
+    case_id: Id
+
+
+class _BatchEvent(_Event):
+    case_id: None = None
+
+
+class ReceivedPayload(_Model):
+    """``case.received``: a case taken in from a bank's file.
+
+    Attributes:
+        batch_id: The intake batch (``BANK/sha256 of the file``, shortened).
+        bank: The bank that sent it.
+        line: Its line in the bank's file.
+    """
+
+    batch_id: Id
+    bank: Id
+    line: Annotated[int, Strict(), Field(ge=1)]
+
+
+class ClosedPayload(_Model):
+    """``case.closed``: the case left the agency's work (paid, or taken back by the bank).
+
+    Attributes:
+        reason: ``paid``, ``recalled`` (by the bank), ``returned`` (by the agency) or another word.
+        note: What the collector wrote.
+    """
+
+    reason: Id
+    note: Text | None = None
+
+
+class ReceivedEvent(_CaseEvent):
+    """A case taken in from a bank's file (the actor is who took it in)."""
+
+    type: Literal["case.received"]
+    payload: ReceivedPayload
+
+
+class ClosedEvent(_CaseEvent):
+    """A case that left the agency's work: it holds no collector's capacity any more."""
+
+    type: Literal["case.closed"]
+    payload: ClosedPayload
+
+
+class BackupCopy(_Model):
+    """One verified backup of an intake batch.
+
+    Attributes:
+        name: The backup directory, as given.
+        manifest: The digest of its manifest of checksums.
+        files: How many files the manifest lists.
+    """
+
+    name: Text
+    manifest: Digest
+    files: Count
+
+
+class IntakePayload(_Model):
+    """``intake.completed``: a bank's case file taken in.
+
+    Attributes:
+        batch_id: ``BANK-`` and the first 16 hex digits of the file's SHA-256: the same file
+            from the same bank is the same batch.
+        bank: The bank that sent it.
+        source: The file's name.
+        source_digest: The file's SHA-256.
+        received_at: When the agency received the file.
+        completed_at: When its cases were written and both backups verified.
+        target_minutes: The policy's time limit from receipt to completion.
+        elapsed_seconds: ``completed_at - received_at``.
+        late: Whether the intake took longer than the target (a finding).
+        lines: Non-blank lines (rows) read.
+        accepted: Cases written.
+        rejected: Lines refused, each in the batch's error file.
+        repeated: Of the rejected, cases an earlier batch already took in.
+        cases_digest: The digest of the accepted cases file.
+        errors_digest: The digest of the error file.
+        backups: The backups written and verified.
+    """
+
+    batch_id: Id
+    bank: Id
+    source: Text
+    source_digest: Digest
+    received_at: AwareDatetime
+    completed_at: AwareDatetime
+    target_minutes: Annotated[int, Strict(), Field(ge=1)]
+    elapsed_seconds: Count
+    late: bool
+    lines: Count
+    accepted: Count
+    rejected: Count
+    repeated: Count = 0
+    cases_digest: Digest
+    errors_digest: Digest
+    backups: tuple[BackupCopy, ...]
+
+
+class IntakeEvent(_BatchEvent):
+    """A bank's file taken in (one event per batch; no case)."""
+
+    type: Literal["intake.completed"]
+    payload: IntakePayload
+
+
+class AssignmentPayload(_Model):
+    """``assignment.assigned`` / ``assignment.waiting``: who works a case.
+
+    Attributes:
+        collector_id: The collector (``None`` while waiting).
+        team: The collector's team, or the team the rule asked for.
+        rule: The assignment rule that chose the team.
+        reason: ``new`` (first assignment), ``kept`` (the active collector keeps it),
+            ``reassigned`` (their collector left or lost the skill) or, for ``waiting``, why no
+            collector could take it.
+        previous: The collector who had it before, if any.
+    """
+
+    collector_id: Id | None = None
+    team: Id | None = None
+    rule: Id | None = None
+    reason: Text
+    previous: Id | None = None
+
+
+class AssignmentEvent(_CaseEvent):
+    """A case given to a collector, or left waiting because none could take it."""
+
+    type: Literal["assignment.assigned", "assignment.waiting"]
+    payload: AssignmentPayload
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        if self.type == "assignment.assigned" and self.payload.collector_id is None:
+            raise PydanticCustomError(
+                "incomplete_event", "an assignment.assigned event names the collector_id"
+            )
+        return self
+
+
+class ContactPayload(_Model):
+    """``contact.recorded``: the end-of-day record of one contact (the actor is the collector).
+
+    Attributes:
+        record_id: The record's id (a field visit's review names it).
+        channel: How: ``call``, ``sms``, ``letter``, ``field_visit``…
+        party_id: Whom the collector tried to reach.
+        outcome: What happened.
+        overdue_reason: Why the customer is overdue, as the collector learned it.
+        repayment_attitude: The customer's attitude to repaying.
+        repayment_plan: The plan agreed or proposed, in words.
+        promise_amount: A promise to pay made in the contact…
+        promise_due: …and the day it is due.
+        recording_ref: The audio or video recording filed with it (field visits).
+        recording_digest: The recording's SHA-256, so that the filed file can be checked.
+        note: Anything else the collector wrote.
+    """
+
+    record_id: Id
+    channel: ContactChannel
+    party_id: Id
+    outcome: ContactResult
+    overdue_reason: OverdueReason | None = None
+    repayment_attitude: RepaymentAttitude | None = None
+    repayment_plan: Text | None = None
+    promise_amount: Amount | None = None
+    promise_due: date | None = None
+    recording_ref: Text | None = None
+    recording_digest: Digest | None = None
+    note: Text | None = None
+
+    @model_validator(mode="after")
+    def _promise(self) -> Self:
+        if (self.promise_amount is None) != (self.promise_due is None):
+            raise PydanticCustomError(
+                "incomplete_event", "a promise gives both promise_amount and promise_due"
+            )
+        return self
+
+
+class ContactEvent(_CaseEvent):
+    """A contact recorded by the collector who made it."""
+
+    type: Literal["contact.recorded"]
+    payload: ContactPayload
+
+
+class ApprovalPayload(_Model):
+    """``approval.*`` and ``procedure.*``: a special procedure's request, decision, start and end.
+
+    Attributes:
+        request_id: The request: one id from request to end.
+        procedure: ``instalment_plan``, ``waiver`` or ``suspension``.
+        instalments: For an instalment plan: how many.
+        amount: For a waiver: how much is given up; for a plan: what it spreads.
+        until: For a suspension: the last day collection is suspended.
+        reason: Why the customer asks (``requested``) or why it was decided so.
+        filed_ref: Where the papers are filed (``procedure.started`` and ``ended``).
+        outcome: How it ended (``procedure.ended``): ``completed``, ``broken``…
+    """
+
+    request_id: Id
+    procedure: SpecialProcedure
+    instalments: Annotated[int, Strict(), Field(ge=1, le=600)] | None = None
+    amount: Amount | None = None
+    until: date | None = None
+    reason: Text | None = None
+    filed_ref: Text | None = None
+    outcome: Id | None = None
+
+
+class ApprovalEvent(_CaseEvent):
+    """A special procedure asked for, approved or refused (the actor decides), started, ended."""
+
+    type: Literal[
+        "approval.requested",
+        "approval.granted",
+        "approval.refused",
+        "procedure.started",
+        "procedure.ended",
+    ]
+    payload: ApprovalPayload
+
+
+class ReviewPayload(_Model):
+    """``visit.reviewed``: a supervisor's review of a field visit's record and recording.
+
+    Attributes:
+        record_id: The ``contact.recorded`` field visit reviewed.
+        result: ``accepted`` or ``returned`` (to the collector, to complete).
+        note: What the supervisor wrote.
+    """
+
+    record_id: Id
+    result: Literal["accepted", "returned"]
+    note: Text | None = None
+
+
+class ReviewEvent(_CaseEvent):
+    """A field visit reviewed (the actor is the supervisor)."""
+
+    type: Literal["visit.reviewed"]
+    payload: ReviewPayload
+
+
+class OpenPromise(_Model):
+    """A promise to pay not yet due, on a handover sheet."""
+
+    amount: Amount
+    due: date
+    record_id: Id
+
+
+class HandoverPayload(_Model):
+    """``handover.completed``: a departing collector's case given to another, with its sheet.
+
+    Attributes:
+        from_collector: Who had the case.
+        to_collector: Who has it now.
+        team: The new collector's team.
+        sheet_digest: The digest of the case's handover sheet (JSON), as written.
+        last_contacts: How many contacts the sheet lists.
+        open_promises: Promises not yet due.
+        pending_approvals: Requests not yet granted or refused.
+        next_action: The policy's next step for the case, if a case file was given.
+        next_action_at: When it may be taken.
+    """
+
+    from_collector: Id
+    to_collector: Id
+    team: Id | None = None
+    sheet_digest: Digest
+    last_contacts: Count = 0
+    open_promises: Count = 0
+    pending_approvals: Count = 0
+    next_action: Id | None = None
+    next_action_at: AwareDatetime | None = None
+
+
+class HandoverEvent(_CaseEvent):
+    """A case handed over (the actor is the team lead who supervised it)."""
+
+    type: Literal["handover.completed"]
+    payload: HandoverPayload
+
+
+class _Period(_Model):
+    """A payload covering ``period_start``..``period_end``."""
+
+    period_start: date
+    period_end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.period_end < self.period_start:
+            raise PydanticCustomError("period_order", "period_end must not be before period_start")
+        return self
+
+
+class ReportPayload(_Period):
+    """``report.filed``: a weekly or monthly report filed (and, monthly, approved).
+
+    Attributes:
+        kind: ``weekly`` or ``monthly``.
+        period_start: The first day the report covers…
+        period_end: …and the last.
+        scope: Whose: a team, a branch or a bank.
+        ref: Where it is filed.
+        digest: The filed file's SHA-256.
+        approved_by: Who approved it (monthly reports).
+    """
+
+    kind: Literal["weekly", "monthly"]
+    period_start: date
+    period_end: date
+    scope: Id
+    ref: Text
+    digest: Digest | None = None
+    approved_by: Id | None = None
+
+
+class ReportEvent(_BatchEvent):
+    """A report filed (no case)."""
+
+    type: Literal["report.filed"]
+    payload: ReportPayload
+
+
+class ReconciliationPayload(_Period):
+    """``reconciliation.filed``: the agency's statement reconciled with a bank's.
+
+    Attributes:
+        bank: The bank (or the lender).
+        period_start: The first day reconciled…
+        period_end: …and the last.
+        agrees: Whether both sides agree, line by line.
+        ours: The agency's total.
+        theirs: The bank's total.
+        differences: Lines that differ.
+        ref: Where it is filed.
+    """
+
+    bank: Id
+    period_start: date
+    period_end: date
+    agrees: bool
+    ours: Amount
+    theirs: Amount
+    differences: Count = 0
+    ref: Text | None = None
+
+
+class ReconciliationEvent(_BatchEvent):
+    """A reconciliation filed (no case)."""
+
+    type: Literal["reconciliation.filed"]
+    payload: ReconciliationPayload
+
+
+#: The model of each event type.
+EVENT_MODELS: Mapping[str, type[_Model]] = MappingProxyType(
+    {
+        **dict.fromkeys(PLACEMENT_TYPES, PlacementEvent),
+        "case.received": ReceivedEvent,
+        "case.closed": ClosedEvent,
+        "intake.completed": IntakeEvent,
+        "assignment.assigned": AssignmentEvent,
+        "assignment.waiting": AssignmentEvent,
+        "contact.recorded": ContactEvent,
+        **dict.fromkeys(
+            (
+                "approval.requested",
+                "approval.granted",
+                "approval.refused",
+                "procedure.started",
+                "procedure.ended",
+            ),
+            ApprovalEvent,
+        ),
+        "visit.reviewed": ReviewEvent,
+        "handover.completed": HandoverEvent,
+        "report.filed": ReportEvent,
+        "reconciliation.filed": ReconciliationEvent,
+    }
+)
+#: Every event type.
+EVENT_TYPES = tuple(EVENT_MODELS)
+
+#: Any event.
+Event = (
+    PlacementEvent
+    | ReceivedEvent
+    | ClosedEvent
+    | IntakeEvent
+    | AssignmentEvent
+    | ContactEvent
+    | ApprovalEvent
+    | ReviewEvent
+    | HandoverEvent
+    | ReportEvent
+    | ReconciliationEvent
+)
+
+
+def parse_event(data: str | bytes | Mapping[str, Any], *, line: int | None = None) -> Event:
+    """Validate one event (JSON text or a mapping) by the model of its ``type``.
 
     Raises:
-        CaseError: Naming the event's case (when readable), its line and every problem.
+        CaseError: Naming the event's case (when readable), its line and every problem; an
+            unknown type is ``unknown_event_type`` with the nearest known one.
     """
     raw = json_object(data, "an event", line=line)
+    kind = raw.get("type")
+    model = EVENT_MODELS.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        if kind is None:
+            problem = Problem("type", "missing", "required field 'type' is missing")
+        else:
+            word = str(kind)[:64]
+            problem = Problem(
+                "type",
+                "unknown_event_type",
+                f"unknown event type {word!r}{did_you_mean(word, EVENT_TYPES)}; the types are "
+                "listed in docs/events.md",
+            )
+        raise CaseError(_readable_id(raw), [problem], line=line)
     try:
-        return PlacementEvent.model_validate(raw)
+        event: Event = model.model_validate(raw)  # type: ignore[assignment]
     except ValidationError as exc:
-        raise CaseError(_readable_id(raw), problems_of(exc, PlacementEvent), line=line) from None
+        raise CaseError(_readable_id(raw), problems_of(exc, model), line=line) from None
+    return event
 
 
-def read_events(lines: Iterable[str | bytes]) -> Iterator[PlacementEvent | CaseError]:
+def read_events(lines: Iterable[str | bytes]) -> Iterator[Event | CaseError]:
     """Yield an event or an error record (with its line) for each non-blank line."""
     check_batch(lines, "read_events")
     for _, item in numbered(lines, lambda text, n: parse_event(text, line=n)):
         yield item
+
+
+def event_json_schema() -> dict[str, Any]:
+    """The JSON Schema of an event line (every type; ``dunning schema event``)."""
+    adapter: TypeAdapter[Any] = TypeAdapter(Annotated[Event, Field(discriminator="type")])
+    schema = adapter.json_schema(mode="serialization")
+    schema["title"] = "dunning event"
+    return schema
 
 
 # --- replay: the state the events give ------------------------------------------------------
@@ -275,7 +775,7 @@ class History:
 
 
 def replay(
-    events: Iterable[PlacementEvent | CaseError | Mapping[str, Any] | str | bytes],
+    events: Iterable[Event | CaseError | Mapping[str, Any] | str | bytes],
     *,
     until: datetime | None = None,
 ) -> History:
@@ -293,11 +793,13 @@ def replay(
             history.errors.append(item)
             continue
         try:
-            event = item if isinstance(item, PlacementEvent) else parse_event(item)
+            event = item if isinstance(item, _Event | PlacementEvent) else parse_event(item)
         except CaseError as error:
             error.line = error.line if error.line is not None else number + 1
             history.errors.append(error)
             continue
+        if not isinstance(event, PlacementEvent):
+            continue  # the agency's records change no placement
         if until is None or event.at <= until:
             known.append((event.at, number, line, event))
     known.sort(key=lambda k: (k[0], k[1]))

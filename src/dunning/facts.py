@@ -137,6 +137,16 @@ FACTS: dict[str, FactSpec] = {
         "bool", "an outsourcing notice reached the borrower (SMS or letter, not failed)"
     ),
     "rating": FactSpec("string", "the lender's customer rating; missing if unrated", True),
+    "credit_limit": FactSpec("money", "a card's credit limit (missing without card figures)", True),
+    "statement_balance": FactSpec(
+        "money", "what a card's last statement says is owed (missing without card figures)", True
+    ),
+    "minimum_payment_due": FactSpec(
+        "money", "the least a card's last statement asked for (missing without card figures)", True
+    ),
+    "over_limit": FactSpec(
+        "money", "how far a card's statement balance is above its limit (0 when it is not)"
+    ),
     "calls_7d": FactSpec("int", "call attempts in the 7 days up to as_of"),
     "connected_calls_7d": FactSpec("int", "calls answered (connected or promised), 7 days"),
     "sms_7d": FactSpec("int", "SMS sent in the 7 days up to as_of"),
@@ -265,7 +275,7 @@ def fact_view(
         if since is not None and payment.date >= since:
             paid_placed += payment.amount
     roles = {party.role for party in case.related_parties}
-    loan, collateral = case.loan, case.loan.collateral
+    loan, collateral, card = case.loan, case.loan.collateral, case.card
     minor = quantum(loan.currency)
     return {
         "product": loan.product.value,
@@ -290,6 +300,10 @@ def fact_view(
         "attorney_represented": case.attorney_represented,
         "outsourcing_notified": notified,
         "rating": case.rating,
+        "credit_limit": card.credit_limit if card else None,
+        "statement_balance": card.statement_balance if card else None,
+        "minimum_payment_due": card.minimum_payment_due if card else None,
+        "over_limit": card.over_limit if card else Decimal(0),
         "calls_7d": calls,
         "connected_calls_7d": connected,
         "sms_7d": sms,

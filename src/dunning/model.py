@@ -41,6 +41,7 @@ __all__ = [
     "Agency",
     "AgencyStatus",
     "Amount",
+    "CardAccount",
     "Case",
     "Channel",
     "Collateral",
@@ -709,8 +710,46 @@ class Agency(_Model):
         return self.status.value
 
 
+class CardAccount(_Model):
+    """A credit card's statement figures, as the bank's file gives them.
+
+    ``statement_balance`` is what the last statement says is owed; ``minimum_payment_due`` the
+    least the cardholder had to pay by ``payment_due_date``. A balance above ``credit_limit``
+    is over the limit (the ``over_limit`` fact).
+    """
+
+    credit_limit: Amount
+    statement_balance: Amount
+    minimum_payment_due: Amount
+    statement_date: date | None = None
+    payment_due_date: date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        due, closed = self.payment_due_date, self.statement_date
+        if due is not None and closed is not None and due < closed:
+            raise PydanticCustomError(
+                "date_order", "payment_due_date must not be before statement_date", {}
+            )
+        if self.minimum_payment_due > self.statement_balance:
+            raise PydanticCustomError(
+                "minimum_above_balance",
+                "minimum_payment_due must not exceed the statement_balance",
+                {},
+            )
+        return self
+
+    @property
+    def over_limit(self) -> Decimal:
+        """How far the statement balance is above the credit limit (0 when it is not)."""
+        return max(self.statement_balance - self.credit_limit, Decimal(0))
+
+
 class Case(_Model):
-    """One delinquent (or possibly delinquent) account, as the host sees it at decision time."""
+    """One delinquent (or possibly delinquent) account, as the host sees it at decision time.
+
+    ``card`` carries a credit card's statement figures; only a ``credit_card`` loan has them.
+    """
 
     case_id: Id
     loan: Loan
@@ -729,11 +768,22 @@ class Case(_Model):
     bankrupt: StrictBool = False
     attorney_represented: StrictBool = False
     rating: Annotated[str, Field(min_length=1, max_length=16)] | None = None
+    card: CardAccount | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         problems = _Problems("Case")
         currency = self.loan.currency
+        if self.card is not None:
+            if self.loan.product is not Product.CREDIT_CARD:
+                problems.add(
+                    ("card",),
+                    "card_product",
+                    f"card figures belong to a credit_card loan, not a {self.loan.product} one",
+                    str(self.loan.product),
+                )
+            for name in ("credit_limit", "statement_balance", "minimum_payment_due"):
+                problems.check_places(("card", name), getattr(self.card, name), currency)
         if self.borrower.role != Role.BORROWER:
             problems.add(
                 ("borrower", "role"),

@@ -32,6 +32,7 @@ from .cases import check_batch
 from .delinquency import Assessment
 from .errors import ArgumentError, CaseError, ConfigError, Problem
 from .events import (
+    Event,
     History,
     OpenPlacement,
     PlacementEvent,
@@ -265,7 +266,7 @@ class Placer:
         cases: Iterable[Case | CaseError | Mapping[str, Any] | str],
         *,
         as_of: date | datetime,
-        events: Iterable[PlacementEvent | CaseError | Mapping[str, Any] | str] = (),
+        events: Iterable[Event | CaseError | Mapping[str, Any] | str] = (),
         portfolio: Portfolio | None = None,
         performance: Mapping[str, Decimal] | None = None,
     ) -> PlacementRun:
@@ -301,7 +302,7 @@ class Placer:
         cases: Iterable[Case | CaseError | Mapping[str, Any] | str],
         *,
         as_of: date | datetime,
-        events: Iterable[PlacementEvent | CaseError | Mapping[str, Any] | str] = (),
+        events: Iterable[Event | CaseError | Mapping[str, Any] | str] = (),
         portfolio: Portfolio | None = None,
         performance: Mapping[str, Decimal] | None = None,
     ) -> PlacementStream:
@@ -334,7 +335,7 @@ class Placer:
         case: Case | Mapping[str, Any] | str,
         *,
         as_of: date | datetime,
-        events: Iterable[PlacementEvent | CaseError | Mapping[str, Any] | str] = (),
+        events: Iterable[Event | CaseError | Mapping[str, Any] | str] = (),
         portfolio: Portfolio | None = None,
         performance: Mapping[str, Decimal] | None = None,
     ) -> PlacementResult:

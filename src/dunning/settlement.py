@@ -41,7 +41,7 @@ from typing import Any, Literal, TextIO
 from .agencies import Agencies
 from .cases import check_batch
 from .errors import ArgumentError, CaseError, ConfigError, Problem
-from .events import History, PlacementEvent, Window, parse_event
+from .events import Event, History, PlacementEvent, Window, parse_event
 from .ledger import LedgerLine, parse_ledger_line
 from .money import MINOR_UNITS, decimal_places, round_money
 from .policy import Policy
@@ -426,7 +426,7 @@ def _text(value: Decimal | None) -> str | None:
 def settle(
     ledger: Iterable[LedgerLine | CaseError | Mapping[str, Any] | str | bytes],
     *,
-    events: Iterable[PlacementEvent | CaseError | Mapping[str, Any] | str | bytes],
+    events: Iterable[Event | CaseError | Mapping[str, Any] | str | bytes],
     agencies: Agencies,
     policy: Policy,
     start: date | None = None,
@@ -688,9 +688,11 @@ class _Work:
             if isinstance(item, str | bytes) and not item.strip():
                 continue
             try:
-                event = item if isinstance(item, PlacementEvent | CaseError) else parse_event(item)
+                event = item if isinstance(item, Event | CaseError) else parse_event(item)
             except CaseError as error:
                 event = error
+            if not isinstance(event, PlacementEvent | CaseError):
+                continue  # the agency's records do not change who held a case
             if isinstance(event, CaseError):
                 if event.line is None:
                     event.line = line if line is not None else seq + 1
