@@ -38,6 +38,12 @@ def test_the_public_names_are_pinned() -> None:
         [
             "ClaimLine",
             "CostReport",
+            "Event",
+            "CardAccount",
+            "event_json_schema",
+            "IntakeFailed",
+            "IntakeResult",
+            "intake",
             "LedgerLine",
             "Reconciliation",
             "Settlement",

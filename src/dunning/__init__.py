@@ -36,11 +36,13 @@ from .events import (
     read_events,
 )
 from .facts import FACTS, Portfolio
+from .intake import IntakeFailed, IntakeResult, intake
 from .ledger import LedgerLine, read_ledger, read_ledger_table
 from .model import (
     Action,
     Agency,
     AgencyStatus,
+    CardAccount,
     Case,
     Channel,
     Collateral,
@@ -94,6 +96,7 @@ __all__ = [
     "Assessor",
     "Band",
     "BucketBands",
+    "CardAccount",
     "Case",
     "CaseError",
     "Channel",
@@ -120,6 +123,8 @@ __all__ = [
     "GuardRecord",
     "HandledBy",
     "Installment",
+    "IntakeFailed",
+    "IntakeResult",
     "LedgerLine",
     "Loan",
     "Message",
@@ -157,6 +162,7 @@ __all__ = [
     "assess",
     "cost_report",
     "event_json_schema",
+    "intake",
     "load_agencies",
     "load_policy",
     "loads_agencies",

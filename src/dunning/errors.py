@@ -271,6 +271,8 @@ CASE_CODES: dict[str, str] = {
     "agency_mismatch": "a claim line naming another agency than the one reconciled",
     "card_product": "card figures on a loan that is not a credit card",
     "minimum_above_balance": "a card's minimum payment above its statement balance",
+    "repeated_case": "a bank's file names a case an earlier intake batch took in",
+    "line_too_long": "a line of a bank's JSON Lines file beyond the intake's limit",
     "unknown_event_type": "an event line whose type is not one of the event contract's",
     "period_order": "a report or reconciliation whose period ends before it starts",
 }

@@ -199,8 +199,9 @@ class SpecialProcedure(StrEnum):
 
 
 class _Event(_Model):
-    """What every event says besides its type and payload."""
+    """What every event says besides its payload (``type`` first, as every line writes it)."""
 
+    type: str
     at: AwareDatetime
     actor: Id
     case_id: Id | None = None

@@ -176,6 +176,15 @@ class Channel(StrEnum):
     FIELD_VISIT = "field_visit"
     LEGAL_PRESERVATION = "legal_preservation"
     OUTSOURCE = "outsource"
+    #: The bank's special procedures (docs/agency.md): offered to the customer only with the
+    #: approval the policy's ``agency: procedures:`` names (a supervisor's, by default).
+    INSTALMENT_PLAN = "instalment_plan"
+    WAIVER = "waiver"
+    SUSPENSION = "suspension"
+
+
+#: The channels that are special procedures.
+SPECIAL_PROCEDURES = (Channel.INSTALMENT_PLAN, Channel.WAIVER, Channel.SUSPENSION)
 
 
 class HandledBy(StrEnum):

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, TextIO
 
 from .delinquency import DEFAULT_BANDS, Assessment, BucketBands
-from .model import Channel, Decision, GuardEffect, HandledBy, Product
+from .model import SPECIAL_PROCEDURES, Channel, Decision, GuardEffect, HandledBy, Product
 from .money import round_money
 from .settlement import CATEGORIES, CATEGORY_TITLES, Settlement
 
@@ -156,7 +156,10 @@ class DecisionSummary:
         products = [p.value for p in Product if p.value in self.channels]
         width = max([len("product"), *map(len, products)])
         out.write(f"{title}\n\nDecisions by product and channel\n")
-        _count_table(out, self.channels, {c.value: len(c.value) + 2 for c in Channel}, width)
+        # The special procedures get a column only when a decision names one.
+        used = {c for row in self.channels.values() for c in row}
+        shown = [c for c in Channel if c not in SPECIAL_PROCEDURES or c.value in used]
+        _count_table(out, self.channels, {c.value: len(c.value) + 2 for c in shown}, width)
         out.write("\nGoing to agencies\n")
         out.write(f"  cases:               {self.agency_cases:>18,}\n")
         out.write(f"  total due:           {self.agency_total_due:>18,.2f}\n")

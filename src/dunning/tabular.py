@@ -35,9 +35,12 @@ MAX_CELL = 4000
 MAX_UNPACKED = 512 * 1024 * 1024
 MAX_PARTS = 10_000
 
-Kind = Literal["text", "amount", "rate", "date"]
+Kind = Literal["text", "amount", "rate", "date", "int", "list"]
 T = TypeVar("T")
 
+#: What separates the items of a list cell: ``;``, ``；``, ``、`` or a new line (not a comma:
+#: addresses have them).
+_ITEMS = re.compile(r"[;；、\n]")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 
@@ -206,6 +209,8 @@ def _cell(cell: Any, kind: Kind) -> Any:
         if kind != "date":
             raise ValueError(f"{cell.isoformat()} is a date, not a value for this column")
         return cell.date() if isinstance(cell, datetime) else cell
+    if isinstance(cell, float) and kind == "int" and cell.is_integer() and abs(cell) < 2**53:
+        return str(int(cell))  # Excel keeps whole numbers as doubles too
     if isinstance(cell, float):
         # Excel keeps numbers as binary doubles; the shortest text that reads back as the same
         # double is the number the cell shows (1234.56, not 1234.5599999999999).
@@ -225,6 +230,12 @@ def _cell(cell: Any, kind: Kind) -> Any:
         if not text[:-1].strip().isascii() or not number.is_finite():
             raise ValueError(f"{text[:40]!r} is not a percentage")
         return str(number.scaleb(-2))
+    if kind == "int":
+        if not (text.isascii() and text.lstrip("+-").isdigit()) or len(text) > 18:
+            raise ValueError(f"{text[:40]!r} is not a whole number")
+        return int(text)
+    if kind == "list":
+        return [item.strip() for item in _ITEMS.split(text) if item.strip()]
     if kind == "date":
         matched = _DATE.match(text)
         if matched:

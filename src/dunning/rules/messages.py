@@ -34,7 +34,7 @@ from ..messages import (
     sms_length,
     sms_segments,
 )
-from ..model import LANGUAGE_TAG, Channel
+from ..model import LANGUAGE_TAG, SPECIAL_PROCEDURES, Channel
 from .ir import THIRD_PARTY_WORDS, ChannelOutcome, GuardConfig, Rule
 from .reader import Reader
 from .source import PMap, PNode, Pos, PScalar, Source
@@ -47,8 +47,9 @@ DEFAULT_SMS_SEGMENTS = 1
 MAX_SMS_SEGMENTS = 10
 MAX_TEMPLATE_CHARS = 4000
 _TEMPLATE_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-#: Channels whose action sends nothing to the customer: an agency or a court takes over.
-_SILENT = (Channel.NONE, Channel.OUTSOURCE, Channel.LEGAL_PRESERVATION)
+#: Channels whose action sends nothing to the customer: an agency or a court takes over, or a
+#: special procedure waits for its approval.
+_SILENT = (Channel.NONE, Channel.OUTSOURCE, Channel.LEGAL_PRESERVATION, *SPECIAL_PROCEDURES)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..errors import did_you_mean
-from ..model import Channel
+from ..model import SPECIAL_PROCEDURES, Channel
 from .ir import PLACEMENT_STRATEGIES, PlacementSettings
 from .reader import Reader
 from .source import PNode, PScalar, Source
@@ -36,7 +36,11 @@ PLACEMENT_KEYS = (
 #: Longest period a day count of the section may give (ten years).
 MAX_DAYS = 3650
 #: Channels a case the rules sent to an agency may get when no agency can take it.
-IN_HOUSE_CHANNELS = tuple(c.value for c in Channel if c not in (Channel.OUTSOURCE, Channel.NONE))
+IN_HOUSE_CHANNELS = tuple(
+    c.value
+    for c in Channel
+    if c not in (Channel.OUTSOURCE, Channel.NONE) and c not in SPECIAL_PROCEDURES
+)
 _AGENCY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 
 
