@@ -35,6 +35,7 @@ from .errors import (
 from .facts import FACTS, Portfolio, fact_view
 from .guards import Allowance, Guards
 from .model import (
+    SPECIAL_PROCEDURES,
     Action,
     Case,
     Channel,
@@ -779,6 +780,10 @@ class Policy:
             rules.append(recall.rule)
         # Rendered once the guards are done, so that it quotes what they leave.
         message = None if channel.message is None else Message(template=channel.message)
+        approval = channel.requires_approval
+        if approval is None and channel.channel in SPECIAL_PROCEDURES:
+            # The seed: a special procedure starts only with the supervisor's approval.
+            approval = self.ir.agency.procedures[channel.channel.value].approval
         try:
             return Decision(
                 case_id=case.case_id,
@@ -789,7 +794,7 @@ class Policy:
                     channel=channel.channel,
                     handled_by=channel.handled_by,
                     recipients=_recipients(case, channel.recipients),
-                    requires_approval=channel.requires_approval,
+                    requires_approval=approval,
                     message=message,
                     agency_id=None if placement is None else placement.agency_id,
                 ),

@@ -17,6 +17,7 @@ from typing import Any
 from ..delinquency import DEFAULT_BANDS, BucketBands
 from ..errors import ConfigError, did_you_mean
 from ..model import Product
+from .agency import read_agency
 from .assessment import read_assessment, within_cap
 from .coverage import analyse
 from .guard_config import BUILTIN_PROFILES, GuardProfile, read_guards
@@ -91,6 +92,7 @@ def check_policy(
         raw.messages, source, groups.get("channel", ()), guards, raw.guards, bands.labels
     )
     placement = read_placement(raw.placement, source)
+    agency = read_agency(raw.agency, source, typer)
     if source.failed or guards is None:
         return None
     return PolicyIR(
@@ -109,6 +111,7 @@ def check_policy(
         guards=guards,
         messages=messages,
         placement=placement,
+        agency=agency,
         files=(source.path,),
         text=source.text,
         unreachable=frozenset(unreachable),

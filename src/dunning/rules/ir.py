@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 from ..delinquency import BucketBands
@@ -153,6 +154,7 @@ class PolicyIR:
         groups: Each group's rules in decision order (read-only); ``recall`` may be empty.
         guards: The compliance guards' settings.
         placement: How cases are allocated among agencies, and the placement's terms.
+        agency: An agency's procedure settings: intake, special procedures, assignment.
         messages: Its message templates, the shipped ones included, and its SMS settings.
         files: The rule files it was read from.
         text: The text of the (first) rule file.
@@ -175,6 +177,7 @@ class PolicyIR:
     guards: GuardConfig
     messages: MessageCatalog
     placement: PlacementSettings
+    agency: AgencySettings = field(default_factory=lambda: AgencySettings())
     files: tuple[str, ...] = ()
     text: str = field(default="", repr=False)
     unreachable: frozenset[str] = frozenset()
@@ -219,6 +222,86 @@ class PlacementSettings:
     grace_days: int = 0
     in_house_channel: Channel = Channel.FIELD_VISIT
     positions: Mapping[str, Pos] = field(default_factory=dict, repr=False, compare=False)
+
+
+# --- agency settings: an agency's procedure -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IntakeSettings:
+    """``agency: intake:``: how soon a bank's file is taken in, and how many backups are kept.
+
+    Attributes:
+        within_minutes: From receipt to completion (the seed: within 2 hours).
+        backups: Verified backups each batch must have (the seed: two).
+    """
+
+    within_minutes: int = 120
+    backups: int = 2
+
+
+@dataclass(frozen=True)
+class ProcedureSettings:
+    """One special procedure: who approves it, and the bank's limit on it.
+
+    Attributes:
+        approval: The role whose approval it needs (the seed: the collection supervisor).
+        max_instalments: An instalment plan's most instalments.
+        max_share: A waiver's largest share of what the customer owes.
+        max_days: A suspension's longest length in days.
+    """
+
+    approval: str = "supervisor"
+    max_instalments: int | None = None
+    max_share: Decimal | None = None
+    max_days: int | None = None
+
+
+@dataclass(frozen=True)
+class AssignmentRule:
+    """A rule of ``agency: assignment:``: the team and skills a case needs.
+
+    Attributes:
+        id: The rule's id.
+        when: The checked condition over the facts; ``None`` always holds.
+        when_text: The condition as written.
+        team: The team whose collectors take the case (``None``: any team).
+        skills: Skills the collector must have (``field_visit``…).
+        same_language: The collector must speak the borrower's language, when it is known.
+        doc: The analyst's description.
+        pos: Where the rule starts in the file.
+    """
+
+    id: str
+    when: Node | None
+    when_text: str
+    team: str | None
+    skills: tuple[str, ...]
+    same_language: bool
+    doc: str
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class AgencySettings:
+    """The ``agency:`` section: an agency's procedure for the bank's cases it works.
+
+    Attributes:
+        intake: How a bank's file is taken in.
+        procedures: Each special procedure's settings (``instalment_plan``, ``waiver``,
+            ``suspension``).
+        keep_collector: A case keeps its collector while the collector is active.
+        assignment: The assignment rules, in file order (the first that holds decides).
+    """
+
+    intake: IntakeSettings = field(default_factory=IntakeSettings)
+    procedures: Mapping[str, ProcedureSettings] = field(
+        default_factory=lambda: MappingProxyType(
+            {name: ProcedureSettings() for name in ("instalment_plan", "waiver", "suspension")}
+        )
+    )
+    keep_collector: bool = True
+    assignment: tuple[AssignmentRule, ...] = ()
 
 
 # --- guard settings: what the guards need at run time ------------------------------------------

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from ..errors import did_you_mean
 from ..messages import DEFAULT_SMS_TEMPLATE, THIRD_PARTY_TEMPLATE
-from ..model import Channel, HandledBy
+from ..model import SPECIAL_PROCEDURES, Channel, HandledBy
 from ..money import MINOR_UNITS
 from .ir import THIRD_PARTY_WORDS, ChannelOutcome, ComputedOutcome, RecallOutcome
 from .nodes import NUMERIC, Literal, Node
@@ -154,8 +154,8 @@ def _recall_outcome(rule: RawRule, source: Source) -> RecallOutcome | None:
 def _default_recipients(channel: Channel) -> tuple[str, ...]:
     if channel is Channel.SMS:
         return ("obligors",)
-    if channel in (Channel.CALL, Channel.FIELD_VISIT):
-        return ("borrower",)
+    if channel in (Channel.CALL, Channel.FIELD_VISIT, *SPECIAL_PROCEDURES):
+        return ("borrower",)  # a special procedure is an agreement with the borrower
     return ()
 
 

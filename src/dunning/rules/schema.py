@@ -15,6 +15,7 @@ from typing import Any
 from ..errors import did_you_mean
 from ..model import iana_zones
 from ..money import MINOR_UNITS
+from .agency import agency_json_schema
 from .guard_config import guards_json_schema
 from .ir import ALL_GROUPS, GROUPS, OUTCOME_KEYS
 from .messages import messages_json_schema
@@ -44,6 +45,7 @@ TOP_KEYS = (
     "guards",
     "messages",
     "placement",
+    "agency",
     "rules",
 )
 ASSESSMENT_KEYS = ("penalty_multiplier", "allocation", "days_in_year")
@@ -117,6 +119,7 @@ class RawPolicy:
     guards: PNode | None = None
     messages: PNode | None = None
     placement: PNode | None = None
+    agency: PNode | None = None
 
 
 def read_policy(root: PNode, source: Source) -> RawPolicy:
@@ -197,6 +200,7 @@ def read_policy(root: PNode, source: Source) -> RawPolicy:
     policy.guards = top.get("guards")
     policy.messages = top.get("messages")
     policy.placement = top.get("placement")
+    policy.agency = top.get("agency")
     params = r.mapping(top.get("params"), "params")
     if params is not None:
         for key, (key_node, value) in params.items.items():
@@ -446,6 +450,7 @@ def policy_json_schema() -> dict[str, Any]:
             "guards": guards_json_schema(),
             "messages": messages_json_schema(),
             "placement": placement_json_schema(),
+            "agency": agency_json_schema(),
             "rules": {
                 "type": "object",
                 "additionalProperties": False,
