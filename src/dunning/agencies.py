@@ -14,9 +14,9 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .cases import problems_of
 from .errors import ArgumentError, ConfigError, Diagnostic, PolicyError
@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 TOP_KEYS = ("agencies", "description")
+M = TypeVar("M", bound=BaseModel)
 #: Agencies in one file: allocation compares every case with every agency.
 MAX_AGENCIES = 500
 
@@ -169,43 +170,64 @@ def _agencies(source: Source, content: bytes) -> Agencies:
 
 
 def _read(root: PNode, source: Source) -> list[Agency]:
+    return read_records(
+        root, source, key="agencies", model=Agency, id_field="agency_id", noun="agency",
+        maximum=MAX_AGENCIES, top_keys=TOP_KEYS,
+    )  # fmt: skip
+
+
+def read_records(
+    root: PNode,
+    source: Source,
+    *,
+    key: str,
+    model: type[M],
+    id_field: str,
+    noun: str,
+    maximum: int,
+    top_keys: tuple[str, ...],
+) -> list[M]:
+    """The records of a roster file (``agencies:``, ``collectors:``), each validated by ``model``.
+
+    Every problem is reported at its position: unknown keys, a duplicate id, each field's error.
+    """
     r = Reader(source)
-    top = r.mapping(root, "an agencies file")
+    top = r.mapping(root, f"{'an' if noun[0] in 'aeiou' else 'a'} {key} file")
     if top is None:
         return []
-    r.keys(top, TOP_KEYS, "in an agencies file")
+    r.keys(top, top_keys, f"in {'an' if key[0] in 'aeiou' else 'a'} {key} file")
     r.text(top.get("description"), "description")
-    items = r.sequence(r.need(top, "agencies", "an agencies file"), "agencies")
+    items = r.sequence(r.need(top, key, f"a {key} file"), key)
     if items is None:
         return []
-    if len(items.items) > MAX_AGENCIES:
-        source.report(items.pos, "too-large", f"more than {MAX_AGENCIES} agencies")
+    if len(items.items) > maximum:
+        source.report(items.pos, "too-large", f"more than {maximum} {key}")
         return []
-    found: list[Agency] = []
+    found: list[M] = []
     seen: dict[str, Pos] = {}
     for item in items.items:
-        entry = r.mapping(item, "an agency")
+        entry = r.mapping(item, f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}")
         if entry is None:
             continue
-        given = plain(entry).get("agency_id")
+        given = plain(entry).get(id_field)
         if isinstance(given, str) and given in seen:
             source.report(
-                entry.key_pos("agency_id"),
+                entry.key_pos(id_field),
                 "duplicate-key",
-                f"agency id {given!r} is already used",
+                f"{noun} id {given!r} is already used",
                 hint=f"the first is on line {seen[given].line}",
             )
             continue
         if isinstance(given, str):
             seen[given] = entry.pos
         try:
-            agency = Agency.model_validate(plain(entry))
+            record = model.model_validate(plain(entry))
         except ValidationError as exc:
-            for problem, loc in zip(problems_of(exc, Agency), exc.errors(), strict=True):
+            for problem, loc in zip(problems_of(exc, model), exc.errors(), strict=True):
                 pos = _position(entry, tuple(loc["loc"]), key=problem.code == "extra_forbidden")
                 source.report(pos, _CODES.get(problem.code, "bad-value"), _say(problem))
             continue
-        found.append(agency)
+        found.append(record)
     return found
 
 

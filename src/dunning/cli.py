@@ -29,13 +29,17 @@ from .agencies import (
     is_agencies_file,
     load_agencies,
 )
+from .assign import HandoverFailed, assign, handover
+from .bundle import export, import_bundle, verify
 from .cases import parse_case, read_numbered
+from .collectors import check_collectors_file, is_collectors_file, load_collectors
 from .costs import cost_report
 from .delinquency import Assessor
 from .diff import diff_policies
 from .errors import CaseError, ConfigError, Diagnostic, DunningError, PolicyError
 from .events import Event, event_json_schema, read_events
 from .facts import Portfolio
+from .intake import IntakeFailed, intake
 from .ledger import LedgerLine, read_ledger, read_ledger_table
 from .model import Case, Decision
 from .placement import Placer
@@ -46,10 +50,14 @@ from .report import (
     DecisionSummary,
     PlacementSummary,
     PortfolioSummary,
+    render_assignment,
     render_costs,
+    render_handover,
+    render_intake,
     render_reconciliation,
     render_settlement,
 )
+from .rules.ir import IntakeSettings
 from .settlement import Settlement, settle
 from .tabular import parse_columns
 
@@ -408,6 +416,8 @@ def _parser() -> argparse.ArgumentParser:
     costs.add_argument("--format", choices=("table", "json", "csv"), default="table")
     costs.set_defaults(run=_run_costs)
 
+    _agency_commands(commands)
+
     schema = commands.add_parser(
         "schema",
         help="print a JSON Schema: of a case, a decision, a policy file, a placement event, "
@@ -437,6 +447,124 @@ def _policy_options(parser: argparse.ArgumentParser) -> None:
         help="override a parameter's default (lists comma-separated); repeatable",
     )
     _engine_option(parser)
+
+
+def _agency_commands(commands: Any) -> None:
+    """The agency's working day: intake, assign, handover, export, verify, import."""
+    intake = commands.add_parser(
+        "intake",
+        help="take a bank's case file into the store, with verified backups",
+        description="Validate every line of a bank's case file (JSON Lines, CSV or Excel), write "
+        "the accepted cases, the error records and the batch's events into STORE/batches/BATCH/, "
+        "copy the batch into each --backup directory and verify each copy against the "
+        "manifest of SHA-256 checksums. Exit 0 all taken in on time, 1 some lines refused or the "
+        "intake late or failed, 2 usage error.",
+    )
+    intake.add_argument("bank_file", metavar="BANK_FILE", help="the bank's file")
+    intake.add_argument("--bank", required=True, help="the bank that sent it (an id)")
+    intake.add_argument(
+        "--received-at", required=True, type=_aware, metavar="ISO-8601",
+        help="when the file was received (with its offset)",
+    )  # fmt: skip
+    intake.add_argument("--store", required=True, metavar="DIR", help="the agency's case store")
+    intake.add_argument(
+        "--backup", action="append", default=[], required=True, metavar="DIR",
+        help="a backup directory; repeatable (the policy's agency: intake: backups, default 2)",
+    )  # fmt: skip
+    intake.add_argument("--policy", default=None, help="the policy (its intake target)")
+    intake.add_argument("--actor", default="dunning", help="who takes it in (the events' actor)")
+    intake.add_argument("--input-format", choices=("jsonl", "csv", "xlsx"), default=None,
+                        help="the file's format (default: by its extension)")  # fmt: skip
+    intake.add_argument(
+        "--column", action="append", default=[], metavar="FIELD=HEADER",
+        help="the sheet's column for a case field (loan.principal=透支本金); repeatable",
+    )  # fmt: skip
+    intake.add_argument(
+        "--set", action="append", default=[], metavar="FIELD=VALUE", dest="defaults",
+        help="a value for a field the sheet leaves out (loan.product=credit_card); repeatable",
+    )  # fmt: skip
+    intake.add_argument("--sheet", default=None, help="the workbook's sheet (default: the first)")
+    intake.add_argument("--encoding", default="utf-8", help="of a CSV file (e.g. gb18030)")
+    intake.add_argument("--format", choices=("table", "json", "jsonl"), default="table",
+                        help="a summary, the summary as JSON, or the batch's events")  # fmt: skip
+    intake.set_defaults(run=_run_intake)
+
+    assign = commands.add_parser(
+        "assign",
+        help="assign cases to collectors by the policy's assignment rules: events out",
+        description="Give each case a collector (team, skills, language by the policy's agency: "
+        "assignment: rules; capacity held; a case keeps its active collector). One JSON line "
+        "per assignment event; --format table: the load per collector. Exit 0, 1 some lines "
+        "rejected, 2 usage error.",
+    )
+    _policy_options(assign)
+    assign.add_argument("cases", nargs="?", default="-", help="JSON Lines file, or - for stdin")
+    assign.add_argument("--collectors", required=True, help="the collectors file (YAML)")
+    assign.add_argument("--events", default=None, metavar="EVENTS.jsonl",
+                        help="the events so far")  # fmt: skip
+    assign.add_argument("--actor", default="dunning", help="who assigns (the events' actor)")
+    assign.add_argument("--format", choices=("jsonl", "table", "json"), default="jsonl")
+    assign.set_defaults(run=_run_assign)
+
+    handover = commands.add_parser(
+        "handover",
+        help="hand a departing collector's open cases over, with a sheet per case: events out",
+        description="Move every open case of --from to the --to collectors (most room first, "
+        "fitting each case's team, skills and language when --policy and --cases are given), "
+        "write a handover sheet per case, and check that nothing is left. One JSON line per "
+        "handover event; --format table: the sheets in short. Exit 0, 1 the cases do not fit "
+        "(nothing recorded), 2 usage error.",
+    )
+    handover.add_argument("--from", dest="departing", required=True, metavar="COLLECTOR")
+    handover.add_argument("--to", action="append", required=True, metavar="COLLECTOR",
+                          help="a receiver; repeatable")  # fmt: skip
+    handover.add_argument("--collectors", required=True, help="the collectors file (YAML)")
+    handover.add_argument("--events", required=True, metavar="EVENTS.jsonl",
+                          help="the events so far")  # fmt: skip
+    handover.add_argument("--policy", default=None, help="the policy (needs, next actions)")
+    handover.add_argument("--cases", default=None, metavar="CASES.jsonl",
+                          help="the case file (with --policy)")  # fmt: skip
+    handover.add_argument("--as-of", type=_as_of, default=None, help="default: now")
+    handover.add_argument("--actor", default="dunning",
+                          help="the team lead who supervises it (the events' actor)")  # fmt: skip
+    handover.add_argument("--sheets", default=None, metavar="DIR",
+                          help="write each case's sheet as DIR/CASE.json")  # fmt: skip
+    handover.add_argument("--format", choices=("jsonl", "table", "json"), default="jsonl")
+    handover.set_defaults(run=_run_handover)
+
+    export = commands.add_parser(
+        "export",
+        help="write a bank's (or batches') cases and events into one archive with checksums",
+        description="Write every file of the batches named (or of every batch of a bank) and "
+        "the events of their cases into a zip archive whose MANIFEST.sha256 lists every "
+        "member's checksum: what the agency sends the bank when case-data transmission fails. "
+        "Exit 0, 2 usage error.",
+    )
+    export.add_argument("--bundle", required=True, metavar="OUT.zip", help="the archive")
+    export.add_argument("--store", required=True, metavar="DIR", help="the agency's case store")
+    export.add_argument("--events", default=None, metavar="EVENTS.jsonl", help="the event log")
+    export.add_argument("--batch", action="append", default=[], help="a batch id; repeatable")
+    export.add_argument("--bank", default=None, help="a bank: every batch of it")
+    export.set_defaults(run=_run_export)
+
+    verify = commands.add_parser(
+        "verify",
+        help="check an archive written by dunning export against its checksums",
+        description="Check the archive's limits, every member against MANIFEST.sha256, and each "
+        "batch against its own manifest. Exit 0 verified, 1 not.",
+    )
+    verify.add_argument("bundle", metavar="BUNDLE.zip")
+    verify.set_defaults(run=_run_verify)
+
+    unpack = commands.add_parser(
+        "import",
+        help="verify an archive and unpack it into an empty directory, as a store",
+        description="Verify the archive, then unpack it into DIR (new or empty): batches/… and "
+        "events.jsonl, all or nothing. Exit 0, 1 the archive does not verify, 2 usage error.",
+    )
+    unpack.add_argument("bundle", metavar="BUNDLE.zip")
+    unpack.add_argument("--into", required=True, metavar="DIR")
+    unpack.set_defaults(run=_run_import)
 
 
 def _money_options(parser: argparse.ArgumentParser, *, periods: bool = True) -> None:
@@ -470,6 +598,16 @@ def _money_options(parser: argparse.ArgumentParser, *, periods: bool = True) -> 
         "currency, reverses, note); repeatable",
     )  # fmt: skip
     parser.add_argument("--encoding", default="utf-8", help="of CSV files (e.g. gb18030)")
+
+
+def _aware(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no time zone offset")
+    return moment
 
 
 def _day(text: str) -> date:
@@ -617,6 +755,8 @@ def _run_check(args: argparse.Namespace) -> int:
     for path in files:
         if is_agencies_file(path):
             diagnostics.extend(check_agencies_file(path))
+        elif is_collectors_file(path):
+            diagnostics.extend(check_collectors_file(path))
         else:
             diagnostics.extend(check_file(path, params=params or None))
     _print_diagnostics(diagnostics, sys.stdout)
@@ -1368,6 +1508,155 @@ def _open_output(path: str) -> TextIO:
         return open(path, "w", encoding="utf-8")
     except OSError as exc:
         raise _Usage(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+# --- the agency's day: intake, assign, handover -----------------------------------------------
+
+
+def _run_intake(args: argparse.Namespace) -> int:
+    settings = load_policy(args.policy).ir.agency.intake if args.policy else IntakeSettings()
+    try:
+        result = intake(
+            args.bank_file,
+            bank=args.bank,
+            received_at=args.received_at,
+            store=args.store,
+            backups=args.backup,
+            target_minutes=settings.within_minutes,
+            required_backups=settings.backups,
+            file_format=args.input_format,
+            columns=parse_columns(args.column),
+            defaults=_settings(args.defaults),
+            sheet=args.sheet,
+            encoding=args.encoding,
+            actor=args.actor,
+        )
+    except IntakeFailed as exc:
+        print(f"dunning: the intake failed: {exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    payload = result.event.payload
+    if args.format == "jsonl":
+        if result.new:
+            with result.events_file.open("rb") as events:
+                shutil.copyfileobj(events, sys.stdout.buffer)
+        else:
+            print(f"dunning: batch {payload.batch_id} was taken in before: no new events",
+                  file=sys.stderr)  # fmt: skip
+    elif args.format == "json":
+        json.dump(result.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        render_intake(result, sys.stdout)
+    return EXIT_REJECTED if payload.rejected or payload.late else EXIT_OK
+
+
+def _settings(pairs: Sequence[str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise _Usage(f"--set takes FIELD=VALUE, not {pair!r}")
+        values[name.strip()] = value.strip()
+    return values
+
+
+def _run_assign(args: argparse.Namespace) -> int:
+    policy = _load(args)
+    collectors = load_collectors(args.collectors)
+    moment = _moment(args, policy)
+    with _open_binary(args.cases) as stream:
+        numbered = _Numbered(_numbered_cases(stream))
+        run = assign(
+            _Checked(numbered), policy=policy, collectors=collectors,
+            events=args.events or (), as_of=moment, actor=args.actor,
+        )  # fmt: skip
+    jsonl = args.format == "jsonl"
+    for error in run.event_errors:
+        _reject(error, "events", jsonl)
+    rejected = len(run.event_errors)
+    for result in run.results:
+        if isinstance(result, CaseError):
+            rejected += 1
+            _reject(result, "cases", jsonl)
+    if jsonl:
+        for event in run.events:
+            sys.stdout.write(event.model_dump_json() + "\n")
+    elif args.format == "json":
+        json.dump(run.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        render_assignment(run, sys.stdout, title=f"Assignment as of {moment.isoformat()}")
+    return EXIT_REJECTED if rejected else EXIT_OK
+
+
+def _run_handover(args: argparse.Namespace) -> int:
+    collectors = load_collectors(args.collectors)
+    policy = load_policy(args.policy) if args.policy else None
+    if (policy is None) != (args.cases is None):
+        raise _Usage("--policy and --cases go together (each case's needs and next action)")
+    moment: datetime
+    if policy is not None:
+        moment = _moment(args, policy)
+    elif isinstance(args.as_of, datetime):
+        moment = args.as_of
+    elif args.as_of is None:
+        moment = datetime.now().astimezone().replace(microsecond=0)
+    else:
+        raise _Usage("--as-of needs a time with its offset without --policy")
+    with contextlib.ExitStack() as stack:
+        cases: Iterable[Any] = ()
+        if args.cases is not None:
+            cases = _items(stack.enter_context(_open_binary(args.cases)))
+        try:
+            run = handover(
+                departing=args.departing, to=args.to, collectors=collectors,
+                events=args.events, as_of=moment, policy=policy, cases=cases, actor=args.actor,
+            )  # fmt: skip
+        except HandoverFailed as exc:
+            print(f"dunning: {exc}", file=sys.stderr)
+            return EXIT_REJECTED
+    if args.sheets is not None:
+        run.write_sheets(args.sheets)
+    jsonl = args.format == "jsonl"
+    for error in run.event_errors:
+        _reject(error, "events", jsonl)
+    if jsonl:
+        for event in run.events:
+            sys.stdout.write(event.model_dump_json() + "\n")
+    elif args.format == "json":
+        json.dump(run.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        render_handover(run, sys.stdout)
+    return EXIT_REJECTED if run.event_errors else EXIT_OK
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    made = export(args.store, args.bundle, events=args.events, batches=args.batch, bank=args.bank)
+    print(
+        f"{made.path}: {len(made.batches)} batch(es), {made.cases:,} cases, {made.events:,} "
+        f"events ({made.digest})"
+    )
+    return EXIT_OK
+
+
+def _run_verify(args: argparse.Namespace) -> int:
+    problems = verify(args.bundle)
+    for problem in problems:
+        print(f"{args.bundle}: {problem}")
+    if not problems:
+        print(f"{args.bundle}: verified")
+    return EXIT_REJECTED if problems else EXIT_OK
+
+
+def _run_import(args: argparse.Namespace) -> int:
+    if verify(args.bundle):
+        return _run_verify(args)
+    made = import_bundle(args.bundle, args.into)
+    print(
+        f"{args.into}: {len(made.batches)} batch(es), {made.cases:,} cases, {made.events:,} events"
+    )
+    return EXIT_OK
 
 
 def _run_schema(args: argparse.Namespace) -> int:

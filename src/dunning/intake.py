@@ -228,6 +228,7 @@ def intake(
         completed = (clock or _now)()
         if completed.tzinfo is None:
             raise ConfigError("the clock must give an aware time")
+        completed = completed.astimezone(received_at.tzinfo)  # read in the receipt's offset
         elapsed = max(int((completed - received_at).total_seconds()), 0)
         event = IntakeEvent(
             type="intake.completed",
@@ -263,7 +264,7 @@ def intake(
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def _check_arguments(

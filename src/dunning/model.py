@@ -46,6 +46,8 @@ __all__ = [
     "Channel",
     "Collateral",
     "CollateralKind",
+    "Collector",
+    "CollectorStatus",
     "CommissionBand",
     "ContactAttempt",
     "ContactChannel",
@@ -624,6 +626,39 @@ class CommissionBand(_Model):
         if self.max_dpd is not None and self.max_dpd < self.min_dpd:
             raise PydanticCustomError("band_order", "max_dpd must not be below min_dpd", {})
         return self
+
+
+class CollectorStatus(StrEnum):
+    """Whether a collector works cases."""
+
+    ACTIVE = "active"
+    ON_LEAVE = "on_leave"  # keeps their cases, is given no new ones
+    LEFT = "left"  # has left: their cases are handed over
+
+
+class Collector(_Model):
+    """A collector of an agency: their team, how many open cases they hold at most, their skills.
+
+    ``skills`` are words the assignment rules ask for (``field_visit``); ``languages`` are the
+    language tags they work in (a borrower's ``zh-CN`` is served by ``zh`` or ``zh-CN``).
+    """
+
+    collector_id: Id
+    name: Text
+    team: Id
+    role: Id = "collector"
+    capacity: Annotated[int, Strict(), Field(ge=0, le=100_000)]
+    skills: tuple[Id, ...] = ()
+    languages: tuple[Language, ...] = ()
+    status: CollectorStatus = CollectorStatus.ACTIVE
+    left_on: date | None = None
+
+    def speaks(self, language: str | None) -> bool:
+        """Whether they work in ``language`` (by its primary subtag); ``None``: anyone does."""
+        if language is None:
+            return True
+        wanted = language.split("-")[0].casefold()
+        return any(tag.split("-")[0].casefold() == wanted for tag in self.languages)
 
 
 #: The fields of an agency's claim line (dunning.reconcile), which ``claim_columns`` may map.

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -368,6 +369,25 @@ class Policy:
         """
         case, assessment = self._prepare(case, self.moment(as_of))
         return self.guards.lawful(case, assessment)
+
+    def facts(
+        self,
+        case: Case | Mapping[str, Any] | str,
+        *,
+        as_of: date | datetime,
+        portfolio: Portfolio | None = None,
+    ) -> Mapping[str, Any]:
+        """The facts the rules read for ``case`` at ``as_of``, by name (a read-only view).
+
+        Raises:
+            CaseError: For a case that is invalid or not covered.
+            ConfigError: When the rules read ``overdue_customers`` and no portfolio is given.
+        """
+        moment = self.moment(as_of)
+        _check_portfolio(portfolio)
+        case, assessment = self._prepare(case, moment)
+        book = self._book(portfolio, case)
+        return MappingProxyType(fact_view(case, self.guards.lawful(case, assessment), moment, book))
 
     def decide(
         self,

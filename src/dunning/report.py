@@ -8,12 +8,15 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, TextIO
 
 from .delinquency import DEFAULT_BANDS, Assessment, BucketBands
+from .errors import CaseError
 from .model import SPECIAL_PROCEDURES, Channel, Decision, GuardEffect, HandledBy, Product
 from .money import round_money
 from .settlement import CATEGORIES, CATEGORY_TITLES, Settlement
 
 if TYPE_CHECKING:
+    from .assign import AssignmentRun, HandoverRun
     from .costs import CostReport
+    from .intake import IntakeResult
     from .placement import PlacementResult
     from .reconcile import Reconciliation
 
@@ -21,7 +24,10 @@ __all__ = [
     "DecisionSummary",
     "PlacementSummary",
     "PortfolioSummary",
+    "render_assignment",
     "render_costs",
+    "render_handover",
+    "render_intake",
     "render_reconciliation",
     "render_settlement",
 ]
@@ -556,3 +562,93 @@ def _per(value: Decimal | None) -> str:
 
 def _percent(value: Decimal | None) -> str:
     return "-" if value is None else f"{value * 100:.1f}%"
+
+
+# --- the agency's day ---------------------------------------------------------------------------
+
+
+def _duration(seconds: int) -> str:
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours} h {rest // 60:02d} min" if hours else f"{rest // 60} min {rest % 60:02d} s"
+
+
+def render_intake(result: IntakeResult, out: TextIO) -> None:
+    """Write what an intake did: counts, timeliness, backups, and every refused line."""
+    import json
+
+    p = result.event.payload
+    state = "taken in now" if result.new else "taken in before; checked again"
+    out.write(f"Intake of {p.source} from {p.bank}: batch {p.batch_id} ({state})\n\n")
+    out.write(f"  lines read     {p.lines:>10,}\n")
+    out.write(f"  accepted       {p.accepted:>10,}\n")
+    out.write(f"  refused        {p.rejected:>10,}")
+    out.write(
+        f"  (of which taken in by an earlier batch: {p.repeated:,})\n" if p.repeated else "\n"
+    )
+    verdict = "LATE: a finding" if p.late else "on time"
+    out.write(f"  received       {p.received_at.isoformat()}\n")
+    out.write(f"  completed      {p.completed_at.isoformat()}\n")
+    out.write(
+        f"  elapsed        {_duration(p.elapsed_seconds)} of {_duration(p.target_minutes * 60)} "
+        f"allowed: {verdict}\n"
+    )
+    for copy in p.backups:
+        out.write(
+            f"  backup         {copy.name}: {copy.files} files verified ({copy.manifest[:23]}…)\n"
+        )
+    for name in result.repaired:
+        out.write(
+            f"  repaired       {name}: the copy was missing or damaged and was written again\n"
+        )
+    out.write(f"  batch          {result.directory}\n")
+    if p.rejected:
+        out.write("\nRefused lines\n")
+        with result.errors_file.open(encoding="utf-8") as records:
+            for text in records:
+                record = json.loads(text)
+                case = f" {record['case_id']}:" if record.get("case_id") else ""
+                for problem in record["errors"]:
+                    where = f" {problem['path']}:" if problem["path"] else ""
+                    out.write(
+                        f"  {p.source}:{record['line']}:{case}{where} {problem['message']} "
+                        f"[{problem['code']}]\n"
+                    )
+
+
+def render_assignment(run: AssignmentRun, out: TextIO, *, title: str) -> None:
+    """Write the counts by status and each collector's load against capacity."""
+    counts = run.counts()
+    out.write(f"{title}\n\n")
+    out.write("  ".join(f"{name} {counts[name]}" for name in sorted(counts)) + "\n\n")
+    out.write(
+        f"{'collector':<12}{'team':<12}{'status':<10}{'before':>8}{'after':>8}{'capacity':>10}\n"
+    )
+    for c in run.collectors:
+        out.write(
+            f"{c.collector_id:<12}{c.team:<12}{c.status.value:<10}"
+            f"{run.before.get(c.collector_id, 0):>8}{run.after.get(c.collector_id, 0):>8}"
+            f"{c.capacity:>10}\n"
+        )
+    waiting = [r for r in run.results if not isinstance(r, CaseError) and r.status == "waiting"]
+    if waiting:
+        out.write("\nWaiting for a collector\n")
+        for r in waiting:
+            out.write(f"  {r.case_id}: {r.reason}\n")
+
+
+def render_handover(run: HandoverRun, out: TextIO) -> None:
+    """Write who received what, and each case's sheet in one line."""
+    out.write(
+        f"Handover of {run.departing}'s cases: {run.open_before} open, {len(run.events)} handed "
+        f"over, {run.left_after} left\n\n"
+    )
+    for receiver, count in sorted(run.received.items()):
+        out.write(f"  {receiver}: {count}\n")
+    out.write(f"\n{'case':<16}{'to':<10}{'promises':>9}{'approvals':>10}  next action\n")
+    for sheet in run.sheets:
+        step = sheet["next_action"]
+        nxt = "-" if step is None else f"{step['channel']} at {step['at']}"
+        out.write(
+            f"{sheet['case_id']:<16}{sheet['to']:<10}{len(sheet['open_promises']):>9}"
+            f"{len(sheet['pending_approvals']):>10}  {nxt}\n"
+        )

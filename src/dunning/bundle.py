@@ -1,0 +1,385 @@
+"""Bundles: every case, event and record of a batch or a bank in one archive, for emergencies.
+
+The seed's agency sends its data to the bank when case-data transmission fails. :func:`export`
+writes a zip archive of the store's batches (each with its own manifest) and the events of
+their cases, with ``MANIFEST.sha256`` listing the SHA-256 of every other member; :func:`verify`
+checks an archive against it; :func:`import_bundle` verifies and unpacks one into an empty
+directory as a store (``batches/…`` and ``events.jsonl``). Same inputs, same bytes: members are
+written in name order with a fixed time stamp.
+
+An archive is read with limits checked before anything is unpacked: at most 100,000 members, 64
+GiB unpacked, member names that stay inside the directory (no absolute paths, no ``..``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from .errors import ConfigError
+from .events import IntakeEvent, ReconciliationEvent, ReportEvent, parse_event
+from .intake import MANIFEST, verify_manifest
+
+__all__ = ["BUNDLE_FORMAT", "Bundle", "export", "import_bundle", "verify"]
+
+BUNDLE_FORMAT = "dunning-bundle/1"
+MAX_MEMBERS = 100_000
+MAX_UNPACKED = 64 * 1024**3
+_STAMP = (2000, 1, 1, 0, 0, 0)
+_CHUNK = 1 << 20
+_BATCH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}-[0-9a-f]{16}$")
+_LINE = re.compile(r"^([0-9a-f]{64})  (\S(?:.*\S)?)$")
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """What an archive holds (``bundle.json``).
+
+    Attributes:
+        path: The archive.
+        bank: The bank exported (``None``: the batches named).
+        batches: The batches, by id.
+        cases: Cases in them.
+        events: Event lines exported.
+        digest: The archive's SHA-256.
+    """
+
+    path: Path
+    bank: str | None
+    batches: tuple[str, ...]
+    cases: int
+    events: int
+    digest: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """As JSON-ready data."""
+        return {
+            "path": str(self.path),
+            "bank": self.bank,
+            "batches": list(self.batches),
+            "cases": self.cases,
+            "events": self.events,
+            "digest": self.digest,
+        }
+
+
+def export(
+    store: str | Path,
+    out: str | Path,
+    *,
+    events: str | Path | None = None,
+    batches: tuple[str, ...] | list[str] = (),
+    bank: str | None = None,
+) -> Bundle:
+    """Write the batches named (or every batch of ``bank``) and their events into an archive.
+
+    Args:
+        store: The agency's case store.
+        out: The archive to write (replaced if it exists).
+        events: The event log; its lines for the batches' cases, the batches' intake events
+            and the bank's reports and reconciliations are exported (each line as it is).
+        batches: Batch ids.
+        bank: A bank: every batch of it.
+
+    Raises:
+        ConfigError: Nothing to export, an unknown batch, a damaged batch, an unreadable log.
+    """
+    root = Path(store) / "batches"
+    chosen = _batches(root, tuple(batches), bank)
+    ids: set[str] = set()
+    for batch in chosen:
+        problems = verify_manifest(root / batch)
+        if problems:
+            raise ConfigError(f"batch {batch} is damaged: {'; '.join(problems[:3])}")
+        with (root / batch / "index.tsv").open(encoding="utf-8") as index:
+            ids.update(line.split("\t", 1)[0] for line in index if line.strip())
+    banks = {bank} if bank else {b.rsplit("-", 1)[0] for b in chosen}
+    out = Path(out)
+    listing: dict[str, str] = {}
+    count = 0
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+            members: list[tuple[str, Path | None]] = []
+            for batch in chosen:
+                for child in sorted((root / batch).iterdir()):
+                    if child.is_file():
+                        members.append((f"batches/{batch}/{child.name}", child))
+            selected = None
+            if events is not None:
+                selected, count = _select(Path(events), ids, set(chosen), banks)
+                members.append(("events.jsonl", selected))
+            info = {
+                "format": BUNDLE_FORMAT,
+                "bank": bank,
+                "batches": list(chosen),
+                "cases": len(ids),
+                "events": count,
+            }
+            body = (json.dumps(info, ensure_ascii=False, indent=2) + "\n").encode()
+            listing["bundle.json"] = hashlib.sha256(body).hexdigest()
+            for name, path in sorted(members):
+                assert path is not None
+                listing[name] = _add(archive, name, path)
+            _write(archive, "bundle.json", body)
+            manifest = "".join(f"{listing[n]}  {n}\n" for n in sorted(listing)).encode()
+            _write(archive, MANIFEST, manifest)
+        if selected is not None:
+            selected.unlink()
+        os.replace(tmp, out)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {out}: {exc.strerror or exc}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    digest = _digest_of(out)
+    return Bundle(out, bank, tuple(chosen), len(ids), count, f"sha256:{digest}")
+
+
+def _batches(root: Path, named: tuple[str, ...], bank: str | None) -> list[str]:
+    if bool(named) == bool(bank):
+        raise ConfigError("export either named batches or a bank's batches (--batch or --bank)")
+    present = sorted(p.name for p in root.glob("*") if p.is_dir() and _BATCH.match(p.name))
+    if bank:
+        chosen = [b for b in present if b.rsplit("-", 1)[0] == bank]
+        if not chosen:
+            raise ConfigError(f"the store has no batch of bank {bank!r}")
+        return chosen
+    for batch in named:
+        if batch not in present:
+            raise ConfigError(f"the store has no batch {batch!r}")
+    return sorted(set(named))
+
+
+def _select(log: Path, ids: set[str], batches: set[str], banks: set[str]) -> tuple[Path, int]:
+    """The log's lines of the bundle, in file order, into a temporary file."""
+    handle, name = tempfile.mkstemp(prefix="dunning-bundle-", suffix=".jsonl")
+    count = 0
+    try:
+        with os.fdopen(handle, "wb") as out, log.open("rb") as lines:
+            for line in lines:
+                if not line.strip():
+                    continue
+                try:
+                    event = parse_event(line)
+                except ValueError:
+                    continue  # a line the log cannot read is not the bank's record
+                keep = event.case_id in ids if event.case_id is not None else (
+                    (isinstance(event, IntakeEvent) and event.payload.batch_id in batches)
+                    or (isinstance(event, ReportEvent) and event.payload.scope in banks)
+                    or (isinstance(event, ReconciliationEvent) and event.payload.bank in banks)
+                )  # fmt: skip
+                if keep:
+                    out.write(line.rstrip(b"\r\n") + b"\n")
+                    count += 1
+    except OSError as exc:
+        Path(name).unlink(missing_ok=True)
+        raise ConfigError(f"cannot read the events {log}: {exc.strerror or exc}") from None
+    return Path(name), count
+
+
+def _info(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=_STAMP)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def _add(archive: zipfile.ZipFile, name: str, path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as source, archive.open(_info(name), "w") as member:
+        while chunk := source.read(_CHUNK):
+            digest.update(chunk)
+            member.write(chunk)
+    return digest.hexdigest()
+
+
+def _write(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
+    with archive.open(_info(name), "w") as member:
+        member.write(data)
+
+
+def _digest_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# --- verify and import ----------------------------------------------------------------------
+
+
+def verify(path: str | Path) -> list[str]:
+    """Check an archive: its limits, its manifest, every member's SHA-256, each batch's manifest.
+
+    Returns:
+        What is wrong, one line each; empty when the archive verifies.
+    """
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            problems = _limits(archive)
+            if problems:
+                return problems
+            return _check(archive)
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
+        return [f"{path}: not a readable zip archive ({_short(exc)})"]
+
+
+def _limits(archive: zipfile.ZipFile) -> list[str]:
+    members = archive.infolist()
+    if len(members) > MAX_MEMBERS:
+        return [f"more than {MAX_MEMBERS:,} members"]
+    if sum(m.file_size for m in members) > MAX_UNPACKED:
+        return [f"members unpack to more than {MAX_UNPACKED // 1024**3} GiB"]
+    problems = []
+    seen: set[str] = set()
+    for member in members:
+        if not _safe(member.filename) or member.is_dir():
+            problems.append(f"{member.filename[:80]!r}: not a file name inside the bundle")
+        elif member.filename in seen:
+            problems.append(f"{member.filename}: twice in the archive")
+        seen.add(member.filename)
+    return problems
+
+
+def _safe(name: str) -> bool:
+    pure = PurePosixPath(name)
+    return (
+        bool(name)
+        and len(name) <= 300
+        and name.isprintable()
+        and "\\" not in name
+        and not pure.is_absolute()
+        and all(part not in ("", ".", "..") for part in name.split("/"))
+    )
+
+
+def _check(archive: zipfile.ZipFile) -> list[str]:
+    names = {m.filename for m in archive.infolist()}
+    if MANIFEST not in names:
+        return [f"no {MANIFEST}: the archive cannot be checked"]
+    text = _read_small(archive, MANIFEST)
+    listing: dict[str, str] = {}
+    problems = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        matched = _LINE.match(line)
+        if matched is None or matched.group(2) in listing:
+            problems.append(f"{MANIFEST}:{number}: not a manifest line: {line[:80]!r}")
+            continue
+        listing[matched.group(2)] = matched.group(1)
+    for name in sorted(names - {MANIFEST}):
+        if name not in listing:
+            problems.append(f"{name}: in the archive but not in the manifest")
+    for name, expected in sorted(listing.items()):
+        if name not in names:
+            problems.append(f"{name}: in the manifest but not in the archive")
+            continue
+        found = hashlib.sha256()
+        with archive.open(name) as member:
+            while chunk := member.read(_CHUNK):
+                found.update(chunk)
+        if found.hexdigest() != expected:
+            problems.append(f"{name}: SHA-256 {found.hexdigest()[:16]}… is not the manifest's")
+    if "bundle.json" not in names:
+        problems.append("no bundle.json")
+    elif not problems:
+        problems += _inner(archive, names)
+    return problems
+
+
+def _inner(archive: zipfile.ZipFile, names: set[str]) -> list[str]:
+    """Each batch's own manifest matches its files (the store's checksums travel along)."""
+    problems = []
+    try:
+        info = json.loads(_read_small(archive, "bundle.json"))
+        batches = info["batches"] if info["format"] == BUNDLE_FORMAT else None
+    except (ValueError, KeyError, TypeError):
+        batches = None
+    if not isinstance(batches, list):
+        return ["bundle.json: not a bundle description of this format"]
+    for batch in batches:
+        if not isinstance(batch, str) or not _BATCH.match(batch):
+            problems.append(f"bundle.json: {str(batch)[:80]!r} is not a batch id")
+            continue
+        prefix = f"batches/{batch}/"
+        if prefix + MANIFEST not in names:
+            problems.append(f"{prefix}{MANIFEST}: missing")
+            continue
+        for line in _read_small(archive, prefix + MANIFEST).splitlines():
+            matched = _LINE.match(line)
+            if matched is None or prefix + matched.group(2) not in names:
+                problems.append(f"{prefix}{MANIFEST}: lists a file the bundle lacks: {line[:80]}")
+                continue
+            with archive.open(prefix + matched.group(2)) as member:
+                found = hashlib.sha256()
+                while chunk := member.read(_CHUNK):
+                    found.update(chunk)
+            if found.hexdigest() != matched.group(1):
+                problems.append(f"{prefix}{matched.group(2)}: not the batch manifest's SHA-256")
+    return problems
+
+
+def _read_small(archive: zipfile.ZipFile, name: str) -> str:
+    with archive.open(name) as member:
+        data = member.read(4 * 1024 * 1024 + 1)
+    if len(data) > 4 * 1024 * 1024:
+        raise ValueError(f"{name} is larger than 4 MiB")
+    return data.decode("utf-8", "replace")
+
+
+def import_bundle(path: str | Path, into: str | Path) -> Bundle:
+    """Verify an archive and unpack it into an empty (or new) directory, as a store.
+
+    Raises:
+        ConfigError: When the archive does not verify (nothing is written) or the directory
+            is not empty.
+    """
+    path, into = Path(path), Path(into)
+    problems = verify(path)
+    if problems:
+        raise ConfigError(f"{path} does not verify: {'; '.join(problems[:5])}")
+    if into.exists() and (not into.is_dir() or any(into.iterdir())):
+        raise ConfigError(f"{into} is not an empty directory")
+    try:
+        into.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{into.name}.", dir=into.parent))
+    except OSError as exc:
+        raise ConfigError(f"cannot write {into}: {exc.strerror or exc}") from None
+    try:
+        with zipfile.ZipFile(path) as archive:
+            info = json.loads(_read_small(archive, "bundle.json"))
+            for member in sorted(archive.infolist(), key=lambda m: m.filename):
+                if member.filename in (MANIFEST, "bundle.json"):
+                    continue
+                target = work.joinpath(*member.filename.split("/"))
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(member) as source, target.open("wb") as out:
+                    shutil.copyfileobj(source, out, _CHUNK)
+        for batch in info["batches"]:
+            found = verify_manifest(work / "batches" / batch)
+            if found:
+                raise ConfigError(f"{batch} unpacked wrong: {'; '.join(found[:3])}")
+        if into.exists():
+            into.rmdir()  # empty: checked above
+        os.replace(work, into)  # all or nothing
+    except OSError as exc:
+        raise ConfigError(f"cannot write {into}: {exc.strerror or exc}") from None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return Bundle(
+        path, info.get("bank"), tuple(info["batches"]), int(info.get("cases", 0)),
+        int(info.get("events", 0)), f"sha256:{_digest_of(path)}",
+    )  # fmt: skip
+
+
+def _short(exc: BaseException) -> str:
+    return str(exc)[:120] or type(exc).__name__
