@@ -674,7 +674,7 @@ def _records(events: EventSource, wanted: set[str], moment: datetime) -> dict[st
         if isinstance(item, ContactEvent):
             entry = found.setdefault(item.case_id, _Records())
             entry.contacts.append(item)
-            entry.contacts.sort(key=lambda e: e.at, reverse=True)
+            entry.contacts.sort(key=lambda e: e.payload.contacted_at, reverse=True)
             del entry.contacts[64:]  # enough for the sheet's last ones and every open promise
         elif isinstance(item, ApprovalEvent):
             entry = found.setdefault(item.case_id, _Records())
@@ -694,7 +694,7 @@ def _sheet(
     today = moment.date()
     contacts = [
         {
-            "at": e.at.isoformat(),
+            "at": e.payload.contacted_at.isoformat(),
             "by": e.actor,
             "channel": e.payload.channel.value,
             "outcome": e.payload.outcome.value,

@@ -39,7 +39,7 @@ from .diff import diff_policies
 from .errors import CaseError, ConfigError, Diagnostic, DunningError, PolicyError
 from .events import Event, event_json_schema, read_events
 from .facts import Portfolio
-from .intake import IntakeFailed, intake
+from .intake import IntakeFailed, format_of, intake
 from .ledger import LedgerLine, read_ledger, read_ledger_table
 from .model import Case, Decision
 from .placement import Placer
@@ -1515,6 +1515,11 @@ def _open_output(path: str) -> TextIO:
 
 def _run_intake(args: argparse.Namespace) -> int:
     settings = load_policy(args.policy).ir.agency.intake if args.policy else IntakeSettings()
+    kind = args.input_format or format_of(Path(args.bank_file))
+    layout = settings.banks.get(args.bank) if kind != "jsonl" else None
+    # The policy's layout of the bank's sheets, with what the command line adds or changes.
+    columns = {**(layout.columns if layout else {}), **parse_columns(args.column)}
+    defaults = {**(layout.defaults if layout else {}), **_settings(args.defaults)}
     try:
         result = intake(
             args.bank_file,
@@ -1524,9 +1529,9 @@ def _run_intake(args: argparse.Namespace) -> int:
             backups=args.backup,
             target_minutes=settings.within_minutes,
             required_backups=settings.backups,
-            file_format=args.input_format,
-            columns=parse_columns(args.column),
-            defaults=_settings(args.defaults),
+            file_format=kind,
+            columns=columns,
+            defaults=defaults,
             sheet=args.sheet,
             encoding=args.encoding,
             actor=args.actor,

@@ -357,6 +357,7 @@ class ContactPayload(_Model):
 
     Attributes:
         record_id: The record's id (a field visit's review names it).
+        contacted_at: When the contact was made (the event's ``at`` is when it was recorded).
         channel: How: ``call``, ``sms``, ``letter``, ``field_visit``…
         party_id: Whom the collector tried to reach.
         outcome: What happened.
@@ -371,6 +372,7 @@ class ContactPayload(_Model):
     """
 
     record_id: Id
+    contacted_at: AwareDatetime
     channel: ContactChannel
     party_id: Id
     outcome: ContactResult

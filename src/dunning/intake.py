@@ -46,6 +46,7 @@ __all__ = [
     "IntakeFailed",
     "IntakeResult",
     "batch_id_of",
+    "format_of",
     "intake",
     "read_manifest",
     "verify_manifest",
@@ -203,7 +204,7 @@ def intake(
     source = Path(source)
     store = Path(store)
     _check_arguments(bank, received_at, store, backups, required_backups, target_minutes)
-    kind = file_format or _format_of(source)
+    kind = file_format or format_of(source)
     if kind == "jsonl" and (columns or defaults):
         raise ConfigError("a column mapping or defaults are for CSV and Excel files, not JSONL")
     digest = _file_digest(source)
@@ -300,7 +301,8 @@ def _check_arguments(
         seen.append(where)
 
 
-def _format_of(source: Path) -> Format:
+def format_of(source: Path) -> Format:
+    """A bank file's format by its suffix: ``jsonl``, ``csv`` or ``xlsx``."""
     suffix = source.suffix.lower()
     if suffix in (".jsonl", ".json", ".ndjson"):
         return "jsonl"

@@ -14,8 +14,10 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
+from ..errors import did_you_mean
+from ..intake import INTAKE_COLUMNS
 from ..model import SPECIAL_PROCEDURES
-from .ir import AgencySettings, AssignmentRule, IntakeSettings, ProcedureSettings
+from .ir import AgencySettings, AssignmentRule, BankLayout, IntakeSettings, ProcedureSettings
 from .nodes import Literal, Node
 from .reader import Reader
 from .source import PNode, PScalar, PSeq, Source
@@ -24,7 +26,8 @@ from .typecheck import Typer
 __all__ = ["AGENCY_KEYS", "agency_json_schema", "read_agency"]
 
 AGENCY_KEYS = ("intake", "procedures", "assignment")
-INTAKE_KEYS = ("within_minutes", "backups")
+INTAKE_KEYS = ("within_minutes", "backups", "banks")
+BANK_KEYS = ("columns", "defaults")
 PROCEDURE_KEYS = ("approval", "max_instalments", "max_share", "max_days")
 ASSIGNMENT_KEYS = ("keep_collector", "rules")
 ASSIGNMENT_RULE_KEYS = ("id", "when", "team", "skills", "same_language", "doc")
@@ -61,7 +64,41 @@ def _intake(r: Reader, node: PNode | None) -> IntakeSettings:
     backups = _bounded(r, section.get("backups"), "backups", 0, 10)
     if backups is not None:
         values["backups"] = backups
-    return IntakeSettings(**values)
+    banks = r.mapping(section.get("banks"), "banks")
+    layouts: dict[str, BankLayout] = {}
+    for bank, (key_node, value) in banks.items.items() if banks else ():
+        if not _WORD.match(bank):
+            r.src.report(key_node.pos, "bad-name", f"bank id {bank[:64]!r} is not an id")
+            continue
+        layout = _layout(r, value, bank)
+        if layout is not None:
+            layouts[bank] = layout
+    return IntakeSettings(**values, banks=MappingProxyType(layouts))
+
+
+def _layout(r: Reader, node: PNode, bank: str) -> BankLayout | None:
+    entry = r.mapping(node, f"the layout of {bank}")
+    if entry is None:
+        return None
+    r.keys(entry, BANK_KEYS, f"in the layout of {bank}")
+    parts: dict[str, dict[str, str]] = {}
+    for key in BANK_KEYS:
+        part = r.mapping(entry.get(key), key)
+        parts[key] = {}
+        for field_name, (name_node, value) in part.items.items() if part else ():
+            if field_name not in INTAKE_COLUMNS:
+                r.src.report(
+                    name_node.pos,
+                    "unknown-key",
+                    f"a case field a bank's sheet may give is not {field_name[:64]!r}"
+                    + did_you_mean(field_name, INTAKE_COLUMNS),
+                    hint="the fields are listed in docs/agency.md (intake)",
+                )
+                continue
+            text = r.text(value, f"{key}: {field_name}")
+            if text is not None:
+                parts[key][field_name] = text
+    return BankLayout(MappingProxyType(parts["columns"]), MappingProxyType(parts["defaults"]))
 
 
 def _procedures(r: Reader, node: PNode | None) -> MappingProxyType[str, ProcedureSettings]:
@@ -270,6 +307,22 @@ def agency_json_schema() -> dict[str, Any]:
                 "properties": {
                     "within_minutes": {"type": "integer", "minimum": 1, "maximum": MAX_MINUTES},
                     "backups": {"type": "integer", "minimum": 0, "maximum": 10},
+                    "banks": {
+                        "type": "object",
+                        "propertyNames": {"pattern": _WORD.pattern},
+                        "additionalProperties": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "properties": {
+                                key: {
+                                    "type": "object",
+                                    "propertyNames": {"enum": list(INTAKE_COLUMNS)},
+                                    "additionalProperties": {"type": ["string", "number"]},
+                                }
+                                for key in BANK_KEYS
+                            },
+                        },
+                    },
                 },
             },
             "procedures": {

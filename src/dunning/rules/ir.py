@@ -234,10 +234,25 @@ class IntakeSettings:
     Attributes:
         within_minutes: From receipt to completion (the seed: within 2 hours).
         backups: Verified backups each batch must have (the seed: two).
+        banks: Each bank's spreadsheet layout, by bank id.
     """
 
     within_minutes: int = 120
     backups: int = 2
+    banks: Mapping[str, BankLayout] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BankLayout:
+    """How a bank's spreadsheet is read: its headers for the case fields, and fixed values.
+
+    Attributes:
+        columns: Case field path → the bank's header (``loan.principal``: ``透支本金``).
+        defaults: Case field path → the value for a field the sheet leaves out.
+    """
+
+    columns: Mapping[str, str] = field(default_factory=dict)
+    defaults: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
