@@ -1,0 +1,634 @@
+"""The agency's day: intake, events, assignment, handover, bundles, the policy's agency section."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+
+from dunning import (
+    CaseError,
+    ConfigError,
+    IntakeFailed,
+    PolicyError,
+    event_json_schema,
+    intake,
+    load_policy,
+    loads_policy,
+    parse_case,
+    parse_event,
+    read_events,
+)
+from dunning.assign import HandoverFailed, assign, handover, read_desk
+from dunning.bundle import export, import_bundle, verify
+from dunning.collectors import Collectors, loads_collectors
+from dunning.events import EVENT_TYPES
+from dunning.intake import verify_manifest
+from dunning.model import Collector
+
+ROOT = Path(__file__).resolve().parent.parent
+AGENCY = ROOT / "examples" / "agency"
+POLICY = ROOT / "rules" / "bank_credit_card.yaml"
+CST = timezone(timedelta(hours=8))
+RECEIVED = datetime(2026, 11, 2, 9, 30, tzinfo=CST)
+
+
+def card(case_id: str, dpd: int = 20, **extra: Any) -> dict[str, Any]:
+    """A valid credit-card case of the bank's file."""
+    return {
+        "case_id": case_id,
+        "loan": {"loan_id": f"L-{case_id}", "product": "credit_card", "principal": "10000.00",
+                 "annual_rate": "0.18", "start_date": "2024-01-01", "term_months": 12,
+                 "repayment": "bullet"},
+        "borrower": {"party_id": "borrower", "phones": ["+86 138 0000 0001"],
+                     "addresses": ["上海市浦东新区世纪大道1号"]},
+        "delinquency": {"dpd": dpd, "overdue_principal": "1000.00", "overdue_interest": "20.00"},
+        "card": {"credit_limit": "12000.00", "statement_balance": "10000.00",
+                 "minimum_payment_due": "1000.00"},
+        **extra,
+    }  # fmt: skip
+
+
+def lines(*items: Any) -> bytes:
+    return b"".join(
+        (item if isinstance(item, bytes) else json.dumps(item).encode()) + b"\n" for item in items
+    )
+
+
+def take(tmp_path: Path, data: bytes, name: str = "bank.jsonl", **kw: Any) -> Any:
+    source = tmp_path / name
+    source.write_bytes(data)
+    kw.setdefault("clock", lambda: RECEIVED + timedelta(minutes=30))
+    return intake(
+        source, bank=kw.pop("bank", "BK"), received_at=RECEIVED, store=tmp_path / "store",
+        backups=kw.pop("backups", [tmp_path / "b1", tmp_path / "b2"]), **kw,
+    )  # fmt: skip
+
+
+# --- intake ---------------------------------------------------------------------------------
+
+
+def test_intake_takes_every_line_and_refuses_the_bad_ones(tmp_path: Path) -> None:
+    data = lines(card("A"), b"not json", card("B"), card("A"), {"case_id": "X"}, b"", card("C"))
+    result = take(tmp_path, data)
+    p = result.event.payload
+    assert (p.lines, p.accepted, p.rejected, p.repeated) == (6, 3, 3, 0)
+    assert not p.late and p.elapsed_seconds == 1800 and p.target_minutes == 120
+    errors = [json.loads(x) for x in result.errors_file.read_text().splitlines()]
+    assert [(e["line"], e["error"]["code"]) for e in errors] == [
+        (2, "invalid_json"), (4, "duplicate_case"), (5, "missing"),
+    ]  # fmt: skip
+    assert "line 1 of this file" in errors[1]["error"]["message"]
+    accepted = [json.loads(x)["case_id"] for x in result.cases_file.read_text().splitlines()]
+    assert accepted == ["A", "B", "C"]
+    assert (result.directory / "index.tsv").read_text() == "A\t1\nB\t3\nC\t7\n"
+    events = list(read_events(result.events_file.read_bytes().splitlines()))
+    assert [e.type for e in events] == ["case.received"] * 3 + ["intake.completed"]
+    assert [e.payload.line for e in events[:3]] == [1, 3, 7]
+
+
+def test_the_hand_written_events_are_the_contracts_own_serialisation(tmp_path: Path) -> None:
+    result = take(tmp_path, lines(card('引号"与反斜杠\\'), card("B")), actor="管理员 A1")
+    for text in result.events_file.read_text(encoding="utf-8").splitlines():
+        assert parse_event(text).model_dump_json() == text
+
+
+def test_both_backups_verify_against_the_manifest_sha256sum_reads(tmp_path: Path) -> None:
+    result = take(tmp_path, lines(card("A")))
+    manifest = (result.directory / "MANIFEST.sha256").read_text()
+    assert sorted(line.split("  ")[1] for line in manifest.splitlines()) == [
+        "cases.jsonl", "errors.jsonl", "index.tsv", "source.jsonl",
+    ]  # fmt: skip
+    for backup in ("b1", "b2"):
+        copy = tmp_path / backup / result.batch_id
+        assert verify_manifest(copy) == []
+        assert (copy / "MANIFEST.sha256").read_text() == manifest
+    if shutil.which("sha256sum"):
+        done = subprocess.run(["sha256sum", "-c", "MANIFEST.sha256"], cwd=result.directory,
+                              capture_output=True, text=True, check=False)  # fmt: skip
+        assert done.returncode == 0, done.stdout
+    assert [b.name for b in result.event.payload.backups] == [
+        str(tmp_path / "b1"), str(tmp_path / "b2"),
+    ]  # fmt: skip
+
+
+def test_a_rerun_is_idempotent_and_repairs_a_lost_backup(tmp_path: Path) -> None:
+    first = take(tmp_path, lines(card("A"), card("B")))
+    events = first.events_file.read_bytes()
+    shutil.rmtree(tmp_path / "b2" / first.batch_id)
+    again = take(tmp_path, lines(card("A"), card("B")))
+    assert not again.new and again.batch_id == first.batch_id
+    assert again.repaired == (str(tmp_path / "b2"),)
+    assert again.event == first.event and again.events_file.read_bytes() == events
+    assert verify_manifest(tmp_path / "b2" / first.batch_id) == []
+    assert len(list((tmp_path / "store" / "batches").iterdir())) == 1
+
+
+def test_a_second_file_repeating_cases_is_reported(tmp_path: Path) -> None:
+    take(tmp_path, lines(card("A"), card("B")))
+    second = take(tmp_path, lines(card("B"), card("C")), name="second.jsonl")
+    assert (second.event.payload.accepted, second.event.payload.repeated) == (1, 1)
+    error = json.loads(second.errors_file.read_text())
+    assert error["error"]["code"] == "repeated_case" and error["line"] == 1
+    assert "BK-" in error["error"]["message"] and "its line 2" in error["error"]["message"]
+
+
+def test_a_late_intake_is_a_finding(tmp_path: Path) -> None:
+    result = take(
+        tmp_path, lines(card("A")), clock=lambda: RECEIVED + timedelta(hours=2, seconds=1)
+    )
+    assert result.event.payload.late and result.event.payload.elapsed_seconds == 7201
+
+
+def test_a_backup_that_cannot_be_written_fails_the_intake_and_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "b2").write_text("a file where the backup directory should be")
+    with pytest.raises(IntakeFailed, match="backup"):
+        take(tmp_path, lines(card("A")))
+    assert list((tmp_path / "store" / "batches").iterdir()) == []
+
+
+def test_a_damaged_backup_fails_verification(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = importlib.import_module("dunning.intake")
+    real = module.shutil.copyfile
+
+    def corrupting(src: Any, dst: Any) -> Any:
+        real(src, dst)
+        if "b2" in str(dst) and str(dst).endswith("cases.jsonl"):
+            Path(dst).write_bytes(b"tampered\n")
+
+    monkeypatch.setattr(module.shutil, "copyfile", corrupting)
+    with pytest.raises(IntakeFailed, match="b2 failed verification"):
+        take(tmp_path, lines(card("A")))
+    assert list((tmp_path / "store" / "batches").iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"backups": ["b1"]}, "2 backup directories"),
+        ({"backups": ["store/x", "b2"]}, "lies within"),
+        ({"backups": ["b1", "b1"]}, "is, contains"),
+        ({"bank": "a/b"}, "the bank is an id"),
+        ({"received_at": datetime(2026, 11, 2, 9, 30)}, "aware"),
+        ({"target_minutes": 0}, "from 1 to 10080"),
+        ({"file_format": "jsonl", "columns": {"case_id": "x"}}, "CSV and Excel"),
+    ],
+)
+def test_arguments_are_checked(tmp_path: Path, change: dict[str, Any], message: str) -> None:
+    (tmp_path / "bank.jsonl").write_bytes(lines(card("A")))
+    kw: dict[str, Any] = {
+        "bank": "BK", "received_at": RECEIVED, "store": tmp_path / "store",
+        "backups": [tmp_path / "b1", tmp_path / "b2"],
+    }  # fmt: skip
+    kw.update(change)
+    kw["backups"] = [tmp_path / b if isinstance(b, str) else b for b in kw["backups"]]
+    with pytest.raises(ConfigError, match=message):
+        intake(tmp_path / "bank.jsonl", **kw)
+
+
+def test_a_line_beyond_the_limit_is_refused_without_being_held(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importlib.import_module("dunning.intake"), "MAX_LINE", 2000)
+    data = lines(card("A"), b"x" * 10_000, card("B"))
+    result = take(tmp_path, data)
+    error = json.loads(result.errors_file.read_text())
+    assert (error["line"], error["error"]["code"]) == (2, "line_too_long")
+    assert result.event.payload.accepted == 2
+
+
+SHEET_COLUMNS = {
+    "case_id": "案件编号", "delinquency.dpd": "逾期天数", "loan.principal": "透支本金",
+    "card.statement_balance": "账单金额", "card.minimum_payment_due": "最低还款额",
+    "card.credit_limit": "信用额度", "borrower.phones": "手机", "loan.start_date": "开卡日期",
+    "emergency_contact.phones": "紧急联系人电话",
+}  # fmt: skip
+SHEET_DEFAULTS = {
+    "loan.product": "credit_card", "loan.annual_rate": "0.18", "loan.term_months": "12",
+    "loan.repayment": "bullet", "delinquency.overdue_principal": "0",
+    "delinquency.overdue_interest": "0",
+}  # fmt: skip
+SHEET = [
+    ["案件编号", "逾期天数", "透支本金", "账单金额", "最低还款额", "信用额度", "手机", "开卡日期",
+     "紧急联系人电话"],
+    ["S-1", "45", "12,000.00", "12,800.00", "1280.00", "10,000.00",
+     "+86 138 0000 0001;+86 139 0000 0002", "2023/5/1", "+86 150 0000 0003"],
+    ["S-2", "abc", "8000.00", "8100.00", "810.00", "20000.00", "+86 138 0000 0002",
+     "2024年1月3日", ""],
+    ["S-3", "95", "5000.00", "5600.00", "9000.00", "5000.00", "+86 138 0000 0003",
+     "2022-08-08", "12"],
+]  # fmt: skip
+
+
+def test_a_csv_sheet_with_the_banks_headers(tmp_path: Path) -> None:
+    text = "\n".join(",".join(f'"{c}"' for c in row) for row in SHEET) + "\n"
+    result = take(tmp_path, text.encode("utf-8-sig"), name="bank.csv", columns=SHEET_COLUMNS,
+                  defaults=SHEET_DEFAULTS)  # fmt: skip
+    assert (result.event.payload.accepted, result.event.payload.rejected) == (1, 2)
+    case = parse_case(result.cases_file.read_text())
+    assert case.borrower.phones == ("+86 138 0000 0001", "+86 139 0000 0002")
+    assert case.card is not None and case.card.over_limit == 2800
+    assert case.related_parties[0].role == "emergency_contact"
+    errors = [json.loads(x) for x in result.errors_file.read_text().splitlines()]
+    found = [(e["line"], e["case_id"], p["path"], p["code"]) for e in errors for p in e["errors"]]
+    assert found == [
+        (3, "S-2", "delinquency.dpd", "bad_cell"),
+        (4, "S-3", "emergency_contact.phones[0]", "invalid_phone"),
+        (4, "S-3", "card", "minimum_above_balance"),
+    ]
+
+
+def test_an_excel_sheet_reads_as_the_csv_does(tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in SHEET:
+        sheet.append([int(c) if c.isdigit() else c for c in row])
+    book.save(tmp_path / "bank.xlsx")
+    result = intake(
+        tmp_path / "bank.xlsx", bank="BK", received_at=RECEIVED, store=tmp_path / "store",
+        backups=[tmp_path / "b1", tmp_path / "b2"], columns=SHEET_COLUMNS, defaults=SHEET_DEFAULTS,
+    )  # fmt: skip
+    assert (result.event.payload.accepted, result.event.payload.rejected) == (1, 2)
+    assert result.directory.joinpath("source.xlsx").exists()
+
+
+# --- the event contract ---------------------------------------------------------------------
+
+
+def test_every_event_type_of_the_shipped_month_reads_back() -> None:
+    text = (AGENCY / "events.jsonl").read_bytes().splitlines()
+    events = list(read_events(text))
+    assert not [e for e in events if isinstance(e, CaseError)]
+    assert [e.model_dump_json().encode() for e in events] == text
+    assert {e.type for e in events} >= set(EVENT_TYPES) - {
+        t for t in EVENT_TYPES if t.startswith("placement.") or t == "assignment.waiting"
+    }
+
+
+@pytest.mark.parametrize(
+    ("event", "code", "path"),
+    [
+        ({"type": "contact.recorderd"}, "unknown_event_type", "type"),
+        ({"at": "2026-11-02T10:00:00+08:00"}, "missing", "type"),
+        ({"type": "report.filed", "at": "2026-11-02T10:00:00+08:00", "actor": "L1",
+          "case_id": "C-1", "payload": {"kind": "weekly", "period_start": "2026-11-02",
+                                        "period_end": "2026-11-06", "scope": "phone", "ref": "r"}},
+         "none_required", "case_id"),
+        ({"type": "report.filed", "at": "2026-11-02T10:00:00+08:00", "actor": "L1",
+          "payload": {"kind": "weekly", "period_start": "2026-11-06", "period_end": "2026-11-02",
+                      "scope": "phone", "ref": "r"}}, "period_order", "payload"),
+        ({"type": "contact.recorded", "at": "2026-11-02T10:00:00", "actor": "C1", "case_id": "A",
+          "payload": {}}, "timezone_aware", "at"),
+        ({"type": "assignment.assigned", "at": "2026-11-02T10:00:00+08:00", "actor": "L1",
+          "case_id": "A", "payload": {"reason": "new"}}, "incomplete_event", ""),
+    ],
+)  # fmt: skip
+def test_bad_events_are_named_with_their_field(event: dict[str, Any], code: str, path: str) -> None:
+    with pytest.raises(CaseError) as caught:
+        parse_event(json.dumps(event), line=7)
+    assert caught.value.line == 7
+    assert (caught.value.problems[0].code, caught.value.problems[0].path) == (code, path)
+    if code == "unknown_event_type":
+        assert "contact.recorded" in caught.value.problems[0].message
+
+
+def test_the_event_schema_names_every_type() -> None:
+    schema = json.dumps(event_json_schema())
+    assert all(f'"{t}"' in schema for t in EVENT_TYPES)
+
+
+# --- the agency section of a policy ---------------------------------------------------------
+
+AGENCY_POLICY = """\
+policy: p
+version: "1"
+products: [credit_card]
+guards: {profile: cn}
+rules:
+  channel: [{id: c, then: {channel: call}}]
+  fees: [{id: f, then: {collection_fee: 0}}]
+  commission: [{id: k, then: {commission_rate: null}}]
+"""
+
+
+def test_the_agency_section_reports_every_problem_at_its_place() -> None:
+    text = (
+        AGENCY_POLICY
+        + """\
+agency:
+  intake: {within_minutes: 0, backups: two, banks: {B1: {columns: {loan.principle: x}}}}
+  procedures:
+    waiver: {approval: Boss, max_days: 3}
+    loan_sale: {}
+  assignment:
+    rules:
+      - {id: a, when: dpd + 1, team: field}
+      - {id: b, when: dpdd > 3}
+      - {id: a, team: x}
+"""
+    )
+    with pytest.raises(PolicyError) as caught:
+        loads_policy(text)
+    found = [(d.line, d.code) for d in caught.value.diagnostics]
+    assert sorted(found) == [
+        (10, "bad-value"), (10, "bad-value"), (10, "unknown-key"), (12, "bad-value"),
+        (12, "unused-setting"), (13, "unknown-key"), (16, "type-mismatch"),
+        (17, "unknown-fact"), (18, "duplicate-rule-id"),
+    ]  # fmt: skip
+
+
+def test_special_procedures_need_the_approval_the_section_names() -> None:
+    text = AGENCY_POLICY.replace("then: {channel: call}", "then: {channel: waiver}") + (
+        "agency: {procedures: {waiver: {approval: manager, max_share: '0.2'}}}\n"
+    )
+    policy = loads_policy(text)
+    case = parse_case(card("A"))
+    decision = policy.decide(case, as_of=RECEIVED)
+    assert (decision.action.channel, decision.action.requires_approval) == ("waiver", "manager")
+    assert policy.ir.agency.procedures["waiver"].max_share == Decimal("0.2")
+    assert policy.ir.agency.intake.within_minutes == 120  # the default: the seed's two hours
+
+
+def test_card_facts() -> None:
+    policy = load_policy(POLICY)
+    over = {"credit_limit": "9000.00", "statement_balance": "10000.00",
+            "minimum_payment_due": "1000.00"}  # fmt: skip
+    facts = policy.facts(card("A", card=over), as_of=RECEIVED)
+    assert (facts["over_limit"], facts["minimum_payment_due"]) == (1000, 1000)
+    with pytest.raises(CaseError) as caught:
+        parse_case(card("A", loan={**card("A")["loan"], "product": "consumer_finance"}))
+    assert caught.value.problems[0].code == "card_product"
+
+
+# --- assignment -----------------------------------------------------------------------------
+
+ROSTER = """\
+collectors:
+  - {collector_id: P1, name: a, team: phone, capacity: 2, languages: [zh-CN]}
+  - {collector_id: P2, name: b, team: phone, capacity: 3, languages: [zh, yue]}
+  - {collector_id: F1, name: c, team: field, capacity: 1, skills: [field_visit], languages: [zh]}
+"""
+
+
+def roster(text: str = ROSTER) -> Collectors:
+    return loads_collectors(text)
+
+
+def test_assignment_fills_the_most_room_first_and_holds_capacity() -> None:
+    policy = load_policy(POLICY)
+    cases = [card(f"A{i}") for i in range(5)] + [card("V1", dpd=100), card("V2", dpd=100)]
+    run = assign([json.dumps(c) for c in cases], policy=policy, collectors=roster(), as_of=RECEIVED)
+    got = {
+        r.case_id: (r.status, r.collector_id) for r in run.results if not isinstance(r, CaseError)
+    }
+    assert got == {
+        "A0": ("new", "P2"), "A1": ("new", "P1"), "A2": ("new", "P2"), "A3": ("new", "P1"),
+        "A4": ("new", "P2"), "V1": ("new", "F1"), "V2": ("waiting", None),
+    }  # fmt: skip
+    assert run.after == {"P1": 2, "P2": 3, "F1": 1}
+    waiting = run.events[-1]
+    assert waiting.type == "assignment.waiting" and "F1 1/1" in waiting.payload.reason
+    again = assign([json.dumps(c) for c in cases], policy=policy, collectors=roster(),
+                   as_of=RECEIVED)  # fmt: skip
+    assert again.events == run.events  # deterministic
+
+
+def test_a_case_keeps_its_active_collector_and_moves_when_they_leave() -> None:
+    policy = load_policy(POLICY)
+    first = assign([json.dumps(card("A"))], policy=policy, collectors=roster(), as_of=RECEIVED)
+    log = [e.model_dump_json() for e in first.events]
+    kept = assign([json.dumps(card("A"))], policy=policy, collectors=roster(), events=log,
+                  as_of=RECEIVED + timedelta(days=1))  # fmt: skip
+    assert kept.results[0].status == "kept" and kept.events == []  # type: ignore[union-attr]
+    left = roster(ROSTER.replace("capacity: 3,", "capacity: 3, status: left,"))
+    moved = assign([json.dumps(card("A"))], policy=policy, collectors=left, events=log,
+                   as_of=RECEIVED + timedelta(days=1))  # fmt: skip
+    result = moved.results[0]
+    assert not isinstance(result, CaseError)
+    assert (result.status, result.collector_id, result.previous) == ("reassigned", "P1", "P2")
+    assert moved.after == {"P1": 1}
+
+
+def test_the_borrowers_language_is_spoken() -> None:
+    policy = load_policy(POLICY)
+    cantonese = card("Y", borrower={**card("Y")["borrower"], "language": "yue"})
+    run = assign([json.dumps(cantonese)], policy=policy, collectors=roster(), as_of=RECEIVED)
+    assert run.events[0].payload.collector_id == "P2"
+
+
+def test_bad_case_lines_are_records_and_the_rest_is_assigned() -> None:
+    policy = load_policy(POLICY)
+    items = [json.dumps(card("A")), "{", json.dumps(card("A"))]
+    run = assign(items, policy=policy, collectors=roster(), as_of=RECEIVED)
+    codes = [r.problems[0].code for r in run.results if isinstance(r, CaseError)]
+    assert codes == ["invalid_json", "duplicate_case"] and len(run.events) == 1
+
+
+# --- handover -------------------------------------------------------------------------------
+
+
+def test_the_shipped_handover_is_reproduced_with_its_sheets(tmp_path: Path) -> None:
+    policy = load_policy(POLICY)
+    collectors = Collectors.of(
+        list(roster(AGENCY.joinpath("collectors.yaml").read_text()).collectors)
+    )
+    events = (AGENCY / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    moment = datetime(2026, 11, 16, 9, 0, tzinfo=CST)
+    before = [e for e in events if datetime.fromisoformat(json.loads(e)["at"]) < moment]
+    run = handover(departing="C1", to=["C2", "L1"], collectors=collectors, events=before,
+                   as_of=moment, policy=policy,
+                   cases=(AGENCY / "cases.jsonl").read_text().splitlines(), actor="L1")  # fmt: skip
+    shipped = [json.loads(e) for e in events if '"handover.completed"' in e]
+    assert [json.loads(e.model_dump_json()) for e in run.events] == shipped
+    run.write_sheets(tmp_path)
+    for path in sorted((AGENCY / "handover-C1").iterdir()):
+        assert (tmp_path / path.name).read_bytes() == path.read_bytes()
+    assert (run.open_before, run.left_after) == (len(shipped), 0)
+    pending = [s for s in run.sheets if s["pending_approvals"]]
+    assert pending and pending[0]["pending_approvals"][0]["procedure"] == "suspension"
+    desk = read_desk(events)
+    assert desk.cases_of("C1") == [] and not desk.errors
+
+
+def test_a_handover_without_room_records_nothing() -> None:
+    collectors = roster()
+    log = [
+        json.dumps({"type": "assignment.assigned", "at": "2026-11-02T09:00:00+08:00",
+                    "actor": "L1", "case_id": f"A{i}", "payload": {"collector_id": "P2",
+                                                                   "reason": "new"}})
+        for i in range(3)
+    ]  # fmt: skip
+    with pytest.raises(HandoverFailed, match="2 of P2's 3 open cases"):
+        handover(departing="P2", to=["F1"], collectors=collectors, events=log, as_of=RECEIVED)
+    run = handover(departing="P2", to=["P1", "F1"], collectors=collectors, events=log,
+                   as_of=RECEIVED)  # fmt: skip
+    assert run.received == {"F1": 1, "P1": 2} and run.left_after == 0
+
+
+@pytest.mark.parametrize(
+    ("to", "message"),
+    [
+        ([], "at least one"),
+        (["P2"], "departing"),
+        (["ZZ"], "no collector"),
+        (["P1", "P1"], "twice"),
+    ],
+)
+def test_receivers_are_checked(to: list[str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        handover(departing="P2", to=to, collectors=roster(), events=[], as_of=RECEIVED)
+
+
+def test_a_handover_from_a_collector_who_does_not_hold_the_case_is_an_error_record() -> None:
+    log = [json.dumps({"type": "handover.completed", "at": "2026-11-02T10:00:00+08:00",
+                       "actor": "L1", "case_id": "A", "payload": {
+                           "from_collector": "P1", "to_collector": "P2",
+                           "sheet_digest": "sha256:" + "0" * 64}})]  # fmt: skip
+    desk = read_desk(log)
+    assert desk.holder == {} and desk.errors[0].problems[0].code == "bad_transition"
+
+
+# --- bundles --------------------------------------------------------------------------------
+
+
+def test_export_verify_import_round_trip(tmp_path: Path) -> None:
+    result = take(tmp_path, lines(card("A"), card("B"), b"bad"))
+    log = tmp_path / "events.jsonl"
+    extra = json.dumps({"type": "case.closed", "at": "2026-11-03T10:00:00+08:00", "actor": "A1",
+                        "case_id": "A", "payload": {"reason": "paid"}})  # fmt: skip
+    other = extra.replace('"A"', '"Z"')
+    log.write_bytes(result.events_file.read_bytes() + (extra + "\n" + other + "\n").encode())
+    made = export(tmp_path / "store", tmp_path / "out.zip", events=log, bank="BK")
+    assert (made.cases, made.events) == (2, 4)
+    assert verify(tmp_path / "out.zip") == []
+    again = export(tmp_path / "store", tmp_path / "again.zip", events=log, bank="BK")
+    assert (tmp_path / "again.zip").read_bytes() == (tmp_path / "out.zip").read_bytes()
+    assert again.digest == made.digest
+    import_bundle(tmp_path / "out.zip", tmp_path / "restored")
+    for path in sorted(result.directory.iterdir()):
+        copy = tmp_path / "restored" / "batches" / result.batch_id / path.name
+        assert copy.read_bytes() == path.read_bytes()
+    restored = (tmp_path / "restored" / "events.jsonl").read_text().splitlines()
+    assert other not in restored and extra in restored and len(restored) == 4
+    with pytest.raises(ConfigError, match="not an empty directory"):
+        import_bundle(tmp_path / "out.zip", tmp_path / "restored")
+
+
+def test_a_tampered_bundle_does_not_verify_and_is_not_imported(tmp_path: Path) -> None:
+    take(tmp_path, lines(card("A")))
+    export(tmp_path / "store", tmp_path / "out.zip", bank="BK")
+    with (
+        zipfile.ZipFile(tmp_path / "out.zip") as source,
+        zipfile.ZipFile(tmp_path / "bad.zip", "w") as target,
+    ):
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename.endswith("cases.jsonl"):
+                data = data.replace(b'"A"', b'"B"')
+            target.writestr(info, data)
+        target.writestr("../escape.txt", b"x")
+    problems = verify(tmp_path / "bad.zip")
+    assert any("escape" in p for p in problems)
+    with pytest.raises(ConfigError, match="does not verify"):
+        import_bundle(tmp_path / "bad.zip", tmp_path / "restored")
+    assert not (tmp_path / "restored").exists()
+    (tmp_path / "junk.zip").write_bytes(b"PK\x03\x04 not really")
+    assert "not a readable zip" in verify(tmp_path / "junk.zip")[0]
+
+
+def test_export_needs_a_bank_or_batches(tmp_path: Path) -> None:
+    take(tmp_path, lines(card("A")))
+    with pytest.raises(ConfigError, match="either"):
+        export(tmp_path / "store", tmp_path / "o.zip")
+    with pytest.raises(ConfigError, match="no batch of bank"):
+        export(tmp_path / "store", tmp_path / "o.zip", bank="OTHER")
+
+
+# --- the command line -----------------------------------------------------------------------
+
+
+def dunning(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "dunning", *argv], cwd=cwd, capture_output=True,
+                          text=True, check=False, timeout=300)  # fmt: skip
+
+
+def test_the_agencys_day_on_the_command_line(tmp_path: Path) -> None:
+    shutil.copy(AGENCY / "bank-2026-11-02.csv", tmp_path)
+    shutil.copy(AGENCY / "collectors.yaml", tmp_path)
+    done = dunning("intake", "bank-2026-11-02.csv", "--bank", "SH-BANK", "--received-at",
+                   "2026-11-02T09:30:00+08:00", "--store", "store", "--backup", "b1", "--backup",
+                   "b2", "--policy", str(POLICY), "--format", "jsonl", cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 1  # three lines refused (and, run today, late)
+    (tmp_path / "events.jsonl").write_text(done.stdout, encoding="utf-8")
+    received = [json.loads(x) for x in done.stdout.splitlines()]
+    assert len(received) == 38 and received[-1]["payload"]["rejected"] == 3
+    shipped = [json.loads(x) for x in (AGENCY / "events.jsonl").read_text().splitlines()][:38]
+    assert [r["case_id"] for r in received] == [s["case_id"] for s in shipped]
+    again = dunning("intake", "bank-2026-11-02.csv", "--bank", "SH-BANK", "--received-at",
+                    "2026-11-02T09:30:00+08:00", "--store", "store", "--backup", "b1",
+                    "--backup", "b2", "--policy", str(POLICY), cwd=tmp_path)  # fmt: skip
+    assert "taken in before" in again.stdout and "SH-0038: delinquency.dpd" in again.stdout
+    batch = next((tmp_path / "store" / "batches").iterdir())
+    done = dunning("assign", "--policy", str(POLICY), "--collectors", "collectors.yaml",
+                   "--events", "events.jsonl", "--as-of", "2026-11-02T11:00:00+08:00",
+                   "--actor", "L1", str(batch / "cases.jsonl"), cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    shipped_assign = [x for x in (AGENCY / "events.jsonl").read_text().splitlines()
+                      if '"assignment.' in x]  # fmt: skip
+    assert done.stdout.splitlines() == shipped_assign
+    shutil.copy(AGENCY / "events.jsonl", tmp_path / "month.jsonl")  # the month, with its closures
+    done = dunning("handover", "--from", "C1", "--to", "C2", "--to", "L1", "--collectors",
+                   "collectors.yaml", "--events", "month.jsonl", "--as-of",
+                   "2026-11-16T08:30:00+08:00", "--sheets", "sheets", "--format", "table",
+                   cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "7 open, 7 handed over, 0 left" in done.stdout
+    assert len(list((tmp_path / "sheets").iterdir())) == 7
+    done = dunning("export", "--bundle", "out.zip", "--store", "store", "--events",
+                   "events.jsonl", "--bank", "SH-BANK", cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0 and "37 cases" in done.stdout
+    assert dunning("verify", "out.zip", cwd=tmp_path).stdout == "out.zip: verified\n"
+    done = dunning("import", "out.zip", "--into", "restored", cwd=tmp_path)
+    assert done.returncode == 0 and (tmp_path / "restored" / "events.jsonl").exists()
+    schema = json.loads(dunning("schema", "event", cwd=tmp_path).stdout)
+    assert "intake.completed" in json.dumps(schema)
+
+
+def test_collectors_files_are_checked_like_rule_files(tmp_path: Path) -> None:
+    (tmp_path / "collectors.yaml").write_text(
+        "collectors:\n  - {collector_id: A, name: x, team: t, capacity: -1, skils: []}\n"
+        "  - {collector_id: A, name: y, team: t, capacity: 1}\n"
+    )
+    done = dunning("check", "collectors.yaml", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "collectors.yaml:2:" in done.stdout and "unknown-key" in done.stdout
+    assert "collectors.yaml:3:" in done.stdout and "duplicate-key" in done.stdout
+    with pytest.raises(ConfigError):
+        Collectors.of([Collector(collector_id="A", name="x", team="t", capacity=1)] * 2)
+
+
+def test_the_agency_example_is_reproducible(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "generate_agency.py"), "--out", str(tmp_path)],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    for path in sorted(AGENCY.rglob("*")):
+        if path.is_file() and path.name != "collectors.yaml":
+            copy = tmp_path / path.relative_to(AGENCY)
+            assert copy.read_bytes() == path.read_bytes(), path.name
