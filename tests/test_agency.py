@@ -30,7 +30,7 @@ from dunning import (
     read_events,
 )
 from dunning.assign import HandoverFailed, assign, handover, read_desk
-from dunning.bundle import export, import_bundle, verify
+from dunning.bundle import export_bundle, import_bundle, verify_bundle
 from dunning.collectors import Collectors, loads_collectors
 from dunning.events import EVENT_TYPES
 from dunning.intake import verify_manifest
@@ -513,10 +513,10 @@ def test_export_verify_import_round_trip(tmp_path: Path) -> None:
                         "case_id": "A", "payload": {"reason": "paid"}})  # fmt: skip
     other = extra.replace('"A"', '"Z"')
     log.write_bytes(result.events_file.read_bytes() + (extra + "\n" + other + "\n").encode())
-    made = export(tmp_path / "store", tmp_path / "out.zip", events=log, bank="BK")
+    made = export_bundle(tmp_path / "store", tmp_path / "out.zip", events=log, bank="BK")
     assert (made.cases, made.events) == (2, 4)
-    assert verify(tmp_path / "out.zip") == []
-    again = export(tmp_path / "store", tmp_path / "again.zip", events=log, bank="BK")
+    assert verify_bundle(tmp_path / "out.zip") == []
+    again = export_bundle(tmp_path / "store", tmp_path / "again.zip", events=log, bank="BK")
     assert (tmp_path / "again.zip").read_bytes() == (tmp_path / "out.zip").read_bytes()
     assert again.digest == made.digest
     import_bundle(tmp_path / "out.zip", tmp_path / "restored")
@@ -531,7 +531,7 @@ def test_export_verify_import_round_trip(tmp_path: Path) -> None:
 
 def test_a_tampered_bundle_does_not_verify_and_is_not_imported(tmp_path: Path) -> None:
     take(tmp_path, lines(card("A")))
-    export(tmp_path / "store", tmp_path / "out.zip", bank="BK")
+    export_bundle(tmp_path / "store", tmp_path / "out.zip", bank="BK")
     with (
         zipfile.ZipFile(tmp_path / "out.zip") as source,
         zipfile.ZipFile(tmp_path / "bad.zip", "w") as target,
@@ -542,21 +542,21 @@ def test_a_tampered_bundle_does_not_verify_and_is_not_imported(tmp_path: Path) -
                 data = data.replace(b'"A"', b'"B"')
             target.writestr(info, data)
         target.writestr("../escape.txt", b"x")
-    problems = verify(tmp_path / "bad.zip")
+    problems = verify_bundle(tmp_path / "bad.zip")
     assert any("escape" in p for p in problems)
     with pytest.raises(ConfigError, match="does not verify"):
         import_bundle(tmp_path / "bad.zip", tmp_path / "restored")
     assert not (tmp_path / "restored").exists()
     (tmp_path / "junk.zip").write_bytes(b"PK\x03\x04 not really")
-    assert "not a readable zip" in verify(tmp_path / "junk.zip")[0]
+    assert "not a readable zip" in verify_bundle(tmp_path / "junk.zip")[0]
 
 
 def test_export_needs_a_bank_or_batches(tmp_path: Path) -> None:
     take(tmp_path, lines(card("A")))
     with pytest.raises(ConfigError, match="either"):
-        export(tmp_path / "store", tmp_path / "o.zip")
+        export_bundle(tmp_path / "store", tmp_path / "o.zip")
     with pytest.raises(ConfigError, match="no batch of bank"):
-        export(tmp_path / "store", tmp_path / "o.zip", bank="OTHER")
+        export_bundle(tmp_path / "store", tmp_path / "o.zip", bank="OTHER")
 
 
 # --- the command line -----------------------------------------------------------------------

@@ -10,7 +10,11 @@ both decide.
 
 The agencies file, placement event lines and ``dunning place`` are fuzzed the same way: mutated
 agencies files load or get positioned diagnostics; every event line gets an event or an error
-record with its line, and the batch is still placed; the command line answers every line.
+record with its line, and the batch is still placed; the command line answers every line. So are
+the agency's inputs: a bank's file (JSON Lines and CSV) is taken in line by line, every line
+taken in or refused exactly once; the month's events read line by line and a handover moves
+every case or records nothing; collectors files load or get positioned diagnostics; a mutated
+bundle does not verify and is not imported.
 
 ``make test`` runs about 1,500 inputs; ``make test-slow`` more than 100,000: 5,000 batches of
 20 to 40 case lines, 2,000 policy texts, 2,000 agencies files, 5,000 event histories and 120
@@ -709,3 +713,176 @@ def test_dunning_reconcile_answers_any_claim(
     assert run.returncode in (1, 2)  # the example claim differs already; a bad header is 2
     if run.returncode == 1:
         assert json.loads(run.stdout)["agrees"] is False
+
+
+# --- the agency's inputs: a bank's file, agency events, collectors files, bundles --------------
+
+AGENCY = ROOT / "examples" / "agency"
+BANK_CSV = (AGENCY / "bank-2026-11-02.csv").read_bytes()
+BANK_LINES = (AGENCY / "cases.jsonl").read_text(encoding="utf-8").splitlines()
+AGENCY_EVENTS = (AGENCY / "events.jsonl").read_text(encoding="utf-8").splitlines()
+COLLECTORS_TEXT = (AGENCY / "collectors.yaml").read_text(encoding="utf-8")
+
+
+@st.composite
+def bank_lines(draw: st.DrawFn) -> bytes:
+    """A case of the bank's file as JSON Lines, mutated as a careless export would."""
+    line = _mutated_json(draw, json.loads(draw(st.sampled_from(BANK_LINES))), [0, 1, 1, 2, 3])
+    text = json.dumps(line, ensure_ascii=draw(st.booleans())).encode("utf-8")
+    if draw(st.integers(0, 9)) == 0:
+        text = text[: draw(st.integers(0, len(text)))]
+    return text
+
+
+def _intake(data: bytes, name: str, **kw: Any) -> Any:
+    """Take ``data`` in (a fresh store); return the result or the documented refusal."""
+    import tempfile
+    from datetime import datetime, timedelta, timezone
+
+    from dunning import intake
+    from dunning.errors import ConfigError
+
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / name
+        source.write_bytes(data)
+        received = datetime(2026, 11, 2, 9, 30, tzinfo=timezone(timedelta(hours=8)))
+        try:
+            result = intake(
+                source, bank="SH-BANK", received_at=received, store=Path(folder) / "store",
+                backups=[Path(folder) / "b1", Path(folder) / "b2"],
+                clock=lambda: received + timedelta(minutes=5), **kw,
+            )  # fmt: skip
+        except ConfigError as error:
+            return error
+        p = result.event.payload
+        index = (result.directory / "index.tsv").read_text(encoding="utf-8").splitlines()
+        errors = result.errors_file.read_text(encoding="utf-8").splitlines()
+        taken = [int(row.rsplit("\t", 1)[1]) for row in index]
+        refused = [json.loads(e)["line"] for e in errors]
+        # Every line once: taken in or refused, never both, never lost.
+        assert p.accepted + p.rejected == p.lines == len(taken) + len(refused)
+        assert not set(taken) & set(refused) and len(set(taken) | set(refused)) == p.lines
+        received_events = result.events_file.read_text(encoding="utf-8").splitlines()
+        assert len(received_events) == p.accepted + 1
+        return result
+
+
+@FUZZ_POLICIES
+@given(lines=st.lists(bank_lines(), min_size=1, max_size=30))
+def test_any_bank_file_in_json_lines_is_taken_in_line_by_line(lines: list[bytes]) -> None:
+    with patience():
+        result = _intake(b"\n".join(lines) + b"\n", "bank.jsonl")
+    assert not isinstance(result, Exception)
+    assert result.event.payload.lines == sum(1 for line in lines if line.strip())
+
+
+@FUZZ_POLICIES
+@given(data=mutated_bytes(BANK_CSV))
+def test_any_bank_spreadsheet_is_taken_in_row_by_row_or_refused_clearly(data: bytes) -> None:
+    layout = load_policy(ROOT / "rules" / "bank_credit_card.yaml").ir.agency.intake.banks
+    with patience():
+        result = _intake(data, "bank.csv", columns=layout["SH-BANK"].columns,
+                         defaults=layout["SH-BANK"].defaults)  # fmt: skip
+    if isinstance(result, Exception):
+        assert str(result)
+
+
+@st.composite
+def agency_event_lines(draw: st.DrawFn) -> bytes:
+    """A line of the example month's events, mutated."""
+    event = _mutated_json(draw, json.loads(draw(st.sampled_from(AGENCY_EVENTS))), [0, 1, 1, 2, 3])
+    text = json.dumps(event).encode("utf-8")
+    if draw(st.integers(0, 9)) == 0:
+        text = text[: draw(st.integers(0, len(text)))]
+    return text
+
+
+@FUZZ
+@given(lines=st.lists(agency_event_lines(), min_size=1, max_size=40))
+def test_any_agency_event_history_reads_line_by_line_and_hands_over(lines: list[bytes]) -> None:
+    from datetime import datetime
+
+    from dunning.assign import HandoverFailed, handover, read_desk
+    from dunning.collectors import loads_collectors
+
+    with patience():
+        read = list(read_events(lines))
+        assert len(read) == sum(1 for line in lines if line.strip())
+        desk = read_desk(lines)
+        for error in desk.errors:
+            assert error.line is not None and error.problems
+        try:
+            end = datetime.fromisoformat("2026-12-31T00:00:00+08:00")
+            run: Any = handover(departing="C1", to=["C2", "L1"], events=lines, as_of=end,
+                                collectors=loads_collectors(COLLECTORS_TEXT))  # fmt: skip
+        except HandoverFailed as failed:
+            run = failed
+    if isinstance(run, HandoverFailed):
+        assert "nothing was recorded" in str(run)
+    else:
+        assert run.left_after == 0 and len(run.events) == run.open_before
+
+
+@st.composite
+def collectors_texts(draw: st.DrawFn) -> str:
+    """The example collectors file, mutated line by line as policies are."""
+    return _mutated_yaml(draw, COLLECTORS_TEXT)
+
+
+@FUZZ_POLICIES
+@given(text=collectors_texts())
+def test_any_collectors_text_gets_positioned_diagnostics_or_loads(text: str) -> None:
+    from dunning.collectors import loads_collectors
+
+    with patience():
+        try:
+            found: Any = loads_collectors(text, name="collectors.yaml")
+        except PolicyError as error:
+            found = error
+    if isinstance(found, PolicyError):
+        assert found.diagnostics and all(d.line >= 1 for d in found.diagnostics)
+    else:
+        assert len({c.collector_id for c in found}) == len(found)
+
+
+def _bundle_bytes() -> bytes:
+    import tempfile
+    from datetime import datetime, timedelta, timezone
+
+    from dunning import intake
+    from dunning.bundle import export_bundle
+
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        (root / "bank.jsonl").write_text("\n".join(BANK_LINES[:5]) + "\n", encoding="utf-8")
+        received = datetime(2026, 11, 2, 9, 30, tzinfo=timezone(timedelta(hours=8)))
+        intake(root / "bank.jsonl", bank="SH-BANK", received_at=received, store=root / "store",
+               backups=[root / "b1", root / "b2"], clock=lambda: received)  # fmt: skip
+        export_bundle(root / "store", root / "out.zip", bank="SH-BANK")
+        return (root / "out.zip").read_bytes()
+
+
+BUNDLE = _bundle_bytes()
+
+
+@FUZZ_POLICIES
+@given(data=mutated_bytes(BUNDLE))
+def test_any_bundle_is_verified_or_refused_clearly(data: bytes) -> None:
+    import tempfile
+
+    from dunning.bundle import import_bundle, verify_bundle
+    from dunning.errors import ConfigError
+
+    with tempfile.TemporaryDirectory() as folder, patience():
+        path = Path(folder) / "in.zip"
+        path.write_bytes(data)
+        problems = verify_bundle(path)
+        assert all(isinstance(p, str) and p for p in problems)
+        if data != BUNDLE:
+            assert problems or data.startswith(b"PK")  # a change the zip format ignores
+        try:
+            import_bundle(path, Path(folder) / "out")
+        except ConfigError:
+            assert problems and not (Path(folder) / "out").exists()
+        else:
+            assert not problems

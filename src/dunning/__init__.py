@@ -4,7 +4,10 @@ The curated public API; everything else is importable from its module but may ch
 """
 
 from .agencies import Agencies, load_agencies, loads_agencies
+from .assign import AssignmentRun, HandoverFailed, HandoverRun, assign, handover
+from .bundle import export_bundle, import_bundle, verify_bundle
 from .cases import parse_case, read_cases
+from .collectors import Collectors, load_collectors, loads_collectors
 from .costs import CostReport, cost_report
 from .delinquency import (
     DEFAULT_BANDS,
@@ -47,6 +50,8 @@ from .model import (
     Channel,
     Collateral,
     CollateralKind,
+    Collector,
+    CollectorStatus,
     CommissionBand,
     ContactAttempt,
     ContactChannel,
@@ -94,6 +99,7 @@ __all__ = [
     "ArgumentError",
     "Assessment",
     "Assessor",
+    "AssignmentRun",
     "Band",
     "BucketBands",
     "CardAccount",
@@ -103,6 +109,9 @@ __all__ = [
     "ClaimLine",
     "Collateral",
     "CollateralKind",
+    "Collector",
+    "CollectorStatus",
+    "Collectors",
     "CommissionBand",
     "ConfigError",
     "ContactAttempt",
@@ -122,6 +131,8 @@ __all__ = [
     "GuardProfile",
     "GuardRecord",
     "HandledBy",
+    "HandoverFailed",
+    "HandoverRun",
     "Installment",
     "IntakeFailed",
     "IntakeResult",
@@ -160,12 +171,18 @@ __all__ = [
     "Verdict",
     "__version__",
     "assess",
+    "assign",
     "cost_report",
     "event_json_schema",
+    "export_bundle",
+    "handover",
+    "import_bundle",
     "intake",
     "load_agencies",
+    "load_collectors",
     "load_policy",
     "loads_agencies",
+    "loads_collectors",
     "loads_policy",
     "parse_case",
     "parse_event",
@@ -179,4 +196,5 @@ __all__ = [
     "round_money",
     "schedule_of",
     "settle",
+    "verify_bundle",
 ]

@@ -1,11 +1,11 @@
 """Bundles: every case, event and record of a batch or a bank in one archive, for emergencies.
 
-The seed's agency sends its data to the bank when case-data transmission fails. :func:`export`
-writes a zip archive of the store's batches (each with its own manifest) and the events of
-their cases, with ``MANIFEST.sha256`` listing the SHA-256 of every other member; :func:`verify`
-checks an archive against it; :func:`import_bundle` verifies and unpacks one into an empty
-directory as a store (``batches/…`` and ``events.jsonl``). Same inputs, same bytes: members are
-written in name order with a fixed time stamp.
+The seed's agency sends its data to the bank when case-data transmission fails.
+:func:`export_bundle` writes a zip archive of the store's batches (each with its own manifest)
+and the events of their cases, with ``MANIFEST.sha256`` listing the SHA-256 of every other
+member; :func:`verify_bundle` checks an archive against it; :func:`import_bundle` verifies and
+unpacks one into an empty directory as a store (``batches/…`` and ``events.jsonl``). Same
+inputs, same bytes: members are written in name order with a fixed time stamp.
 
 An archive is read with limits checked before anything is unpacked: at most 100,000 members, 64
 GiB unpacked, member names that stay inside the directory (no absolute paths, no ``..``).
@@ -28,7 +28,7 @@ from .errors import ConfigError
 from .events import IntakeEvent, ReconciliationEvent, ReportEvent, parse_event
 from .intake import MANIFEST, verify_manifest
 
-__all__ = ["BUNDLE_FORMAT", "Bundle", "export", "import_bundle", "verify"]
+__all__ = ["BUNDLE_FORMAT", "Bundle", "export_bundle", "import_bundle", "verify_bundle"]
 
 BUNDLE_FORMAT = "dunning-bundle/1"
 MAX_MEMBERS = 100_000
@@ -71,7 +71,7 @@ class Bundle:
         }
 
 
-def export(
+def export_bundle(
     store: str | Path,
     out: str | Path,
     *,
@@ -217,7 +217,7 @@ def _digest_of(path: Path) -> str:
 # --- verify and import ----------------------------------------------------------------------
 
 
-def verify(path: str | Path) -> list[str]:
+def verify_bundle(path: str | Path) -> list[str]:
     """Check an archive: its limits, its manifest, every member's SHA-256, each batch's manifest.
 
     Returns:
@@ -344,7 +344,7 @@ def import_bundle(path: str | Path, into: str | Path) -> Bundle:
             is not empty.
     """
     path, into = Path(path), Path(into)
-    problems = verify(path)
+    problems = verify_bundle(path)
     if problems:
         raise ConfigError(f"{path} does not verify: {'; '.join(problems[:5])}")
     if into.exists() and (not into.is_dir() or any(into.iterdir())):

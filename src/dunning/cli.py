@@ -30,7 +30,7 @@ from .agencies import (
     load_agencies,
 )
 from .assign import HandoverFailed, assign, handover
-from .bundle import export, import_bundle, verify
+from .bundle import export_bundle, import_bundle, verify_bundle
 from .cases import parse_case, read_numbered
 from .collectors import check_collectors_file, is_collectors_file, load_collectors
 from .costs import cost_report
@@ -1637,7 +1637,9 @@ def _run_handover(args: argparse.Namespace) -> int:
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    made = export(args.store, args.bundle, events=args.events, batches=args.batch, bank=args.bank)
+    made = export_bundle(
+        args.store, args.bundle, events=args.events, batches=args.batch, bank=args.bank
+    )
     print(
         f"{made.path}: {len(made.batches)} batch(es), {made.cases:,} cases, {made.events:,} "
         f"events ({made.digest})"
@@ -1646,7 +1648,7 @@ def _run_export(args: argparse.Namespace) -> int:
 
 
 def _run_verify(args: argparse.Namespace) -> int:
-    problems = verify(args.bundle)
+    problems = verify_bundle(args.bundle)
     for problem in problems:
         print(f"{args.bundle}: {problem}")
     if not problems:
@@ -1655,7 +1657,7 @@ def _run_verify(args: argparse.Namespace) -> int:
 
 
 def _run_import(args: argparse.Namespace) -> int:
-    if verify(args.bundle):
+    if verify_bundle(args.bundle):
         return _run_verify(args)
     made = import_bundle(args.bundle, args.into)
     print(
