@@ -75,7 +75,7 @@ def bank_file(rng: random.Random) -> bytes:
         months = max(1, dpd // 30 + 1)
         overdue_principal = min(balance, minimum * months)
         interest = (overdue_principal * Decimal("0.0005") * dpd).quantize(Decimal("0.01"))
-        penalty = (minimum * Decimal("0.05") * months).quantize(Decimal("0.01"))
+        penalty = (minimum * Decimal("0.05")).quantize(Decimal("0.01"))  # 5 % of the minimum
         name = rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(["", *GIVEN])
         statement = date(2026, 10, 5) - timedelta(days=30 * (months - 1))
         rows.append([

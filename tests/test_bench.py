@@ -51,3 +51,19 @@ def test_the_settlement_benchmark_runs_and_measures_memory(tmp_path: Path) -> No
     assert small["peak_rss_mb"] > 0
     assert large["peak_rss_mb"] > 0
     assert "peak memory ×" in done.stdout
+
+
+def test_the_intake_benchmark_runs_and_compares_with_decide(tmp_path: Path) -> None:
+    out = tmp_path / "intake.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "intake.py"), "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(out.read_text(encoding="utf-8"))
+    small, large = report["results"]
+    assert large["cases"] == 10 * small["cases"]
+    assert large["speed_ratio"] > 0 and large["intake_peak_rss_mb"] > 0
+    assert "speed ratio" in done.stdout

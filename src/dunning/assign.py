@@ -205,7 +205,7 @@ class Needs:
             (rule, None if rule.when is None else evaluator(rule.when)) for rule in rules
         ]
 
-    def of(self, case: Case, as_of: datetime) -> Need:
+    def of(self, case: Case, as_of: date | datetime) -> Need:
         """The need of ``case`` (no rule holding: anyone may work it)."""
         if not self.rules:
             return Need(None, None, (), None)

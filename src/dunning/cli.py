@@ -32,7 +32,12 @@ from .agencies import (
 from .assign import HandoverFailed, assign, handover
 from .bundle import export_bundle, import_bundle, verify_bundle
 from .cases import parse_case, read_numbered
-from .collectors import check_collectors_file, is_collectors_file, load_collectors
+from .collectors import (
+    check_collectors_file,
+    collectors_json_schema,
+    is_collectors_file,
+    load_collectors,
+)
 from .costs import cost_report
 from .delinquency import Assessor
 from .diff import diff_policies
@@ -420,11 +425,21 @@ def _parser() -> argparse.ArgumentParser:
 
     schema = commands.add_parser(
         "schema",
-        help="print a JSON Schema: of a case, a decision, a policy file, a placement event, "
-        "an agencies file, a ledger line or a claim line",
+        help="print a JSON Schema: of a case, a decision, a policy file, an event, an agencies "
+        "file, a collectors file, a ledger line or a claim line",
     )
     schema.add_argument(
-        "kind", choices=("case", "decision", "policy", "event", "agencies", "ledger", "claim")
+        "kind",
+        choices=(
+            "case",
+            "decision",
+            "policy",
+            "event",
+            "agencies",
+            "collectors",
+            "ledger",
+            "claim",
+        ),
     )
     schema.set_defaults(run=_run_schema)
     return parser
@@ -1430,6 +1445,7 @@ def _run_test(args: argparse.Namespace) -> int:
         if result.policy is not None:
             ir = result.policy.ir
             total = sum(len(g) for g in ir.groups.values()) - len(ir.unreachable)
+            total += len(ir.agency.assignment)
             line = f"coverage of {ir.files[0]}: {total - len(result.uncovered())}/{total} rules"
             if ir.unreachable:
                 line += (
@@ -1641,9 +1657,9 @@ def _run_export(args: argparse.Namespace) -> int:
         args.store, args.bundle, events=args.events, batches=args.batch, bank=args.bank
     )
     print(
-        f"{made.path}: {len(made.batches)} batch(es), {made.cases:,} cases, {made.events:,} "
-        f"events ({made.digest})"
+        f"{made.path}: {len(made.batches)} batch(es), {made.cases:,} cases, {made.events:,} events"
     )
+    print(f"  {made.digest}")
     return EXIT_OK
 
 
@@ -1678,6 +1694,8 @@ def _run_schema(args: argparse.Namespace) -> int:
         schema = event_json_schema()
     elif args.kind == "agencies":
         schema = agencies_json_schema()
+    elif args.kind == "collectors":
+        schema = collectors_json_schema()
     elif args.kind == "ledger":
         schema = LedgerLine.model_json_schema()
     elif args.kind == "claim":

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from .agencies import load_agencies
+from .assign import Need, Needs
+from .cases import parse_case
 from .errors import CaseError, ConfigError, Diagnostic, PolicyError, did_you_mean
 from .facts import Portfolio
 from .model import Decision
@@ -63,7 +65,13 @@ EXPECT_KEYS: dict[str, str] = {
     "placement": "the last placement event of the run (proposed, placed, recalled, closed, "
     "unavailable), or null for none; needs agencies",
     "eligible": "the agencies that could take the case (ids); needs agencies",
+    "assignment": "the assignment rule that holds (agency: assignment:), or null for none",
+    "team": "the team the assignment rules send the case to, or null for any",
 }
+#: Expectations read from the case's assignment need, not from the decision.
+_ASSIGNMENT_KEYS = ("assignment", "team")
+#: How coverage names an assignment rule (its ids may repeat those of the decision groups).
+ASSIGNMENT_PREFIX = "assignment/"
 #: Expectations only a run with the agencies file can check.
 _PLACEMENT_KEYS = ("placement", "eligible")
 _MONEY_KEYS = ("commission_rate", "penalty_interest", "collection_fee", "on_hold", "total_due")
@@ -106,6 +114,7 @@ class PolicyTestFile:
             return []
         ir = self.policy.ir
         ids = [r.id for rules in ir.groups.values() for r in rules]
+        ids += [ASSIGNMENT_PREFIX + r.id for r in ir.agency.assignment]
         return [i for i in ids if i not in self.reached and i not in ir.unreachable]
 
 
@@ -355,8 +364,13 @@ def _run_test(
             failures.append(f"error: expected {_scalar(wanted)}, got {', '.join(codes)}")
         return PolicyTestResult(name, str(result.path), item.pos.line, tuple(failures))
     result.reached.update(explanation.winners.values())
+    need = None
+    if policy.ir.agency.assignment:
+        need = Needs(policy).of(parse_case(data), moment)
+        if need.rule is not None:
+            result.reached.add(ASSIGNMENT_PREFIX + need.rule)
     decision = explanation.decision if placed is None else placed.decision
-    failures = _compare(decision, explanation.winners, expected, placed)
+    failures = _compare(decision, explanation.winners, expected, placed, need)
     return PolicyTestResult(name, str(result.path), item.pos.line, tuple(failures))
 
 
@@ -467,10 +481,16 @@ def _compare(
     winners: dict[str, str],
     expected: dict[str, PNode],
     placed: PlacementResult | None = None,
+    need: Need | None = None,
 ) -> list[str]:
     failures = []
     for key, node in expected.items():
         want = plain(node)
+        if key in _ASSIGNMENT_KEYS:
+            found = None if need is None else (need.rule if key == "assignment" else need.team)
+            if found != want:
+                failures.append(f"{key}: expected {_show(want)}, got {_show(found)}")
+            continue
         if key in _PLACEMENT_KEYS and placed is not None:
             kinds = [e.type.removeprefix("placement.") for e in placed.events]
             seen: Any = (
@@ -545,12 +565,12 @@ def _show(value: Any) -> str:
 def _report_uncovered(result: PolicyTestFile) -> None:
     policy = result.policy
     assert policy is not None
-    rules = {r.id: r for group in policy.ir.groups.values() for r in group}
+    rules: dict[str, Any] = {r.id: r for group in policy.ir.groups.values() for r in group}
+    rules |= {ASSIGNMENT_PREFIX + r.id: r for r in policy.ir.agency.assignment}
     missing = result.uncovered()
     if not missing:
         return
-    path = rules[missing[0]].file
-    source = Source(path, policy.ir.text)
+    source = Source(policy.ir.files[0], policy.ir.text)
     for rule_id in missing:
         rule = rules[rule_id]
         source.report(

@@ -594,7 +594,8 @@ def render_intake(result: IntakeResult, out: TextIO) -> None:
     )
     for copy in p.backups:
         out.write(
-            f"  backup         {copy.name}: {copy.files} files verified ({copy.manifest[:23]}…)\n"
+            f"  backup         {copy.name}: {copy.files} files verified "
+            f"(manifest {copy.manifest[:23]}…)\n"
         )
     for name in result.repaired:
         out.write(
