@@ -632,3 +632,16 @@ def test_the_agency_example_is_reproducible(tmp_path: Path) -> None:
         if path.is_file() and path.name != "collectors.yaml":
             copy = tmp_path / path.relative_to(AGENCY)
             assert copy.read_bytes() == path.read_bytes(), path.name
+
+
+def test_the_banks_limits_are_measured_as_the_policy_gives_them() -> None:
+    limits = load_policy(POLICY).ir.agency.procedures
+    assert limits["instalment_plan"].beyond_limit(instalments=60) is None
+    assert limits["instalment_plan"].beyond_limit(instalments=72) == (
+        "72 instalments: more than the bank's 60"
+    )
+    assert limits["waiver"].beyond_limit(amount=Decimal("300.00"), owed=Decimal("1000")) is None
+    found = limits["waiver"].beyond_limit(amount=Decimal("300.01"), owed=Decimal("1000"))
+    assert found is not None and "30%" in found and "300.00" in found
+    assert limits["suspension"].beyond_limit(days=90) is None
+    assert limits["suspension"].beyond_limit(days=91) == "91 days: longer than the bank's 90"

@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
@@ -40,7 +41,7 @@ from .events import (
 )
 from .model import Case, Collector, CollectorStatus
 from .policy import Policy
-from .rules.ir import AssignmentRule
+from .rules.ir import AssignmentRule, ProcedureSettings
 
 __all__ = [
     "AssignmentResult",
@@ -594,10 +595,11 @@ def handover(
             "another receiver (--to); nothing was recorded"
         )
     records = _records(events, wanted, moment)
+    limits = None if policy is None else policy.ir.agency.procedures
     sheets, out = [], []
     for case_id in moving:
         receiver = placed[case_id]
-        sheet = _sheet(case_id, departing, receiver, moment, records.get(case_id), nexts)
+        sheet = _sheet(case_id, departing, receiver, moment, records.get(case_id), nexts, limits)
         sheets.append(sheet)
         next_action = sheet["next_action"]
         out.append(
@@ -656,6 +658,7 @@ def _next_action(policy: Policy, case: Case, moment: datetime) -> dict[str, Any]
         "at": (action.not_before or moment).isoformat(),
         "requires_approval": action.requires_approval,
         "rule": decision.rules[0] if decision.rules else None,
+        "total_due": str(decision.fee_terms.total_due),
     }
 
 
@@ -689,8 +692,11 @@ def _sheet(
     moment: datetime,
     records: _Records | None,
     nexts: Mapping[str, dict[str, Any] | None],
+    limits: Mapping[str, ProcedureSettings] | None,
 ) -> dict[str, Any]:
     records = records or _Records()
+    step = nexts.get(case_id)
+    owed = None if step is None else Decimal(step["total_due"])
     today = moment.date()
     contacts = [
         {
@@ -721,7 +727,13 @@ def _sheet(
         first = trail[0].payload
         entry: dict[str, Any] = {"request_id": request_id, "procedure": first.procedure.value}
         if "approval.requested" in kinds and not kinds & {"approval.granted", "approval.refused"}:
-            pending.append(entry | {"asked_at": trail[0].at.isoformat(), "reason": first.reason})
+            entry |= {"asked_at": trail[0].at.isoformat(), "reason": first.reason}
+            if limits is not None:  # the bank's limit, as the policy gives it
+                days = None if first.until is None else (first.until - trail[0].at.date()).days
+                entry["beyond_limit"] = limits[first.procedure.value].beyond_limit(
+                    instalments=first.instalments, amount=first.amount, owed=owed, days=days
+                )
+            pending.append(entry)
         elif "procedure.started" in kinds and "procedure.ended" not in kinds:
             running.append(entry)
     return {
@@ -734,7 +746,7 @@ def _sheet(
         "open_promises": promises,
         "pending_approvals": pending,
         "open_procedures": running,
-        "next_action": nexts.get(case_id),
+        "next_action": step,
     }
 
 

@@ -271,6 +271,32 @@ class ProcedureSettings:
     max_share: Decimal | None = None
     max_days: int | None = None
 
+    def beyond_limit(
+        self,
+        *,
+        instalments: int | None = None,
+        amount: Decimal | None = None,
+        owed: Decimal | None = None,
+        days: int | None = None,
+    ) -> str | None:
+        """Why a request's terms are beyond the bank's limit, or ``None`` when they are within.
+
+        ``amount`` is a waiver's, ``owed`` what the customer owes (its share is measured on it);
+        ``days`` a suspension's length. Terms the request does not give are not judged.
+        """
+        most = self.max_instalments
+        if most is not None and instalments is not None and instalments > most:
+            return f"{instalments} instalments: more than the bank's {most}"
+        share = self.max_share
+        if share is not None and amount is not None and owed and amount > owed * share:
+            return (
+                f"a waiver of {amount} is more than {share:%} of the {owed} owed "
+                f"({(owed * share).quantize(Decimal('0.01'))})"
+            )
+        if self.max_days is not None and days is not None and days > self.max_days:
+            return f"{days} days: longer than the bank's {self.max_days}"
+        return None
+
 
 @dataclass(frozen=True)
 class AssignmentRule:
