@@ -84,14 +84,14 @@ def test_intake_takes_every_line_and_refuses_the_bad_ones(tmp_path: Path) -> Non
     p = result.event.payload
     assert (p.lines, p.accepted, p.rejected, p.repeated) == (6, 3, 3, 0)
     assert not p.late and p.elapsed_seconds == 1800 and p.target_minutes == 120
-    errors = [json.loads(x) for x in result.errors_file.read_text().splitlines()]
+    errors = [json.loads(x) for x in result.errors_file.read_bytes().splitlines()]
     assert [(e["line"], e["error"]["code"]) for e in errors] == [
         (2, "invalid_json"), (4, "duplicate_case"), (5, "missing"),
     ]  # fmt: skip
     assert "line 1 of this file" in errors[1]["error"]["message"]
     accepted = [json.loads(x)["case_id"] for x in result.cases_file.read_text().splitlines()]
     assert accepted == ["A", "B", "C"]
-    assert (result.directory / "index.tsv").read_text() == "A\t1\nB\t3\nC\t7\n"
+    assert (result.directory / "index.jsonl").read_text() == '["A",1]\n["B",3]\n["C",7]\n'
     events = list(read_events(result.events_file.read_bytes().splitlines()))
     assert [e.type for e in events] == ["case.received"] * 3 + ["intake.completed"]
     assert [e.payload.line for e in events[:3]] == [1, 3, 7]
@@ -107,7 +107,7 @@ def test_both_backups_verify_against_the_manifest_sha256sum_reads(tmp_path: Path
     result = take(tmp_path, lines(card("A")))
     manifest = (result.directory / "MANIFEST.sha256").read_text()
     assert sorted(line.split("  ")[1] for line in manifest.splitlines()) == [
-        "cases.jsonl", "errors.jsonl", "index.tsv", "source.jsonl",
+        "cases.jsonl", "errors.jsonl", "index.jsonl", "source.jsonl",
     ]  # fmt: skip
     for backup in ("b1", "b2"):
         copy = tmp_path / backup / result.batch_id
@@ -243,7 +243,7 @@ def test_a_csv_sheet_with_the_banks_headers(tmp_path: Path) -> None:
     assert case.borrower.phones == ("+86 138 0000 0001", "+86 139 0000 0002")
     assert case.card is not None and case.card.over_limit == 2800
     assert case.related_parties[0].role == "emergency_contact"
-    errors = [json.loads(x) for x in result.errors_file.read_text().splitlines()]
+    errors = [json.loads(x) for x in result.errors_file.read_bytes().splitlines()]
     found = [(e["line"], e["case_id"], p["path"], p["code"]) for e in errors for p in e["errors"]]
     assert found == [
         (3, "S-2", "delinquency.dpd", "bad_cell"),

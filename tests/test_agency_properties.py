@@ -16,6 +16,7 @@ from dunning import intake, load_policy
 from dunning.assign import HandoverFailed, assign, handover, read_desk
 from dunning.bundle import export_bundle, import_bundle, verify_bundle
 from dunning.collectors import Collectors
+from dunning.intake import read_index
 from dunning.model import Collector, CollectorStatus
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,16 +73,17 @@ def test_intake_never_loses_or_duplicates_a_line(first: list[bytes], second: lis
             seen[result.batch_id] = result.event
             p = result.event.payload
             numbers = [n for n, line in enumerate(data.split(b"\n")[:-1], 1) if line.strip()]
-            index = (result.directory / "index.tsv").read_text(encoding="utf-8").splitlines()
-            accepted = [(row.split("\t")[0], int(row.split("\t")[1])) for row in index]
-            refused = [json.loads(x) for x in result.errors_file.read_text().splitlines()]
+            accepted = list(read_index(result.directory / "index.jsonl"))
+            refused = [json.loads(x) for x in result.errors_file.read_bytes().split(b"\n")[:-1]]
             # Every non-blank line exactly once, taken in or refused.
             assert sorted([n for _, n in accepted] + [r["line"] for r in refused]) == numbers
             assert p.lines == len(numbers) == p.accepted + p.rejected
             # A case is taken in once, across batches: the first line naming it wins.
             ids = [case_id for case_id, _ in accepted]
             assert len(ids) == len(set(ids)) and not set(ids) & taken
-            cases = [json.loads(x)["case_id"] for x in result.cases_file.read_text().splitlines()]
+            cases = [
+                json.loads(x)["case_id"] for x in result.cases_file.read_bytes().split(b"\n")[:-1]
+            ]
             assert cases == ids
             repeated = [r for r in refused if r["error"]["code"] == "repeated_case"]
             assert len(repeated) == p.repeated

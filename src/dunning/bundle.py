@@ -20,13 +20,14 @@ import re
 import shutil
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .errors import ConfigError
 from .events import IntakeEvent, ReconciliationEvent, ReportEvent, parse_event
-from .intake import MANIFEST, verify_manifest
+from .intake import MANIFEST, read_index, verify_manifest
 
 __all__ = ["BUNDLE_FORMAT", "Bundle", "export_bundle", "import_bundle", "verify_bundle"]
 
@@ -99,8 +100,7 @@ def export_bundle(
         problems = verify_manifest(root / batch)
         if problems:
             raise ConfigError(f"batch {batch} is damaged: {'; '.join(problems[:3])}")
-        with (root / batch / "index.tsv").open(encoding="utf-8") as index:
-            ids.update(line.split("\t", 1)[0] for line in index if line.strip())
+        ids.update(case_id for case_id, _ in read_index(root / batch / "index.jsonl"))
     banks = {bank} if bank else {b.rsplit("-", 1)[0] for b in chosen}
     out = Path(out)
     listing: dict[str, str] = {}
@@ -230,7 +230,15 @@ def verify_bundle(path: str | Path) -> list[str]:
             if problems:
                 return problems
             return _check(archive)
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        EOFError,
+        OSError,
+        ValueError,
+        NotImplementedError,
+    ) as exc:
+        # A damaged deflate stream is zlib's error, a bad CRC zipfile's: both say "damaged".
         return [f"{path}: not a readable zip archive ({_short(exc)})"]
 
 

@@ -7,7 +7,7 @@ a column mapping), validates every line, and writes a *batch* in the store::
     STORE/batches/BATCH/source.EXT       the bank's file, byte for byte
                         cases.jsonl      the accepted cases, one per line
                         errors.jsonl     an error record (with its line) per refused line
-                        index.tsv        case id, TAB, line: the accepted cases
+                        index.jsonl      ["case id", line] per accepted case
                         MANIFEST.sha256  the SHA-256 of each file above (``sha256sum -c`` reads it)
                         events.jsonl     a case.received event per case, then intake.completed
 
@@ -48,6 +48,7 @@ __all__ = [
     "batch_id_of",
     "format_of",
     "intake",
+    "read_index",
     "read_manifest",
     "verify_manifest",
 ]
@@ -352,16 +353,14 @@ class _Seen:
     def __init__(self, batches: Path, batch_id: str) -> None:
         self.db = sqlite3.connect("")  # a private temporary file, deleted on close
         self.db.execute("CREATE TABLE ids (case_id TEXT PRIMARY KEY, batch TEXT, line INTEGER)")
-        for index in sorted(batches.glob("*/index.tsv")):
+        for index in sorted(batches.glob("*/index.jsonl")):
             batch = index.parent.name
             if batch.startswith(".") or batch == batch_id:
                 continue
-            with index.open(encoding="utf-8") as lines:
-                rows = (line.rstrip("\n").split("\t") for line in lines)
-                self.db.executemany(
-                    "INSERT OR IGNORE INTO ids VALUES (?, ?, ?)",
-                    ((r[0], batch, int(r[1])) for r in rows if len(r) == 2 and r[1].isdigit()),
-                )
+            self.db.executemany(
+                "INSERT OR IGNORE INTO ids VALUES (?, ?, ?)",
+                ((case_id, batch, line) for case_id, line in read_index(index)),
+            )
 
     def claim(self, case_id: str, line: int) -> tuple[str | None, int] | None:
         """Record ``case_id`` at ``line``; return who had it already (batch or None, line)."""
@@ -397,7 +396,7 @@ def _take_in(
     copied = work / f"source{suffix}"
     shutil.copyfile(source, copied)
     cases, errors = _Writer(work / "cases.jsonl"), _Writer(work / "errors.jsonl")
-    index = _Writer(work / "index.tsv")
+    index = _Writer(work / "index.jsonl")
     events = (work / "events.jsonl").open("w", encoding="utf-8", newline="\n")
     seen = _Seen(batches, batch_id)
     counts = {"lines": 0, "accepted": 0, "rejected": 0, "repeated": 0}
@@ -428,7 +427,8 @@ def _take_in(
                 cases.write(text if text is not None else item.model_dump_json().encode())
                 cases.write(b"\n")
                 case_json = json.dumps(item.case_id, ensure_ascii=False)
-                index.write(f"{item.case_id}\t{line}\n".encode())
+                # JSON: a case id may hold any character, a tab or a line break too.
+                index.write(f"[{case_json},{line}]\n".encode())
                 events.write(f'{head}{case_json}{tail},"line":{line}}}}}\n')
     finally:
         seen.close()
@@ -437,7 +437,7 @@ def _take_in(
             copied.name: _file_digest(copied),
             "cases.jsonl": cases.close(),
             "errors.jsonl": errors.close(),
-            "index.tsv": index.close(),
+            "index.jsonl": index.close(),
         }
     manifest = "".join(f"{digests[name]}  {name}\n" for name in sorted(digests))
     (work / MANIFEST).write_text(manifest, encoding="utf-8", newline="\n")
@@ -568,6 +568,18 @@ def _repeated(case_id: str, holder: tuple[str | None, int], line: int) -> CaseEr
             "a case is taken in once",
         )
     return CaseError(case_id, [problem], line=line)
+
+
+def read_index(path: str | Path) -> Iterator[tuple[str, int]]:
+    """The accepted cases of a batch's ``index.jsonl``: (case id, line in the bank's file)."""
+    with Path(path).open("rb") as lines:
+        for text in lines:
+            try:
+                case_id, line = json.loads(text)
+            except (ValueError, TypeError):
+                continue  # a damaged index is the manifest's to report
+            if isinstance(case_id, str) and type(line) is int:
+                yield case_id, line
 
 
 # --- backups and manifests ------------------------------------------------------------------
