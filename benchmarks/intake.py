@@ -16,13 +16,13 @@ import argparse
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
-import time
 from datetime import date
 from pathlib import Path
 from typing import Any
+
+from measure import measured
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = ROOT / "rules" / "bank_credit_card.yaml"
@@ -57,32 +57,6 @@ def generate(path: Path, cases: int, seed: int) -> None:
                          "minimum_payment_due": f"{minimum:.2f}"},
             }  # fmt: skip
             out.write(json.dumps(case, ensure_ascii=False) + "\n")
-
-
-# The command's output goes to /dev/null, not into this process.
-_MEASURE = """
-import os, resource, sys
-pid = os.fork()
-if pid == 0:
-    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
-    os.execv(sys.argv[1], sys.argv[1:])
-_, status, usage = os.wait4(pid, 0)
-print(usage.ru_maxrss, os.waitstatus_to_exitcode(status))
-"""
-
-
-def measured(command: list[str]) -> tuple[float, int, int]:
-    """Run a command in its own process: wall seconds, peak RSS in KiB, exit code."""
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-c", _MEASURE, *command],
-        capture_output=True, text=True, check=False,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
-    elapsed = time.perf_counter() - started
-    *_, last = done.stdout.splitlines() or ["0 1"]
-    peak, status = (int(x) for x in last.split())
-    return elapsed, peak, status
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,13 +16,13 @@ import argparse
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
-import time
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+
+from measure import measured
 
 ROOT = Path(__file__).resolve().parent.parent
 YEAR = date(2025, 1, 1)
@@ -76,34 +76,13 @@ def generate(folder: Path, cases: int, seed: int) -> tuple[Path, Path, int]:
     return events_path, ledger_path, lines
 
 
-# The command's output (every statement line) goes to /dev/null, not into this process.
-_MEASURE = """
-import os, resource, sys
-pid = os.fork()
-if pid == 0:
-    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
-    os.execv(sys.argv[1], sys.argv[1:])
-_, status, usage = os.wait4(pid, 0)
-print(usage.ru_maxrss, os.waitstatus_to_exitcode(status))
-"""
-
-
 def settle_measured(events: Path, ledger: Path) -> tuple[float, int, int]:
     """Run ``dunning settle`` in its own process: wall seconds, peak RSS in KiB, exit code."""
     dunning = str(Path(sys.executable).parent / "dunning")
     command = [dunning, "settle", "--policy", str(ROOT / "rules" / "lender.yaml"),
                "--agencies", str(ROOT / "rules" / "agencies.yaml"), "--events", str(events),
                "--format", "csv", str(ledger)]  # fmt: skip
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-c", _MEASURE, *command],
-        capture_output=True, text=True, check=False,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
-    elapsed = time.perf_counter() - started
-    *_, last = done.stdout.splitlines() or ["0 1"]
-    peak, status = (int(x) for x in last.split())
-    return elapsed, peak, status
+    return measured(command)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,6 +16,7 @@ from typing import Any
 import openpyxl
 import pytest
 
+from conftest import card_case as card
 from dunning import (
     CaseError,
     ConfigError,
@@ -41,22 +42,6 @@ AGENCY = ROOT / "examples" / "agency"
 POLICY = ROOT / "rules" / "bank_credit_card.yaml"
 CST = timezone(timedelta(hours=8))
 RECEIVED = datetime(2026, 11, 2, 9, 30, tzinfo=CST)
-
-
-def card(case_id: str, dpd: int = 20, **extra: Any) -> dict[str, Any]:
-    """A valid credit-card case of the bank's file."""
-    return {
-        "case_id": case_id,
-        "loan": {"loan_id": f"L-{case_id}", "product": "credit_card", "principal": "10000.00",
-                 "annual_rate": "0.18", "start_date": "2024-01-01", "term_months": 12,
-                 "repayment": "bullet"},
-        "borrower": {"party_id": "borrower", "phones": ["+86 138 0000 0001"],
-                     "addresses": ["上海市浦东新区世纪大道1号"]},
-        "delinquency": {"dpd": dpd, "overdue_principal": "1000.00", "overdue_interest": "20.00"},
-        "card": {"credit_limit": "12000.00", "statement_balance": "10000.00",
-                 "minimum_payment_due": "1000.00"},
-        **extra,
-    }  # fmt: skip
 
 
 def lines(*items: Any) -> bytes:

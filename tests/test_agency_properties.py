@@ -12,6 +12,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import card_case as card
 from dunning import intake, load_policy
 from dunning.assign import HandoverFailed, assign, handover, read_desk
 from dunning.bundle import export_bundle, import_bundle, verify_bundle
@@ -24,18 +25,6 @@ POLICY = load_policy(ROOT / "rules" / "bank_credit_card.yaml")
 CST = timezone(timedelta(hours=8))
 RECEIVED = datetime(2026, 11, 2, 9, 30, tzinfo=CST)
 IDS = [f"K-{i}" for i in range(8)]
-
-
-def card(case_id: str, dpd: int) -> dict[str, Any]:
-    return {
-        "case_id": case_id,
-        "loan": {"loan_id": f"L-{case_id}", "product": "credit_card", "principal": "5000.00",
-                 "annual_rate": "0.18", "start_date": "2024-01-01", "term_months": 12,
-                 "repayment": "bullet"},
-        "borrower": {"party_id": "borrower", "phones": ["+86 138 0000 0001"],
-                     "addresses": ["上海市1号"]},
-        "delinquency": {"dpd": dpd, "overdue_principal": "500.00", "overdue_interest": "5.00"},
-    }  # fmt: skip
 
 
 @st.composite

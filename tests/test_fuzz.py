@@ -409,19 +409,24 @@ EVENT_LINES = (ROOT / "examples" / "placements.jsonl").read_text(encoding="utf-8
 
 
 @st.composite
+def mutated_lines(draw: st.DrawFn, lines: list[str], times: tuple[int, ...]) -> bytes:
+    """One of ``lines`` (JSON), mutated ``times`` times (drawn), in ASCII or not, maybe cut."""
+    value = _mutated_json(draw, json.loads(draw(st.sampled_from(lines))), list(times))
+    text = json.dumps(value, ensure_ascii=draw(st.booleans())).encode("utf-8")
+    if draw(st.integers(0, 9)) == 0:
+        text = text[: draw(st.integers(0, len(text)))]
+    return text
+
+
+@st.composite
 def agencies_texts(draw: st.DrawFn) -> str:
     """The shipped agencies file, mutated line by line as policies are."""
     return _mutated_yaml(draw, AGENCIES_TEXT)
 
 
-@st.composite
-def event_lines(draw: st.DrawFn) -> bytes:
+def event_lines() -> st.SearchStrategy[bytes]:
     """A line of the example placement events, mutated as a careless host would."""
-    event = _mutated_json(draw, json.loads(draw(st.sampled_from(EVENT_LINES))), [0, 1, 1, 2, 3])
-    text = json.dumps(event).encode("utf-8")
-    if draw(st.integers(0, 9)) == 0:
-        text = text[: draw(st.integers(0, len(text)))]
-    return text
+    return mutated_lines(EVENT_LINES, (0, 1, 1, 2, 3))
 
 
 @FUZZ_POLICIES
@@ -490,14 +495,9 @@ SETTLEMENT_EVENTS = (ROOT / "examples" / "settlement" / "events.jsonl").read_byt
 CLAIM_BYTES = (ROOT / "examples" / "settlement" / "claim-AG-01-2026-10.csv").read_bytes()
 
 
-@st.composite
-def ledger_lines(draw: st.DrawFn) -> bytes:
+def ledger_lines() -> st.SearchStrategy[bytes]:
     """A line of the example ledger, mutated as a careless export would."""
-    line = _mutated_json(draw, json.loads(draw(st.sampled_from(LEDGER_LINES_LIST))), [0, 1, 1, 2])
-    text = json.dumps(line, ensure_ascii=draw(st.booleans())).encode("utf-8")
-    if draw(st.integers(0, 9)) == 0:
-        text = text[: draw(st.integers(0, len(text)))]
-    return text
+    return mutated_lines(LEDGER_LINES_LIST, (0, 1, 1, 2))
 
 
 SEPARATORS = [b'"', b",", b"\n", b"\r", b"\x00", b"\xff\xfe", "，".encode()]
@@ -724,14 +724,9 @@ AGENCY_EVENTS = (AGENCY / "events.jsonl").read_text(encoding="utf-8").splitlines
 COLLECTORS_TEXT = (AGENCY / "collectors.yaml").read_text(encoding="utf-8")
 
 
-@st.composite
-def bank_lines(draw: st.DrawFn) -> bytes:
+def bank_lines() -> st.SearchStrategy[bytes]:
     """A case of the bank's file as JSON Lines, mutated as a careless export would."""
-    line = _mutated_json(draw, json.loads(draw(st.sampled_from(BANK_LINES))), [0, 1, 1, 2, 3])
-    text = json.dumps(line, ensure_ascii=draw(st.booleans())).encode("utf-8")
-    if draw(st.integers(0, 9)) == 0:
-        text = text[: draw(st.integers(0, len(text)))]
-    return text
+    return mutated_lines(BANK_LINES, (0, 1, 1, 2, 3))
 
 
 def _intake(data: bytes, name: str, **kw: Any) -> Any:
@@ -789,14 +784,9 @@ def test_any_bank_spreadsheet_is_taken_in_row_by_row_or_refused_clearly(data: by
         assert str(result)
 
 
-@st.composite
-def agency_event_lines(draw: st.DrawFn) -> bytes:
+def agency_event_lines() -> st.SearchStrategy[bytes]:
     """A line of the example month's events, mutated."""
-    event = _mutated_json(draw, json.loads(draw(st.sampled_from(AGENCY_EVENTS))), [0, 1, 1, 2, 3])
-    text = json.dumps(event).encode("utf-8")
-    if draw(st.integers(0, 9)) == 0:
-        text = text[: draw(st.integers(0, len(text)))]
-    return text
+    return mutated_lines(AGENCY_EVENTS, (0, 1, 1, 2, 3))
 
 
 @FUZZ

@@ -101,19 +101,12 @@ def load_agencies(path: str | Path) -> Agencies:
     Raises:
         PolicyError: With every problem of the file, each at its line and column.
     """
-    if not isinstance(path, str | Path):
-        raise ArgumentError(f"path must be a str or a pathlib.Path, not {type(path).__name__}")
-    source, content = read_text(Path(path))
-    return _agencies(source, content)
+    return _agencies(*read_roster_path(path))
 
 
 def loads_agencies(text: str | bytes, *, name: str = "<agencies>") -> Agencies:
     """Read an agencies file from its text, as :func:`load_agencies` reads a file."""
-    if not isinstance(text, str | bytes):
-        raise ArgumentError(f"text must be str or bytes, not {type(text).__name__}")
-    content = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
-    source, content = read_text(None, name, content)
-    return _agencies(source, content)
+    return _agencies(*read_roster_text(text, name))
 
 
 def is_agencies_file(path: str | Path) -> bool:
@@ -121,14 +114,7 @@ def is_agencies_file(path: str | Path) -> bool:
 
     Lets ``dunning check rules/`` check each file of a folder as what it is.
     """
-    try:
-        with open(path, "rb") as stream:
-            head = stream.read(MAX_FILE_BYTES).decode("utf-8", "replace")
-    except OSError:
-        return False
-    return bool(re.search(r"^agencies\s*:", head, re.M)) and not re.search(
-        r"^policy\s*:", head, re.M
-    )
+    return is_roster_file(path, "agencies")
 
 
 def check_agencies_file(path: str | Path) -> list[Diagnostic]:
@@ -142,17 +128,52 @@ def check_agencies_file(path: str | Path) -> list[Diagnostic]:
 
 def agencies_json_schema() -> dict[str, Any]:
     """A JSON Schema of agencies files, for editors (VS Code YAML) to validate and complete."""
-    agency = Agency.model_json_schema()
-    definitions = agency.pop("$defs", {})
+    return roster_json_schema(Agency, "agencies", "dunning agencies file", MAX_AGENCIES)
+
+
+# --- roster files: agencies, collectors -------------------------------------------------------
+
+
+def read_roster_path(path: str | Path) -> tuple[Source, bytes]:
+    """A roster file's source and bytes (its limits checked while reading)."""
+    if not isinstance(path, str | Path):
+        raise ArgumentError(f"path must be a str or a pathlib.Path, not {type(path).__name__}")
+    return read_text(Path(path))
+
+
+def read_roster_text(text: str | bytes, name: str) -> tuple[Source, bytes]:
+    """A roster file's source and bytes, from its text."""
+    if not isinstance(text, str | bytes):
+        raise ArgumentError(f"text must be str or bytes, not {type(text).__name__}")
+    content = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    return read_text(None, name, content)
+
+
+def is_roster_file(path: str | Path, key: str) -> bool:
+    """Whether a YAML file's top level has ``key:`` and no ``policy:``."""
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(MAX_FILE_BYTES).decode("utf-8", "replace")
+    except OSError:
+        return False
+    return bool(re.search(rf"^{key}\s*:", head, re.M)) and not re.search(r"^policy\s*:", head, re.M)
+
+
+def roster_json_schema(
+    model: type[BaseModel], key: str, title: str, maximum: int
+) -> dict[str, Any]:
+    """A JSON Schema of a roster file: ``description`` and a list of ``model`` under ``key``."""
+    record = model.model_json_schema()
+    definitions = record.pop("$defs", {})
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "dunning agencies file",
+        "title": title,
         "type": "object",
         "additionalProperties": False,
-        "required": ["agencies"],
+        "required": [key],
         "properties": {
             "description": {"type": "string"},
-            "agencies": {"type": "array", "items": agency, "maxItems": MAX_AGENCIES},
+            key: {"type": "array", "items": record, "maxItems": maximum},
         },
         "$defs": definitions,
     }

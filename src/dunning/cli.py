@@ -1599,15 +1599,25 @@ def _run_assign(args: argparse.Namespace) -> int:
         if isinstance(result, CaseError):
             rejected += 1
             _reject(result, "cases", jsonl)
-    if jsonl:
-        for event in run.events:
+    title = f"Assignment as of {moment.isoformat()}"
+    _emit(
+        args.format, run.events, run.to_dict(), lambda out: render_assignment(run, out, title=title)
+    )
+    return EXIT_REJECTED if rejected else EXIT_OK
+
+
+def _emit(
+    how: str, events: Sequence[Any], data: dict[str, Any], render: Callable[[TextIO], None]
+) -> None:
+    """A run's events as JSON lines, its summary as JSON, or the summary rendered as a table."""
+    if how == "jsonl":
+        for event in events:
             sys.stdout.write(event.model_dump_json() + "\n")
-    elif args.format == "json":
-        json.dump(run.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
+    elif how == "json":
+        json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     else:
-        render_assignment(run, sys.stdout, title=f"Assignment as of {moment.isoformat()}")
-    return EXIT_REJECTED if rejected else EXIT_OK
+        render(sys.stdout)
 
 
 def _run_handover(args: argparse.Namespace) -> int:
@@ -1641,14 +1651,7 @@ def _run_handover(args: argparse.Namespace) -> int:
     jsonl = args.format == "jsonl"
     for error in run.event_errors:
         _reject(error, "events", jsonl)
-    if jsonl:
-        for event in run.events:
-            sys.stdout.write(event.model_dump_json() + "\n")
-    elif args.format == "json":
-        json.dump(run.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
-        sys.stdout.write("\n")
-    else:
-        render_handover(run, sys.stdout)
+    _emit(args.format, run.events, run.to_dict(), lambda out: render_handover(run, out))
     return EXIT_REJECTED if run.event_errors else EXIT_OK
 
 

@@ -8,17 +8,21 @@ Read like an agencies file: YAML with positions, every problem reported at once,
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .agencies import read_records
+from .agencies import (
+    is_roster_file,
+    read_records,
+    read_roster_path,
+    read_roster_text,
+    roster_json_schema,
+)
 from .errors import ArgumentError, ConfigError, Diagnostic, PolicyError
 from .model import Collector
-from .rules.frontend import read_text
-from .rules.source import MAX_FILE_BYTES, Source, load_yaml
+from .rules.source import Source, load_yaml
 
 __all__ = [
     "MAX_COLLECTORS",
@@ -91,31 +95,17 @@ def load_collectors(path: str | Path) -> Collectors:
     Raises:
         PolicyError: With every problem of the file, each at its line and column.
     """
-    if not isinstance(path, str | Path):
-        raise ArgumentError(f"path must be a str or a pathlib.Path, not {type(path).__name__}")
-    source, content = read_text(Path(path))
-    return _collectors(source, content)
+    return _collectors(*read_roster_path(path))
 
 
 def loads_collectors(text: str | bytes, *, name: str = "<collectors>") -> Collectors:
     """Read a collectors file from its text, as :func:`load_collectors` reads a file."""
-    if not isinstance(text, str | bytes):
-        raise ArgumentError(f"text must be str or bytes, not {type(text).__name__}")
-    content = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
-    source, content = read_text(None, name, content)
-    return _collectors(source, content)
+    return _collectors(*read_roster_text(text, name))
 
 
 def is_collectors_file(path: str | Path) -> bool:
     """Whether a YAML file is a collectors file (top-level ``collectors:``, no ``policy:``)."""
-    try:
-        with open(path, "rb") as stream:
-            head = stream.read(MAX_FILE_BYTES).decode("utf-8", "replace")
-    except OSError:
-        return False
-    return bool(re.search(r"^collectors\s*:", head, re.M)) and not re.search(
-        r"^policy\s*:", head, re.M
-    )
+    return is_roster_file(path, "collectors")
 
 
 def check_collectors_file(path: str | Path) -> list[Diagnostic]:
@@ -129,20 +119,7 @@ def check_collectors_file(path: str | Path) -> list[Diagnostic]:
 
 def collectors_json_schema() -> dict[str, Any]:
     """A JSON Schema of collectors files, for editors."""
-    collector = Collector.model_json_schema()
-    definitions = collector.pop("$defs", {})
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "dunning collectors file",
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["collectors"],
-        "properties": {
-            "description": {"type": "string"},
-            "collectors": {"type": "array", "items": collector, "maxItems": MAX_COLLECTORS},
-        },
-        "$defs": definitions,
-    }
+    return roster_json_schema(Collector, "collectors", "dunning collectors file", MAX_COLLECTORS)
 
 
 def _collectors(source: Source, content: bytes) -> Collectors:

@@ -10,7 +10,6 @@ setting is optional; each problem is a diagnostic at its position.
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
@@ -58,10 +57,10 @@ def _intake(r: Reader, node: PNode | None) -> IntakeSettings:
         return IntakeSettings()
     r.keys(section, INTAKE_KEYS, "in agency: intake")
     values: dict[str, int] = {}
-    minutes = _bounded(r, section.get("within_minutes"), "within_minutes", 1, MAX_MINUTES)
+    minutes = r.bounded(section.get("within_minutes"), "within_minutes", 1, MAX_MINUTES)
     if minutes is not None:
         values["within_minutes"] = minutes
-    backups = _bounded(r, section.get("backups"), "backups", 0, 10)
+    backups = r.bounded(section.get("backups"), "backups", 0, 10)
     if backups is not None:
         values["backups"] = backups
     banks = r.mapping(section.get("banks"), "banks")
@@ -136,12 +135,12 @@ def _procedures(r: Reader, node: PNode | None) -> MappingProxyType[str, Procedur
                     f"{key} is a limit of another procedure; {name} takes {allowed}",
                 )
         if allowed == "max_share":
-            share = _share(r, entry.get("max_share"))
+            share = r.fraction(entry.get("max_share"), "max_share", zero=False, one=True)
             if share is not None:
                 values["max_share"] = share
         else:
             top = 600 if allowed == "max_instalments" else 3650
-            limit = _bounded(r, entry.get(allowed), allowed, 1, top)
+            limit = r.bounded(entry.get(allowed), allowed, 1, top)
             if limit is not None:
                 values[allowed] = limit
         settings[name] = ProcedureSettings(**values)
@@ -258,32 +257,6 @@ def _words(r: Reader, node: PNode | None, what: str, rule_id: str) -> tuple[str,
             return None
         found.append(word)
     return tuple(dict.fromkeys(found))
-
-
-def _bounded(r: Reader, node: PNode | None, what: str, low: int, high: int) -> int | None:
-    value = r.integer(node, what)
-    if value is None:
-        return None
-    if not low <= value <= high:
-        assert node is not None
-        r.src.report(node.pos, "bad-value", f"{what} must be from {low} to {high}")
-        return None
-    return value
-
-
-def _share(r: Reader, node: PNode | None) -> Decimal | None:
-    if node is None:
-        return None
-    value = node.value if isinstance(node, PScalar) else None
-    if isinstance(value, str):
-        try:
-            value = Decimal(value)
-        except ArithmeticError:
-            value = None
-    if isinstance(value, bool) or not isinstance(value, int | Decimal) or not 0 < value <= 1:
-        r.src.report(node.pos, "bad-value", "max_share must be a fraction above 0, at most 1")
-        return None
-    return Decimal(value)
 
 
 def agency_json_schema() -> dict[str, Any]:

@@ -85,7 +85,7 @@ def read_placement(node: PNode | None, source: Source) -> PlacementSettings:
             f"shares are used only by the shares strategy, not by {values['strategy']}",
             severity="warning",
         )
-    share = _fraction(r, section.get("minimum_share"), "minimum_share")
+    share = r.fraction(section.get("minimum_share"), "minimum_share", zero=True, one=False)
     if share is not None:
         values["minimum_share"] = share
     salt = r.text(section.get("salt"), "salt")
@@ -97,7 +97,8 @@ def read_placement(node: PNode | None, source: Source) -> PlacementSettings:
         else:
             values["salt"] = salt
     for key in ("notice_lead_days", "term_days", "cool_off_days", "grace_days"):
-        days = _days(r, section.get(key), key, minimum=1 if key == "term_days" else 0)
+        low = 1 if key == "term_days" else 0
+        days = r.bounded(section.get(key), key, low, MAX_DAYS, unit="days")
         if days is not None:
             values[key] = days
     channel_node = section.get("in_house_channel")
@@ -150,32 +151,6 @@ def _shares(r: Reader, node: PNode | None, positions: dict[str, Any]) -> dict[st
     if not shares and not r.src.failed:
         r.src.report(section.pos, "bad-value", "shares must name at least one agency")
     return shares
-
-
-def _fraction(r: Reader, node: PNode | None, what: str) -> Decimal | None:
-    if node is None:
-        return None
-    value = node.value if isinstance(node, PScalar) else None
-    if isinstance(value, str):
-        try:
-            value = Decimal(value)
-        except ArithmeticError:
-            value = None
-    if isinstance(value, bool) or not isinstance(value, int | Decimal) or not 0 <= value < 1:
-        r.src.report(node.pos, "bad-value", f"{what} must be a fraction from 0 to below 1")
-        return None
-    return Decimal(value)
-
-
-def _days(r: Reader, node: PNode | None, what: str, *, minimum: int) -> int | None:
-    days = r.integer(node, what)
-    if days is None:
-        return None
-    if not minimum <= days <= MAX_DAYS:
-        assert node is not None
-        r.src.report(node.pos, "bad-value", f"{what} must be from {minimum} to {MAX_DAYS} days")
-        return None
-    return days
 
 
 def placement_json_schema() -> dict[str, Any]:

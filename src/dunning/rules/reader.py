@@ -84,6 +84,47 @@ class Reader:
         self.src.report(node.pos, "bad-value", f"{what} must be a whole number", rule_id=rule)
         return None
 
+    def bounded(
+        self, node: PNode | None, what: str, low: int, high: int, *, unit: str = ""
+    ) -> int | None:
+        """Return a whole number from ``low`` to ``high`` (``unit`` names it in the message)."""
+        value = self.integer(node, what)
+        if value is None:
+            return None
+        if not low <= value <= high:
+            assert node is not None
+            self.src.report(
+                node.pos,
+                "bad-value",
+                f"{what} must be from {low} to {high}{' ' + unit if unit else ''}",
+            )
+            return None
+        return value
+
+    def fraction(self, node: PNode | None, what: str, *, zero: bool, one: bool) -> Decimal | None:
+        """Return a number between 0 and 1 (``zero`` and ``one``: whether each end is allowed)."""
+        if node is None:
+            return None
+        value = node.value if isinstance(node, PScalar) else None
+        if isinstance(value, str):
+            try:
+                value = Decimal(value)
+            except ArithmeticError:
+                value = None
+        ok = (
+            not isinstance(value, bool)
+            and isinstance(value, int | Decimal)
+            and Decimal(value).is_finite()
+            and (value >= 0 if zero else value > 0)
+            and (value <= 1 if one else value < 1)
+        )
+        if not ok:
+            bounds = f"{'from 0' if zero else 'above 0'} {'to 1' if one else 'to below 1'}"
+            self.src.report(node.pos, "bad-value", f"{what} must be a fraction {bounds}")
+            return None
+        assert isinstance(value, int | Decimal)
+        return Decimal(value)
+
     def mapping(self, node: PNode | None, what: str, rule: str | None = None) -> PMap | None:
         """Return ``node`` if it is a mapping."""
         if node is None or isinstance(node, PMap):
