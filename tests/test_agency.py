@@ -630,3 +630,17 @@ def test_the_banks_limits_are_measured_as_the_policy_gives_them() -> None:
     assert found is not None and "30%" in found and "300.00" in found
     assert limits["suspension"].beyond_limit(days=90) is None
     assert limits["suspension"].beyond_limit(days=91) == "91 days: longer than the bank's 90"
+
+
+def test_assignment_rules_do_not_read_the_books_figure_and_need_none() -> None:
+    book = AGENCY_POLICY.replace(
+        "channel: [{id: c, then: {channel: call}}]",
+        "channel: [{id: c, when: overdue_customers > 3, then: {channel: call}}, "
+        "{id: d, then: {channel: sms}}]",
+    )
+    with pytest.raises(PolicyError) as caught:
+        loads_policy(book + "agency: {assignment: {rules: [{id: a, when: overdue_customers > 1}]}}")
+    assert [d.code for d in caught.value.diagnostics] == ["bad-name"]
+    policy = loads_policy(book + "agency: {assignment: {rules: [{id: a, when: dpd > 9}]}}")
+    run = assign([json.dumps(card("A"))], policy=policy, collectors=roster(), as_of=RECEIVED)
+    assert run.events[0].payload.rule == "a"  # decided without a portfolio figure

@@ -39,6 +39,7 @@ from .events import (
     HandoverPayload,
     parse_event,
 )
+from .facts import Portfolio
 from .model import Case, Collector, CollectorStatus
 from .policy import Policy
 from .rules.ir import AssignmentRule, ProcedureSettings
@@ -201,6 +202,9 @@ class Needs:
 
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
+        # The rules may not read the portfolio figure (the front end refuses it), so a policy
+        # whose decision rules need one is given a stand-in that nothing here reads.
+        self.book = Portfolio(0) if policy.portfolio_rules else None
         rules: tuple[AssignmentRule, ...] = policy.ir.agency.assignment
         self.rules: list[tuple[AssignmentRule, Callable[[Mapping[str, Any]], Any] | None]] = [
             (rule, None if rule.when is None else evaluator(rule.when)) for rule in rules
@@ -210,7 +214,7 @@ class Needs:
         """The need of ``case`` (no rule holding: anyone may work it)."""
         if not self.rules:
             return Need(None, None, (), None)
-        facts = self.policy.facts(case, as_of=as_of)
+        facts = self.policy.facts(case, as_of=as_of, portfolio=self.book)
         for rule, holds in self.rules:
             if holds is None or holds(facts) is True:
                 language = case.borrower.language if rule.same_language else None

@@ -17,7 +17,7 @@ from ..errors import did_you_mean
 from ..intake import INTAKE_COLUMNS
 from ..model import SPECIAL_PROCEDURES
 from .ir import AgencySettings, AssignmentRule, BankLayout, IntakeSettings, ProcedureSettings
-from .nodes import Literal, Node
+from .nodes import Literal, Name, Node, walk
 from .reader import Reader
 from .source import PNode, PScalar, PSeq, Source
 from .typecheck import Typer
@@ -214,6 +214,15 @@ def _rule(r: Reader, node: PNode, typer: Typer, seen: set[str]) -> AssignmentRul
                 ok = False
             elif isinstance(when, Literal) and when.value is True:
                 when = None
+            elif any(isinstance(n, Name) and n.name == "overdue_customers" for n in walk(when)):
+                r.src.report(
+                    when_node.pos,
+                    "bad-name",
+                    "an assignment rule cannot read overdue_customers (a figure of the whole "
+                    "book): assign a case by what the case is",
+                    rule_id=rule_id,
+                )
+                ok = False
     team = _word(r, entry.get("team"), "team", rule_id)
     skills = _words(r, entry.get("skills"), "skills", rule_id)
     same = entry.get("same_language")
