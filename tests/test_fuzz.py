@@ -55,13 +55,14 @@ from dunning import (
     testing,
 )
 from dunning.agencies import is_agencies_file
+from dunning.procedure import is_procedure_file
 from policy_helpers import decide_args, run_dunning
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = {
     p.name: p.read_text(encoding="utf-8")
     for p in sorted((ROOT / "rules").glob("*.yaml"))
-    if not is_agencies_file(p)
+    if not is_agencies_file(p) and not is_procedure_file(p)
 }
 POLICIES = {name: text for name, text in POLICIES.items() if not name.endswith(".tests.yaml")}
 LINES = (ROOT / "examples" / "portfolio.jsonl").read_text(encoding="utf-8").splitlines()[:200]
@@ -886,3 +887,51 @@ def test_any_bundle_is_verified_or_refused_clearly(data: bytes) -> None:
             assert problems and not (Path(folder) / "out").exists()
         else:
             assert not problems
+
+
+# --- the audit: procedure files and any event history --------------------------------------
+
+PROCEDURE_TEXT = (ROOT / "rules" / "agency_procedure.yaml").read_text(encoding="utf-8")
+
+
+@st.composite
+def procedure_texts(draw: st.DrawFn) -> str:
+    """The shipped procedure file, mutated line by line as policies are."""
+    return _mutated_yaml(draw, PROCEDURE_TEXT)
+
+
+@FUZZ_POLICIES
+@given(text=procedure_texts())
+def test_any_procedure_text_gets_positioned_diagnostics_or_loads(text: str) -> None:
+    from dunning.procedure import loads_procedure
+
+    with patience():
+        try:
+            found: Any = loads_procedure(text, name="procedure.yaml")
+        except PolicyError as error:
+            found = error
+    if isinstance(found, PolicyError):
+        assert found.diagnostics and all(d.line >= 1 for d in found.diagnostics)
+    else:
+        assert set(found.obligations) <= {
+            "intake", "daily_records", "special_procedures", "field_visits", "weekly_report",
+            "monthly_report", "reconciliation",
+        }  # fmt: skip
+
+
+@FUZZ
+@given(lines=st.lists(agency_event_lines(), min_size=1, max_size=60))
+def test_any_event_history_is_audited_line_by_line(lines: list[bytes]) -> None:
+    from datetime import datetime
+
+    from dunning.audit import audit
+    from dunning.procedure import loads_procedure
+
+    procedure = loads_procedure(PROCEDURE_TEXT)
+    with patience():
+        result = audit(lines, procedure=procedure,
+                       as_of=datetime.fromisoformat("2026-12-31T00:00:00+08:00"))  # fmt: skip
+    assert len(result.event_errors) <= sum(1 for line in lines if line.strip())
+    for finding in result.findings:
+        json.dumps(finding.to_dict(), ensure_ascii=False)
+        assert finding.severity in ("error", "warning") and finding.expected

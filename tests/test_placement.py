@@ -132,7 +132,7 @@ def test_the_shipped_agencies_file_loads_and_is_checked_as_what_it_is() -> None:
     assert check_agencies_file(AGENCIES) == []
     done = run_dunning("check", "--strict", str(ROOT / "rules"))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "4 file(s) checked: ok" in done.stdout
+    assert "5 file(s) checked: ok" in done.stdout
 
 
 def test_every_problem_of_an_agencies_file_is_reported_at_once_at_its_position() -> None:

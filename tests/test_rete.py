@@ -31,6 +31,7 @@ from dunning import (
     read_cases,
 )
 from dunning.agencies import is_agencies_file
+from dunning.procedure import is_procedure_file
 from policy_helpers import CHANNEL, load, policy_text, write
 from policy_strategies import fact_value_overrides, policy_texts
 from strategies import fact_views, full_cases
@@ -104,7 +105,9 @@ def reference(policy: Policy, facts: dict[str, Any]) -> tuple[Any, ...]:
     sorted(
         p
         for p in (ROOT / "rules").glob("*.yaml")
-        if not p.name.endswith(".tests.yaml") and not is_agencies_file(p)
+        if not p.name.endswith(".tests.yaml")
+        and not is_agencies_file(p)
+        and not is_procedure_file(p)
     ),
     ids=lambda p: p.name,
 )

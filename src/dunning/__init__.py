@@ -5,6 +5,7 @@ The curated public API; everything else is importable from its module but may ch
 
 from .agencies import Agencies, load_agencies, loads_agencies
 from .assign import AssignmentRun, HandoverFailed, HandoverRun, assign, handover
+from .audit import Audit, Finding, audit
 from .bundle import export_bundle, import_bundle, verify_bundle
 from .cases import parse_case, read_cases
 from .collectors import Collectors, load_collectors, loads_collectors
@@ -81,6 +82,7 @@ from .model import (
 from .money import Money, round_money
 from .placement import Eligibility, PlacementResult, PlacementRun, PlacementStream, Placer
 from .policy import Explanation, Policy, load_policy, loads_policy
+from .procedure import Procedure, load_procedure, loads_procedure
 from .reconcile import ClaimLine, Reconciliation, read_claim, read_claim_table, reconcile
 from .rules.guard_config import BUILTIN_PROFILES, GuardProfile
 from .schedule import schedule_of
@@ -100,6 +102,7 @@ __all__ = [
     "Assessment",
     "Assessor",
     "AssignmentRun",
+    "Audit",
     "Band",
     "BucketBands",
     "CardAccount",
@@ -127,6 +130,7 @@ __all__ = [
     "Event",
     "Explanation",
     "FeeTerms",
+    "Finding",
     "GuardEffect",
     "GuardProfile",
     "GuardRecord",
@@ -157,6 +161,7 @@ __all__ = [
     "PolicyRef",
     "Portfolio",
     "Problem",
+    "Procedure",
     "Product",
     "PromiseToPay",
     "Recall",
@@ -172,6 +177,7 @@ __all__ = [
     "__version__",
     "assess",
     "assign",
+    "audit",
     "cost_report",
     "event_json_schema",
     "export_bundle",
@@ -181,9 +187,11 @@ __all__ = [
     "load_agencies",
     "load_collectors",
     "load_policy",
+    "load_procedure",
     "loads_agencies",
     "loads_collectors",
     "loads_policy",
+    "loads_procedure",
     "parse_case",
     "parse_event",
     "read_cases",

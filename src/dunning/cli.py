@@ -30,6 +30,7 @@ from .agencies import (
     load_agencies,
 )
 from .assign import HandoverFailed, assign, handover
+from .audit import audit
 from .bundle import export_bundle, import_bundle, verify_bundle
 from .cases import parse_case, read_numbered
 from .collectors import (
@@ -50,6 +51,7 @@ from .model import Case, Decision
 from .placement import Placer
 from .policy import Policy, check_as_of, check_file, load_policy, loads_policy
 from .policytests import run_test_files
+from .procedure import check_procedure_file, is_procedure_file, load_procedure
 from .reconcile import ClaimLine, read_claim, read_claim_table, reconcile
 from .report import (
     DecisionSummary,
@@ -581,6 +583,24 @@ def _agency_commands(commands: Any) -> None:
     unpack.add_argument("--into", required=True, metavar="DIR")
     unpack.set_defaults(run=_run_import)
 
+    audit = commands.add_parser(
+        "audit",
+        help="hold the agency's events to its procedure file: findings with their evidence",
+        description="Read the event log once and report each breach of the procedure file's "
+        "obligations with its severity, case, collector, evidence lines and what was expected. "
+        "Exit 0 no error findings, 1 error findings (or unreadable event lines), 2 usage error.",
+    )
+    audit.add_argument("events", metavar="EVENTS.jsonl", help="the event log, or - for stdin")
+    audit.add_argument("--procedure", required=True, help="the procedure file (YAML)")
+    audit.add_argument("--as-of", type=_aware, default=None, metavar="ISO-8601",
+                       help="when the audit is made (default: now)")  # fmt: skip
+    audit.add_argument("--from", dest="start", type=_day, default=None, metavar="YYYY-MM-DD",
+                       help="the first day audited (default: the first event's)")  # fmt: skip
+    audit.add_argument("--to", dest="end", type=_day, default=None, metavar="YYYY-MM-DD",
+                       help="the last day audited (default: the --as-of day)")  # fmt: skip
+    audit.add_argument("--format", choices=("table", "json"), default="table")
+    audit.set_defaults(run=_run_audit)
+
 
 def _money_options(parser: argparse.ArgumentParser, *, periods: bool = True) -> None:
     """The inputs of settle, reconcile and costs: policy, agencies, events, range, ledger."""
@@ -772,6 +792,8 @@ def _run_check(args: argparse.Namespace) -> int:
             diagnostics.extend(check_agencies_file(path))
         elif is_collectors_file(path):
             diagnostics.extend(check_collectors_file(path))
+        elif is_procedure_file(path):
+            diagnostics.extend(check_procedure_file(path))
         else:
             diagnostics.extend(check_file(path, params=params or None))
     _print_diagnostics(diagnostics, sys.stdout)
@@ -1683,6 +1705,19 @@ def _run_import(args: argparse.Namespace) -> int:
         f"{args.into}: {len(made.batches)} batch(es), {made.cases:,} cases, {made.events:,} events"
     )
     return EXIT_OK
+
+
+def _run_audit(args: argparse.Namespace) -> int:
+    procedure = load_procedure(args.procedure)
+    moment = args.as_of or datetime.now(procedure.zone).replace(microsecond=0)
+    with _open_binary(args.events) as stream:
+        found = audit(stream, procedure=procedure, as_of=moment, start=args.start, end=args.end)
+    if args.format == "json":
+        json.dump(found.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        found.render(sys.stdout)
+    return EXIT_REJECTED if found.errors or found.event_errors else EXIT_OK
 
 
 def _run_schema(args: argparse.Namespace) -> int:

@@ -1,0 +1,280 @@
+"""Procedure files: an agency's obligations, as data the audit holds its events to.
+
+A procedure file (``rules/agency_procedure.yaml``) states what the seed's part 2 asks of an
+agency, each obligation with its parameters and the severity of a breach: the intake within a
+time limit with verified backups, the end-of-day record of every contact, special procedures
+started only with an approval and filed, field visits recorded and reviewed within some working
+days, weekly and monthly reports by their deadlines (the monthly one approved), the monthly
+reconciliation with each bank. It is read like a policy: YAML with positions, every problem at
+once, compiler style. Working days come from a calendar of the ``holidays`` package.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, time, timedelta
+from functools import cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .agencies import is_roster_file, read_roster_path, read_roster_text
+from .errors import Diagnostic, PolicyError, did_you_mean
+from .model import SPECIAL_PROCEDURES, iana_zones
+from .rules.reader import Reader
+from .rules.source import PMap, PNode, PScalar, Source, load_yaml
+
+__all__ = [
+    "OBLIGATIONS",
+    "Obligation",
+    "Procedure",
+    "check_procedure_file",
+    "is_procedure_file",
+    "load_procedure",
+    "loads_procedure",
+]
+
+TOP_KEYS = ("procedure", "version", "description", "timezone", "calendar", "obligations")
+SEVERITIES = ("error", "warning")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+#: Each obligation's settings, with their kind and default (``None``: required).
+OBLIGATIONS: Mapping[str, Mapping[str, tuple[str, Any]]] = MappingProxyType(
+    {
+        "intake": {"within_minutes": ("minutes", 120), "backups": ("count", 2)},
+        "daily_records": {"cutoff": ("time", time(18, 0))},
+        "special_procedures": {
+            "procedures": ("procedures", tuple(p.value for p in SPECIAL_PROCEDURES)),
+            "approver_not_requester": ("bool", True),
+        },
+        "field_visits": {"recording": ("bool", True), "review_within_working_days": ("days", 2)},
+        "weekly_report": {"weekday": ("weekday", "friday"), "by": ("time", time(18, 0))},
+        "monthly_report": {"by_day": ("day", 5), "approved": ("bool", True)},
+        "reconciliation": {"by_day": ("day", 10)},
+    }
+)
+_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Obligation:
+    """One obligation of the procedure: its settings and the severity of a breach."""
+
+    name: str
+    severity: str
+    settings: Mapping[str, Any]
+    line: int
+
+
+@dataclass(frozen=True)
+class Procedure:
+    """A checked procedure file: immutable, safe to share between threads.
+
+    Attributes:
+        name: The ``procedure:`` name.
+        version: Its version.
+        timezone: The agency's time zone (cut-offs and deadlines are read in it).
+        calendar: The ``holidays`` country whose public holidays are not working days (``None``:
+            Monday to Friday).
+        obligations: The obligations the file states, by name (those it leaves out are not
+            audited).
+        digest: ``sha256:`` of the file's bytes.
+        path: The file it was read from.
+    """
+
+    name: str
+    version: str
+    timezone: str
+    calendar: str | None
+    obligations: Mapping[str, Obligation]
+    digest: str = ""
+    path: str | None = None
+    description: str = ""
+    _zone: ZoneInfo = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_zone", ZoneInfo(self.timezone))
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The agency's time zone."""
+        return self._zone
+
+    def working_day(self, day: date) -> bool:
+        """Whether ``day`` is a working day: Monday to Friday, not a public holiday."""
+        return day.weekday() < 5 and day not in _holidays(self.calendar, day.year)
+
+    def add_working_days(self, day: date, count: int) -> date:
+        """The ``count``-th working day after ``day``."""
+        while count > 0:
+            day += timedelta(days=1)
+            count -= self.working_day(day)
+        return day
+
+
+@cache
+def _holidays(country: str | None, year: int) -> frozenset[date]:
+    if country is None:
+        return frozenset()
+    import holidays
+
+    return frozenset(holidays.country_holidays(country, years=year))
+
+
+def load_procedure(path: str | Path) -> Procedure:
+    """Read and check a procedure file.
+
+    Raises:
+        PolicyError: With every problem of the file, each at its line and column.
+    """
+    return _procedure(*read_roster_path(path))
+
+
+def loads_procedure(text: str | bytes, *, name: str = "<procedure>") -> Procedure:
+    """Read a procedure file from its text, as :func:`load_procedure` reads a file."""
+    return _procedure(*read_roster_text(text, name))
+
+
+def is_procedure_file(path: str | Path) -> bool:
+    """Whether a YAML file is a procedure file (top-level ``procedure:``, no ``policy:``)."""
+    return is_roster_file(path, "procedure")
+
+
+def check_procedure_file(path: str | Path) -> list[Diagnostic]:
+    """Every problem of a procedure file, without raising (as ``dunning check`` shows them)."""
+    try:
+        load_procedure(path)
+    except PolicyError as exc:
+        return list(exc.diagnostics)
+    return []
+
+
+def _procedure(source: Source, content: bytes) -> Procedure:
+    root = None if source.failed else load_yaml(source)
+    found = None if root is None else _read(root, source)
+    if source.failed or found is None:
+        raise PolicyError(source.diagnostics)
+    name, version, description, zone, calendar, obligations = found
+    return Procedure(
+        name, version, zone, calendar, MappingProxyType(obligations),
+        "sha256:" + hashlib.sha256(content).hexdigest(), source.path, description,
+    )  # fmt: skip
+
+
+def _read(root: PNode, source: Source) -> tuple[Any, ...] | None:
+    r = Reader(source)
+    top = r.mapping(root, "a procedure file")
+    if top is None:
+        return None
+    r.keys(top, TOP_KEYS, "in a procedure file")
+    name = r.text(r.need(top, "procedure", "a procedure file"), "procedure") or ""
+    if name and not _NAME.match(name):
+        source.report(top.key_pos("procedure"), "bad-name", f"{name[:64]!r} is not a name")
+    version = r.text(top.get("version"), "version") or ""
+    description = r.text(top.get("description"), "description") or ""
+    zone = r.text(top.get("timezone"), "timezone", numbers=False) or "Asia/Shanghai"
+    if zone not in iana_zones():
+        source.report(
+            top.key_pos("timezone"),
+            "unknown-value",
+            f"unknown IANA time zone {zone[:64]!r}" + did_you_mean(zone[:64], iana_zones()),
+        )
+    calendar = r.text(top.get("calendar"), "calendar", numbers=False)
+    if calendar is not None:
+        problem = _calendar_problem(calendar)
+        if problem:
+            source.report(top.key_pos("calendar"), "unknown-value", problem)
+    section = r.mapping(r.need(top, "obligations", "a procedure file"), "obligations")
+    obligations: dict[str, Obligation] = {}
+    if section is not None:
+        r.keys(section, OBLIGATIONS, "in obligations", noun="obligation")
+        for key, (key_node, value) in section.items.items():
+            if key in OBLIGATIONS:
+                found = _obligation(r, key, value, key_node.pos.line)
+                if found is not None:
+                    obligations[key] = found
+    return name, version, description, zone, calendar, obligations
+
+
+def _calendar_problem(country: str) -> str | None:
+    try:
+        import holidays
+    except ImportError:  # pragma: no cover - a dependency of the package
+        return "a working-day calendar needs the holidays package"
+    if country not in holidays.list_supported_countries():
+        known = sorted(holidays.list_supported_countries())
+        return f"unknown holiday calendar {country[:16]!r}" + did_you_mean(country[:16], known)
+    return None
+
+
+def _obligation(r: Reader, name: str, node: PNode, line: int) -> Obligation | None:
+    spec = OBLIGATIONS[name]
+    entry: PMap | None
+    if isinstance(node, PScalar) and node.value is None:
+        entry = None  # ``intake:`` alone: every default
+    else:
+        entry = r.mapping(node, name)
+        if entry is None:
+            return None
+    values: dict[str, Any] = {key: default for key, (_, default) in spec.items()}
+    severity = "error"
+    if entry is not None:
+        r.keys(entry, (*spec, "severity"), f"in the {name} obligation")
+        given = r.text(entry.get("severity"), "severity", numbers=False)
+        if given is not None:
+            if given in SEVERITIES:
+                severity = given
+            else:
+                r.src.report(entry.key_pos("severity"), "unknown-value",
+                             f"severity is error or warning, not {given[:20]!r}")  # fmt: skip
+        for key, (kind, _) in spec.items():
+            if key in entry.items:
+                value = _setting(r, kind, entry.items[key][1], key)
+                if value is not None:
+                    values[key] = value
+    return Obligation(name, severity, MappingProxyType(values), line)
+
+
+def _setting(r: Reader, kind: str, node: PNode, key: str) -> Any:
+    if kind == "time":
+        text = r.text(node, key, numbers=False)
+        if text is not None and _TIME.match(text):
+            return time(int(text[:2]), int(text[3:]))
+        if text is not None:
+            r.src.report(node.pos, "bad-value", f'{key} is a time of day such as "18:00"')
+        return None
+    if kind == "bool":
+        if isinstance(node, PScalar) and isinstance(node.value, bool):
+            return node.value
+        r.src.report(node.pos, "bad-value", f"{key} must be true or false")
+        return None
+    if kind == "weekday":
+        text = r.text(node, key, numbers=False)
+        if text is not None and text.lower() in WEEKDAYS:
+            return text.lower()
+        if text is not None:
+            r.src.report(node.pos, "bad-value",
+                         f"{key} is a day of the week{did_you_mean(text, WEEKDAYS)}")  # fmt: skip
+        return None
+    if kind == "procedures":
+        names = [p.value for p in SPECIAL_PROCEDURES]
+        items = getattr(node, "items", None)
+        if not isinstance(items, list | tuple):
+            r.src.report(node.pos, "bad-value", f"{key} is a list of {', '.join(names)}")
+            return None
+        found = []
+        for item in items:
+            text = r.text(item, key, numbers=False)
+            if text is not None and text not in names:
+                hint = did_you_mean(text, names)
+                r.src.report(item.pos, "unknown-value",
+                             f"not a special procedure: {text[:40]!r}{hint}")  # fmt: skip
+            elif text is not None:
+                found.append(text)
+        return tuple(found)
+    bounds = {"minutes": (1, 10_080), "count": (0, 10), "days": (0, 60), "day": (1, 28)}[kind]
+    return r.bounded(node, key, *bounds)

@@ -1,0 +1,188 @@
+"""The audit: the shipped month audits clean, and each planted breach is found with its evidence."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dunning import PolicyError
+from dunning.audit import audit
+from dunning.procedure import load_procedure, loads_procedure
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = (ROOT / "examples" / "agency" / "events.jsonl").read_text(encoding="utf-8").splitlines()
+PROCEDURE = load_procedure(ROOT / "rules" / "agency_procedure.yaml")
+CST = timezone(timedelta(hours=8))
+AS_OF = datetime(2026, 12, 11, 9, 0, tzinfo=CST)
+
+
+def run(lines: list[str]) -> Any:
+    return audit(lines, procedure=PROCEDURE, as_of=AS_OF, start=date(2026, 11, 1),
+                 end=date(2026, 11, 30))  # fmt: skip
+
+
+def test_the_shipped_month_audits_clean() -> None:
+    result = run(EVENTS)
+    assert result.findings == [] and result.event_errors == []
+    assert result.checked == {
+        "daily_records": 271, "field_visits": 22, "intake": 1, "monthly_report": 1,
+        "reconciliation": 1, "special_procedures": 4, "weekly_report": 4,
+    }  # fmt: skip
+
+
+def first(kind: str, test: Callable[[dict[str, Any]], bool] = lambda e: True) -> int:
+    """The index of the first event of ``kind`` passing ``test``."""
+    return next(i for i, e in enumerate(map(json.loads, EVENTS)) if e["type"] == kind and test(e))
+
+
+def changed(index: int, change: Callable[[dict[str, Any]], None]) -> list[str]:
+    event = json.loads(EVENTS[index])
+    change(event)
+    return [*EVENTS[:index], json.dumps(event, ensure_ascii=False), *EVENTS[index + 1 :]]
+
+
+def dropped(index: int) -> list[str]:
+    return [*EVENTS[:index], "", *EVENTS[index + 1 :]]  # a blank line keeps the line numbers
+
+
+def late(event: dict[str, Any], days: int = 0, hours: int = 0) -> None:
+    moment = datetime.fromisoformat(event["at"]) + timedelta(days=days, hours=hours)
+    event["at"] = moment.isoformat()
+
+
+INTAKE = first("intake.completed")
+RECORD = first("contact.recorded")
+VISIT = first("contact.recorded", lambda e: e["payload"]["channel"] == "field_visit")
+REVIEW = first("visit.reviewed")
+GRANTED = first("approval.granted")
+STARTED = first("procedure.started")
+WEEKLY = first("report.filed", lambda e: e["payload"]["kind"] == "weekly")
+MONTHLY = first("report.filed", lambda e: e["payload"]["kind"] == "monthly")
+RECONCILED = first("reconciliation.filed")
+
+
+def _completed_late(e: dict[str, Any]) -> None:
+    e["payload"]["completed_at"] = "2026-11-02T12:00:00+08:00"
+
+
+def _one_backup(e: dict[str, Any]) -> None:
+    e["payload"]["backups"] = e["payload"]["backups"][:1]
+
+
+def _no_recording(e: dict[str, Any]) -> None:
+    e["payload"]["recording_ref"] = None
+
+
+def _unfiled(e: dict[str, Any]) -> None:
+    e["payload"]["filed_ref"] = None
+
+
+def _not_approved(e: dict[str, Any]) -> None:
+    e["payload"]["approved_by"] = None
+
+
+def _self_approved(e: dict[str, Any]) -> None:
+    asked = first(
+        "approval.requested", lambda r: r["payload"]["request_id"] == e["payload"]["request_id"]
+    )
+    e["actor"] = json.loads(EVENTS[asked])["actor"]
+
+
+PLANTED = {
+    "intake taken in late": (changed(INTAKE, _completed_late), "intake", [INTAKE]),
+    "one backup": (changed(INTAKE, _one_backup), "intake", [INTAKE]),
+    "a record entered the next day": (
+        changed(RECORD, lambda e: late(e, days=1)), "daily_records", [RECORD]),
+    "a visit without its recording": (changed(VISIT, _no_recording), "field_visits", [VISIT]),
+    "a visit reviewed late": (
+        changed(REVIEW, lambda e: late(e, days=6)), "field_visits", [VISIT, REVIEW]),
+    "a visit never reviewed": (dropped(REVIEW), "field_visits", [VISIT]),
+    "a procedure started without approval": (
+        dropped(GRANTED), "special_procedures", [STARTED]),
+    "approved by its own requester": (
+        changed(GRANTED, _self_approved), "special_procedures", None),
+    "a procedure started unfiled": (changed(STARTED, _unfiled), "special_procedures", [STARTED]),
+    "a weekly report missing": (dropped(WEEKLY), "weekly_report", []),
+    "a weekly report filed late": (
+        changed(WEEKLY, lambda e: late(e, hours=20)), "weekly_report", [WEEKLY]),
+    "the monthly report not approved": (
+        changed(MONTHLY, _not_approved), "monthly_report", [MONTHLY]),
+    "the reconciliation missing": (dropped(RECONCILED), "reconciliation", []),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", PLANTED)
+def test_each_planted_breach_is_found_with_its_evidence(name: str) -> None:
+    lines, obligation, indexes = PLANTED[name]
+    result = run(lines)
+    assert [f.obligation for f in result.findings] == [obligation], result.findings
+    finding = result.findings[0]
+    if indexes is not None:
+        assert list(finding.evidence) == [i + 1 for i in indexes]
+    assert finding.severity == PROCEDURE.obligations[obligation].severity
+    assert finding.expected and finding.message
+
+
+def test_deadlines_not_yet_passed_are_not_findings() -> None:
+    early = audit(dropped(RECONCILED), procedure=PROCEDURE,
+                  as_of=datetime(2026, 12, 10, 12, 0, tzinfo=CST), start=date(2026, 11, 1),
+                  end=date(2026, 11, 30))  # fmt: skip
+    assert early.findings == [] and "reconciliation" not in early.checked
+
+
+def test_unreadable_event_lines_are_reported_and_the_rest_audited() -> None:
+    result = run([*EVENTS[:5], "{not json", *EVENTS[5:]])
+    assert [e.line for e in result.event_errors] == [6] and result.findings == []
+
+
+def test_working_days_follow_the_calendar() -> None:
+    # 1 October 2026 is National Day: the days off in China run to 7 October.
+    assert not PROCEDURE.working_day(date(2026, 10, 1))
+    assert PROCEDURE.add_working_days(date(2026, 9, 30), 1) >= date(2026, 10, 8)
+    assert PROCEDURE.add_working_days(date(2026, 11, 6), 1) == date(2026, 11, 9)
+
+
+def test_procedure_files_report_every_problem_at_its_place() -> None:
+    text = """\
+procedure: x
+timezone: Mars/Base
+calendar: XX
+obligations:
+  intake: {within_minutes: 0, backup: 2}
+  daily_records: {cutoff: "6pm"}
+  weekly_report: {weekday: fryday, severity: fatal}
+  special_procedures: {procedures: [loan_sale]}
+  audits: {}
+"""
+    with pytest.raises(PolicyError) as caught:
+        loads_procedure(text)
+    found = sorted((d.line, d.code) for d in caught.value.diagnostics)
+    assert found == [
+        (2, "unknown-value"), (3, "unknown-value"), (5, "bad-value"), (5, "unknown-key"),
+        (6, "bad-value"), (7, "bad-value"), (7, "unknown-value"), (8, "unknown-value"),
+        (9, "unknown-key"),
+    ]  # fmt: skip
+
+
+def test_dunning_audit_exits_1_on_error_findings(tmp_path: Path) -> None:
+    (tmp_path / "clean.jsonl").write_text("\n".join(EVENTS) + "\n", encoding="utf-8")
+    (tmp_path / "late.jsonl").write_text("\n".join(PLANTED["a visit never reviewed"][0]) + "\n",
+                                         encoding="utf-8")  # fmt: skip
+    args = [sys.executable, "-m", "dunning", "audit", "--procedure",
+            str(ROOT / "rules" / "agency_procedure.yaml"), "--as-of",
+            "2026-12-11T09:00:00+08:00", "--from", "2026-11-01", "--to", "2026-11-30"]  # fmt: skip
+    clean = subprocess.run([*args, str(tmp_path / "clean.jsonl")], capture_output=True,
+                           text=True, check=False)  # fmt: skip
+    assert clean.returncode == 0 and "No findings." in clean.stdout
+    found = subprocess.run([*args, "--format", "json", str(tmp_path / "late.jsonl")],
+                           capture_output=True, text=True, check=False)  # fmt: skip
+    assert found.returncode == 1
+    report = json.loads(found.stdout)
+    assert report["errors"] == 1 and report["findings"][0]["obligation"] == "field_visits"
