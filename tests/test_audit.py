@@ -186,3 +186,31 @@ def test_dunning_audit_exits_1_on_error_findings(tmp_path: Path) -> None:
     assert found.returncode == 1
     report = json.loads(found.stdout)
     assert report["errors"] == 1 and report["findings"][0]["obligation"] == "field_visits"
+
+
+def test_procedure_test_files_pin_findings_and_report_coverage(tmp_path: Path) -> None:
+    from dunning.policytests import run_test_files
+
+    (tmp_path / "p.yaml").write_text(
+        "procedure: p\ntimezone: Asia/Shanghai\nobligations:\n"
+        '  daily_records: {cutoff: "18:00"}\n  intake:\n',
+        encoding="utf-8",
+    )
+    record = (
+        '{type: contact.recorded, at: "2026-11-03T09:10:00+08:00", actor: C1, case_id: A, '
+        'payload: {record_id: R-1, contacted_at: "2026-11-02T10:00:00+08:00", channel: call, '
+        "party_id: borrower, outcome: connected}}"
+    )
+    (tmp_path / "p.tests.yaml").write_text(
+        "procedure: p.yaml\nas_of: 2026-11-20T09:00:00+08:00\ntests:\n"
+        f"  - name: late\n    events: [{record}]\n    expect: {{findings: []}}\n"
+        f"  - name: pinned\n    events: [{record}]\n"
+        "    expect: {findings: [{obligation: daily_records, collector: C1}]}\n",
+        encoding="utf-8",
+    )
+    (result,) = run_test_files([tmp_path / "p.tests.yaml"])
+    assert [o.passed for o in result.outcomes] == [False, True]
+    assert "unexpected finding: daily_records A" in result.outcomes[0].failures[0]
+    assert result.uncovered() == ["intake"]
+    codes = [(d.code, d.line) for d in result.diagnostics]
+    assert ("test-failed", 4) in codes and ("uncovered-obligation", 5) in codes

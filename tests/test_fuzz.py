@@ -935,3 +935,29 @@ def test_any_event_history_is_audited_line_by_line(lines: list[bytes]) -> None:
     for finding in result.findings:
         json.dumps(finding.to_dict(), ensure_ascii=False)
         assert finding.severity in ("error", "warning") and finding.expected
+
+
+PROCEDURE_TESTS_TEXT = (ROOT / "rules" / "agency_procedure.tests.yaml").read_text(encoding="utf-8")
+
+
+@st.composite
+def procedure_test_texts(draw: st.DrawFn) -> str:
+    """The shipped procedure test file, mutated line by line."""
+    return _mutated_yaml(draw, PROCEDURE_TESTS_TEXT)
+
+
+@FUZZ_POLICIES
+@given(text=procedure_test_texts())
+def test_any_procedure_test_file_runs_or_gets_positioned_diagnostics(
+    tmp_path_factory: pytest.TempPathFactory, text: str
+) -> None:
+    from dunning.policytests import run_test_file
+
+    folder = tmp_path_factory.mktemp("procedure")
+    (folder / "agency_procedure.yaml").write_text(PROCEDURE_TEXT, encoding="utf-8")
+    (folder / "agency_procedure.tests.yaml").write_bytes(text.encode("utf-8", "surrogatepass"))
+    with patience():
+        result = run_test_file(folder / "agency_procedure.tests.yaml")
+    assert all(d.line >= 1 for d in result.diagnostics)
+    for outcome in result.outcomes:
+        assert outcome.passed or outcome.failures

@@ -334,7 +334,7 @@ class _Auditor:
         monday = start - timedelta(days=start.weekday())
         while monday <= end:
             day = monday + timedelta(days=offset)
-            due = self.end_of(day, settings["by"])
+            due = self.end_of(self.p.working_day_from(day), settings["by"])
             if start <= day <= end and due <= self.as_of:
                 self.result.checked["weekly_report"] += 1
                 self._filed("weekly_report", "weekly", monday, day, due)
@@ -343,7 +343,9 @@ class _Auditor:
     def monthly(self, start: date, end: date) -> None:
         settings = self.p.obligations["monthly_report"].settings
         for first, last in _months(start, end):
-            due = self.end_of(_next_month(first).replace(day=settings["by_day"]))
+            due = self.end_of(
+                self.p.working_day_from(_next_month(first).replace(day=settings["by_day"]))
+            )
             if due <= self.as_of:
                 self.result.checked["monthly_report"] += 1
                 report = self._filed("monthly_report", "monthly", first, last, due)
@@ -369,7 +371,7 @@ class _Auditor:
         by_day = self.p.obligations["reconciliation"].settings["by_day"]
         for bank in sorted(self.banks):
             for first, last in _months(start, end):
-                due = self.end_of(_next_month(first).replace(day=by_day))
+                due = self.end_of(self.p.working_day_from(_next_month(first).replace(day=by_day)))
                 if due > self.as_of:
                     continue
                 self.result.checked["reconciliation"] += 1

@@ -1464,6 +1464,12 @@ def _run_test(args: argparse.Namespace) -> int:
     print(f"{tests} test(s), {failed} failed", file=out)
     covered: dict[str, str] = {}
     for result in results:
+        if result.procedure is not None:
+            total = len(result.procedure.obligations)
+            covered[result.procedure.path or str(result.path)] = (
+                f"coverage of {result.procedure.path}: {total - len(result.uncovered())}/{total} "
+                "obligations"
+            )
         if result.policy is not None:
             ir = result.policy.ir
             total = sum(len(g) for g in ir.groups.values()) - len(ir.unreachable)

@@ -337,4 +337,5 @@ POLICY_CODES: dict[str, str] = {
     "unknown-agency": "the placement shares name an agency the agencies file does not list",
     "test-failed": "an analyst test whose expectations did not hold",
     "uncovered-rule": "a rule that no analyst test reaches (warning)",
+    "uncovered-obligation": "an obligation of a procedure file that no test breaks (warning)",
 }

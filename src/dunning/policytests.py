@@ -26,6 +26,8 @@ from .facts import Portfolio
 from .model import Decision
 from .placement import PlacementResult, Placer
 from .policy import Policy, load_policy
+from .procedure import Procedure
+from .proceduretests import run_procedure_tests, uncovered_obligations
 from .rules.reader import Reader, plain
 from .rules.source import PMap, PNode, Pos, PScalar, PSeq, Source, load_yaml
 
@@ -102,6 +104,7 @@ class PolicyTestFile:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     reached: set[str] = field(default_factory=set)
     complete: bool = False  # every test of the file ran
+    procedure: Procedure | None = None  # a procedure test file's (dunning.proceduretests)
 
     @property
     def failed(self) -> bool:
@@ -109,7 +112,12 @@ class PolicyTestFile:
         return any(d.severity == "error" for d in self.diagnostics)
 
     def uncovered(self) -> list[str]:
-        """Rule ids that no test reached, in policy order (proved-unreachable ones left out)."""
+        """Rule ids that no test reached, in policy order (proved-unreachable ones left out).
+
+        For a procedure test file: the obligations no test expects a finding of.
+        """
+        if self.procedure is not None:
+            return uncovered_obligations(self.procedure, self.reached)
         if self.policy is None:
             return []
         ir = self.policy.ir
@@ -130,6 +138,8 @@ def run_test_files(paths: Iterable[Path], *, engine: str = "compiled") -> list[P
             result.reached = by_policy[result.policy.digest]
             if result.complete:  # coverage says nothing while tests could not run
                 _report_uncovered(result)
+        elif result.procedure is not None and result.complete:
+            _report_uncovered_obligations(result)
     return results
 
 
@@ -149,7 +159,9 @@ def run_test_file(path: Path, *, engine: str = "compiled") -> PolicyTestFile:
     top = root if isinstance(root, PMap) else None
     if root is not None and top is None:
         source.report(root.pos, "bad-value", "a test file must be a mapping")
-    if top is not None:
+    if top is not None and "procedure" in top.items and "policy" not in top.items:
+        run_procedure_tests(top, source, result, confined=_confined, outcome=PolicyTestResult)
+    elif top is not None:
         _run(top, source, result, engine)
     result.diagnostics[:0] = source.diagnostics
     return result
@@ -262,7 +274,12 @@ def _confined(reader: Reader, test_file: Path, name: str, node: PNode) -> Path |
     and print in its diagnostics, a file elsewhere on the machine (/proc/self/environ).
     """
     folder = test_file.parent.resolve()
-    target = (folder / name).resolve()
+    try:
+        target = (folder / name).resolve()
+        is_file = target.is_file()
+    except (OSError, ValueError):  # a name too long, or with a NUL byte
+        reader.src.report(node.pos, "bad-value", f"{name[:80]!r} is not a file name")
+        return None
     if not target.is_relative_to(folder):
         reader.src.report(
             node.pos,
@@ -271,8 +288,8 @@ def _confined(reader: Reader, test_file: Path, name: str, node: PNode) -> Path |
             hint="a test file names files in its own folder or below it",
         )
         return None
-    if not target.is_file():
-        reader.src.report(node.pos, "bad-value", f"no file {name!r} beside the test file")
+    if not is_file:
+        reader.src.report(node.pos, "bad-value", f"no file {name[:80]!r} beside the test file")
         return None
     return test_file.parent / name  # as the user named it, for the paths in messages
 
@@ -580,6 +597,21 @@ def _report_uncovered(result: PolicyTestFile) -> None:
             hint="add a test whose case this rule decides",
             severity="warning",
             rule_id=rule_id,
+        )
+    result.diagnostics.extend(source.diagnostics)
+
+
+def _report_uncovered_obligations(result: PolicyTestFile) -> None:
+    procedure = result.procedure
+    assert procedure is not None
+    source = Source(procedure.path or "<procedure>", "")
+    for name in result.uncovered():
+        source.report(
+            Pos(procedure.obligations[name].line, 3),
+            "uncovered-obligation",
+            f"obligation {name!r}: no test in {result.path.name} expects a finding of it",
+            hint="add a test whose events break it",
+            severity="warning",
         )
     result.diagnostics.extend(source.diagnostics)
 

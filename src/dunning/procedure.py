@@ -108,6 +108,12 @@ class Procedure:
         """Whether ``day`` is a working day: Monday to Friday, not a public holiday."""
         return day.weekday() < 5 and day not in _holidays(self.calendar, day.year)
 
+    def working_day_from(self, day: date) -> date:
+        """``day`` if it is a working day, else the next one (a deadline on a holiday moves)."""
+        while not self.working_day(day):
+            day += timedelta(days=1)
+        return day
+
     def add_working_days(self, day: date, count: int) -> date:
         """The ``count``-th working day after ``day``."""
         while count > 0:
