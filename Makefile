@@ -53,11 +53,13 @@ test-slow: $(STAMP)
 # year of payments for 1,000,000 cases and for a tenth of them: peak memory stays flat
 # (SETTLE_ARGS="--quick" for 20,000 cases). Then taking a bank's file of 100,000 cases in with two
 # backups, against deciding the same file: at least half the speed, flat memory
-# (INTAKE_ARGS="--quick" for 5,000 cases).
+# (INTAKE_ARGS="--quick" for 5,000 cases). Then auditing a year of events for 100,000 cases and
+# for a tenth of them: peak memory stays flat (AUDIT_ARGS="--quick" for 2,000 cases).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --out benchmarks/results/latest.json $(BENCH_ARGS)
 	$(BIN)/python benchmarks/settle.py --out benchmarks/results/latest-settle.json $(SETTLE_ARGS)
 	$(BIN)/python benchmarks/intake.py --out benchmarks/results/latest-intake.json $(INTAKE_ARGS)
+	$(BIN)/python benchmarks/audit.py --out benchmarks/results/latest-audit.json $(AUDIT_ARGS)
 
 # Regenerates the shipped example portfolio, its placement events, and the settlement example
 # (a year of placements, the payment ledger, an agency's claim): same bytes every run.

@@ -67,3 +67,18 @@ def test_the_intake_benchmark_runs_and_compares_with_decide(tmp_path: Path) -> N
     assert large["cases"] == 10 * small["cases"]
     assert large["speed_ratio"] > 0 and large["intake_peak_rss_mb"] > 0
     assert "speed ratio" in done.stdout
+
+
+def test_the_audit_benchmark_runs_clean_and_measures_memory(tmp_path: Path) -> None:
+    out = tmp_path / "audit.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "audit.py"), "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    small, large = json.loads(out.read_text(encoding="utf-8"))["results"]
+    assert large["event_lines"] > 9 * small["event_lines"]
+    assert small["exit"] == large["exit"] == 0  # the generated year audits clean
+    assert "peak memory ×" in done.stdout

@@ -1,0 +1,148 @@
+"""Auditing a year of an agency's events: throughput, and peak memory that stays flat.
+
+    python benchmarks/audit.py [--cases 100000] [--quick] [--out results.json]
+
+Generates (deterministically) a year of events for ``--cases`` bank card cases and for a tenth
+of them — each case taken in, assigned, called twice a month with its end-of-day record, one
+case in ten visited each month and the visit reviewed, the weekly and monthly reports and the
+monthly reconciliation filed — and runs ``dunning audit`` with the shipped procedure file on each
+in a process of its own, measuring wall time and peak resident memory. Flat memory means the
+larger log's peak is about the smaller one's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import tempfile
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from measure import measured
+
+ROOT = Path(__file__).resolve().parent.parent
+PROCEDURE = ROOT / "rules" / "agency_procedure.yaml"
+YEAR = 2025
+ZERO = "sha256:" + "0" * 64
+BATCH = "BENCH-0123456789abcdef"
+
+
+def generate(path: Path, cases: int, seed: int) -> int:
+    """Write a year of events for ``cases`` cases, in time order; return the lines."""
+    rng = random.Random(seed)
+    day_lines: list[tuple[str, str]] = []  # (time, line) of one day, sorted before writing
+
+    def add(at: str, type_: str, actor: str, n: int | None, **payload: Any) -> None:
+        case = "" if n is None else f',"case_id":"K{n:07d}"'
+        body = json.dumps(payload, separators=(",", ":"))
+        head = f'{{"type":"{type_}","at":"{at}:00+08:00","actor":"{actor}"{case}'
+        day_lines.append((at, f'{head},"payload":{body}}}'))
+
+    count = 0
+    with path.open("w", encoding="utf-8") as out:
+        day = date(YEAR, 1, 2)
+        add(f"{day}T10:30", "intake.completed", "A1", None, **_intake(str(day), cases))
+        for n in range(cases):
+            add(f"{day}T09:30", "case.received", "A1", n, batch_id=BATCH, bank="BENCH", line=n + 1)
+            add(f"{day}T11:00", "assignment.assigned", "L1", n, collector_id=f"C{n % 50}",
+                reason="new")  # fmt: skip
+        while day <= date(YEAR + 1, 1, 5):  # December's reports are filed in January
+            if day.weekday() < 5 and date(YEAR, 1, 2) < day <= date(YEAR, 12, 31):
+                _work_day(add, rng, day, cases)
+            if day.weekday() == 4 and day.year == YEAR:
+                add(f"{day}T18:00", "report.filed", "L1", None, kind="weekly",
+                    period_start=str(day - timedelta(days=4)), period_end=str(day),
+                    scope="phone", ref="r")  # fmt: skip
+            if day.day == 3 and day > date(YEAR, 1, 31):
+                last = day.replace(day=1) - timedelta(days=1)
+                period = {"period_start": str(last.replace(day=1)), "period_end": str(last)}
+                add(f"{day}T16:00", "report.filed", "S1", None, kind="monthly", scope="BENCH",
+                    ref="m", approved_by="M1", **period)  # fmt: skip
+                add(f"{day}T16:30", "reconciliation.filed", "A1", None, bank="BENCH",
+                    agrees=True, ours="0", theirs="0", **period)  # fmt: skip
+            for _, line in sorted(day_lines, key=lambda item: item[0]):
+                out.write(line + "\n")
+                count += 1
+            day_lines.clear()
+            day += timedelta(days=1)
+    return count
+
+
+def _work_day(add: Any, rng: random.Random, day: date, cases: int) -> None:
+    """A twentieth of the cases called (about twice a month each), a two-hundredth visited."""
+    for n in range(day.toordinal() % 20, cases, 20):
+        minute = rng.randrange(60)
+        add(f"{day}T17:{minute % 30 + 10:02d}", "contact.recorded", f"C{n % 50}", n,
+            record_id=f"R{day}-{n}", contacted_at=f"{day}T10:{minute:02d}:00+08:00",
+            channel="call", party_id="borrower", outcome="connected")  # fmt: skip
+    for n in range(day.toordinal() % 200, cases, 200):
+        record = f"V{day}-{n}"
+        add(f"{day}T17:45", "contact.recorded", "F1", n, record_id=record,
+            contacted_at=f"{day}T14:00:00+08:00", channel="field_visit", party_id="borrower",
+            outcome="connected", recording_ref=f"rec/{record}.m4a",
+            recording_digest=ZERO)  # fmt: skip
+        review = day + timedelta(days=1 if day.weekday() < 4 else 3)
+        add(f"{review}T10:00", "visit.reviewed", "S1", n, record_id=record, result="accepted")
+
+
+def _intake(day: str, cases: int) -> dict[str, Any]:
+    return {
+        "batch_id": BATCH, "bank": "BENCH", "source": "bench.jsonl", "source_digest": ZERO,
+        "received_at": f"{day}T09:30:00+08:00", "completed_at": f"{day}T10:30:00+08:00",
+        "target_minutes": 120, "elapsed_seconds": 3600, "late": False, "lines": cases,
+        "accepted": cases, "rejected": 0, "cases_digest": ZERO, "errors_digest": ZERO,
+        "backups": [{"name": "b1", "manifest": ZERO, "files": 4},
+                    {"name": "b2", "manifest": ZERO, "files": 4}],
+    }  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="2,000 cases")
+    parser.add_argument("--out", default=None, help="write the results as JSON here")
+    args = parser.parse_args(argv)
+    cases = 2_000 if args.quick else args.cases
+    dunning = str(Path(sys.executable).parent / "dunning")
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in (cases // 10, cases):
+            log = Path(tmp) / f"events-{size}.jsonl"
+            lines = generate(log, size, args.seed)
+            seconds, peak, status = measured([
+                dunning, "audit", "--procedure", str(PROCEDURE), "--as-of",
+                f"{YEAR + 1}-01-20T09:00:00+08:00", "--from", f"{YEAR}-01-01", "--to",
+                f"{YEAR}-12-31", "--format", "json", str(log),
+            ])  # fmt: skip
+            if status not in (0, 1):
+                print(f"dunning audit failed with exit {status} on {size} cases", file=sys.stderr)
+                return 1
+            rows.append({
+                "cases": size, "event_lines": lines, "log_mb": round(log.stat().st_size / 2**20),
+                "seconds": round(seconds, 1), "lines_per_second": round(lines / seconds),
+                "peak_rss_mb": round(peak / 1024), "exit": status,
+            })  # fmt: skip
+    small, large = rows
+    growth = large["peak_rss_mb"] / max(small["peak_rss_mb"], 1)
+    report = {"date": date.today().isoformat(), "results": rows, "peak_rss_growth": growth}
+    print(f"dunning audit, a year of events ({os.cpu_count()} CPUs)\n")
+    print(f"{'cases':>9}{'event lines':>13}{'log MB':>8}{'seconds':>9}{'lines/s':>10}"
+          f"{'peak RSS MB':>13}")  # fmt: skip
+    for row in rows:
+        print(f"{row['cases']:>9,}{row['event_lines']:>13,}{row['log_mb']:>8}"
+              f"{row['seconds']:>9}{row['lines_per_second']:>10,}"
+              f"{row['peak_rss_mb']:>13}")  # fmt: skip
+    longer = large["event_lines"] / small["event_lines"]
+    print(f"\npeak memory × {growth:.2f} for a log × {longer:.1f}")
+    if args.out:
+        Path(args.out).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
