@@ -13,6 +13,9 @@ Shanghai branch, built with the library's own functions:
   C1's departure on 16 November with the handover of C1's cases to C2 and L1, the weekly
   reports, the monthly report approved, and the reconciliation with the bank;
 * ``cases.jsonl`` — the cases taken in (the batch's accepted cases);
+* ``payments.csv`` — the bank's payment file of November (the ledger format): balances paid
+  before a case closed, promises kept in full or in half, a bounced payment reversed, a payment
+  of a case the agency never had;
 * ``handover-C1/`` — the handover sheet of each of C1's cases.
 
     python examples/generate_agency.py --out examples/agency [--seed 17]
@@ -39,6 +42,8 @@ from dunning.assign import assign, handover
 from dunning.collectors import load_collectors
 from dunning.events import parse_event
 from dunning.intake import intake
+from dunning.money import round_money
+from dunning.procedure import load_procedure
 
 ROOT = Path(__file__).resolve().parent.parent
 CST = timezone(timedelta(hours=8))
@@ -138,15 +143,23 @@ def work(month: Month, cases: dict[str, dict[str, Any]], holder: dict[str, str])
     special = {firsts["C1"]: "suspension", firsts["C2"]: "instalment_plan",
                firsts["F1"]: "waiver", firsts["L1"]: "instalment_plan"}  # fmt: skip
     requests = 0
+    contacted_ever: set[str] = set()
     for day in WORKING:
         if day.isoformat() < ASSIGNED.date().isoformat():
             continue
         moving = day >= DEPARTURE.date()
         for case_id in sorted(cases):
             who = holder[case_id]
-            # Phone collectors call about half their cases a day; a field visit is rarer.
-            if case_id in closed or rng.random() < (0.88 if who == "F1" else 0.45):
+            # Phone collectors call about half their cases a day; a field visit is rarer, but
+            # the field collector sees every case in its first fortnight (the cycle's node).
+            first_visit_due = (
+                who == "F1" and case_id not in contacted_ever and (day - ASSIGNED.date()).days >= 9
+            )
+            if case_id in closed or (
+                rng.random() < (0.88 if who == "F1" else 0.45) and not first_visit_due
+            ):
                 continue
+            contacted_ever.add(case_id)
             if who == "C1" and moving:
                 continue  # handed over below, on the departure day
             case = cases[case_id]
@@ -236,10 +249,6 @@ def reports(month: Month) -> None:
     month.add(event("report.filed", at, "S1", None, kind="monthly", period_start="2026-11-01",
                     period_end="2026-11-30", scope=BANK, ref="报表/月报-2026-11.xlsx",
                     approved_by="M1"))  # fmt: skip
-    at = datetime(2026, 12, 5, 15, 0, tzinfo=CST)
-    month.add(event("reconciliation.filed", at, "A1", None, bank=BANK, period_start="2026-11-01",
-                    period_end="2026-11-30", agrees=True, ours="48211.35", theirs="48211.35",
-                    ref="对账/2026-11.xlsx"))  # fmt: skip
 
 
 def generate(out: Path, seed: int) -> None:
@@ -293,7 +302,59 @@ def generate(out: Path, seed: int) -> None:
                         channel="call", party_id="borrower", outcome="connected",
                         note="接手后首次联系"))  # fmt: skip
     text = "".join(line + "\n" for _, _, line in sorted(month.lines))
+    paid = payments(text, cases, random.Random(seed + 1))
+    (out / "payments.csv").write_text(paid, encoding="utf-8")
+    # The reconciliation with the bank: the commission on November's payments, as both count it.
+    rate = load_procedure(ROOT / "rules" / "agency_procedure.yaml").banks[BANK].commission_rate
+    commission = sum(
+        round_money(Decimal(row["amount"]) * rate) * (-1 if row["reverses"] else 1)
+        for row in csv.DictReader(io.StringIO(paid)) if row["case_id"] in cases
+    )  # fmt: skip
+    at = datetime(2026, 12, 5, 15, 0, tzinfo=CST)
+    month.add(event("reconciliation.filed", at, "A1", None, bank=BANK, period_start="2026-11-01",
+                    period_end="2026-11-30", agrees=True, ours=str(commission),
+                    theirs=str(commission), ref="对账/2026-11.xlsx"))  # fmt: skip
+    text = "".join(line + "\n" for _, _, line in sorted(month.lines))
     (out / "events.jsonl").write_text(text, encoding="utf-8")
+
+
+def payments(log: str, cases: dict[str, dict[str, Any]], rng: random.Random) -> str:
+    """The bank's payment file of November (the ledger format): what the month's customers paid.
+
+    A case closed as paid paid its balance on the day before; about half the promises are kept
+    (paid by their day), some half kept; one payment bounces and is reversed; one line names a
+    case the agency never had.
+    """
+    rows: list[tuple[str, str, str, str]] = []  # date, case, amount, note
+    events = [json.loads(line) for line in log.splitlines()]
+    closed = {e["case_id"]: date.fromisoformat(e["at"][:10]) for e in events
+              if e["type"] == "case.closed"}  # fmt: skip
+    for e in events:
+        if e["type"] == "case.closed":
+            day = (datetime.fromisoformat(e["at"]) - timedelta(days=1)).date().isoformat()
+            rows.append((day, e["case_id"], cases[e["case_id"]]["card"]["statement_balance"],
+                         "全额还款"))  # fmt: skip
+        elif e["type"] == "contact.recorded" and e["payload"].get("promise_amount"):
+            p = e["payload"]
+            due = date.fromisoformat(p["promise_due"])
+            draw = rng.random()
+            last = min(closed.get(e["case_id"], date(2026, 11, 30)), date(2026, 11, 30))
+            if due >= last or draw > 0.7:
+                continue
+            amount = Decimal(p["promise_amount"]) / (2 if draw > 0.5 else 1)
+            made = date.fromisoformat(p["contacted_at"][:10])
+            day = max(made, due - timedelta(days=rng.randrange(3)))
+            rows.append((day.isoformat(), e["case_id"], f"{amount:.2f}", "承诺还款"))
+    rows.sort()
+    out = ["reference,case_id,date,amount,currency,reverses,note"]
+    for n, (day, case_id, amount, note) in enumerate(rows, start=1):
+        out.append(f"PAY-{n:04d},{case_id},{day},{amount},CNY,,{note}")
+    bounced = next(i for i, row in enumerate(rows, start=1) if row[3] == "承诺还款")
+    day, case_id, amount, _ = rows[bounced - 1]
+    back = (date.fromisoformat(day) + timedelta(days=2)).isoformat()
+    out.append(f"PAY-{len(rows) + 1:04d},{case_id},{back},{amount},CNY,PAY-{bounced:04d},退票")
+    out.append(f"PAY-{len(rows) + 2:04d},SH-9999,2026-11-20,500.00,CNY,,非本机构案件")
+    return "\n".join(out) + "\n"
 
 
 def main() -> None:

@@ -32,7 +32,7 @@ def test_the_shipped_month_audits_clean() -> None:
     result = run(EVENTS)
     assert result.findings == [] and result.event_errors == []
     assert result.checked == {
-        "daily_records": 271, "field_visits": 22, "intake": 1, "monthly_report": 1,
+        "cycle": 95, "daily_records": 264, "field_visits": 22, "intake": 1, "monthly_report": 1,
         "reconciliation": 1, "special_procedures": 4, "weekly_report": 4,
     }  # fmt: skip
 
@@ -66,6 +66,40 @@ STARTED = first("procedure.started")
 WEEKLY = first("report.filed", lambda e: e["payload"]["kind"] == "weekly")
 MONTHLY = first("report.filed", lambda e: e["payload"]["kind"] == "monthly")
 RECONCILED = first("reconciliation.filed")
+
+
+def _asked_in(request: int) -> int:
+    """The contact a special request came out of: the same case, the same day, just before."""
+    case_id = json.loads(EVENTS[request])["case_id"]
+    return max(i for i, e in enumerate(map(json.loads, EVENTS[:request]))
+               if e["type"] == "contact.recorded" and e["case_id"] == case_id)  # fmt: skip
+
+
+def _busy(request: int) -> bool:
+    """Whether the request's case has other contacts on record in the same week."""
+    asked = json.loads(EVENTS[request])
+    day = date.fromisoformat(asked["at"][:10])
+    return sum(
+        e["type"] == "contact.recorded" and e["case_id"] == asked["case_id"]
+        and abs((date.fromisoformat(e["at"][:10]) - day).days) < 7
+        for e in map(json.loads, EVENTS)
+    ) > 2  # fmt: skip
+
+
+# A request of a case worked often enough that losing one record breaks no weekly node.
+REQUESTED = next(i for i, e in enumerate(map(json.loads, EVENTS))
+                 if e["type"] == "approval.requested" and _busy(i))  # fmt: skip
+ASKED_IN = _asked_in(REQUESTED)
+
+
+def without(case_id: str, kind: str, last_day: str) -> list[str]:
+    """The log with ``case_id``'s events of ``kind`` up to ``last_day`` blanked out."""
+
+    def keep(text: str) -> bool:
+        e = json.loads(text)
+        return not (e["type"] == kind and e["case_id"] == case_id and e["at"][:10] <= last_day)
+
+    return [text if keep(text) else "" for text in EVENTS]
 
 
 def _completed_late(e: dict[str, Any]) -> None:
@@ -115,6 +149,10 @@ PLANTED = {
     "the monthly report not approved": (
         changed(MONTHLY, _not_approved), "monthly_report", [MONTHLY]),
     "the reconciliation missing": (dropped(RECONCILED), "reconciliation", []),
+    "a case worked but its contact not recorded": (
+        dropped(ASKED_IN), "daily_records", [REQUESTED]),
+    "a phone case not called in its first week": (
+        without("SH-0016", "contact.recorded", "2026-11-08"), "cycle", []),
 }  # fmt: skip
 
 
@@ -214,3 +252,57 @@ def test_procedure_test_files_pin_findings_and_report_coverage(tmp_path: Path) -
     assert result.uncovered() == ["intake"]
     codes = [(d.code, d.line) for d in result.diagnostics]
     assert ("test-failed", 4) in codes and ("uncovered-obligation", 5) in codes
+
+
+def _event(type_: str, at: str, actor: str, case_id: str | None, **payload: Any) -> str:
+    return json.dumps({"type": type_, "at": f"2026-11-{at}:00+08:00", "actor": actor,
+                       "case_id": case_id, "payload": payload})  # fmt: skip
+
+
+CYCLE = """\
+procedure: c
+timezone: Asia/Shanghai
+obligations:
+  cycle:
+    weeks: 2
+    nodes:
+      - {id: tried, week: 1, require: attempts >= 1}
+      - {id: reached, week: 2, when: team == "phone", require: right_party_contacts >= 1}
+"""
+
+
+def test_cycle_nodes_follow_each_case_through_its_cycles() -> None:
+    assigned = {"collector_id": "C1", "team": "phone", "reason": "new"}
+    lines = [
+        _event("assignment.assigned", "02T11:00", "S1", "A", **assigned),
+        _event("assignment.assigned", "02T11:00", "S1", "B", **assigned),
+        _event("contact.recorded", "03T17:30", "C1", "A", record_id="R1", channel="call",
+               contacted_at="2026-11-03T10:00:00+08:00", party_id="borrower",
+               outcome="no_answer"),
+        _event("case.closed", "04T09:00", "S1", "B", reason="paid"),
+        _event("handover.completed", "10T09:00", "L1", "A", from_collector="C1",
+               to_collector="C2", team="phone", sheet_digest="sha256:" + "0" * 64),
+    ]  # fmt: skip
+    result = audit(lines, procedure=loads_procedure(CYCLE),
+                   as_of=datetime(2026, 11, 30, 9, 0, tzinfo=CST), start=date(2026, 11, 1),
+                   end=date(2026, 11, 22))  # fmt: skip
+    found = [(f.case_id, f.collector, f.message.split(" (")[0], f.day) for f in result.findings]
+    assert found == [
+        # week 2 of the first cycle (to 15 November): tried, never reached; C2 has it now.
+        ("A", "C2", "node reached", date(2026, 11, 15)),
+        # The second cycle starts on 16 November; its first week brings no attempt.
+        ("A", "C2", "node tried", date(2026, 11, 22)),
+    ]  # fmt: skip
+    assert result.checked["cycle"] == 3  # B closed before its first node
+
+
+def test_cycle_nodes_are_checked_like_rules() -> None:
+    text = CYCLE + "      - {id: late, week: 3, require: attempt >= 1}\n"
+    with pytest.raises(PolicyError) as caught:
+        loads_procedure(text)
+    codes = sorted(d.code for d in caught.value.diagnostics)
+    assert codes == ["unknown-fact"]  # the node is refused before its week is compared
+    text = CYCLE + "      - {id: late, week: 3, require: attempts >= 1}\n"
+    with pytest.raises(PolicyError) as caught:
+        loads_procedure(text)
+    assert "beyond the cycle's 2 weeks" in str(caught.value)

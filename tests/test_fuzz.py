@@ -913,10 +913,9 @@ def test_any_procedure_text_gets_positioned_diagnostics_or_loads(text: str) -> N
     if isinstance(found, PolicyError):
         assert found.diagnostics and all(d.line >= 1 for d in found.diagnostics)
     else:
-        assert set(found.obligations) <= {
-            "intake", "daily_records", "special_procedures", "field_visits", "weekly_report",
-            "monthly_report", "reconciliation",
-        }  # fmt: skip
+        from dunning.procedure import OBLIGATIONS
+
+        assert set(found.obligations) <= set(OBLIGATIONS)
 
 
 @FUZZ
@@ -935,6 +934,35 @@ def test_any_event_history_is_audited_line_by_line(lines: list[bytes]) -> None:
     for finding in result.findings:
         json.dumps(finding.to_dict(), ensure_ascii=False)
         assert finding.severity in ("error", "warning") and finding.expected
+
+
+AGENCY_PAYMENTS = (ROOT / "examples" / "agency" / "payments.csv").read_bytes()
+
+
+@FUZZ
+@given(lines=st.lists(agency_event_lines(), min_size=1, max_size=40),
+       payments=mutated_bytes(AGENCY_PAYMENTS))  # fmt: skip
+def test_any_history_and_payment_file_give_a_report_that_adds_up(
+    lines: list[bytes], payments: bytes
+) -> None:
+    from datetime import datetime
+
+    from dunning.performance import Figures, performance
+    from dunning.procedure import loads_procedure
+
+    procedure = loads_procedure(PROCEDURE_TEXT)
+    table = _read_table(payments, "csv")
+    if isinstance(table, Exception):
+        return  # refused clearly as a whole (a header without the ledger's columns)
+    with patience():
+        report = performance(lines, procedure=procedure,
+                             as_of=datetime.fromisoformat("2026-12-31T00:00:00+08:00"),
+                             start=date(2026, 11, 1), end=date(2026, 11, 30),
+                             payments=table)  # fmt: skip
+    collectors = [r.figures for r in report.rows if r.level == "collector"]
+    assert sum(collectors, Figures()) == report.total
+    json.dumps(report.to_dict(), ensure_ascii=False)
+    assert len(report.payment_errors) <= len(table)
 
 
 PROCEDURE_TESTS_TEXT = (ROOT / "rules" / "agency_procedure.tests.yaml").read_text(encoding="utf-8")

@@ -80,6 +80,7 @@ from .model import (
     Role,
 )
 from .money import Money, round_money
+from .performance import Figures, Performance, PerformanceRow, performance
 from .placement import Eligibility, PlacementResult, PlacementRun, PlacementStream, Placer
 from .policy import Explanation, Policy, load_policy, loads_policy
 from .procedure import Procedure, load_procedure, loads_procedure
@@ -130,6 +131,7 @@ __all__ = [
     "Event",
     "Explanation",
     "FeeTerms",
+    "Figures",
     "Finding",
     "GuardEffect",
     "GuardProfile",
@@ -148,6 +150,8 @@ __all__ = [
     "OverdueReason",
     "Party",
     "Payment",
+    "Performance",
+    "PerformanceRow",
     "Placement",
     "PlacementEvent",
     "PlacementPayload",
@@ -194,6 +198,7 @@ __all__ = [
     "loads_procedure",
     "parse_case",
     "parse_event",
+    "performance",
     "read_cases",
     "read_claim",
     "read_claim_table",

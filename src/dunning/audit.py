@@ -11,17 +11,23 @@ deadline after ``as_of`` is not a finding yet.
 from __future__ import annotations
 
 import calendar as months
+import heapq
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, TextIO
 
+from .engines.interpret import evaluator
 from .errors import ArgumentError, CaseError
 from .events import (
     ApprovalEvent,
+    AssignmentEvent,
+    ClosedEvent,
     ContactEvent,
+    HandoverEvent,
     IntakeEvent,
+    ReceivedEvent,
     ReconciliationEvent,
     ReportEvent,
     ReviewEvent,
@@ -44,6 +50,8 @@ class Finding:
         message: What happened.
         expected: What the procedure asks.
         evidence: The event lines that show it (empty when what is missing is an event).
+        day: The day of the breach in the procedure's time zone: the day of the work, or the
+            day a missing thing was due (reports count findings by it).
     """
 
     obligation: str
@@ -53,6 +61,7 @@ class Finding:
     message: str
     expected: str
     evidence: tuple[int, ...] = ()
+    day: date | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """As JSON-ready data."""
@@ -64,6 +73,7 @@ class Finding:
             "message": self.message,
             "expected": self.expected,
             "evidence": list(self.evidence),
+            "day": self.day.isoformat() if self.day else None,
         }
 
 
@@ -134,11 +144,25 @@ def audit(
         start: The first day audited (default: the first event's day).
         end: The last day audited (default: ``as_of``'s day).
     """
+    return run_audit(events, procedure=procedure, as_of=as_of, start=start, end=end)
+
+
+def run_audit(
+    events: Iterable[str | bytes],
+    *,
+    procedure: Procedure,
+    as_of: datetime,
+    start: date | None,
+    end: date | None,
+    watch: Callable[[Any, int], None] | None = None,
+) -> Audit:
+    """:func:`audit`, showing each event it reads (and its line) to ``watch`` as well."""
     if not isinstance(procedure, Procedure):
         raise ArgumentError("audit takes procedure=Procedure (load_procedure)")
     if not isinstance(as_of, datetime) or as_of.tzinfo is None:
         raise ArgumentError("as_of must be an aware datetime")
-    auditor = _Auditor(procedure, as_of)
+    last = end or as_of.astimezone(procedure.zone).date()
+    auditor = _Auditor(procedure, as_of, start, last)
     for line, text in enumerate(events, start=1):
         if isinstance(text, str | bytes) and not text.strip():
             continue
@@ -149,9 +173,12 @@ def audit(
             continue
         if event.at <= as_of:
             auditor.first = auditor.first or event.at.astimezone(procedure.zone).date()
+            auditor.advance(event.at)
             auditor.see(event, line)
+            if watch is not None:
+                watch(event, line)
     first = auditor.first or as_of.astimezone(procedure.zone).date()
-    auditor.close(start or first, end or as_of.astimezone(procedure.zone).date())
+    auditor.close(start or first, last)
     return auditor.result
 
 
@@ -165,12 +192,34 @@ class _Request:
     started: int | None = None
 
 
+#: The cycle facts a contact or request adds to, in the order of a week's counters.
+_COUNTERS = ("attempts", "right_party_contacts", "promises", "field_visits", "special_requests")
+#: The contact outcomes that reached someone: a right-party contact.
+REACHED_OUTCOMES = frozenset({"connected", "promised", "refused"})
+#: How long after a deadline the audit waits for events logged out of order before judging.
+_PATIENCE = timedelta(days=1)
+
+
+@dataclass
+class _Cycle:
+    """A held case's place in its monthly cycle: its work counted by week of the cycle."""
+
+    start: date
+    number: int
+    collector: str | None
+    team: str | None
+    bank: str | None
+    weeks: list[list[int]]  # per week of this cycle and the next: the _COUNTERS
+
+
 class _Auditor:
     """The state of one audit: only what is still open."""
 
-    def __init__(self, procedure: Procedure, as_of: datetime) -> None:
+    def __init__(self, procedure: Procedure, as_of: datetime, start: date | None,
+                 end: date) -> None:  # fmt: skip
         self.p = procedure
         self.as_of = as_of
+        self.start, self.end = start, end  # the period: nodes outside it are not judged
         self.first: date | None = None
         self.result = Audit(procedure, as_of.date(), as_of.date(), as_of)
         self.visits: dict[str, tuple[int, str, str, datetime]] = {}
@@ -178,16 +227,49 @@ class _Auditor:
         self.reports: list[tuple[str, date, date, datetime, int, str | None]] = []
         self.reconciliations: list[tuple[str, date, date, datetime, int]] = []
         self.banks: set[str] = set()
+        # Deadlines still to judge, earliest first: (deadline, seq, what, details).
+        self.due: list[tuple[datetime, int, str, tuple[Any, ...]]] = []
+        self.seq = 0
+        self.recorded: dict[date, set[str]] = {}  # recent days: the cases with a contact on record
+        self.bank_of: dict[str, str] = {}  # cases received, until they enter their cycle
+        self.cycles: dict[str, _Cycle] = {}
+        cycle = procedure.obligations.get("cycle")
+        self.nodes = cycle.settings["nodes"] if cycle is not None else ()
+        self.cycle_weeks = cycle.settings["weeks"] if cycle is not None else 0
+        self.node_weeks = sorted({n.week for n in self.nodes})
+        self.tests = [(n, evaluator(n.when) if n.when else None, evaluator(n.require))
+                      for n in self.nodes]  # fmt: skip
 
     def find(self, name: str, case_id: str | None, who: str | None, message: str,
-             expected: str, *lines: int) -> None:  # fmt: skip
+             expected: str, *lines: int, day: date | None = None) -> None:  # fmt: skip
         obligation = self.p.obligations[name]
         self.result.findings.append(
-            Finding(name, obligation.severity, case_id, who, message, expected, lines)
+            Finding(name, obligation.severity, case_id, who, message, expected, lines, day)
         )
 
     def end_of(self, day: date, at: time = time(23, 59, 59)) -> datetime:
         return datetime.combine(day, at, tzinfo=self.p.zone)
+
+    def local_day(self, moment: datetime) -> date:
+        return moment.astimezone(self.p.zone).date()
+
+    def later(self, deadline: datetime, what: str, *details: Any) -> None:
+        self.seq += 1
+        heapq.heappush(self.due, (deadline, self.seq, what, details))
+
+    def advance(self, now: datetime) -> None:
+        """Judge every deadline that passed a while before ``now`` (the log's clock)."""
+        while self.due and self.due[0][0] + _PATIENCE < now:
+            self.judge(*heapq.heappop(self.due))
+        if len(self.recorded) > 4:  # keep the last few days: a record is late after one
+            for day in sorted(self.recorded)[:-4]:
+                del self.recorded[day]
+
+    def judge(self, deadline: datetime, _seq: int, what: str, details: tuple[Any, ...]) -> None:
+        if what == "node":
+            self.node(deadline, *details)
+        else:
+            self.worked(deadline, *details)
 
     # -- each event -------------------------------------------------------------------------
 
@@ -198,14 +280,24 @@ class _Auditor:
             if "intake" in rules:
                 self.intake(event, line)
         elif isinstance(event, ContactEvent):
+            day = self.local_day(event.payload.contacted_at)
+            self.recorded.setdefault(day, set()).add(event.case_id)
             if "daily_records" in rules:
                 self.daily_record(event, line)
             if "field_visits" in rules and event.payload.channel.value == "field_visit":
                 self.visit(event, line)
+            if self.nodes:
+                self.count(event.case_id, day, event.payload)
         elif isinstance(event, ReviewEvent) and "field_visits" in rules:
             self.review(event, line)
-        elif isinstance(event, ApprovalEvent) and "special_procedures" in rules:
-            self.special(event, line)
+        elif isinstance(event, ApprovalEvent):
+            if event.type == "approval.requested":
+                if "daily_records" in rules:
+                    self.request_seen(event, line)
+                if self.nodes:
+                    self.count(event.case_id, self.local_day(event.at), None)
+            if "special_procedures" in rules:
+                self.special(event, line)
         elif isinstance(event, ReportEvent):
             report = event.payload
             self.reports.append((report.kind, report.period_start, report.period_end, event.at,
@@ -215,39 +307,57 @@ class _Auditor:
             self.reconciliations.append(
                 (done.bank, done.period_start, done.period_end, event.at, line)
             )
+        elif self.nodes:
+            self.holding(event)
 
     def intake(self, event: IntakeEvent, line: int) -> None:
         self.result.checked["intake"] += 1
         p, settings = event.payload, self.p.obligations["intake"].settings
         minutes = (p.completed_at - p.received_at).total_seconds() / 60
+        day = self.local_day(p.completed_at)
         if minutes > settings["within_minutes"]:
             self.find("intake", None, event.actor,
                       f"batch {p.batch_id} taken in {minutes:.0f} minutes after receipt",
-                      f"within {settings['within_minutes']} minutes", line)  # fmt: skip
+                      f"within {settings['within_minutes']} minutes", line, day=day)  # fmt: skip
         if len(p.backups) < settings["backups"]:
             self.find("intake", None, event.actor,
                       f"batch {p.batch_id} has {len(p.backups)} verified backup(s)",
-                      f"{settings['backups']} verified backups", line)  # fmt: skip
+                      f"{settings['backups']} verified backups", line, day=day)  # fmt: skip
 
     def daily_record(self, event: ContactEvent, line: int) -> None:
         self.result.checked["daily_records"] += 1
         cutoff = self.p.obligations["daily_records"].settings["cutoff"]
-        day = event.payload.contacted_at.astimezone(self.p.zone).date()
+        day = self.local_day(event.payload.contacted_at)
         if event.at > self.end_of(day, cutoff):
             self.find("daily_records", event.case_id, event.actor,
                       f"the contact of {day} was recorded at "
                       f"{event.at.astimezone(self.p.zone).isoformat()}",
-                      f"recorded by {cutoff:%H:%M} the same day", line)  # fmt: skip
+                      f"recorded by {cutoff:%H:%M} the same day", line, day=day)  # fmt: skip
+
+    def request_seen(self, event: ApprovalEvent, line: int) -> None:
+        """A customer's request is work on the case: that day's contact must be on record."""
+        cutoff = self.p.obligations["daily_records"].settings["cutoff"]
+        day = self.local_day(event.at)
+        self.later(self.end_of(day, cutoff), "worked", event.case_id, event.actor, day, line)
+
+    def worked(self, deadline: datetime, case_id: str, who: str, day: date, line: int) -> None:
+        self.result.checked["daily_records"] += 1
+        if case_id not in self.recorded.get(day, ()):
+            self.find("daily_records", case_id, who,
+                      f"the case was worked on {day} (a special request) but no contact of that "
+                      "day is on record",
+                      f"a record of the day's contact by {deadline.time():%H:%M}", line,
+                      day=day)  # fmt: skip
 
     def visit(self, event: ContactEvent, line: int) -> None:
         self.result.checked["field_visits"] += 1
         settings = self.p.obligations["field_visits"].settings
         p = event.payload
+        day = self.local_day(p.contacted_at)
         if settings["recording"] and (p.recording_ref is None or p.recording_digest is None):
             self.find("field_visits", event.case_id, event.actor,
                       f"field visit {p.record_id} has no recording filed",
-                      "an audio or video recording with its digest", line)  # fmt: skip
-        day = p.contacted_at.astimezone(self.p.zone).date()
+                      "an audio or video recording with its digest", line, day=day)  # fmt: skip
         due = self.end_of(self.p.add_working_days(day, settings["review_within_working_days"]))
         self.visits[p.record_id] = (line, event.case_id, event.actor, due)
 
@@ -256,14 +366,15 @@ class _Auditor:
         if pending is None:
             self.find("field_visits", event.case_id, event.actor,
                       f"a review of {event.payload.record_id}, which is no field visit on record",
-                      "a review of a recorded field visit", line)  # fmt: skip
+                      "a review of a recorded field visit", line,
+                      day=self.local_day(event.at))  # fmt: skip
             return
         visit_line, case_id, collector, due = pending
         if event.at > due:
             self.find("field_visits", case_id, collector,
-                      f"visit {event.payload.record_id} reviewed on "
-                      f"{event.at.astimezone(self.p.zone).date()}",
-                      f"reviewed by the supervisor by {due.date()}", visit_line, line)  # fmt: skip
+                      f"visit {event.payload.record_id} reviewed on {self.local_day(event.at)}",
+                      f"reviewed by the supervisor by {due.date()}", visit_line, line,
+                      day=due.date())  # fmt: skip
 
     def special(self, event: ApprovalEvent, line: int) -> None:
         settings = self.p.obligations["special_procedures"].settings
@@ -271,7 +382,7 @@ class _Auditor:
         if p.procedure.value not in settings["procedures"]:
             return
         request = self.requests.setdefault(p.request_id, _Request(event.case_id, p.procedure.value))
-        kind, who = event.type, event.actor
+        kind, who, day = event.type, event.actor, self.local_day(event.at)
         if kind == "approval.requested":
             request.requested = (line, who)
             self.result.checked["special_procedures"] += 1
@@ -285,7 +396,7 @@ class _Auditor:
                 self.find("special_procedures", event.case_id, who,
                           f"{p.request_id} approved by its own requester",
                           "approval by someone other than who asked (the supervisor)",
-                          request.requested[0], line)  # fmt: skip
+                          request.requested[0], line, day=day)  # fmt: skip
         elif kind == "approval.refused":
             request.refused = line
         elif kind == "procedure.started":
@@ -294,32 +405,117 @@ class _Auditor:
                 refused = "after it was refused" if request.refused else "without an approval"
                 self.find("special_procedures", event.case_id, who,
                           f"{p.procedure.value} {p.request_id} started {refused}",
-                          "started only once approved", line)  # fmt: skip
+                          "started only once approved", line, day=day)  # fmt: skip
             if not p.filed_ref:
                 self.find("special_procedures", event.case_id, who,
                           f"{p.request_id} started without its papers filed",
-                          "a filed_ref when a special procedure starts", line)  # fmt: skip
+                          "a filed_ref when a special procedure starts", line,
+                          day=day)  # fmt: skip
         elif kind == "procedure.ended":
             if request.started is None:
                 self.find("special_procedures", event.case_id, who,
                           f"{p.request_id} ended but never started",
-                          "procedure.started before procedure.ended", line)  # fmt: skip
+                          "procedure.started before procedure.ended", line, day=day)  # fmt: skip
             if not p.filed_ref:
                 self.find("special_procedures", event.case_id, who,
                           f"the end of {p.request_id} is not filed",
-                          "a filed_ref when a special procedure ends", line)  # fmt: skip
+                          "a filed_ref when a special procedure ends", line, day=day)  # fmt: skip
             del self.requests[p.request_id]  # ended: nothing more to hold
+
+    # -- the cycle: each held case's weekly nodes --------------------------------------------
+
+    def holding(self, event: Any) -> None:
+        """Who holds each case: a case enters its cycle when first assigned, leaves when closed."""
+        if isinstance(event, ReceivedEvent):
+            self.bank_of[event.case_id] = event.payload.bank
+        elif isinstance(event, AssignmentEvent) and event.type == "assignment.assigned":
+            found = self.cycles.get(event.case_id)
+            if found is None:
+                start = self.local_day(event.at)
+                found = self.cycles[event.case_id] = _Cycle(
+                    start, 1, None, None, self.bank_of.pop(event.case_id, None), self.fresh(2)
+                )
+                self.plan(event.case_id, found)
+            found.collector, found.team = event.payload.collector_id, event.payload.team
+        elif isinstance(event, HandoverEvent) and event.case_id in self.cycles:
+            found = self.cycles[event.case_id]
+            found.collector, found.team = event.payload.to_collector, event.payload.team
+        elif isinstance(event, ClosedEvent):
+            self.cycles.pop(event.case_id, None)  # a closed case has no more nodes
+            self.bank_of.pop(event.case_id, None)
+
+    def fresh(self, cycles: int) -> list[list[int]]:
+        return [[0] * len(_COUNTERS) for _ in range(self.cycle_weeks * cycles)]
+
+    def plan(self, case_id: str, cycle: _Cycle) -> None:
+        """Put the cycle's node deadlines (the end of each node's week) on the calendar."""
+        for week in self.node_weeks:
+            last = cycle.start + timedelta(days=7 * week - 1)
+            self.later(self.end_of(last), "node", case_id, cycle.number, week)
+
+    def count(self, case_id: str, day: date, contact: Any) -> None:
+        cycle = self.cycles.get(case_id)
+        if cycle is None:
+            return
+        index = (day - cycle.start).days // 7
+        if not 0 <= index < len(cycle.weeks):
+            return  # before the cycle, or beyond the next one: no node of it is still open
+        counters = cycle.weeks[index]
+        if contact is None:
+            counters[4] += 1
+            return
+        counters[0] += 1
+        counters[1] += contact.outcome.value in REACHED_OUTCOMES
+        counters[2] += contact.promise_amount is not None
+        counters[3] += contact.channel.value == "field_visit"
+
+    def node(self, deadline: datetime, case_id: str, number: int, week: int) -> None:
+        cycle = self.cycles.get(case_id)
+        if cycle is None or cycle.number != number:
+            return  # closed since
+        if self.start is None or self.start <= deadline.date() <= self.end:
+            self.test(deadline, case_id, cycle, week)
+        if week == self.node_weeks[-1]:
+            # The cycle's last node: the next cycle starts after its last week.
+            cycle.start += timedelta(days=7 * self.cycle_weeks)
+            cycle.number += 1
+            cycle.weeks = cycle.weeks[self.cycle_weeks :] + self.fresh(1)
+            if cycle.start <= self.end:
+                self.plan(case_id, cycle)
+
+    def test(self, deadline: datetime, case_id: str, cycle: _Cycle, week: int) -> None:
+        number = cycle.number
+        facts: dict[str, Any] = dict.fromkeys(_COUNTERS, 0)
+        for counters in cycle.weeks[:week]:
+            for name, value in zip(_COUNTERS, counters, strict=True):
+                facts[name] += value
+        facts.update(week=week, cycle=number, team=cycle.team, collector=cycle.collector,
+                     bank=cycle.bank)  # fmt: skip
+        for node, when, require in self.tests:
+            if node.week != week or (when is not None and when(facts) is not True):
+                continue
+            self.result.checked["cycle"] += 1
+            if require(facts) is not True:
+                done = ", ".join(f"{facts[n]} {n.replace('_', ' ')}" for n in _COUNTERS)
+                self.find("cycle", case_id, cycle.collector,
+                          f"node {node.id} (week {week} of cycle {number}, to "
+                          f"{deadline.date()}): {done}",
+                          f"{node.require_text}" + (f" ({node.doc})" if node.doc else ""),
+                          day=deadline.date())  # fmt: skip
 
     # -- at the end: what was due and is missing ------------------------------------------------
 
     def close(self, start: date, end: date) -> None:
         self.result.start, self.result.end = start, end
+        while self.due and self.due[0][0] <= self.as_of:
+            self.judge(*heapq.heappop(self.due))
         rules = self.p.obligations
         for record_id, (line, case_id, collector, due) in sorted(self.visits.items()):
             if due <= self.as_of:
                 self.find("field_visits", case_id, collector,
                           f"visit {record_id} has not been reviewed",
-                          f"reviewed by the supervisor by {due.date()}", line)  # fmt: skip
+                          f"reviewed by the supervisor by {due.date()}", line,
+                          day=due.date())  # fmt: skip
         if "weekly_report" in rules:
             self.weekly(start, end)
         if "monthly_report" in rules:
@@ -352,19 +548,20 @@ class _Auditor:
                 if report is not None and settings["approved"] and report[5] is None:
                     self.find("monthly_report", None, None,
                               f"the report of {first:%Y-%m} is not approved",
-                              "a monthly report approved (approved_by)", report[4])  # fmt: skip
+                              "a monthly report approved (approved_by)", report[4],
+                              day=due.date())  # fmt: skip
 
     def _filed(self, name: str, kind: str, first: date, last: date, due: datetime) -> Any:
         covering = [r for r in self.reports if r[0] == kind and r[1] <= first and r[2] >= last]
         if not covering:
             self.find(name, None, None, f"no {kind} report covers {first} to {last}",
-                      f"a {kind} report filed by {due.isoformat()}")  # fmt: skip
+                      f"a {kind} report filed by {due.isoformat()}", day=due.date())  # fmt: skip
             return None
         best = min(covering, key=lambda r: r[3])
         if best[3] > due:
             self.find(name, None, None, f"the {kind} report of {first} to {last} was filed "
                       f"{best[3].astimezone(self.p.zone).isoformat()}",
-                      f"filed by {due.isoformat()}", best[4])  # fmt: skip
+                      f"filed by {due.isoformat()}", best[4], day=due.date())  # fmt: skip
         return best
 
     def reconcile(self, start: date, end: date) -> None:
@@ -380,12 +577,13 @@ class _Auditor:
                 if not done:
                     self.find("reconciliation", None, None,
                               f"no reconciliation with {bank} covers {first:%Y-%m}",
-                              f"a reconciliation filed by {due.date()}")  # fmt: skip
+                              f"a reconciliation filed by {due.date()}",
+                              day=due.date())  # fmt: skip
                 elif min(r[3] for r in done) > due:
                     earliest = min(done, key=lambda r: r[3])
                     self.find("reconciliation", None, None,
                               f"the reconciliation with {bank} of {first:%Y-%m} was filed late",
-                              f"filed by {due.date()}", earliest[4])  # fmt: skip
+                              f"filed by {due.date()}", earliest[4], day=due.date())  # fmt: skip
 
 
 def _months(start: date, end: date) -> Iterator[tuple[date, date]]:

@@ -16,10 +16,10 @@ import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO, TypeVar, cast
+from typing import Any, BinaryIO, Literal, TextIO, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from . import __version__
@@ -61,6 +61,7 @@ from .report import (
     render_costs,
     render_handover,
     render_intake,
+    render_performance,
     render_reconciliation,
     render_settlement,
 )
@@ -600,6 +601,51 @@ def _agency_commands(commands: Any) -> None:
                        help="the last day audited (default: the --as-of day)")  # fmt: skip
     audit.add_argument("--format", choices=("table", "json"), default="table")
     audit.set_defaults(run=_run_audit)
+
+    perf = commands.add_parser(
+        "performance",
+        help="the weekly or monthly report per collector, team and bank",
+        description="Count, per collector, team and bank, the cases held and worked, contacts, "
+        "promises made and kept, amounts recovered (from the bank's payment file) and "
+        "commission earned, special procedures opened and closed, and the audit's findings, for "
+        "one week, month or range; a month's report shows whether its monthly report was "
+        "approved. Exit 0, 1 unreadable event or payment lines, 2 usage error.",
+    )
+    perf.add_argument("events", metavar="EVENTS.jsonl", help="the event log, or - for stdin")
+    perf.add_argument(
+        "--procedure",
+        required=True,
+        help="the procedure file (its obligations, the banks' commission)",
+    )
+    perf.add_argument("--as-of", type=_aware, default=None, metavar="ISO-8601",
+                      help="when the report is made (default: now)")  # fmt: skip
+    span = perf.add_mutually_exclusive_group(required=True)
+    span.add_argument("--week", type=_iso_week, default=None, metavar="YYYY-Www",
+                      help="an ISO week, Monday to Sunday (e.g. 2026-W46)")  # fmt: skip
+    span.add_argument("--month", type=_month, default=None, metavar="YYYY-MM",
+                      help="a calendar month")  # fmt: skip
+    span.add_argument("--from", dest="start", type=_day, default=None, metavar="YYYY-MM-DD",
+                      help="the first day of a range (with --to)")  # fmt: skip
+    perf.add_argument("--to", dest="end", type=_day, default=None, metavar="YYYY-MM-DD",
+                      help="the last day of a range (with --from)")  # fmt: skip
+    perf.add_argument("--ledger", default=None, metavar="PAYMENTS",
+                      help="the bank's payment file: JSON Lines, CSV or .xlsx in the ledger "
+                      "format (without it, nothing is recovered)")  # fmt: skip
+    perf.add_argument(
+        "--ledger-format", choices=("jsonl", "csv", "xlsx"), default=None,
+        help="the payment file's format (default: by its extension; JSON Lines otherwise)",
+    )  # fmt: skip
+    perf.add_argument(
+        "--ledger-column", action="append", default=[], metavar="FIELD=HEADER",
+        help="the payment table's column for a field (reference, case_id, loan_id, date, "
+        "amount, currency, reverses, note); repeatable",
+    )  # fmt: skip
+    perf.add_argument("--encoding", default="utf-8", help="of a CSV payment file (e.g. gb18030)")
+    perf.add_argument("--collectors", default=None,
+                      help="the collectors file: each collector's team (default: the team the "
+                      "events last gave them)")  # fmt: skip
+    perf.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    perf.set_defaults(run=_run_performance)
 
 
 def _money_options(parser: argparse.ArgumentParser, *, periods: bool = True) -> None:
@@ -1724,6 +1770,62 @@ def _run_audit(args: argparse.Namespace) -> int:
     else:
         found.render(sys.stdout)
     return EXIT_REJECTED if found.errors or found.event_errors else EXIT_OK
+
+
+def _run_performance(args: argparse.Namespace) -> int:
+    from .performance import performance
+
+    procedure = load_procedure(args.procedure)
+    moment = args.as_of or datetime.now(procedure.zone).replace(microsecond=0)
+    period: Literal["week", "month", "range"]
+    if args.week is not None:
+        period, (start, end) = "week", args.week
+    elif args.month is not None:
+        period, (start, end) = "month", args.month
+    else:
+        if args.end is None or args.end < args.start:
+            raise _Usage("--from needs --to, on or after it")
+        period, start, end = "range", args.start, args.end
+    teams = None
+    if args.collectors is not None:
+        teams = {c.collector_id: c.team for c in load_collectors(args.collectors) if c.team}
+    with contextlib.ExitStack() as stack:
+        payments: Iterable[LedgerLine | CaseError] = ()
+        if args.ledger is not None:
+            stream = stack.enter_context(_open_binary(args.ledger))
+            payments = _ledger_lines(args, stream)
+        events = stack.enter_context(_open_binary(args.events))
+        report = performance(events, procedure=procedure, as_of=moment, start=start, end=end,
+                             period=period, payments=payments, teams=teams)  # fmt: skip
+    if args.format == "json":
+        report.write_json(sys.stdout)
+    elif args.format == "csv":
+        report.write_csv(sys.stdout)
+    else:
+        render_performance(report, sys.stdout)
+    unreadable = report.audit.event_errors or report.payment_errors
+    return EXIT_REJECTED if unreadable else EXIT_OK
+
+
+def _iso_week(text: str) -> tuple[date, date]:
+    try:
+        monday = date.fromisoformat(f"{text}-1" if len(text) == 8 else text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO week YYYY-Www") from None
+    if len(text) != 8 or monday.weekday() != 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO week YYYY-Www")
+    return monday, monday + timedelta(days=6)
+
+
+def _month(text: str) -> tuple[date, date]:
+    try:
+        first = date.fromisoformat(f"{text}-01")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month YYYY-MM") from None
+    if len(text) != 7:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month YYYY-MM")
+    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return first, following - timedelta(days=1)
 
 
 def _run_schema(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
@@ -24,12 +25,18 @@ from zoneinfo import ZoneInfo
 
 from .agencies import is_roster_file, read_roster_path, read_roster_text
 from .errors import Diagnostic, PolicyError, did_you_mean
+from .facts import FactSpec
 from .model import SPECIAL_PROCEDURES, iana_zones
+from .rules.nodes import Node
 from .rules.reader import Reader
 from .rules.source import PMap, PNode, PScalar, Source, load_yaml
+from .rules.typecheck import Scope, Typer
 
 __all__ = [
+    "CYCLE_FACTS",
     "OBLIGATIONS",
+    "BankTerms",
+    "CycleNode",
     "Obligation",
     "Procedure",
     "check_procedure_file",
@@ -38,7 +45,9 @@ __all__ = [
     "loads_procedure",
 ]
 
-TOP_KEYS = ("procedure", "version", "description", "timezone", "calendar", "obligations")
+TOP_KEYS = (
+    "procedure", "version", "description", "timezone", "calendar", "obligations", "banks",
+)  # fmt: skip
 SEVERITIES = ("error", "warning")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 #: Each obligation's settings, with their kind and default (``None``: required).
@@ -54,8 +63,27 @@ OBLIGATIONS: Mapping[str, Mapping[str, tuple[str, Any]]] = MappingProxyType(
         "weekly_report": {"weekday": ("weekday", "friday"), "by": ("time", time(18, 0))},
         "monthly_report": {"by_day": ("day", 5), "approved": ("bool", True)},
         "reconciliation": {"by_day": ("day", 10)},
+        "cycle": {"weeks": ("weeks", 4), "nodes": ("nodes", ())},
     }
 )
+#: What a cycle node's ``when`` and ``require`` read: the case's work so far in its cycle.
+CYCLE_FACTS: Mapping[str, FactSpec] = MappingProxyType(
+    {
+        "attempts": FactSpec("int", "contacts recorded for the case in this cycle"),
+        "right_party_contacts": FactSpec(
+            "int", "of those, contacts that reached someone (connected, promised or refused)"
+        ),
+        "promises": FactSpec("int", "promises to pay recorded in this cycle"),
+        "field_visits": FactSpec("int", "field visits recorded in this cycle"),
+        "special_requests": FactSpec("int", "special procedures asked for in this cycle"),
+        "week": FactSpec("int", "the node's week of the cycle (1 = the first)"),
+        "cycle": FactSpec("int", "which cycle of the case this is (1 = the first month)"),
+        "team": FactSpec("string", "the team of the collector holding the case", nullable=True),
+        "collector": FactSpec("string", "the collector holding the case", nullable=True),
+        "bank": FactSpec("string", "the bank that sent the case", nullable=True),
+    }
+)
+NODE_KEYS = ("id", "week", "when", "require", "doc")
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 
@@ -68,6 +96,42 @@ class Obligation:
     severity: str
     settings: Mapping[str, Any]
     line: int
+
+
+@dataclass(frozen=True)
+class CycleNode:
+    """What must have happened to each open case by the end of a week of its cycle.
+
+    Attributes:
+        id: The node's name, as findings cite it.
+        week: The week of the cycle it is checked at the end of (1 = the first).
+        when: The cases it applies to (``None``: all open cases), over :data:`CYCLE_FACTS`.
+        require: What must hold for them.
+        when_text: ``when`` as written.
+        require_text: ``require`` as written.
+        doc: What the node is for.
+        line: Its line in the file.
+    """
+
+    id: str
+    week: int
+    when: Node | None
+    require: Node
+    when_text: str
+    require_text: str
+    doc: str
+    line: int
+
+
+@dataclass(frozen=True)
+class BankTerms:
+    """What the agency agreed with a bank that the reports need.
+
+    Attributes:
+        commission_rate: The share of what is recovered that the bank pays the agency.
+    """
+
+    commission_rate: Decimal
 
 
 @dataclass(frozen=True)
@@ -84,6 +148,7 @@ class Procedure:
             audited).
         digest: ``sha256:`` of the file's bytes.
         path: The file it was read from.
+        banks: Each bank's terms (the reports' commission), by bank id.
     """
 
     name: str
@@ -94,6 +159,7 @@ class Procedure:
     digest: str = ""
     path: str | None = None
     description: str = ""
+    banks: Mapping[str, BankTerms] = field(default_factory=lambda: MappingProxyType({}))
     _zone: ZoneInfo = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -164,10 +230,11 @@ def _procedure(source: Source, content: bytes) -> Procedure:
     found = None if root is None else _read(root, source)
     if source.failed or found is None:
         raise PolicyError(source.diagnostics)
-    name, version, description, zone, calendar, obligations = found
+    name, version, description, zone, calendar, obligations, banks = found
     return Procedure(
         name, version, zone, calendar, MappingProxyType(obligations),
         "sha256:" + hashlib.sha256(content).hexdigest(), source.path, description,
+        MappingProxyType(banks),
     )  # fmt: skip
 
 
@@ -203,7 +270,25 @@ def _read(root: PNode, source: Source) -> tuple[Any, ...] | None:
                 found = _obligation(r, key, value, key_node.pos.line)
                 if found is not None:
                     obligations[key] = found
-    return name, version, description, zone, calendar, obligations
+    return name, version, description, zone, calendar, obligations, _banks(r, top.get("banks"))
+
+
+def _banks(r: Reader, node: PNode | None) -> dict[str, BankTerms]:
+    section = r.mapping(node, "banks")
+    banks: dict[str, BankTerms] = {}
+    for bank, (key_node, value) in (section.items if section is not None else {}).items():
+        if not _NAME.match(bank):
+            r.src.report(key_node.pos, "bad-name", f"{bank[:64]!r} is not a bank id")
+            continue
+        entry = r.mapping(value, f"the terms of {bank}")
+        if entry is None:
+            continue
+        r.keys(entry, ("commission_rate",), f"in the terms of {bank}")
+        rate = r.fraction(r.need(entry, "commission_rate", f"the terms of {bank}"),
+                          "commission_rate", zero=True, one=True)  # fmt: skip
+        if rate is not None:
+            banks[bank] = BankTerms(rate)
+    return banks
 
 
 def _calendar_problem(country: str) -> str | None:
@@ -242,6 +327,12 @@ def _obligation(r: Reader, name: str, node: PNode, line: int) -> Obligation | No
                 value = _setting(r, kind, entry.items[key][1], key)
                 if value is not None:
                     values[key] = value
+    if name == "cycle" and entry is not None:
+        for item in values["nodes"]:
+            if item.week > values["weeks"]:
+                r.src.report(entry.pos, "bad-value",
+                             f"node {item.id} is at week {item.week}, beyond the cycle's "
+                             f"{values['weeks']} weeks")  # fmt: skip
     return Obligation(name, severity, MappingProxyType(values), line)
 
 
@@ -282,5 +373,61 @@ def _setting(r: Reader, kind: str, node: PNode, key: str) -> Any:
             elif text is not None:
                 found.append(text)
         return tuple(found)
-    bounds = {"minutes": (1, 10_080), "count": (0, 10), "days": (0, 60), "day": (1, 28)}[kind]
+    if kind == "nodes":
+        return _nodes(r, node)
+    bounds = {"minutes": (1, 10_080), "count": (0, 10), "days": (0, 60), "day": (1, 28),
+              "weeks": (1, 8)}[kind]  # fmt: skip
     return r.bounded(node, key, *bounds)
+
+
+def _nodes(r: Reader, node: PNode) -> tuple[CycleNode, ...] | None:
+    items = r.sequence(node, "nodes")
+    if items is None:
+        return None
+    typer = Typer(
+        Scope({}, {}, (), (), facts=CYCLE_FACTS,
+              facts_hint="a cycle node reads the facts listed in docs/agency.md#the-cycle"),
+        r.src,
+    )  # fmt: skip
+    nodes: list[CycleNode] = []
+    seen: set[str] = set()
+    for item in items.items:
+        entry = r.mapping(item, "a cycle node")
+        if entry is None:
+            continue
+        r.keys(entry, NODE_KEYS, "in a cycle node")
+        node_id = r.text(r.need(entry, "id", "a cycle node"), "id")
+        if node_id is not None and (not _NAME.match(node_id) or node_id in seen):
+            r.src.report(entry.key_pos("id"),
+                         "duplicate-rule-id" if node_id in seen else "bad-name",
+                         f"node id {node_id[:64]!r} "
+                         + ("is already used" if node_id in seen else "is not a name"))  # fmt: skip
+            node_id = None
+        week = r.bounded(r.need(entry, "week", "a cycle node"), "week", 1, 8)
+        when, when_text = _condition(r, typer, entry.get("when"), "when")
+        require, require_text = _condition(r, typer, r.need(entry, "require", "a cycle node"),
+                                           "require")  # fmt: skip
+        doc = r.text(entry.get("doc"), "doc") or ""
+        if node_id is None or week is None or not isinstance(require, Node) or when is False:
+            continue
+        seen.add(node_id)
+        nodes.append(CycleNode(node_id, week, when, require, when_text, require_text, doc,
+                               entry.pos.line))  # fmt: skip
+    return tuple(sorted(nodes, key=lambda n: n.week))
+
+
+def _condition(r: Reader, typer: Typer, node: PNode | None, key: str) -> tuple[Any, str]:
+    """A condition of a node: its checked tree (``None`` if absent, ``False`` if refused)."""
+    if node is None:
+        return None, ""
+    if not isinstance(node, PScalar):
+        r.src.report(node.pos, "bad-value", f"{key} must be an expression")
+        return False, ""
+    found = typer.expression(node)
+    if found is None:
+        return False, ""
+    if found.type.kind != "bool":
+        r.src.report(node.pos, "type-mismatch",
+                     f"{key} must be true or false, got {found.type.describe()}")  # fmt: skip
+        return False, ""
+    return found, str(node.value)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .assign import AssignmentRun, HandoverRun
     from .costs import CostReport
     from .intake import IntakeResult
+    from .performance import Figures, Performance
     from .placement import PlacementResult
     from .reconcile import Reconciliation
 
@@ -653,3 +654,54 @@ def render_handover(run: HandoverRun, out: TextIO) -> None:
             f"{sheet['case_id']:<16}{sheet['to']:<10}{len(sheet['open_promises']):>9}"
             f"{len(sheet['pending_approvals']):>10}  {nxt}\n"
         )
+
+
+# --- collector performance ----------------------------------------------------------------------
+
+
+def render_performance(report: Performance, out: TextIO) -> None:
+    """Write the report: the monthly report's approval, then collectors, teams, banks, the whole."""
+    r = report
+    p = r.procedure
+    out.write(
+        f"Collector performance, {r.period} {r.start} to {r.end} (procedure {p.name} "
+        f"{p.version}, as of {r.as_of.isoformat()}; {r.currency})\n"
+    )
+    if r.approval is not None:
+        a = r.approval
+        state = a["state"]
+        if state == "approved":
+            state = f"approved by {a['approved_by']}"
+        if "filed_at" in a:
+            state += f" (filed {a['filed_at']}, {a['ref']}, events line {a['filed_by_line']})"
+        out.write(f"Monthly report: {state}\n")
+    head = ["held", "worked", "attempts", "reached", "promised", "due", "kept", "kept %",
+            "recovered", "commission", "opened", "closed", "findings"]  # fmt: skip
+    levels = (("collector", "By collector", ["collector", "team", "bank"]),
+              ("team", "By team", ["team"]), ("bank", "By bank", ["bank"]),
+              ("total", "Whole agency", [""]))  # fmt: skip
+    for level, title, keys in levels:
+        rows = [row for row in r.rows if row.level == level]
+        _table(out, f"\n{title}", [*keys, *head], [
+            [*(getattr(row, key) or "-" for key in keys if key), *_figures(row.figures)]
+            if level != "total" else ["all", *_figures(row.figures)]
+            for row in rows
+        ])  # fmt: skip
+    if r.unmatched:
+        lines = ", ".join(f"{why} {n}" for why, n in sorted(r.unmatched.items()))
+        out.write(f"\nPayments credited to no collector: {lines}; {_money(r.unmatched_amount)}\n")
+    if r.no_terms:
+        out.write(f"No commission terms in the procedure file for: {', '.join(r.no_terms)}\n")
+    found = r.audit.errors
+    out.write(f"\nFindings of the period: {r.total.findings} ({found} error(s) in the audit)\n")
+    for error in r.audit.event_errors:
+        out.write(f"unreadable event line {error.line}: {error.problems[0]}\n")
+    for error in r.payment_errors:
+        out.write(f"unreadable payment line {error.line}: {error.problems[0]}\n")
+
+
+def _figures(f: Figures) -> list[str]:
+    return [str(f.held), str(f.worked), str(f.attempts), str(f.right_party_contacts),
+            str(f.promises_made), str(f.promises_due), str(f.promises_kept),
+            _percent(f.kept_rate), _money(f.recovered), _money(f.commission),
+            str(f.procedures_opened), str(f.procedures_closed), str(f.findings)]  # fmt: skip

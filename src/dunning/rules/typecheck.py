@@ -9,13 +9,13 @@ whether it may be missing — for every later stage to read.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Context, Decimal
 from fractions import Fraction
 from typing import Any
 
 from ..errors import did_you_mean, suggest
-from ..facts import FACTS
+from ..facts import FACTS, FactSpec
 from .expr import MAX_DIGITS, ExprError, parse
 from .nodes import (
     NUMERIC,
@@ -60,12 +60,17 @@ class Scope:
         param_types: Their types.
         declared: Every declared parameter (for suggestions, valid or not).
         bucket_labels: The policy's bucket labels (the values of ``bucket``).
+        facts: The facts expressions read (default: a case's, :data:`dunning.facts.FACTS`;
+            a procedure file's cycle nodes read their own).
+        facts_hint: Where a reader finds them listed.
     """
 
     params: Mapping[str, Any]
     param_types: Mapping[str, Ty]
     declared: tuple[str, ...]
     bucket_labels: tuple[str, ...]
+    facts: Mapping[str, FactSpec] = field(default_factory=lambda: FACTS)
+    facts_hint: str = "facts are listed in docs/rules.md; parameters under params:"
 
 
 class Typer(NodeTransformer):
@@ -100,8 +105,9 @@ class Typer(NodeTransformer):
     def visit_Name(self, node: Name) -> Node:
         """A fact, typed from the fact table; a parameter, folded into its value."""
         scope = self.scope
-        if node.name in FACTS:
-            spec = FACTS[node.name]
+        facts = scope.facts
+        if node.name in facts:
+            spec = facts[node.name]
             values = scope.bucket_labels if node.name == "bucket" else spec.values
             return replace(node, ty=Ty(spec.kind, spec.nullable, values))
         if node.name in scope.param_types:
@@ -113,7 +119,7 @@ class Typer(NodeTransformer):
             return Literal(node.at, value, end=node.end, ty=ty)
         if node.name in scope.declared:
             raise _Reported  # declared, but its value was refused: said once, where it stands
-        choices = [*FACTS, *scope.declared]
+        choices = [*facts, *scope.declared]
         close = suggest(node.name, choices)
         is_param = close in scope.declared
         what = "parameter" if is_param else "fact"
@@ -121,7 +127,7 @@ class Typer(NodeTransformer):
             "unknown-param" if is_param else "unknown-fact",
             f"unknown {what} {node.name!r}" + did_you_mean(node.name, choices),
             node.at,
-            "facts are listed in docs/rules.md; parameters under params:",
+            scope.facts_hint,
         )
 
     # -- arithmetic

@@ -1,0 +1,261 @@
+"""Collector performance: the month's figures are right, and every level adds up to the whole."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dunning import read_ledger_table
+from dunning.ledger import LedgerLine
+from dunning.money import round_money
+from dunning.performance import FIGURES, Figures, Performance, performance
+from dunning.procedure import load_procedure, loads_procedure
+
+ROOT = Path(__file__).resolve().parent.parent
+AGENCY = ROOT / "examples" / "agency"
+EVENTS = (AGENCY / "events.jsonl").read_text(encoding="utf-8").splitlines()
+PROCEDURE = load_procedure(ROOT / "rules" / "agency_procedure.yaml")
+CST = timezone(timedelta(hours=8))
+AS_OF = datetime(2026, 12, 11, 9, 0, tzinfo=CST)
+NOVEMBER = (date(2026, 11, 1), date(2026, 11, 30))
+
+
+def payments() -> list[Any]:
+    with (AGENCY / "payments.csv").open("rb") as stream:
+        return list(read_ledger_table(stream))
+
+
+def month(lines: list[str] = EVENTS, **kwargs: Any) -> Performance:
+    return performance(lines, procedure=PROCEDURE, as_of=AS_OF, start=NOVEMBER[0],
+                       end=NOVEMBER[1], period="month", **kwargs)  # fmt: skip
+
+
+def levels_add_up(report: Performance) -> None:
+    """Collectors add up to teams, teams and banks to the whole: every figure, exactly."""
+    rows = {level: [r.figures for r in report.rows if r.level == level]
+            for level in ("collector", "team", "bank", "total")}  # fmt: skip
+    whole = sum(rows["collector"], Figures())
+    assert sum(rows["team"], Figures()) == whole
+    assert sum(rows["bank"], Figures()) == whole
+    assert rows["total"] == [whole]
+    for team in {r.team for r in report.rows if r.level == "collector"}:
+        members = [r.figures for r in report.rows if r.level == "collector" and r.team == team]
+        (row,) = [r.figures for r in report.rows if r.level == "team" and r.team == team]
+        assert sum(members, Figures()) == row
+
+
+def test_the_example_month_counts_what_the_log_and_the_payments_hold() -> None:
+    paid = payments()
+    report = month(payments=paid)
+    levels_add_up(report)
+    total = report.total
+    records = [json.loads(e) for e in EVENTS if '"contact.recorded"' in e]
+    assert total.attempts == len(records) == 260
+    assert total.right_party_contacts == sum(
+        r["payload"]["outcome"] in ("connected", "promised", "refused") for r in records
+    )
+    assert total.promises_made == sum(r["payload"].get("promise_amount") is not None
+                                      for r in records)  # fmt: skip
+    assert total.worked == len({(r["case_id"], r["actor"]) for r in records})
+    closed = {json.loads(e)["case_id"] for e in EVENTS if '"case.closed"' in e}
+    assert total.held == 37 - len(closed)
+    # Every payment of November is credited to a collector, or shown unmatched (SH-9999).
+    signed = sum(-p.amount if p.reverses else p.amount for p in paid)
+    assert total.recovered + report.unmatched_amount == signed
+    assert report.unmatched == {"no_case": 1} and report.unmatched_amount == Decimal("500.00")
+    assert total.commission == sum(
+        round_money((-p.amount if p.reverses else p.amount) * Decimal("0.18"))
+        for p in paid if p.case_id != "SH-9999"
+    )  # fmt: skip
+    assert 0 < total.promises_kept <= total.promises_due
+    assert (total.procedures_opened, total.procedures_closed) == (2, 1)
+    assert report.approval is not None and report.approval["state"] == "approved"
+    assert report.approval["approved_by"] == "M1" and total.findings == 0
+    c1 = next(r.figures for r in report.rows if r.collector == "C1")
+    assert c1.held == 0 and c1.attempts > 0  # C1 left on 16 November
+
+
+def test_findings_are_counted_for_their_collector_and_day() -> None:
+    index = next(i for i, e in enumerate(EVENTS) if '"contact.recorded"' in e)
+    event = json.loads(EVENTS[index])
+    event["at"] = (datetime.fromisoformat(event["at"]) + timedelta(days=1)).isoformat()
+    late = [*EVENTS[:index], json.dumps(event, ensure_ascii=False), *EVENTS[index + 1 :]]
+    report = month(late)
+    row = next(r for r in report.rows if r.level == "collector" and r.collector == event["actor"])
+    assert row.figures.findings == 1 and report.total.findings == 1
+    levels_add_up(report)
+
+
+def test_the_monthly_report_carries_the_approval_state() -> None:
+    unapproved = [e.replace('"approved_by":"M1"', '"approved_by":null') for e in EVENTS]
+    assert month(unapproved).approval == {
+        "state": "not approved", "approved_by": None, "filed_at": "2026-12-03T16:00:00+08:00",
+        "filed_by_line": next(i for i, e in enumerate(EVENTS, 1) if '"kind":"monthly"' in e),
+        "ref": "报表/月报-2026-11.xlsx",
+    }  # fmt: skip
+    missing = [e for e in EVENTS if '"kind":"monthly"' not in e]
+    assert month(missing).approval == {"state": "not filed"}
+
+
+def test_a_week_is_a_slice_of_the_month() -> None:
+    mondays = [date(2026, 11, 2) + timedelta(days=7 * n) for n in range(4)]
+    weeks = [performance(EVENTS, procedure=PROCEDURE, as_of=AS_OF, start=monday,
+                         end=monday + timedelta(days=6), period="week", payments=payments())
+             for monday in mondays]  # fmt: skip
+    whole = month(payments=payments()).total
+    # Contacts and payments of the four weeks (2–29 November) are the month's, less the 30th.
+    assert sum(w.total.attempts for w in weeks) <= whole.attempts
+    assert sum(w.total.recovered for w in weeks) <= whole.recovered
+    assert all(w.approval is None for w in weeks)
+
+
+def test_commission_needs_the_banks_terms() -> None:
+    text = (ROOT / "rules" / "agency_procedure.yaml").read_text(encoding="utf-8")
+    bare = loads_procedure(text.split("\nbanks:")[0] + "\n")
+    report = performance(EVENTS, procedure=bare, as_of=AS_OF, start=NOVEMBER[0],
+                         end=NOVEMBER[1], payments=payments())  # fmt: skip
+    assert report.total.commission == 0 and report.total.recovered > 0
+    assert report.no_terms == ["SH-BANK"]
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dunning", "performance", "--procedure",
+         str(ROOT / "rules" / "agency_procedure.yaml"), "--as-of", "2026-12-11T09:00:00+08:00",
+         *args],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
+def test_dunning_performance_writes_table_json_and_csv() -> None:
+    common = ["--month", "2026-11", "--ledger", str(AGENCY / "payments.csv"), "--collectors",
+              str(AGENCY / "collectors.yaml"), str(AGENCY / "events.jsonl")]  # fmt: skip
+    table = run(*common)
+    assert table.returncode == 0, table.stderr
+    assert "Monthly report: approved by M1" in table.stdout and "By team" in table.stdout
+    data = json.loads(run(*common, "--format", "json").stdout)
+    total = data["rows"][-1]
+    assert total["level"] == "total" and total["attempts"] == 260
+    rows = list(csv.DictReader(io.StringIO(run(*common, "--format", "csv").stdout)))
+    assert [r["level"] for r in rows] == [r["level"] for r in data["rows"]]
+    assert rows[-1]["recovered"] == total["recovered"]
+    week = run("--week", "2026-W46", str(AGENCY / "events.jsonl"))
+    assert week.returncode == 0 and "week 2026-11-09 to 2026-11-15" in week.stdout
+    bad = run("--week", "2026-46", str(AGENCY / "events.jsonl"))
+    assert bad.returncode == 2 and "not an ISO week" in bad.stderr
+
+
+# --- the property: any log, any payments — every level adds up, and to what was read --------
+
+COLLECTORS = {"A": "north", "B": "north", "C": "south", "D": None}
+DAYS = [date(2026, 10, 26) + timedelta(days=n) for n in range(45)]
+START, END = date(2026, 11, 2), date(2026, 11, 29)
+
+
+def _at(day: date, hour: int) -> str:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=CST).isoformat()
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> tuple[list[str], list[LedgerLine], dict[str, Any]]:
+    """A log of a few cases of two banks and the payments around it, with what to expect."""
+    lines: list[tuple[str, str]] = []
+    expect: dict[str, Any] = {"attempts": 0, "held": 0}
+
+    def add(at: str, type_: str, actor: str, case_id: str, **payload: Any) -> None:
+        lines.append((at, json.dumps({"type": type_, "at": at, "actor": actor,
+                                      "case_id": case_id, "payload": payload})))  # fmt: skip
+
+    for n in range(draw(st.integers(1, 6))):
+        case_id = f"K{n}"
+        bank = draw(st.sampled_from(["B1", "B2"]))
+        start = draw(st.sampled_from(DAYS[:30]))
+        add(_at(start, 9), "case.received", "A1", case_id, batch_id="X", bank=bank, line=n + 1)
+        holder = draw(st.sampled_from(sorted(COLLECTORS)))
+        add(_at(start, 10), "assignment.assigned", "L1", case_id, collector_id=holder,
+            team=COLLECTORS[holder], reason="new")  # fmt: skip
+        closed_on = draw(st.none() | st.sampled_from(DAYS))
+        for day in sorted(set(draw(st.lists(st.sampled_from(DAYS), max_size=6)))):
+            if day <= start or (closed_on and day >= closed_on):
+                continue
+            if draw(st.integers(0, 4)) == 0:
+                to = draw(st.sampled_from(sorted(COLLECTORS)))
+                add(
+                    _at(day, 9),
+                    "handover.completed",
+                    "L1",
+                    case_id,
+                    from_collector=holder,
+                    to_collector=to,
+                    team=COLLECTORS[to],
+                    sheet_digest="sha256:" + "0" * 64,
+                )
+                holder = to
+            outcome = draw(st.sampled_from(["connected", "no_answer", "promised", "refused"]))
+            promise = {"promise_amount": "100.00", "promise_due": str(day + timedelta(days=3))}
+            add(_at(day, 17), "contact.recorded", holder, case_id, record_id=f"R{n}{day}",
+                contacted_at=_at(day, 11), channel="call", party_id="borrower", outcome=outcome,
+                **(promise if outcome == "promised" else {}))  # fmt: skip
+            expect["attempts"] += START <= day <= END
+        if closed_on and closed_on > start:
+            add(_at(closed_on, 20), "case.closed", "A1", case_id, reason="paid")
+        expect["held"] += start <= END and not (closed_on and start < closed_on <= END)
+    lines.sort(key=lambda item: item[0])
+    paid: list[LedgerLine] = []
+    for i in range(draw(st.integers(0, 8))):
+        case_id = f"K{draw(st.integers(0, 7))}"  # some are cases the log never had
+        amount = Decimal(draw(st.integers(1, 99_999))) / 100
+        day = draw(st.sampled_from(DAYS))
+        paid.append(LedgerLine(reference=f"P{i}", case_id=case_id, date=day, amount=amount))
+        if draw(st.booleans()):
+            paid.append(LedgerLine(reference=f"V{i}", case_id=case_id, reverses=f"P{i}",
+                                   date=day + timedelta(days=1), amount=amount))  # fmt: skip
+    return [text for _, text in lines], paid, expect
+
+
+TERMS = loads_procedure(
+    "procedure: p\nobligations:\n  daily_records: {cutoff: '18:00'}\n"
+    "banks: {B1: {commission_rate: '0.15'}, B2: {commission_rate: '0.2'}}\n"
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(histories())
+def test_every_level_adds_up_to_the_whole(history: tuple[list[str], list[Any], Any]) -> None:
+    lines, paid, expect = history
+    report = performance(lines, procedure=TERMS, as_of=datetime(2026, 12, 20, tzinfo=CST),
+                         start=START, end=END, payments=paid)  # fmt: skip
+    levels_add_up(report)
+    total = report.total
+    assert total.attempts == expect["attempts"]
+    assert total.held == expect["held"]
+    in_period = [p for p in paid if START <= p.date <= END]
+    signed = sum((-p.amount if p.reverses else p.amount for p in in_period), Decimal(0))
+    assert total.recovered + report.unmatched_amount == signed
+    never_held = [p for p in in_period if f'"case_id": "{p.case_id}"' not in "".join(lines)]
+    assert report.unmatched.get("no_case", 0) == len(never_held)
+    assert 0 <= total.promises_kept <= total.promises_due
+    for row in report.rows:
+        assert all(getattr(row.figures, name) is not None for name in FIGURES)
+
+
+@pytest.mark.parametrize("bad", [{"start": date(2026, 11, 5), "end": date(2026, 11, 1)},
+                                 {"as_of": datetime(2026, 12, 1)}])  # fmt: skip
+def test_wrong_arguments_are_refused_clearly(bad: dict[str, Any]) -> None:
+    from dunning import ArgumentError
+
+    arguments: dict[str, Any] = {"procedure": PROCEDURE, "as_of": AS_OF, "start": NOVEMBER[0],
+                                 "end": NOVEMBER[1], **bad}  # fmt: skip
+    with pytest.raises(ArgumentError):
+        performance(EVENTS, **arguments)
