@@ -2,12 +2,13 @@
 
     python benchmarks/audit.py [--cases 100000] [--quick] [--out results.json]
 
-Generates (deterministically) a year of events for ``--cases`` bank card cases and for a tenth of
-them — each case taken in, assigned, called every tenth working day with its end-of-day record (as
-the procedure's weekly nodes ask), one case in ten visited each month and the visit reviewed, the
-weekly and monthly reports and the monthly reconciliation filed — and runs ``dunning audit`` with
-the shipped procedure file on each in a process of its own, measuring wall time and peak resident
-memory. Flat memory means the larger log's peak is about the smaller one's.
+Generates (deterministically) the events of ``--cases`` bank card cases for a year, of the same
+cases for a month, and of a tenth of them for a year — each case taken in, assigned, called every
+tenth working day with its end-of-day record (as the procedure's weekly nodes ask), one case in ten
+visited each month and the visit reviewed, the weekly and monthly reports and the monthly
+reconciliation filed — and runs ``dunning audit`` with the shipped procedure file on each in a
+process of its own, measuring wall time and peak resident memory. Flat memory means the year's peak
+is about the month's: the audit holds what is open (a small record per case held), not the log.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ ZERO = "sha256:" + "0" * 64
 BATCH = "BENCH-0123456789abcdef"
 
 
-def generate(path: Path, cases: int, seed: int) -> int:
-    """Write a year of events for ``cases`` cases, in time order; return the lines."""
+def generate(path: Path, cases: int, seed: int, months: int = 12) -> int:
+    """Write ``months`` months of events for ``cases`` cases, in time order; return the lines."""
     rng = random.Random(seed)
     day_lines: list[tuple[str, str]] = []  # (time, line) of one day, sorted before writing
 
@@ -51,17 +52,19 @@ def generate(path: Path, cases: int, seed: int) -> int:
             add(f"{day}T11:00", "assignment.assigned", "L1", n, collector_id=f"C{n % 50}",
                 reason="new")  # fmt: skip
         worked = 0  # working days so far
-        while day <= date(YEAR + 1, 1, 5):  # December's reports are filed in January
-            if day.weekday() < 5 and date(YEAR, 1, 2) <= day <= date(YEAR, 12, 31):
+        final = _last_day(months)
+        while day <= final + timedelta(days=5):  # the last month's reports are filed after it
+            if day.weekday() < 5 and date(YEAR, 1, 2) <= day <= final:
                 _work_day(add, rng, day, worked, cases)
                 worked += 1
-            if day.weekday() == 4 and day.year == YEAR:
+            if day.weekday() == 4 and day <= final:
                 add(f"{day}T18:00", "report.filed", "L1", None, kind="weekly",
                     period_start=str(day - timedelta(days=4)), period_end=str(day),
                     scope="phone", ref="r")  # fmt: skip
             if day.day == 3 and day > date(YEAR, 1, 31):
-                last = day.replace(day=1) - timedelta(days=1)
-                period = {"period_start": str(last.replace(day=1)), "period_end": str(last)}
+                month_end = day.replace(day=1) - timedelta(days=1)
+                period = {"period_start": str(month_end.replace(day=1)),
+                          "period_end": str(month_end)}  # fmt: skip
                 add(f"{day}T16:00", "report.filed", "S1", None, kind="monthly", scope="BENCH",
                     ref="m", approved_by="M1", **period)  # fmt: skip
                 add(f"{day}T16:30", "reconciliation.filed", "A1", None, bank="BENCH",
@@ -92,6 +95,12 @@ def _work_day(add: Any, rng: random.Random, day: date, worked: int, cases: int) 
         add(f"{review}T10:00", "visit.reviewed", "S1", n, record_id=record, result="accepted")
 
 
+def _last_day(months: int) -> date:
+    """The last day of the ``months``-th month of the year."""
+    following = date(YEAR + months // 12, months % 12 + 1, 1)
+    return following - timedelta(days=1)
+
+
 def _intake(day: str, cases: int) -> dict[str, Any]:
     return {
         "batch_id": BATCH, "bank": "BENCH", "source": "bench.jsonl", "source_digest": ZERO,
@@ -114,34 +123,43 @@ def main(argv: list[str] | None = None) -> int:
     dunning = str(Path(sys.executable).parent / "dunning")
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        for size in (cases // 10, cases):
-            log = Path(tmp) / f"events-{size}.jsonl"
-            lines = generate(log, size, args.seed)
+        # A tenth of the cases for a year, then all of them for a month and for a year: the
+        # second and third hold the same open cases, the third's log twelve times longer.
+        for size, months in ((cases // 10, 12), (cases, 1), (cases, 12)):
+            log = Path(tmp) / f"events-{size}-{months}.jsonl"
+            lines = generate(log, size, args.seed, months)
+            last = _last_day(months)
             seconds, peak, status = measured([
                 dunning, "audit", "--procedure", str(PROCEDURE), "--as-of",
-                f"{YEAR + 1}-01-20T09:00:00+08:00", "--from", f"{YEAR}-01-01", "--to",
-                f"{YEAR}-12-31", "--format", "json", str(log),
+                f"{last + timedelta(days=20)}T09:00:00+08:00", "--from", f"{YEAR}-01-01",
+                "--to", str(last), "--format", "json", str(log),
             ])  # fmt: skip
             if status not in (0, 1):
                 print(f"dunning audit failed with exit {status} on {size} cases", file=sys.stderr)
                 return 1
             rows.append({
-                "cases": size, "event_lines": lines, "log_mb": round(log.stat().st_size / 2**20),
-                "seconds": round(seconds, 1), "lines_per_second": round(lines / seconds),
-                "peak_rss_mb": round(peak / 1024), "exit": status,
+                "cases": size, "months": months, "event_lines": lines,
+                "log_mb": round(log.stat().st_size / 2**20), "seconds": round(seconds, 1),
+                "lines_per_second": round(lines / seconds), "peak_rss_mb": round(peak / 1024),
+                "exit": status,
             })  # fmt: skip
-    small, large = rows
-    growth = large["peak_rss_mb"] / max(small["peak_rss_mb"], 1)
-    report = {"date": date.today().isoformat(), "results": rows, "peak_rss_growth": growth}
-    print(f"dunning audit, a year of events ({os.cpu_count()} CPUs)\n")
-    print(f"{'cases':>9}{'event lines':>13}{'log MB':>8}{'seconds':>9}{'lines/s':>10}"
-          f"{'peak RSS MB':>13}")  # fmt: skip
+    tenth, month, year = rows
+    growth = year["peak_rss_mb"] / max(month["peak_rss_mb"], 1)
+    per_case = (year["peak_rss_mb"] - tenth["peak_rss_mb"]) * 2**20 / (cases - cases // 10)
+    report = {"date": date.today().isoformat(), "results": rows, "peak_rss_growth": growth,
+              "bytes_per_open_case": round(per_case)}  # fmt: skip
+    print(f"dunning audit ({os.cpu_count()} CPUs)\n")
+    print(f"{'cases':>9}{'months':>8}{'event lines':>13}{'log MB':>8}{'seconds':>9}"
+          f"{'lines/s':>10}{'peak RSS MB':>13}")  # fmt: skip
     for row in rows:
-        print(f"{row['cases']:>9,}{row['event_lines']:>13,}{row['log_mb']:>8}"
+        print(f"{row['cases']:>9,}{row['months']:>8}{row['event_lines']:>13,}{row['log_mb']:>8}"
               f"{row['seconds']:>9}{row['lines_per_second']:>10,}"
               f"{row['peak_rss_mb']:>13}")  # fmt: skip
-    longer = large["event_lines"] / small["event_lines"]
-    print(f"\npeak memory × {growth:.2f} for a log × {longer:.1f}")
+    longer = year["event_lines"] / month["event_lines"]
+    print(
+        f"\npeak memory × {growth:.2f} for a log × {longer:.1f} of the same cases; "
+        f"about {per_case:,.0f} bytes per open case"
+    )
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -78,7 +78,8 @@ def test_the_audit_benchmark_runs_clean_and_measures_memory(tmp_path: Path) -> N
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    small, large = json.loads(out.read_text(encoding="utf-8"))["results"]
-    assert large["event_lines"] > 9 * small["event_lines"]
-    assert small["exit"] == large["exit"] == 0  # the generated year audits clean
+    tenth, month, year = json.loads(out.read_text(encoding="utf-8"))["results"]
+    assert year["event_lines"] > 9 * tenth["event_lines"]
+    assert year["event_lines"] > 5 * month["event_lines"] and year["cases"] == month["cases"]
+    assert tenth["exit"] == month["exit"] == year["exit"] == 0  # the generated logs audit clean
     assert "peak memory ×" in done.stdout

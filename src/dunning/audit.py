@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import calendar as months
 import heapq
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from sys import intern
 from typing import Any, TextIO
 
 from .engines.interpret import evaluator
@@ -200,16 +202,30 @@ REACHED_OUTCOMES = frozenset({"connected", "promised", "refused"})
 _PATIENCE = timedelta(days=1)
 
 
-@dataclass
-class _Cycle:
-    """A held case's place in its monthly cycle: its work counted by week of the cycle."""
+class _Held:
+    """A held case in its cycle: its holder, its bank, and its work counted by week.
 
-    start: date
-    number: int
-    collector: str | None
-    team: str | None
-    bank: str | None
-    weeks: list[list[int]]  # per week of this cycle and the next: the _COUNTERS
+    Small on purpose (a year's audit holds one per open case): ``counts`` has the
+    :data:`_COUNTERS` of each week of the current cycle and the next, as 16-bit numbers.
+    """
+
+    __slots__ = ("bank", "cohort", "collector", "counts", "team")
+
+    def __init__(self, cohort: date, bank: str | None, weeks: int) -> None:
+        self.cohort = cohort
+        self.bank = bank
+        self.collector: str | None = None
+        self.team: str | None = None
+        self.counts = array("H", bytes(2 * weeks * 2 * len(_COUNTERS)))
+
+
+@dataclass
+class _Cohort:
+    """The cases first assigned on one day: their cycles start, and their nodes fall, together."""
+
+    start: date  # the current cycle's first day
+    number: int = 1
+    cases: list[str] = field(default_factory=list)
 
 
 class _Auditor:
@@ -232,7 +248,8 @@ class _Auditor:
         self.seq = 0
         self.recorded: dict[date, set[str]] = {}  # recent days: the cases with a contact on record
         self.bank_of: dict[str, str] = {}  # cases received, until they enter their cycle
-        self.cycles: dict[str, _Cycle] = {}
+        self.cycles: dict[str, _Held] = {}
+        self.cohorts: dict[date, _Cohort] = {}
         cycle = procedure.obligations.get("cycle")
         self.nodes = cycle.settings["nodes"] if cycle is not None else ()
         self.cycle_weeks = cycle.settings["weeks"] if cycle is not None else 0
@@ -427,77 +444,91 @@ class _Auditor:
     def holding(self, event: Any) -> None:
         """Who holds each case: a case enters its cycle when first assigned, leaves when closed."""
         if isinstance(event, ReceivedEvent):
-            self.bank_of[event.case_id] = event.payload.bank
+            self.bank_of[event.case_id] = intern(event.payload.bank)
         elif isinstance(event, AssignmentEvent) and event.type == "assignment.assigned":
-            found = self.cycles.get(event.case_id)
-            if found is None:
-                start = self.local_day(event.at)
-                found = self.cycles[event.case_id] = _Cycle(
-                    start, 1, None, None, self.bank_of.pop(event.case_id, None), self.fresh(2)
-                )
-                self.plan(event.case_id, found)
-            found.collector, found.team = event.payload.collector_id, event.payload.team
+            held = self.cycles.get(event.case_id)
+            if held is None:
+                day = self.local_day(event.at)
+                cohort = self.cohorts.get(day)
+                if cohort is None:
+                    cohort = self.cohorts[day] = _Cohort(day)
+                    self.plan(day, cohort)
+                held = _Held(day, self.bank_of.pop(event.case_id, None), self.cycle_weeks)
+                self.cycles[event.case_id] = held
+                cohort.cases.append(event.case_id)
+            held.collector, held.team = _interned(event.payload.collector_id, event.payload.team)
         elif isinstance(event, HandoverEvent) and event.case_id in self.cycles:
-            found = self.cycles[event.case_id]
-            found.collector, found.team = event.payload.to_collector, event.payload.team
+            held = self.cycles[event.case_id]
+            held.collector, held.team = _interned(event.payload.to_collector, event.payload.team)
         elif isinstance(event, ClosedEvent):
             self.cycles.pop(event.case_id, None)  # a closed case has no more nodes
             self.bank_of.pop(event.case_id, None)
 
-    def fresh(self, cycles: int) -> list[list[int]]:
-        return [[0] * len(_COUNTERS) for _ in range(self.cycle_weeks * cycles)]
-
-    def plan(self, case_id: str, cycle: _Cycle) -> None:
-        """Put the cycle's node deadlines (the end of each node's week) on the calendar."""
+    def plan(self, key: date, cohort: _Cohort) -> None:
+        """Put the cohort's node deadlines (the end of each node's week) on the calendar."""
         for week in self.node_weeks:
-            last = cycle.start + timedelta(days=7 * week - 1)
-            self.later(self.end_of(last), "node", case_id, cycle.number, week)
+            last = cohort.start + timedelta(days=7 * week - 1)
+            self.later(self.end_of(last), "node", key, cohort.number, week)
 
     def count(self, case_id: str, day: date, contact: Any) -> None:
-        cycle = self.cycles.get(case_id)
-        if cycle is None:
+        held = self.cycles.get(case_id)
+        if held is None:
             return
-        index = (day - cycle.start).days // 7
-        if not 0 <= index < len(cycle.weeks):
+        index = (day - self.cohorts[held.cohort].start).days // 7
+        if not 0 <= index < 2 * self.cycle_weeks:
             return  # before the cycle, or beyond the next one: no node of it is still open
-        counters = cycle.weeks[index]
+        at = index * len(_COUNTERS)
+        counts = held.counts
         if contact is None:
-            counters[4] += 1
+            counts[at + 4] = min(counts[at + 4] + 1, 0xFFFF)
             return
-        counters[0] += 1
-        counters[1] += contact.outcome.value in REACHED_OUTCOMES
-        counters[2] += contact.promise_amount is not None
-        counters[3] += contact.channel.value == "field_visit"
+        counts[at] = min(counts[at] + 1, 0xFFFF)
+        counts[at + 1] += counts[at + 1] < 0xFFFF and contact.outcome.value in REACHED_OUTCOMES
+        counts[at + 2] += counts[at + 2] < 0xFFFF and contact.promise_amount is not None
+        counts[at + 3] += counts[at + 3] < 0xFFFF and contact.channel.value == "field_visit"
 
-    def node(self, deadline: datetime, case_id: str, number: int, week: int) -> None:
-        cycle = self.cycles.get(case_id)
-        if cycle is None or cycle.number != number:
-            return  # closed since
-        if self.start is None or self.start <= deadline.date() <= self.end:
-            self.test(deadline, case_id, cycle, week)
+    def node(self, deadline: datetime, key: date, number: int, week: int) -> None:
+        cohort = self.cohorts[key]
+        judged = self.start is None or self.start <= deadline.date() <= self.end
+        tests = [t for t in self.tests if t[0].week == week]
+        live: list[str] = []
+        for case_id in cohort.cases:
+            held = self.cycles.get(case_id)
+            if held is None or held.cohort != key:
+                continue  # closed since (or closed and taken in again: another cohort)
+            live.append(case_id)
+            if judged and tests:
+                self.test(deadline, case_id, held, number, week, tests)
+        cohort.cases = live
         if week == self.node_weeks[-1]:
             # The cycle's last node: the next cycle starts after its last week.
-            cycle.start += timedelta(days=7 * self.cycle_weeks)
-            cycle.number += 1
-            cycle.weeks = cycle.weeks[self.cycle_weeks :] + self.fresh(1)
-            if cycle.start <= self.end:
-                self.plan(case_id, cycle)
+            size = self.cycle_weeks * len(_COUNTERS)
+            for case_id in live:
+                counts = self.cycles[case_id].counts
+                counts[:size] = counts[size:]
+                counts[size:] = array("H", bytes(2 * size))
+            cohort.start += timedelta(days=7 * self.cycle_weeks)
+            cohort.number += 1
+            if cohort.start <= self.end and live:
+                self.plan(key, cohort)
+            elif not live:
+                del self.cohorts[key]
 
-    def test(self, deadline: datetime, case_id: str, cycle: _Cycle, week: int) -> None:
-        number = cycle.number
-        facts: dict[str, Any] = dict.fromkeys(_COUNTERS, 0)
-        for counters in cycle.weeks[:week]:
-            for name, value in zip(_COUNTERS, counters, strict=True):
-                facts[name] += value
-        facts.update(week=week, cycle=number, team=cycle.team, collector=cycle.collector,
-                     bank=cycle.bank)  # fmt: skip
-        for node, when, require in self.tests:
-            if node.week != week or (when is not None and when(facts) is not True):
+    def test(self, deadline: datetime, case_id: str, held: _Held, number: int, week: int,
+             tests: list[Any]) -> None:  # fmt: skip
+        counts, width = held.counts, len(_COUNTERS)
+        facts: dict[str, Any] = {
+            name: sum(counts[k : week * width : width]) for k, name in enumerate(_COUNTERS)
+        }
+        facts.update(week=week, cycle=number, team=held.team, collector=held.collector,
+                     bank=held.bank)  # fmt: skip
+        for node, when, require in tests:
+            if when is not None and when(facts) is not True:
                 continue
             self.result.checked["cycle"] += 1
             if require(facts) is not True:
                 done = ", ".join(f"{facts[n]} {n.replace('_', ' ')}" for n in _COUNTERS)
-                self.find("cycle", case_id, cycle.collector,
+                self.find("cycle", case_id, held.collector,
                           f"node {node.id} (week {week} of cycle {number}, to "
                           f"{deadline.date()}): {done}",
                           f"{node.require_text}" + (f" ({node.doc})" if node.doc else ""),
@@ -584,6 +615,11 @@ class _Auditor:
                     self.find("reconciliation", None, None,
                               f"the reconciliation with {bank} of {first:%Y-%m} was filed late",
                               f"filed by {due.date()}", earliest[4], day=due.date())  # fmt: skip
+
+
+def _interned(collector: str | None, team: str | None) -> tuple[str | None, str | None]:
+    """Ids shared by many cases, held once."""
+    return (intern(collector) if collector else None, intern(team) if team else None)
 
 
 def _months(start: date, end: date) -> Iterator[tuple[date, date]]:

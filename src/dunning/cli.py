@@ -631,16 +631,7 @@ def _agency_commands(commands: Any) -> None:
     perf.add_argument("--ledger", default=None, metavar="PAYMENTS",
                       help="the bank's payment file: JSON Lines, CSV or .xlsx in the ledger "
                       "format (without it, nothing is recovered)")  # fmt: skip
-    perf.add_argument(
-        "--ledger-format", choices=("jsonl", "csv", "xlsx"), default=None,
-        help="the payment file's format (default: by its extension; JSON Lines otherwise)",
-    )  # fmt: skip
-    perf.add_argument(
-        "--ledger-column", action="append", default=[], metavar="FIELD=HEADER",
-        help="the payment table's column for a field (reference, case_id, loan_id, date, "
-        "amount, currency, reverses, note); repeatable",
-    )  # fmt: skip
-    perf.add_argument("--encoding", default="utf-8", help="of a CSV payment file (e.g. gb18030)")
+    _ledger_options(perf)
     perf.add_argument("--collectors", default=None,
                       help="the collectors file: each collector's team (default: the team the "
                       "events last gave them)")  # fmt: skip
@@ -669,6 +660,11 @@ def _money_options(parser: argparse.ArgumentParser, *, periods: bool = True) -> 
             "--period", choices=("month", "week", "range"), default="month",
             help="a statement per calendar month, ISO week, or one for the whole --from/--to range",
         )  # fmt: skip
+    _ledger_options(parser)
+
+
+def _ledger_options(parser: argparse.ArgumentParser) -> None:
+    """How to read a ledger (or a bank's payment file) that is a table."""
     parser.add_argument(
         "--ledger-format", choices=("jsonl", "csv", "xlsx"), default=None,
         help="the ledger's format (default: by its extension; JSON Lines otherwise)",

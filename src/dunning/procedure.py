@@ -386,7 +386,7 @@ def _nodes(r: Reader, node: PNode) -> tuple[CycleNode, ...] | None:
         return None
     typer = Typer(
         Scope({}, {}, (), (), facts=CYCLE_FACTS,
-              facts_hint="a cycle node reads the facts listed in docs/agency.md#the-cycle"),
+              facts_hint="a cycle node reads the facts of docs/agency.md#the-cycles-weekly-nodes"),
         r.src,
     )  # fmt: skip
     nodes: list[CycleNode] = []
