@@ -127,7 +127,7 @@ def test_every_shipped_policy_decides_the_portfolio_identically(path: Path) -> N
 
 
 @settings(
-    max_examples=5000 if SLOW else 150,
+    max_examples=5000 if SLOW else 80,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     deadline=None,
 )
@@ -351,10 +351,10 @@ def test_money_is_compared_as_integer_minor_units(tmp_path: Path) -> None:
 
 
 def test_memory_stays_flat_over_load_and_decide_cycles(tmp_path: Path) -> None:
-    # 1,000 cycles in the slow profile, 250 in `make test`; 20 KiB a cycle would be a leak.
+    # 1,000 cycles in the slow profile, 150 in `make test`; 20 KiB a cycle would be a leak.
     path = ROOT / "rules" / "lender.yaml"
     case = _overdue(1, 95)
-    cycles = 1000 if SLOW else 250
+    cycles = 1000 if SLOW else 150
 
     def cycle() -> None:
         policy = load_policy(path, engine="rete")
