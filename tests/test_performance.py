@@ -259,3 +259,16 @@ def test_wrong_arguments_are_refused_clearly(bad: dict[str, Any]) -> None:
                                  "end": NOVEMBER[1], **bad}  # fmt: skip
     with pytest.raises(ArgumentError):
         performance(EVENTS, **arguments)
+
+
+def test_payments_of_a_case_of_no_known_bank_earn_no_commission_and_say_so() -> None:
+    assigned = json.dumps({"type": "assignment.assigned", "at": "2026-11-02T11:00:00+08:00",
+                           "actor": "L1", "case_id": "X", "payload": {"collector_id": "C9",
+                           "reason": "new"}})  # fmt: skip
+    paid = [LedgerLine(reference=f"P{i}", case_id="X", date=date(2026, 11, 3 + i),
+                       amount=Decimal("10.00")) for i in range(3)]  # fmt: skip
+    report = performance([assigned], procedure=PROCEDURE, as_of=AS_OF, start=NOVEMBER[0],
+                         end=NOVEMBER[1], payments=paid)  # fmt: skip
+    (row,) = [r for r in report.rows if r.level == "collector" and r.collector == "C9"]
+    assert (row.bank, row.figures.recovered) == (None, Decimal("30.00"))
+    assert row.figures.commission == 0 and report.no_terms == ["(unknown bank)"]

@@ -365,8 +365,9 @@ class _Tally:
             cell["recovered"] += amount
             terms = self.p.banks.get(bank) if bank else None
             if terms is None:
-                if bank not in report.no_terms:
-                    report.no_terms.append(bank or "(unknown bank)")
+                name = bank or "(unknown bank)"
+                if name not in report.no_terms:
+                    report.no_terms.append(name)
                 continue
             cell["commission"] += round_money(amount * terms.commission_rate, report.currency)
 
