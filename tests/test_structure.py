@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import sys
 from collections.abc import Mapping
-from datetime import date, time
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -445,3 +446,50 @@ def test_mine():
         "-W", "error::pytest.PytestCollectionWarning", "-p", "no:cacheprovider"
     )
     result.assert_outcomes(passed=1)
+
+
+# -- a loaded policy travels by pickle (worker processes, Spark, Dask, Ray) -----------------------
+
+NEEDS_RETE = pytest.mark.skipif(
+    sys.version_info >= (3, 13), reason="durable-rules does not import on CPython 3.13+"
+)
+
+
+@pytest.mark.parametrize("engine", ["compiled", pytest.param("rete", marks=NEEDS_RETE)])
+def test_a_policy_pickles_with_its_digest_and_decides_alike(engine: str) -> None:
+    import pickle
+
+    from dunning.policy import _UNPICKLED
+
+    policy = load_policy(LENDER, engine=engine, params={"penalty_multiplier": "1.4"})
+    _UNPICKLED.clear()
+    again = pickle.loads(pickle.dumps(policy))
+    assert (again.digest, again.engine, again.params) == (policy.digest, engine, policy.params)
+    assert again is not policy and again.params["penalty_multiplier"] == Decimal("1.4")
+    # The receiving process compiles a policy once: a second pickle of it is the same object.
+    assert pickle.loads(pickle.dumps(policy)) is again
+    case = (ROOT / "examples" / "case.json").read_text(encoding="utf-8")
+    moment = datetime(2026, 11, 28, 10, tzinfo=timezone(timedelta(hours=8)))
+    assert again.decide(case, as_of=moment, portfolio=Portfolio(200)) == policy.decide(
+        case, as_of=moment, portfolio=Portfolio(200)
+    )
+
+
+def test_a_policy_with_a_host_profile_pickles(tmp_path: Path) -> None:
+    import pickle
+
+    policy = load(tmp_path, policy_text() + "  profile: hk\n", profiles=[HONG_KONG])
+    again = pickle.loads(pickle.dumps(policy))
+    assert again.digest == policy.digest and again.ir.guards.profile == "hk"
+
+
+def test_a_pickled_policy_that_loads_otherwise_is_refused(tmp_path: Path) -> None:
+    import pickle
+
+    from dunning.policy import _UNPICKLED
+
+    policy = load(tmp_path, policy_text())
+    _UNPICKLED.clear()
+    data = pickle.dumps(policy).replace(policy.digest.encode(), b"sha256:" + b"0" * 64)
+    with pytest.raises(ConfigError, match="loads with digest"):
+        pickle.loads(data)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -107,10 +108,12 @@ def load_policy(
     if not isinstance(path, str | Path):
         raise ArgumentError(f"path must be a str or a pathlib.Path, not {type(path).__name__}")
     _check_options(engine, params)
+    profiles = tuple(profiles)
     ir, source, content = compile_file(Path(path), params, profiles)
     if ir is None:
         raise PolicyError(source.diagnostics)
-    return _policy(ir, source.diagnostics, engine, content)
+    recipe = _Recipe.of(content, str(path), engine, params, profiles)
+    return _policy(ir, source.diagnostics, engine, content, recipe)
 
 
 def loads_policy(
@@ -132,6 +135,7 @@ def loads_policy(
     if not isinstance(name, str):
         raise ArgumentError(f"name must be a str, not {type(name).__name__}")
     _check_options(engine, params)
+    profiles = tuple(profiles)
     content = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
     if isinstance(text, bytes):
         ir, source = compile_bytes(name, text, params, profiles)
@@ -139,7 +143,8 @@ def loads_policy(
         ir, source = compile_policy(name, text, params, profiles)
     if ir is None:
         raise PolicyError(source.diagnostics)
-    return _policy(ir, source.diagnostics, engine, content)
+    recipe = _Recipe.of(content, name, engine, params, profiles)
+    return _policy(ir, source.diagnostics, engine, content, recipe)
 
 
 def _check_options(engine: object, params: object) -> None:
@@ -153,9 +158,77 @@ def _check_options(engine: object, params: object) -> None:
         )
 
 
-def _policy(ir: PolicyIR, diagnostics: list[Diagnostic], engine: str, content: bytes) -> Policy:
+def _policy(
+    ir: PolicyIR, diagnostics: list[Diagnostic], engine: str, content: bytes, recipe: _Recipe
+) -> Policy:
     digest = _digest(content, ir.params)
-    return Policy(ir, digest, _engine(engine, ir, digest), diagnostics, content)
+    return Policy(ir, digest, _engine(engine, ir, digest), diagnostics, content, recipe)
+
+
+@dataclass(frozen=True)
+class _Recipe:
+    """How a policy was loaded: all a pickled policy carries to be loaded again elsewhere.
+
+    Attributes:
+        content: The rule file's bytes.
+        name: The file's name (for diagnostics).
+        engine: The engine's name.
+        params: The parameter overrides as they were given.
+        profiles: The host's guard profiles, as plain data.
+    """
+
+    content: bytes
+    name: str
+    engine: str
+    params: tuple[tuple[str, Any], ...]
+    profiles: tuple[tuple[str, dict[str, Any], str | None, str], ...]
+
+    @classmethod
+    def of(
+        cls,
+        content: bytes,
+        name: str,
+        engine: str,
+        params: Mapping[str, Any] | None,
+        profiles: tuple[GuardProfile, ...],
+    ) -> _Recipe:
+        plain = tuple(
+            (p.name, {g: None if s is None else dict(s) for g, s in p.guards.items()},
+             p.extends, p.sources)
+            for p in profiles
+        )  # fmt: skip
+        return cls(content, name, engine, tuple(sorted((params or {}).items())), plain)
+
+    def load(self) -> Policy:
+        profiles = [GuardProfile(name, guards, extends, sources)
+                    for name, guards, extends, sources in self.profiles]  # fmt: skip
+        return loads_policy(self.content, name=self.name, engine=self.engine,
+                            params=dict(self.params) or None, profiles=profiles)  # fmt: skip
+
+
+#: Policies loaded from pickles in this process, by digest and engine: a worker that receives
+#: the same policy with every task compiles it once.
+_UNPICKLED: dict[tuple[str, str], Policy] = {}
+_UNPICKLED_LOCK = threading.Lock()
+_UNPICKLED_MAX = 16
+
+
+def _unpickle(recipe: _Recipe, digest: str) -> Policy:
+    """A pickled policy, loaded again (or found among those this process already loaded)."""
+    key = (digest, recipe.engine)
+    with _UNPICKLED_LOCK:
+        found = _UNPICKLED.get(key)
+        if found is None:
+            found = recipe.load()
+            if found.digest != digest:
+                raise ConfigError(
+                    f"the pickled policy {recipe.name} loads with digest {found.digest}, not "
+                    f"{digest}: is this process's dunning another version?"
+                )
+            if len(_UNPICKLED) >= _UNPICKLED_MAX:
+                del _UNPICKLED[next(iter(_UNPICKLED))]
+            _UNPICKLED[key] = found
+    return found
 
 
 def _digest(content: bytes, params: Mapping[str, Any]) -> str:
@@ -290,9 +363,11 @@ class Policy:
         engine: Engine,
         diagnostics: list[Diagnostic],
         content: bytes = b"",
+        recipe: _Recipe | None = None,
     ) -> None:
         self.ir = ir
         self.content = content
+        self._recipe = recipe
         self.name = ir.name
         self.version = ir.version
         self.digest = digest
@@ -336,6 +411,16 @@ class Policy:
 
     def __repr__(self) -> str:
         return f"<Policy {self.name} {self.version} {self.digest[:19]} engine={self.engine}>"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as the recipe to load it again: the rule file's bytes, engine, overrides.
+
+        The receiving process compiles the policy once and reuses it for every later pickle of
+        the same digest; the digest is checked on arrival.
+        """
+        if self._recipe is None:
+            raise TypeError("only a policy made by load_policy or loads_policy can be pickled")
+        return (_unpickle, (self._recipe, self.digest))
 
     # -- deciding
 
