@@ -306,3 +306,24 @@ def test_cycle_nodes_are_checked_like_rules() -> None:
     with pytest.raises(PolicyError) as caught:
         loads_procedure(text)
     assert "beyond the cycle's 2 weeks" in str(caught.value)
+
+
+def test_a_moment_far_outside_the_years_is_refused_not_overflowed(tmp_path: Path) -> None:
+    # Found by the procedure test-file fuzzer: as_of 0001-01-01T00:00+14:00 overflowed a date.
+    from dunning import ConfigError
+    from dunning.policytests import run_test_files
+
+    far = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14)))
+    with pytest.raises(ConfigError, match="outside the years"):
+        audit(EVENTS, procedure=PROCEDURE, as_of=far)
+    with pytest.raises(ConfigError, match="outside the years"):
+        audit(EVENTS, procedure=PROCEDURE, as_of=AS_OF, end=date(9999, 12, 31))
+    (tmp_path / "p.yaml").write_text("procedure: p\nobligations:\n  intake:\n", encoding="utf-8")
+    (tmp_path / "p.tests.yaml").write_text(
+        'procedure: p.yaml\nas_of: "0001-01-01T00:00:00+14:00"\nto: 9999-12-31\ntests:\n'
+        "  - name: t\n    events: []\n    expect: {findings: []}\n",
+        encoding="utf-8",
+    )
+    (result,) = run_test_files([tmp_path / "p.tests.yaml"])
+    assert [(d.line, d.code) for d in result.diagnostics if d.code == "bad-value"] == [
+        (2, "bad-value"), (3, "bad-value")]  # fmt: skip

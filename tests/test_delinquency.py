@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -22,6 +23,9 @@ from dunning import (
     parse_case,
     schedule_of,
 )
+from dunning.delinquency import quick_overdue
+from dunning.model import Payment
+from dunning.schedule import iter_schedule_parts
 from strategies import cases_with_payments
 
 D = Decimal
@@ -347,3 +351,63 @@ def test_acceleration_before_the_loan_starts_is_refused() -> None:
     assert [(p.path, p.code) for p in info.value.problems] == [
         ("loan.accelerated_on", "date_order")
     ]
+
+
+# -- the quick reading that counts a book's overdue borrowers ---------------------------------
+
+
+@st.composite
+def paying_cases(draw: st.DrawFn) -> Case:
+    """Cases with random payments, or with the schedule paid on time, early, late or in part."""
+    case = draw(cases_with_payments())
+    if draw(st.booleans()):
+        return case
+    payments = []
+    for n, (due, principal, interest) in enumerate(iter_schedule_parts(case.loan)):
+        if n >= 40:
+            break
+        how = draw(st.sampled_from(["on_time", "on_time", "early", "late", "part", "skip"]))
+        amount = principal + interest
+        if how == "skip" or amount <= 0:
+            continue
+        day = due + timedelta(days={"early": -3, "late": 5}.get(how, 0))
+        if how == "part":
+            amount = max((amount / 2).quantize(Decimal("0.01")), Decimal("0.01"))
+        payments.append(Payment(date=day, amount=amount))
+    return case.model_copy(update={"payments": tuple(payments)})
+
+
+@given(
+    case=paying_cases(),
+    moment=st.datetimes(datetime(2015, 6, 1), datetime(2034, 1, 1), timezones=st.just(UTC)),
+    penalty=st.sampled_from([None, Decimal("1.5")]),
+    allocation=st.permutations(["penalty", "interest", "principal"]),
+)
+def test_the_quick_reading_of_a_case_agrees_with_its_assessment(
+    case: Case, moment: datetime, penalty: Decimal | None, allocation: list[str]
+) -> None:
+    assessor = Assessor(allocation=tuple(allocation), penalty_multiplier=penalty)  # type: ignore[arg-type]
+    data = json.loads(case.model_dump_json())
+    found = quick_overdue(data, moment, products=frozenset({"consumer_finance", "credit_card"}),
+                          penalty=penalty is not None)  # fmt: skip
+    if found is not None:
+        assert found == (case.borrower.party_id, assessor.assess(case, moment).dpd > 0)
+    if penalty is None:
+        assert found is not None  # without a penalty every explicit or generated schedule settles
+
+
+def test_the_quick_reading_leaves_what_it_cannot_settle_to_the_assessment() -> None:
+    moment = datetime(2026, 11, 28, 2, tzinfo=UTC)
+    base = json.loads(json.dumps(case_dict()))
+    products = frozenset({"consumer_finance"})
+    assert quick_overdue(base, moment, products=frozenset({"mortgage"}), penalty=True) == (
+        None, False)  # fmt: skip
+    for broken in (
+        {"loan": {**base["loan"], "accelerated_on": "2026-10-01"}},
+        {"loan": {**base["loan"], "principal": "-5"}},
+        {"payments": [{"date": "2026-09-01", "amount": 100}]},  # a JSON number: read in full
+        {"payments": [{"date": "2026-09-01", "amount": "100.00", "currency": "USD"}]},
+        {"borrower": {**base["borrower"], "timezone": "Mars/Base"}},
+        {"borrower": {"name": "no party id"}},
+    ):
+        assert quick_overdue({**base, **broken}, moment, products=products, penalty=True) is None

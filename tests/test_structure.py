@@ -493,3 +493,7 @@ def test_a_pickled_policy_that_loads_otherwise_is_refused(tmp_path: Path) -> Non
     data = pickle.dumps(policy).replace(policy.digest.encode(), b"sha256:" + b"0" * 64)
     with pytest.raises(ConfigError, match="loads with digest"):
         pickle.loads(data)
+    version = dunning.__version__.encode()
+    other = pickle.dumps(policy).replace(version, b"9" * len(version))  # the same length
+    with pytest.raises(ConfigError, match="install the same version on the driver and the workers"):
+        pickle.loads(other)

@@ -35,6 +35,7 @@ from .events import (
     ReviewEvent,
     parse_event,
 )
+from .policy import check_as_of
 from .procedure import Procedure
 
 __all__ = ["Audit", "Finding", "audit"]
@@ -163,6 +164,9 @@ def run_audit(
         raise ArgumentError("audit takes procedure=Procedure (load_procedure)")
     if not isinstance(as_of, datetime) or as_of.tzinfo is None:
         raise ArgumentError("as_of must be an aware datetime")
+    for moment in (as_of, start, end):  # ConfigError far outside the years dunning reads
+        if moment is not None:
+            check_as_of(moment)
     last = end or as_of.astimezone(procedure.zone).date()
     auditor = _Auditor(procedure, as_of, start, last)
     for line, text in enumerate(events, start=1):

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from .agencies import Agencies
 from .cases import check_batch, parse_case
-from .delinquency import Assessment, Assessor
+from .delinquency import Assessment, Assessor, quick_overdue
 from .engines import Engine, RuleTrace, Verdict
 from .errors import (
     ArgumentError,
@@ -213,8 +213,18 @@ _UNPICKLED_LOCK = threading.Lock()
 _UNPICKLED_MAX = 16
 
 
-def _unpickle(recipe: _Recipe, digest: str) -> Policy:
-    """A pickled policy, loaded again (or found among those this process already loaded)."""
+def _unpickle(recipe: _Recipe, digest: str, version: str) -> Policy:
+    """A pickled policy, loaded again (or found among those this process already loaded).
+
+    The pickling process's dunning must be this one: another version may decide otherwise.
+    """
+    from . import __version__
+
+    if version != __version__:
+        raise ConfigError(
+            f"the policy {recipe.name} was pickled by dunning {version} and this process has "
+            f"dunning {__version__}: install the same version on the driver and the workers"
+        )
     key = (digest, recipe.engine)
     with _UNPICKLED_LOCK:
         found = _UNPICKLED.get(key)
@@ -420,7 +430,9 @@ class Policy:
         """
         if self._recipe is None:
             raise TypeError("only a policy made by load_policy or loads_policy can be pickled")
-        return (_unpickle, (self._recipe, self.digest))
+        from . import __version__
+
+        return (_unpickle, (self._recipe, self.digest, __version__))
 
     # -- deciding
 
@@ -445,7 +457,7 @@ class Policy:
         check_as_of(moment)
         return moment
 
-    def assess(self, case: Case, as_of: date | datetime) -> Assessment:
+    def assess(self, case: Case | Mapping[str, Any] | str, as_of: date | datetime) -> Assessment:
         """Assess ``case`` as the rules see it: this policy's bands and penalty, held to its cap.
 
         The figures are those the rules read and the decision charges before any fee a rule
@@ -550,6 +562,9 @@ class Policy:
                 case, assessment = self._prepare(item, moment)
             except CaseError as error:
                 prepared.append((line, error))
+                found = self._quick(item, moment)  # counted as overdue_borrowers counts it
+                if found is not None and found[1] and found[0] is not None:
+                    overdue.add(found[0])
                 continue
             if assessment.dpd > 0:
                 overdue.add(case.borrower.party_id)
@@ -572,13 +587,24 @@ class Policy:
 
         Their number is the ``overdue_customers`` figure :meth:`decide_many` counts for a batch
         given without a portfolio; this reads the batch one case at a time, so a host (or the
-        command line) can count in a first pass and then stream the batch with the figure.
-        Cases that are invalid or not covered are not counted.
+        command line, or Spark) can count in a first pass and then stream the batch with it.
+
+        A borrower is overdue when a case of theirs the policy covers is past due by its loan,
+        its payments and its delinquency snapshot. Most cases are settled from those parts
+        alone (:func:`~dunning.delinquency.quick_overdue`: the loan validated, no rules, no
+        guards, a fraction of a decision's cost); the rest are read and assessed in full. So a
+        case whose loan is readable counts even when another part of it is invalid (a bad phone
+        number does not make its borrower less overdue); a case whose loan is not is not counted.
         """
         moment = self.moment(as_of)
         check_batch(cases, "overdue_borrowers")
         overdue: set[str] = set()
         for item in cases:
+            found = self._quick(item, moment)
+            if found is not None:
+                if found[1] and found[0] is not None:
+                    overdue.add(found[0])
+                continue
             try:
                 case, assessment = self._prepare(item, moment)
             except CaseError:
@@ -586,6 +612,26 @@ class Policy:
             if assessment.dpd > 0:
                 overdue.add(case.borrower.party_id)
         return overdue
+
+    def _quick(self, item: Any, moment: datetime) -> tuple[str | None, bool] | None:
+        """:func:`~dunning.delinquency.quick_overdue` of an input, when it is data to read."""
+        if isinstance(item, str | bytes):
+            try:
+                data = json.loads(item)
+            except (ValueError, RecursionError):
+                return None
+        elif isinstance(item, Mapping):
+            data = item
+        elif isinstance(item, Case):
+            return None  # already validated: the assessment is as cheap
+        else:
+            return None
+        if not isinstance(data, Mapping):
+            return None
+        return quick_overdue(
+            data, moment, products=self._products,
+            penalty=self.ir.penalty_multiplier is not None,
+        )  # fmt: skip
 
     def explain(
         self,

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from .audit import Finding, audit
-from .errors import PolicyError
+from .errors import ConfigError, PolicyError
+from .policy import check_as_of
 from .procedure import Procedure, load_procedure
 from .rules.reader import Reader, plain
 from .rules.source import PMap, PNode, PScalar, PSeq, Source
@@ -108,11 +109,17 @@ def _when(reader: Reader, node: PNode | None, parent: PMap, kind: type) -> Any:
             moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
             if moment.tzinfo is None:
                 raise ValueError
+            check_as_of(moment)
             return moment
-        return value if isinstance(value, date) else date.fromisoformat(str(value))
+        day = value if isinstance(value, date) else date.fromisoformat(str(value))
+        check_as_of(day)
+        return day
     except ValueError:
         what = "an ISO datetime with its offset" if kind is datetime else "a date YYYY-MM-DD"
         reader.src.report(node.pos, "bad-value", f"must be {what}")
+        return None
+    except ConfigError as exc:
+        reader.src.report(node.pos, "bad-value", str(exc))
         return None
 
 

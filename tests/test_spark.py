@@ -1,0 +1,226 @@
+"""dunning on Spark, for real, in local[2]: the command line's decisions, one row per input row,
+whatever the partitions (docs/cluster.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dunning import Portfolio, load_policy
+
+ROOT = Path(__file__).resolve().parent.parent
+PORTFOLIO = ROOT / "examples" / "portfolio.jsonl"
+LENDER = ROOT / "rules" / "lender.yaml"
+AS_OF = datetime.fromisoformat("2026-11-28T10:00:00+08:00")
+
+if shutil.which("java") is None:  # pragma: no cover - the machine has Java 17
+    pytest.skip("Spark's local mode needs a Java runtime on the PATH", allow_module_level=True)
+pyspark = pytest.importorskip("pyspark", reason="pyspark comes with the dev extra")
+# One worker runs every Spark test: a JVM per xdist worker would cost more than it saves.
+pytestmark = pytest.mark.xdist_group("spark")
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    from pyspark.sql import SparkSession
+
+    # Spark's Python workers must run this interpreter (with dunning): docs/cluster.md.
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("dunning-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.driver.memory", "1g")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+def lines_with_bad_ones() -> list[str]:
+    """The example portfolio (with its uncovered products) plus a broken line and a bad case."""
+    lines = PORTFOLIO.read_text(encoding="utf-8").splitlines()
+    return [*lines, "{not json", json.dumps({"case_id": "X-1", "loan": {"product": "lease"}})]
+
+
+def frame(spark: Any, lines: list[str]) -> Any:
+    return spark.createDataFrame(list(enumerate(lines)), "k long, case string")
+
+
+def cli(path: Path, *args: str) -> list[dict[str, Any]]:
+    done = subprocess.run(
+        [sys.executable, "-m", "dunning", "decide", "--policy", str(LENDER), "--as-of",
+         AS_OF.isoformat(), "--format", "jsonl", *args, str(path)],
+        capture_output=True, text=True, check=False, timeout=600,
+    )  # fmt: skip
+    assert done.returncode in (0, 1), done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def same_as_cli(rows: list[Any], expected: list[dict[str, Any]]) -> None:
+    """Row k of Spark's result says what line k+1 of the command line's output says."""
+    assert len(rows) == len(expected)
+    for row, line in zip(sorted(rows, key=lambda r: r.k), expected, strict=True):
+        if "error" in line and "errors" in line:
+            assert row.status in ("rejected", "skipped") and row.decision is None
+            record = json.loads(row.error)
+            assert record["errors"] == line["errors"] and record["case_id"] == line["case_id"]
+            assert (row.status == "skipped") == (line["error"]["code"] == "product_not_covered")
+        else:
+            assert row.status == "decided" and json.loads(row.decision) == line
+            assert (row.case_id, row.dpd, row.bucket) == (line["case_id"], line["dpd"],
+                                                          line["bucket"])  # fmt: skip
+            assert row.channel == line["action"]["channel"]
+            assert str(row.total_due.normalize()) == str(
+                __import__("decimal").Decimal(line["fee_terms"]["total_due"]).normalize()
+            )
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], Path]:
+    lines = lines_with_bad_ones()
+    path = tmp_path_factory.mktemp("spark") / "cases.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return lines, path
+
+
+def test_decisions_are_the_command_lines_without_a_figure(spark: Any, example: Any) -> None:
+    from dunning.spark import decide
+
+    lines, path = example
+    rows = decide(frame(spark, lines), load_policy(LENDER), AS_OF, key="k").collect()
+    same_as_cli(rows, cli(path))
+    statuses = {r.status for r in rows}
+    assert statuses == {"decided", "rejected", "skipped"}
+    assert sum(r.status == "rejected" for r in rows) == 2  # the broken line and the bad case
+
+
+def test_decisions_are_the_command_lines_with_a_given_figure(spark: Any, example: Any) -> None:
+    from dunning.spark import decide
+
+    lines, path = example
+    rows = decide(frame(spark, lines), LENDER, AS_OF, key="k", portfolio=40).collect()
+    same_as_cli(rows, cli(path, "--overdue-customers", "40"))
+
+
+def test_the_figure_is_the_whole_books_whatever_the_partitions(spark: Any) -> None:
+    from dunning.spark import overdue_customers
+
+    policy = load_policy(LENDER)
+    lines = PORTFOLIO.read_text(encoding="utf-8").splitlines()
+    whole = len(policy.overdue_borrowers(lines, as_of=AS_OF))
+    df = frame(spark, lines)
+    assert {overdue_customers(df.repartition(n), policy, AS_OF) for n in (1, 7, 50)} == {whole}
+
+
+def test_results_do_not_depend_on_partitioning(spark: Any) -> None:
+    from dunning.spark import decide
+
+    df = frame(spark, lines_with_bad_ones())
+    policy = load_policy(LENDER)
+    # The figure given: its own invariance is the test above.
+    results = [sorted(decide(df.repartition(n), policy, AS_OF, key="k", portfolio=500).collect())
+               for n in (1, 3, 50)]  # fmt: skip
+    assert results[0] == results[1] == results[2]
+    assert len(results[0]) == len(lines_with_bad_ones())
+
+
+def test_struct_columns_in_the_case_contracts_shape_decide_alike(spark: Any) -> None:
+    from pyspark.sql import functions as F
+
+    from dunning.spark import decide
+
+    text = frame(spark, PORTFOLIO.read_text(encoding="utf-8").splitlines()[:300])
+    schema = spark.read.json(str(PORTFOLIO)).schema
+    structs = text.select("k", F.from_json("case", schema).alias("case"))
+    policy = load_policy(LENDER)
+    by_text = decide(text, policy, AS_OF, key="k", portfolio=Portfolio(100)).collect()
+    by_struct = decide(structs, policy, AS_OF, key="k", portfolio=Portfolio(100)).collect()
+    assert sorted(by_text) == sorted(by_struct)
+
+
+def test_a_generated_file_of_ten_thousand_cases_decides_as_the_command_line(
+    spark: Any, tmp_path: Path
+) -> None:
+    from dunning.spark import decide
+
+    path = tmp_path / "cases.jsonl"
+    subprocess.run([sys.executable, str(ROOT / "examples" / "generate_portfolio.py"), "--out",
+                    str(path), "--cases", "10000", "--seed", "19"], check=True)  # fmt: skip
+    lines = path.read_text(encoding="utf-8").splitlines()
+    rows = decide(frame(spark, lines).repartition(6), LENDER, AS_OF, key="k").collect()
+    same_as_cli(rows, cli(path))
+
+
+def test_assessments_and_a_null_case(spark: Any) -> None:
+    from dunning.spark import assess
+
+    lines = PORTFOLIO.read_text(encoding="utf-8").splitlines()[:50]
+    df = spark.createDataFrame([*enumerate(lines), (99, None)], "k long, case string")
+    policy = load_policy(LENDER)
+    rows = {r.k: r for r in assess(df, policy, AS_OF, key="k").collect()}
+    assert len(rows) == 51 and rows[99].status == "rejected"
+    assert json.loads(rows[99].error)["error"]["code"] == "missing"
+    first = rows[0]
+    expected = policy.assess(lines[0], AS_OF)
+    assert (first.status, first.case_id, first.dpd, first.bucket) == (
+        "assessed", expected.case_id, expected.dpd, expected.bucket)  # fmt: skip
+    assert first.total_due == expected.total_due
+
+
+def test_wrong_inputs_are_refused_on_the_driver(spark: Any) -> None:
+    from dunning import ConfigError
+    from dunning.spark import decide
+
+    df = frame(spark, ["{}"])
+    with pytest.raises(ConfigError, match="no column 'cases'"):
+        decide(df, LENDER, AS_OF, column="cases")
+    with pytest.raises(ConfigError, match="must hold case JSON text or a struct"):
+        decide(df, LENDER, AS_OF, column="k")
+
+
+def example_args(tmp_path: Path) -> list[str]:
+    return ["--policy", str(LENDER), "--as-of", AS_OF.isoformat(), "--cases", str(PORTFOLIO),
+            "--out", str(tmp_path / "decisions.parquet")]  # fmt: skip
+
+
+def test_the_spark_submit_example_writes_every_decision(
+    spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    # In this process (its session is the one getOrCreate finds); spark-submit itself below.
+    sys.path.insert(0, str(ROOT / "examples"))
+    try:
+        import spark_decide
+    finally:
+        sys.path.pop(0)
+    monkeypatch.setattr(sys, "argv", ["spark_decide.py", *example_args(tmp_path)])
+    spark_decide.main()
+    assert capsys.readouterr().out.split() == ["decided", "1,035", "skipped", "165"]
+    written = spark.read.parquet(str(tmp_path / "decisions.parquet"))
+    assert written.count() == 1200 and written.select("line").distinct().count() == 1200
+
+
+@pytest.mark.skipif(os.environ.get("HYPOTHESIS_PROFILE") != "slow",
+                    reason="a second JVM takes half a minute: make test-slow runs it")  # fmt: skip
+def test_the_example_runs_under_spark_submit(tmp_path: Path) -> None:
+    submit = Path(sys.executable).parent / "spark-submit"
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable,
+           "PATH": f"{submit.parent}{os.pathsep}{os.environ['PATH']}"}  # fmt: skip
+    done = subprocess.run(
+        [str(submit), "--master", "local[2]", "--conf", "spark.ui.enabled=false",
+         str(ROOT / "examples" / "spark_decide.py"), *example_args(tmp_path)],
+        capture_output=True, text=True, env=env, check=False, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["decided", "1,035", "skipped", "165"]
