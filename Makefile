@@ -61,6 +61,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/settle.py --out benchmarks/results/latest-settle.json $(SETTLE_ARGS)
 	$(BIN)/python benchmarks/intake.py --out benchmarks/results/latest-intake.json $(INTAKE_ARGS)
 	$(BIN)/python benchmarks/audit.py --out benchmarks/results/latest-audit.json $(AUDIT_ARGS)
+	$(BIN)/python benchmarks/spark.py --out benchmarks/results/latest-spark.json $(SPARK_ARGS)
 
 # Regenerates the shipped example portfolio, its placement events, and the settlement example
 # (a year of placements, the payment ledger, an agency's claim) and the agency's month (the

@@ -244,7 +244,7 @@ def _shares_policy(weights: list[int]) -> Policy:
     return loads_policy(text)
 
 
-@settings(max_examples=6 if SLOW else 2, deadline=None)
+@settings(max_examples=6 if SLOW else 1, deadline=None)
 @given(st.lists(st.integers(1, 99), min_size=2, max_size=4))
 def test_fixed_shares_hold_within_one_case_in_a_hundred_over_ten_thousand(
     weights: list[int],

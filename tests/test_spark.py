@@ -29,7 +29,7 @@ pyspark = pytest.importorskip("pyspark", reason="pyspark comes with the dev extr
 pytestmark = pytest.mark.xdist_group("spark")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # one JVM for the worker's run: its start is the dear part
 def spark() -> Iterator[Any]:
     from pyspark.sql import SparkSession
 

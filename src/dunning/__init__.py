@@ -3,6 +3,7 @@
 The curated public API; everything else is importable from its module but may change.
 """
 
+from ._version import __version__
 from .agencies import Agencies, load_agencies, loads_agencies
 from .assign import AssignmentRun, HandoverFailed, HandoverRun, assign, handover
 from .audit import Audit, Finding, audit
@@ -88,8 +89,6 @@ from .reconcile import ClaimLine, Reconciliation, read_claim, read_claim_table, 
 from .rules.guard_config import BUILTIN_PROFILES, GuardProfile
 from .schedule import schedule_of
 from .settlement import Settlement, Statement, settle
-
-__version__ = "0.1.0.dev0"
 
 __all__ = [
     "BUILTIN_PROFILES",

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
+from ._version import __version__
 from .agencies import Agencies
 from .cases import check_batch, parse_case
 from .delinquency import Assessment, Assessor, quick_overdue
@@ -108,7 +109,7 @@ def load_policy(
     if not isinstance(path, str | Path):
         raise ArgumentError(f"path must be a str or a pathlib.Path, not {type(path).__name__}")
     _check_options(engine, params)
-    profiles = tuple(profiles)
+    profiles = _listed(profiles)
     ir, source, content = compile_file(Path(path), params, profiles)
     if ir is None:
         raise PolicyError(source.diagnostics)
@@ -135,7 +136,7 @@ def loads_policy(
     if not isinstance(name, str):
         raise ArgumentError(f"name must be a str, not {type(name).__name__}")
     _check_options(engine, params)
-    profiles = tuple(profiles)
+    profiles = _listed(profiles)
     content = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
     if isinstance(text, bytes):
         ir, source = compile_bytes(name, text, params, profiles)
@@ -145,6 +146,16 @@ def loads_policy(
         raise PolicyError(source.diagnostics)
     recipe = _Recipe.of(content, name, engine, params, profiles)
     return _policy(ir, source.diagnostics, engine, content, recipe)
+
+
+def _listed(profiles: Any) -> Any:
+    """The profiles as a tuple (the recipe keeps them); other values as given, to be refused."""
+    if isinstance(profiles, str | bytes | Mapping):
+        return profiles
+    try:
+        return tuple(profiles)
+    except TypeError:
+        return profiles
 
 
 def _check_options(engine: object, params: object) -> None:
@@ -190,7 +201,7 @@ class _Recipe:
         name: str,
         engine: str,
         params: Mapping[str, Any] | None,
-        profiles: tuple[GuardProfile, ...],
+        profiles: Iterable[GuardProfile],
     ) -> _Recipe:
         plain = tuple(
             (p.name, {g: None if s is None else dict(s) for g, s in p.guards.items()},
@@ -218,8 +229,6 @@ def _unpickle(recipe: _Recipe, digest: str, version: str) -> Policy:
 
     The pickling process's dunning must be this one: another version may decide otherwise.
     """
-    from . import __version__
-
     if version != __version__:
         raise ConfigError(
             f"the policy {recipe.name} was pickled by dunning {version} and this process has "
@@ -430,8 +439,6 @@ class Policy:
         """
         if self._recipe is None:
             raise TypeError("only a policy made by load_policy or loads_policy can be pickled")
-        from . import __version__
-
         return (_unpickle, (self._recipe, self.digest, __version__))
 
     # -- deciding
