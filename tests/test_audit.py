@@ -318,6 +318,11 @@ def test_a_moment_far_outside_the_years_is_refused_not_overflowed(tmp_path: Path
         audit(EVENTS, procedure=PROCEDURE, as_of=far)
     with pytest.raises(ConfigError, match="outside the years"):
         audit(EVENTS, procedure=PROCEDURE, as_of=AS_OF, end=date(9999, 12, 31))
+    # An event in year 1 (found by the event-history fuzzer): an unreadable line, not a crash.
+    early = changed(RECORD, lambda e: e.update(at="0001-01-01T00:00:00+14:00"))
+    result = run(early)
+    assert [e.line for e in result.event_errors] == [RECORD + 1]
+    assert result.event_errors[0].problems[0].code == "date_out_of_range"
     (tmp_path / "p.yaml").write_text("procedure: p\nobligations:\n  intake:\n", encoding="utf-8")
     (tmp_path / "p.tests.yaml").write_text(
         'procedure: p.yaml\nas_of: "0001-01-01T00:00:00+14:00"\nto: 9999-12-31\ntests:\n'

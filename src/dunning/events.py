@@ -29,7 +29,15 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import AwareDatetime, Field, Strict, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    Field,
+    Strict,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from .cases import _readable_id, check_batch, json_object, numbered, problems_of
@@ -86,6 +94,26 @@ __all__ = [
     "read_events",
     "replay",
 ]
+
+
+#: The years an event's times may fall in (as decisions' ``as_of``): the audit reads them in
+#: the agency's time zone, which a time near year 1 or 9999 would take out of range.
+EVENT_YEARS = (1900, 2199)
+
+
+def _in_years(moment: datetime) -> datetime:
+    low, high = EVENT_YEARS
+    if not low <= moment.year <= high:
+        raise PydanticCustomError(
+            "date_out_of_range",
+            "{value} is outside the years {low}-{high} that dunning reads events in",
+            {"value": moment.isoformat(), "low": low, "high": high},
+        )
+    return moment
+
+
+#: An aware time within :data:`EVENT_YEARS`.
+Moment = Annotated[AwareDatetime, AfterValidator(_in_years)]
 
 
 class PlacementState(StrEnum):
@@ -156,7 +184,7 @@ class PlacementEvent(_Model):
     """One transition of a placement (or a case no agency could take)."""
 
     type: EventType
-    at: AwareDatetime
+    at: Moment
     actor: Id = "dunning"
     case_id: Id
     payload: PlacementPayload
@@ -202,7 +230,7 @@ class _Event(_Model):
     """What every event says besides its payload (``type`` first, as every line writes it)."""
 
     type: str
-    at: AwareDatetime
+    at: Moment
     actor: Id
     case_id: Id | None = None
 
@@ -296,8 +324,8 @@ class IntakePayload(_Model):
     bank: Id
     source: Text
     source_digest: Digest
-    received_at: AwareDatetime
-    completed_at: AwareDatetime
+    received_at: Moment
+    completed_at: Moment
     target_minutes: Annotated[int, Strict(), Field(ge=1)]
     elapsed_seconds: Count
     late: bool
@@ -372,7 +400,7 @@ class ContactPayload(_Model):
     """
 
     record_id: Id
-    contacted_at: AwareDatetime
+    contacted_at: Moment
     channel: ContactChannel
     party_id: Id
     outcome: ContactResult
@@ -490,7 +518,7 @@ class HandoverPayload(_Model):
     open_promises: Count = 0
     pending_approvals: Count = 0
     next_action: Id | None = None
-    next_action_at: AwareDatetime | None = None
+    next_action_at: Moment | None = None
 
 
 class HandoverEvent(_CaseEvent):
