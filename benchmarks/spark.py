@@ -101,6 +101,7 @@ def _spark(data: Path, cases: int) -> dict[str, Any]:
         SparkSession.builder.master("local[2]")
         .appName("dunning-bench")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.memory", "1g")
         # Splits of 8 MB: a 100 MB file is a dozen tasks for the two cores, not one.
         .config("spark.sql.files.maxPartitionBytes", "8m")

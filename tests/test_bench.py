@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,3 +86,20 @@ def test_the_audit_benchmark_runs_clean_and_measures_memory(tmp_path: Path) -> N
     assert year["event_lines"] > 5 * month["event_lines"] and year["cases"] == month["cases"]
     assert tenth["exit"] == month["exit"] == year["exit"] == 0  # the generated logs audit clean
     assert "peak memory ×" in done.stdout
+
+
+@pytest.mark.skipif(
+    os.environ.get("HYPOTHESIS_PROFILE") != "slow",
+    reason="starts a JVM of its own (a minute): make test-slow runs it",
+)
+def test_the_spark_benchmark_runs_and_reports_its_ratios(tmp_path: Path) -> None:
+    out = tmp_path / "spark.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "spark.py"), "--quick", "--out", str(out)],
+        capture_output=True, text=True, check=False, timeout=900,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr[-2000:]
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["cases"] == 5000 and report["overdue_customers"] > 0
+    assert report["two_passes_over_cli"] > 0 and report["overdue_over_decide"] > 0
+    assert report["driver_growth_mb"] >= 0 and "goal <= 1.3" in done.stdout
