@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from dunning import Portfolio, load_policy
+from dunning import CaseError, Portfolio, load_policy
 
 ROOT = Path(__file__).resolve().parent.parent
 PORTFOLIO = ROOT / "examples" / "portfolio.jsonl"
@@ -106,12 +106,18 @@ def test_decisions_are_the_command_lines_without_a_figure(spark: Any, example: A
     assert sum(r.status == "rejected" for r in rows) == 2  # the broken line and the bad case
 
 
-def test_decisions_are_the_command_lines_with_a_given_figure(spark: Any, example: Any) -> None:
+def test_decisions_are_the_libraries_with_a_given_figure(spark: Any, example: Any) -> None:
     from dunning.spark import decide
 
-    lines, path = example
+    lines, _ = example
+    policy = load_policy(LENDER)
     rows = decide(frame(spark, lines), LENDER, AS_OF, key="k", portfolio=40).collect()
-    same_as_cli(rows, cli(path, "--overdue-customers", "40"))
+    # In-process (the command line is decide_many's, tests/test_cli.py): the same lines.
+    expected = [
+        json.loads(r.model_dump_json()) if not isinstance(r, CaseError) else r.to_dict()
+        for r in policy.decide_many(lines, as_of=AS_OF, portfolio=Portfolio(40))
+    ]
+    same_as_cli(rows, expected)
 
 
 def test_the_figure_is_the_whole_books_whatever_the_partitions(spark: Any) -> None:
