@@ -127,7 +127,7 @@ def test_the_figure_is_the_whole_books_whatever_the_partitions(spark: Any) -> No
     lines = PORTFOLIO.read_text(encoding="utf-8").splitlines()
     whole = len(policy.overdue_borrowers(lines, as_of=AS_OF))
     df = frame(spark, lines)
-    assert {overdue_customers(df.repartition(n), policy, AS_OF) for n in (1, 7, 50)} == {whole}
+    assert {overdue_customers(df.repartition(n), policy, AS_OF) for n in (1, 50)} == {whole}
 
 
 def test_results_do_not_depend_on_partitioning(spark: Any) -> None:
