@@ -6,10 +6,12 @@ Generates the synthetic portfolio (the example generator, scaled), then times, i
 ``dunning decide --jobs 2`` on it (no figure given: the command line counts it in a first pass,
 as Spark must); a Spark session's start (reported apart: a cluster's session is started once a
 night, not per book); ``dunning.spark.overdue_customers``; and a decision pass with that figure,
-written to Spark's ``noop`` sink so that every row is computed and none reaches the driver. The
-goals (docs/cluster.md): the two Spark passes together within 1.3 × the command line's wall
-time, and the counting pass at most a quarter of a decision pass. The driver's peak memory is
-reported too: it collects nothing.
+written to Spark's ``noop`` sink so that every row is computed and none reaches the driver.
+Each contender runs twice and its faster run counts (the first pass over a file pays the JVM's
+warm-up, whichever pass it is). The goals (docs/cluster.md): the two Spark passes together
+within 1.3 × the command line's wall time, and the counting pass at most a quarter of a
+decision pass. The driver's peak memory is reported too, its Python process and its JVM (in
+local mode also the executor): it collects nothing.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from generate_portfolio import Generator  # noqa: E402
 
 AS_OF = "2026-11-28T10:00:00+08:00"
 POLICY = ROOT / "rules" / "lender.yaml"
+ROUNDS = 2  # each contender runs twice and its faster run counts: the first pays JIT warm-up
 
 
 def generate(path: Path, cases: int, seed: int) -> None:
@@ -57,13 +60,16 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "portfolio.jsonl"
         generate(data, cases, args.seed)
-        cli_seconds, cli_peak, status = measured([
+        command = [
             str(Path(sys.executable).parent / "dunning"), "decide", "--policy", str(POLICY),
             "--as-of", AS_OF, "--jobs", "2", str(data),
-        ])  # fmt: skip
-        if status not in (0, 1):
-            print(f"dunning decide failed with exit {status}", file=sys.stderr)
+        ]  # fmt: skip
+        runs = [measured(command) for _ in range(ROUNDS)]
+        if any(status not in (0, 1) for _, _, status in runs):
+            print("dunning decide failed", file=sys.stderr)
             return 1
+        cli_seconds = min(seconds for seconds, _, _ in runs)
+        cli_peak = max(peak for _, peak, _ in runs)
         report = _spark(data, cases)
     report |= {
         "date": date.today().isoformat(),
@@ -84,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n  two Spark passes / --jobs 2: {report['two_passes_over_cli']:.2f} (goal <= 1.3)")
     print(f"  counting / deciding:        {report['overdue_over_decide']:.2f} (goal <= 0.25)")
     print(f"  driver peak RSS: {report['driver_peak_rss_mb']} MB (Python), "
-          f"{report['driver_growth_mb']} MB more while deciding")  # fmt: skip
+          f"{report['driver_growth_mb']} MB more while deciding; "
+          f"JVM {report['driver_jvm_peak_rss_mb']} MB, "
+          f"{report['driver_jvm_growth_mb']} MB more")  # fmt: skip
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return 0
@@ -117,21 +125,38 @@ def _spark(data: Path, cases: int) -> dict[str, Any]:
     warm = df.limit(200).repartition(2)
     decide(warm, policy, moment, portfolio=1).write.format("noop").mode("overwrite").save()
     warming = time.perf_counter() - started
-    before = _peak_mb()
-    started = time.perf_counter()
-    figure = overdue_customers(df, policy, moment)
-    counting = time.perf_counter() - started
-    started = time.perf_counter()
-    decide(df, policy, moment, portfolio=figure).write.format("noop").mode("overwrite").save()
-    deciding = time.perf_counter() - started
-    peak = _peak_mb()
+    jvm = spark.sparkContext._gateway.proc.pid  # the driver's JVM (in local mode, the executor's)
+    before, jvm_before = _peak_mb(), _jvm_peak_mb(jvm)
+    counting = deciding = float("inf")
+    for _ in range(ROUNDS):  # each pass run twice, the faster kept, as for the command line
+        started = time.perf_counter()
+        figure = overdue_customers(df, policy, moment)
+        counting = min(counting, time.perf_counter() - started)
+        started = time.perf_counter()
+        decided = decide(df, policy, moment, portfolio=figure)
+        decided.write.format("noop").mode("overwrite").save()
+        deciding = min(deciding, time.perf_counter() - started)
+    peak, jvm_peak = _peak_mb(), _jvm_peak_mb(jvm)
     spark.stop()
     return {
         "session_seconds": round(session, 2), "workers_seconds": round(warming, 2),
         "overdue_seconds": round(counting, 2),
         "decide_seconds": round(deciding, 2), "overdue_customers": figure,
         "driver_peak_rss_mb": peak, "driver_growth_mb": peak - before,
+        "driver_jvm_peak_rss_mb": jvm_peak, "driver_jvm_growth_mb": jvm_peak - jvm_before,
     }  # fmt: skip
+
+
+def _jvm_peak_mb(pid: int) -> int:
+    """A process's peak resident memory (VmHWM) in MB, from /proc; 0 where there is none."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+    except OSError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) // 1024
+    return 0
 
 
 def _peak_mb() -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -23,11 +24,12 @@ from dunning import (
     parse_case,
     schedule_of,
 )
-from dunning.delinquency import quick_overdue
+from dunning.delinquency import overdue_parts, quick_overdue
 from dunning.model import Payment
 from dunning.schedule import iter_schedule_parts
 from strategies import cases_with_payments
 
+ROOT = Path(__file__).resolve().parent.parent
 D = Decimal
 ON_TIME = [
     {"date": "2026-02-15", "amount": "1100.16"},
@@ -411,3 +413,65 @@ def test_the_quick_reading_leaves_what_it_cannot_settle_to_the_assessment() -> N
         {"borrower": {"name": "no party id"}},
     ):
         assert quick_overdue({**base, **broken}, moment, products=products, penalty=True) is None
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+_PARTS = ("loan", "borrower", "payments", "delinquency")
+
+
+@st.composite
+def case_like_texts(draw: st.DrawFn) -> str:
+    """JSON texts of case-like objects (with repeated keys), broken or not, and plain noise."""
+    if draw(st.integers(0, 9)) == 0:
+        return draw(st.text(max_size=40))
+    pairs = draw(
+        st.lists(st.tuples(st.sampled_from([*_PARTS, "contacts", "x"]), _JSON), max_size=6)
+    )
+    text = "{" + ",".join(f"{json.dumps(k)}:{json.dumps(v)}" for k, v in pairs) + "}"
+    cut = draw(st.sampled_from(["none", "none", "tail", "nan", "junk"]))
+    if cut == "tail":
+        text = text[: draw(st.integers(0, max(len(text) - 1, 0)))]
+    elif cut == "nan":
+        text = text.replace("null", "NaN", 1)
+    elif cut == "junk":
+        text += draw(st.sampled_from(["}", " x", "[]", "\n{}"]))
+    return text
+
+
+@given(text=case_like_texts())
+def test_the_quick_part_reader_takes_only_what_python_s_reader_takes_alike(text: str) -> None:
+    # Counting reads a case's loan, borrower, payments and snapshot with msgspec; where it
+    # reads anything, Python's own reader (which the full reading follows) reads the same.
+    parts = overdue_parts(text)
+    if parts is None:
+        return
+    whole = json.loads(text)
+    assert parts == {name: whole.get(name) for name in _PARTS}
+
+
+def test_the_quick_part_reader_leaves_non_strict_json_to_the_full_reading() -> None:
+    assert overdue_parts('{"loan": {"principal": NaN}}') is None  # Python's reader takes NaN
+    assert overdue_parts('{"loan": {}} {"loan": {}}') is None
+    assert overdue_parts("[1, 2]") is None
+    # An escaped lone surrogate, which Python's reader takes and msgspec does not.
+    assert overdue_parts('{"borrower": {"party_id": "\\ud800"}}') is None
+    assert overdue_parts(b"\xff\xfe") is None
+    assert overdue_parts('{"loan": 1, "loan": 2}') == {
+        "loan": 2, "borrower": None, "payments": None, "delinquency": None}  # fmt: skip
+
+
+def test_counting_text_and_parsed_cases_finds_the_same_borrowers() -> None:
+    from dunning import load_policy
+
+    policy = load_policy(ROOT / "rules" / "lender.yaml")
+    lines = (ROOT / "examples" / "portfolio.jsonl").read_text(encoding="utf-8").splitlines()
+    moment = datetime(2026, 11, 28, 2, tzinfo=UTC)
+    from_text = policy.overdue_borrowers(lines, as_of=moment)
+    assert from_text == policy.overdue_borrowers([json.loads(x) for x in lines], as_of=moment)
+    assert len(from_text) > 100

@@ -322,13 +322,22 @@ class Placer:
         moment = self.policy.moment(as_of)
         check_batch(cases, "place")
         check_batch(events, "place (events)")
+        history = replay(events, until=moment)
+        return PlacementStream(self._run(moment, history, portfolio, performance), cases)
+
+    def _run(
+        self,
+        moment: datetime,
+        history: History,
+        portfolio: Portfolio | None,
+        performance: Mapping[str, Decimal] | None,
+    ) -> _Run:
+        """A run's working state over ``history`` (which the run changes as it goes)."""
         _check_portfolio(portfolio)
         self.policy._book(portfolio)  # raises now if the rules need a figure and have none
         weights = self._weights(performance)
-        history = replay(events, until=moment)
         today = moment.astimezone(self.policy.timezone).date()
-        run = _Run(self, moment, today, history, weights, portfolio)
-        return PlacementStream(run, cases)
+        return _Run(self, moment, today, history, weights, portfolio)
 
     def explain(
         self,
@@ -465,8 +474,7 @@ class _Run:
         """
         case, assessment = self.policy._prepare(item, self.moment)
         if case.case_id in seen:
-            problem = Problem("case_id", "duplicate_case", "the batch has this case twice")
-            raise CaseError(case.case_id, [problem])
+            raise duplicate_case(case.case_id)
         seen.add(case.case_id)
         case, migrated = _with_placement(case, self.history)
         if migrated is not None:  # placed before the events began: recorded as it stands
@@ -754,6 +762,13 @@ class _Run:
             and (self.today - window.ended_on).days < days
             for window in self.history.ended.get(case_id, ())
         )
+
+
+def duplicate_case(case_id: str) -> CaseError:
+    """The error of a case a batch to place names a second time."""
+    return CaseError(
+        case_id, [Problem("case_id", "duplicate_case", "the batch has this case twice")]
+    )
 
 
 def _wants_agency(built: Decision, guarded: Decision) -> bool:

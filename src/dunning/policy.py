@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from ._version import __version__
 from .agencies import Agencies
 from .cases import check_batch, parse_case
-from .delinquency import Assessment, Assessor, quick_overdue
+from .delinquency import Assessment, Assessor, overdue_parts, quick_overdue
 from .engines import Engine, RuleTrace, Verdict
 from .errors import (
     ArgumentError,
@@ -622,18 +622,13 @@ class Policy:
 
     def _quick(self, item: Any, moment: datetime) -> tuple[str | None, bool] | None:
         """:func:`~dunning.delinquency.quick_overdue` of an input, when it is data to read."""
+        data: Mapping[str, Any] | None = None
         if isinstance(item, str | bytes):
-            try:
-                data = json.loads(item)
-            except (ValueError, RecursionError):
-                return None
+            data = overdue_parts(item)
         elif isinstance(item, Mapping):
             data = item
-        elif isinstance(item, Case):
-            return None  # already validated: the assessment is as cheap
-        else:
-            return None
-        if not isinstance(data, Mapping):
+        # A Case is already validated: its assessment is as cheap.
+        if data is None:
             return None
         return quick_overdue(
             data, moment, products=self._products,

@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import json
 import pickle
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .cases import check_batch
 from .errors import ArgumentError, CaseError, ConfigError, Problem
+from .events import Event, replay
 from .facts import Portfolio
+from .placement import PlacementResult, Placer, _Pending, _Run, duplicate_case
 from .policy import Policy, load_policy
 
 if TYPE_CHECKING:  # pragma: no cover - types only
@@ -29,9 +33,12 @@ if TYPE_CHECKING:  # pragma: no cover - types only
 __all__ = [
     "ASSESSMENT_COLUMNS",
     "DECISION_COLUMNS",
+    "PLACEMENT_COLUMNS",
+    "Placements",
     "assess",
     "decide",
     "overdue_customers",
+    "place",
 ]
 
 #: The columns of :func:`decide`'s result after the key, with their Spark SQL types.
@@ -57,7 +64,39 @@ ASSESSMENT_COLUMNS = (
     ("assessment", "string"),
     ("error", "string"),
 )
+#: The columns of :func:`place`'s result after the key.
+PLACEMENT_COLUMNS = (
+    ("status", "string"),  # decided | rejected | skipped
+    ("case_id", "string"),
+    ("channel", "string"),
+    ("handled_by", "string"),
+    ("agency_id", "string"),  # the agency the decision names: the holder, or the notice's
+    ("events", "string"),  # JSON array of the run's events for the case, as `dunning place`
+    ("eligibility", "string"),  # JSON object: each agency, null (eligible) or why not
+    ("decision", "string"),
+    ("error", "string"),
+)
 _SKIPPED = "product_not_covered"
+
+
+class Placements(NamedTuple):
+    """What :func:`place` returns.
+
+    Attributes:
+        rows: One row per input row: the key (if given) then :data:`PLACEMENT_COLUMNS`.
+        event_errors: An error per event line that could not be read or cannot follow its
+            case's state (read on the driver, before any case is placed).
+        kept: The cases decided once and kept (persisted) for the three parts of
+            :attr:`rows` that read them; :meth:`unpersist` lets them go.
+    """
+
+    rows: DataFrame
+    event_errors: list[CaseError]
+    kept: DataFrame
+
+    def unpersist(self) -> None:
+        """Let Spark drop the decisions it keeps for :attr:`rows` (once they are written)."""
+        self.kept.unpersist()
 
 
 def decide(
@@ -145,7 +184,129 @@ def overdue_customers(
         _mapper("overdue", pickle.dumps(loaded), moment, None, None),
         StructType([StructField("party_id", StringType(), False)]),
     )
-    return int(borrowers.distinct().count())
+    # Each partition's borrowers come deduplicated; one shuffle by borrower then finds the
+    # distinct ones, in as many parts as the cluster has cores (not the SQL default of 200:
+    # measured, that costs a second in ten on two cores).
+    parts = _parallelism(df)
+    spread = borrowers.repartition(parts, "party_id") if parts else borrowers
+    return int(spread.distinct().count())
+
+
+def place(
+    df: DataFrame,
+    placer: Placer,
+    as_of: date | datetime,
+    *,
+    events: Iterable[Event | CaseError | Mapping[str, Any] | str] = (),
+    column: str = "case",
+    key: str | None = None,
+    portfolio: Portfolio | int | Mapping[str, int] | None = None,
+    performance: Mapping[str, Decimal] | None = None,
+) -> Placements:
+    """Place every case of ``df`` as :meth:`dunning.Placer.place` does: one row per input row.
+
+    Deciding runs on the workers, in parallel; allocation — capacity, shares, the order of the
+    hash — is one sequence over the whole book, so the cases the rules send out are allocated
+    in one task, in hash order, after every case's recall or closing has been counted. That
+    task decides each of those cases again (the workers' decisions are not shipped to it):
+    its share of the work is the share of cases sent out in this run.
+
+    A case given twice is placed once, at its row with the smallest ``key`` (without a key,
+    or with one that does not sort, the first in the DataFrame's order, which a repartition
+    changes); the others are rejected (``duplicate_case``), as ``dunning place`` keeps the
+    first line.
+
+    Args:
+        df: The cases.
+        placer: The policy and agencies (:class:`dunning.Placer`).
+        as_of: The moment of the run.
+        events: The placement events so far (read on the driver, as ``dunning place
+            --placements`` reads them).
+        column: The column of cases: JSON text, or a struct in the case contract's shape.
+        key: A column of ``df`` carried into the result as it is.
+        portfolio: The portfolio figure; without it, counted over ``df`` when the rules need
+            it (:func:`overdue_customers`).
+        performance: Each agency's recovery rate, for the ``performance`` strategy.
+    """
+    from pyspark import StorageLevel
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    if not isinstance(placer, Placer):
+        raise ArgumentError(f"placer must be a dunning.Placer, not {type(placer).__name__}")
+    policy = placer.policy
+    moment = policy.moment(as_of)
+    check_batch(events, "place (events)")
+    history = replay(events, until=moment)
+    errors, history.errors = history.errors, []
+    book = _portfolio(portfolio)
+    if book is None and policy.portfolio_rules:
+        book = Portfolio(overdue_customers(df, policy, moment, column=column))
+    given = dict(performance) if performance is not None else None
+    placer._run(moment, history, book, given)  # a bad figure or table fails here, not on a worker
+    blob = pickle.dumps((policy, placer.agencies, history, book, given))
+    cases = _cases(df, column, key).withColumn("__pos", F.monotonically_increasing_id())
+    first = cases.mapInArrow(
+        _placing(blob, moment, key), _schema(df, key, _FIRST + PLACEMENT_COLUMNS)
+    )
+    # The first row of each case id (by position) is placed; any other is a duplicate.
+    order = Window.partitionBy("__id").orderBy(*_first_of(df, key), "__pos")
+    numbered = first.withColumn(
+        "__n", F.when(F.col("__id").isNull(), 1).otherwise(F.row_number().over(order))
+    )
+    # Three consumers read phase one (the results, the capacity changes, the cases to allocate):
+    # kept, it is computed once.
+    numbered = numbered.persist(StorageLevel.MEMORY_AND_DISK)
+    twice = F.col("__n") > 1
+    carried = [key] if key is not None else []
+
+    def unless_twice(name: str) -> Any:
+        if name == "case_id":
+            return F.col(name)
+        instead = {"status": F.lit("rejected"), "error": F.col("__dup")}
+        value = instead.get(name, F.lit(None).cast("string"))
+        return F.when(twice, value).otherwise(F.col(name)).alias(name)
+
+    pending = F.col("__kind") == "pending"
+    done = numbered.filter(~(pending & ~twice)).select(
+        *carried, *[unless_twice(name) for name, _ in PLACEMENT_COLUMNS]
+    )
+    kept = numbered.filter(~twice)
+    counts = kept.filter(F.col("__delta").isNotNull()).select(
+        *carried, F.lit(0).alias("__order"), F.lit(None).cast("binary").alias("__key"),
+        "__delta", F.lit(None).cast("string").alias("__case"),
+    )  # fmt: skip
+    waiting = kept.filter(pending).select(
+        *carried, F.lit(1).alias("__order"), "__key",
+        F.lit(None).cast("string").alias("__delta"), "__case",
+    )  # fmt: skip
+    # One task, the capacity changes first, then the cases to allocate in hash order.
+    queue = counts.unionByName(waiting).repartition(1).sortWithinPartitions("__order", "__key")
+    allocated = queue.mapInArrow(
+        _allocating(blob, moment, key), _schema(df, key, PLACEMENT_COLUMNS)
+    )
+    return Placements(done.unionByName(allocated), errors, numbered)
+
+
+def _first_of(df: DataFrame, key: str | None) -> list[str]:
+    """What orders a case's rows: the key where it is a plain value, then the position."""
+    from pyspark.sql.types import ArrayType, MapType, StructType
+
+    if key is None or isinstance(df.schema[key].dataType, ArrayType | MapType | StructType):
+        return []
+    return [key]
+
+
+#: Phase one's own columns, before :data:`PLACEMENT_COLUMNS`.
+_FIRST = (
+    ("__pos", "bigint"),
+    ("__id", "string"),  # the case id of a case read and not refused, for duplicates
+    ("__kind", "string"),  # done | pending (to allocate)
+    ("__key", "binary"),  # the allocation order's hash
+    ("__delta", "string"),  # JSON {agency: change} of the open placements this case made
+    ("__case", "string"),  # a pending case's text, decided again by the allocating task
+    ("__dup", "string"),  # the error record this row gets if it is a duplicate
+)
 
 
 # --- on the driver ----------------------------------------------------------------------------
@@ -178,6 +339,14 @@ def _portfolio(portfolio: object) -> Portfolio | None:
         f"portfolio must be a dunning.Portfolio, a number or a mapping of products to numbers, "
         f"not {type(portfolio).__name__}"
     )
+
+
+def _parallelism(df: DataFrame) -> int | None:
+    """The cluster's cores (Spark's default parallelism), or None where it cannot be read."""
+    try:
+        return max(1, int(df.sparkSession.sparkContext.defaultParallelism))
+    except Exception:  # Spark Connect has no SparkContext: Spark's own default then
+        return None
 
 
 def _cases(df: DataFrame, column: str, key: str | None) -> DataFrame:
@@ -223,13 +392,11 @@ def _mapper(
         import pyarrow as pa
 
         policy: Policy = pickle.loads(blob)  # loaded once per worker process, kept by digest
+        if what == "overdue":
+            yield from _borrowers(policy, batches, moment)
+            return
         for batch in batches:
             texts = batch.column("__case").to_pylist()
-            if what == "overdue":
-                found = sorted(policy.overdue_borrowers(
-                    [t for t in texts if t is not None], as_of=moment))  # fmt: skip
-                yield pa.RecordBatch.from_pydict({"party_id": pa.array(found, pa.string())})
-                continue
             rows = [_row(what, policy, text, moment, book) for text in texts]
             columns = DECISION_COLUMNS if what == "decide" else ASSESSMENT_COLUMNS
             arrays = {name: pa.array([r[i] for r in rows], type=_ARROW[kind]())
@@ -239,6 +406,131 @@ def _mapper(
             yield pa.RecordBatch.from_pydict(arrays)
 
     return run
+
+
+def _placing(
+    blob: bytes, moment: datetime, key: str | None
+) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """Phase one of :func:`place` on a worker: each case decided, recalled or closed."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        import pyarrow as pa
+
+        work = _placement_run(blob, moment)
+        seen: set[str] = set()  # duplicates within the partition; the window finds the rest
+        for batch in batches:
+            rows = [_first(work, text, seen) for text in batch.column("__case").to_pylist()]
+            arrays = {"__pos": batch.column("__pos")}
+            for i, (name, kind) in enumerate((_FIRST + PLACEMENT_COLUMNS)[1:]):
+                arrays[name] = pa.array([r[i] for r in rows], type=_ARROW[kind]())
+            if key is not None:
+                arrays = {key: batch.column("__key"), **arrays}
+            yield pa.RecordBatch.from_pydict(arrays)
+
+    return run
+
+
+def _allocating(
+    blob: bytes, moment: datetime, key: str | None
+) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """Phase two of :func:`place`, one task: the capacity changes, then allocation in order."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        import pyarrow as pa
+
+        work = _placement_run(blob, moment)
+        for batch in batches:
+            orders = batch.column("__order").to_pylist()
+            deltas = batch.column("__delta").to_pylist()
+            texts = batch.column("__case").to_pylist()
+            rows, taken = [], []
+            for i, order in enumerate(orders):
+                if order == 0:
+                    for agency_id, change in json.loads(deltas[i]).items():
+                        work.used[agency_id] = max(work.used.get(agency_id, 0) + change, 0)
+                    continue
+                # Decided again from the same events: its recall or closing is counted above.
+                counted = dict(work.used)
+                outcome = work.one(texts[i], None, set())
+                work.used = counted
+                if isinstance(outcome, _Pending):
+                    outcome = work.allocate(outcome)
+                rows.append(_placed(outcome))
+                taken.append(i)
+            if not rows:
+                continue
+            arrays = {name: pa.array([r[i] for r in rows], type=_ARROW[kind]())
+                      for i, (name, kind) in enumerate(PLACEMENT_COLUMNS)}  # fmt: skip
+            if key is not None:
+                arrays = {key: batch.column(key).take(pa.array(taken)), **arrays}
+            yield pa.RecordBatch.from_pydict(arrays)
+
+    return run
+
+
+def _placement_run(blob: bytes, moment: datetime) -> _Run:
+    policy, agencies, history, book, performance = pickle.loads(blob)
+    return Placer(policy, agencies)._run(moment, history, book, performance)
+
+
+def _first(work: _Run, text: str | None, seen: set[str]) -> tuple[Any, ...]:
+    """Phase one's row of a case: done (with its result or error), or pending allocation."""
+    if text is None:
+        return _unplaced(CaseError(None, [Problem("", "missing", "the case is null")]), None)
+    before = dict(work.used)
+    try:
+        outcome = work.one(text, None, seen)
+    except CaseError as error:
+        return _unplaced(error, _delta(before, work.used))
+    delta = _delta(before, work.used)
+    case_id = outcome.case.case_id if isinstance(outcome, _Pending) else outcome.case_id
+    dup = json.dumps(duplicate_case(case_id).to_dict(), ensure_ascii=False)
+    if isinstance(outcome, _Pending):
+        nothing = (None,) * len(PLACEMENT_COLUMNS)
+        return (case_id, "pending", outcome.key, delta, text, dup, *nothing)
+    return (case_id, "done", None, delta, None, dup, *_placed(outcome))
+
+
+def _unplaced(error: CaseError, delta: str | None) -> tuple[Any, ...]:
+    status = "skipped" if error.problems[0].code == _SKIPPED else "rejected"
+    record = json.dumps(error.to_dict(), ensure_ascii=False)
+    return (None, "done", None, delta, None, None,
+            status, error.case_id, None, None, None, None, None, None, record)  # fmt: skip
+
+
+def _placed(result: PlacementResult) -> tuple[Any, ...]:
+    action = result.decision.action
+    events = "[" + ",".join(e.model_dump_json() for e in result.events) + "]"
+    eligibility = json.dumps({c.agency_id: c.reason for c in result.eligibility})
+    decision = result.decision.model_dump_json()
+    return ("decided", result.case_id, action.channel.value, action.handled_by.value,
+            action.agency_id, events, eligibility, decision, None)  # fmt: skip
+
+
+def _delta(before: Mapping[str, int], after: Mapping[str, int]) -> str | None:
+    """The change in each agency's open placements, as JSON (None: no change)."""
+    changed = {a: after.get(a, 0) - before.get(a, 0) for a in sorted({*before, *after})}
+    changed = {a: n for a, n in changed.items() if n}
+    return json.dumps(changed) if changed else None
+
+
+def _borrowers(
+    policy: Policy, batches: Iterator[pa.RecordBatch], moment: datetime
+) -> Iterator[pa.RecordBatch]:
+    """A partition's distinct overdue borrowers, in batches of at most ``_BATCH`` rows."""
+    import pyarrow as pa
+
+    found: set[str] = set()
+    for batch in batches:
+        texts = batch.column("__case").to_pylist()
+        found |= policy.overdue_borrowers([t for t in texts if t is not None], as_of=moment)
+    ordered = sorted(found)
+    for start in range(0, len(ordered), _BATCH):
+        chunk = ordered[start : start + _BATCH]
+        yield pa.RecordBatch.from_pydict({"party_id": pa.array(chunk, pa.string())})
+
+
+_BATCH = 10_000
 
 
 def _row(
@@ -286,6 +578,8 @@ def _arrow(name: str) -> Callable[[], Any]:
 
 _ARROW: dict[str, Callable[[], Any]] = {
     "string": _arrow("string"),
+    "bigint": _arrow("int64"),
+    "binary": _arrow("binary"),
     "int": _arrow("int32"),
     "decimal(20,4)": _decimal(20, 4),
     "decimal(14,10)": _decimal(14, 10),
