@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -130,6 +132,27 @@ def test_the_figure_is_the_whole_books_whatever_the_partitions(spark: Any) -> No
     assert {overdue_customers(df.repartition(n), policy, AS_OF) for n in (1, 50)} == {whole}
 
 
+def test_the_figure_per_product_is_the_libraries(spark: Any) -> None:
+    from dunning.spark import overdue_customers
+
+    policy = load_policy(LENDER)
+    lines = PORTFOLIO.read_text(encoding="utf-8").splitlines()
+    found = policy.overdue_borrowers_by_product(lines, as_of=AS_OF)
+    expected = {product: len(found.get(product, ())) for product in policy.ir.products}
+    assert len(expected) >= 2 and min(expected.values()) > 0
+    df = frame(spark, lines)
+    for parts in (1, 7):
+        counted = overdue_customers(df.repartition(parts), policy, AS_OF, by_product=True)
+        assert counted == expected
+    # Per product, the figures decide as decide_many does with them.
+    from dunning.spark import decide
+
+    rows = decide(df, policy, AS_OF, key="k", portfolio=expected).collect()
+    same_as_cli(rows, [json.loads(r.model_dump_json()) if not isinstance(r, CaseError)
+                       else r.to_dict() for r in policy.decide_many(
+                           lines, as_of=AS_OF, portfolio=Portfolio(expected))])  # fmt: skip
+
+
 def test_results_do_not_depend_on_partitioning(spark: Any) -> None:
     from dunning.spark import decide
 
@@ -230,3 +253,111 @@ def test_the_example_runs_under_spark_submit(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["decided", "1,035", "skipped", "165"]
+
+
+# -- placement ----------------------------------------------------------------------------------
+
+AGENCIES = ROOT / "rules" / "agencies.yaml"
+PLACEMENTS = ROOT / "examples" / "placements.jsonl"
+
+
+def placer(capacity: int | None = None) -> Any:
+    from dunning import Placer, load_agencies, loads_agencies
+
+    if capacity is None:
+        return Placer(load_policy(LENDER), load_agencies(AGENCIES))
+    text = re.sub(r"capacity: \d+", f"capacity: {capacity}", AGENCIES.read_text(encoding="utf-8"))
+    return Placer(load_policy(LENDER), loads_agencies(text))
+
+
+def same_as_placer(rows: list[Any], expected: list[Any]) -> None:
+    """Row k of Spark's placements says what result k of ``Placer.place`` says."""
+    from dunning import PlacementResult
+
+    assert len(rows) == len(expected)
+    for row, result in zip(sorted(rows, key=lambda r: r.k), expected, strict=True):
+        if isinstance(result, PlacementResult):
+            assert row.status == "decided" and row.error is None
+            assert row.decision == result.decision.model_dump_json()
+            assert json.loads(row.events) == [
+                json.loads(e.model_dump_json()) for e in result.events
+            ]
+            assert json.loads(row.eligibility) == {
+                c.agency_id: c.reason for c in result.eligibility
+            }
+            assert row.agency_id == result.decision.action.agency_id
+        else:
+            assert row.status in ("rejected", "skipped") and row.decision is None
+            assert json.loads(row.error) == result.to_dict()
+
+
+def placement_lines() -> list[str]:
+    """The example portfolio, a case given again at the end, a broken line and a bad case."""
+    lines = lines_with_bad_ones()
+    return [*lines[:-2], lines[5], *lines[-2:]]
+
+
+def test_placements_are_the_placers_whatever_the_partitions(spark: Any) -> None:
+    from dunning.spark import place
+
+    lines, events = placement_lines(), PLACEMENTS.read_text(encoding="utf-8").splitlines()
+    expected = placer().place(lines, as_of=AS_OF, events=events).results
+    df = frame(spark, lines)
+    for parts in (1, 3, 7):
+        placed = place(df.repartition(parts), placer(), AS_OF, events=events, key="k")
+        same_as_placer(placed.rows.collect(), expected)
+        placed.unpersist()
+        assert placed.event_errors == []
+    kinds = Counter(e["type"] for r in expected if not isinstance(r, CaseError)
+                    for e in (json.loads(e.model_dump_json()) for e in r.events))  # fmt: skip
+    assert {"placement.proposed", "placement.placed", "placement.recalled",
+            "placement.closed"} <= set(kinds)  # fmt: skip
+    assert sum(isinstance(r, CaseError) and r.problems[0].code == "duplicate_case"
+               for r in expected) == 1  # fmt: skip
+
+
+def test_room_made_by_recalls_counts_before_any_case_is_allocated(spark: Any) -> None:
+    from dunning.spark import place
+
+    lines, events = placement_lines(), PLACEMENTS.read_text(encoding="utf-8").splitlines()
+    tight = placer(capacity=40)
+    expected = tight.place(lines, as_of=AS_OF, events=events).results
+    reasons = Counter(c.reason for r in expected if not isinstance(r, CaseError)
+                      for c in r.eligibility)  # fmt: skip
+    assert reasons["capacity"] > 0 and reasons[None] > 0  # capacity decides some allocations
+    placed = place(frame(spark, lines).repartition(4), tight, AS_OF, events=events, key="k")
+    same_as_placer(placed.rows.collect(), expected)
+
+
+def test_placement_events_are_the_command_lines(spark: Any, tmp_path: Path) -> None:
+    from dunning.spark import place
+
+    lines = placement_lines()
+    path = tmp_path / "cases.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    bad = tmp_path / "events.jsonl"
+    bad.write_text(PLACEMENTS.read_text(encoding="utf-8") + "{not an event\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "dunning", "place", "--policy", str(LENDER), "--agencies",
+         str(AGENCIES), "--placements", str(bad), "--as-of", AS_OF.isoformat(), str(path)],
+        capture_output=True, text=True, check=False, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    printed = [json.loads(x) for x in done.stdout.splitlines()]
+    events = bad.read_text(encoding="utf-8").splitlines()
+    placed = place(frame(spark, lines).repartition(3), placer(), AS_OF, events=events, key="k")
+    rows = placed.rows.collect()
+    ours = [e for r in rows if r.events for e in json.loads(r.events)]
+    theirs = [x for x in printed if "type" in x]
+    assert sorted(map(json.dumps, ours)) == sorted(map(json.dumps, theirs))
+    assert len(placed.event_errors) == 1 and placed.event_errors[0].line == len(events)
+    refused = sum(1 for x in printed if "errors" in x)  # the bad event, and the bad cases
+    assert refused == 1 + sum(r.status in ("rejected", "skipped") for r in rows)
+
+
+def test_placement_refuses_what_is_not_a_placer(spark: Any) -> None:
+    from dunning import ArgumentError
+    from dunning.spark import place
+
+    with pytest.raises(ArgumentError, match=r"placer must be a dunning\.Placer"):
+        place(frame(spark, ["{}"]), load_policy(LENDER), AS_OF)  # type: ignore[arg-type]

@@ -571,7 +571,7 @@ class Policy:
                 prepared.append((line, error))
                 found = self._quick(item, moment)  # counted as overdue_borrowers counts it
                 if found is not None and found[1] and found[0] is not None:
-                    overdue.add(found[0])
+                    overdue.add(found[0][1])
                 continue
             if assessment.dpd > 0:
                 overdue.add(case.borrower.party_id)
@@ -603,25 +603,48 @@ class Policy:
         case whose loan is readable counts even when another part of it is invalid (a bad phone
         number does not make its borrower less overdue); a case whose loan is not is not counted.
         """
+        return {party for _, party in self._overdue(cases, as_of, "overdue_borrowers")}
+
+    def overdue_borrowers_by_product(
+        self, cases: Iterable[Case | CaseError | Mapping[str, Any] | str], *, as_of: date | datetime
+    ) -> dict[str, set[str]]:
+        """Return each covered product's distinct overdue borrowers among ``cases``.
+
+        The figure per product (``Portfolio({"consumer_finance": N, ...})``): a borrower
+        overdue on a card and on a consumer loan counts once in each. Read as
+        :meth:`overdue_borrowers` reads; a product with no overdue borrower is not a key.
+        """
+        found: dict[str, set[str]] = {}
+        for product, party in self._overdue(cases, as_of, "overdue_borrowers_by_product"):
+            found.setdefault(product, set()).add(party)
+        return found
+
+    def _overdue(
+        self, cases: Iterable[Any], as_of: date | datetime, caller: str
+    ) -> Iterator[tuple[str, str]]:
+        """Each overdue case's product and borrower (a borrower as often as they are found)."""
         moment = self.moment(as_of)
-        check_batch(cases, "overdue_borrowers")
-        overdue: set[str] = set()
+        check_batch(cases, caller)
         for item in cases:
             found = self._quick(item, moment)
             if found is not None:
                 if found[1] and found[0] is not None:
-                    overdue.add(found[0])
+                    yield found[0]
                 continue
             try:
                 case, assessment = self._prepare(item, moment)
             except CaseError:
                 continue
             if assessment.dpd > 0:
-                overdue.add(case.borrower.party_id)
-        return overdue
+                yield case.loan.product.value, case.borrower.party_id
 
-    def _quick(self, item: Any, moment: datetime) -> tuple[str | None, bool] | None:
-        """:func:`~dunning.delinquency.quick_overdue` of an input, when it is data to read."""
+    def _quick(self, item: Any, moment: datetime) -> tuple[tuple[str, str] | None, bool] | None:
+        """:func:`~dunning.delinquency.quick_overdue` of an input, when it is data to read.
+
+        Returns:
+            ``((product, borrower), overdue)`` — ``(None, False)`` for an uncovered product —
+            or None for the full reading.
+        """
         data: Mapping[str, Any] | None = None
         if isinstance(item, str | bytes):
             data = overdue_parts(item)
@@ -630,10 +653,13 @@ class Policy:
         # A Case is already validated: its assessment is as cheap.
         if data is None:
             return None
-        return quick_overdue(
+        found = quick_overdue(
             data, moment, products=self._products,
             penalty=self.ir.penalty_multiplier is not None,
         )  # fmt: skip
+        if found is None or found[0] is None:
+            return None if found is None else (None, False)
+        return (data["loan"]["product"], found[0]), found[1]
 
     def explain(
         self,
