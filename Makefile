@@ -55,7 +55,9 @@ test-slow: $(STAMP)
 # (SETTLE_ARGS="--quick" for 20,000 cases). Then taking a bank's file of 100,000 cases in with two
 # backups, against deciding the same file: at least half the speed, flat memory
 # (INTAKE_ARGS="--quick" for 5,000 cases). Then auditing a year of events for 100,000 cases and
-# for a tenth of them: peak memory stays flat (AUDIT_ARGS="--quick" for 2,000 cases).
+# for a tenth of them: peak memory stays flat (AUDIT_ARGS="--quick" for 2,000 cases). Then Spark
+# on local[2] against `dunning decide --jobs 2` on 100,000 cases: counting, deciding, placing
+# (SPARK_ARGS="--quick" for 5,000 cases).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --out benchmarks/results/latest.json $(BENCH_ARGS)
 	$(BIN)/python benchmarks/settle.py --out benchmarks/results/latest-settle.json $(SETTLE_ARGS)

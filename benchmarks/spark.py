@@ -6,7 +6,8 @@ Generates the synthetic portfolio (the example generator, scaled), then times, i
 ``dunning decide --jobs 2`` on it (no figure given: the command line counts it in a first pass,
 as Spark must); a Spark session's start (reported apart: a cluster's session is started once a
 night, not per book); ``dunning.spark.overdue_customers``; and a decision pass with that figure,
-written to Spark's ``noop`` sink so that every row is computed and none reaches the driver.
+written to Spark's ``noop`` sink so that every row is computed and none reaches the driver;
+then, for information, a placement pass (``dunning.spark.place`` with the example agencies).
 Each contender runs twice and its faster run counts (the first pass over a file pays the JVM's
 warm-up, whichever pass it is). The goals (docs/cluster.md): the two Spark passes together
 within 1.3 × the command line's wall time, and the counting pass at most a quarter of a
@@ -37,6 +38,7 @@ from generate_portfolio import Generator  # noqa: E402
 
 AS_OF = "2026-11-28T10:00:00+08:00"
 POLICY = ROOT / "rules" / "lender.yaml"
+AGENCIES = ROOT / "rules" / "agencies.yaml"
 ROUNDS = 2  # each contender runs twice and its faster run counts: the first pays JIT warm-up
 
 
@@ -87,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  Python workers' start (apart)           {report['workers_seconds']:8.1f} s")
     print(f"  overdue_customers                       {report['overdue_seconds']:8.1f} s")
     print(f"  decide, figure given                    {report['decide_seconds']:8.1f} s")
+    print(f"  place, figure given (no goal)           {report['place_seconds']:8.1f} s")
     print(f"\n  two Spark passes / --jobs 2: {report['two_passes_over_cli']:.2f} (goal <= 1.3)")
     print(f"  counting / deciding:        {report['overdue_over_decide']:.2f} (goal <= 0.25)")
     print(f"  driver peak RSS: {report['driver_peak_rss_mb']} MB (Python), "
@@ -102,7 +105,7 @@ def _spark(data: Path, cases: int) -> dict[str, Any]:
     from pyspark.sql import SparkSession
 
     import dunning
-    from dunning.spark import decide, overdue_customers
+    from dunning.spark import decide, overdue_customers, place
 
     started = time.perf_counter()
     spark = (
@@ -137,11 +140,21 @@ def _spark(data: Path, cases: int) -> dict[str, Any]:
         decided.write.format("noop").mode("overwrite").save()
         deciding = min(deciding, time.perf_counter() - started)
     peak, jvm_peak = _peak_mb(), _jvm_peak_mb(jvm)
+    # Placement: decided on the workers, allocated in one task (for information: no goal).
+    placer = dunning.Placer(policy, dunning.load_agencies(AGENCIES))
+    placing = float("inf")
+    for _ in range(ROUNDS):
+        started = time.perf_counter()
+        placed = place(df, placer, moment, portfolio=figure)
+        placed.rows.write.format("noop").mode("overwrite").save()
+        placed.unpersist()
+        placing = min(placing, time.perf_counter() - started)
     spark.stop()
     return {
         "session_seconds": round(session, 2), "workers_seconds": round(warming, 2),
         "overdue_seconds": round(counting, 2),
         "decide_seconds": round(deciding, 2), "overdue_customers": figure,
+        "place_seconds": round(placing, 2),
         "driver_peak_rss_mb": peak, "driver_growth_mb": peak - before,
         "driver_jvm_peak_rss_mb": jvm_peak, "driver_jvm_growth_mb": jvm_peak - jvm_before,
     }  # fmt: skip

@@ -618,8 +618,17 @@ class _Run:
 
     def allocate(self, pending: _Pending) -> PlacementResult:
         """Offer a case to the eligible agencies; propose it to the one the strategy picks."""
+        checks, chosen = self.admit(self.screen(pending))
+        return self.settle(pending, checks, chosen)
+
+    def screen(self, pending: _Pending) -> list[tuple[str, str | None]]:
+        """Each agency, and why it cannot take the case by the case alone (or None).
+
+        What a case's allocation needs of the case; capacity and shares, which depend on the
+        cases allocated before it, are :meth:`admit`'s.
+        """
         case, assessment = pending.case, pending.assessment
-        checks = []
+        screened: list[tuple[str, str | None]] = []
         for agency_id in self.placer._order:
             agency = self.placer.agencies.get(agency_id)
             assert agency is not None
@@ -628,6 +637,21 @@ class _Run:
                 why = "cool_off"
             if why is None and _rate(agency, pending.built) is None:
                 why = "no_rate"
+            screened.append((agency_id, why))
+        return screened
+
+    def admit(
+        self, screened: Iterable[tuple[str, str | None]]
+    ) -> tuple[tuple[Eligibility, ...], str | None]:
+        """The run's one sequential step: capacity, shares and the strategy's choice.
+
+        Counts the chosen agency's new placement; returns each agency's check and the agency
+        chosen (None: no agency can take the case).
+        """
+        checks = []
+        for agency_id, why in screened:
+            agency = self.placer.agencies.get(agency_id)
+            assert agency is not None
             if why is None and agency.capacity is not None:
                 why = "capacity" if self.used.get(agency_id, 0) >= agency.capacity else None
             if why is None and self.weights and agency_id not in self.weights:
@@ -635,11 +659,21 @@ class _Run:
             checks.append(Eligibility(agency_id, why))
         eligible = [c.agency_id for c in checks if c.eligible]
         if not eligible:
-            return self.unavailable(pending, tuple(checks))
+            return tuple(checks), None
         chosen = self.choose(eligible)
+        self.used[chosen] = self.used.get(chosen, 0) + 1
+        return tuple(checks), chosen
+
+    def settle(
+        self, pending: _Pending, checks: tuple[Eligibility, ...], chosen: str | None
+    ) -> PlacementResult:
+        """The case's result once :meth:`admit` has chosen: the proposal, or in-house."""
+        if chosen is None:
+            return self.unavailable(pending, checks)
+        case, assessment = pending.case, pending.assessment
         agency = self.placer.agencies.get(chosen)
         assert agency is not None
-        self.used[chosen] = self.used.get(chosen, 0) + 1
+        eligible = [c.agency_id for c in checks if c.eligible]
         entry = OpenPlacement(f"{case.case_id}/{chosen}/{self.today.isoformat()}", chosen,
                       PlacementState.PROPOSED, self.today)  # fmt: skip
         self.history.open[case.case_id] = entry
@@ -653,7 +687,7 @@ class _Run:
         event = event.model_copy(
             update={"payload": event.payload.model_copy(update={"notice": decision.action.message})}
         )
-        return PlacementResult(decision, (*pending.events, event), tuple(checks), pending.line)
+        return PlacementResult(decision, (*pending.events, event), checks, pending.line)
 
     def choose(self, eligible: list[str]) -> str:
         """The strategy's pick among eligible agencies (deterministic)."""

@@ -23,7 +23,7 @@ from .cases import check_batch
 from .errors import ArgumentError, CaseError, ConfigError, Problem
 from .events import Event, replay
 from .facts import Portfolio
-from .placement import PlacementResult, Placer, _Pending, _Run, duplicate_case
+from .placement import Eligibility, PlacementResult, Placer, _Pending, _Run, duplicate_case
 from .policy import Policy, load_policy
 
 if TYPE_CHECKING:  # pragma: no cover - types only
@@ -245,10 +245,12 @@ def place(
     """Place every case of ``df`` as :meth:`dunning.Placer.place` does: one row per input row.
 
     Deciding runs on the workers, in parallel; allocation — capacity, shares, the order of the
-    hash — is one sequence over the whole book, so the cases the rules send out are allocated
-    in one task, in hash order, after every case's recall or closing has been counted. That
-    task decides each of those cases again (the workers' decisions are not shipped to it):
-    its share of the work is the share of cases sent out in this run.
+    hash — is one sequence over the whole book. So the workers decide every case and check each
+    case sent out against each agency by the case alone (products, contract, cool-off, rate);
+    one task then takes every case's change to the agencies' open placements (recalls and
+    closings free room) and, in hash order, applies capacity and shares and makes the
+    strategy's choice — a few microseconds a case; and the workers settle each case sent out as
+    chosen (its proposal and notice, or its in-house action), deciding it again.
 
     A case given twice is placed once, at its row with the smallest ``key`` (without a key,
     or with one that does not sort, the first in the DataFrame's order, which a repartition
@@ -268,7 +270,6 @@ def place(
         performance: Each agency's recovery rate, for the ``performance`` strategy.
     """
     from pyspark import StorageLevel
-    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     if not isinstance(placer, Placer):
@@ -288,15 +289,21 @@ def place(
     first = cases.mapInArrow(
         _placing(blob, moment, key), _schema(df, key, _FIRST + PLACEMENT_COLUMNS)
     )
-    # The first row of each case id (by position) is placed; any other is a duplicate.
-    order = Window.partitionBy("__id").orderBy(*_first_of(df, key), "__pos")
-    numbered = first.withColumn(
-        "__n", F.when(F.col("__id").isNull(), 1).otherwise(F.row_number().over(order))
-    )
     # Three consumers read phase one (the results, the capacity changes, the cases to allocate):
     # kept, it is computed once.
-    numbered = numbered.persist(StorageLevel.MEMORY_AND_DISK)
-    twice = F.col("__n") > 1
+    first = first.persist(StorageLevel.MEMORY_AND_DISK)
+    # The first row of each case id (by key, then position) is placed; any other is a
+    # duplicate. Found on the ids alone — few, usually none — not by moving every decision.
+    rank = F.struct(*_first_of(df, key), "__pos")
+    repeated = (
+        first.filter(F.col("__id").isNotNull())
+        .groupBy("__id")
+        .agg(F.count(F.lit(1)).alias("__times"), F.min(rank).alias("__first"))
+        .filter(F.col("__times") > 1)
+        .select("__id", "__first")
+    )
+    numbered = first.join(repeated, "__id", "left")
+    twice = F.col("__first").isNotNull() & (rank != F.col("__first"))
     carried = [key] if key is not None else []
 
     def unless_twice(name: str) -> Any:
@@ -312,19 +319,25 @@ def place(
     )
     kept = numbered.filter(~twice)
     counts = kept.filter(F.col("__delta").isNotNull()).select(
-        *carried, F.lit(0).alias("__order"), F.lit(None).cast("binary").alias("__key"),
-        "__delta", F.lit(None).cast("string").alias("__case"),
+        F.lit(0).alias("__order"), F.lit(None).cast("binary").alias("__key"),
+        F.lit(None).cast("string").alias("__id"), "__delta",
+        F.lit(None).cast("string").alias("__screen"),
     )  # fmt: skip
     waiting = kept.filter(pending).select(
-        *carried, F.lit(1).alias("__order"), "__key",
-        F.lit(None).cast("string").alias("__delta"), "__case",
+        F.lit(1).alias("__order"), "__key", "__id",
+        F.lit(None).cast("string").alias("__delta"), "__screen",
     )  # fmt: skip
-    # One task, the capacity changes first, then the cases to allocate in hash order.
+    # One task, and a light one: the capacity changes first, then capacity, shares and the
+    # strategy's choice for each case sent out, in hash order.
     queue = counts.unionByName(waiting).repartition(1).sortWithinPartitions("__order", "__key")
-    allocated = queue.mapInArrow(
-        _allocating(blob, moment, key), _schema(df, key, PLACEMENT_COLUMNS)
-    )
-    return Placements(done.unionByName(allocated), errors, numbered)
+    admitted = queue.mapInArrow(_admitting(blob, moment), _schema(df, None, _ADMITTED))
+    # Back on every worker: each case sent out decided again and settled as chosen.
+    chosen = kept.filter(pending).select(*carried, "__id", "__case").join(admitted, "__id")
+    # Spread over the cores: a tenth of the book is small enough for Spark to read as one part.
+    parts = _parallelism(df)
+    chosen = chosen.repartition(parts) if parts else chosen
+    allocated = chosen.mapInArrow(_settling(blob, moment, key), _schema(df, key, PLACEMENT_COLUMNS))
+    return Placements(done.unionByName(allocated), errors, first)
 
 
 def _first_of(df: DataFrame, key: str | None) -> list[str]:
@@ -336,6 +349,8 @@ def _first_of(df: DataFrame, key: str | None) -> list[str]:
     return [key]
 
 
+#: The sequential step's columns: each pending case's checks and chosen agency.
+_ADMITTED = (("__id", "string"), ("__checks", "string"), ("__chosen", "string"))
 #: Phase one's own columns, before :data:`PLACEMENT_COLUMNS`.
 _FIRST = (
     ("__pos", "bigint"),
@@ -343,7 +358,8 @@ _FIRST = (
     ("__kind", "string"),  # done | pending (to allocate)
     ("__key", "binary"),  # the allocation order's hash
     ("__delta", "string"),  # JSON {agency: change} of the open placements this case made
-    ("__case", "string"),  # a pending case's text, decided again by the allocating task
+    ("__case", "string"),  # a pending case's text, decided again once its agency is chosen
+    ("__screen", "string"),  # JSON [[agency, why not or null], ...] by the case alone
     ("__dup", "string"),  # the error record this row gets if it is a duplicate
 )
 
@@ -469,10 +485,10 @@ def _placing(
     return run
 
 
-def _allocating(
-    blob: bytes, moment: datetime, key: str | None
+def _admitting(
+    blob: bytes, moment: datetime
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    """Phase two of :func:`place`, one task: the capacity changes, then allocation in order."""
+    """The sequential step of :func:`place`, one task: capacity changes, then choices."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         import pyarrow as pa
@@ -481,27 +497,50 @@ def _allocating(
         for batch in batches:
             orders = batch.column("__order").to_pylist()
             deltas = batch.column("__delta").to_pylist()
-            texts = batch.column("__case").to_pylist()
-            rows, taken = [], []
-            for i, order in enumerate(orders):
+            ids = batch.column("__id").to_pylist()
+            screens = batch.column("__screen").to_pylist()
+            rows: list[tuple[str, str, str | None]] = []
+            for order, delta, case_id, screen in zip(orders, deltas, ids, screens, strict=True):
                 if order == 0:
-                    for agency_id, change in json.loads(deltas[i]).items():
+                    for agency_id, change in json.loads(delta).items():
                         work.used[agency_id] = max(work.used.get(agency_id, 0) + change, 0)
                     continue
-                # Decided again from the same events: its recall or closing is counted above.
-                counted = dict(work.used)
-                outcome = work.one(texts[i], None, set())
-                work.used = counted
+                checks, chosen = work.admit((a, why) for a, why in json.loads(screen))
+                rows.append((case_id, json.dumps([[c.agency_id, c.reason] for c in checks]),
+                             chosen))  # fmt: skip
+            if rows:
+                arrays = {name: pa.array([r[i] for r in rows], pa.string())
+                          for i, (name, _) in enumerate(_ADMITTED)}  # fmt: skip
+                yield pa.RecordBatch.from_pydict(arrays)
+
+    return run
+
+
+def _settling(
+    blob: bytes, moment: datetime, key: str | None
+) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """The last step of :func:`place`, on the workers: each case sent out, as admitted."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        import pyarrow as pa
+
+        work = _placement_run(blob, moment)
+        for batch in batches:
+            texts = batch.column("__case").to_pylist()
+            checks = batch.column("__checks").to_pylist()
+            chosen = batch.column("__chosen").to_pylist()
+            rows = []
+            for text, checked, agency_id in zip(texts, checks, chosen, strict=True):
+                # Decided again from the same events: the same pending case as in phase one.
+                outcome = work.one(text, None, set())
                 if isinstance(outcome, _Pending):
-                    outcome = work.allocate(outcome)
+                    found = tuple(Eligibility(a, why) for a, why in json.loads(checked))
+                    outcome = work.settle(outcome, found, agency_id)
                 rows.append(_placed(outcome))
-                taken.append(i)
-            if not rows:
-                continue
             arrays = {name: pa.array([r[i] for r in rows], type=_ARROW[kind]())
                       for i, (name, kind) in enumerate(PLACEMENT_COLUMNS)}  # fmt: skip
             if key is not None:
-                arrays = {key: batch.column(key).take(pa.array(taken)), **arrays}
+                arrays = {key: batch.column(key), **arrays}
             yield pa.RecordBatch.from_pydict(arrays)
 
     return run
@@ -525,15 +564,16 @@ def _first(work: _Run, text: str | None, seen: set[str]) -> tuple[Any, ...]:
     case_id = outcome.case.case_id if isinstance(outcome, _Pending) else outcome.case_id
     dup = json.dumps(duplicate_case(case_id).to_dict(), ensure_ascii=False)
     if isinstance(outcome, _Pending):
+        screen = json.dumps(work.screen(outcome))
         nothing = (None,) * len(PLACEMENT_COLUMNS)
-        return (case_id, "pending", outcome.key, delta, text, dup, *nothing)
-    return (case_id, "done", None, delta, None, dup, *_placed(outcome))
+        return (case_id, "pending", outcome.key, delta, text, screen, dup, *nothing)
+    return (case_id, "done", None, delta, None, None, dup, *_placed(outcome))
 
 
 def _unplaced(error: CaseError, delta: str | None) -> tuple[Any, ...]:
     status = "skipped" if error.problems[0].code == _SKIPPED else "rejected"
     record = json.dumps(error.to_dict(), ensure_ascii=False)
-    return (None, "done", None, delta, None, None,
+    return (None, "done", None, delta, None, None, None,
             status, error.case_id, None, None, None, None, None, None, record)  # fmt: skip
 
 
