@@ -444,7 +444,6 @@ def _mapper(
     """The function each worker runs over its record batches (pickled with its arguments)."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        import pyarrow as pa
 
         policy: Policy = pickle.loads(blob)  # loaded once per worker process, kept by digest
         if what in ("overdue", "by_product"):
@@ -454,13 +453,24 @@ def _mapper(
             texts = batch.column("__case").to_pylist()
             rows = [_row(what, policy, text, moment, book) for text in texts]
             columns = DECISION_COLUMNS if what == "decide" else ASSESSMENT_COLUMNS
-            arrays = {name: pa.array([r[i] for r in rows], type=_ARROW[kind]())
-                      for i, (name, kind) in enumerate(columns)}  # fmt: skip
-            if key is not None:
-                arrays = {key: batch.column("__key"), **arrays}
-            yield pa.RecordBatch.from_pydict(arrays)
+            ready = {key: batch.column("__key")} if key is not None else None
+            yield _record_batch(rows, columns, ready)
 
     return run
+
+
+def _record_batch(
+    rows: list[tuple[Any, ...]],
+    columns: tuple[tuple[str, str], ...],
+    first: Mapping[str, Any] | None = None,
+) -> pa.RecordBatch:
+    """Rows of values as a record batch of ``columns``, after the ready arrays of ``first``."""
+    import pyarrow as pa
+
+    arrays = dict(first or {})
+    for i, (name, kind) in enumerate(columns):
+        arrays[name] = pa.array([r[i] for r in rows], type=_ARROW[kind]())
+    return pa.RecordBatch.from_pydict(arrays)
 
 
 def _placing(
@@ -469,18 +479,13 @@ def _placing(
     """Phase one of :func:`place` on a worker: each case decided, recalled or closed."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        import pyarrow as pa
-
         work = _placement_run(blob, moment)
-        seen: set[str] = set()  # duplicates within the partition; the window finds the rest
+        seen: set[str] = set()  # duplicates within the partition; counting ids finds the rest
         for batch in batches:
             rows = [_first(work, text, seen) for text in batch.column("__case").to_pylist()]
-            arrays = {"__pos": batch.column("__pos")}
-            for i, (name, kind) in enumerate((_FIRST + PLACEMENT_COLUMNS)[1:]):
-                arrays[name] = pa.array([r[i] for r in rows], type=_ARROW[kind]())
-            if key is not None:
-                arrays = {key: batch.column("__key"), **arrays}
-            yield pa.RecordBatch.from_pydict(arrays)
+            ready = {key: batch.column("__key")} if key is not None else {}
+            ready["__pos"] = batch.column("__pos")
+            yield _record_batch(rows, (_FIRST + PLACEMENT_COLUMNS)[1:], ready)
 
     return run
 
@@ -491,16 +496,11 @@ def _admitting(
     """The sequential step of :func:`place`, one task: capacity changes, then choices."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        import pyarrow as pa
-
         work = _placement_run(blob, moment)
         for batch in batches:
-            orders = batch.column("__order").to_pylist()
-            deltas = batch.column("__delta").to_pylist()
-            ids = batch.column("__id").to_pylist()
-            screens = batch.column("__screen").to_pylist()
             rows: list[tuple[str, str, str | None]] = []
-            for order, delta, case_id, screen in zip(orders, deltas, ids, screens, strict=True):
+            columns = _values(batch, "__order", "__delta", "__id", "__screen")
+            for order, delta, case_id, screen in columns:
                 if order == 0:
                     for agency_id, change in json.loads(delta).items():
                         work.used[agency_id] = max(work.used.get(agency_id, 0) + change, 0)
@@ -509,9 +509,7 @@ def _admitting(
                 rows.append((case_id, json.dumps([[c.agency_id, c.reason] for c in checks]),
                              chosen))  # fmt: skip
             if rows:
-                arrays = {name: pa.array([r[i] for r in rows], pa.string())
-                          for i, (name, _) in enumerate(_ADMITTED)}  # fmt: skip
-                yield pa.RecordBatch.from_pydict(arrays)
+                yield _record_batch(rows, _ADMITTED)
 
     return run
 
@@ -522,28 +520,25 @@ def _settling(
     """The last step of :func:`place`, on the workers: each case sent out, as admitted."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        import pyarrow as pa
-
         work = _placement_run(blob, moment)
         for batch in batches:
-            texts = batch.column("__case").to_pylist()
-            checks = batch.column("__checks").to_pylist()
-            chosen = batch.column("__chosen").to_pylist()
             rows = []
-            for text, checked, agency_id in zip(texts, checks, chosen, strict=True):
+            for text, checked, agency_id in _values(batch, "__case", "__checks", "__chosen"):
                 # Decided again from the same events: the same pending case as in phase one.
                 outcome = work.one(text, None, set())
                 if isinstance(outcome, _Pending):
                     found = tuple(Eligibility(a, why) for a, why in json.loads(checked))
                     outcome = work.settle(outcome, found, agency_id)
                 rows.append(_placed(outcome))
-            arrays = {name: pa.array([r[i] for r in rows], type=_ARROW[kind]())
-                      for i, (name, kind) in enumerate(PLACEMENT_COLUMNS)}  # fmt: skip
-            if key is not None:
-                arrays = {key: batch.column(key), **arrays}
-            yield pa.RecordBatch.from_pydict(arrays)
+            ready = {key: batch.column(key)} if key is not None else None
+            yield _record_batch(rows, PLACEMENT_COLUMNS, ready)
 
     return run
+
+
+def _values(batch: pa.RecordBatch, *names: str) -> Iterator[tuple[Any, ...]]:
+    """The batch's rows, as tuples of the Python values of the columns named."""
+    return zip(*(batch.column(name).to_pylist() for name in names), strict=True)
 
 
 def _placement_run(blob: bytes, moment: datetime) -> _Run:
