@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         help="more passes (up to 30) until a contender has been measured this long",
     )
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--quick", action="store_true", help="600 cases, one repeat")
+    parser.add_argument("--quick", action="store_true", help="1,500 cases, one repeat")
     parser.add_argument(
         "--single-max",
         type=int,
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=None, help="write the results as JSON here")
     args = parser.parse_args(argv)
     if args.quick:
-        args.cases, args.repeats, args.single_max, args.min_seconds = 600, 1, 200, 0.0
+        args.cases, args.repeats, args.single_max, args.min_seconds = 1500, 1, 500, 0.0
 
     policy = dunning.load_policy(ROOT / "rules" / "lender.yaml")
     moment = policy.moment(datetime.fromisoformat(AS_OF))

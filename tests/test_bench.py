@@ -1,4 +1,7 @@
-"""The benchmark still runs and all its contenders still agree (quick mode; no timing asserts)."""
+"""The benchmarks still run and their contenders still agree (quick mode; no timing asserts).
+
+In the slow profile (`make test-slow`): see ``pytestmark``.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# Each benchmark's quick run takes seconds to a minute (the Spark one starts a JVM of its own):
+# together they would be a sixth of `make test`, so `make test-slow` runs them (`make bench`
+# runs the full ones). They check that the scripts still run and their contenders agree.
+pytestmark = pytest.mark.skipif(
+    os.environ.get("HYPOTHESIS_PROFILE") != "slow",
+    reason="the benchmarks' quick runs take a minute together: make test-slow runs them",
+)
 
 
 def test_the_quick_benchmark_runs_and_every_contender_agrees(tmp_path: Path) -> None:
@@ -88,10 +98,6 @@ def test_the_audit_benchmark_runs_clean_and_measures_memory(tmp_path: Path) -> N
     assert "peak memory ×" in done.stdout
 
 
-@pytest.mark.skipif(
-    os.environ.get("HYPOTHESIS_PROFILE") != "slow",
-    reason="starts a JVM of its own (a minute): make test-slow runs it",
-)
 def test_the_spark_benchmark_runs_and_reports_its_ratios(tmp_path: Path) -> None:
     out = tmp_path / "spark.json"
     done = subprocess.run(

@@ -16,7 +16,7 @@ The conventions (docs/contributing.md, "Examples in the docs"):
   runs Python first (``replace``, ``write``, ``copy``, ``head``), undone after the block.
 - ``make TARGET`` runs as ``make -n`` in the project (the suite cannot run itself);
   ``python benchmarks/...`` is checked against its ``--help`` (a full benchmark takes minutes;
-  ``tests/test_bench.py`` runs the quick one).
+  ``tests/test_bench.py`` runs the quick ones in the slow profile).
 - A ```` ```json ```` block that is a whole case (``case_id`` and ``loan``) must parse.
 """
 
