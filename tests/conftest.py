@@ -16,7 +16,7 @@ pytest_plugins = ["pytester"]  # for the tests of dunning's own pytest plugin
 # every other property, 1,000 load/decide cycles for the rete engine's memory.
 SLOW = os.environ.get("HYPOTHESIS_PROFILE") == "slow"
 settings.register_profile(
-    "default", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    "default", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.register_profile(
     "slow", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
