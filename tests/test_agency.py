@@ -152,7 +152,8 @@ def test_a_damaged_backup_fails_verification(
 
     def corrupting(src: Any, dst: Any) -> Any:
         real(src, dst)
-        if "b2" in str(dst) and str(dst).endswith("cases.jsonl"):
+        # The backup b2's copy (not any path that happens to hold "b2", as a batch id can).
+        if Path(dst).relative_to(tmp_path).parts[0] == "b2" and str(dst).endswith("cases.jsonl"):
             Path(dst).write_bytes(b"tampered\n")
 
     monkeypatch.setattr(module.shutil, "copyfile", corrupting)

@@ -109,3 +109,18 @@ def test_the_spark_benchmark_runs_and_reports_its_ratios(tmp_path: Path) -> None
     assert report["cases"] == 5000 and report["overdue_customers"] > 0
     assert report["two_passes_over_cli"] > 0 and report["overdue_over_decide"] > 0
     assert report["driver_growth_mb"] >= 0 and "goal <= 1.3" in done.stdout
+
+
+def test_the_report_benchmark_renders_every_form(tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "report.py"), "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["cases_decided"] == 5_000 and report["scaled_to"] == 1_000_000
+    assert set(report["render_seconds"]) >= {"json", "csv", "xlsx", "html zh-CN"}
+    assert report["ratio"] > 0 and "× deciding them" in done.stdout

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, TextIO, TypeVar, cast
+from typing import IO, Any, BinaryIO, Literal, TextIO, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from . import __version__
@@ -42,11 +42,14 @@ from .collectors import (
 from .costs import cost_report
 from .delinquency import Assessor
 from .diff import diff_policies
+from .document import build_document
 from .errors import CaseError, ConfigError, Diagnostic, DunningError, PolicyError
 from .events import Event, event_json_schema, read_events
+from .export import write_csv, write_xlsx
 from .facts import Portfolio
 from .intake import IntakeFailed, format_of, intake
 from .ledger import LedgerLine, read_ledger, read_ledger_table
+from .locales import LOCALES, locale
 from .model import Case, Decision
 from .placement import Placer
 from .policy import Policy, check_as_of, check_file, load_policy, loads_policy
@@ -206,7 +209,13 @@ def _parser() -> argparse.ArgumentParser:
         help="the portfolio figure for rules that read it, whole or per product; default: the "
         "distinct overdue borrowers in the input (counted only when a rule reads it)",
     )
-    decide.add_argument("--format", choices=("jsonl", "table"), default="jsonl")
+    _report_options(
+        decide,
+        ("jsonl", "table", *REPORT_FORMATS),
+        "jsonl",
+        "jsonl: a decision (or error record) per line; table: the summary; json, html, csv, "
+        "xlsx: the summary as data, a page, figures, a workbook",
+    )
     decide.add_argument(
         "--jobs",
         type=_jobs,
@@ -304,7 +313,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="a parameter value for the new policy: a what-if without a second file",
     )
-    diff.add_argument("--format", choices=("text", "json"), default="text")
+    _report_options(diff, ("text", *REPORT_FORMATS), "text")
     diff.add_argument("--as-of", type=_as_of, default=None, help="date or aware datetime")
     diff.add_argument(
         "--overdue-customers",
@@ -350,7 +359,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="AGENCY=RATE,...",
         help="recovery rate per agency, for the performance strategy",
     )
-    place.add_argument("--format", choices=("jsonl", "table", "json"), default="jsonl")
+    _report_options(
+        place,
+        ("jsonl", "table", *REPORT_FORMATS),
+        "jsonl",
+        "jsonl: the placement events; table, json, html, csv, xlsx: the summary per agency",
+    )
     place.add_argument(
         "--skip-uncovered",
         action="store_true",
@@ -370,12 +384,13 @@ def _parser() -> argparse.ArgumentParser:
     settle.add_argument("ledger", help="the payment ledger: JSON Lines, CSV or .xlsx (- for stdin)")
     _money_options(settle)
     settle.add_argument("--agency", default=None, help="only this agency's statements")
-    settle.add_argument(
-        "--format",
-        choices=("table", "json", "csv", "jsonl"),
-        default="table",
-        help="table: statements and accounting; json: the same as one document; csv: the "
-        "statement lines; jsonl: every ledger line with its category, then the accounting",
+    _report_options(
+        settle,
+        ("table", "json", "csv", "jsonl", "html", "xlsx"),
+        "table",
+        "table: statements and accounting; json: the same as one document; csv: the "
+        "statement lines; jsonl: every ledger line with its category, then the accounting; "
+        "html, xlsx: the statements, their lines and the accounting as a page, a workbook",
     )
     settle.set_defaults(run=_run_settle)
 
@@ -421,7 +436,7 @@ def _parser() -> argparse.ArgumentParser:
         "--snapshot", action="append", default=[], metavar="CASES.jsonl=YYYY-MM-DD",
         help="a dated snapshot of the portfolio; give two for the roll rates between them",
     )  # fmt: skip
-    costs.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    _report_options(costs, ("table", *REPORT_FORMATS), "table")
     costs.set_defaults(run=_run_costs)
 
     _agency_commands(commands)
@@ -599,7 +614,7 @@ def _agency_commands(commands: Any) -> None:
                        help="the first day audited (default: the first event's)")  # fmt: skip
     audit.add_argument("--to", dest="end", type=_day, default=None, metavar="YYYY-MM-DD",
                        help="the last day audited (default: the --as-of day)")  # fmt: skip
-    audit.add_argument("--format", choices=("table", "json"), default="table")
+    _report_options(audit, ("table", *REPORT_FORMATS), "table")
     audit.set_defaults(run=_run_audit)
 
     perf = commands.add_parser(
@@ -635,8 +650,100 @@ def _agency_commands(commands: Any) -> None:
     perf.add_argument("--collectors", default=None,
                       help="the collectors file: each collector's team (default: the team the "
                       "events last gave them)")  # fmt: skip
-    perf.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    _report_options(perf, ("table", *REPORT_FORMATS), "table")
     perf.set_defaults(run=_run_performance)
+
+
+REPORT_FORMATS = ("json", "html", "csv", "xlsx")
+
+
+def _report_options(
+    parser: argparse.ArgumentParser, formats: Sequence[str], default: str, help: str | None = None
+) -> None:
+    """--format, --out and --locale: how and where a command's report is written."""
+    parser.add_argument("--format", choices=formats, default=default, help=help)
+    parser.add_argument(
+        "--out", default=None, metavar="FILE",
+        help="write the report to FILE instead of standard output",
+    )  # fmt: skip
+    parser.add_argument(
+        "--locale", choices=LOCALES, default="en",
+        help="the words and dates of --format html and xlsx (default en)",
+    )  # fmt: skip
+
+
+class _Report:
+    """Where a command's report goes: standard output, or --out opened before the work.
+
+    A file that cannot be written fails the command before it reads anything; a file the
+    command created is removed again if the command fails.
+    """
+
+    def __init__(self, args: argparse.Namespace, *, streams: Sequence[str] = ("jsonl",)) -> None:
+        self.format: str = args.format
+        self.locale = locale(args.locale)
+        self.path: str | None = args.out
+        self.binary = self.format == "xlsx"
+        self._file: IO[Any] | None = None
+        self._created = False
+        if self.format == "html":
+            _need_reports_extra()
+        if self.path is not None and self.format in streams:
+            raise _Usage(f"--out takes a report; --format {self.format} writes standard output")
+        if self.path is None and self.binary and sys.stdout.isatty():
+            raise _Usage("an Excel workbook is binary: give --out FILE.xlsx or redirect the output")
+        if self.path is not None:
+            self._created = not os.path.exists(self.path)
+            try:  # kept open for the whole command: closed by __exit__
+                self._file = (
+                    open(self.path, "wb")  # noqa: SIM115
+                    if self.binary
+                    else open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+                )
+            except OSError as exc:
+                raise _Usage(f"cannot write {self.path}: {exc.strerror}") from None
+
+    def __enter__(self) -> _Report:
+        return self
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        if self._file is not None:
+            self._file.close()
+            if error is not None and self._created:
+                with contextlib.suppress(OSError):
+                    os.unlink(self.path or "")
+
+    @property
+    def text(self) -> TextIO:
+        """The text stream the report goes to."""
+        return cast(TextIO, self._file) if self._file is not None else sys.stdout
+
+    def write(self, report: str, data: dict[str, Any]) -> None:
+        """Write ``data`` (the report's JSON) in the chosen format."""
+        if self.format == "json":
+            json.dump(data, self.text, ensure_ascii=False, indent=2)
+            self.text.write("\n")
+            return
+        document = build_document(report, data)
+        if self.format == "html":
+            from .html import render_html
+
+            self.text.write(render_html(document, self.locale))
+        elif self.format == "csv":
+            write_csv(document, self.text)
+        else:
+            buffer = io.BytesIO()
+            write_xlsx(document, buffer, self.locale)
+            out = self._file if self._file is not None else sys.stdout.buffer
+            out.write(buffer.getvalue())
+
+
+def _need_reports_extra() -> None:
+    import importlib.util
+
+    missing = [m for m in ("jinja2", "matplotlib") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise _Usage(f"--format html needs {' and '.join(missing)}: pip install 'dunning[reports]'")
 
 
 def _money_options(parser: argparse.ArgumentParser, *, periods: bool = True) -> None:
@@ -859,10 +966,15 @@ def _moment(args: argparse.Namespace, policy: Policy) -> datetime:
 
 
 def _run_decide(args: argparse.Namespace) -> int:
+    with _Report(args) as report:
+        return _decide(args, report)
+
+
+def _decide(args: argparse.Namespace, report: _Report) -> int:
     policy = _load(args)
     moment = _moment(args, policy)
     portfolio: Portfolio | None = args.overdue_customers
-    summary = DecisionSummary()
+    summary = DecisionSummary(bands=policy.ir.bands.labels)
     sink = _DecisionSink(args.format, args.skip_uncovered, summary, sys.stdout, sys.stderr)
     with _open_binary(args.cases) as given, _rereadable(given, policy, figure=portfolio) as stream:
         if portfolio is None and policy.portfolio_rules and args.jobs == 1:
@@ -883,8 +995,18 @@ def _run_decide(args: argparse.Namespace) -> int:
                 sink.take(line, product, result)
     if args.format == "table":
         title = f"Decisions of policy {policy.name} {policy.version} as of {moment.isoformat()}"
-        summary.render(sys.stdout, title=title)
+        summary.render(report.text, title=title)
+    elif args.format != "jsonl":
+        report.write("decisions", {**_run_of(policy, moment), **summary.to_dict()})
     return EXIT_REJECTED if summary.rejected else EXIT_OK
+
+
+def _run_of(policy: Policy, moment: datetime) -> dict[str, Any]:
+    """The policy and moment of a run, as its JSON report names them."""
+    return {
+        "policy": {"name": policy.name, "version": policy.version, "digest": policy.digest},
+        "as_of": moment.isoformat(),
+    }
 
 
 @contextlib.contextmanager
@@ -1205,6 +1327,11 @@ class _Numbered(Iterator[Case | CaseError]):
 
 
 def _run_place(args: argparse.Namespace) -> int:
+    with _Report(args) as report:
+        return _place(args, report)
+
+
+def _place(args: argparse.Namespace, report: _Report) -> int:
     policy = _load(args)
     agencies = load_agencies(args.agencies)
     placer = Placer(policy, agencies)
@@ -1247,10 +1374,10 @@ def _run_place(args: argparse.Namespace) -> int:
         f"as of {moment.isoformat()} (strategy: {policy.ir.placement.strategy})"
     )
     if args.format == "table":
-        summary.render(sys.stdout, title=title)
-    elif args.format == "json":
-        json.dump(summary.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
-        sys.stdout.write("\n")
+        summary.render(report.text, title=title)
+    elif args.format != "jsonl":
+        run_of = {**_run_of(policy, moment), "strategy": policy.ir.placement.strategy}
+        report.write("placements", {**run_of, **summary.to_dict()})
     return EXIT_REJECTED if summary.rejected else EXIT_OK
 
 
@@ -1324,16 +1451,18 @@ class _Checked(Iterator[_T]):
 
 
 def _run_settle(args: argparse.Namespace) -> int:
-    with _settlement(args) as settlement:
-        out = sys.stdout
+    with _Report(args) as report, _settlement(args) as settlement:
+        out = report.text
         if args.format == "table":
             render_settlement(settlement, out, agency_id=args.agency)
         elif args.format == "json":
             settlement.write_json(out, agency_id=args.agency)
         elif args.format == "csv":
             settlement.write_csv(out, agency_id=args.agency)
-        else:
+        elif args.format == "jsonl":
             settlement.write_jsonl(out)
+        else:
+            report.write("settlement", settlement.to_dict(agency_id=args.agency))
         accounting = settlement.accounting
         rejected = accounting.categories["rejected"].count + settlement.event_error_count
         if rejected and args.format != "jsonl":
@@ -1381,6 +1510,7 @@ def _run_costs(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy, params=_params(args.param) or None)
     agencies = load_agencies(args.agencies)
     with contextlib.ExitStack() as stack:
+        output = stack.enter_context(_Report(args))
         snapshots = None
         if args.snapshot:
             dated = []
@@ -1402,12 +1532,12 @@ def _run_costs(args: argparse.Namespace) -> int:
             end=args.end,
             snapshots=snapshots,
         )
-    if args.format == "table":
-        render_costs(report, sys.stdout)
-    elif args.format == "json":
-        report.write_json(sys.stdout)
-    else:
-        report.write_csv(sys.stdout)
+        if args.format == "table":
+            render_costs(report, output.text)
+        elif args.format == "csv":
+            report.write_csv(output.text)  # every figure, as before the other forms
+        else:
+            output.write("costs", report.to_dict())
     return EXIT_REJECTED if report.cases_rejected else EXIT_OK
 
 
@@ -1547,7 +1677,8 @@ def _run_diff(args: argparse.Namespace) -> int:
     moment = _moment(args, old)
     portfolio: Portfolio | None = args.overdue_customers
     with contextlib.ExitStack() as opened:
-        # The output file is opened first: a path that cannot be written fails before the work.
+        # The output files are opened first: a path that cannot be written fails before the work.
+        report = opened.enter_context(_Report(args))
         out = opened.enter_context(_open_output(args.changed)) if args.changed else None
         given = opened.enter_context(_open_binary(cases))
         stream = opened.enter_context(_rereadable(given, old, new, figure=portfolio))
@@ -1561,12 +1692,13 @@ def _run_diff(args: argparse.Namespace) -> int:
         if out is not None:
             for change in result.changes:
                 out.write(json.dumps(change.to_dict(), ensure_ascii=False) + "\n")
-    if args.format == "json":
-        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
-    else:
-        result.render(sys.stdout)
-        if out is not None:
-            print(f"{len(result.changes)} changed case(s) written to {args.changed}")
+        if args.format == "text":
+            result.render(report.text)
+            if out is not None:
+                print(f"{len(result.changes)} changed case(s) written to {args.changed}",
+                      file=report.text)  # fmt: skip
+        else:
+            report.write("diff", result.to_dict())
     return EXIT_OK
 
 
@@ -1758,13 +1890,13 @@ def _run_import(args: argparse.Namespace) -> int:
 def _run_audit(args: argparse.Namespace) -> int:
     procedure = load_procedure(args.procedure)
     moment = args.as_of or datetime.now(procedure.zone).replace(microsecond=0)
-    with _open_binary(args.events) as stream:
-        found = audit(stream, procedure=procedure, as_of=moment, start=args.start, end=args.end)
-    if args.format == "json":
-        json.dump(found.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
-        sys.stdout.write("\n")
-    else:
-        found.render(sys.stdout)
+    with _Report(args) as report:
+        with _open_binary(args.events) as stream:
+            found = audit(stream, procedure=procedure, as_of=moment, start=args.start, end=args.end)
+        if args.format == "table":
+            found.render(report.text)
+        else:
+            report.write("audit", found.to_dict())
     return EXIT_REJECTED if found.errors or found.event_errors else EXIT_OK
 
 
@@ -1786,6 +1918,7 @@ def _run_performance(args: argparse.Namespace) -> int:
     if args.collectors is not None:
         teams = {c.collector_id: c.team for c in load_collectors(args.collectors) if c.team}
     with contextlib.ExitStack() as stack:
+        output = stack.enter_context(_Report(args))
         payments: Iterable[LedgerLine | CaseError] = ()
         if args.ledger is not None:
             stream = stack.enter_context(_open_binary(args.ledger))
@@ -1793,12 +1926,12 @@ def _run_performance(args: argparse.Namespace) -> int:
         events = stack.enter_context(_open_binary(args.events))
         report = performance(events, procedure=procedure, as_of=moment, start=start, end=end,
                              period=period, payments=payments, teams=teams)  # fmt: skip
-    if args.format == "json":
-        report.write_json(sys.stdout)
-    elif args.format == "csv":
-        report.write_csv(sys.stdout)
-    else:
-        render_performance(report, sys.stdout)
+        if args.format == "table":
+            render_performance(report, output.text)
+        elif args.format == "csv":
+            report.write_csv(output.text)  # a line per row, as before the other forms
+        else:
+            output.write("performance", report.to_dict())
     unreadable = report.audit.event_errors or report.payment_errors
     return EXIT_REJECTED if unreadable else EXIT_OK
 

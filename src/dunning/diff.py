@@ -75,6 +75,8 @@ class PolicyDiff:
     old_name: str
     new_name: str
     policy_changes: list[str] = field(default_factory=list)
+    policies: dict[str, dict[str, str]] = field(default_factory=dict)  # old, new: name, version…
+    as_of: str | None = None
     cases: int = 0
     changed: int = 0
     channels: dict[str, Counter[str]] = field(default_factory=dict)  # done: old → new counts
@@ -203,6 +205,8 @@ class PolicyDiff:
         return {
             "old": self.old_name,
             "new": self.new_name,
+            "policies": self.policies,
+            "as_of": self.as_of,
             "policy_changes": list(self.policy_changes),
             "cases": self.cases,
             "changed": self.changed,
@@ -256,7 +260,14 @@ def diff_policies(
             products it covers; see :meth:`Policy.overdue_borrowers`).
     """
     result = PolicyDiff(
-        f"{old.name} {old.version}", f"{new.name} {new.version}", policy_changes(old, new)
+        f"{old.name} {old.version}",
+        f"{new.name} {new.version}",
+        policy_changes(old, new),
+        policies={
+            "old": {"name": old.name, "version": old.version, "digest": old.digest},
+            "new": {"name": new.name, "version": new.version, "digest": new.digest},
+        },
+        as_of=as_of.isoformat(),
     )
     # Three readers of one stream: with portfolios the two policies take a case each in turn,
     # so the copies tee keeps stay a case or two long.

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .delinquency import DEFAULT_BANDS, Assessment, BucketBands
 from .errors import CaseError
@@ -120,6 +121,10 @@ class DecisionSummary:
     """Decisions folded into a manager's view: product × channel, and what goes to agencies."""
 
     channels: dict[str, Counter[str]] = field(default_factory=dict)
+    buckets: dict[str, Counter[str]] = field(default_factory=dict)
+    total_due: dict[str, Decimal] = field(default_factory=dict)  # by product
+    # Going to agencies, by the case's bucket: [cases, total due, expected commission].
+    agency_buckets: dict[str, list[Any]] = field(default_factory=dict)
     agency_cases: int = 0
     agency_total_due: Decimal = Decimal(0)
     expected_commission: Decimal = Decimal(0)
@@ -127,19 +132,28 @@ class DecisionSummary:
     skipped: Counter[str] = field(default_factory=Counter)
     guards: dict[str, Counter[str]] = field(default_factory=dict)
     charges_cut: Decimal = Decimal(0)
+    bands: tuple[str, ...] = DEFAULT_BANDS.labels  # the policy's bucket labels, in order
 
     def add(self, product: str, decision: Decision) -> None:
         """Count one decision of a case of ``product``."""
         self.channels.setdefault(product, Counter())[decision.action.channel.value] += 1
+        self.buckets.setdefault(product, Counter())[decision.bucket] += 1
+        due = decision.fee_terms.total_due
+        self.total_due[product] = self.total_due.get(product, Decimal(0)) + due
         for record in decision.guards:
             self.guards.setdefault(record.id, Counter())[record.effect.value] += 1
             if record.effect is GuardEffect.CUT and record.amount is not None:
                 self.charges_cut += record.amount
         if decision.action.handled_by is HandledBy.AGENCY:
-            self.agency_cases += 1
-            self.agency_total_due += decision.fee_terms.total_due
             rate = decision.fee_terms.commission_rate or Decimal(0)
-            self.expected_commission += round_money(decision.fee_terms.total_due * rate)
+            commission = round_money(due * rate)
+            self.agency_cases += 1
+            self.agency_total_due += due
+            self.expected_commission += commission
+            row = self.agency_buckets.setdefault(decision.bucket, [0, Decimal(0), Decimal(0)])
+            row[0] += 1
+            row[1] += due
+            row[2] += commission
 
     def skip(self, product: str) -> None:
         """Count a case the policy does not cover."""
@@ -151,12 +165,58 @@ class DecisionSummary:
             self.channels.setdefault(product, Counter()).update(counts)
         for guard, counts in other.guards.items():
             self.guards.setdefault(guard, Counter()).update(counts)
+        for product, counts in other.buckets.items():
+            self.buckets.setdefault(product, Counter()).update(counts)
+        for product, due in other.total_due.items():
+            self.total_due[product] = self.total_due.get(product, Decimal(0)) + due
+        for bucket, (cases, due, commission) in other.agency_buckets.items():
+            row = self.agency_buckets.setdefault(bucket, [0, Decimal(0), Decimal(0)])
+            row[0] += cases
+            row[1] += due
+            row[2] += commission
         self.agency_cases += other.agency_cases
         self.agency_total_due += other.agency_total_due
         self.expected_commission += other.expected_commission
         self.rejected += other.rejected
         self.skipped.update(other.skipped)
         self.charges_cut += other.charges_cut
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summary as JSON-ready data (amounts as strings), products in the model's order."""
+        products = [p.value for p in Product if p.value in self.channels]
+        used = {c for row in self.channels.values() for c in row}
+        channels = [c.value for c in Channel if c not in SPECIAL_PROCEDURES or c.value in used]
+        labels = _bucket_order({b for row in self.buckets.values() for b in row}, self.bands)
+        return {
+            "decided": sum(sum(row.values()) for row in self.channels.values()),
+            "rejected": self.rejected,
+            "skipped": dict(sorted(self.skipped.items())),
+            "products": {
+                p: {
+                    "cases": sum(self.channels[p].values()),
+                    "total_due": str(self.total_due.get(p, Decimal(0))),
+                    "buckets": {b: self.buckets[p][b] for b in labels},
+                    "channels": {c: self.channels[p][c] for c in channels},
+                }
+                for p in products
+            },
+            "agencies": {
+                "cases": self.agency_cases,
+                "total_due": str(self.agency_total_due),
+                "expected_commission": str(self.expected_commission),
+                "by_bucket": {
+                    b: {"cases": row[0], "total_due": str(row[1]),
+                        "expected_commission": str(row[2])}
+                    for b in _bucket_order(set(self.agency_buckets), self.bands)
+                    for row in [self.agency_buckets[b]]
+                },
+            },
+            "guards": {
+                g: {e.value: counts[e.value] for e in GuardEffect}
+                for g, counts in sorted(self.guards.items())
+            },
+            "charges_cut": str(self.charges_cut),
+        }  # fmt: skip
 
     def render(self, out: TextIO, *, title: str) -> None:
         """Write the summary as aligned plain-text tables."""
@@ -185,6 +245,18 @@ class DecisionSummary:
             out.write(f"\nSkipped, not covered by this policy: {names}\n")
         if self.rejected:
             out.write(f"\n{self.rejected} line(s) rejected; see the messages above.\n")
+
+
+def _bucket_order(labels: set[str], bands: Sequence[str]) -> list[str]:
+    """Bucket labels in the order of the policy's bands; any other (M12, say) after, by stage."""
+    known = {label: i for i, label in enumerate(bands)}
+
+    def stage(label: str) -> tuple[int, int, str]:
+        digits = label[1:].rstrip("+")
+        number = int(digits) if label[:1] == "M" and digits.isdigit() else 1 << 30
+        return (known.get(label, len(known)), number, label)
+
+    return sorted(labels, key=stage)
 
 
 @dataclass

@@ -1,0 +1,135 @@
+"""CSV and Excel rendering: a report document's tables as data a spreadsheet opens.
+
+CSV is the long form, one figure a line (``section,row,column,value``), values exactly as the
+JSON gives them, so that any tool can pivot it. The workbook has a sheet per table with the
+locale's titles, amounts stored as numbers with two decimals shown (``#,##0.00``), counts as
+whole numbers and shares as percents: Excel sums and sorts them as numbers, not text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import re
+from datetime import date, datetime
+from typing import IO, Any, TextIO
+
+from .document import Document, Figures, Kind, Table
+from .locales import Locale
+
+__all__ = ["EXCEL_FORMATS", "write_csv", "write_xlsx"]
+
+#: The Excel number format of each kind of value.
+EXCEL_FORMATS: dict[str, str] = {
+    "count": "#,##0",
+    "money": "#,##0.00",
+    "number": "#,##0.00",
+    "percent": "0.0%",
+    "date": "yyyy-mm-dd",
+}
+
+
+def write_csv(document: Document, out: TextIO) -> None:
+    """Every figure of the document, one line each: section, row, column, value."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(("section", "row", "column", "value"))
+    for block in document.blocks:
+        if isinstance(block, Figures):
+            for item in block.items:
+                writer.writerow((block.id, item.key, "value", _text(item.value)))
+        elif isinstance(block, Table):
+            for row in block.rows:
+                for column, value in zip(block.columns[1:], row[1:], strict=True):
+                    writer.writerow((block.id, _text(row[0]), column.key, _text(value)))
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+_SHEET = re.compile(r"[\[\]:*?/\\]")
+
+
+def write_xlsx(document: Document, out: IO[bytes], loc: Locale) -> None:
+    """The document as a workbook: a first sheet with the run and its figures, a sheet a table."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook(write_only=True)
+    bold = Font(bold=True)
+    about = book.create_sheet(_unique(loc.text(document.title), set()))
+    about.append([_bold(about, loc.text(document.title), bold)])
+    for label, value in document.header:
+        about.append([loc.text(label), value])
+    names = {about.title}
+    for block in document.blocks:
+        if isinstance(block, Figures):
+            about.append([])
+            for item in block.items:
+                about.append([loc.text(item.title), _cell(about, item.value, item.kind)])
+        elif isinstance(block, Table):
+            sheet = book.create_sheet(_unique(loc.text(block.title), names))
+            names.add(sheet.title)
+            sheet.append([_bold(sheet, loc.text(block.title), bold)])
+            heads = [loc.label(c.key) if c.code else loc.text(c.title) for c in block.columns]
+            sheet.append([_bold(sheet, head, bold) for head in heads])
+            for number, row in enumerate(block.rows, 1):
+                last = block.total and number == len(block.rows)
+                cells = [
+                    _cell(sheet, loc.label(v) if v is not None and c.kind == "label" else v,
+                          c.kind, bold if last else None)
+                    for c, v in zip(block.columns, row, strict=True)
+                ]  # fmt: skip
+                sheet.append(cells)
+            if block.note is not None:
+                sheet.append([])
+                sheet.append([loc.text(block.note)])
+            for letter, width in _widths(heads, block, loc).items():
+                sheet.column_dimensions[letter].width = width
+    book.save(out)
+
+
+def _unique(title: str, taken: set[str]) -> str:
+    r"""A sheet name: at most 31 characters, none of ``[]:*?/\\``, unlike the others."""
+    name = _SHEET.sub(" ", title)[:31].strip() or "Sheet"
+    candidate, n = name, 2
+    while candidate in taken:
+        suffix = f" ({n})"
+        candidate, n = name[: 31 - len(suffix)] + suffix, n + 1
+    return candidate
+
+
+def _bold(sheet: Any, value: Any, font: Any) -> Any:
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.font = font
+    return cell
+
+
+def _cell(sheet: Any, value: Any, kind: Kind, font: Any = None) -> Any:
+    """A cell: numbers as numbers with the kind's format, dates as dates, the rest as text."""
+    from openpyxl.cell import WriteOnlyCell
+
+    if kind == "date" and isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            value = value.replace(tzinfo=None)  # Excel has no zones; the header says which
+    cell = WriteOnlyCell(sheet, value=value)
+    if kind in EXCEL_FORMATS and value is not None:
+        cell.number_format = EXCEL_FORMATS[kind]
+    if font is not None:
+        cell.font = font
+    return cell
+
+
+def _widths(heads: list[str], table: Table, loc: Locale) -> dict[str, float]:
+    from openpyxl.utils import get_column_letter
+
+    widths: dict[str, float] = {}
+    for i, column in enumerate(table.columns):
+        shown = [len(loc.value(row[i], column.kind)) for row in table.rows[:200]]
+        wide = max([len(heads[i]) * (2 if loc.chinese else 1), *shown]) + 2
+        widths[get_column_letter(i + 1)] = min(max(wide, 8), 60)
+    return widths
