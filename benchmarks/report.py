@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         started = time.perf_counter()
         status = dunning([
             "decide", "--policy", str(ROOT / "rules" / "lender.yaml"), "--as-of", AS_OF,
-            "--overdue-customers", str(OVERDUE_CUSTOMERS), "--format", "json",
+            "--overdue-customers", str(OVERDUE_CUSTOMERS), "--skip-uncovered", "--format", "json",
             "--out", str(summary), str(cases),
         ])  # fmt: skip
         deciding = time.perf_counter() - started

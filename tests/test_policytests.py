@@ -262,13 +262,14 @@ def test_decide_with_worker_processes_gives_the_same_lines_in_the_same_order(
     assert len(streamed) == 1200 and streamed != serial  # another portfolio figure
 
 
-def test_workers_fold_the_same_table_summary(capfd: pytest.CaptureFixture[str]) -> None:
-    tables = []
+def test_workers_fold_the_same_summary(capfd: pytest.CaptureFixture[str]) -> None:
+    # The summary's data, from which its table, page and workbook are all drawn.
+    summaries = []
     for extra in ([], ["--jobs", "2"]):
-        assert main([*DECIDE, "--format", "table", "--skip-uncovered", *extra, str(PORTFOLIO)]) == 0
-        tables.append(capfd.readouterr().out)
-    assert tables[0] == tables[1]
-    assert "Going to agencies" in tables[0] and "Skipped, not covered" in tables[0]
+        assert main([*DECIDE, "--format", "json", "--skip-uncovered", *extra, str(PORTFOLIO)]) == 0
+        summaries.append(json.loads(capfd.readouterr().out))
+    assert summaries[0] == summaries[1]
+    assert summaries[0]["agencies"]["by_bucket"] and summaries[0]["skipped"] == {"credit_card": 165}
 
 
 def test_line_numbers_and_bad_bytes_are_the_same_with_workers(

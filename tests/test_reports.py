@@ -62,6 +62,8 @@ def _commands(work: Path) -> dict[str, list[str]]:
                        str(ROOT / "examples" / "placements.jsonl"), "--as-of", AS_OF,
                        "--skip-uncovered", cases],
         "settlement": ["settle", *money, str(settlement / "ledger.jsonl")],
+        "reconciliation": ["reconcile", *money, "--ledger", str(settlement / "ledger.jsonl"),
+                           "--agency", "AG-01", str(settlement / "claim-AG-01-2026-10.csv")],
         "costs": ["costs", *money, "--ledger", str(settlement / "ledger.jsonl"),
                   "--snapshot", f"{cases}=2026-10-28", "--snapshot", f"{cases}=2026-11-28",
                   cases],
@@ -93,7 +95,9 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Pat
         made[name] = {}
         for form in forms:
             out = work / f"{name}.{form}"
-            assert main([*argv, "--format", form, "--out", str(out)]) == 0, (name, form)
+            # The example claim differs from the statement on purpose: reconcile exits 1.
+            status = main([*argv, "--format", form, "--out", str(out)])
+            assert status == (1 if name == "reconciliation" else 0), (name, form)
             made[name][form] = out
         if name not in THROUGH_THE_CLI:
             document = build_document(name, json.loads(made[name]["json"].read_bytes()))
@@ -196,6 +200,22 @@ def _settlement(d: dict[str, Any]) -> Cells:
     return cells
 
 
+def _reconciliation(d: dict[str, Any]) -> Cells:
+    cells: Cells = {("overview", "matched", "value"): str(d["counts"]["matched"])}
+    for category, n in d["counts"].items():
+        cells["categories", category, "lines"] = str(n)
+    for side in ("lender", "agency"):
+        for key, value in d[f"{side}_total"].items():
+            cells["totals", side, key] = _raw(value)
+    for line in d["lines"]:
+        if line["category"] != "matched":
+            cells["differences", line["reference"], "category"] = line["category"]
+            cells["differences", line["reference"], "amount"] = (line["lender"] or line["agency"])[
+                "amount"
+            ]
+    return cells
+
+
 def _costs(d: dict[str, Any]) -> Cells:
     cells: Cells = {}
     money = ("in_house_recovered", "in_house_cost", "in_house_per_100", "agency_recovered",
@@ -252,6 +272,7 @@ EXPECTED: dict[str, Callable[[dict[str, Any]], Cells]] = {
     "diff": _diff,
     "placements": _placements,
     "settlement": _settlement,
+    "reconciliation": _reconciliation,
     "costs": _costs,
     "audit": _audit,
     "performance": _performance,
@@ -497,6 +518,9 @@ def test_the_page_in_chromium(
     seen = page.evaluate(_COLLECT)
     shot = tmp_path / f"{name}.{form}.png"
     page.screenshot(path=str(shot), full_page=True)
+    if (name, form) == ("decisions", "html"):  # printable: Chromium prints it to A4
+        printed = page.pdf(path=str(tmp_path / "decisions.pdf"), prefer_css_page_size=True)
+        assert printed.startswith(b"%PDF") and len(printed) > 20_000
     page.close()
 
     assert errors == []
@@ -548,6 +572,15 @@ def test_out_is_refused_for_streams(capsys: pytest.CaptureFixture[str], tmp_path
     assert "--out takes a report" in capsys.readouterr().err
 
 
+def test_a_page_goes_to_standard_output_by_default(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    argv = _commands(tmp_path)["audit"]
+    assert main([*argv, "--format", "html"]) == 0
+    page = capsys.readouterr().out
+    assert page.startswith("<!doctype html>") and page.rstrip().endswith("</html>")
+
+
 def test_the_text_report_can_go_to_a_file(tmp_path: Path) -> None:
     out = tmp_path / "audit.txt"
     argv = _commands(tmp_path)["audit"]
@@ -564,3 +597,58 @@ def test_the_csv_of_a_document_is_its_figures_in_long_form() -> None:
         't,"a,b",amount,1.50',
         "t,total,amount,1.50",
     ]
+
+
+def test_a_long_table_is_cut_on_the_page_and_split_across_sheets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from openpyxl import load_workbook
+
+    import dunning.export
+    import dunning.html
+
+    rows = (*((f"R{n}", Decimal(n)) for n in range(7)), ("total", Decimal(21)))
+    table = Table(
+        "lines",
+        Msg("Statement lines"),
+        (Column("reference", Msg("Reference"), "text"), Column("amount", Msg("Amount"), "money")),
+        rows,
+        total=True,
+    )
+    document = Document("long", Msg("Settlement"), (), (table,), {"lines": table})
+    monkeypatch.setattr(dunning.html, "PAGE_ROWS", 3)
+    page = render_html(document, locale("en"))
+    assert 'data-row="R2"' in page and 'data-row="R3"' not in page
+    assert 'data-row="total"' in page  # the totals row stays
+    assert "The first 3 of 7 rows; every row is in --format csv and xlsx." in page
+    monkeypatch.setattr(dunning.export, "SHEET_ROWS", 5)
+    book = io.BytesIO()
+    write_xlsx(document, book, locale("en"))
+    sheets = load_workbook(book).worksheets[1:]
+    assert [s.title for s in sheets] == ["Statement lines", "Statement lines (2)"]
+    assert [r[0] for r in sheets[1].iter_rows(min_row=3, values_only=True)] == ["R5", "R6", "total"]
+
+
+def test_an_empty_batch_still_makes_a_page_and_a_workbook(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("", encoding="utf-8")
+    argv = ["decide", "--policy", str(ROOT / "rules" / "lender.yaml"), "--as-of", AS_OF]
+    for form in ("html", "xlsx"):
+        out = tmp_path / f"empty.{form}"
+        assert main([*argv, "--format", form, "--out", str(out), str(empty)]) == 0
+        assert out.stat().st_size > 1000
+    assert 'data-value="0"' in (tmp_path / "empty.html").read_text(encoding="utf-8")
+
+
+def test_empty_snapshots_and_no_placements_still_make_a_page(tmp_path: Path) -> None:
+    # No case in either snapshot, no payment in the period: empty tables, a roll matrix of zeros.
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("", encoding="utf-8")
+    argv = _commands(tmp_path)["costs"]
+    argv = [a.replace(str(_cases(tmp_path)), str(empty)) for a in argv]
+    argv[argv.index("--from") + 1 : argv.index("--to") + 2] = ["2030-01-01", "--to", "2030-01-31"]
+    out = tmp_path / "costs.html"
+    assert main([*argv, "--format", "html", "--out", str(out)]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert 'data-table="by_stage"' in page and 'data-table="roll"' in page
+    assert 'data-chart="roll-chart"' in page  # a heat map of nothing but zeros still draws

@@ -13,6 +13,7 @@ import math
 import re
 import threading
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 from .document import Chart, Kind, Table
@@ -73,12 +74,13 @@ def chart_svg(chart: Chart, table: Table, loc: Locale) -> str:
         FigureCanvasSVG(figure)
         axes = figure.add_subplot()
         _margins(figure, chart, categories, names, height)
+        plot = _Plot(categories, names, values, kind, loc)
         if chart.kind == "heatmap":
-            _heatmap(axes, figure, categories, names, values, loc)
+            _heatmap(axes, figure, plot)
         elif chart.kind == "lines":
-            _lines(axes, categories, names, values, kind, loc)
+            _lines(axes, plot)
         else:
-            _bars(axes, chart, categories, names, values, kind, loc)
+            _bars(axes, chart, plot)
         out = io.StringIO()
         figure.savefig(out, format="svg", metadata={"Date": None})
     svg = _SIZE.sub("", _HEAD.sub("", out.getvalue(), count=1), count=2)
@@ -139,15 +141,26 @@ def _formatter(kind: Kind, loc: Locale) -> Any:
     return FuncFormatter(lambda v, _: loc.axis(v, kind))
 
 
-def _bars(
-    axes: Any,
-    chart: Chart,
-    categories: list[str],
-    names: list[str],
-    values: list[list[float]],
-    kind: Kind,
-    loc: Locale,
-) -> None:
+@dataclass(frozen=True)
+class _Plot:
+    """What a chart draws: the rows' labels, the series' names, the values, how to write them."""
+
+    categories: list[str]
+    names: list[str]
+    values: list[list[float]]
+    kind: Kind
+    loc: Locale
+
+
+def _turn(labels: Any) -> None:
+    """Tilt the labels under an axis that do not fit side by side."""
+    for label in labels:
+        label.set_rotation(30)
+        label.set_horizontalalignment("right")
+
+
+def _bars(axes: Any, chart: Chart, plot: _Plot) -> None:
+    categories, names, values = plot.categories, plot.names, plot.values
     positions = list(range(len(categories)))
     count = len(names)
     width = 0.8 if chart.kind == "stacked" else 0.8 / max(count, 1)
@@ -168,7 +181,7 @@ def _bars(
     value_axis, category_axis = (
         (axes.xaxis, axes.yaxis) if chart.horizontal else (axes.yaxis, axes.xaxis)
     )
-    value_axis.set_major_formatter(_formatter(kind, loc))
+    value_axis.set_major_formatter(_formatter(plot.kind, plot.loc))
     category_axis.set_ticks(positions, categories)
     if chart.horizontal:
         axes.invert_yaxis()  # the table's first row at the top
@@ -176,51 +189,37 @@ def _bars(
     else:
         axes.grid(axis="y", alpha=0.3)
         if _rotated(categories):
-            for label in axes.get_xticklabels():
-                label.set_rotation(30)
-                label.set_horizontalalignment("right")
+            _turn(axes.get_xticklabels())
     axes.set_axisbelow(True)
     if count > 1:
         axes.legend(frameon=False, fontsize=8, ncols=min(count, 8), loc="lower left",
                     bbox_to_anchor=(0, 1.0), borderaxespad=0.2)  # fmt: skip
 
 
-def _lines(
-    axes: Any,
-    categories: list[str],
-    names: list[str],
-    values: list[list[float]],
-    kind: Kind,
-    loc: Locale,
-) -> None:
-    steps = list(range(len(names)))
-    for label, row in zip(categories, values, strict=True):
+def _lines(axes: Any, plot: _Plot) -> None:
+    steps = list(range(len(plot.names)))
+    for label, row in zip(plot.categories, plot.values, strict=True):
         axes.plot(steps, row, marker="o", markersize=3, linewidth=1.4, label=label)
-    axes.set_xticks(steps, names)
-    axes.yaxis.set_major_formatter(_formatter(kind, loc))
+    axes.set_xticks(steps, plot.names)
+    axes.yaxis.set_major_formatter(_formatter(plot.kind, plot.loc))
     axes.grid(alpha=0.3)
     axes.legend(frameon=False, fontsize=7, ncols=1, loc="upper left", bbox_to_anchor=(1.01, 1))
 
 
-def _heatmap(
-    axes: Any,
-    figure: Any,
-    categories: list[str],
-    names: list[str],
-    values: list[list[float]],
-    loc: Locale,
-) -> None:
+def _heatmap(axes: Any, figure: Any, plot: _Plot) -> None:
     # Each cell shaded by its share of its row: where an old channel's cases went.
+    values, loc = plot.values, plot.loc
+    if not values or not plot.names:  # nothing to shade: an empty frame, not an error
+        axes.set_axis_off()
+        return
     shares = []
     for row in values:
         total = sum(row)
         shares.append([v / total if total else 0.0 for v in row])
     image = axes.imshow(shares, cmap="Blues", vmin=0, vmax=1, aspect="auto")
-    axes.set_xticks(range(len(names)), names)
-    axes.set_yticks(range(len(categories)), categories)
-    for label in axes.get_xticklabels():
-        label.set_rotation(30)
-        label.set_horizontalalignment("right")
+    axes.set_xticks(range(len(plot.names)), plot.names)
+    axes.set_yticks(range(len(plot.categories)), plot.categories)
+    _turn(axes.get_xticklabels())
     for r, row in enumerate(values):
         for c, value in enumerate(row):
             if value:

@@ -417,7 +417,7 @@ def _parser() -> argparse.ArgumentParser:
         "commission, agency_id); repeatable; default: the agency's claim_columns",
     )  # fmt: skip
     reconcile.add_argument("--sheet", default=None, help="the workbook's sheet (default: first)")
-    reconcile.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    _report_options(reconcile, ("table", *REPORT_FORMATS), "table")
     reconcile.set_defaults(run=_run_reconcile)
 
     costs = commands.add_parser(
@@ -1475,7 +1475,7 @@ def _run_settle(args: argparse.Namespace) -> int:
 
 
 def _run_reconcile(args: argparse.Namespace) -> int:
-    with _settlement(args) as settlement:
+    with _Report(args) as report, _settlement(args) as settlement:
         agency = load_agencies(args.agencies).get(args.agency)
         assert agency is not None  # _settlement checked it
         columns = {**agency.claim_columns, **_columns(args.column)}
@@ -1489,11 +1489,11 @@ def _run_reconcile(args: argparse.Namespace) -> int:
             )  # fmt: skip
             result = reconcile(settlement, _Checked(claim), agency_id=args.agency)
         if args.format == "table":
-            render_reconciliation(result, sys.stdout)
-        elif args.format == "json":
-            result.write_json(sys.stdout)
+            render_reconciliation(result, report.text)
+        elif args.format == "csv":
+            result.write_csv(report.text)  # a row per line of either side, as before
         else:
-            result.write_csv(sys.stdout)
+            report.write("reconciliation", result.to_dict())
         rejected = settlement.accounting.categories["rejected"].count
         rejected += settlement.event_error_count
     if rejected:

@@ -726,6 +726,103 @@ def settlement(data: Mapping[str, Any]) -> Document:
     return _document("settlement", Msg("Settlement"), header, blocks)
 
 
+# --- dunning reconcile ---------------------------------------------------------------------------
+
+
+def reconciliation(data: Mapping[str, Any]) -> Document:
+    """An agency's claim against the lender's statement: counts, totals, every line apart."""
+    counts: Mapping[str, int] = data["counts"]
+    lender, agency = data["lender_total"], data["agency_total"]
+    lines = data["lines"]
+
+    def side(line: Mapping[str, Any]) -> Mapping[str, Any]:
+        return line["lender"] or line["agency"] or {}
+
+    blocks: list[Block] = [
+        _figures(
+            "overview",
+            [
+                ("lines", "Lines", "count", len(lines)),
+                ("matched", "Matched", "count", counts["matched"]),
+                ("not_matched", "Not matched", "count", len(lines) - counts["matched"]),
+                ("lender_commission", "Commission: lender", "money", lender["commission"]),
+                ("agency_commission", "Commission: agency", "money", agency["commission"]),
+            ],
+        ),
+        Chart(
+            "categories-chart",
+            Msg("Lines by category"),
+            "bars",
+            "categories",
+            ("lines",),
+            horizontal=True,
+        ),
+        _table(
+            "categories",
+            Msg("Lines by category"),
+            [("category", "Category", "label"), ("lines", "Lines", "count")],
+            list(counts.items()),
+            total="sum",
+        ),
+        _table(
+            "totals",
+            Msg("Totals"),
+            [
+                ("side", "Side", "label"),
+                ("lines", "Lines", "count"),
+                ("amount", "Amount", "money"),
+                ("commission", "Commission", "money"),
+            ],
+            [
+                ["lender", lender["lines"], lender["amount"], lender["commission"]],
+                ["agency", agency["lines"], agency["amount"], agency["commission"]],
+            ],
+            note=Msg("The claim agrees with the statement, line by line and in total.")
+            if data["agrees"]
+            else Msg("The claim differs from the statement."),
+        ),
+        _table(
+            "differences",
+            Msg("Lines not matched"),
+            [
+                ("reference", "Reference", "text"),
+                ("category", "Category", "label"),
+                ("claim_line", "Claim line", "count"),
+                ("case_id", "Case", "text"),
+                ("amount", "Amount", "money"),
+                ("what", "What differs", "text"),
+            ],
+            [
+                [
+                    line["reference"],
+                    line["category"],
+                    line["claim_line"],
+                    side(line).get("case_id"),
+                    side(line).get("amount"),
+                    _differences(line),
+                ]
+                for line in lines
+                if line["category"] != "matched"
+            ],
+            note=None if len(lines) > counts["matched"] else Msg("Every line matched."),
+        ),
+    ]
+    header = [
+        *(_policy(data["policy"]) if data.get("policy") else []),
+        (Msg("Agency"), data["agency_id"]),
+        (Msg("Period"), f"{data.get('start') or '…'} – {data.get('end') or '…'}"),
+        (Msg("Inputs"), data["settlement_digest"]),
+    ]
+    return _document("reconciliation", Msg("Reconciliation"), header, blocks)
+
+
+def _differences(line: Mapping[str, Any]) -> str:
+    said = [f"{d['field']}: {d['lender']} / {d['agency']}" for d in line.get("differences", [])]
+    if line.get("lender_view"):
+        said.append(str(line["lender_view"]))
+    return "; ".join(said)
+
+
 # --- dunning costs --------------------------------------------------------------------------------
 
 
@@ -863,7 +960,7 @@ def costs(data: Mapping[str, Any]) -> Document:
             )
         )
     roll = data["roll_rates"]
-    if roll is not None:
+    if roll is not None and roll["counts"]:
         counts: Mapping[str, Mapping[str, int]] = roll["counts"]
         columns = list(next(iter(counts.values())))
         title = msg(
@@ -1094,6 +1191,7 @@ BUILDERS: dict[str, Callable[[Mapping[str, Any]], Document]] = {
     "diff": diff,
     "placements": placements,
     "settlement": settlement,
+    "reconciliation": reconciliation,
     "costs": costs,
     "audit": audit,
     "performance": performance,

@@ -68,25 +68,37 @@ def write_xlsx(document: Document, out: IO[bytes], loc: Locale) -> None:
             for item in block.items:
                 about.append([loc.text(item.title), _cell(about, item.value, item.kind)])
         elif isinstance(block, Table):
-            sheet = book.create_sheet(_unique(loc.text(block.title), names))
-            names.add(sheet.title)
-            sheet.append([_bold(sheet, loc.text(block.title), bold)])
             heads = [loc.label(c.key) if c.code else loc.text(c.title) for c in block.columns]
-            sheet.append([_bold(sheet, head, bold) for head in heads])
-            for number, row in enumerate(block.rows, 1):
-                last = block.total and number == len(block.rows)
-                cells = [
-                    _cell(sheet, loc.label(v) if v is not None and c.kind == "label" else v,
-                          c.kind, bold if last else None)
-                    for c, v in zip(block.columns, row, strict=True)
-                ]  # fmt: skip
-                sheet.append(cells)
-            if block.note is not None:
-                sheet.append([])
-                sheet.append([loc.text(block.note)])
-            for letter, width in _widths(heads, block, loc).items():
-                sheet.column_dimensions[letter].width = width
+            # A table longer than a sheet (Excel's 1,048,576 rows) goes on in the next one.
+            for start in range(0, max(len(block.rows), 1), SHEET_ROWS):
+                sheet = book.create_sheet(_unique(loc.text(block.title), names))
+                names.add(sheet.title)
+                for letter, width in _widths(heads, block, loc).items():
+                    sheet.column_dimensions[letter].width = width
+                sheet.append([_bold(sheet, loc.text(block.title), bold)])
+                sheet.append([_bold(sheet, head, bold) for head in heads])
+                for number, row in enumerate(block.rows[start : start + SHEET_ROWS], start + 1):
+                    last = block.total and number == len(block.rows)
+                    sheet.append([
+                        _cell(sheet, _shown(v, c.kind, loc, first=i == 0 and last), c.kind,
+                              bold if last else None)
+                        for i, (c, v) in enumerate(zip(block.columns, row, strict=True))
+                    ])  # fmt: skip
+                if block.note is not None:
+                    sheet.append([])
+                    sheet.append([loc.text(block.note)])
     book.save(out)
+
+
+#: Rows of a table on one sheet: Excel's limit, less the title and the header.
+SHEET_ROWS = 1_048_576 - 2
+
+
+def _shown(value: Any, kind: Kind, loc: Locale, *, first: bool) -> Any:
+    """A cell's value for the sheet: codes named in the locale ("total" too), the rest as is."""
+    if value is not None and (kind == "label" or (first and value == "total")):
+        return loc.label(value)
+    return value
 
 
 def _unique(title: str, taken: set[str]) -> str:

@@ -13,7 +13,7 @@ from importlib import resources
 from typing import Any
 
 from ._version import __version__
-from .document import NUMERIC, Chart, Document, Figures, Msg, Table
+from .document import NUMERIC, Chart, Document, Figures, Msg, Table, msg
 from .locales import Locale
 
 __all__ = ["render_html"]
@@ -112,6 +112,11 @@ def render_html(document: Document, loc: Locale) -> str:
     )
 
 
+#: Rows of a table a page shows; a longer one (a year's statement lines) is cut there, with
+#: a note: every row is in the CSV and the workbook.
+PAGE_ROWS = 2000
+
+
 def _table(table: Table, loc: Locale) -> dict[str, Any]:
     columns = [
         {
@@ -121,8 +126,16 @@ def _table(table: Table, loc: Locale) -> dict[str, Any]:
         }
         for c in table.columns
     ]
+    kept = table.rows
+    note = loc.text(table.note) if table.note is not None else None
+    body = len(table.body())
+    if body > PAGE_ROWS:
+        kept = table.rows[:PAGE_ROWS] + table.rows[body:]
+        cut = loc.text(msg("The first {shown} of {rows} rows; every row is in --format csv and "
+                           "xlsx.", shown=PAGE_ROWS, rows=body))  # fmt: skip
+        note = f"{note} {cut}" if note else cut
     rows = []
-    for row in table.rows:
+    for row in kept:
         cells = []
         for column, value in zip(table.columns, row, strict=True):
             shown = loc.value(value, column.kind)
@@ -144,5 +157,5 @@ def _table(table: Table, loc: Locale) -> dict[str, Any]:
         "columns": columns,
         "rows": rows,
         "total": table.total,
-        "note": loc.text(table.note) if table.note is not None else None,
+        "note": note,
     }

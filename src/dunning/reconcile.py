@@ -259,6 +259,7 @@ class Reconciliation:
             the claim gives neither commissions nor rates to compute them from).
         settlement_digest: The digest of the settlement's inputs.
         currency: The currency.
+        settlement: What the settlement was made of (its policy, period…: ``Settlement.header``).
     """
 
     agency_id: str
@@ -268,6 +269,7 @@ class Reconciliation:
     settlement_digest: str
     currency: str
     counts: dict[str, int] = field(default_factory=dict)
+    settlement: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.counts = dict.fromkeys(RECONCILIATION_CATEGORIES, 0)
@@ -296,6 +298,9 @@ class Reconciliation:
         return {
             "agency_id": self.agency_id,
             "settlement_digest": self.settlement_digest,
+            "policy": self.settlement.get("policy"),
+            "start": self.settlement.get("start"),
+            "end": self.settlement.get("end"),
             "currency": self.currency,
             "agrees": self.agrees,
             "counts": self.counts,
@@ -417,6 +422,7 @@ def reconcile(
         agency_total=(count, amount, commission if commission_known else None),
         settlement_digest=settlement.digest,
         currency=settlement.currency,
+        settlement=settlement.header(),
     )
 
 
