@@ -20,7 +20,18 @@ from hypothesis import strategies as st
 from browser import chromium, chromium_path
 from conftest import SLOW
 from dunning.cli import main
-from dunning.document import Chart, Column, Document, Figure, Figures, Msg, Table, build_document
+from dunning.document import (
+    Chart,
+    Code,
+    Column,
+    Document,
+    Figure,
+    Figures,
+    Msg,
+    Table,
+    build_document,
+    msg,
+)
 from dunning.export import EXCEL_FORMATS, write_csv, write_xlsx
 from dunning.html import render_html
 from dunning.locales import Locale, locale
@@ -397,6 +408,8 @@ def test_the_locale_writes_amounts_dates_and_axes() -> None:
     assert zh.axis(1_200_000, "money") == "120万"
     assert zh.axis(250_000_000, "money") == "2.5亿"
     assert en.axis(0.25, "percent") == "25%"
+    state = msg("Monthly report: {state}", state=Code("approved"))
+    assert (en.text(state), zh.text(state)) == ("Monthly report: approved", "月报：已批准")
     with pytest.raises(ValueError, match="unknown locale"):
         locale("fr")
 

@@ -19,6 +19,7 @@ from typing import Any, Literal
 __all__ = [
     "BUILDERS",
     "Chart",
+    "Code",
     "Column",
     "Document",
     "Figure",
@@ -41,6 +42,12 @@ class Msg:
 
     text: str
     params: tuple[tuple[str, Any], ...] = ()
+
+
+class Code(str):
+    """A code of the data named in a message (a state, a category): a locale may name it."""
+
+    __slots__ = ()
 
 
 def msg(text: str, **params: Any) -> Msg:
@@ -818,8 +825,8 @@ def reconciliation(data: Mapping[str, Any]) -> Document:
 
 def _differences(line: Mapping[str, Any]) -> str:
     said = [f"{d['field']}: {d['lender']} / {d['agency']}" for d in line.get("differences", [])]
-    if line.get("lender_view"):
-        said.append(str(line["lender_view"]))
+    if line.get("lender_view"):  # where the lender's settlement put the payment instead
+        said.append(f"lender: {line['lender_view']}")
     return "; ".join(said)
 
 
@@ -1163,7 +1170,7 @@ def performance(data: Mapping[str, Any]) -> Document:
         )
     approval = data["approval"]
     if approval is not None:
-        blocks.append(Note(msg("Monthly report: {state}", state=approval["state"])))
+        blocks.append(Note(msg("Monthly report: {state}", state=Code(approval["state"]))))
     unmatched = data["unmatched_payments"]
     if unmatched["lines"]:
         blocks.append(

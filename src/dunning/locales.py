@@ -17,7 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from .document import Kind, Msg
+from .document import Code, Kind, Msg
 
 __all__ = ["LOCALES", "Locale", "locale"]
 
@@ -313,6 +313,8 @@ class Locale:
 
     def plain(self, value: Any) -> str:
         """A value named in a sentence: amounts with two decimals, counts grouped."""
+        if isinstance(value, Code):
+            return self.label(value)
         if isinstance(value, Decimal):
             return self.value(value, "money")
         if isinstance(value, int) and not isinstance(value, bool):
