@@ -27,10 +27,10 @@ from typing import Any
 
 from dunning import __version__
 from dunning.cli import main as dunning
-from dunning.document import build_document
-from dunning.export import write_csv, write_xlsx
-from dunning.html import render_html
-from dunning.locales import locale
+from dunning.reports.document import build_document
+from dunning.reports.export import write_csv, write_xlsx
+from dunning.reports.html import render_html
+from dunning.reports.locales import locale
 from run import AS_OF, OVERDUE_CUSTOMERS, generate
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -38,12 +38,12 @@ from pathlib import Path
 from typing import Any
 
 from dunning import load_policy
-from dunning.assign import assign, handover
-from dunning.collectors import load_collectors
+from dunning.agency.assign import assign, handover
+from dunning.agency.collectors import load_collectors
+from dunning.agency.intake import intake
+from dunning.agency.procedure import load_procedure
 from dunning.events import parse_event
-from dunning.intake import intake
 from dunning.money import round_money
-from dunning.procedure import load_procedure
 
 ROOT = Path(__file__).resolve().parent.parent
 CST = timezone(timedelta(hours=8))

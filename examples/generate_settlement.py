@@ -30,7 +30,7 @@ from typing import Any
 
 from dunning import assess, load_policy
 from dunning.agencies import load_agencies
-from dunning.settlement import settle
+from dunning.settlement.statements import settle
 
 ROOT = Path(__file__).resolve().parent.parent
 AGENCIES = ["AG-01", "AG-02", "AG-03"]

@@ -30,11 +30,11 @@ from dunning import (
     parse_event,
     read_events,
 )
-from dunning.assign import HandoverFailed, assign, handover, read_desk
-from dunning.bundle import export_bundle, import_bundle, verify_bundle
-from dunning.collectors import Collectors, loads_collectors
+from dunning.agency.assign import HandoverFailed, assign, handover, read_desk
+from dunning.agency.bundle import export_bundle, import_bundle, verify_bundle
+from dunning.agency.collectors import Collectors, loads_collectors
+from dunning.agency.intake import verify_manifest
 from dunning.events import EVENT_TYPES
-from dunning.intake import verify_manifest
 from dunning.model import Collector
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -147,7 +147,7 @@ def test_a_backup_that_cannot_be_written_fails_the_intake_and_leaves_nothing(
 def test_a_damaged_backup_fails_verification(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    module = importlib.import_module("dunning.intake")
+    module = importlib.import_module("dunning.agency.intake")
     real = module.shutil.copyfile
 
     def corrupting(src: Any, dst: Any) -> Any:
@@ -189,7 +189,7 @@ def test_arguments_are_checked(tmp_path: Path, change: dict[str, Any], message: 
 def test_a_line_beyond_the_limit_is_refused_without_being_held(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(importlib.import_module("dunning.intake"), "MAX_LINE", 2000)
+    monkeypatch.setattr(importlib.import_module("dunning.agency.intake"), "MAX_LINE", 2000)
     data = lines(card("A"), b"x" * 10_000, card("B"))
     result = take(tmp_path, data)
     error = json.loads(result.errors_file.read_text())

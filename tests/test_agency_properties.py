@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 
 from conftest import card_case as card
 from dunning import intake, load_policy
-from dunning.assign import HandoverFailed, assign, handover, read_desk
-from dunning.bundle import export_bundle, import_bundle, verify_bundle
-from dunning.collectors import Collectors
-from dunning.intake import read_index
+from dunning.agency.assign import HandoverFailed, assign, handover, read_desk
+from dunning.agency.bundle import export_bundle, import_bundle, verify_bundle
+from dunning.agency.collectors import Collectors
+from dunning.agency.intake import read_index
 from dunning.model import Collector, CollectorStatus
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from dunning import PolicyError
-from dunning.audit import audit
-from dunning.procedure import load_procedure, loads_procedure
+from dunning.agency.audit import audit
+from dunning.agency.procedure import load_procedure, loads_procedure
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = (ROOT / "examples" / "agency" / "events.jsonl").read_text(encoding="utf-8").splitlines()

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from conftest import BASE_CASE
 from dunning import load_policy
 from dunning.agencies import load_agencies
-from dunning.costs import Figures, cost_report
+from dunning.settlement.costs import Figures, cost_report
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "settlement"

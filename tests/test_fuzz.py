@@ -55,7 +55,7 @@ from dunning import (
     testing,
 )
 from dunning.agencies import is_agencies_file
-from dunning.procedure import is_procedure_file
+from dunning.agency.procedure import is_procedure_file
 from policy_helpers import decide_args, run_dunning
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -558,7 +558,7 @@ LEDGER_XLSX = _ledger_xlsx()  # once: a workbook records when it was written
 
 def _settled_all(read: list[Any], events: list[bytes]) -> None:
     """Settle ``read``; every line accounted for once, and the accounting balanced."""
-    from dunning.settlement import settle
+    from dunning.settlement.statements import settle
 
     with settle(read, events=events, agencies=loads_agencies(AGENCIES_TEXT),
                 policy=load_policy(ROOT / "rules" / "lender.yaml")) as settlement:  # fmt: skip
@@ -573,7 +573,7 @@ def _settled_all(read: list[Any], events: list[bytes]) -> None:
 @given(lines=st.lists(ledger_lines(), min_size=1, max_size=40),
        events=st.lists(event_lines(), max_size=5))  # fmt: skip
 def test_any_ledger_gets_one_settled_line_per_line(lines: list[bytes], events: list[bytes]) -> None:
-    from dunning.ledger import read_ledger
+    from dunning.settlement.ledger import read_ledger
 
     with patience():
         read = list(read_ledger(lines))
@@ -609,7 +609,7 @@ def _read_table(data: bytes, kind: Any) -> list[Any] | Exception:
     import io
 
     from dunning.errors import ConfigError
-    from dunning.ledger import read_ledger_table
+    from dunning.settlement.ledger import read_ledger_table
 
     try:
         return list(read_ledger_table(io.BytesIO(data), kind=kind))
@@ -644,7 +644,7 @@ def test_dunning_settle_answers_every_line(
 @functools.cache
 def _claim_settlement() -> Any:
     """Once for the module: reconciling only reads it."""
-    from dunning.settlement import settle
+    from dunning.settlement.statements import settle
 
     policy = load_policy(ROOT / "rules" / "lender.yaml")
     return settle(LEDGER_LINES.splitlines(), events=SETTLEMENT_EVENTS, policy=policy,
@@ -666,7 +666,7 @@ def test_any_claim_spreadsheet_is_reconciled_line_by_line_or_refused_clearly(dat
     import io
 
     from dunning.errors import ConfigError
-    from dunning.reconcile import read_claim_table, reconcile
+    from dunning.settlement.reconcile import read_claim_table, reconcile
 
     agency = loads_agencies(AGENCIES_TEXT).get("AG-01")
     assert agency is not None
@@ -686,7 +686,7 @@ def test_any_claim_spreadsheet_is_reconciled_line_by_line_or_refused_clearly(dat
 @FUZZ_POLICIES
 @given(lines=st.lists(ledger_lines(), min_size=1, max_size=20))
 def test_any_claim_in_json_lines_is_reconciled_line_by_line(lines: list[bytes]) -> None:
-    from dunning.reconcile import read_claim, reconcile
+    from dunning.settlement.reconcile import read_claim, reconcile
 
     settlement = _claim_settlement()
     with patience():
@@ -751,7 +751,7 @@ def _intake(data: bytes, name: str, **kw: Any) -> Any:
         except ConfigError as error:
             return error
         p = result.event.payload
-        from dunning.intake import read_index
+        from dunning.agency.intake import read_index
 
         # Lines are split at \n only: a record may hold U+0085 or U+2028, as JSON allows.
         errors = result.errors_file.read_bytes().split(b"\n")[:-1]
@@ -795,8 +795,8 @@ def agency_event_lines() -> st.SearchStrategy[bytes]:
 def test_any_agency_event_history_reads_line_by_line_and_hands_over(lines: list[bytes]) -> None:
     from datetime import datetime
 
-    from dunning.assign import HandoverFailed, handover, read_desk
-    from dunning.collectors import loads_collectors
+    from dunning.agency.assign import HandoverFailed, handover, read_desk
+    from dunning.agency.collectors import loads_collectors
 
     with patience():
         read = list(read_events(lines))
@@ -825,7 +825,7 @@ def collectors_texts(draw: st.DrawFn) -> str:
 @FUZZ_POLICIES
 @given(text=collectors_texts())
 def test_any_collectors_text_gets_positioned_diagnostics_or_loads(text: str) -> None:
-    from dunning.collectors import loads_collectors
+    from dunning.agency.collectors import loads_collectors
 
     with patience():
         try:
@@ -843,7 +843,7 @@ def _bundle_bytes() -> bytes:
     from datetime import datetime, timedelta, timezone
 
     from dunning import intake
-    from dunning.bundle import export_bundle
+    from dunning.agency.bundle import export_bundle
 
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
@@ -871,7 +871,7 @@ def _members(data: bytes) -> dict[str, bytes]:
 def test_any_bundle_is_verified_or_refused_clearly(data: bytes) -> None:
     import tempfile
 
-    from dunning.bundle import import_bundle, verify_bundle
+    from dunning.agency.bundle import import_bundle, verify_bundle
     from dunning.errors import ConfigError
 
     with tempfile.TemporaryDirectory() as folder, patience():
@@ -903,7 +903,7 @@ def procedure_texts(draw: st.DrawFn) -> str:
 @FUZZ_POLICIES
 @given(text=procedure_texts())
 def test_any_procedure_text_gets_positioned_diagnostics_or_loads(text: str) -> None:
-    from dunning.procedure import loads_procedure
+    from dunning.agency.procedure import loads_procedure
 
     with patience():
         try:
@@ -913,7 +913,7 @@ def test_any_procedure_text_gets_positioned_diagnostics_or_loads(text: str) -> N
     if isinstance(found, PolicyError):
         assert found.diagnostics and all(d.line >= 1 for d in found.diagnostics)
     else:
-        from dunning.procedure import OBLIGATIONS
+        from dunning.agency.procedure import OBLIGATIONS
 
         assert set(found.obligations) <= set(OBLIGATIONS)
 
@@ -923,8 +923,8 @@ def test_any_procedure_text_gets_positioned_diagnostics_or_loads(text: str) -> N
 def test_any_event_history_is_audited_line_by_line(lines: list[bytes]) -> None:
     from datetime import datetime
 
-    from dunning.audit import audit
-    from dunning.procedure import loads_procedure
+    from dunning.agency.audit import audit
+    from dunning.agency.procedure import loads_procedure
 
     procedure = loads_procedure(PROCEDURE_TEXT)
     with patience():
@@ -947,8 +947,8 @@ def test_any_history_and_payment_file_give_a_report_that_adds_up(
 ) -> None:
     from datetime import datetime
 
-    from dunning.performance import Figures, performance
-    from dunning.procedure import loads_procedure
+    from dunning.agency.performance import Figures, performance
+    from dunning.agency.procedure import loads_procedure
 
     procedure = loads_procedure(PROCEDURE_TEXT)
     table = _read_table(payments, "csv")

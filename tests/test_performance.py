@@ -17,10 +17,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dunning import read_ledger_table
-from dunning.ledger import LedgerLine
+from dunning.agency.performance import FIGURES, Figures, Performance, performance
+from dunning.agency.procedure import load_procedure, loads_procedure
 from dunning.money import round_money
-from dunning.performance import FIGURES, Figures, Performance, performance
-from dunning.procedure import load_procedure, loads_procedure
+from dunning.settlement.ledger import LedgerLine
 
 ROOT = Path(__file__).resolve().parent.parent
 AGENCY = ROOT / "examples" / "agency"

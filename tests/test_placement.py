@@ -31,7 +31,7 @@ from dunning import (
     read_events,
 )
 from dunning.agencies import check_agencies_file, is_agencies_file
-from dunning.report import PlacementSummary
+from dunning.summary import PlacementSummary
 from policy_helpers import run_dunning as run_bytes
 
 

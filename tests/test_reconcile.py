@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dunning.reconcile import read_claim_table, reconcile
-from dunning.settlement import SettledLine, Settlement, settle
+from dunning.settlement.reconcile import read_claim_table, reconcile
+from dunning.settlement.statements import SettledLine, Settlement, settle
 from test_settlement_properties import AGENCIES, POLICY, books
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from browser import chromium, chromium_path
 from conftest import SLOW
 from dunning.cli import main
-from dunning.document import (
+from dunning.reports.document import (
     Chart,
     Code,
     Column,
@@ -32,9 +32,9 @@ from dunning.document import (
     build_document,
     msg,
 )
-from dunning.export import EXCEL_FORMATS, write_csv, write_xlsx
-from dunning.html import render_html
-from dunning.locales import Locale, locale
+from dunning.reports.export import EXCEL_FORMATS, write_csv, write_xlsx
+from dunning.reports.html import render_html
+from dunning.reports.locales import Locale, locale
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = "2026-11-28T10:00:00+08:00"
@@ -617,8 +617,8 @@ def test_a_long_table_is_cut_on_the_page_and_split_across_sheets(
 ) -> None:
     from openpyxl import load_workbook
 
-    import dunning.export
-    import dunning.html
+    import dunning.reports.export
+    import dunning.reports.html
 
     rows = (*((f"R{n}", Decimal(n)) for n in range(7)), ("total", Decimal(21)))
     table = Table(
@@ -629,12 +629,12 @@ def test_a_long_table_is_cut_on_the_page_and_split_across_sheets(
         total=True,
     )
     document = Document("long", Msg("Settlement"), (), (table,), {"lines": table})
-    monkeypatch.setattr(dunning.html, "PAGE_ROWS", 3)
+    monkeypatch.setattr(dunning.reports.html, "PAGE_ROWS", 3)
     page = render_html(document, locale("en"))
     assert 'data-row="R2"' in page and 'data-row="R3"' not in page
     assert 'data-row="total"' in page  # the totals row stays
     assert "The first 3 of 7 rows; every row is in --format csv and xlsx." in page
-    monkeypatch.setattr(dunning.export, "SHEET_ROWS", 5)
+    monkeypatch.setattr(dunning.reports.export, "SHEET_ROWS", 5)
     book = io.BytesIO()
     write_xlsx(document, book, locale("en"))
     sheets = load_workbook(book).worksheets[1:]

@@ -31,7 +31,7 @@ from dunning import (
     read_cases,
 )
 from dunning.agencies import is_agencies_file
-from dunning.procedure import is_procedure_file
+from dunning.agency.procedure import is_procedure_file
 from policy_helpers import CHANNEL, load, policy_text, write
 from policy_strategies import fact_value_overrides, policy_texts
 from strategies import fact_views, full_cases

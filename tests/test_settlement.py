@@ -18,9 +18,9 @@ import pytest
 from dunning import load_policy
 from dunning.agencies import load_agencies
 from dunning.errors import ConfigError
-from dunning.ledger import read_ledger_table
-from dunning.report import render_settlement
-from dunning.settlement import CATEGORIES, Settlement, settle
+from dunning.settlement.ledger import read_ledger_table
+from dunning.settlement.statements import CATEGORIES, Settlement, settle
+from dunning.summary import render_settlement
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "settlement"

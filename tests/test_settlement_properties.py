@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 
 from dunning import load_policy
 from dunning.agencies import load_agencies
-from dunning.report import render_settlement
-from dunning.settlement import CATEGORIES, settle
+from dunning.settlement.statements import CATEGORIES, settle
+from dunning.summary import render_settlement
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = load_policy(ROOT / "rules" / "lender.yaml")

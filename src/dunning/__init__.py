@@ -1,94 +1,116 @@
 """dunning: debt collection (催收) policy as code.
 
-The curated public API; everything else is importable from its module but may change.
+The curated public API; everything else is importable from its module but may change. Names
+load on first use: ``import dunning`` reads no policy engine, wing or report until one is used.
 """
 
+from typing import TYPE_CHECKING
+
+from . import _moved
+from ._lazy import attach
 from ._version import __version__
-from .agencies import Agencies, load_agencies, loads_agencies
-from .assign import AssignmentRun, HandoverFailed, HandoverRun, assign, handover
-from .audit import Audit, Finding, audit
-from .bundle import export_bundle, import_bundle, verify_bundle
-from .cases import parse_case, read_cases
-from .collectors import Collectors, load_collectors, loads_collectors
-from .costs import CostReport, cost_report
-from .delinquency import (
-    DEFAULT_BANDS,
-    Assessment,
-    Assessor,
-    Band,
-    BucketBands,
-    OverdueInstallment,
-    assess,
-)
-from .engines import RuleTrace, Verdict
-from .errors import (
-    ArgumentError,
-    CaseError,
-    ConfigError,
-    Diagnostic,
-    DunningError,
-    PolicyError,
-    Problem,
-    RuleEngineError,
-)
-from .events import (
-    Event,
-    PlacementEvent,
-    PlacementPayload,
-    PlacementState,
-    event_json_schema,
-    parse_event,
-    read_events,
-)
-from .facts import FACTS, Portfolio
-from .intake import IntakeFailed, IntakeResult, intake
-from .ledger import LedgerLine, read_ledger, read_ledger_table
-from .model import (
-    Action,
-    Agency,
-    AgencyStatus,
-    CardAccount,
-    Case,
-    Channel,
-    Collateral,
-    CollateralKind,
-    Collector,
-    CollectorStatus,
-    CommissionBand,
-    ContactAttempt,
-    ContactChannel,
-    ContactPurpose,
-    ContactResult,
-    Decision,
-    DelinquencySnapshot,
-    FeeTerms,
-    GuardEffect,
-    GuardRecord,
-    HandledBy,
-    Installment,
-    Loan,
-    Message,
-    OverdueReason,
-    Party,
-    Payment,
-    Placement,
-    PolicyRef,
-    Product,
-    PromiseToPay,
-    Recall,
-    Repayment,
-    RepaymentAttitude,
-    Role,
-)
-from .money import Money, round_money
-from .performance import Figures, Performance, PerformanceRow, performance
-from .placement import Eligibility, PlacementResult, PlacementRun, PlacementStream, Placer
-from .policy import Explanation, Policy, load_policy, loads_policy
-from .procedure import Procedure, load_procedure, loads_procedure
-from .reconcile import ClaimLine, Reconciliation, read_claim, read_claim_table, reconcile
-from .rules.guard_config import BUILTIN_PROFILES, GuardProfile
-from .schedule import schedule_of
-from .settlement import Settlement, Statement, settle
+
+if TYPE_CHECKING:
+    from .agencies import Agencies, load_agencies, loads_agencies
+    from .agency.assign import AssignmentRun, HandoverFailed, HandoverRun, assign, handover
+    from .agency.audit import Audit, Finding, audit
+    from .agency.bundle import export_bundle, import_bundle, verify_bundle
+    from .agency.collectors import Collectors, load_collectors, loads_collectors
+    from .agency.intake import IntakeFailed, IntakeResult, intake
+    from .agency.performance import Figures, Performance, PerformanceRow, performance
+    from .agency.procedure import Procedure, load_procedure, loads_procedure
+    from .cases import parse_case, read_cases
+    from .delinquency import (
+        DEFAULT_BANDS,
+        Assessment,
+        Assessor,
+        Band,
+        BucketBands,
+        OverdueInstallment,
+        assess,
+    )
+    from .engines import RuleTrace, Verdict
+    from .errors import (
+        ArgumentError,
+        CaseError,
+        ConfigError,
+        Diagnostic,
+        DunningError,
+        PolicyError,
+        Problem,
+        RuleEngineError,
+    )
+    from .events import (
+        Event,
+        PlacementEvent,
+        PlacementPayload,
+        PlacementState,
+        event_json_schema,
+        parse_event,
+        read_events,
+    )
+    from .facts import FACTS, Portfolio
+    from .model import (
+        Action,
+        Agency,
+        AgencyStatus,
+        CardAccount,
+        Case,
+        Channel,
+        Collateral,
+        CollateralKind,
+        Collector,
+        CollectorStatus,
+        CommissionBand,
+        ContactAttempt,
+        ContactChannel,
+        ContactPurpose,
+        ContactResult,
+        Decision,
+        DelinquencySnapshot,
+        FeeTerms,
+        GuardEffect,
+        GuardRecord,
+        HandledBy,
+        Installment,
+        Loan,
+        Message,
+        OverdueReason,
+        Party,
+        Payment,
+        Placement,
+        PolicyRef,
+        Product,
+        PromiseToPay,
+        Recall,
+        Repayment,
+        RepaymentAttitude,
+        Role,
+    )
+    from .money import Money, round_money
+    from .placement.placer import (
+        Eligibility,
+        PlacementResult,
+        PlacementRun,
+        PlacementStream,
+        Placer,
+    )
+    from .policy import Explanation, Policy, load_policy, loads_policy
+    from .rules.guard_config import BUILTIN_PROFILES, GuardProfile
+    from .schedule import schedule_of
+    from .settlement.costs import CostReport, cost_report
+    from .settlement.ledger import LedgerLine, read_ledger, read_ledger_table
+    from .settlement.reconcile import (
+        ClaimLine,
+        Reconciliation,
+        read_claim,
+        read_claim_table,
+        reconcile,
+    )
+    from .settlement.statements import Settlement, Statement, settle
+
+__getattr__, __dir__ = attach(__name__, __file__)
+_moved.install()
 
 __all__ = [
     "BUILTIN_PROFILES",

@@ -15,8 +15,10 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import ArgumentError, CaseError, Problem, did_you_mean
 from .model import Case
+from .tabular import Kind
 
 __all__ = [
+    "CASE_COLUMNS",
     "NumberedCases",
     "check_batch",
     "json_object",
@@ -27,6 +29,42 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+#: The fields a spreadsheet of cases (a bank's file) may give, as case field paths, and how each
+#: cell is read.
+#: ``borrower.phones`` and ``borrower.addresses`` hold several values separated by ``;``.
+CASE_COLUMNS: dict[str, Kind] = {
+    "case_id": "text",
+    "loan.loan_id": "text",
+    "loan.product": "text",
+    "loan.principal": "amount",
+    "loan.currency": "text",
+    "loan.annual_rate": "rate",
+    "loan.start_date": "date",
+    "loan.term_months": "int",
+    "loan.repayment": "text",
+    "borrower.party_id": "text",
+    "borrower.name": "text",
+    "borrower.phones": "list",
+    "borrower.addresses": "list",
+    "borrower.region": "text",
+    "borrower.language": "text",
+    "borrower.timezone": "text",
+    "emergency_contact.name": "text",
+    "emergency_contact.phones": "list",
+    "delinquency.dpd": "int",
+    "delinquency.overdue_principal": "amount",
+    "delinquency.overdue_interest": "amount",
+    "delinquency.penalty_interest": "amount",
+    "delinquency.fees": "amount",
+    "delinquency.outstanding_principal": "amount",
+    "card.credit_limit": "amount",
+    "card.statement_balance": "amount",
+    "card.minimum_payment_due": "amount",
+    "card.statement_date": "date",
+    "card.payment_due_date": "date",
+    "rating": "text",
+}
 
 
 def parse_case(data: str | bytes | Mapping[str, Any], *, line: int | None = None) -> Case:

@@ -29,34 +29,36 @@ from .agencies import (
     is_agencies_file,
     load_agencies,
 )
-from .assign import HandoverFailed, assign, handover
-from .audit import audit
-from .bundle import export_bundle, import_bundle, verify_bundle
-from .cases import parse_case, read_numbered
-from .collectors import (
+from .agency.assign import HandoverFailed, assign, handover
+from .agency.audit import audit
+from .agency.bundle import export_bundle, import_bundle, verify_bundle
+from .agency.collectors import (
     check_collectors_file,
     collectors_json_schema,
     is_collectors_file,
     load_collectors,
 )
-from .costs import cost_report
+from .agency.intake import IntakeFailed, format_of, intake
+from .agency.procedure import check_procedure_file, is_procedure_file, load_procedure
+from .cases import parse_case, read_numbered
 from .delinquency import Assessor
 from .diff import diff_policies
-from .document import build_document
 from .errors import CaseError, ConfigError, Diagnostic, DunningError, PolicyError
 from .events import Event, event_json_schema, read_events
-from .export import write_csv, write_xlsx
 from .facts import Portfolio
-from .intake import IntakeFailed, format_of, intake
-from .ledger import LedgerLine, read_ledger, read_ledger_table
-from .locales import LOCALES, locale
 from .model import Case, Decision
-from .placement import Placer
+from .placement.placer import Placer
 from .policy import Policy, check_as_of, check_file, load_policy, loads_policy
 from .policytests import run_test_files
-from .procedure import check_procedure_file, is_procedure_file, load_procedure
-from .reconcile import ClaimLine, read_claim, read_claim_table, reconcile
-from .report import (
+from .reports.document import build_document
+from .reports.export import write_csv, write_xlsx
+from .reports.locales import LOCALES, locale
+from .rules.ir import IntakeSettings
+from .settlement.costs import cost_report
+from .settlement.ledger import LedgerLine, read_ledger, read_ledger_table
+from .settlement.reconcile import ClaimLine, read_claim, read_claim_table, reconcile
+from .settlement.statements import Settlement, settle
+from .summary import (
     DecisionSummary,
     PlacementSummary,
     PortfolioSummary,
@@ -68,8 +70,6 @@ from .report import (
     render_reconciliation,
     render_settlement,
 )
-from .rules.ir import IntakeSettings
-from .settlement import Settlement, settle
 from .tabular import parse_columns
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
@@ -726,7 +726,7 @@ class _Report:
             return
         document = build_document(report, data)
         if self.format == "html":
-            from .html import render_html
+            from .reports.html import render_html
 
             self.text.write(render_html(document, self.locale))
         elif self.format == "csv":
@@ -1901,7 +1901,7 @@ def _run_audit(args: argparse.Namespace) -> int:
 
 
 def _run_performance(args: argparse.Namespace) -> int:
-    from .performance import performance
+    from .agency.performance import performance
 
     procedure = load_procedure(args.procedure)
     moment = args.as_of or datetime.now(procedure.zone).replace(microsecond=0)

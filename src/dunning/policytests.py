@@ -19,15 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from .agencies import load_agencies
-from .assign import Need, Needs
+from .agency.assign import Need, Needs
+from .agency.procedure import Procedure
+from .agency.proceduretests import run_procedure_tests, uncovered_obligations
 from .cases import parse_case
 from .errors import CaseError, ConfigError, Diagnostic, PolicyError, did_you_mean
 from .facts import Portfolio
 from .model import Decision
-from .placement import PlacementResult, Placer
+from .placement.placer import PlacementResult, Placer
 from .policy import Policy, load_policy
-from .procedure import Procedure
-from .proceduretests import run_procedure_tests, uncovered_obligations
 from .rules.reader import Reader, plain
 from .rules.source import PMap, PNode, Pos, PScalar, PSeq, Source, load_yaml
 

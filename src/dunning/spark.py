@@ -23,7 +23,7 @@ from .cases import check_batch
 from .errors import ArgumentError, CaseError, ConfigError, Problem
 from .events import Event, replay
 from .facts import Portfolio
-from .placement import Eligibility, PlacementResult, Placer, _Pending, _Run, duplicate_case
+from .placement.placer import Eligibility, PlacementResult, Placer, _Pending, _Run, duplicate_case
 from .policy import Policy, load_policy
 
 if TYPE_CHECKING:  # pragma: no cover - types only

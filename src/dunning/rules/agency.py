@@ -13,8 +13,8 @@ import re
 from types import MappingProxyType
 from typing import Any
 
+from ..cases import CASE_COLUMNS
 from ..errors import did_you_mean
-from ..intake import INTAKE_COLUMNS
 from ..model import SPECIAL_PROCEDURES
 from .ir import AgencySettings, AssignmentRule, BankLayout, IntakeSettings, ProcedureSettings
 from .nodes import Literal, Name, Node, walk
@@ -85,12 +85,12 @@ def _layout(r: Reader, node: PNode, bank: str) -> BankLayout | None:
         part = r.mapping(entry.get(key), key)
         parts[key] = {}
         for field_name, (name_node, value) in part.items.items() if part else ():
-            if field_name not in INTAKE_COLUMNS:
+            if field_name not in CASE_COLUMNS:
                 r.src.report(
                     name_node.pos,
                     "unknown-key",
                     f"a case field a bank's sheet may give is not {field_name[:64]!r}"
-                    + did_you_mean(field_name, INTAKE_COLUMNS),
+                    + did_you_mean(field_name, CASE_COLUMNS),
                     hint="the fields are listed in docs/agency.md (intake)",
                 )
                 continue
@@ -298,7 +298,7 @@ def agency_json_schema() -> dict[str, Any]:
                             "properties": {
                                 key: {
                                     "type": "object",
-                                    "propertyNames": {"enum": list(INTAKE_COLUMNS)},
+                                    "propertyNames": {"enum": list(CASE_COLUMNS)},
                                     "additionalProperties": {"type": ["string", "number"]},
                                 }
                                 for key in BANK_KEYS

@@ -12,15 +12,15 @@ from .delinquency import DEFAULT_BANDS, Assessment, BucketBands
 from .errors import CaseError
 from .model import SPECIAL_PROCEDURES, Channel, Decision, GuardEffect, HandledBy, Product
 from .money import round_money
-from .settlement import CATEGORIES, CATEGORY_TITLES, Settlement
+from .settlement.statements import CATEGORIES, CATEGORY_TITLES, Settlement
 
 if TYPE_CHECKING:
-    from .assign import AssignmentRun, HandoverRun
-    from .costs import CostReport
-    from .intake import IntakeResult
-    from .performance import Figures, Performance
-    from .placement import PlacementResult
-    from .reconcile import Reconciliation
+    from .agency.assign import AssignmentRun, HandoverRun
+    from .agency.intake import IntakeResult
+    from .agency.performance import Figures, Performance
+    from .placement.placer import PlacementResult
+    from .settlement.costs import CostReport
+    from .settlement.reconcile import Reconciliation
 
 __all__ = [
     "DecisionSummary",
@@ -490,7 +490,7 @@ def _money(amount: Decimal | None) -> str:
 
 def render_reconciliation(reconciliation: Reconciliation, out: TextIO) -> None:
     """Write the counts by category, every line that is not matched, and both totals."""
-    from .reconcile import RECONCILIATION_CATEGORIES, TITLES
+    from .settlement.reconcile import RECONCILIATION_CATEGORIES, TITLES
 
     r = reconciliation
     out.write(f"Reconciliation of {r.agency_id}'s claim with the lender's statement\n")

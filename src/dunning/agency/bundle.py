@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .errors import ConfigError
-from .events import IntakeEvent, ReconciliationEvent, ReportEvent, parse_event
+from ..errors import ConfigError
+from ..events import IntakeEvent, ReconciliationEvent, ReportEvent, parse_event
 from .intake import MANIFEST, read_index, verify_manifest
 
 __all__ = ["BUNDLE_FORMAT", "Bundle", "export_bundle", "import_bundle", "verify_bundle"]

@@ -27,11 +27,11 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from .agencies import Agencies
-from .cases import check_batch
-from .delinquency import Assessment
-from .errors import ArgumentError, CaseError, ConfigError, Problem
-from .events import (
+from ..agencies import Agencies
+from ..cases import check_batch
+from ..delinquency import Assessment
+from ..errors import ArgumentError, CaseError, ConfigError, Problem
+from ..events import (
     Event,
     History,
     OpenPlacement,
@@ -41,9 +41,9 @@ from .events import (
     Window,
     replay,
 )
-from .facts import Portfolio, is_outsourcing_notice
-from .messages import PLACEMENT_NOTICE
-from .model import (
+from ..facts import Portfolio, is_outsourcing_notice
+from ..messages import PLACEMENT_NOTICE
+from ..model import (
     Action,
     Agency,
     Case,
@@ -55,7 +55,7 @@ from .model import (
     Message,
     Placement,
 )
-from .policy import Policy, _check_portfolio, agency_status
+from ..policy import Policy, _check_portfolio, agency_status
 
 __all__ = ["Eligibility", "PlacementResult", "PlacementRun", "PlacementStream", "Placer"]
 

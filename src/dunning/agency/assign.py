@@ -24,11 +24,10 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
-from .cases import check_batch, parse_case
-from .collectors import Collectors
-from .engines.interpret import evaluator
-from .errors import ArgumentError, CaseError, ConfigError, DunningError, Problem
-from .events import (
+from ..cases import check_batch, parse_case
+from ..engines.interpret import evaluator
+from ..errors import ArgumentError, CaseError, ConfigError, DunningError, Problem
+from ..events import (
     ApprovalEvent,
     AssignmentEvent,
     AssignmentPayload,
@@ -39,10 +38,11 @@ from .events import (
     HandoverPayload,
     parse_event,
 )
-from .facts import Portfolio
-from .model import Case, Collector, CollectorStatus
-from .policy import Policy
-from .rules.ir import AssignmentRule, ProcedureSettings
+from ..facts import Portfolio
+from ..model import Case, Collector, CollectorStatus
+from ..policy import Policy
+from ..rules.ir import AssignmentRule, ProcedureSettings
+from .collectors import Collectors
 
 __all__ = [
     "AssignmentResult",

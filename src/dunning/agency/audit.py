@@ -20,9 +20,9 @@ from datetime import date, datetime, time, timedelta
 from sys import intern
 from typing import Any, TextIO
 
-from .engines.interpret import evaluator
-from .errors import ArgumentError, CaseError
-from .events import (
+from ..engines.interpret import evaluator
+from ..errors import ArgumentError, CaseError
+from ..events import (
     ApprovalEvent,
     AssignmentEvent,
     ClosedEvent,
@@ -35,7 +35,7 @@ from .events import (
     ReviewEvent,
     parse_event,
 )
-from .policy import check_as_of
+from ..policy import check_as_of
 from .procedure import Procedure
 
 __all__ = ["Audit", "Finding", "audit"]

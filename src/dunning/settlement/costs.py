@@ -28,16 +28,16 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TextIO
 
-from .agencies import Agencies
-from .cases import check_batch, parse_case
-from .delinquency import Assessor
-from .errors import ArgumentError, CaseError, ConfigError, DunningError
-from .events import Event
+from ..agencies import Agencies
+from ..cases import check_batch, parse_case
+from ..delinquency import Assessor
+from ..errors import ArgumentError, CaseError, ConfigError, DunningError
+from ..events import Event
+from ..model import Case
+from ..money import quantum, round_exact
+from ..policy import Policy
 from .ledger import LedgerLine
-from .model import Case
-from .money import quantum, round_exact
-from .policy import Policy
-from .settlement import SettledLine, Settlement, settle
+from .statements import SettledLine, Settlement, settle
 
 __all__ = ["COST_PARAMS", "CostReport", "Figures", "RollRates", "cost_report"]
 

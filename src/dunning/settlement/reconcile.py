@@ -37,13 +37,13 @@ from typing import Annotated, Any, BinaryIO, Literal, TextIO
 
 from pydantic import BeforeValidator, Field, ValidationError
 
-from .cases import check_batch, json_object, numbered, problems_of
-from .errors import ArgumentError, CaseError, ConfigError, Problem
+from ..cases import check_batch, json_object, numbered, problems_of
+from ..errors import ArgumentError, CaseError, ConfigError, Problem
+from ..model import CLAIM_FIELDS, Id, Rate, _amount_input, _Model
+from ..money import round_money
+from ..tabular import Kind, Numbered, read_rows
 from .ledger import MAX_LEDGER_AMOUNT
-from .model import CLAIM_FIELDS, Id, Rate, _amount_input, _Model
-from .money import round_money
-from .settlement import SettledLine, Settlement
-from .tabular import Kind, Numbered, read_rows
+from .statements import SettledLine, Settlement
 
 __all__ = [
     "CLAIM_COLUMNS",

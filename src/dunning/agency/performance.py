@@ -36,9 +36,8 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Literal, TextIO
 
-from .audit import REACHED_OUTCOMES, Audit, run_audit
-from .errors import ArgumentError, CaseError
-from .events import (
+from ..errors import ArgumentError, CaseError
+from ..events import (
     ApprovalEvent,
     AssignmentEvent,
     ClosedEvent,
@@ -47,8 +46,9 @@ from .events import (
     ReceivedEvent,
     ReportEvent,
 )
-from .ledger import LedgerLine
-from .money import round_money
+from ..money import round_money
+from ..settlement.ledger import LedgerLine
+from .audit import REACHED_OUTCOMES, Audit, run_audit
 from .procedure import Procedure
 
 __all__ = ["Figures", "Performance", "PerformanceRow", "performance"]

@@ -15,12 +15,12 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError, PolicyError
+from ..policy import check_as_of
+from ..rules.reader import Reader, plain
+from ..rules.source import PMap, PNode, PScalar, PSeq, Source
 from .audit import Finding, audit
-from .errors import ConfigError, PolicyError
-from .policy import check_as_of
 from .procedure import Procedure, load_procedure
-from .rules.reader import Reader, plain
-from .rules.source import PMap, PNode, PScalar, PSeq, Source
 
 __all__ = ["TOP_KEYS", "run_procedure_tests", "uncovered_obligations"]
 

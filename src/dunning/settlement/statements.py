@@ -38,13 +38,13 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal, TextIO
 
-from .agencies import Agencies
-from .cases import check_batch
-from .errors import ArgumentError, CaseError, ConfigError, Problem
-from .events import Event, History, PlacementEvent, Window, parse_event
+from ..agencies import Agencies
+from ..cases import check_batch
+from ..errors import ArgumentError, CaseError, ConfigError, Problem
+from ..events import Event, History, PlacementEvent, Window, parse_event
+from ..money import MINOR_UNITS, decimal_places, round_money
+from ..policy import Policy
 from .ledger import LedgerLine, parse_ledger_line
-from .money import MINOR_UNITS, decimal_places, round_money
-from .policy import Policy
 
 __all__ = [
     "CATEGORIES",

@@ -35,14 +35,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Literal
 
-from .cases import parse_case
-from .errors import CaseError, ConfigError, DunningError, Problem, did_you_mean
-from .events import BackupCopy, IntakeEvent, IntakePayload
-from .model import Case
-from .tabular import Kind, Row, read_rows
+from ..cases import CASE_COLUMNS, parse_case
+from ..errors import CaseError, ConfigError, DunningError, Problem, did_you_mean
+from ..events import BackupCopy, IntakeEvent, IntakePayload
+from ..model import Case
+from ..tabular import Row, read_rows
 
 __all__ = [
-    "INTAKE_COLUMNS",
     "IntakeFailed",
     "IntakeResult",
     "batch_id_of",
@@ -53,40 +52,6 @@ __all__ = [
     "verify_manifest",
 ]
 
-#: The fields a bank's spreadsheet may give, as case field paths, and how each cell is read.
-#: ``borrower.phones`` and ``borrower.addresses`` hold several values separated by ``;``.
-INTAKE_COLUMNS: dict[str, Kind] = {
-    "case_id": "text",
-    "loan.loan_id": "text",
-    "loan.product": "text",
-    "loan.principal": "amount",
-    "loan.currency": "text",
-    "loan.annual_rate": "rate",
-    "loan.start_date": "date",
-    "loan.term_months": "int",
-    "loan.repayment": "text",
-    "borrower.party_id": "text",
-    "borrower.name": "text",
-    "borrower.phones": "list",
-    "borrower.addresses": "list",
-    "borrower.region": "text",
-    "borrower.language": "text",
-    "borrower.timezone": "text",
-    "emergency_contact.name": "text",
-    "emergency_contact.phones": "list",
-    "delinquency.dpd": "int",
-    "delinquency.overdue_principal": "amount",
-    "delinquency.overdue_interest": "amount",
-    "delinquency.penalty_interest": "amount",
-    "delinquency.fees": "amount",
-    "delinquency.outstanding_principal": "amount",
-    "card.credit_limit": "amount",
-    "card.statement_balance": "amount",
-    "card.minimum_payment_due": "amount",
-    "card.statement_date": "date",
-    "card.payment_due_date": "date",
-    "rating": "text",
-}
 MANIFEST = "MANIFEST.sha256"
 _BANK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 _MANIFEST_LINE = re.compile(r"^([0-9a-f]{64})  ([A-Za-z0-9_.\-]{1,64})$")
@@ -185,7 +150,7 @@ def intake(
             ``agency: intake: within_minutes``).
         required_backups: How many backups the procedure asks for.
         file_format: ``jsonl``, ``csv`` or ``xlsx`` (default: by the file's suffix).
-        columns: For a sheet: ``{field path: header}`` (:data:`INTAKE_COLUMNS`), for columns
+        columns: For a sheet: ``{field path: header}`` (:data:`CASE_COLUMNS`), for columns
             not named like their field.
         defaults: For a sheet: ``{field path: value}`` for fields the bank's file leaves out
             (``loan.product``: ``credit_card``); a cell given wins.
@@ -459,7 +424,7 @@ def _results(
         return
     fixed = _defaults(defaults or {})
     rows = read_rows(
-        stream, fields=INTAKE_COLUMNS, required=("case_id",), columns=columns,
+        stream, fields=CASE_COLUMNS, required=("case_id",), columns=columns,
         kind=kind, sheet=sheet, encoding=encoding, name=name,
     )  # fmt: skip
     for row in rows:
@@ -487,16 +452,16 @@ def _jsonl_results(stream: IO[bytes]) -> Iterator[tuple[int, Case | CaseError, b
 
 
 def _defaults(values: Mapping[str, str]) -> dict[str, Any]:
-    unknown = [path for path in values if path not in INTAKE_COLUMNS]
+    unknown = [path for path in values if path not in CASE_COLUMNS]
     if unknown:
         raise ConfigError(
-            f"no field {unknown[0]!r} to give a default{did_you_mean(unknown[0], INTAKE_COLUMNS)}"
+            f"no field {unknown[0]!r} to give a default{did_you_mean(unknown[0], CASE_COLUMNS)}"
         )
     return {path: _cell_default(path, text) for path, text in values.items()}
 
 
 def _cell_default(path: str, text: str) -> Any:
-    kind = INTAKE_COLUMNS[path]
+    kind = CASE_COLUMNS[path]
     if kind == "list":
         return [item.strip() for item in text.split(";") if item.strip()]
     if kind == "int":

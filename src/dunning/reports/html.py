@@ -12,7 +12,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from ._version import __version__
+from .._version import __version__
 from .document import NUMERIC, Chart, Document, Figures, Msg, Table, msg
 from .locales import Locale
 
@@ -24,7 +24,7 @@ def _environment() -> Any:
     from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
     return Environment(
-        loader=PackageLoader("dunning", "templates"),
+        loader=PackageLoader("dunning.reports", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
@@ -33,7 +33,9 @@ def _environment() -> Any:
 
 @cache
 def _css() -> str:
-    return (resources.files("dunning") / "templates" / "report.css").read_text(encoding="utf-8")
+    return (resources.files("dunning.reports") / "templates" / "report.css").read_text(
+        encoding="utf-8"
+    )
 
 
 def _raw(value: Any) -> str:
