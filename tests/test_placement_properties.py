@@ -35,7 +35,7 @@ from dunning import (
     load_policy,
     loads_policy,
 )
-from dunning.events import replay
+from dunning.placement.history import replay
 
 ROOT = Path(__file__).resolve().parent.parent
 LENDER = ROOT / "rules" / "lender.yaml"

@@ -250,6 +250,90 @@ def test_later_stages_depend_on_the_ir_not_on_how_it_is_made(user: str) -> None:
         assert not reached & front_end, reached & front_end
 
 
+def _trees() -> dict[str, ast.Module]:
+    """Every module of the package, parsed."""
+    trees = {}
+    for path in SRC.rglob("*.py"):
+        parts = path.relative_to(SRC.parent).with_suffix("").parts
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        trees[module] = ast.parse(path.read_text(encoding="utf-8"))
+    return trees
+
+
+def _defined(tree: ast.Module) -> set[str]:
+    """The names a module defines: functions, classes, variables, attributes, arguments."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+            names.add(node.attr)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+    return names
+
+
+def _is_package(name: str) -> bool:
+    return (SRC.parent.joinpath(*name.split(".")) / "__init__.py").exists()
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def test_no_module_uses_another_modules_private_name() -> None:
+    # What two modules share is a named internal API (docs/contributing.md); a private module
+    # of a package (engines._runtime) may be imported by its siblings.
+    trees = _trees()
+    defined = {module: _defined(tree) for module, tree in trees.items()}
+    private_elsewhere = {
+        name: {m for m, names in defined.items() if name in names}
+        for name in {n for names in defined.values() for n in names if _private(n)}
+    }
+    found = []
+    for module, tree in trees.items():
+        package = module if _is_package(module) else module.rpartition(".")[0]
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (
+                node.level or (node.module or "").startswith("dunning")
+            ):
+                for alias in node.names:
+                    own = node.module is None and _is_module(f"{package}.{alias.name}")
+                    if _private(alias.name) and not own:
+                        found.append(f"{module}:{node.lineno}: imports {alias.name}")
+            elif isinstance(node, ast.Attribute) and _private(node.attr):
+                owners = private_elsewhere.get(node.attr, set())
+                if node.attr not in defined[module] and owners:
+                    found.append(f"{module}:{node.lineno}: uses {node.attr} of {sorted(owners)}")
+    assert not found, "\n".join(found)
+
+
+def test_import_dunning_loads_no_wing_and_old_paths_still_import() -> None:
+    code = (
+        "import sys, warnings; import dunning; "
+        "print(sorted(m for m in sys.modules if m.startswith('dunning'))); "
+        "warnings.simplefilter('error'); "
+        "exec('try:\\n from dunning.ledger import read_ledger\\nexcept DeprecationWarning as e:"
+        "\\n print(e)'); "
+        "warnings.simplefilter('ignore'); from dunning.ledger import read_ledger; "
+        "import dunning.settlement.ledger as new; print(read_ledger is new.read_ledger)"
+    )
+    import subprocess
+
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert out[0] == str(["dunning", "dunning._lazy", "dunning._moved", "dunning._version"])
+    assert out[1] == "dunning.ledger moved to dunning.settlement.ledger; import it from there"
+    assert out[2] == "True"
+    # The public functions named like the modules that moved are the functions.
+    assert callable(dunning.intake) and callable(dunning.audit) and callable(dunning.reconcile)
+
+
 # -- checked nodes --------------------------------------------------------------------------------
 
 

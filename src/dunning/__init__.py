@@ -49,7 +49,7 @@ if TYPE_CHECKING:
         parse_event,
         read_events,
     )
-    from .facts import FACTS, Portfolio
+    from .facts import FACTS
     from .model import (
         Action,
         Agency,
@@ -96,6 +96,7 @@ if TYPE_CHECKING:
         Placer,
     )
     from .policy import Explanation, Policy, load_policy, loads_policy
+    from .portfolio import Portfolio
     from .rules.guard_config import BUILTIN_PROFILES, GuardProfile
     from .schedule import schedule_of
     from .settlement.costs import CostReport, cost_report

@@ -26,6 +26,7 @@ __all__ = [
     "parse_case",
     "read_cases",
     "read_numbered",
+    "readable_id",
 ]
 
 T = TypeVar("T")
@@ -107,10 +108,10 @@ def parse_case(data: str | bytes | Mapping[str, Any], *, line: int | None = None
     try:
         return Case.model_validate(raw)
     except ValidationError as exc:
-        raise CaseError(_readable_id(raw), problems_of(exc, Case), line=line) from None
+        raise CaseError(readable_id(raw), problems_of(exc, Case), line=line) from None
 
 
-def _readable_id(raw: Mapping[str, Any]) -> str | None:
+def readable_id(raw: Mapping[str, Any]) -> str | None:
     """The case id to name in an error, if it is one a record can carry."""
     case_id = raw.get("case_id")
     if not isinstance(case_id, str) or not 0 < len(case_id) <= 128:

@@ -45,11 +45,11 @@ from .delinquency import Assessor
 from .diff import diff_policies
 from .errors import CaseError, ConfigError, Diagnostic, DunningError, PolicyError
 from .events import Event, event_json_schema, read_events
-from .facts import Portfolio
-from .model import Case, Decision
+from .model import Case, Decision, check_as_of
 from .placement.placer import Placer
-from .policy import Policy, check_as_of, check_file, load_policy, loads_policy
+from .policy import Policy, check_file, load_policy, loads_policy
 from .policytests import run_test_files
+from .portfolio import Portfolio
 from .reports.document import build_document
 from .reports.export import write_csv, write_xlsx
 from .reports.locales import LOCALES, locale

@@ -646,11 +646,11 @@ def _local_day(zone: Any, as_of: datetime) -> date:
 
 
 def _zone_of(name: Any) -> Any:
-    from .model import _zone
+    from .model import zone_named
 
     if not isinstance(name, str):
         raise ValueError("not a time zone")
     try:
-        return _zone(name)
+        return zone_named(name)
     except Exception as exc:  # ZoneInfoNotFoundError and friends: unknown, not ours to judge
         raise ValueError(name) from exc

@@ -18,12 +18,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, TextIO
 
+from .decide import PLACED
 from .errors import CaseError
-from .facts import Portfolio
 from .messages import MessageCatalog
 from .model import Case, Channel, Decision, GuardEffect, HandledBy
 from .money import round_money
-from .policy import PLACED, Policy
+from .policy import Policy
+from .portfolio import Portfolio
 from .rules.ir import ChannelOutcome, RecallOutcome, Rule
 
 __all__ = ["DecisionChange", "PolicyDiff", "ProductDiff", "diff_policies", "policy_changes"]

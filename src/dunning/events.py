@@ -22,9 +22,7 @@ file taken in), ``case.closed``, ``assignment.assigned`` / ``waiting``, ``contac
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Annotated, Any, Literal, Self
@@ -40,9 +38,10 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from .cases import _readable_id, check_batch, json_object, numbered, problems_of
+from .cases import check_batch, json_object, numbered, problems_of, readable_id
 from .errors import CaseError, Problem, did_you_mean
 from .model import (
+    AS_OF_YEARS,
     Amount,
     ContactChannel,
     ContactResult,
@@ -51,9 +50,9 @@ from .model import (
     OverdueReason,
     PolicyRef,
     Rate,
+    Record,
     RepaymentAttitude,
     Text,
-    _Model,
 )
 
 __all__ = [
@@ -72,10 +71,8 @@ __all__ = [
     "Event",
     "HandoverEvent",
     "HandoverPayload",
-    "History",
     "IntakeEvent",
     "IntakePayload",
-    "OpenPlacement",
     "PlacementEvent",
     "PlacementPayload",
     "PlacementState",
@@ -88,21 +85,14 @@ __all__ = [
     "ReviewEvent",
     "ReviewPayload",
     "SpecialProcedure",
-    "Window",
     "event_json_schema",
     "parse_event",
     "read_events",
-    "replay",
 ]
 
 
-#: The years an event's times may fall in (as decisions' ``as_of``): the audit reads them in
-#: the agency's time zone, which a time near year 1 or 9999 would take out of range.
-EVENT_YEARS = (1900, 2199)
-
-
 def _in_years(moment: datetime) -> datetime:
-    low, high = EVENT_YEARS
+    low, high = AS_OF_YEARS
     if not low <= moment.year <= high:
         raise PydanticCustomError(
             "date_out_of_range",
@@ -112,7 +102,8 @@ def _in_years(moment: datetime) -> datetime:
     return moment
 
 
-#: An aware time within :data:`EVENT_YEARS`.
+#: An aware time within :data:`~dunning.model.AS_OF_YEARS` (the audit reads it in the
+#: agency's time zone, which a time near year 1 or 9999 would take out of range).
 Moment = Annotated[AwareDatetime, AfterValidator(_in_years)]
 
 
@@ -140,7 +131,7 @@ EventType = Literal[
 ]
 
 
-class PlacementPayload(_Model):
+class PlacementPayload(Record):
     """What a placement event says.
 
     Attributes:
@@ -180,7 +171,7 @@ class PlacementPayload(_Model):
     agencies_digest: Id | None = None
 
 
-class PlacementEvent(_Model):
+class PlacementEvent(Record):
     """One transition of a placement (or a case no agency could take)."""
 
     type: EventType
@@ -226,7 +217,7 @@ class SpecialProcedure(StrEnum):
     SUSPENSION = "suspension"
 
 
-class _Event(_Model):
+class _Event(Record):
     """What every event says besides its payload (``type`` first, as every line writes it)."""
 
     type: str
@@ -243,7 +234,7 @@ class _BatchEvent(_Event):
     case_id: None = None
 
 
-class ReceivedPayload(_Model):
+class ReceivedPayload(Record):
     """``case.received``: a case taken in from a bank's file.
 
     Attributes:
@@ -257,7 +248,7 @@ class ReceivedPayload(_Model):
     line: Annotated[int, Strict(), Field(ge=1)]
 
 
-class ClosedPayload(_Model):
+class ClosedPayload(Record):
     """``case.closed``: the case left the agency's work (paid, or taken back by the bank).
 
     Attributes:
@@ -283,7 +274,7 @@ class ClosedEvent(_CaseEvent):
     payload: ClosedPayload
 
 
-class BackupCopy(_Model):
+class BackupCopy(Record):
     """One verified backup of an intake batch.
 
     Attributes:
@@ -297,7 +288,7 @@ class BackupCopy(_Model):
     files: Count
 
 
-class IntakePayload(_Model):
+class IntakePayload(Record):
     """``intake.completed``: a bank's case file taken in.
 
     Attributes:
@@ -345,7 +336,7 @@ class IntakeEvent(_BatchEvent):
     payload: IntakePayload
 
 
-class AssignmentPayload(_Model):
+class AssignmentPayload(Record):
     """``assignment.assigned`` / ``assignment.waiting``: who works a case.
 
     Attributes:
@@ -380,7 +371,7 @@ class AssignmentEvent(_CaseEvent):
         return self
 
 
-class ContactPayload(_Model):
+class ContactPayload(Record):
     """``contact.recorded``: the end-of-day record of one contact (the actor is the collector).
 
     Attributes:
@@ -429,7 +420,7 @@ class ContactEvent(_CaseEvent):
     payload: ContactPayload
 
 
-class ApprovalPayload(_Model):
+class ApprovalPayload(Record):
     """``approval.*`` and ``procedure.*``: a special procedure's request, decision, start and end.
 
     Attributes:
@@ -466,7 +457,7 @@ class ApprovalEvent(_CaseEvent):
     payload: ApprovalPayload
 
 
-class ReviewPayload(_Model):
+class ReviewPayload(Record):
     """``visit.reviewed``: a supervisor's review of a field visit's record and recording.
 
     Attributes:
@@ -487,7 +478,7 @@ class ReviewEvent(_CaseEvent):
     payload: ReviewPayload
 
 
-class OpenPromise(_Model):
+class OpenPromise(Record):
     """A promise to pay not yet due, on a handover sheet."""
 
     amount: Amount
@@ -495,7 +486,7 @@ class OpenPromise(_Model):
     record_id: Id
 
 
-class HandoverPayload(_Model):
+class HandoverPayload(Record):
     """``handover.completed``: a departing collector's case given to another, with its sheet.
 
     Attributes:
@@ -528,7 +519,7 @@ class HandoverEvent(_CaseEvent):
     payload: HandoverPayload
 
 
-class _Period(_Model):
+class _Period(Record):
     """A payload covering ``period_start``..``period_end``."""
 
     period_start: date
@@ -602,7 +593,7 @@ class ReconciliationEvent(_BatchEvent):
 
 
 #: The model of each event type.
-EVENT_MODELS: Mapping[str, type[_Model]] = MappingProxyType(
+EVENT_MODELS: Mapping[str, type[Record]] = MappingProxyType(
     {
         **dict.fromkeys(PLACEMENT_TYPES, PlacementEvent),
         "case.received": ReceivedEvent,
@@ -667,11 +658,11 @@ def parse_event(data: str | bytes | Mapping[str, Any], *, line: int | None = Non
                 f"unknown event type {word!r}{did_you_mean(word, EVENT_TYPES)}; the types are "
                 "listed in docs/events.md",
             )
-        raise CaseError(_readable_id(raw), [problem], line=line)
+        raise CaseError(readable_id(raw), [problem], line=line)
     try:
         event: Event = model.model_validate(raw)  # type: ignore[assignment]
     except ValidationError as exc:
-        raise CaseError(_readable_id(raw), problems_of(exc, model), line=line) from None
+        raise CaseError(readable_id(raw), problems_of(exc, model), line=line) from None
     return event
 
 
@@ -688,156 +679,3 @@ def event_json_schema() -> dict[str, Any]:
     schema = adapter.json_schema(mode="serialization")
     schema["title"] = "dunning event"
     return schema
-
-
-# --- replay: the state the events give ------------------------------------------------------
-
-
-@dataclass
-class OpenPlacement:
-    """A case's placement in force or proposed, as the events so far say."""
-
-    placement_id: str
-    agency_id: str
-    state: PlacementState
-    proposed_on: date
-    placed_on: date | None = None
-    rate: Decimal | None = None
-    term_ends: date | None = None
-    total_due: Decimal | None = None  # when it was placed
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    """A placement that was in force: the agency held the case from ``placed_on`` on.
-
-    Attributes:
-        placement_id: The placement.
-        agency_id: The agency that held the case.
-        rate: The placement's commission rate.
-        placed_on: The first day the agency held the case.
-        ended_on: The day it came back (``None`` while it is still placed).
-        how: ``recalled`` or ``returned`` (``None`` while placed).
-        total_due: What the customer owed when it was placed, if the event says.
-    """
-
-    placement_id: str
-    agency_id: str
-    rate: Decimal
-    placed_on: date
-    ended_on: date | None = None
-    how: str | None = None
-    total_due: Decimal | None = None
-
-    @classmethod
-    def of(cls, entry: OpenPlacement, ended_on: date | None, how: str | None) -> Window:
-        """The window of a placed ``entry`` that ended on ``ended_on`` (or is still open)."""
-        assert entry.placed_on is not None
-        assert entry.rate is not None
-        return cls(
-            entry.placement_id, entry.agency_id, entry.rate, entry.placed_on, ended_on, how,
-            entry.total_due,
-        )  # fmt: skip
-
-
-@dataclass
-class History:
-    """The state the events give: each case's open placement, and the placements that ended.
-
-    Attributes:
-        open: Each case's placement proposed or in force.
-        ended: Each case's placements that were in force and came back, in order.
-        known: Every placement id the events name.
-        errors: An error per event line that could not be read or cannot follow its case's
-            state (``bad_transition``).
-    """
-
-    open: dict[str, OpenPlacement] = field(default_factory=dict)
-    ended: dict[str, list[Window]] = field(default_factory=dict)
-    known: set[str] = field(default_factory=set)
-    errors: list[CaseError] = field(default_factory=list)
-
-    def windows(self, case_id: str) -> list[Window]:
-        """Every placement of the case that was in force, the open one last."""
-        found = list(self.ended.get(case_id, ()))
-        entry = self.open.get(case_id)
-        if entry is not None and entry.state is PlacementState.PLACED:
-            found.append(Window.of(entry, None, None))
-        return found
-
-    def apply(self, event: PlacementEvent) -> str | None:
-        """Apply one event; return why it cannot follow the case's state, if it cannot."""
-        state = event.state
-        if state is None:
-            return None  # placement.unavailable changes nothing
-        payload, case_id = event.payload, event.case_id
-        entry = self.open.get(case_id)
-        assert payload.agency_id is not None
-        assert payload.placement_id is not None
-        if state in (PlacementState.PROPOSED, PlacementState.PLACED) and entry is None:
-            # A proposal; or a placement made outside dunning's proposals (recorded from a case).
-            entry = OpenPlacement(payload.placement_id, payload.agency_id, state, payload.day)
-            self.open[case_id] = entry
-            self.known.add(payload.placement_id)
-            if state is PlacementState.PLACED:
-                entry.placed_on, entry.rate = payload.day, payload.commission_rate
-                entry.term_ends, entry.total_due = payload.term_ends, payload.total_due
-            return None
-        if state is PlacementState.PROPOSED:
-            assert entry is not None
-            return f"{event.type}: the case already has an open placement ({entry.placement_id})"
-        if entry is None or entry.placement_id != payload.placement_id:
-            return f"{event.type}: placement {payload.placement_id} is not open"
-        if state is PlacementState.PLACED:
-            if entry.state is not PlacementState.PROPOSED:
-                return f"{event.type}: placement {payload.placement_id} is already placed"
-            entry.state, entry.placed_on = state, payload.day
-            entry.rate, entry.term_ends = payload.commission_rate, payload.term_ends
-            entry.total_due = payload.total_due
-            return None
-        ends_placed = state in (PlacementState.RECALLED, PlacementState.RETURNED)
-        if ends_placed and entry.state is not PlacementState.PLACED:
-            return f"{event.type}: placement {payload.placement_id} was never placed"
-        assert state in ENDED
-        del self.open[case_id]
-        if entry.state is PlacementState.PLACED:
-            self.ended.setdefault(case_id, []).append(Window.of(entry, payload.day, state.value))
-        return None
-
-
-def replay(
-    events: Iterable[Event | CaseError | Mapping[str, Any] | str | bytes],
-    *,
-    until: datetime | None = None,
-) -> History:
-    """Replay the events (up to ``until``) in the order of their times into a :class:`History`.
-
-    Events of the same time keep their input order. A line that cannot be read, or an event
-    that cannot follow its case's state, becomes an error of :attr:`History.errors` with its
-    line, and changes nothing.
-    """
-    history = History()
-    known: list[tuple[datetime, int, int | None, PlacementEvent]] = []
-    for number, item in enumerate(events):
-        line = getattr(item, "line", None)
-        if isinstance(item, CaseError):
-            history.errors.append(item)
-            continue
-        try:
-            event = item if isinstance(item, _Event | PlacementEvent) else parse_event(item)
-        except CaseError as error:
-            error.line = error.line if error.line is not None else number + 1
-            history.errors.append(error)
-            continue
-        if not isinstance(event, PlacementEvent):
-            continue  # the agency's records change no placement
-        if until is None or event.at <= until:
-            known.append((event.at, number, line, event))
-    known.sort(key=lambda k: (k[0], k[1]))
-    for _, number, line, event in known:
-        problem = history.apply(event)
-        if problem is not None:
-            wrong = CaseError(event.case_id, [Problem("type", "bad_transition", problem)])
-            wrong.line = line if line is not None else number + 1
-            history.errors.append(wrong)
-    return history

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from types import MappingProxyType
 from typing import Any
 
 from .delinquency import Assessment
-from .errors import ConfigError, did_you_mean
 from .model import (
     Case,
     CollateralKind,
@@ -32,8 +29,9 @@ from .model import (
     Role,
 )
 from .money import quantum
+from .portfolio import Portfolio
 
-__all__ = ["FACTS", "FactSpec", "Portfolio", "fact_view", "is_outsourcing_notice"]
+__all__ = ["FACTS", "FactSpec", "fact_view", "is_outsourcing_notice"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,51 +42,6 @@ class FactSpec:
     doc: str
     nullable: bool = False
     values: tuple[str, ...] | None = None  # the allowed values of a string fact
-
-
-@dataclass(frozen=True, slots=True)
-class Portfolio:
-    """Figures about the lender's whole book that some rules need.
-
-    Attributes:
-        overdue_customers: Distinct borrowers currently overdue (the seed's threshold for
-            bringing in agencies): one figure for the whole book, or one per product
-            (``{"consumer_finance": 120, "mortgage": 30}``), in which case the fact a rule reads
-            is the figure of the case's product.
-
-    Raises:
-        ConfigError: For a negative figure or an unknown product.
-    """
-
-    overdue_customers: int | Mapping[str, int]
-
-    def __post_init__(self) -> None:
-        figure = self.overdue_customers
-        if isinstance(figure, Mapping):
-            known = [p.value for p in Product]
-            problems = [
-                f"unknown product {name!r}" + did_you_mean(str(name), known)
-                for name in figure
-                if name not in known
-            ]
-            problems += [
-                f"{name}: {count!r} is not a count (a whole number, at least 0)"
-                for name, count in figure.items()
-                if type(count) is not int or not 0 <= count < 10**12
-            ]
-            if problems:
-                raise ConfigError("portfolio figures: " + "; ".join(problems))
-            object.__setattr__(self, "overdue_customers", MappingProxyType(dict(figure)))
-        elif type(figure) is not int or not 0 <= figure < 10**12:
-            raise ConfigError(
-                f"overdue_customers must be a whole number at least 0, or one per product; "
-                f"got {figure!r}"
-            )
-
-    def overdue_customers_of(self, product: str) -> int | None:
-        """The figure for a case of ``product`` (``None``: a per-product figure lacks it)."""
-        figure = self.overdue_customers
-        return figure.get(product) if isinstance(figure, Mapping) else figure
 
 
 #: What the ``agency_status`` fact may be: ``Agency.status_on`` of the placement's agency.

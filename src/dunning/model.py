@@ -32,10 +32,11 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from .errors import did_you_mean
+from .errors import ConfigError, did_you_mean
 from .money import DEFAULT_CURRENCY, MINOR_UNITS, decimal_places, quantum
 
 __all__ = [
+    "AS_OF_YEARS",
     "LANGUAGE_TAG",
     "Action",
     "Agency",
@@ -71,9 +72,14 @@ __all__ = [
     "PromiseToPay",
     "Rate",
     "Recall",
+    "Record",
     "Repayment",
     "RepaymentAttitude",
     "Role",
+    "amount_input",
+    "check_as_of",
+    "iana_zones",
+    "zone_named",
 ]
 
 
@@ -230,7 +236,12 @@ def _rate_input(value: Any) -> Any:
     return _no_float(value)
 
 
-def _amount_input(value: Any) -> Any:
+def amount_input(value: Any) -> Any:
+    """An amount as given, refused early if it is a float or not plain ASCII digits.
+
+    The before-validator of every amount of the contract (:data:`Amount`), and of other
+    records' amounts (an agency's claim).
+    """
     # The one Python step on the hot path of every amount: no floats, ASCII digits, and at most
     # MAX_AMOUNT_DIGITS digits. A string of 20 characters or fewer without an exponent cannot
     # have more, so only long or exponent forms (and ints, Decimals) are taken apart here;
@@ -275,15 +286,28 @@ def _check_digits(number: Decimal) -> None:
 # finiteness inside its compiled decimal validator (constraints placed after a validator become
 # Python calls per amount, and a JSON Schema without "minimum").
 #: A non-negative amount of money in the loan's currency (``Decimal``, JSON string).
-Amount = Annotated[Decimal, Field(ge=0), BeforeValidator(_amount_input)]
+Amount = Annotated[Decimal, Field(ge=0), BeforeValidator(amount_input)]
 #: A strictly positive amount of money.
-PositiveAmount = Annotated[Decimal, Field(gt=0), BeforeValidator(_amount_input)]
+PositiveAmount = Annotated[Decimal, Field(gt=0), BeforeValidator(amount_input)]
 #: A rate as a fraction (0.18 = 18%), in [0, 1).
 Rate = Annotated[Decimal, Field(ge=0, lt=1), BeforeValidator(_rate_input)]
 #: A non-empty identifier.
 Id = Annotated[str, Field(min_length=1, max_length=128)]
 #: Free text a collector recorded.
 Text = Annotated[str, Field(max_length=4000)]
+
+
+#: The years a decision moment, an event's time or a date of a case may fall in: any real
+#: collection decision does, and the date arithmetic of a case (a year of instalments, days
+#: overdue, an event read in the agency's time zone) stays far from year 1 and 9999.
+AS_OF_YEARS = (1900, 2199)
+
+
+def check_as_of(moment: date) -> None:
+    """Raise ``ConfigError`` if ``moment`` lies outside :data:`AS_OF_YEARS`."""
+    low, high = AS_OF_YEARS
+    if not low <= moment.year <= high:
+        raise ConfigError(f"as_of {moment.isoformat()} is outside the years {low}-{high}")
 
 
 @cache
@@ -298,7 +322,12 @@ def iana_zones() -> frozenset[str]:
 
 
 @cache
-def _zone(name: str) -> ZoneInfo:
+def zone_named(name: str) -> ZoneInfo:
+    """The IANA time zone ``name`` (tzdata's list only, so that no file path is ever tried).
+
+    Raises:
+        ZoneInfoNotFoundError: For a name tzdata does not list.
+    """
     if name not in iana_zones():
         raise ZoneInfoNotFoundError(name)
     return ZoneInfo(name)
@@ -306,7 +335,7 @@ def _zone(name: str) -> ZoneInfo:
 
 def _timezone(name: str) -> str:
     try:
-        _zone(name)
+        zone_named(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
         raise PydanticCustomError(
             "unknown_timezone",
@@ -355,7 +384,9 @@ TimeZone = Annotated[str, AfterValidator(_timezone)]
 Phone = Annotated[str, AfterValidator(_phone)]
 
 
-class _Model(BaseModel):
+class Record(BaseModel):
+    """The base of every record of the contract: frozen, and unknown fields are errors."""
+
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=False)
 
 
@@ -390,7 +421,7 @@ class _Problems:
             raise ValidationError.from_exception_data(self.title, self.details)
 
 
-class Party(_Model):
+class Party(Record):
     """A person connected to the loan: the borrower or a related party.
 
     ``guarantee_ends`` is a guarantor's last day of the guarantee period (保证期间) when the
@@ -414,7 +445,7 @@ class Party(_Model):
     @property
     def zone(self) -> ZoneInfo:
         """The party's time zone as a ``ZoneInfo``."""
-        return _zone(self.timezone)
+        return zone_named(self.timezone)
 
     @property
     def is_obligor(self) -> bool:
@@ -422,7 +453,7 @@ class Party(_Model):
         return self.role in OBLIGOR_ROLES
 
 
-class Collateral(_Model):
+class Collateral(Record):
     """What secures a mortgage or vehicle-pledge loan."""
 
     kind: CollateralKind
@@ -430,7 +461,7 @@ class Collateral(_Model):
     reference: Text | None = None
 
 
-class Installment(_Model):
+class Installment(Record):
     """One scheduled instalment: what falls due on ``due_date``."""
 
     due_date: date
@@ -449,7 +480,7 @@ _SECURED_BY = {
 }
 
 
-class Loan(_Model):
+class Loan(Record):
     """The loan contract.
 
     ``term_months`` and ``repayment`` define a monthly schedule; an explicit ``schedule`` replaces
@@ -542,7 +573,7 @@ class Loan(_Model):
         return self.collateral is not None
 
 
-class Payment(_Model):
+class Payment(Record):
     """Money the customer paid on ``date``; always paid to the lender, even when placed."""
 
     date: date
@@ -551,7 +582,7 @@ class Payment(_Model):
     reference: Text | None = None
 
 
-class DelinquencySnapshot(_Model):
+class DelinquencySnapshot(Record):
     """Delinquency figures from the host's own servicing system; used as given when present."""
 
     dpd: Annotated[int, Strict(), Field(ge=0, le=36500)]
@@ -563,7 +594,7 @@ class DelinquencySnapshot(_Model):
     outstanding_principal: Amount | None = None
 
 
-class ContactAttempt(_Model):
+class ContactAttempt(Record):
     """One recorded attempt to reach a party, with what the collector learned (docs/seed.md §1).
 
     ``agency_id`` names the agency an outsourcing notice told the borrower of (or the agency
@@ -587,7 +618,7 @@ class ContactAttempt(_Model):
     note: Text | None = None
 
 
-class PromiseToPay(_Model):
+class PromiseToPay(Record):
     """A commitment to pay ``amount`` by ``due_date``; broken when that date passes unpaid."""
 
     made_at: AwareDatetime
@@ -596,7 +627,7 @@ class PromiseToPay(_Model):
     party_id: Id | None = None
 
 
-class Placement(_Model):
+class Placement(Record):
     """A case handed to an agency, with the commission rate fixed when it was placed.
 
     ``term_ends`` is the last day of the placement's term (``None``: no term).
@@ -614,7 +645,7 @@ class Placement(_Model):
         return self
 
 
-class CommissionBand(_Model):
+class CommissionBand(Record):
     """A commission rate for cases placed at ``min_dpd``..``max_dpd`` days past due."""
 
     min_dpd: Annotated[int, Strict(), Field(ge=0)]
@@ -636,7 +667,7 @@ class CollectorStatus(StrEnum):
     LEFT = "left"  # has left: their cases are handed over
 
 
-class Collector(_Model):
+class Collector(Record):
     """A collector of an agency: their team, how many open cases they hold at most, their skills.
 
     ``skills`` are words the assignment rules ask for (``field_visit``); ``languages`` are the
@@ -672,7 +703,7 @@ class AgencyStatus(StrEnum):
     SUSPENDED = "suspended"
 
 
-class Agency(_Model):
+class Agency(Record):
     """A collection agency under contract: what it serves, how much, for how long, at what rate.
 
     ``commission`` is the contract's rate by days past due at placement; an agency without
@@ -754,7 +785,7 @@ class Agency(_Model):
         return self.status.value
 
 
-class CardAccount(_Model):
+class CardAccount(Record):
     """A credit card's statement figures, as the bank's file gives them.
 
     ``statement_balance`` is what the last statement says is owed; ``minimum_payment_due`` the
@@ -789,7 +820,7 @@ class CardAccount(_Model):
         return max(self.statement_balance - self.credit_limit, Decimal(0))
 
 
-class Case(_Model):
+class Case(Record):
     """One delinquent (or possibly delinquent) account, as the host sees it at decision time.
 
     ``card`` carries a credit card's statement figures; only a ``credit_card`` loan has them.
@@ -921,7 +952,7 @@ class Case(_Model):
 # --- The decision (filled in by the policy engine) ------------------------------------------
 
 
-class Message(_Model):
+class Message(Record):
     """A message to the action's recipients: its template, and the text they read.
 
     ``fields`` are the values of the placeholders ``text`` quotes; ``language`` is the tag of
@@ -936,7 +967,7 @@ class Message(_Model):
     segments: int | None = None
 
 
-class Action(_Model):
+class Action(Record):
     """The next step for a case.
 
     ``not_before`` is the earliest moment the action may be carried out (``None``: at once);
@@ -954,7 +985,7 @@ class Action(_Model):
     agency_id: Id | None = None
 
 
-class FeeTerms(_Model):
+class FeeTerms(Record):
     """What the customer owes to cure the delinquency, and what an agency earns on recovery.
 
     ``total_due`` = overdue principal + overdue interest + penalty interest + other fees +
@@ -982,7 +1013,7 @@ class GuardEffect(StrEnum):
     WARN = "warn"  # something in the case needs a person's attention
 
 
-class GuardRecord(_Model):
+class GuardRecord(Record):
     """One thing a guard did, and why (``amount``: by how much, for a cut)."""
 
     id: Id
@@ -991,7 +1022,7 @@ class GuardRecord(_Model):
     amount: Amount | None = None
 
 
-class Recall(_Model):
+class Recall(Record):
     """A placed case the recall rules bring back from its agency: why, and which rule said so."""
 
     agency_id: Id
@@ -999,7 +1030,7 @@ class Recall(_Model):
     rule: Id
 
 
-class PolicyRef(_Model):
+class PolicyRef(Record):
     """Which policy decided: enough to replay the decision."""
 
     name: Id
@@ -1007,7 +1038,7 @@ class PolicyRef(_Model):
     digest: Id
 
 
-class Decision(_Model):
+class Decision(Record):
     """The typed answer for one case at ``as_of``.
 
     ``recall`` is set when the case was placed with an agency and the policy's recall rules

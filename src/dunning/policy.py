@@ -13,47 +13,23 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import ValidationError
-
 from ._version import __version__
 from .agencies import Agencies
-from .cases import check_batch, parse_case
-from .delinquency import Assessment, Assessor, overdue_parts, quick_overdue
+from .cases import check_batch
+from .decide import OUT_OF_RANGE, PLACED, Decider, agency_status, undecidable
+from .delinquency import Assessment
 from .engines import Engine, RuleTrace, Verdict
-from .errors import (
-    ArgumentError,
-    CaseError,
-    ConfigError,
-    Diagnostic,
-    PolicyError,
-    Problem,
-    RuleEngineError,
-)
-from .facts import FACTS, Portfolio, fact_view
-from .guards import Allowance, Guards
-from .model import (
-    SPECIAL_PROCEDURES,
-    Action,
-    Case,
-    Channel,
-    Decision,
-    FeeTerms,
-    HandledBy,
-    Message,
-    PolicyRef,
-    Recall,
-    Role,
-)
-from .money import quantum, round_exact, round_money
+from .errors import ArgumentError, CaseError, ConfigError, Diagnostic, PolicyError
+from .facts import FACTS, fact_view
+from .model import AS_OF_YEARS, Case, Decision, check_as_of
+from .portfolio import Portfolio, check_portfolio, quick_overdue_party
 from .rules.frontend import GuardProfile, compile_bytes, compile_file, compile_policy
-from .rules.ir import GROUPS, ChannelOutcome, PolicyIR, RecallOutcome, Rule
-from .rules.nodes import Name, Node, walk
+from .rules.ir import GROUPS, PolicyIR, Rule
 
 __all__ = [
     "AS_OF_YEARS",
@@ -66,11 +42,6 @@ __all__ = [
 ]
 
 ENGINES = ("compiled", "rete")
-#: What a decision names as its channel rule when the case stays with its agency: no channel
-#: rule decides for a placed case (rule ids cannot start with a parenthesis).
-PLACED = "(placed)"
-#: Decimal places a computed commission rate is rounded to.
-RATE_PLACES = 10
 
 
 def check_file(
@@ -373,6 +344,8 @@ class Policy:
         warnings: Diagnostics that did not stop loading.
         portfolio_rules: The rules that read the portfolio figure ``overdue_customers``; when
             there are any, every decision must be given the figure.
+        decider: The stages of a decision (:class:`~dunning.decide.Decider`): the internal API
+            the placement and Spark call; it may change between versions.
     """
 
     def __init__(
@@ -394,24 +367,9 @@ class Policy:
         self.engine = engine.name
         self.warnings = tuple(d for d in diagnostics if d.severity == "warning")
         self.timezone = ZoneInfo(ir.timezone)
-        self._assessor = Assessor(
-            bands=ir.bands,
-            allocation=ir.allocation,  # type: ignore[arg-type]
-            penalty_multiplier=ir.penalty_multiplier,
-            days_in_year=ir.days_in_year,
-        )
-        self.guards = Guards(ir.guards, ir.days_in_year)
-        self._ref = PolicyRef(name=ir.name, version=ir.version or "0", digest=digest)
-        self._products = frozenset(ir.products)
-        self.portfolio_rules = tuple(
-            rule.id
-            for rule in ir.rules()
-            if any(
-                isinstance(node, Name) and node.name == "overdue_customers"
-                for tree in _trees(rule)
-                for node in walk(tree)
-            )
-        )
+        self.decider = Decider(ir, digest, engine)
+        self.guards = self.decider.guards
+        self.portfolio_rules = self.decider.portfolio_rules
 
     @property
     def text(self) -> str:
@@ -448,7 +406,7 @@ class Policy:
 
         Raises:
             ConfigError: If ``as_of`` is not a date or an aware datetime, or lies outside the
-                years dunning decides in (:data:`AS_OF_YEARS`).
+                years dunning decides in (:data:`~dunning.model.AS_OF_YEARS`).
         """
         if isinstance(as_of, datetime):
             if as_of.tzinfo is None or as_of.utcoffset() is None:
@@ -471,7 +429,7 @@ class Policy:
         adds: the penalty interest is the policy's, cut to what the charges cap allows. ``case``
         may also be a dict or JSON text, as for :meth:`decide`.
         """
-        case, assessment = self._prepare(case, self.moment(as_of))
+        case, assessment = self.decider.prepare(case, self.moment(as_of))
         return self.guards.lawful(case, assessment)
 
     def facts(
@@ -488,10 +446,11 @@ class Policy:
             ConfigError: When the rules read ``overdue_customers`` and no portfolio is given.
         """
         moment = self.moment(as_of)
-        _check_portfolio(portfolio)
-        case, assessment = self._prepare(case, moment)
-        book = self._book(portfolio, case)
-        return MappingProxyType(fact_view(case, self.guards.lawful(case, assessment), moment, book))
+        check_portfolio(portfolio)
+        case, assessment = self.decider.prepare(case, moment)
+        figure = self.decider.figure(portfolio, case)
+        lawful = self.guards.lawful(case, assessment)
+        return MappingProxyType(fact_view(case, lawful, moment, figure))
 
     def decide(
         self,
@@ -519,12 +478,12 @@ class Policy:
             ConfigError: If the rules need a portfolio figure and none was given.
         """
         moment = self.moment(as_of)
-        _check_portfolio(portfolio)
+        check_portfolio(portfolio)
         _check_agencies(agencies)
-        case, assessment = self._prepare(case, moment)
-        book = self._book(portfolio, case)
+        case, assessment = self.decider.prepare(case, moment)
+        figure = self.decider.figure(portfolio, case)
         status = agency_status(case, agencies, assessment.as_of)
-        return self._decide_parts(case, assessment, moment, book, status)[1]
+        return self.decider.decide(case, assessment, moment, figure, status).guarded
 
     def decide_many(
         self,
@@ -553,20 +512,21 @@ class Policy:
         check_batch(cases, "decide_many")
         _check_agencies(agencies)
         if portfolio != "batch":
-            _check_portfolio(portfolio)
+            check_portfolio(portfolio)
         if portfolio is None:
-            self._book(None)  # raises if the rules need a figure
+            self.decider.figure(None)  # raises if the rules need a figure
         source = iter(cases)
+        decider = self.decider
         if portfolio != "batch":
             for item in source:
-                yield _numbered(self._one(item, moment, portfolio, agencies), source)
+                yield _numbered(decider.one(item, moment, portfolio, agencies), source)
             return
         prepared: list[tuple[int | None, tuple[Case, Assessment] | CaseError]] = []
         overdue: set[str] = set()
         for item in source:
             line = getattr(source, "line", None)
             try:
-                case, assessment = self._prepare(item, moment)
+                case, assessment = decider.prepare(item, moment)
             except CaseError as error:
                 prepared.append((line, error))
                 found = self._quick(item, moment)  # counted as overdue_borrowers counts it
@@ -576,12 +536,12 @@ class Policy:
             if assessment.dpd > 0:
                 overdue.add(case.borrower.party_id)
             prepared.append((line, (case, assessment)))
-        book = Portfolio(len(overdue))
+        counted = Portfolio(len(overdue))
         for line, entry in prepared:
             result = (
                 entry
                 if isinstance(entry, CaseError)
-                else self._guarded(*entry, moment, book, agencies)
+                else decider.decision(*entry, moment, counted, agencies)
             )
             if isinstance(result, CaseError) and result.line is None:
                 result.line = line
@@ -603,7 +563,7 @@ class Policy:
         case whose loan is readable counts even when another part of it is invalid (a bad phone
         number does not make its borrower less overdue); a case whose loan is not is not counted.
         """
-        return {party for _, party in self._overdue(cases, as_of, "overdue_borrowers")}
+        return {party for _, party in self.overdue_parties(cases, as_of, "overdue_borrowers")}
 
     def overdue_borrowers_by_product(
         self, cases: Iterable[Case | CaseError | Mapping[str, Any] | str], *, as_of: date | datetime
@@ -615,14 +575,18 @@ class Policy:
         :meth:`overdue_borrowers` reads; a product with no overdue borrower is not a key.
         """
         found: dict[str, set[str]] = {}
-        for product, party in self._overdue(cases, as_of, "overdue_borrowers_by_product"):
+        for product, party in self.overdue_parties(cases, as_of, "overdue_borrowers_by_product"):
             found.setdefault(product, set()).add(party)
         return found
 
-    def _overdue(
-        self, cases: Iterable[Any], as_of: date | datetime, caller: str
+    def overdue_parties(
+        self, cases: Iterable[Any], as_of: date | datetime, caller: str = "overdue_parties"
     ) -> Iterator[tuple[str, str]]:
-        """Each overdue case's product and borrower (a borrower as often as they are found)."""
+        """Each overdue case's product and borrower (a borrower as often as they are found).
+
+        What :meth:`overdue_borrowers` counts, one case at a time: Spark's workers count
+        their partitions with it.
+        """
         moment = self.moment(as_of)
         check_batch(cases, caller)
         for item in cases:
@@ -632,34 +596,15 @@ class Policy:
                     yield found[0]
                 continue
             try:
-                case, assessment = self._prepare(item, moment)
+                case, assessment = self.decider.prepare(item, moment)
             except CaseError:
                 continue
             if assessment.dpd > 0:
                 yield case.loan.product.value, case.borrower.party_id
 
     def _quick(self, item: Any, moment: datetime) -> tuple[tuple[str, str] | None, bool] | None:
-        """:func:`~dunning.delinquency.quick_overdue` of an input, when it is data to read.
-
-        Returns:
-            ``((product, borrower), overdue)`` — ``(None, False)`` for an uncovered product —
-            or None for the full reading.
-        """
-        data: Mapping[str, Any] | None = None
-        if isinstance(item, str | bytes):
-            data = overdue_parts(item)
-        elif isinstance(item, Mapping):
-            data = item
-        # A Case is already validated: its assessment is as cheap.
-        if data is None:
-            return None
-        found = quick_overdue(
-            data, moment, products=self._products,
-            penalty=self.ir.penalty_multiplier is not None,
-        )  # fmt: skip
-        if found is None or found[0] is None:
-            return None if found is None else (None, False)
-        return (data["loan"]["product"], found[0]), found[1]
+        penalty = self.ir.penalty_multiplier is not None
+        return quick_overdue_party(item, moment, products=self.decider.products, penalty=penalty)
 
     def explain(
         self,
@@ -675,32 +620,33 @@ class Policy:
         :meth:`decide`.
         """
         moment = self.moment(as_of)
-        _check_portfolio(portfolio)
+        check_portfolio(portfolio)
         _check_agencies(agencies)
-        case, assessment = self._prepare(case, moment)
-        book = self._book(portfolio, case)
+        decider = self.decider
+        case, assessment = decider.prepare(case, moment)
+        figure = decider.figure(portfolio, case)
         try:
             lawful = self.guards.lawful(case, assessment)
             status = agency_status(case, agencies, assessment.as_of)
-            facts = fact_view(case, lawful, moment, book, status)
+            facts = fact_view(case, lawful, moment, figure, status)
             groups = self.trace(facts)
             decided, recall = (case, None)
             winners: dict[str, str] = {}
             if case.placement is not None:
-                decided, recall = self._recall(case, facts)
+                decided, recall = decider.recall(case, facts)
                 rule = self._engine.recall(facts)
                 winners["recall"] = "(none)" if rule is None else rule.id
             else:
                 del groups["recall"]  # recall rules are for placed cases only
             if recall is not None:  # decided again as the lender's own case
-                facts = fact_view(decided, lawful, moment, book)
+                facts = fact_view(decided, lawful, moment, figure)
                 retraced = self.trace(facts)
                 groups = {"recall": groups["recall"]} | {g: retraced[g] for g in GROUPS}
             verdict = self._engine.run(facts)
-            decision = self._build(decided, assessment, moment, verdict, recall)
-            decision = self._guard(decided, assessment, decision)
-        except _OUT_OF_RANGE as exc:
-            raise _undecidable(case, exc) from None
+            decision = decider.build(decided, assessment, moment, verdict, recall)
+            decision = decider.guard(decided, assessment, decision)
+        except OUT_OF_RANGE as exc:
+            raise undecidable(case, exc) from None
         winners |= {group: getattr(verdict, group).id for group in GROUPS}
         if decided.placement is not None:
             winners["channel"] = PLACED
@@ -722,8 +668,8 @@ class Policy:
             raise ArgumentError(
                 f"decision must be a dunning.Decision, not {type(decision).__name__}"
             )
-        case, assessment = self._prepare(case, decision.as_of)
-        return self._guard(case, assessment, decision)
+        case, assessment = self.decider.prepare(case, decision.as_of)
+        return self.decider.guard(case, assessment, decision)
 
     def evaluate(self, facts: Mapping[str, Any]) -> Verdict:
         """Run the rules on a fact view directly (see :data:`dunning.FACTS`).
@@ -756,305 +702,12 @@ class Policy:
         _check_facts(facts)
         return self._engine.trace(facts)
 
-    # -- internals
-
-    def _prepare(self, item: Any, moment: datetime) -> tuple[Case, Assessment]:
-        """Validate (if needed), check coverage and assess one input; raise its CaseError."""
-        if isinstance(item, CaseError):
-            raise item
-        if isinstance(item, Case):
-            case = item
-        elif isinstance(item, str | bytes | Mapping):
-            case = parse_case(item)
-        else:
-            problem = Problem(
-                "",
-                "not_an_object",
-                f"a case is a Case, a mapping or JSON text, not {type(item).__name__}",
-            )
-            raise CaseError(None, [problem])
-        self._covered(case)
-        try:
-            return case, self._assessor.assess(case, moment)
-        except _OUT_OF_RANGE as exc:
-            raise _undecidable(case, exc) from None
-
-    def _one(
-        self,
-        item: Any,
-        moment: datetime,
-        portfolio: Portfolio | None,
-        agencies: Agencies | None = None,
-    ) -> Decision | CaseError:
-        try:
-            case, assessment = self._prepare(item, moment)
-        except CaseError as error:
-            return error
-        return self._guarded(case, assessment, moment, self._book(portfolio, case), agencies)
-
-    def _book(self, portfolio: Portfolio | None, case: Case | None = None) -> Portfolio:
-        """The portfolio figures a decision uses: never guessed where a rule reads them."""
-        if not self.portfolio_rules:
-            return portfolio or _NO_FIGURE
-        how = (
-            "pass it: decide(..., portfolio=dunning.Portfolio(overdue_customers=N)), or one "
-            "figure per product (overdue_customers={'consumer_finance': N, ...}); "
-            "decide_many(..., portfolio='batch') counts the batch itself; on the command line, "
-            "--overdue-customers"
-        )
-        rules = ", ".join(self.portfolio_rules)
-        if portfolio is None:
-            raise ConfigError(
-                f"policy {self.name!r} reads the portfolio figure overdue_customers (rules "
-                f"{rules}) and none was given: {how}"
-            )
-        if case is not None and portfolio.overdue_customers_of(case.loan.product.value) is None:
-            raise ConfigError(
-                f"the portfolio gives overdue_customers per product, but not for "
-                f"{case.loan.product.value} (case {case.case_id!r}), which rules {rules} read"
-            )
-        return portfolio
-
-    def _guarded(
-        self,
-        case: Case,
-        assessment: Assessment,
-        moment: datetime,
-        portfolio: Portfolio,
-        agencies: Agencies | None = None,
-    ) -> Decision | CaseError:
-        try:
-            if agencies is None or case.placement is None:
-                return self._decide(case, assessment, moment, portfolio)
-            status = agency_status(case, agencies, assessment.as_of)
-            return self._decide_parts(case, assessment, moment, portfolio, status)[1]
-        except CaseError as error:
-            return error
-
-    def _covered(self, case: Case) -> None:
-        if case.loan.currency != self.ir.currency and case.loan.product.value in self._products:
-            # Thresholds and fees of the policy are amounts in its currency.
-            raise CaseError(
-                case.case_id,
-                [
-                    Problem(
-                        "loan.currency",
-                        "currency_mismatch",
-                        f"the loan is in {case.loan.currency}, policy {self.name!r} decides "
-                        f"in {self.ir.currency}",
-                    )
-                ],
-            )
-        if case.loan.product.value not in self._products:
-            raise CaseError(
-                case.case_id,
-                [
-                    Problem(
-                        "loan.product",
-                        "product_not_covered",
-                        f"policy {self.name!r} does not cover {case.loan.product.value} "
-                        f"(it covers {', '.join(self.ir.products)})",
-                    )
-                ],
-            )
-
-    def _decide(
-        self, case: Case, assessment: Assessment, moment: datetime, portfolio: Portfolio
-    ) -> Decision:
-        return self._decide_parts(case, assessment, moment, portfolio)[1]
-
-    def _decide_parts(
-        self,
-        case: Case,
-        assessment: Assessment,
-        moment: datetime,
-        portfolio: Portfolio,
-        agency_status: str | None = None,
-    ) -> tuple[Decision, Decision]:
-        """The decision as the rules made it, and after the guards (what :meth:`decide` gives).
-
-        ``agency_status`` is the status of a placed case's agency, when the caller knows it.
-        """
-        # The rules read what can lawfully be asked for; the decision is built on the policy's
-        # own figures, so that the guards cut them — and say so — where the law requires.
-        try:
-            allowance = self.guards.allowance(case, assessment)  # measured once, used twice
-            lawful = self.guards.lawful(case, assessment, allowance)
-            facts = fact_view(case, lawful, moment, portfolio, agency_status)
-            recall = None
-            if case.placement is not None:
-                case, recall = self._recall(case, facts)
-                if recall is not None:  # decided again as the lender's own case
-                    facts = fact_view(case, lawful, moment, portfolio)
-            decision = self._build(case, assessment, moment, self._engine.run(facts), recall)
-            return decision, self._guard(case, assessment, decision, allowance)
-        except _OUT_OF_RANGE as exc:  # (a try costs nothing until it catches)
-            raise _undecidable(case, exc) from None
-
-    def _recall(self, case: Case, facts: Mapping[str, Any]) -> tuple[Case, Recall | None]:
-        """Run the recall rules for a placed case: the case as the rules go on to see it.
-
-        A recall gives the case without its placement and the :class:`Recall`; otherwise the
-        case stays as it is, with its agency.
-        """
-        placement = case.placement
-        assert placement is not None
-        rule = self._engine.recall(facts)
-        if rule is None:
-            return case, None
-        outcome = rule.outcome
-        assert isinstance(outcome, RecallOutcome)
-        if outcome.reason is None:
-            return case, None
-        recall = Recall(agency_id=placement.agency_id, reason=outcome.reason, rule=rule.id)
-        return case.model_copy(update={"placement": None}), recall
-
-    def _guard(
-        self,
-        case: Case,
-        assessment: Assessment,
-        decision: Decision,
-        allowance: Allowance | None = None,
-    ) -> Decision:
-        """The last stages of a decision: the guards, then the message rendered."""
-        decision = self.guards.apply(case, decision, assessment, allowance)
-        return self.ir.messages.render(case, decision)
-
-    def _build(
-        self,
-        case: Case,
-        assessment: Assessment,
-        moment: datetime,
-        verdict: Verdict,
-        recall: Recall | None = None,
-    ) -> Decision:
-        currency = case.loan.currency
-        channel = verdict.channel.outcome
-        assert isinstance(channel, ChannelOutcome)
-        placement = case.placement
-        if placement is not None:  # its agency works it: no channel rule decides
-            channel = ChannelOutcome(Channel.OUTSOURCE, HandledBy.AGENCY, (), None, None)
-        penalty = verdict.fee_values.get("penalty_interest", assessment.penalty_interest)
-        fee = verdict.fee_values.get("collection_fee", Decimal(0))
-        penalty, fee = round_money(penalty, currency), round_money(fee, currency)
-        total = (
-            assessment.overdue_principal
-            + assessment.overdue_interest
-            + penalty
-            + assessment.fees
-            + fee
-        )
-        rate = verdict.commission_rate
-        if rate is not None and not isinstance(rate, Decimal):
-            rate = round_exact(rate, RATE_PLACES)  # a computed rate (int or exact fraction)
-        rules = [verdict.channel.id, verdict.fees.id]
-        if placement is not None:
-            rules[0] = PLACED
-            rate = placement.commission_rate  # the rate fixed when it was placed
-        elif channel.channel is Channel.OUTSOURCE:
-            rules.append(verdict.commission.id)
-        else:
-            rate = None  # an agency earns commission only on the cases it holds
-        if recall is not None:
-            rules.append(recall.rule)
-        # Rendered once the guards are done, so that it quotes what they leave.
-        message = None if channel.message is None else Message(template=channel.message)
-        approval = channel.requires_approval
-        if approval is None and channel.channel in SPECIAL_PROCEDURES:
-            # The seed: a special procedure starts only with the supervisor's approval.
-            approval = self.ir.agency.procedures[channel.channel.value].approval
-        try:
-            return Decision(
-                case_id=case.case_id,
-                as_of=moment,
-                dpd=assessment.dpd,
-                bucket=assessment.bucket,
-                action=Action(
-                    channel=channel.channel,
-                    handled_by=channel.handled_by,
-                    recipients=_recipients(case, channel.recipients),
-                    requires_approval=approval,
-                    message=message,
-                    agency_id=None if placement is None else placement.agency_id,
-                ),
-                fee_terms=FeeTerms(
-                    commission_rate=rate,
-                    overdue_principal=assessment.overdue_principal,
-                    overdue_interest=assessment.overdue_interest,
-                    other_fees=assessment.fees,
-                    penalty_interest=penalty,
-                    collection_fee=fee,
-                    on_hold=Decimal(0).quantize(quantum(currency)),
-                    total_due=total,
-                ),
-                rules=tuple(rules),
-                recall=recall,
-                policy=self._ref,
-            )
-        except ValidationError as exc:
-            rule = f"{verdict.fees.id}/{verdict.commission.id}"
-            problems = [
-                Problem(
-                    ".".join(str(p) for p in err["loc"]),
-                    "bad_outcome",
-                    f"rules {rule} produced an invalid value: {err['msg']}",
-                )
-                for err in exc.errors(include_url=False)
-            ]
-            raise CaseError(case.case_id, problems) from None
-
-
-#: What a valid case can still drive the arithmetic into. (A CaseError is a ValueError too:
-#: it is caught and raised again as it is.)
-_OUT_OF_RANGE = (ArithmeticError, ValueError, RuleEngineError)
-
-
-def agency_status(case: Case, agencies: Agencies | None, day: date) -> str | None:
-    """The status of a placed case's agency on ``day`` (``None``: not placed, or not known).
-
-    An agency the file no longer lists has no contract in force: ``ended``.
-    """
-    if case.placement is None or agencies is None:
-        return None
-    agency = agencies.get(case.placement.agency_id)
-    return "ended" if agency is None else agency.status_on(day)
-
 
 def _check_agencies(agencies: object) -> None:
     if agencies is not None and not isinstance(agencies, Agencies):
         raise ArgumentError(
             f"agencies must be dunning.Agencies (load_agencies), not {type(agencies).__name__}"
         )
-
-
-def _undecidable(case: Case, exc: Exception) -> CaseError:
-    """The case's error for arithmetic it drove out of range: never a crash of the batch.
-
-    Values the case contract allows can still reach a limit of the arithmetic (a computed
-    outcome beyond 28 digits, a date past year 9999, a value the rete engine cannot represent
-    exactly): the case gets a ``cannot_decide`` error and a batch goes on with the next one.
-    """
-    if isinstance(exc, CaseError):
-        return exc
-    # Looked for only now, on the rare failing case: the dates that took it out of range.
-    problems = list(_far_dates(case.model_dump(), ""))
-    if not problems:
-        problems = [Problem("", "cannot_decide", f"cannot decide this case: {exc}")]
-    return CaseError(case.case_id, problems)
-
-
-def _far_dates(value: Any, path: str) -> Iterator[Problem]:
-    """The dates and times of a dumped case outside :data:`AS_OF_YEARS`, with their paths."""
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            yield from _far_dates(item, f"{path}.{key}" if path else key)
-    elif isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            yield from _far_dates(item, f"{path}[{index}]")
-    elif isinstance(value, date) and not AS_OF_YEARS[0] <= value.year <= AS_OF_YEARS[1]:
-        low, high = AS_OF_YEARS
-        message = f"{value.isoformat()} is outside the years {low}-{high} that dunning decides in"
-        yield Problem(path, "date_out_of_range", message)
 
 
 def _check_facts(facts: object) -> None:
@@ -1068,26 +721,6 @@ def _check_facts(facts: object) -> None:
         )
 
 
-def _check_portfolio(portfolio: object) -> None:
-    if portfolio is not None and not isinstance(portfolio, Portfolio):
-        raise ArgumentError(
-            f"portfolio must be a dunning.Portfolio, such as Portfolio(overdue_customers=120), "
-            f"not {type(portfolio).__name__}"
-        )
-
-
-#: The years a decision moment may fall in: any real collection decision does, and the date
-#: arithmetic of a case (a year of instalments, days overdue) stays far from year 1 and 9999.
-AS_OF_YEARS = (1900, 2199)
-
-
-def check_as_of(moment: date) -> None:
-    """Raise ``ConfigError`` if ``moment`` lies outside :data:`AS_OF_YEARS`."""
-    low, high = AS_OF_YEARS
-    if not low <= moment.year <= high:
-        raise ConfigError(f"as_of {moment.isoformat()} is outside the years {low}-{high}")
-
-
 def _numbered(result: Decision | CaseError, source: Iterator[Any]) -> Decision | CaseError:
     """Give an error the input line its case came from, when the input knows it."""
     if isinstance(result, CaseError) and result.line is None:
@@ -1095,27 +728,5 @@ def _numbered(result: Decision | CaseError, source: Iterator[Any]) -> Decision |
     return result
 
 
-#: What decisions use when the rules read no portfolio figure and none was given.
-_NO_FIGURE = Portfolio(0)
-
-
-def _trees(rule: Rule) -> list[Node]:
-    """The expressions of a rule: its condition and its computed outcomes."""
-    trees = [rule.when] if rule.when is not None else []
-    if isinstance(rule.outcome, Mapping):
-        trees += list(rule.outcome.values())
-    return trees
-
-
 def _or_none(value: object) -> str:
     return "none" if value is None else str(value)
-
-
-def _recipients(case: Case, words: tuple[str, ...]) -> tuple[str, ...]:
-    roles: set[Role] = set()
-    for word in words:
-        if word == "obligors":
-            roles |= {Role.BORROWER, Role.GUARANTOR, Role.CO_BORROWER}
-        else:
-            roles.add(Role(word))
-    return tuple(p.party_id for p in case.parties() if p.role in roles)

@@ -24,10 +24,10 @@ from .agency.procedure import Procedure
 from .agency.proceduretests import run_procedure_tests, uncovered_obligations
 from .cases import parse_case
 from .errors import CaseError, ConfigError, Diagnostic, PolicyError, did_you_mean
-from .facts import Portfolio
 from .model import Decision
 from .placement.placer import PlacementResult, Placer
 from .policy import Policy, load_policy
+from .portfolio import Portfolio
 from .rules.reader import Reader, plain
 from .rules.source import PMap, PNode, Pos, PScalar, PSeq, Source, load_yaml
 

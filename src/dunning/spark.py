@@ -21,10 +21,12 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, overload
 
 from .cases import check_batch
 from .errors import ArgumentError, CaseError, ConfigError, Problem
-from .events import Event, replay
-from .facts import Portfolio
-from .placement.placer import Eligibility, PlacementResult, Placer, _Pending, _Run, duplicate_case
+from .events import Event
+from .placement.allocation import Allocation, Pending, duplicate_case
+from .placement.history import replay
+from .placement.placer import Eligibility, PlacementResult, Placer
 from .policy import Policy, load_policy
+from .portfolio import Portfolio
 
 if TYPE_CHECKING:  # pragma: no cover - types only
     import pyarrow as pa
@@ -228,7 +230,7 @@ def overdue_customers(
     counted = {r["product"]: int(r["n"]) for r in
                spread.distinct().groupBy("product").count().withColumnRenamed("count", "n")
                .collect()}  # fmt: skip
-    return {product: counted.get(product, 0) for product in sorted(loaded._products)}
+    return {product: counted.get(product, 0) for product in sorted(loaded.decider.products)}
 
 
 def place(
@@ -283,7 +285,7 @@ def place(
     if book is None and policy.portfolio_rules:
         book = Portfolio(overdue_customers(df, policy, moment, column=column))
     given = dict(performance) if performance is not None else None
-    placer._run(moment, history, book, given)  # a bad figure or table fails here, not on a worker
+    placer.allocation(moment, history, book, given)  # a bad figure or table fails here, not later
     blob = pickle.dumps((policy, placer.agencies, history, book, given))
     cases = _cases(df, column, key).withColumn("__pos", F.monotonically_increasing_id())
     first = cases.mapInArrow(
@@ -526,9 +528,9 @@ def _settling(
             for text, checked, agency_id in _values(batch, "__case", "__checks", "__chosen"):
                 # Decided again from the same events: the same pending case as in phase one.
                 outcome = work.one(text, None, set())
-                if isinstance(outcome, _Pending):
+                if isinstance(outcome, Pending):
                     found = tuple(Eligibility(a, why) for a, why in json.loads(checked))
-                    outcome = work.settle(outcome, found, agency_id)
+                    outcome = work.finish(outcome, found, agency_id)
                 rows.append(_placed(outcome))
             ready = {key: batch.column(key)} if key is not None else None
             yield _record_batch(rows, PLACEMENT_COLUMNS, ready)
@@ -541,12 +543,12 @@ def _values(batch: pa.RecordBatch, *names: str) -> Iterator[tuple[Any, ...]]:
     return zip(*(batch.column(name).to_pylist() for name in names), strict=True)
 
 
-def _placement_run(blob: bytes, moment: datetime) -> _Run:
+def _placement_run(blob: bytes, moment: datetime) -> Allocation:
     policy, agencies, history, book, performance = pickle.loads(blob)
-    return Placer(policy, agencies)._run(moment, history, book, performance)
+    return Placer(policy, agencies).allocation(moment, history, book, performance)
 
 
-def _first(work: _Run, text: str | None, seen: set[str]) -> tuple[Any, ...]:
+def _first(work: Allocation, text: str | None, seen: set[str]) -> tuple[Any, ...]:
     """Phase one's row of a case: done (with its result or error), or pending allocation."""
     if text is None:
         return _unplaced(CaseError(None, [Problem("", "missing", "the case is null")]), None)
@@ -556,9 +558,9 @@ def _first(work: _Run, text: str | None, seen: set[str]) -> tuple[Any, ...]:
     except CaseError as error:
         return _unplaced(error, _delta(before, work.used))
     delta = _delta(before, work.used)
-    case_id = outcome.case.case_id if isinstance(outcome, _Pending) else outcome.case_id
+    case_id = outcome.case.case_id if isinstance(outcome, Pending) else outcome.case_id
     dup = json.dumps(duplicate_case(case_id).to_dict(), ensure_ascii=False)
-    if isinstance(outcome, _Pending):
+    if isinstance(outcome, Pending):
         screen = json.dumps(work.screen(outcome))
         nothing = (None,) * len(PLACEMENT_COLUMNS)
         return (case_id, "pending", outcome.key, delta, text, screen, dup, *nothing)
@@ -597,7 +599,7 @@ def _borrowers(
     found: set[tuple[str, str]] = set()
     for batch in batches:
         texts = [t for t in batch.column("__case").to_pylist() if t is not None]
-        for product, party in policy._overdue(texts, moment, "overdue_customers"):
+        for product, party in policy.overdue_parties(texts, moment, "overdue_customers"):
             found.add((product if by_product else "", party))
     ordered = sorted(found)
     for start in range(0, len(ordered), _BATCH):

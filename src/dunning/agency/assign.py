@@ -38,9 +38,9 @@ from ..events import (
     HandoverPayload,
     parse_event,
 )
-from ..facts import Portfolio
 from ..model import Case, Collector, CollectorStatus
 from ..policy import Policy
+from ..portfolio import Portfolio
 from ..rules.ir import AssignmentRule, ProcedureSettings
 from .collectors import Collectors
 

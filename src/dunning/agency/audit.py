@@ -35,7 +35,7 @@ from ..events import (
     ReviewEvent,
     parse_event,
 )
-from ..policy import check_as_of
+from ..model import check_as_of
 from .procedure import Procedure
 
 __all__ = ["Audit", "Finding", "audit"]

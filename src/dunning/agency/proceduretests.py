@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, PolicyError
-from ..policy import check_as_of
+from ..model import check_as_of
 from ..rules.reader import Reader, plain
 from ..rules.source import PMap, PNode, PScalar, PSeq, Source
 from .audit import Finding, audit

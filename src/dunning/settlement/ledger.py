@@ -22,7 +22,7 @@ from pydantic_core import PydanticCustomError
 
 from ..cases import check_batch, json_object, numbered, problems_of
 from ..errors import CaseError
-from ..model import Currency, Id, PositiveAmount, Text, _Model
+from ..model import Currency, Id, PositiveAmount, Record, Text
 from ..tabular import Kind, Numbered, Row, read_rows
 
 __all__ = ["LEDGER_COLUMNS", "LedgerLine", "parse_ledger_line", "read_ledger", "read_ledger_table"]
@@ -32,7 +32,7 @@ __all__ = ["LEDGER_COLUMNS", "LedgerLine", "parse_ledger_line", "read_ledger", "
 MAX_LEDGER_AMOUNT = Decimal(10) ** 12
 
 
-class LedgerLine(_Model):
+class LedgerLine(Record):
     """One line of the payment ledger.
 
     Attributes:

@@ -39,7 +39,7 @@ from pydantic import BeforeValidator, Field, ValidationError
 
 from ..cases import check_batch, json_object, numbered, problems_of
 from ..errors import ArgumentError, CaseError, ConfigError, Problem
-from ..model import CLAIM_FIELDS, Id, Rate, _amount_input, _Model
+from ..model import CLAIM_FIELDS, Id, Rate, Record, amount_input
 from ..money import round_money
 from ..tabular import Kind, Numbered, read_rows
 from .ledger import MAX_LEDGER_AMOUNT
@@ -78,11 +78,11 @@ TITLES = {
 SignedAmount = Annotated[
     Decimal,
     Field(gt=-MAX_LEDGER_AMOUNT, lt=MAX_LEDGER_AMOUNT),
-    BeforeValidator(_amount_input),
+    BeforeValidator(amount_input),
 ]
 
 
-class ClaimLine(_Model):
+class ClaimLine(Record):
     """One line of an agency's claim.
 
     Attributes:

@@ -41,8 +41,9 @@ from typing import Any, Literal, TextIO
 from ..agencies import Agencies
 from ..cases import check_batch
 from ..errors import ArgumentError, CaseError, ConfigError, Problem
-from ..events import Event, History, PlacementEvent, Window, parse_event
+from ..events import Event, PlacementEvent, parse_event
 from ..money import MINOR_UNITS, decimal_places, round_money
+from ..placement.history import History, Window
 from ..policy import Policy
 from .ledger import LedgerLine, parse_ledger_line
 

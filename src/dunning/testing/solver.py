@@ -19,7 +19,7 @@ from typing import Any
 
 from ..agencies import Agencies
 from ..errors import CaseError
-from ..facts import AGENCY_STATUSES, Portfolio
+from ..facts import AGENCY_STATUSES
 from ..model import (
     Agency,
     AgencyStatus,
@@ -39,6 +39,7 @@ from ..model import (
     PromiseToPay,
 )
 from ..policy import Policy
+from ..portfolio import Portfolio
 from ..rules.nodes import Literal, walk
 from .strategies import DEFAULT_AS_OF, Scenario
 

@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from ..agencies import Agencies
+from ..decide import agency_status
 from ..delinquency import assess
-from ..facts import Portfolio, fact_view
+from ..facts import fact_view
 from ..model import (
     Case,
     Collateral,
@@ -39,7 +40,8 @@ from ..model import (
     Repayment,
     Role,
 )
-from ..policy import Policy, agency_status, loads_policy
+from ..policy import Policy, loads_policy
+from ..portfolio import Portfolio
 from ._policies import policy_texts
 
 __all__ = [
