@@ -12,13 +12,13 @@ error record) in ``decisions/*.jsonl``; the process prints the figure and the li
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 import dask.bag as db
 
 import dunning
+from dunning.batch import result_line
 
 
 def overdue_customers(lines: db.Bag, policy: dunning.Policy, as_of: datetime) -> int:
@@ -34,10 +34,7 @@ def decided(
 ) -> Iterator[str]:
     """One partition's results as JSON lines: each decision, or the error record."""
     for result in policy.decide_many(lines, as_of=as_of, portfolio=book):
-        if isinstance(result, dunning.CaseError):
-            yield json.dumps(result.to_dict(), ensure_ascii=False)
-        else:
-            yield result.model_dump_json()
+        yield result_line(result)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,13 +12,13 @@ decision's JSON, or the error record's) are written as Parquet, a column ``resul
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import datetime
 from typing import Any
 
 import ray
 
 import dunning
+from dunning.batch import result_line
 
 
 def overdue_customers(cases: ray.data.Dataset, policy: dunning.Policy, as_of: datetime) -> int:
@@ -34,8 +34,7 @@ def decided(
 ) -> dict[str, list[str]]:
     """One block's results: each decision's JSON, or the error record's."""
     results = policy.decide_many(batch["text"], as_of=as_of, portfolio=book)
-    return {"result": [json.dumps(r.to_dict(), ensure_ascii=False) if isinstance(
-        r, dunning.CaseError) else r.model_dump_json() for r in results]}  # fmt: skip
+    return {"result": [result_line(result) for result in results]}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -55,8 +54,8 @@ def main(argv: list[str] | None = None) -> None:
     if policy.portfolio_rules:  # the rules read the figure: count it first, over everything
         book = dunning.Portfolio(overdue_customers(cases, policy, as_of))
         print(f"overdue customers {book.overdue_customers:,}")
-    results = cases.map_batches(decided, fn_kwargs={"policy": policy, "as_of": as_of,
-                                                    "book": book})  # fmt: skip
+    options = {"policy": policy, "as_of": as_of, "book": book}
+    results = cases.map_batches(decided, fn_kwargs=options)
     results.write_parquet(args.out)
     print(f"results written   {ray.data.read_parquet(args.out).count():,}")
 

@@ -14,7 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import case_dict
-from dunning.cli import _blocks, main
+from dunning.batch import blocks
+from dunning.cli import main
 
 ON_TIME = [{"date": f"2026-0{m}-15", "amount": "1100.16"} for m in (2, 3, 4)]
 
@@ -143,10 +144,10 @@ def test_python_dash_m_reads_stdin(batch: Path) -> None:
 def test_blocks_number_lines_as_splitlines_does(data: bytes, size: int) -> None:
     # Whatever the block size, reading in blocks of whole lines sees the lines of the whole
     # input, with the same numbers.
-    with patch("dunning.cli._BLOCK", size):
+    with patch("dunning.batch.BLOCK", size):
         seen = [
             (first + i, line)
-            for first, block in _blocks(io.BytesIO(data))
+            for first, block in blocks(io.BytesIO(data))
             for i, line in enumerate(block.splitlines())
         ]
     assert seen == list(enumerate(data.splitlines(), start=1))

@@ -314,9 +314,9 @@ def test_the_conventions_find_examples_in_every_document_that_has_code() -> None
 
 
 def test_the_command_synopses_name_exactly_each_commands_options() -> None:
-    from dunning.cli import _parser
+    from dunning.cli.parser import build_parser
 
-    parser = _parser()
+    parser = build_parser()
     commands = next(a for a in parser._actions if a.choices and "decide" in a.choices).choices
     synopses = [
         b.text

@@ -284,15 +284,15 @@ def test_jobs_with_a_policy_from_a_pipe(tmp_path: Path) -> None:
 
 
 def test_a_worker_that_cannot_load_fails_once_clearly() -> None:
-    from dunning import cli
+    from dunning.cli import decisions
 
     context = multiprocessing.get_context("spawn")
     bad = (b"policy: [", "bad.yaml", "compiled", {})
     with (
-        context.Pool(1, initializer=cli._worker_start, initargs=bad) as pool,
+        context.Pool(1, initializer=decisions.worker_start, initargs=bad) as pool,
         pytest.raises(Exception, match="could not load the policy: PolicyError"),
     ):
-        pool.apply(cli._worker_overdue, (1, b"{}\n", datetime(2026, 11, 28, tzinfo=UTC)))
+        pool.apply(decisions.worker_overdue, (b"{}\n", datetime(2026, 11, 28, tzinfo=UTC)))
 
 
 def test_jobs_is_bounded(capsys: pytest.CaptureFixture[str]) -> None:
@@ -533,8 +533,9 @@ def test_a_ctrl_c_that_c_code_swallows_still_stops_the_command(
     # pydantic-core reports a KeyboardInterrupt raised while it calls Python (serialising a
     # Decimal) as "Exception ignored" and drops it: the run went on to the end and exited 1.
     import dunning.cli as cli
+    import dunning.cli.decisions as decisions
 
-    decided = cli._decide_lines
+    decided = decisions.decide_lines
 
     def swallowing(*args: Any, **kwargs: Any) -> Any:
         for n, item in enumerate(decided(*args, **kwargs)):
@@ -548,7 +549,7 @@ def test_a_ctrl_c_that_c_code_swallows_still_stops_the_command(
                 )  # fmt: skip
             yield item
 
-    monkeypatch.setattr(cli, "_decide_lines", swallowing)
+    monkeypatch.setattr(decisions, "decide_lines", swallowing)
     hook, handler = sys.unraisablehook, signal.getsignal(signal.SIGINT)
     args = ["decide", "--policy", str(LENDER), "--as-of", "2026-11-28",
             "--overdue-customers", "9", str(PORTFOLIO)]  # fmt: skip

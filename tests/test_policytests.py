@@ -282,7 +282,7 @@ def test_line_numbers_and_bad_bytes_are_the_same_with_workers(
     mixed += b"\xff\xfe not text\n[1, 2]\n\n" + b"\n".join(cases[20:]) + b"\n"
     path = tmp_path / "mixed.jsonl"
     path.write_bytes(mixed)
-    monkeypatch.setattr("dunning.cli._BLOCK", 1500)  # lines straddle the blocks
+    monkeypatch.setattr("dunning.batch.BLOCK", 1500)  # lines straddle the blocks
     outputs = []
     for extra in ([], ["--jobs", "2"]):
         for figure in (["--overdue-customers", "7"], []):  # without it: the counting pass too

@@ -273,7 +273,7 @@ def test_an_exception_inside_durable_rules_is_surfaced_with_the_rule_id(
     tmp_path: Path, base_facts: dict[str, Any]
 ) -> None:
     engine = rete_engine(load(tmp_path, policy_text()))
-    action = engine.ruleset._actions["0.0"]  # durable-rules' own record of the rule's action
+    action = engine.ruleset._actions["channel.0"]  # durable-rules' own record of the rule's action
     original = action._func
 
     def broken(c: Any) -> None:
@@ -345,7 +345,7 @@ def test_membership_compiles_to_or_not_in(tmp_path: Path) -> None:
 def test_money_is_compared_as_integer_minor_units(tmp_path: Path) -> None:
     channel = CHANNEL.replace("when: dpd == 0", "when: total_due >= 50000.01")
     engine = rete_engine(load(tmp_path, policy_text(channel=channel)))
-    assert engine.conditions["0.0"] == {"$and": [{"_0": 0}, {"$gte": {"total_due": 5000001}}]}
+    assert engine.conditions["channel.0"] == {"$and": [{"_0": 0}, {"$gte": {"total_due": 5000001}}]}
     facts = dict.fromkeys(FACTS) | {"total_due": Decimal("0.30")}
     assert engine.encode(facts)["total_due"] == 30
 

@@ -250,6 +250,116 @@ def test_later_stages_depend_on_the_ir_not_on_how_it_is_made(user: str) -> None:
         assert not reached & front_end, reached & front_end
 
 
+def _runtime_graph() -> dict[str, set[str]]:
+    """:func:`_imports` without the imports made for type checking only."""
+    graph: dict[str, set[str]] = {}
+    for module, tree in _trees().items():
+        package = module if _is_package(module) else module.rpartition(".")[0]
+        typing_only = {
+            id(n)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+            for n in ast.walk(node)
+        }
+        found: set[str] = set()
+        for node in ast.walk(tree):
+            if id(node) in typing_only or not isinstance(node, ast.ImportFrom):
+                continue
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            for alias in node.names:
+                full = f"{base}.{alias.name}"
+                found.add(full if _is_module(full) else base)
+        graph[module] = {d for d in found if d.startswith("dunning") and d != module}
+    return graph
+
+
+def _reach(graph: dict[str, set[str]], module: str) -> set[str]:
+    reached, todo = set(), [module]
+    while todo:
+        for dep in graph.get(todo.pop(), set()) - reached:
+            reached.add(dep)
+            todo.append(dep)
+    return reached
+
+
+WINGS = ("dunning.placement", "dunning.settlement", "dunning.agency", "dunning.reports")
+#: The modules above the wings, which may use them: the command line, the text tables, the
+#: test runner of every kind of file, Spark, and the test tools with their plugins.
+ABOVE = (
+    "dunning.cli",
+    "dunning.summary",
+    "dunning.policytests",
+    "dunning.spark",
+    "dunning.testing",
+    "dunning._hypothesis_hook",
+    "dunning._pytest_plugin",
+)
+
+
+def _in(module: str, packages: tuple[str, ...]) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in packages)
+
+
+def test_the_walls_of_the_house() -> None:
+    # docs/contributing.md draws these walls; a change to them is a design decision.
+    graph = _runtime_graph()
+    breaches = []
+    for module, deps in sorted(graph.items()):
+        if _in(module, ABOVE) or module == "dunning.__main__":
+            continue
+        for dep in sorted(deps):
+            if _in(dep, ABOVE):
+                breaches.append(f"{module} uses {dep}, which stands above it")
+            if _in(dep, WINGS) and not _in(module, WINGS):
+                breaches.append(f"the decision core's {module} uses the wing {dep}")
+    # The wings' own order: settlement reads the placement history, the agency's performance
+    # reads the bank's payments as a ledger; nothing else crosses between wings.
+    allowed = {
+        ("dunning.settlement", "dunning.placement"),
+        ("dunning.agency", "dunning.settlement"),
+    }
+    for module, deps in graph.items():
+        wing = next((w for w in WINGS if _in(module, (w,))), None)
+        for dep in deps:
+            other = next((w for w in WINGS if _in(dep, (w,))), None)
+            if wing and other and other != wing and (wing, other) not in allowed:
+                breaches.append(f"the wing {module} uses the wing {dep}")
+    # The reports are a leaf: documents of figures, rendered; they know no domain type.
+    for module, deps in graph.items():
+        if _in(module, ("dunning.reports",)):
+            outside = {d for d in deps if not _in(d, ("dunning.reports",))} - {"dunning._version"}
+            breaches.extend(f"the report module {module} uses {d}" for d in sorted(outside))
+    # Settlement reads a policy's terms: never its engines, guards or decisions.
+    compiled = ("dunning.engines", "dunning.guards", "dunning.decide", "dunning.policy")
+    for module in graph:
+        if _in(module, ("dunning.settlement",)):
+            reached = {d for d in _reach(graph, module) if _in(d, compiled)}
+            breaches.extend(f"{module} reaches {d}" for d in sorted(reached))
+    assert not breaches, "\n".join(breaches)
+
+
+def test_dunning_settle_loads_no_engine_and_no_guard() -> None:
+    code = (
+        "import sys; from dunning.cli import main; "
+        "main(['settle', '--policy', 'rules/lender.yaml', '--agencies', 'rules/agencies.yaml', "
+        "'--events', 'examples/settlement/events.jsonl', '--format', 'json', "
+        "'examples/settlement/ledger.jsonl']); "
+        "print(sorted(m for m in sys.modules if m.startswith('dunning')), file=sys.stderr)"
+    )
+    import subprocess
+
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    loaded = run.stderr.strip().splitlines()[-1]
+    assert "dunning.settlement.statements" in loaded
+    for heavy in ("dunning.engines", "dunning.guards", "dunning.policy'", "dunning.decide"):
+        assert heavy not in loaded, heavy
+
+
 def _trees() -> dict[str, ast.Module]:
     """Every module of the package, parsed."""
     trees = {}

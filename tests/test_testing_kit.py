@@ -280,15 +280,17 @@ def test_assert_guards_hold_catches_a_broken_guard(
 )
 def test_assert_engines_agree(lender: Policy, monkeypatch: pytest.MonkeyPatch) -> None:
     assert_engines_agree(lender, max_examples=40)
+    from dunning.engines import Verdict
     from dunning.engines.rete import ReteEngine
+    from dunning.rules.ir import GROUPS
 
     original = ReteEngine.run
 
     def skewed(self: ReteEngine, facts: dict[str, object]) -> object:
         outcome = original(self, facts)
         if facts["dpd"] in range(31, 91):  # a wrong answer for M2-M3: the fallback decides
-            fallback = self.ir.groups["channel"][-1]
-            return outcome._replace(channel=fallback)
+            won = {g: (outcome.rule(g), outcome.value(g)) for g in GROUPS}
+            return Verdict.of({**won, "channel": (self.ir.groups["channel"][-1], None)})
         return outcome
 
     monkeypatch.setattr(ReteEngine, "run", skewed)

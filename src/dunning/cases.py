@@ -7,12 +7,13 @@ the line number on every error, so that nothing is dropped silently.
 from __future__ import annotations
 
 import types
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar, Union, get_args, get_origin
 
 import jiter
 from pydantic import BaseModel, ValidationError
 
+from .batch import Numbered, numbered
 from .errors import ArgumentError, CaseError, Problem, did_you_mean
 from .model import Case
 from .tabular import Kind
@@ -22,7 +23,6 @@ __all__ = [
     "NumberedCases",
     "check_batch",
     "json_object",
-    "numbered",
     "parse_case",
     "read_cases",
     "read_numbered",
@@ -123,7 +123,7 @@ def readable_id(raw: Mapping[str, Any]) -> str | None:
     return case_id
 
 
-def read_cases(lines: Iterable[str | bytes]) -> NumberedCases:
+def read_cases(lines: Iterable[str | bytes]) -> Numbered[Case | CaseError]:
     """Yield a ``Case`` or a ``CaseError`` for each non-blank line of a JSON Lines stream.
 
     Blank lines are separators, not records, and are skipped; every other line yields exactly
@@ -132,22 +132,11 @@ def read_cases(lines: Iterable[str | bytes]) -> NumberedCases:
     can put the line number on errors it finds later, such as a product the policy does not
     cover.
     """
-    return NumberedCases(lines)
+    return Numbered(read_numbered(lines))
 
 
-class NumberedCases(Iterator[Case | CaseError]):
-    """The results of :func:`read_cases`, remembering the line each came from."""
-
-    def __init__(self, lines: Iterable[str | bytes]) -> None:
-        self._results = read_numbered(lines)
-        self.line: int | None = None  # the line of the result yielded last
-
-    def __iter__(self) -> NumberedCases:
-        return self
-
-    def __next__(self) -> Case | CaseError:
-        self.line, item = next(self._results)
-        return item
+#: The type :func:`read_cases` returns (one numbered-record type: :class:`dunning.batch.Numbered`).
+NumberedCases = Numbered
 
 
 def read_numbered(
@@ -155,23 +144,11 @@ def read_numbered(
 ) -> Iterator[tuple[int, Case | CaseError]]:
     """Like :func:`read_cases`, with each result's line number (the first line is ``start``)."""
     check_batch(lines, "read_cases")
-    return _read_numbered(lines, start)
+    return numbered(lines, _parse, start=start)
 
 
-def _read_numbered(
-    lines: Iterable[str | bytes], start: int
-) -> Iterator[tuple[int, Case | CaseError]]:
-    for number, text in enumerate(lines, start=start):
-        if not isinstance(text, str | bytes):
-            problem = Problem("", "not_an_object", f"a line is text, not {type(text).__name__}")
-            yield number, CaseError(None, [problem], line=number)
-            continue
-        if not text.strip():
-            continue
-        try:
-            yield number, parse_case(text, line=number)
-        except CaseError as error:
-            yield number, error
+def _parse(text: str | bytes, line: int) -> Case:
+    return parse_case(text, line=line)
 
 
 def json_object(
@@ -203,26 +180,6 @@ def json_object(
         problem = Problem("", "not_an_object", f"{what} is a JSON object, not {type(raw).__name__}")
         raise CaseError(None, [problem], line=line)
     return raw
-
-
-def numbered(
-    lines: Iterable[str | bytes], parse: Callable[[str | bytes, int], T]
-) -> Iterator[tuple[int, T | CaseError]]:
-    """Each non-blank line parsed, with its 1-based number.
-
-    A line ``parse`` refuses, or one that is not text, is its ``CaseError``.
-    """
-    for number, text in enumerate(lines, start=1):
-        if not isinstance(text, str | bytes):
-            problem = Problem("", "not_an_object", f"a line is text, not {type(text).__name__}")
-            yield number, CaseError(None, [problem], line=number)
-            continue
-        if not text.strip():
-            continue
-        try:
-            yield number, parse(text, number)
-        except CaseError as error:
-            yield number, error
 
 
 def check_batch(items: object, what: str) -> None:

@@ -21,7 +21,7 @@ file taken in), ``case.closed``, ``assignment.assigned`` / ``waiting``, ``contac
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from enum import StrEnum
 from types import MappingProxyType
@@ -38,7 +38,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from .cases import check_batch, json_object, numbered, problems_of, readable_id
+from .batch import Numbered, numbered
+from .cases import check_batch, json_object, problems_of, readable_id
 from .errors import CaseError, Problem, did_you_mean
 from .model import (
     AS_OF_YEARS,
@@ -666,11 +667,10 @@ def parse_event(data: str | bytes | Mapping[str, Any], *, line: int | None = Non
     return event
 
 
-def read_events(lines: Iterable[str | bytes]) -> Iterator[Event | CaseError]:
+def read_events(lines: Iterable[str | bytes]) -> Numbered[Event | CaseError]:
     """Yield an event or an error record (with its line) for each non-blank line."""
     check_batch(lines, "read_events")
-    for _, item in numbered(lines, lambda text, n: parse_event(text, line=n)):
-        yield item
+    return Numbered(numbered(lines, lambda text, n: parse_event(text, line=n)))
 
 
 def event_json_schema() -> dict[str, Any]:

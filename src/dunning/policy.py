@@ -7,8 +7,6 @@ is immutable and safe to share between threads; ``decide`` reads no clock and no
 
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from ._version import __version__
 from .agencies import Agencies
+from .batch import line_of
 from .cases import check_batch
 from .decide import OUT_OF_RANGE, PLACED, Decider, agency_status, undecidable
 from .delinquency import Assessment
@@ -30,6 +29,7 @@ from .model import AS_OF_YEARS, Case, Decision, check_as_of
 from .portfolio import Portfolio, check_portfolio, quick_overdue_party
 from .rules.frontend import GuardProfile, compile_bytes, compile_file, compile_policy
 from .rules.ir import GROUPS, PolicyIR, Rule
+from .terms import Terms, policy_digest
 
 __all__ = [
     "AS_OF_YEARS",
@@ -143,7 +143,7 @@ def _check_options(engine: object, params: object) -> None:
 def _policy(
     ir: PolicyIR, diagnostics: list[Diagnostic], engine: str, content: bytes, recipe: _Recipe
 ) -> Policy:
-    digest = _digest(content, ir.params)
+    digest = policy_digest(content, ir.params)
     return Policy(ir, digest, _engine(engine, ir, digest), diagnostics, content, recipe)
 
 
@@ -219,16 +219,6 @@ def _unpickle(recipe: _Recipe, digest: str, version: str) -> Policy:
                 del _UNPICKLED[next(iter(_UNPICKLED))]
             _UNPICKLED[key] = found
     return found
-
-
-def _digest(content: bytes, params: Mapping[str, Any]) -> str:
-    canonical = json.dumps(
-        {k: list(v) if isinstance(v, tuple) else v for k, v in sorted(params.items())},
-        default=str,
-        sort_keys=True,
-        separators=(",", ":"),
-    )
-    return "sha256:" + hashlib.sha256(content + b"\0" + canonical.encode()).hexdigest()
 
 
 def _engine(name: str, ir: PolicyIR, digest: str) -> Engine:
@@ -370,6 +360,7 @@ class Policy:
         self.decider = Decider(ir, digest, engine)
         self.guards = self.decider.guards
         self.portfolio_rules = self.decider.portfolio_rules
+        self.terms = Terms.of(ir, digest)  # what settlement and costs read of it
 
     @property
     def text(self) -> str:
@@ -519,12 +510,12 @@ class Policy:
         decider = self.decider
         if portfolio != "batch":
             for item in source:
-                yield _numbered(decider.one(item, moment, portfolio, agencies), source)
+                yield _lined(decider.one(item, moment, portfolio, agencies), line_of(source))
             return
         prepared: list[tuple[int | None, tuple[Case, Assessment] | CaseError]] = []
         overdue: set[str] = set()
         for item in source:
-            line = getattr(source, "line", None)
+            line = line_of(source)
             try:
                 case, assessment = decider.prepare(item, moment)
             except CaseError as error:
@@ -543,12 +534,13 @@ class Policy:
                 if isinstance(entry, CaseError)
                 else decider.decision(*entry, moment, counted, agencies)
             )
-            if isinstance(result, CaseError) and result.line is None:
-                result.line = line
-            yield result
+            yield _lined(result, line)
 
     def overdue_borrowers(
-        self, cases: Iterable[Case | CaseError | Mapping[str, Any] | str], *, as_of: date | datetime
+        self,
+        cases: Iterable[Case | CaseError | Mapping[str, Any] | str | bytes],
+        *,
+        as_of: date | datetime,
     ) -> set[str]:
         """Return the distinct borrowers of ``cases`` this policy covers that are overdue.
 
@@ -566,7 +558,10 @@ class Policy:
         return {party for _, party in self.overdue_parties(cases, as_of, "overdue_borrowers")}
 
     def overdue_borrowers_by_product(
-        self, cases: Iterable[Case | CaseError | Mapping[str, Any] | str], *, as_of: date | datetime
+        self,
+        cases: Iterable[Case | CaseError | Mapping[str, Any] | str | bytes],
+        *,
+        as_of: date | datetime,
     ) -> dict[str, set[str]]:
         """Return each covered product's distinct overdue borrowers among ``cases``.
 
@@ -721,10 +716,10 @@ def _check_facts(facts: object) -> None:
         )
 
 
-def _numbered(result: Decision | CaseError, source: Iterator[Any]) -> Decision | CaseError:
+def _lined(result: Decision | CaseError, line: int | None) -> Decision | CaseError:
     """Give an error the input line its case came from, when the input knows it."""
     if isinstance(result, CaseError) and result.line is None:
-        result.line = getattr(source, "line", None)
+        result.line = line
     return result
 
 

@@ -28,7 +28,7 @@ from typing import Any, BinaryIO, Literal, TypeVar
 
 from .errors import ConfigError, Problem, did_you_mean
 
-__all__ = ["Numbered", "Row", "parse_columns", "read_rows"]
+__all__ = ["Row", "parse_columns", "read_rows"]
 
 MAX_COLUMNS = 200
 MAX_CELL = 4000
@@ -58,25 +58,6 @@ class Row:
     line: int
     values: dict[str, Any]
     problems: list[Problem] = field(default_factory=list)
-
-
-class Numbered(Iterator[T]):
-    """Items read from a file, remembering the line (or row) of the item given last.
-
-    A consumer (``settle``, ``reconcile``) reads ``line`` after each item, so that its records
-    name the file's line, whether the item was read or rejected.
-    """
-
-    def __init__(self, numbered: Iterator[tuple[int, T]]) -> None:
-        self._numbered = numbered
-        self.line: int | None = None
-
-    def __iter__(self) -> Numbered[T]:
-        return self
-
-    def __next__(self) -> T:
-        self.line, item = next(self._numbered)
-        return item
 
 
 def parse_columns(pairs: Sequence[str]) -> dict[str, str]:

@@ -13,15 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..agencies import (
+from ..errors import ArgumentError, ConfigError, Diagnostic, PolicyError
+from ..model import Collector
+from ..rules.roster import (
     is_roster_file,
     read_records,
     read_roster_path,
     read_roster_text,
     roster_json_schema,
 )
-from ..errors import ArgumentError, ConfigError, Diagnostic, PolicyError
-from ..model import Collector
 from ..rules.source import Source, load_yaml
 
 __all__ = [

@@ -23,12 +23,12 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..agencies import is_roster_file, read_roster_path, read_roster_text
 from ..errors import Diagnostic, PolicyError, did_you_mean
 from ..facts import FactSpec
 from ..model import SPECIAL_PROCEDURES, iana_zones
 from ..rules.nodes import Node
 from ..rules.reader import Reader
+from ..rules.roster import is_roster_file, read_roster_path, read_roster_text
 from ..rules.source import PMap, PNode, PScalar, Source, load_yaml
 from ..rules.typecheck import Scope, Typer
 

@@ -13,35 +13,73 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from functools import cached_property
-from typing import Any, NamedTuple
+from typing import Any
 
-from ..rules.ir import ALL_GROUPS, PolicyIR, Rule
+from ..rules.ir import ALL_GROUPS, GROUPS, PolicyIR, Rule
 from .interpret import evaluator
 
 __all__ = ["Engine", "RuleTrace", "Verdict"]
 
 
-class Verdict(NamedTuple):
+#: Where each group's winning rule stands in a verdict (its value follows it).
+_INDEX = {group: 2 * i for i, group in enumerate(GROUPS)}
+# The named groups' places, read by properties that must cost next to nothing.
+_CHANNEL, _FEES, _COMMISSION = _INDEX["channel"], _INDEX["fees"], _INDEX["commission"]
+
+
+class Verdict(tuple):  # type: ignore[type-arg]
     """What the rules decided for one fact view, before fee arithmetic and guards.
 
-    A named tuple: built once per decision, it must cost next to nothing (a frozen dataclass
-    took longer to build than the rules took to run).
-
-    Attributes:
-        channel: The winning rule of the ``channel`` group (its outcome is a
-            :class:`~dunning.rules.ir.ChannelOutcome`).
-        fees: The winning rule of the ``fees`` group.
-        fee_values: The values it computed, by outcome key (``collection_fee``,
-            ``penalty_interest``), exact: not yet rounded to the currency.
-        commission: The winning rule of the ``commission`` group.
-        commission_rate: The rate it computed (``None`` if missing), exact.
+    A flat tuple, two items per decision group in ``GROUPS`` order: the group's winning rule,
+    then what it computed (``GROUP_VALUES``: ``None`` for the channel, the fees by outcome key,
+    the commission rate; exact, not yet rounded). Built once per decision, it must cost next to
+    nothing: a flat tuple is built in one step (a frozen dataclass took longer to build than
+    the rules took to run). Read it by group: :meth:`rule` and :meth:`value`.
     """
 
-    channel: Rule
-    fees: Rule
-    fee_values: Mapping[str, Decimal | Fraction | int]
-    commission: Rule
-    commission_rate: Decimal | Fraction | int | None
+    __slots__ = ()
+
+    @classmethod
+    def of(cls, winners: Mapping[str, tuple[Rule, Any]]) -> Verdict:
+        """A verdict from each group's ``(rule, value)``."""
+        return cls(item for group in GROUPS for item in winners[group])
+
+    def rule(self, group: str) -> Rule:
+        """The winning rule of ``group``."""
+        return self[_INDEX[group]]  # type: ignore[no-any-return]
+
+    def value(self, group: str) -> Any:
+        """What the winning rule of ``group`` computed (``None`` for a group without values)."""
+        return self[_INDEX[group] + 1]
+
+    @property
+    def channel(self) -> Rule:
+        """The winning rule of the ``channel`` group (a ``ChannelOutcome``)."""
+        return self[_CHANNEL]  # type: ignore[no-any-return]
+
+    @property
+    def fees(self) -> Rule:
+        """The winning rule of the ``fees`` group."""
+        return self[_FEES]  # type: ignore[no-any-return]
+
+    @property
+    def fee_values(self) -> Mapping[str, Decimal | Fraction | int]:
+        """The fees it computed, by outcome key (``collection_fee``, ``penalty_interest``)."""
+        return self[_FEES + 1]  # type: ignore[no-any-return]
+
+    @property
+    def commission(self) -> Rule:
+        """The winning rule of the ``commission`` group."""
+        return self[_COMMISSION]  # type: ignore[no-any-return]
+
+    @property
+    def commission_rate(self) -> Decimal | Fraction | int | None:
+        """The commission rate it computed (``None`` if missing)."""
+        return self[_COMMISSION + 1]  # type: ignore[no-any-return]
+
+    def __repr__(self) -> str:
+        parts = (f"{g}={self.rule(g).id}:{self.value(g)!r}" for g in GROUPS)
+        return f"Verdict({', '.join(parts)})"
 
 
 @dataclass(frozen=True, slots=True)

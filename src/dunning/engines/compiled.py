@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from ..rules.ir import ALL_GROUPS, GROUPS, PolicyIR, Rule
+from ..rules.ir import ALL_GROUPS, GROUP_VALUES, GROUPS, PolicyIR, Rule
 from ..rules.nodes import (
     Binary,
     BoolOp,
@@ -220,15 +220,17 @@ class Generated:
 def _value(writer: _Writer, rule: Rule) -> tuple[_Code, bool]:
     """What a rule decides beyond its own identity, as code: ``(code, varies with facts)``.
 
-    Fee rules give ``{name: value}``, commission rules the rate; channel rules nothing.
+    As ``GROUP_VALUES`` says of its group: nothing, one outcome key's value, or every key's
+    value as ``{name: value}``.
     """
-    if rule.group == "channel":
+    kind = GROUP_VALUES[rule.group]
+    if kind is None:
         return _Code("None"), False
     outcome = rule.outcome
     assert isinstance(outcome, Mapping)
-    if rule.group == "commission":
-        value = outcome["commission_rate"]
-        code = writer.expression(value, rule.sources.get("commission_rate"))
+    if kind != "*":
+        value = outcome[kind]
+        code = writer.expression(value, rule.sources.get(kind))
         return code, _has_names(value)
     parts: list[str | _Code] = ["{"]
     for i, (key, node) in enumerate(sorted(outcome.items())):
@@ -245,7 +247,7 @@ def generate(ir: PolicyIR, label: str) -> Generated:
     """Return the code of a policy: ``decide(f)`` and one function per conjunct.
 
     Each group's chain sets the index of its winning rule. When every winner's outcome is a
-    constant, ``decide`` returns a prebuilt ``Verdict`` from a table indexed by the three
+    constant, ``decide`` returns a prebuilt ``Verdict`` from a table indexed by the groups'
     winners (building it per decision cost more than running the rules); a winner whose
     values depend on facts (a commission rate read from the case, say) builds it.
     """
@@ -299,29 +301,28 @@ def generate(ir: PolicyIR, label: str) -> Generated:
             if rule.when is None:
                 break
             first = False
-    picked = {}
-    for group in ("fees", "commission"):
+    picked = []
+    for group in GROUPS:
         varies_at = tuple(i for i, (_, varies) in enumerate(values[group]) if varies)
-        picked[group] = (
+        value = (
             f"({group}_value if {group} in {writer.const(repr(frozenset(varies_at)))} "
             f"else _V_{group}[{group}])"
             if varies_at
             else f"_V_{group}[{group}]"
         )
-    fee_values, rate = picked["fees"], picked["commission"]
-    # tuple.__new__ directly: a named tuple's own __new__ is a Python function.
-    build = (
-        "_new_tuple(_Verdict, (_rules_channel[channel], _rules_fees[fees], "
-        f"{fee_values}, _rules_commission[commission], {rate}))"
-    )
+        picked += [f"_rules_{group}[{group}]", value]
+    # tuple.__new__ directly: a tuple subclass's own constructor costs a Python call.
+    build = f"_new_tuple(_Verdict, ({', '.join(picked)}))"
+    # The table of prebuilt verdicts, indexed by each group's winner in GROUPS order.
+    prebuilt = "_OUT" + "".join(f"[{group}]" for group in GROUPS)
     if not table:
         body.add(f"    return {build}")
     elif any(varying.values()):
         body.add("    if not dynamic:")
-        body.add("        return _OUT[channel][fees][commission]")
+        body.add(f"        return {prebuilt}")
         body.add(f"    return {build}")
     else:
-        body.add("    return _OUT[channel][fees][commission]")
+        body.add(f"    return {prebuilt}")
 
     loaded = sorted(writer.names)  # what decide() loads up front
     writer.inline = frozenset()  # recall() and the check functions load what they test
@@ -344,19 +345,18 @@ def generate(ir: PolicyIR, label: str) -> Generated:
     out.add("")
     for text, name in writer.constants.items():
         out.add(f"{name} = {text}")
-    for group in ("fees", "commission"):
+    for group in GROUPS:
         # The constant values of the group's rules (None where a rule's values vary).
         items = [code.text if not varies else "None" for code, varies in values[group]]
         out.add(f"_V_{group} = ({', '.join(items)}{',' if items else ''})")
     if table:
-        out.add(
-            "_OUT = tuple(tuple(tuple("
-            "_new_tuple(_Verdict, (_rules_channel[c], _rules_fees[f], _V_fees[f], "
-            "_rules_commission[m], _V_commission[m])) "
-            "for m in range(len(_rules_commission))) "
-            "for f in range(len(_rules_fees))) "
-            "for c in range(len(_rules_channel)))"
-        )
+        # Nested tuples, the first group outermost: _OUT[i0][i1]... is the verdict of winners
+        # i0, i1, ... (constant values only).
+        cells = ", ".join(f"_rules_{g}[i{n}], _V_{g}[i{n}]" for n, g in enumerate(GROUPS))
+        nested = f"_new_tuple(_Verdict, ({cells}))"
+        for n, group in reversed(list(enumerate(GROUPS))):
+            nested = f"tuple({nested} for i{n} in range(len(_rules_{group})))"
+        out.add(f"_OUT = {nested}")
     out.add("")
     out.add("")
     out.add("def decide(f):")

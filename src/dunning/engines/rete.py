@@ -33,7 +33,7 @@ from typing import Any
 from ..errors import ConfigError, RuleEngineError
 from ..facts import FACTS
 from ..money import MINOR_UNITS
-from ..rules.ir import GROUPS, PolicyIR, Rule
+from ..rules.ir import GROUP_VALUES, GROUPS, PolicyIR, Rule
 from ..rules.nodes import (
     Binary,
     BoolOp,
@@ -523,7 +523,7 @@ class ReteEngine(Engine):
     """Decides by asserting the fact view into a durable-rules Rete network.
 
     Attributes:
-        conditions: Each rule's condition as durable-rules JSON, by ``group.index``.
+        conditions: Each rule's condition as durable-rules JSON, by ``group.index`` (``channel.0``).
         ruleset: The durable-rules ruleset (its own object, for inspection).
         ruleset_name: Its process-unique name.
     """
@@ -535,16 +535,16 @@ class ReteEngine(Engine):
         engine, native = _durable()
         translator = _Translator(ir.currency)
         self._money_scale = translator.money_scale
-        # The decision groups, then the recall group (index 3: its own winner, see recall()).
-        self._groups = (*(ir.groups[g] for g in GROUPS), ir.groups.get("recall", ()))
-        self._fallback = tuple(
-            next((i for i, r in enumerate(rules) if r.when is None), len(rules))
-            for rules in self._groups
-        )
+        # Every group by name: the decision groups, and recall (decided alone, see recall()).
+        self._groups = {group: ir.groups.get(group, ()) for group in (*GROUPS, "recall")}
+        self._fallback = {
+            group: next((i for i, r in enumerate(rules) if r.when is None), len(rules))
+            for group, rules in self._groups.items()
+        }
         definition: dict[str, Any] = {}
         self.conditions: dict[str, Any] = {}
         tests: dict[str, int] = {"_0": 0}  # tests of each field, over every condition
-        for g, rules in enumerate(self._groups):
+        for g, rules in self._groups.items():
             for index, rule in enumerate(rules):
                 if rule.when is None or index > self._fallback[g]:
                     continue
@@ -606,7 +606,7 @@ class ReteEngine(Engine):
                 limit = ""
                 if "113" in str(error):
                     limit = " (it allows about 15 and/or groups per rule, after translation)"
-                g, index = map(int, key.split("."))
+                g, index = _parts(key)
                 rule = self._groups[g][index]
                 return (
                     f"{_where(rule)}: rule {rule.id}: durable-rules cannot build its condition: "
@@ -671,32 +671,44 @@ class ReteEngine(Engine):
     def _rule_id(self, key: str | None) -> str:
         if key is None or key == _SENTINEL:
             return "?"
-        g, index = map(int, key.split("."))
+        g, index = _parts(key)
         return self._groups[g][index].id
 
-    def _winners(self, matched: set[str]) -> list[int]:
-        winners = []
-        for g, fallback in enumerate(self._fallback[: len(GROUPS)]):
-            indices = [int(k.split(".")[1]) for k in matched if int(k.split(".")[0]) == g]
-            winners.append(min([*indices, fallback]))
-        return winners
+    def _winner(self, group: str, matched: set[str]) -> int:
+        """The index of ``group``'s winner: its first matched rule, else its fallback."""
+        indices = [index for g, index in map(_parts, matched) if g == group]
+        return min([*indices, self._fallback[group]])
+
+    def _computed(self, rule: Rule, facts: Mapping[str, Any]) -> Any:
+        """What a winner computes beside itself, as ``GROUP_VALUES`` says of its group."""
+        kind = GROUP_VALUES[rule.group]
+        if kind is None:
+            return None
+        outcomes = self._outcomes[rule.id]
+        if kind == "*":
+            return {key: value(facts) for key, value in outcomes.items()}
+        return outcomes[kind](facts)
 
     def run(self, facts: Mapping[str, Any]) -> Verdict:
         """Decide every group for ``facts``: winners by policy order, outcomes evaluated here."""
-        ci, fi, mi = self._winners(self.matched(facts))
-        channel, fees, commission = (
-            rules[i] for rules, i in zip(self._groups[:3], (ci, fi, mi), strict=True)
-        )
-        fee_values = {key: value(facts) for key, value in self._outcomes[fees.id].items()}
-        rate = self._outcomes[commission.id]["commission_rate"](facts)
-        return Verdict(channel, fees, fee_values, commission, rate)
+        matched = self.matched(facts)
+        winners = {}
+        for group in GROUPS:
+            rule = self._groups[group][self._winner(group, matched)]
+            winners[group] = (rule, self._computed(rule, facts))
+        return Verdict.of(winners)
 
     def recall(self, facts: Mapping[str, Any]) -> Rule | None:
         """The first recall rule that holds for a placed case's facts, or ``None``."""
-        rules, fallback = self._groups[3], self._fallback[3]
-        indices = [int(k.split(".")[1]) for k in self.matched(facts) if k.startswith("3.")]
-        index = min([*indices, fallback])
+        index = self._winner("recall", self.matched(facts))
+        rules = self._groups["recall"]
         return rules[index] if index < len(rules) else None
+
+
+def _parts(key: str) -> tuple[str, int]:
+    """A rule's key in the network (``group.index``) as its group and index."""
+    group, _, index = key.rpartition(".")
+    return group, int(index)
 
 
 def _count_tests(condition: Any, tests: dict[str, int]) -> None:

@@ -26,6 +26,7 @@ from .source import Pos, PScalar
 __all__ = [
     "ALL_GROUPS",
     "GROUPS",
+    "GROUP_VALUES",
     "OUTCOME_KEYS",
     "PLACEMENT_STRATEGIES",
     "THIRD_PARTY_WORDS",
@@ -54,6 +55,12 @@ GROUPS = ("channel", "fees", "commission")
 #: Every group a policy may have: ``recall`` is decided first, and only for a case placed with an
 #: agency (whether it comes back); a policy without recall rules keeps placed cases placed.
 ALL_GROUPS = ("recall", *GROUPS)
+#: What a decision group's winner gives beside itself, for the engines to compute: nothing
+#: (``None``), the value of one outcome key, or ``"*"``: each computed key's value, as a mapping.
+#: The engines read this table and know no group by name: a new group is a line here.
+GROUP_VALUES: Mapping[str, str | None] = MappingProxyType(
+    {"channel": None, "fees": "*", "commission": "commission_rate"}
+)
 #: The keys each group's rules may set in ``then``.
 OUTCOME_KEYS: Mapping[str, tuple[str, ...]] = {
     "recall": ("recall",),

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..agencies import Agencies
 from ..cases import check_batch, parse_case
@@ -35,7 +35,10 @@ from ..errors import ArgumentError, CaseError, ConfigError, DunningError
 from ..events import Event
 from ..model import Case
 from ..money import quantum, round_exact
-from ..policy import Policy
+from ..terms import Terms, terms_of
+
+if TYPE_CHECKING:
+    from ..policy import Policy
 from .ledger import LedgerLine
 from .statements import SettledLine, Settlement, settle
 
@@ -216,7 +219,7 @@ def cost_report(
     ledger: Iterable[LedgerLine | CaseError | Mapping[str, Any] | str | bytes],
     events: Iterable[Event | CaseError | Mapping[str, Any] | str | bytes],
     agencies: Agencies,
-    policy: Policy,
+    policy: Policy | Terms,
     start: date,
     end: date,
     snapshots: tuple[tuple[Iterable[Any], date], tuple[Iterable[Any], date]] | None = None,
@@ -229,7 +232,8 @@ def cost_report(
         ledger: The payment ledger, as for :func:`settle`.
         events: The placement events, as for :func:`settle`.
         agencies: The agencies file.
-        policy: The policy: its buckets, currency, grace period and the cost parameters.
+        policy: The policy, or its terms (:func:`~dunning.terms.load_terms`): its buckets,
+            currency, grace period and the cost parameters.
         start: The first day of the period.
         end: The last day of the period.
         snapshots: Two ``(cases, as_of)`` snapshots of the portfolio for the roll rates.
@@ -237,26 +241,24 @@ def cost_report(
     Raises:
         ConfigError: For a bad period or snapshots.
     """
-    if not isinstance(policy, Policy):
-        raise ArgumentError(f"policy must be a dunning.Policy, not {type(policy).__name__}")
+    terms = terms_of(policy)
     for name, day in (("start", start), ("end", end)):
         if not isinstance(day, date) or isinstance(day, datetime):
             raise ArgumentError(f"{name} must be a datetime.date, not {type(day).__name__}")
     if end < start:
         raise ConfigError(f"the period ends ({end}) before it starts ({start})")
     check_batch(cases, "cost_report")
-    params = policy.params
+    params = terms.params
     units = {channel: _unit(params.get(name)) for channel, name in COST_PARAMS.items()}
     window = int(params.get(WINDOW_PARAM, DEFAULT_WINDOW))
-    with settle(ledger, events=events, agencies=agencies, policy=policy, end=end) as settlement:
+    with settle(ledger, events=events, agencies=agencies, policy=terms, end=end) as settlement:
         report = CostReport(
             start=start, end=end,
-            policy={"name": policy.name, "version": policy.version or "0",
-                    "digest": policy.digest},
+            policy=terms.reference,
             currency=settlement.currency, settlement_digest=settlement.digest,
             unit_costs=units, window_days=window,
         )  # fmt: skip
-        work = _Work(report, policy, units, window)
+        work = _Work(report, terms, units, window)
         seen: set[str] = set()
         for item in cases:
             try:
@@ -282,7 +284,7 @@ def cost_report(
         cohort["placed_amount"] = cohort["placed_amount"].quantize(step)
         cohort["recovered"] = [x.quantize(step) for x in cohort["recovered"]]
     if snapshots is not None:
-        report.roll = _roll_rates(policy, snapshots)
+        report.roll = _roll_rates(terms, snapshots)
     return report
 
 
@@ -290,13 +292,13 @@ class _Work:
     """Adds one case's contacts and payments to the report's rows."""
 
     def __init__(
-        self, report: CostReport, policy: Policy, units: dict[str, Decimal | None], window: int
+        self, report: CostReport, terms: Terms, units: dict[str, Decimal | None], window: int
     ) -> None:
         self.report, self.units = report, units
         self.window = timedelta(days=window)
-        self.zone = policy.timezone
-        self.assessor = Assessor(bands=policy.ir.bands)
-        self.labels = policy.ir.bands.labels
+        self.zone = terms.timezone
+        self.assessor = Assessor(bands=terms.bands)
+        self.labels = terms.bands.labels
         for label in [*self.labels, UNKNOWN]:
             report.by_stage[label] = Figures()
         for channel in [*COST_PARAMS, "unattributed"]:
@@ -418,7 +420,7 @@ class _Work:
 
 
 def _roll_rates(
-    policy: Policy, snapshots: tuple[tuple[Iterable[Any], date], tuple[Iterable[Any], date]]
+    terms: Terms, snapshots: tuple[tuple[Iterable[Any], date], tuple[Iterable[Any], date]]
 ) -> RollRates:
     """Buckets of the first snapshot's cases against the second's."""
     if len(snapshots) != 2:
@@ -426,8 +428,8 @@ def _roll_rates(
     (first, start), (second, end) = snapshots
     if end <= start:
         raise ConfigError(f"the second snapshot ({end}) must be after the first ({start})")
-    assessor = Assessor(bands=policy.ir.bands)
-    labels = policy.ir.bands.labels
+    assessor = Assessor(bands=terms.bands)
+    labels = terms.bands.labels
 
     def buckets(cases: Iterable[Any], day: date) -> Iterable[tuple[str, str]]:
         check_batch(cases, "roll rates")

@@ -20,10 +20,11 @@ from typing import Annotated, Any, BinaryIO, Literal, Self
 from pydantic import Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
-from ..cases import check_batch, json_object, numbered, problems_of
+from ..batch import Numbered, numbered
+from ..cases import check_batch, json_object, problems_of
 from ..errors import CaseError
 from ..model import Currency, Id, PositiveAmount, Record, Text
-from ..tabular import Kind, Numbered, Row, read_rows
+from ..tabular import Kind, Row, read_rows
 
 __all__ = ["LEDGER_COLUMNS", "LedgerLine", "parse_ledger_line", "read_ledger", "read_ledger_table"]
 

@@ -37,11 +37,12 @@ from typing import Annotated, Any, BinaryIO, Literal, TextIO
 
 from pydantic import BeforeValidator, Field, ValidationError
 
-from ..cases import check_batch, json_object, numbered, problems_of
+from ..batch import Numbered, numbered
+from ..cases import check_batch, json_object, problems_of
 from ..errors import ArgumentError, CaseError, ConfigError, Problem
 from ..model import CLAIM_FIELDS, Id, Rate, Record, amount_input
 from ..money import round_money
-from ..tabular import Kind, Numbered, read_rows
+from ..tabular import Kind, read_rows
 from .ledger import MAX_LEDGER_AMOUNT
 from .statements import SettledLine, Settlement
 

@@ -36,7 +36,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from ..agencies import Agencies
 from ..cases import check_batch
@@ -44,7 +44,10 @@ from ..errors import ArgumentError, CaseError, ConfigError, Problem
 from ..events import Event, PlacementEvent, parse_event
 from ..money import MINOR_UNITS, decimal_places, round_money
 from ..placement.history import History, Window
-from ..policy import Policy
+from ..terms import Terms, terms_of
+
+if TYPE_CHECKING:
+    from ..policy import Policy
 from .ledger import LedgerLine, parse_ledger_line
 
 __all__ = [
@@ -429,7 +432,7 @@ def settle(
     *,
     events: Iterable[Event | CaseError | Mapping[str, Any] | str | bytes],
     agencies: Agencies,
-    policy: Policy,
+    policy: Policy | Terms,
     start: date | None = None,
     end: date | None = None,
     period: PeriodKind = "month",
@@ -441,7 +444,8 @@ def settle(
             :func:`~dunning.ledger.read_ledger`, errors included).
         events: The placement events (as for :meth:`Placer.place`).
         agencies: The agencies file (names, and the digest the output records).
-        policy: The policy: its currency and ``placement.grace_days``.
+        policy: The policy, or its terms (:func:`~dunning.terms.load_terms`, which compiles no
+            rules): its currency and ``placement.grace_days``.
         start: The first day to settle (``None``: no lower bound).
         end: The last day to settle (``None``: no upper bound).
         period: Statements per calendar ``month``, ISO ``week`` (Monday to Sunday) or one
@@ -450,8 +454,7 @@ def settle(
     Raises:
         ConfigError: For a bad range or period.
     """
-    if not isinstance(policy, Policy):
-        raise ArgumentError(f"policy must be a dunning.Policy, not {type(policy).__name__}")
+    terms = terms_of(policy)
     if not isinstance(agencies, Agencies):
         raise ArgumentError(f"agencies must be dunning.Agencies, not {type(agencies).__name__}")
     check_batch(ledger, "settle")
@@ -465,7 +468,7 @@ def settle(
         raise ConfigError(f"period must be month, week or range, not {period!r}")
     if period == "range" and (start is None or end is None):
         raise ConfigError("a range period needs a start and an end")
-    work = _Work(policy, agencies, start, end, period)
+    work = _Work(terms, agencies, start, end, period)
     try:
         return work.run(ledger, events)
     except BaseException:
@@ -519,17 +522,17 @@ class _Work:
 
     def __init__(
         self,
-        policy: Policy,
+        terms: Terms,
         agencies: Agencies,
         start: date | None,
         end: date | None,
         period: PeriodKind,
     ) -> None:
-        self.policy, self.agencies = policy, agencies
+        self.terms, self.agencies = terms, agencies
         self.start, self.end, self.period = start, end, period
-        self.currency = policy.ir.currency
+        self.currency = terms.currency
         self.places = MINOR_UNITS[self.currency]
-        self.grace = policy.ir.placement.grace_days
+        self.grace = terms.grace_days
         # "" is SQLite's private temporary file: deleted on close, paged to disk beyond the
         # cache, so that memory stays flat however long the ledger.
         self.db = sqlite3.connect("", isolation_level=None)
@@ -542,8 +545,8 @@ class _Work:
             json.dumps(
                 {
                     "settlement": 1,
-                    "policy": policy.digest,
-                    "params": {k: str(v) for k, v in sorted(policy.params.items())},
+                    "policy": terms.digest,
+                    "params": {k: str(v) for k, v in sorted(terms.params.items())},
                     "agencies": agencies.digest,
                     "start": start.isoformat() if start else None,
                     "end": end.isoformat() if end else None,
@@ -584,11 +587,7 @@ class _Work:
             start=self.start,
             end=self.end,
             period=self.period,
-            policy={
-                "name": self.policy.name,
-                "version": self.policy.version or "0",
-                "digest": self.policy.digest,
-            },
+            policy=self.terms.reference,
             agencies_digest=self.agencies.digest,
             grace_days=self.grace,
             currency=self.currency,

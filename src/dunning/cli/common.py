@@ -1,0 +1,171 @@
+"""What every command shares: exit codes, usage errors, Ctrl-C, opening inputs, reading cases."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO, TypeVar
+
+from ..batch import Numbered, blocks, count_first, lines
+from ..cases import read_numbered
+from ..errors import CaseError, Diagnostic
+from ..events import Event, read_events
+from ..model import Case
+from ..portfolio import Portfolio
+
+if TYPE_CHECKING:  # the policy loads its engines: settle and costs read only its terms
+    from ..policy import Policy
+
+T = TypeVar("T")
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+#: As a shell reports a command ended by SIGINT (Ctrl-C) or SIGPIPE: 128 + the signal.
+EXIT_INTERRUPTED, EXIT_PIPE = 130, 141
+
+
+class Usage(Exception):
+    """A usage error detected after argument parsing (exit 2)."""
+
+
+class WorkerFailed(Exception):
+    """A --jobs worker could not do its work: the run stops with this message (exit 2)."""
+
+
+class Interrupt:
+    """Whether Ctrl-C was pressed during the command (see :func:`dunning.cli.app.ctrl_c`)."""
+
+    seen = False
+
+    def check(self) -> None:
+        """Stop here if Ctrl-C was pressed and the interrupt got lost on the way."""
+        if self.seen:
+            raise KeyboardInterrupt
+
+
+CTRL_C = Interrupt()
+
+
+def print_diagnostics(diagnostics: Sequence[Diagnostic], out: TextIO) -> None:
+    """Diagnostics compiler style, then how many errors and warnings."""
+    for diagnostic in diagnostics:
+        print(diagnostic, file=out)
+    errors = sum(d.severity == "error" for d in diagnostics)
+    warnings = len(diagnostics) - errors
+    print(f"{errors} error(s), {warnings} warning(s)", file=out)
+
+
+def params_of(pairs: list[str]) -> dict[str, str]:
+    """``--param NAME=VALUE`` pairs as a mapping (a usage error for a bad pair)."""
+    params = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise Usage(f"--param takes NAME=VALUE, got {pair!r}")
+        params[name.strip()] = value.strip()
+    return params
+
+
+def open_text(path: str) -> TextIO:
+    """A text input (``-``: standard input); a usage error if it cannot be read."""
+    if path == "-":
+        return sys.stdin
+    try:
+        return open(path, encoding="utf-8")
+    except OSError as exc:
+        raise Usage(f"cannot read {path}: {exc.strerror}") from None
+
+
+def open_binary(path: str) -> BinaryIO:
+    """A byte input (``-``: standard input); a usage error if it cannot be read."""
+    if path == "-":
+        return sys.stdin.buffer
+    try:
+        return open(path, "rb")
+    except OSError as exc:
+        raise Usage(f"cannot read {path}: {exc.strerror}") from None
+
+
+def open_output(path: str) -> TextIO:
+    """A text file to write (``--changed``); a usage error if it cannot be written."""
+    try:
+        return open(path, "w", encoding="utf-8")
+    except OSError as exc:
+        raise Usage(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def load_policy_of(args: argparse.Namespace) -> Policy:
+    """The policy of ``--policy``, ``--engine`` and ``--param``."""
+    from ..policy import load_policy
+
+    return load_policy(args.policy, engine=args.engine, params=params_of(args.param) or None)
+
+
+def moment_of(args: argparse.Namespace, policy: Policy) -> datetime:
+    """The run's moment: ``--as-of`` in the policy's time zone, or now."""
+    if args.as_of is None:
+        return datetime.now(policy.timezone).replace(microsecond=0)
+    return policy.moment(args.as_of)
+
+
+def run_of(policy: Policy, moment: datetime) -> dict[str, Any]:
+    """The policy and moment of a run, as its JSON report names them."""
+    return {
+        "policy": {"name": policy.name, "version": policy.version, "digest": policy.digest},
+        "as_of": moment.isoformat(),
+    }
+
+
+def reject(error: CaseError, source: str, jsonl: bool) -> None:
+    """An error record (JSON lines), or the error on standard error (tables)."""
+    if jsonl:
+        record = {"input": source, **error.to_dict()}
+        sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+    else:
+        print(f"dunning: {source}: {error}", file=sys.stderr)
+
+
+def read_placements(path: str | None) -> list[Event | CaseError]:
+    """The placement events of ``--placements`` (none without it)."""
+    if path is None:
+        return []
+    with open_binary(path) as stream:
+        return list(read_events(lines(stream)))
+
+
+def checked(items: Numbered[T]) -> Numbered[T]:
+    """The rest of ``items``, stopping at once on Ctrl-C (C code may have swallowed it)."""
+    return items.checked(CTRL_C.check)
+
+
+def cases_of(stream: BinaryIO) -> Numbered[Case | CaseError]:
+    """Each non-blank line of a JSON Lines stream of cases, parsed, read a block at a time."""
+    return Numbered(numbered_cases(stream))
+
+
+def numbered_cases(stream: BinaryIO) -> Iterator[tuple[int, Case | CaseError]]:
+    """:func:`cases_of` as (line number, case or its reading error)."""
+    for first, block in blocks(stream):
+        yield from block_cases(first, block)
+
+
+def block_cases(first: int, block: bytes) -> Iterable[tuple[int, Case | CaseError]]:
+    """Each non-blank line of ``block`` (numbered from ``first``), parsed."""
+    return read_numbered(block.splitlines(), start=first)
+
+
+def product_of(item: Case | CaseError | None) -> str:
+    """The product of a case, for the summaries (``?`` for a line that is no case)."""
+    return item.loan.product.value if isinstance(item, Case) else "?"
+
+
+def batch_figure(policy: Policy, stream: BinaryIO, moment: datetime) -> Portfolio:
+    """The batch's own figure: its distinct overdue borrowers, in a first pass (rewound)."""
+    return Portfolio(count_first(stream, lambda block: overdue_in(policy, block, moment)))
+
+
+def overdue_in(policy: Policy, block: bytes, moment: datetime) -> set[str]:
+    """The overdue borrowers of one block of case lines."""
+    return policy.overdue_borrowers(block.splitlines(), as_of=moment)

@@ -1,0 +1,421 @@
+"""The decision's commands: decide, explain, assess, test and diff."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import io
+import json
+import sys
+from collections import deque
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO, TextIO
+from zoneinfo import ZoneInfo
+
+from ..agencies import load_agencies
+from ..batch import Workers, blocks, count_first, rereadable, result_line
+from ..cases import parse_case, read_numbered
+from ..delinquency import Assessor
+from ..diff import diff_policies
+from ..errors import CaseError
+from ..model import Case, Decision
+from ..placement.placer import Placer
+from ..policy import Policy, load_policy, loads_policy
+from ..policytests import run_test_files
+from ..portfolio import Portfolio
+from ..summary import DecisionSummary, PortfolioSummary
+from .common import (
+    CTRL_C,
+    EXIT_OK,
+    EXIT_REJECTED,
+    Usage,
+    WorkerFailed,
+    batch_figure,
+    block_cases,
+    cases_of,
+    load_policy_of,
+    moment_of,
+    numbered_cases,
+    open_binary,
+    open_output,
+    open_text,
+    overdue_in,
+    params_of,
+    read_placements,
+    run_of,
+)
+from .output import Report
+from .progress import progress
+
+
+def run_decide(args: argparse.Namespace) -> int:
+    """``dunning decide``: a decision (or error record) per case line."""
+    with Report(args) as report:
+        return _decide(args, report)
+
+
+def _decide(args: argparse.Namespace, report: Report) -> int:
+    policy = load_policy_of(args)
+    moment = moment_of(args, policy)
+    figure: Portfolio | None = args.overdue_customers
+    summary = DecisionSummary(bands=policy.ir.bands.labels)
+    sink = DecisionSink(args.format, args.skip_uncovered, summary, sys.stdout, sys.stderr)
+    count = figure is None and bool(policy.portfolio_rules)
+    with (
+        open_binary(args.cases) as given,
+        rereadable(given, count) as stream,
+        progress("deciding", streaming=args.format == "jsonl") as advance,
+    ):
+        if args.jobs > 1:
+            for out, err, part, read in _decide_in_processes(args, policy, stream, moment, figure):
+                CTRL_C.check()
+                sys.stdout.write(out)
+                sys.stderr.write(err)
+                summary.merge(part)
+                advance(read)
+        else:
+            if count:  # the whole file is the batch: its own count first, then it streams
+                figure = batch_figure(policy, stream, moment)
+            for line, product, result in decide_lines(
+                policy, numbered_cases(stream), moment, figure
+            ):
+                sink.take(line, product, result)
+                advance(1)
+    if args.format == "table":
+        title = f"Decisions of policy {policy.name} {policy.version} as of {moment.isoformat()}"
+        summary.render(report.text, title=title)
+    elif args.format != "jsonl":
+        report.write("decisions", {**run_of(policy, moment), **summary.to_dict()})
+    return EXIT_REJECTED if summary.rejected else EXIT_OK
+
+
+def decide_lines(
+    policy: Policy,
+    numbered: Iterable[tuple[int, Case | CaseError]],
+    moment: datetime,
+    portfolio: Portfolio | None,
+) -> Iterator[tuple[int, str | None, Decision | CaseError]]:
+    """Decide numbered cases: (line, product, decision or error), in input order."""
+    # decide_many yields one result per input, in order: remember each input's line and product
+    # as it goes in, and take them back as its result comes out.
+    pending: deque[tuple[int, str | None]] = deque()
+
+    def feed() -> Iterator[Case | CaseError]:
+        for line, item in numbered:
+            pending.append((line, None if isinstance(item, CaseError) else item.loan.product.value))
+            yield item
+
+    for result in policy.decide_many(feed(), as_of=moment, portfolio=portfolio):
+        CTRL_C.check()
+        line, product = pending.popleft()
+        if isinstance(result, CaseError) and result.line is None:
+            result.line = line
+        yield line, product, result
+
+
+class DecisionSink:
+    """Writes results in order (JSON lines) or folds them into the table summary."""
+
+    def __init__(
+        self,
+        output_format: str,
+        skip_uncovered: bool,
+        summary: DecisionSummary,
+        out: TextIO,
+        err: TextIO,
+    ) -> None:
+        self.jsonl, self.skip_uncovered = output_format == "jsonl", skip_uncovered
+        self.summary, self.out, self.err = summary, out, err
+
+    def take(self, line: int, product: str | None, result: Decision | CaseError) -> None:
+        """One result: written (JSON lines) and counted in the summary."""
+        if isinstance(result, Decision):
+            assert product is not None
+            self.summary.add(product, result)
+            if self.jsonl:
+                self.out.write(result.model_dump_json() + "\n")
+            return
+        if self.skip_uncovered and result.problems[0].code == "product_not_covered":
+            self.summary.skip(product or "?")
+            if self.jsonl:
+                record = {
+                    "line": line,
+                    "case_id": result.case_id,
+                    "skipped": result.problems[0].message,
+                }
+                self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            return
+        self.summary.rejected += 1
+        if self.jsonl:
+            self.out.write(result_line(result) + "\n")
+        else:
+            print(f"dunning: {result}", file=self.err)
+
+
+# --- decide --jobs N: each worker process decides whole blocks with its own copy of the policy
+
+_worker_policy: Policy | None = None  # each worker process's own copy of the policy
+_worker_failure: str | None = None  # why a worker could not load it
+
+
+def worker_start(content: bytes, name: str, engine: str, params: dict[str, str]) -> None:
+    """Load the policy in a worker process (the pool's initializer)."""
+    # The bytes the parent compiled, never the path again: a pipe (<(cat X)) reads empty the
+    # second time, and an edited file would decide under the parent's digest.
+    global _worker_policy, _worker_failure
+    try:
+        _worker_policy = loads_policy(content, name=name, engine=engine, params=params or None)
+    except Exception as exc:
+        _worker_failure = f"{type(exc).__name__}: {exc}"
+
+
+def _worker_ready() -> Policy:
+    if _worker_policy is None:
+        raise WorkerFailed(f"a worker process could not load the policy: {_worker_failure}")
+    return _worker_policy
+
+
+def worker_overdue(block: bytes, moment: datetime) -> set[str]:
+    """The overdue borrowers of one block, counted in a worker."""
+    return overdue_in(_worker_ready(), block, moment)
+
+
+def worker_decide(
+    first: int,
+    block: bytes,
+    moment: datetime,
+    portfolio: Portfolio | None,
+    sink_options: tuple[str, bool],
+) -> tuple[str, str, DecisionSummary, int]:
+    """Decide one block: its output text, its messages, its part of the summary, its cases."""
+    policy = _worker_ready()
+    out, err, summary = io.StringIO(), io.StringIO(), DecisionSummary()
+    sink = DecisionSink(*sink_options, summary, out, err)
+    read = 0
+    for line, product, result in decide_lines(policy, block_cases(first, block), moment, portfolio):
+        sink.take(line, product, result)
+        read += 1
+    return out.getvalue(), err.getvalue(), summary, read
+
+
+def _decide_in_processes(
+    args: argparse.Namespace,
+    policy: Policy,
+    stream: BinaryIO,
+    moment: datetime,
+    figure: Portfolio | None,
+) -> Iterator[tuple[str, str, DecisionSummary, int]]:
+    init = (policy.content, args.policy, args.engine, params_of(args.param))
+    with Workers(args.jobs, worker_start, init) as workers:
+        if figure is None and policy.portfolio_rules:
+            # The batch's own count needs every case first: a first pass over the file, in
+            # parallel as well, then the file again from the start.
+            overdue = functools.partial(worker_overdue, moment=moment)
+            figure = Portfolio(count_first(stream, overdue, workers))
+        options = (args.format, args.skip_uncovered)
+        jobs = ((first, block, moment, figure, options) for first, block in blocks(stream))
+        yield from workers.ordered(worker_decide, jobs)
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    """``dunning explain``: why one case gets its decision."""
+    policy = load_policy_of(args)
+    moment = moment_of(args, policy)
+    with open_text(args.case) as stream:
+        text = stream.read()
+    if args.overdue_customers is None and policy.portfolio_rules:
+        raise Usage(
+            f"policy {policy.name!r} reads the portfolio figure overdue_customers (rules "
+            f"{', '.join(policy.portfolio_rules)}): give --overdue-customers N"
+        )
+    if args.placements is not None and args.agencies is None:
+        raise Usage("--placements needs --agencies")
+    placer = None if args.agencies is None else Placer(policy, load_agencies(args.agencies))
+    events = read_placements(args.placements)
+    try:
+        case = one_case(text, args.case_id)
+        explanation = policy.explain(
+            case,
+            as_of=moment,
+            portfolio=args.overdue_customers,
+            agencies=None if placer is None else placer.agencies,
+        )
+        placed = None
+        if placer is not None:
+            bad = [e for e in events if isinstance(e, CaseError)]
+            if bad:
+                raise Usage(f"{args.placements}: {bad[0]}")
+            placed = placer.explain(
+                case, as_of=moment, events=events, portfolio=args.overdue_customers
+            )
+    except CaseError as error:
+        print(f"dunning: {error}", file=sys.stderr)
+        return EXIT_REJECTED
+    print(explanation.render())
+    if placed is not None:
+        print()
+        print(placed.render())
+    return EXIT_OK
+
+
+def one_case(text: str, case_id: str | None) -> Case:
+    """The case to explain: the file's one case, or the one with ``case_id`` among its lines."""
+    if case_id is None:
+        lines = [line for line in text.splitlines() if line.strip()]
+        if len(lines) > 1 and all(line.lstrip().startswith("{") for line in lines):
+            raise Usage(f"the file holds {len(lines)} cases: choose one with --case-id")
+        return parse_case(text)
+    for _, item in read_numbered(text.splitlines()):
+        if isinstance(item, Case) and item.case_id == case_id:
+            return item
+        if isinstance(item, CaseError) and item.case_id == case_id:
+            raise item
+    raise Usage(f"no case {case_id!r} in the file")
+
+
+def run_assess(args: argparse.Namespace) -> int:
+    """``dunning assess``: the delinquency of each case."""
+    as_of = args.as_of or datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    assessor = Assessor(penalty_multiplier=args.penalty_multiplier)
+    summary = PortfolioSummary(bands=assessor.bands)
+    with open_binary(args.cases) as stream:
+        for item in cases_of(stream):
+            if isinstance(item, CaseError):
+                summary.rejected += 1
+                if args.format == "jsonl":
+                    sys.stdout.write(result_line(item) + "\n")
+                else:
+                    print(f"dunning: {item}", file=sys.stderr)
+                continue
+            assessment = assessor.assess(item, as_of)
+            if args.format == "jsonl":
+                sys.stdout.write(assessment.model_dump_json() + "\n")
+            else:
+                summary.add(item.loan.product, assessment)
+    if args.format == "table":
+        summary.render(sys.stdout, title=f"Delinquency assessment as of {as_of}")
+        if args.penalty_multiplier is None:  # say what the totals leave out
+            print(
+                "\nPenalty interest is not included (no --penalty-multiplier); a policy's "
+                "decisions add it, held to the policy's charges cap."
+            )
+        else:
+            print(f"\nPenalty interest at {args.penalty_multiplier} × the contract rate, uncapped.")
+    return EXIT_REJECTED if summary.rejected else EXIT_OK
+
+
+def analyst_test_files(paths: list[str]) -> list[Path]:
+    """The ``*.tests.yaml`` files named, or those of a folder named."""
+    files: list[Path] = []
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            files.extend(sorted(path.glob("*.tests.yaml")))
+        elif path.exists():
+            files.append(path)
+        else:
+            raise Usage(f"no such file or folder: {name}")
+    if not files:
+        raise Usage("no test files (*.tests.yaml) found")
+    return files
+
+
+def run_test(args: argparse.Namespace) -> int:
+    """``dunning test``: run analyst test files and report rule coverage."""
+    results = run_test_files(analyst_test_files(args.paths), engine=args.engine)
+    out = sys.stdout
+    diagnostics = [d for r in results for d in r.diagnostics]
+    for diagnostic in diagnostics:
+        print(diagnostic, file=out)
+    tests = sum(len(r.outcomes) for r in results)
+    failed = sum(not o.passed for r in results for o in r.outcomes)
+    print(f"{tests} test(s), {failed} failed", file=out)
+    covered: dict[str, str] = {}
+    for result in results:
+        if result.procedure is not None:
+            total = len(result.procedure.obligations)
+            covered[result.procedure.path or str(result.path)] = (
+                f"coverage of {result.procedure.path}: {total - len(result.uncovered())}/{total} "
+                "obligations"
+            )
+        if result.policy is not None:
+            ir = result.policy.ir
+            total = sum(len(g) for g in ir.groups.values()) - len(ir.unreachable)
+            total += len(ir.agency.assignment)
+            line = f"coverage of {ir.files[0]}: {total - len(result.uncovered())}/{total} rules"
+            if ir.unreachable:
+                line += (
+                    f" (not counted, no valid case reaches: {', '.join(sorted(ir.unreachable))})"
+                )
+            if any(
+                r.policy is not None and r.policy.ir.files[0] == ir.files[0] and not r.complete
+                for r in results
+            ):
+                line += "; some tests could not run, so more rules may be reached"
+            covered[ir.files[0]] = line
+    for line in covered.values():
+        print(line, file=out)
+    uncovered = any(r.uncovered() for r in results)
+    if any(r.failed for r in results) or (args.strict and uncovered):
+        return EXIT_REJECTED
+    return EXIT_OK
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    """``dunning diff``: what would change between two policies over one book."""
+    if len(args.files) > 2:
+        raise Usage("dunning diff takes OLD [NEW] CASES")
+    new_path, cases = (args.old, args.files[0]) if len(args.files) == 1 else args.files
+    params = params_of(args.param)
+    if len(args.files) == 1 and not params:
+        raise Usage("give a second policy, or --param values for a what-if of the first")
+    old = load_policy(args.old, engine=args.engine)
+    new = load_policy(new_path, engine=args.engine, params=params or None)
+    moment = moment_of(args, old)
+    portfolio: Portfolio | None = args.overdue_customers
+    with contextlib.ExitStack() as opened:
+        # The output files are opened first: a path that cannot be written fails before the work.
+        report = opened.enter_context(Report(args))
+        out = opened.enter_context(open_output(args.changed)) if args.changed else None
+        given = opened.enter_context(open_binary(cases))
+        count = portfolio is None and bool(old.portfolio_rules or new.portfolio_rules)
+        stream = opened.enter_context(rereadable(given, count))
+        result = diff_policies(
+            old,
+            new,
+            numbered_cases(stream),
+            as_of=moment,
+            **_diff_figures(old, new, stream, moment, portfolio),
+        )
+        if out is not None:
+            for change in result.changes:
+                out.write(json.dumps(change.to_dict(), ensure_ascii=False) + "\n")
+        if args.format == "text":
+            result.render(report.text)
+            if out is not None:
+                print(f"{len(result.changes)} changed case(s) written to {args.changed}",
+                      file=report.text)  # fmt: skip
+        else:
+            report.write("diff", result.to_dict())
+    return EXIT_OK
+
+
+def _diff_figures(
+    old: Policy, new: Policy, stream: BinaryIO, moment: datetime, figure: Portfolio | None
+) -> dict[str, Portfolio | None]:
+    """The portfolio figures of a diff: the one given, or each policy's own count of the file.
+
+    Counted in a first pass over the file, which is then read again from the start.
+    """
+    if figure is not None:
+        return {"portfolio": figure, "new_portfolio": None}
+    counts: list[Portfolio | None] = []
+    for policy in (old, new):
+        if not policy.portfolio_rules:
+            counts.append(None)
+            continue
+        counts.append(batch_figure(policy, stream, moment))
+    return {"portfolio": counts[0], "new_portfolio": counts[1]}

@@ -1,0 +1,169 @@
+"""The lender's money: settle, reconcile and costs, and reading ledgers and claims."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import sys
+from pathlib import Path
+from typing import BinaryIO
+
+from ..agencies import load_agencies
+from ..batch import Numbered, lines
+from ..errors import CaseError, ConfigError
+from ..events import read_events
+from ..settlement.costs import cost_report
+from ..settlement.ledger import LedgerLine, read_ledger, read_ledger_table
+from ..settlement.reconcile import read_claim, read_claim_table, reconcile
+from ..settlement.statements import Settlement, settle
+from ..summary import render_costs, render_reconciliation, render_settlement
+from ..tabular import parse_columns
+from ..terms import load_terms
+from .common import (
+    EXIT_OK,
+    EXIT_REJECTED,
+    Usage,
+    cases_of,
+    checked,
+    open_binary,
+    params_of,
+)
+from .options import snapshot_day
+from .output import Report
+
+
+def table_kind(path: str, given: str | None) -> str:
+    """The format of a ledger or claim file: as given, else by its extension."""
+    if given is not None:
+        return given
+    suffix = Path(path).suffix.lower()
+    return {".csv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}.get(suffix, "jsonl")
+
+
+def ledger_lines(args: argparse.Namespace, stream: BinaryIO) -> Numbered[LedgerLine | CaseError]:
+    """The lines of a ledger (or a bank's payment file): JSON Lines, CSV or a workbook."""
+    kind = table_kind(args.ledger, args.ledger_format)
+    if kind == "jsonl":
+        return read_ledger(lines(stream))
+    columns = columns_of(args.ledger_column)
+    return read_ledger_table(
+        stream, columns=columns, kind=kind, encoding=args.encoding,  # type: ignore[arg-type]
+        name=args.ledger,
+    )  # fmt: skip
+
+
+def columns_of(pairs: list[str]) -> dict[str, str]:
+    """``FIELD=HEADER`` pairs: which column holds a field."""
+    try:
+        return parse_columns(pairs)
+    except ConfigError as exc:
+        raise Usage(str(exc)) from None
+
+
+def _settlement(args: argparse.Namespace) -> Settlement:
+    """Settle the command's inputs (the ledger read as a stream)."""
+    policy = load_terms(args.policy, params=params_of(args.param) or None)
+    agencies = load_agencies(args.agencies)
+    if args.agency is not None and args.agency not in agencies:
+        known = ", ".join(a.agency_id for a in agencies)
+        raise Usage(f"no agency {args.agency!r} in {args.agencies} ({known})")
+    with open_binary(args.events) as events, open_binary(args.ledger) as ledger:
+        return settle(
+            checked(ledger_lines(args, ledger)),
+            events=checked(read_events(lines(events))),
+            agencies=agencies,
+            policy=policy,
+            start=args.start,
+            end=args.end,
+            period=args.period,
+        )
+
+
+def run_settle(args: argparse.Namespace) -> int:
+    """``dunning settle``: commission statements from the ledger and the placements."""
+    with Report(args) as report, _settlement(args) as settlement:
+        agency = args.agency
+        if args.format == "json":  # streamed: a month's ledger lines need not fit in memory
+            settlement.write_json(report.text, agency_id=agency)
+        elif args.format == "jsonl":
+            settlement.write_jsonl(report.text)
+        else:
+            report.emit(
+                "settlement",
+                lambda: settlement.to_dict(agency_id=agency),
+                lambda out: render_settlement(settlement, out, agency_id=agency),
+                csv=lambda out: settlement.write_csv(out, agency_id=agency),
+            )
+        accounting = settlement.accounting
+        rejected = accounting.categories["rejected"].count + settlement.event_error_count
+        if rejected and args.format != "jsonl":
+            print(
+                f"dunning: {rejected} ledger or event lines rejected; "
+                "--format jsonl lists each with its reason",
+                file=sys.stderr,
+            )
+    return EXIT_REJECTED if rejected else EXIT_OK
+
+
+def run_reconcile(args: argparse.Namespace) -> int:
+    """``dunning reconcile``: an agency's claim against its statement."""
+    with Report(args) as report, _settlement(args) as settlement:
+        agency = load_agencies(args.agencies).get(args.agency)
+        assert agency is not None  # _settlement checked it
+        columns = {**agency.claim_columns, **columns_of(args.column)}
+        kind = table_kind(args.claim, args.claim_format)
+        with open_binary(args.claim) as stream:
+            claim = (
+                read_claim(lines(stream))
+                if kind == "jsonl"
+                else read_claim_table(stream, columns=columns, kind=kind,  # type: ignore[arg-type]
+                                      sheet=args.sheet, encoding=args.encoding, name=args.claim)
+            )  # fmt: skip
+            result = reconcile(settlement, checked(claim), agency_id=args.agency)
+        # --format csv: a row per line of either side, as before the other forms
+        table = functools.partial(render_reconciliation, result)
+        report.emit("reconciliation", result.to_dict, table, csv=result.write_csv)
+        rejected = settlement.accounting.categories["rejected"].count
+        rejected += settlement.event_error_count
+    if rejected:
+        print(f"dunning: {rejected} ledger or event lines rejected (dunning settle --format "
+              "jsonl lists them)", file=sys.stderr)  # fmt: skip
+    return EXIT_OK if result.agrees and not rejected else EXIT_REJECTED
+
+
+def run_costs(args: argparse.Namespace) -> int:
+    """``dunning costs``: what collection cost over a period."""
+    if args.start is None or args.end is None:
+        raise Usage("dunning costs measures a period: give --from and --to")
+    if len(args.snapshot) not in (0, 2):
+        raise Usage("roll rates need two --snapshot CASES.jsonl=YYYY-MM-DD, first the earlier")
+    policy = load_terms(args.policy, params=params_of(args.param) or None)
+    agencies = load_agencies(args.agencies)
+    with contextlib.ExitStack() as stack:
+        output = stack.enter_context(Report(args))
+        snapshots = None
+        if args.snapshot:
+            dated = []
+            for given in args.snapshot:
+                path, _, day = given.rpartition("=")
+                stream = stack.enter_context(open_binary(path))
+                dated.append((cases_of(stream), snapshot_day(day)))
+            snapshots = (dated[0], dated[1])
+        events = stack.enter_context(open_binary(args.events))
+        ledger = stack.enter_context(open_binary(args.ledger))
+        cases = stack.enter_context(open_binary(args.cases))
+        report = cost_report(
+            checked(cases_of(cases)),
+            ledger=checked(ledger_lines(args, ledger)),
+            events=checked(read_events(lines(events))),
+            agencies=agencies,
+            policy=policy,
+            start=args.start,
+            end=args.end,
+            snapshots=snapshots,
+        )
+        # --format csv: every figure, as before the other forms
+        table = functools.partial(render_costs, report)
+        output.emit("costs", report.to_dict, table, csv=report.write_csv)
+    return EXIT_REJECTED if report.cases_rejected else EXIT_OK

@@ -1,0 +1,90 @@
+"""``dunning place``: recall and allocate the cases the rules send to agencies; events out."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..agencies import load_agencies
+from ..batch import rereadable
+from ..errors import CaseError
+from ..placement.placer import Placer
+from ..portfolio import Portfolio
+from ..summary import PlacementSummary
+from .common import (
+    CTRL_C,
+    EXIT_OK,
+    EXIT_REJECTED,
+    batch_figure,
+    cases_of,
+    load_policy_of,
+    moment_of,
+    open_binary,
+    product_of,
+    read_placements,
+    reject,
+    run_of,
+)
+from .output import Report
+from .progress import progress
+
+
+def run_place(args: argparse.Namespace) -> int:
+    """``dunning place``: recall and allocate; placement events out."""
+    with Report(args) as report:
+        return _place(args, report)
+
+
+def _place(args: argparse.Namespace, report: Report) -> int:
+    policy = load_policy_of(args)
+    agencies = load_agencies(args.agencies)
+    placer = Placer(policy, agencies)
+    moment = moment_of(args, policy)
+    events = read_placements(args.placements)
+    summary = PlacementSummary(targets=placer.targets(args.performance))
+    portfolio: Portfolio | None = args.overdue_customers
+    jsonl = args.format == "jsonl"
+    count = portfolio is None and bool(policy.portfolio_rules)
+    with (
+        open_binary(args.cases) as given,
+        rereadable(given, count) as stream,
+        progress("placing", streaming=jsonl) as advance,
+    ):
+        if count:
+            portfolio = batch_figure(policy, stream, moment)
+        numbered = cases_of(stream)
+        run = placer.stream(
+            numbered,
+            as_of=moment,
+            events=events,
+            portfolio=portfolio,
+            performance=args.performance,
+        )
+        for error in run.event_errors:
+            summary.rejected += 1
+            reject(error, "placements", jsonl)
+        for result in run:
+            CTRL_C.check()
+            advance(1)
+            if isinstance(result, CaseError):
+                if args.skip_uncovered and result.problems[0].code == "product_not_covered":
+                    summary.skipped[product_of(numbered.last)] += 1
+                    continue
+                summary.rejected += 1
+                reject(result, "cases", jsonl)
+                continue
+            summary.add(result)
+            if jsonl:
+                for event in result.events:
+                    sys.stdout.write(event.model_dump_json() + "\n")
+        summary.capacity = run.capacity
+    title = (
+        f"Placements of policy {policy.name} {policy.version} with {agencies.path} "
+        f"as of {moment.isoformat()} (strategy: {policy.ir.placement.strategy})"
+    )
+    if args.format == "table":
+        summary.render(report.text, title=title)
+    elif args.format != "jsonl":
+        head = {**run_of(policy, moment), "strategy": policy.ir.placement.strategy}
+        report.write("placements", {**head, **summary.to_dict()})
+    return EXIT_REJECTED if summary.rejected else EXIT_OK
