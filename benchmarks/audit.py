@@ -49,8 +49,14 @@ def generate(path: Path, cases: int, seed: int, months: int = 12) -> int:
         add(f"{day}T10:30", "intake.completed", "A1", None, **_intake(str(day), cases))
         for n in range(cases):
             add(f"{day}T09:30", "case.received", "A1", n, batch_id=BATCH, bank="BENCH", line=n + 1)
-            add(f"{day}T11:00", "assignment.assigned", "L1", n, collector_id=f"C{n % 50}",
-                reason="new")  # fmt: skip
+            add(
+                f"{day}T11:00",
+                "assignment.assigned",
+                "L1",
+                n,
+                collector_id=f"C{n % 50}",
+                reason="new",
+            )
         worked = 0  # working days so far
         final = _last_day(months)
         while day <= final + timedelta(days=5):  # the last month's reports are filed after it
@@ -58,17 +64,45 @@ def generate(path: Path, cases: int, seed: int, months: int = 12) -> int:
                 _work_day(add, rng, day, worked, cases)
                 worked += 1
             if day.weekday() == 4 and day <= final:
-                add(f"{day}T18:00", "report.filed", "L1", None, kind="weekly",
-                    period_start=str(day - timedelta(days=4)), period_end=str(day),
-                    scope="phone", ref="r")  # fmt: skip
+                add(
+                    f"{day}T18:00",
+                    "report.filed",
+                    "L1",
+                    None,
+                    kind="weekly",
+                    period_start=str(day - timedelta(days=4)),
+                    period_end=str(day),
+                    scope="phone",
+                    ref="r",
+                )
             if day.day == 3 and day > date(YEAR, 1, 31):
                 month_end = day.replace(day=1) - timedelta(days=1)
-                period = {"period_start": str(month_end.replace(day=1)),
-                          "period_end": str(month_end)}  # fmt: skip
-                add(f"{day}T16:00", "report.filed", "S1", None, kind="monthly", scope="BENCH",
-                    ref="m", approved_by="M1", **period)  # fmt: skip
-                add(f"{day}T16:30", "reconciliation.filed", "A1", None, bank="BENCH",
-                    agrees=True, ours="0", theirs="0", **period)  # fmt: skip
+                period = {
+                    "period_start": str(month_end.replace(day=1)),
+                    "period_end": str(month_end),
+                }
+                add(
+                    f"{day}T16:00",
+                    "report.filed",
+                    "S1",
+                    None,
+                    kind="monthly",
+                    scope="BENCH",
+                    ref="m",
+                    approved_by="M1",
+                    **period,
+                )
+                add(
+                    f"{day}T16:30",
+                    "reconciliation.filed",
+                    "A1",
+                    None,
+                    bank="BENCH",
+                    agrees=True,
+                    ours="0",
+                    theirs="0",
+                    **period,
+                )
             for _, line in sorted(day_lines, key=lambda item: item[0]):
                 out.write(line + "\n")
                 count += 1
@@ -82,15 +116,32 @@ def _work_day(add: Any, rng: random.Random, day: date, worked: int, cases: int) 
     two-hundredth visited."""
     for n in range(worked % 10, cases, 10):
         minute = rng.randrange(60)
-        add(f"{day}T17:{minute % 30 + 10:02d}", "contact.recorded", f"C{n % 50}", n,
-            record_id=f"R{day}-{n}", contacted_at=f"{day}T10:{minute:02d}:00+08:00",
-            channel="call", party_id="borrower", outcome="connected")  # fmt: skip
+        add(
+            f"{day}T17:{minute % 30 + 10:02d}",
+            "contact.recorded",
+            f"C{n % 50}",
+            n,
+            record_id=f"R{day}-{n}",
+            contacted_at=f"{day}T10:{minute:02d}:00+08:00",
+            channel="call",
+            party_id="borrower",
+            outcome="connected",
+        )
     for n in range(day.toordinal() % 200, cases, 200):
         record = f"V{day}-{n}"
-        add(f"{day}T17:45", "contact.recorded", "F1", n, record_id=record,
-            contacted_at=f"{day}T14:00:00+08:00", channel="field_visit", party_id="borrower",
-            outcome="connected", recording_ref=f"rec/{record}.m4a",
-            recording_digest=ZERO)  # fmt: skip
+        add(
+            f"{day}T17:45",
+            "contact.recorded",
+            "F1",
+            n,
+            record_id=record,
+            contacted_at=f"{day}T14:00:00+08:00",
+            channel="field_visit",
+            party_id="borrower",
+            outcome="connected",
+            recording_ref=f"rec/{record}.m4a",
+            recording_digest=ZERO,
+        )
         review = day + timedelta(days=1 if day.weekday() < 4 else 3)
         add(f"{review}T10:00", "visit.reviewed", "S1", n, record_id=record, result="accepted")
 
@@ -103,13 +154,25 @@ def _last_day(months: int) -> date:
 
 def _intake(day: str, cases: int) -> dict[str, Any]:
     return {
-        "batch_id": BATCH, "bank": "BENCH", "source": "bench.jsonl", "source_digest": ZERO,
-        "received_at": f"{day}T09:30:00+08:00", "completed_at": f"{day}T10:30:00+08:00",
-        "target_minutes": 120, "elapsed_seconds": 3600, "late": False, "lines": cases,
-        "accepted": cases, "rejected": 0, "cases_digest": ZERO, "errors_digest": ZERO,
-        "backups": [{"name": "b1", "manifest": ZERO, "files": 4},
-                    {"name": "b2", "manifest": ZERO, "files": 4}],
-    }  # fmt: skip
+        "batch_id": BATCH,
+        "bank": "BENCH",
+        "source": "bench.jsonl",
+        "source_digest": ZERO,
+        "received_at": f"{day}T09:30:00+08:00",
+        "completed_at": f"{day}T10:30:00+08:00",
+        "target_minutes": 120,
+        "elapsed_seconds": 3600,
+        "late": False,
+        "lines": cases,
+        "accepted": cases,
+        "rejected": 0,
+        "cases_digest": ZERO,
+        "errors_digest": ZERO,
+        "backups": [
+            {"name": "b1", "manifest": ZERO, "files": 4},
+            {"name": "b2", "manifest": ZERO, "files": 4},
+        ],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,32 +192,58 @@ def main(argv: list[str] | None = None) -> int:
             log = Path(tmp) / f"events-{size}-{months}.jsonl"
             lines = generate(log, size, args.seed, months)
             last = _last_day(months)
-            seconds, peak, status = measured([
-                dunning, "audit", "--procedure", str(PROCEDURE), "--as-of",
-                f"{last + timedelta(days=20)}T09:00:00+08:00", "--from", f"{YEAR}-01-01",
-                "--to", str(last), "--format", "json", str(log),
-            ])  # fmt: skip
+            seconds, peak, status = measured(
+                [
+                    dunning,
+                    "audit",
+                    "--procedure",
+                    str(PROCEDURE),
+                    "--as-of",
+                    f"{last + timedelta(days=20)}T09:00:00+08:00",
+                    "--from",
+                    f"{YEAR}-01-01",
+                    "--to",
+                    str(last),
+                    "--format",
+                    "json",
+                    str(log),
+                ]
+            )
             if status not in (0, 1):
                 print(f"dunning audit failed with exit {status} on {size} cases", file=sys.stderr)
                 return 1
-            rows.append({
-                "cases": size, "months": months, "event_lines": lines,
-                "log_mb": round(log.stat().st_size / 2**20), "seconds": round(seconds, 1),
-                "lines_per_second": round(lines / seconds), "peak_rss_mb": round(peak / 1024),
-                "exit": status,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "cases": size,
+                    "months": months,
+                    "event_lines": lines,
+                    "log_mb": round(log.stat().st_size / 2**20),
+                    "seconds": round(seconds, 1),
+                    "lines_per_second": round(lines / seconds),
+                    "peak_rss_mb": round(peak / 1024),
+                    "exit": status,
+                }
+            )
     tenth, month, year = rows
     growth = year["peak_rss_mb"] / max(month["peak_rss_mb"], 1)
     per_case = (year["peak_rss_mb"] - tenth["peak_rss_mb"]) * 2**20 / (cases - cases // 10)
-    report = {"date": date.today().isoformat(), "results": rows, "peak_rss_growth": growth,
-              "bytes_per_open_case": round(per_case)}  # fmt: skip
+    report = {
+        "date": date.today().isoformat(),
+        "results": rows,
+        "peak_rss_growth": growth,
+        "bytes_per_open_case": round(per_case),
+    }
     print(f"dunning audit ({os.cpu_count()} CPUs)\n")
-    print(f"{'cases':>9}{'months':>8}{'event lines':>13}{'log MB':>8}{'seconds':>9}"
-          f"{'lines/s':>10}{'peak RSS MB':>13}")  # fmt: skip
+    print(
+        f"{'cases':>9}{'months':>8}{'event lines':>13}{'log MB':>8}{'seconds':>9}"
+        f"{'lines/s':>10}{'peak RSS MB':>13}"
+    )
     for row in rows:
-        print(f"{row['cases']:>9,}{row['months']:>8}{row['event_lines']:>13,}{row['log_mb']:>8}"
-              f"{row['seconds']:>9}{row['lines_per_second']:>10,}"
-              f"{row['peak_rss_mb']:>13}")  # fmt: skip
+        print(
+            f"{row['cases']:>9,}{row['months']:>8}{row['event_lines']:>13,}{row['log_mb']:>8}"
+            f"{row['seconds']:>9}{row['lines_per_second']:>10,}"
+            f"{row['peak_rss_mb']:>13}"
+        )
     longer = year["event_lines"] / month["event_lines"]
     print(
         f"\npeak memory × {growth:.2f} for a log × {longer:.1f} of the same cases; "

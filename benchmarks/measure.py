@@ -25,9 +25,11 @@ def measured(command: list[str]) -> tuple[float, int, int]:
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", _MEASURE, *command],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
+    )
     elapsed = time.perf_counter() - started
     *_, last = done.stdout.splitlines() or ["0 1"]
     peak, status = (int(x) for x in last.split())

@@ -68,8 +68,10 @@ def render_all(data: dict[str, Any]) -> dict[str, float]:
     timed("csv", lambda: write_csv(build_document("decisions", data), io.StringIO()))
     english, chinese = locale("en"), locale("zh-CN")
     timed("xlsx", lambda: write_xlsx(build_document("decisions", data), io.BytesIO(), english))
-    timed("html (first: imports matplotlib)",
-          lambda: render_html(build_document("decisions", data), english))  # fmt: skip
+    timed(
+        "html (first: imports matplotlib)",
+        lambda: render_html(build_document("decisions", data), english),
+    )
     timed("html zh-CN", lambda: render_html(build_document("decisions", data), chinese))
     return seconds
 
@@ -79,11 +81,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         cases, summary = Path(work) / "cases.jsonl", Path(work) / "summary.json"
         generate(cases, args.cases, args.seed)
         started = time.perf_counter()
-        status = dunning([
-            "decide", "--policy", str(ROOT / "rules" / "lender.yaml"), "--as-of", AS_OF,
-            "--overdue-customers", str(OVERDUE_CUSTOMERS), "--skip-uncovered", "--format", "json",
-            "--out", str(summary), str(cases),
-        ])  # fmt: skip
+        status = dunning(
+            [
+                "decide",
+                "--policy",
+                str(ROOT / "rules" / "lender.yaml"),
+                "--as-of",
+                AS_OF,
+                "--overdue-customers",
+                str(OVERDUE_CUSTOMERS),
+                "--skip-uncovered",
+                "--format",
+                "json",
+                "--out",
+                str(summary),
+                str(cases),
+            ]
+        )
         deciding = time.perf_counter() - started
         assert status in (0, 1), status
         data = json.loads(summary.read_text(encoding="utf-8"))
@@ -117,13 +131,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.cases = 5_000
     report = run(args)
-    print(f"deciding {report['cases_decided']:,} cases: {report['decide_seconds']:.1f} s "
-          f"(a million: {report['decide_million_seconds']:.1f} s)")  # fmt: skip
+    print(
+        f"deciding {report['cases_decided']:,} cases: {report['decide_seconds']:.1f} s "
+        f"(a million: {report['decide_million_seconds']:.1f} s)"
+    )
     for name, seconds in report["render_seconds"].items():
         print(f"  render {name:<36}{seconds:>9.3f} s")
-    print(f"rendering every form for {report['scaled_to']:,} decisions: "
-          f"{report['render_total_seconds']:.2f} s = {report['ratio']:.4f} × deciding them "
-          "(goal < 0.1)")  # fmt: skip
+    print(
+        f"rendering every form for {report['scaled_to']:,} decisions: "
+        f"{report['render_total_seconds']:.2f} s = {report['ratio']:.4f} × deciding them "
+        "(goal < 0.1)"
+    )
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return 0

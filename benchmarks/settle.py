@@ -53,10 +53,19 @@ def generate(folder: Path, cases: int, seed: int) -> tuple[Path, Path, int]:
                         ("placed", placed, terms),
                         ("recalled", placed + timedelta(days=90), {}),
                     ):
-                        record = {"type": f"placement.{kind}", "at": f"{on}T08:00:00+08:00",
-                                  "case_id": case, "payload": {"placement_id": pid,
-                                  "agency_id": agency, "loan_id": loan, "day": str(on),
-                                  "reason": "bench", **extra}}  # fmt: skip
+                        record = {
+                            "type": f"placement.{kind}",
+                            "at": f"{on}T08:00:00+08:00",
+                            "case_id": case,
+                            "payload": {
+                                "placement_id": pid,
+                                "agency_id": agency,
+                                "loan_id": loan,
+                                "day": str(on),
+                                "reason": "bench",
+                                **extra,
+                            },
+                        }
                         events.write(json.dumps(record) + "\n")
                     day = placed + timedelta(days=100)
             for p in range(rng.choice((1, 2, 2, 3))):
@@ -64,14 +73,25 @@ def generate(folder: Path, cases: int, seed: int) -> tuple[Path, Path, int]:
                 amount = f"{rng.randrange(100, 500_000) / 100:.2f}"
                 reference = f"P{n:08d}{p}"
                 key = {"loan_id": loan} if rng.random() < 0.1 else {"case_id": case}
-                ledger.write(json.dumps({"reference": reference, **key, "date": str(on),
-                                         "amount": amount}) + "\n")  # fmt: skip
+                ledger.write(
+                    json.dumps({"reference": reference, **key, "date": str(on), "amount": amount})
+                    + "\n"
+                )
                 lines += 1
                 if rng.random() < 0.01:
                     later = on + timedelta(days=rng.randrange(1, 30))
-                    ledger.write(json.dumps({"reference": "R" + reference, **key,
-                                             "date": str(later), "amount": amount,
-                                             "reverses": reference}) + "\n")  # fmt: skip
+                    ledger.write(
+                        json.dumps(
+                            {
+                                "reference": "R" + reference,
+                                **key,
+                                "date": str(later),
+                                "amount": amount,
+                                "reverses": reference,
+                            }
+                        )
+                        + "\n"
+                    )
                     lines += 1
     return events_path, ledger_path, lines
 
@@ -79,9 +99,19 @@ def generate(folder: Path, cases: int, seed: int) -> tuple[Path, Path, int]:
 def settle_measured(events: Path, ledger: Path) -> tuple[float, int, int]:
     """Run ``dunning settle`` in its own process: wall seconds, peak RSS in KiB, exit code."""
     dunning = str(Path(sys.executable).parent / "dunning")
-    command = [dunning, "settle", "--policy", str(ROOT / "rules" / "lender.yaml"),
-               "--agencies", str(ROOT / "rules" / "agencies.yaml"), "--events", str(events),
-               "--format", "csv", str(ledger)]  # fmt: skip
+    command = [
+        dunning,
+        "settle",
+        "--policy",
+        str(ROOT / "rules" / "lender.yaml"),
+        "--agencies",
+        str(ROOT / "rules" / "agencies.yaml"),
+        "--events",
+        str(events),
+        "--format",
+        "csv",
+        str(ledger),
+    ]
     return measured(command)
 
 
@@ -103,23 +133,31 @@ def main(argv: list[str] | None = None) -> int:
             if status != 0:
                 print(f"dunning settle failed with exit {status} on {size} cases", file=sys.stderr)
                 return 1
-            rows.append({
-                "cases": size, "ledger_lines": lines,
-                "ledger_mb": round(ledger.stat().st_size / 2**20),
-                "events_mb": round(events.stat().st_size / 2**20),
-                "seconds": round(seconds, 1), "lines_per_second": round(lines / seconds),
-                "peak_rss_mb": round(peak_kib / 1024),
-            })  # fmt: skip
+            rows.append(
+                {
+                    "cases": size,
+                    "ledger_lines": lines,
+                    "ledger_mb": round(ledger.stat().st_size / 2**20),
+                    "events_mb": round(events.stat().st_size / 2**20),
+                    "seconds": round(seconds, 1),
+                    "lines_per_second": round(lines / seconds),
+                    "peak_rss_mb": round(peak_kib / 1024),
+                }
+            )
     small, large = rows
     growth = large["peak_rss_mb"] / max(small["peak_rss_mb"], 1)
     report = {"date": date.today().isoformat(), "results": rows, "peak_rss_growth": growth}
     print(f"dunning settle --format csv, a year of payments ({os.cpu_count()} CPUs)\n")
-    print(f"{'cases':>10}{'ledger lines':>14}{'ledger MB':>11}{'seconds':>9}{'lines/s':>10}"
-          f"{'peak RSS MB':>13}")  # fmt: skip
+    print(
+        f"{'cases':>10}{'ledger lines':>14}{'ledger MB':>11}{'seconds':>9}{'lines/s':>10}"
+        f"{'peak RSS MB':>13}"
+    )
     for row in rows:
-        print(f"{row['cases']:>10,}{row['ledger_lines']:>14,}{row['ledger_mb']:>11}"
-              f"{row['seconds']:>9}{row['lines_per_second']:>10,}"
-              f"{row['peak_rss_mb']:>13}")  # fmt: skip
+        print(
+            f"{row['cases']:>10,}{row['ledger_lines']:>14,}{row['ledger_mb']:>11}"
+            f"{row['seconds']:>9}{row['lines_per_second']:>10,}"
+            f"{row['peak_rss_mb']:>13}"
+        )
     longer = large["ledger_lines"] / small["ledger_lines"]
     print(f"\npeak memory × {growth:.2f} for a ledger × {longer:.1f}")
     if args.out:

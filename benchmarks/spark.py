@@ -63,9 +63,16 @@ def main(argv: list[str] | None = None) -> int:
         data = Path(tmp) / "portfolio.jsonl"
         generate(data, cases, args.seed)
         command = [
-            str(Path(sys.executable).parent / "dunning"), "decide", "--policy", str(POLICY),
-            "--as-of", AS_OF, "--jobs", "2", str(data),
-        ]  # fmt: skip
+            str(Path(sys.executable).parent / "dunning"),
+            "decide",
+            "--policy",
+            str(POLICY),
+            "--as-of",
+            AS_OF,
+            "--jobs",
+            "2",
+            str(data),
+        ]
         runs = [measured(command) for _ in range(ROUNDS)]
         if any(status not in (0, 1) for _, _, status in runs):
             print("dunning decide failed", file=sys.stderr)
@@ -92,10 +99,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  place, figure given (no goal)           {report['place_seconds']:8.1f} s")
     print(f"\n  two Spark passes / --jobs 2: {report['two_passes_over_cli']:.2f} (goal <= 1.3)")
     print(f"  counting / deciding:        {report['overdue_over_decide']:.2f} (goal <= 0.25)")
-    print(f"  driver peak RSS: {report['driver_peak_rss_mb']} MB (Python), "
-          f"{report['driver_growth_mb']} MB more while deciding; "
-          f"JVM {report['driver_jvm_peak_rss_mb']} MB, "
-          f"{report['driver_jvm_growth_mb']} MB more")  # fmt: skip
+    print(
+        f"  driver peak RSS: {report['driver_peak_rss_mb']} MB (Python), "
+        f"{report['driver_growth_mb']} MB more while deciding; "
+        f"JVM {report['driver_jvm_peak_rss_mb']} MB, "
+        f"{report['driver_jvm_growth_mb']} MB more"
+    )
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return 0
@@ -151,13 +160,17 @@ def _spark(data: Path, cases: int) -> dict[str, Any]:
         placing = min(placing, time.perf_counter() - started)
     spark.stop()
     return {
-        "session_seconds": round(session, 2), "workers_seconds": round(warming, 2),
+        "session_seconds": round(session, 2),
+        "workers_seconds": round(warming, 2),
         "overdue_seconds": round(counting, 2),
-        "decide_seconds": round(deciding, 2), "overdue_customers": figure,
+        "decide_seconds": round(deciding, 2),
+        "overdue_customers": figure,
         "place_seconds": round(placing, 2),
-        "driver_peak_rss_mb": peak, "driver_growth_mb": peak - before,
-        "driver_jvm_peak_rss_mb": jvm_peak, "driver_jvm_growth_mb": jvm_peak - jvm_before,
-    }  # fmt: skip
+        "driver_peak_rss_mb": peak,
+        "driver_growth_mb": peak - before,
+        "driver_jvm_peak_rss_mb": jvm_peak,
+        "driver_jvm_growth_mb": jvm_peak - jvm_before,
+    }
 
 
 def _jvm_peak_mb(pid: int) -> int:

@@ -43,8 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     book = dunning.Portfolio(500)
     generator = Generator(7)
     lines = [json.dumps(generator.case(n), ensure_ascii=False) for n in range(1, args.cases + 1)]
-    lines = [line for line in lines if Case.model_validate_json(line).loan.product.value in
-             policy.ir.products]  # fmt: skip
+    lines = [
+        line
+        for line in lines
+        if Case.model_validate_json(line).loan.product.value in policy.ir.products
+    ]
     engine = CompiledEngine(policy.ir, policy.digest)
     unguarded = dunning.loads_policy(_without_guards(policy.text), name="lender-unguarded")
 

@@ -54,10 +54,27 @@ ASSIGNED = datetime(2026, 11, 2, 11, 0, tzinfo=CST)
 DEPARTURE = datetime(2026, 11, 16, 9, 0, tzinfo=CST)
 MONTH_END = date(2026, 11, 30)
 HEADERS = [
-    "案件编号", "卡号", "姓名", "手机", "地址", "语言", "紧急联系人", "紧急联系人电话", "逾期天数",
-    "逾期本金", "逾期利息", "违约金", "透支本金", "开卡日期", "年利率", "信用额度", "账单金额",
-    "最低还款额", "账单日", "到期还款日",
-]  # fmt: skip
+    "案件编号",
+    "卡号",
+    "姓名",
+    "手机",
+    "地址",
+    "语言",
+    "紧急联系人",
+    "紧急联系人电话",
+    "逾期天数",
+    "逾期本金",
+    "逾期利息",
+    "违约金",
+    "透支本金",
+    "开卡日期",
+    "年利率",
+    "信用额度",
+    "账单金额",
+    "最低还款额",
+    "账单日",
+    "到期还款日",
+]
 SURNAMES = "王李张刘陈杨黄赵周吴徐孙马朱胡郭何林罗高"
 REASONS = ["job_loss", "forgot", "over_indebted", "business_downturn", "illness"]
 ATTITUDES = ["cooperative", "willing_but_unable", "evasive"]
@@ -83,17 +100,30 @@ def bank_file(rng: random.Random) -> bytes:
         penalty = (minimum * Decimal("0.05")).quantize(Decimal("0.01"))  # 5 % of the minimum
         name = rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(["", *GIVEN])
         statement = date(2026, 10, 5) - timedelta(days=30 * (months - 1))
-        rows.append([
-            f"SH-{n:04d}", f"6222{rng.randrange(10**11, 10**12)}", name,
-            f"+86 13{rng.randrange(10**8, 10**9)}",
-            f"上海市{rng.choice(STREETS)}{rng.randrange(1, 999)}号",
-            "yue" if n % 9 == 0 else "zh-CN",
-            rng.choice(SURNAMES) + rng.choice(GIVEN), f"+86 15{rng.randrange(10**8, 10**9)}",
-            str(dpd), f"{overdue_principal:,.2f}", f"{interest}", f"{penalty}",
-            f"{balance:,.2f}", f"{2020 + n % 5}/{1 + n % 12}/{1 + n % 27}", "18%",
-            f"{limit:,.2f}", f"{balance:,.2f}", f"{minimum}",
-            statement.strftime("%Y年%m月%d日"), (statement + timedelta(days=20)).isoformat(),
-        ])  # fmt: skip
+        rows.append(
+            [
+                f"SH-{n:04d}",
+                f"6222{rng.randrange(10**11, 10**12)}",
+                name,
+                f"+86 13{rng.randrange(10**8, 10**9)}",
+                f"上海市{rng.choice(STREETS)}{rng.randrange(1, 999)}号",
+                "yue" if n % 9 == 0 else "zh-CN",
+                rng.choice(SURNAMES) + rng.choice(GIVEN),
+                f"+86 15{rng.randrange(10**8, 10**9)}",
+                str(dpd),
+                f"{overdue_principal:,.2f}",
+                f"{interest}",
+                f"{penalty}",
+                f"{balance:,.2f}",
+                f"{2020 + n % 5}/{1 + n % 12}/{1 + n % 27}",
+                "18%",
+                f"{limit:,.2f}",
+                f"{balance:,.2f}",
+                f"{minimum}",
+                statement.strftime("%Y年%m月%d日"),
+                (statement + timedelta(days=20)).isoformat(),
+            ]
+        )
     bad_dpd = list(rows[3])
     bad_dpd[0], bad_dpd[8] = "SH-0038", "abc"
     bad_minimum = list(rows[4])
@@ -111,8 +141,13 @@ def bank_file(rng: random.Random) -> bytes:
 
 def event(type_: str, at: datetime, actor: str, case_id: str | None, **payload: Any) -> str:
     """One event line, validated by the contract and written as the library writes it."""
-    raw = {"type": type_, "at": at.isoformat(), "actor": actor, "case_id": case_id,
-           "payload": payload}  # fmt: skip
+    raw = {
+        "type": type_,
+        "at": at.isoformat(),
+        "actor": actor,
+        "case_id": case_id,
+        "payload": payload,
+    }
     return parse_event(json.dumps(raw, ensure_ascii=False)).model_dump_json()
 
 
@@ -140,8 +175,12 @@ def work(month: Month, cases: dict[str, dict[str, Any]], holder: dict[str, str])
     # One special procedure per collector's first case: C1's suspension is still waiting for the
     # supervisor when C1 leaves; L1 asks for more instalments than the bank allows (refused).
     firsts = {who: min(c for c, h in holder.items() if h == who) for who in set(holder.values())}
-    special = {firsts["C1"]: "suspension", firsts["C2"]: "instalment_plan",
-               firsts["F1"]: "waiver", firsts["L1"]: "instalment_plan"}  # fmt: skip
+    special = {
+        firsts["C1"]: "suspension",
+        firsts["C2"]: "instalment_plan",
+        firsts["F1"]: "waiver",
+        firsts["L1"]: "instalment_plan",
+    }
     requests = 0
     contacted_ever: set[str] = set()
     for day in WORKING:
@@ -165,8 +204,9 @@ def work(month: Month, cases: dict[str, dict[str, Any]], holder: dict[str, str])
             case = cases[case_id]
             dpd = int(case["delinquency"]["dpd"]) + (day - RECEIVED.date()).days
             visit = who == "F1"
-            contacted = datetime(day.year, day.month, day.day, rng.randrange(9, 17),
-                                 rng.randrange(60), tzinfo=CST)  # fmt: skip
+            contacted = datetime(
+                day.year, day.month, day.day, rng.randrange(9, 17), rng.randrange(60), tzinfo=CST
+            )
             outcome = rng.choice(["connected", "no_answer", "connected", "promised", "busy"])
             payload: dict[str, Any] = {
                 "record_id": month.record_id(),
@@ -192,8 +232,16 @@ def work(month: Month, cases: dict[str, dict[str, Any]], holder: dict[str, str])
             month.add(event("contact.recorded", recorded, who, case_id, **payload))
             if visit:  # the supervisor reviews the visit's record and recording
                 review = recorded + timedelta(days=1 if day.weekday() < 4 else 3)
-                month.add(event("visit.reviewed", review.replace(hour=10), "S1", case_id,
-                                record_id=payload["record_id"], result="accepted"))  # fmt: skip
+                month.add(
+                    event(
+                        "visit.reviewed",
+                        review.replace(hour=10),
+                        "S1",
+                        case_id,
+                        record_id=payload["record_id"],
+                        result="accepted",
+                    )
+                )
             kind = special.pop(case_id, None)
             if kind is not None and payload["outcome"] in ("connected", "promised"):
                 requests += 1
@@ -207,34 +255,77 @@ def work(month: Month, cases: dict[str, dict[str, Any]], holder: dict[str, str])
                 else:
                     terms["until"] = (day + timedelta(days=60)).isoformat()
                 asked = recorded + timedelta(minutes=5)
-                month.add(event("approval.requested", asked, who, case_id,
-                                reason="持卡人申请（见当日记录）", **terms))  # fmt: skip
+                month.add(
+                    event(
+                        "approval.requested",
+                        asked,
+                        who,
+                        case_id,
+                        reason="持卡人申请（见当日记录）",
+                        **terms,
+                    )
+                )
                 if kind == "suspension" and holder[case_id] == "C1":
                     continue  # still waiting for the supervisor when C1 leaves
                 decided = asked + timedelta(days=1)
                 refusal = (
-                    "超过银行分期上限（60期）" if terms.get("instalments", 0) > 60
-                    else "未满足减免条件（逾期未满180天）" if kind == "waiver" and dpd < 181
+                    "超过银行分期上限（60期）"
+                    if terms.get("instalments", 0) > 60
+                    else "未满足减免条件（逾期未满180天）"
+                    if kind == "waiver" and dpd < 181
                     else None
-                )  # fmt: skip
+                )
                 if refusal is not None:
-                    month.add(event("approval.refused", decided.replace(hour=11), "S1", case_id,
-                                    reason=refusal, **terms))  # fmt: skip
+                    month.add(
+                        event(
+                            "approval.refused",
+                            decided.replace(hour=11),
+                            "S1",
+                            case_id,
+                            reason=refusal,
+                            **terms,
+                        )
+                    )
                     continue
-                month.add(event("approval.granted", decided.replace(hour=11), "S1", case_id,
-                                **terms))  # fmt: skip
+                month.add(
+                    event("approval.granted", decided.replace(hour=11), "S1", case_id, **terms)
+                )
                 started = decided.replace(hour=15)
-                month.add(event("procedure.started", started, "A1", case_id,
-                                filed_ref=f"档案/{request_id}", **terms))  # fmt: skip
+                month.add(
+                    event(
+                        "procedure.started",
+                        started,
+                        "A1",
+                        case_id,
+                        filed_ref=f"档案/{request_id}",
+                        **terms,
+                    )
+                )
                 if kind == "waiver":
-                    month.add(event("procedure.ended", started + timedelta(days=7), "A1",
-                                    case_id, filed_ref=f"档案/{request_id}", outcome="completed",
-                                    **terms))  # fmt: skip
+                    month.add(
+                        event(
+                            "procedure.ended",
+                            started + timedelta(days=7),
+                            "A1",
+                            case_id,
+                            filed_ref=f"档案/{request_id}",
+                            outcome="completed",
+                            **terms,
+                        )
+                    )
             if payload["outcome"] == "promised" and rng.random() < 0.3 and dpd < 60:
                 closed.add(case_id)
                 paid = end_of_day + timedelta(days=3, hours=1)
-                month.add(event("case.closed", paid, "A1", case_id, reason="paid",
-                                note="银行回款通知：已结清"))  # fmt: skip
+                month.add(
+                    event(
+                        "case.closed",
+                        paid,
+                        "A1",
+                        case_id,
+                        reason="paid",
+                        note="银行回款通知：已结清",
+                    )
+                )
 
 
 def reports(month: Month) -> None:
@@ -242,13 +333,34 @@ def reports(month: Month) -> None:
     for friday in (d for d in WORKING if d.weekday() == 4):
         monday = friday - timedelta(days=4)
         at = datetime(friday.year, friday.month, friday.day, 18, 0, tzinfo=CST)
-        month.add(event("report.filed", at, "L1", None, kind="weekly",
-                        period_start=monday.isoformat(), period_end=friday.isoformat(),
-                        scope="phone", ref=f"报表/周报-{friday.isoformat()}.xlsx"))  # fmt: skip
+        month.add(
+            event(
+                "report.filed",
+                at,
+                "L1",
+                None,
+                kind="weekly",
+                period_start=monday.isoformat(),
+                period_end=friday.isoformat(),
+                scope="phone",
+                ref=f"报表/周报-{friday.isoformat()}.xlsx",
+            )
+        )
     at = datetime(2026, 12, 3, 16, 0, tzinfo=CST)
-    month.add(event("report.filed", at, "S1", None, kind="monthly", period_start="2026-11-01",
-                    period_end="2026-11-30", scope=BANK, ref="报表/月报-2026-11.xlsx",
-                    approved_by="M1"))  # fmt: skip
+    month.add(
+        event(
+            "report.filed",
+            at,
+            "S1",
+            None,
+            kind="monthly",
+            period_start="2026-11-01",
+            period_end="2026-11-30",
+            scope=BANK,
+            ref="报表/月报-2026-11.xlsx",
+            approved_by="M1",
+        )
+    )
 
 
 def generate(out: Path, seed: int) -> None:
@@ -266,10 +378,16 @@ def generate(out: Path, seed: int) -> None:
     try:
         os.chdir(work_dir)  # relative backup names in the intake event
         taken = intake(
-            source, bank=BANK, received_at=RECEIVED, store="store",
-            backups=["backup-branch", "backup-head-office"], columns=layout.columns,
-            defaults=layout.defaults, actor="A1", clock=lambda: TAKEN_IN,
-        )  # fmt: skip
+            source,
+            bank=BANK,
+            received_at=RECEIVED,
+            store="store",
+            backups=["backup-branch", "backup-head-office"],
+            columns=layout.columns,
+            defaults=layout.defaults,
+            actor="A1",
+            clock=lambda: TAKEN_IN,
+        )
         events = taken.events_file.read_text(encoding="utf-8").splitlines()
         shutil.copyfile(taken.cases_file, out / "cases.jsonl")
     finally:
@@ -278,8 +396,9 @@ def generate(out: Path, seed: int) -> None:
     for line in events:
         month.add(line)
     case_lines = (out / "cases.jsonl").read_text(encoding="utf-8").splitlines()
-    run = assign(case_lines, policy=policy, collectors=collectors, events=events,
-                 as_of=ASSIGNED, actor="L1")  # fmt: skip
+    run = assign(
+        case_lines, policy=policy, collectors=collectors, events=events, as_of=ASSIGNED, actor="L1"
+    )
     for e in run.events:
         month.add(e.model_dump_json())
     holder = {e.case_id: e.payload.collector_id or "" for e in run.events}
@@ -287,8 +406,16 @@ def generate(out: Path, seed: int) -> None:
     work(month, cases, holder)
     reports(month)
     before = [line for at, _, line in sorted(month.lines) if at < DEPARTURE]
-    moved = handover(departing="C1", to=["C2", "L1"], collectors=collectors, events=before,
-                     as_of=DEPARTURE, policy=policy, cases=case_lines, actor="L1")  # fmt: skip
+    moved = handover(
+        departing="C1",
+        to=["C2", "L1"],
+        collectors=collectors,
+        events=before,
+        as_of=DEPARTURE,
+        policy=policy,
+        cases=case_lines,
+        actor="L1",
+    )
     for e in moved.events:
         month.add(e.model_dump_json())
     sheets = out / "handover-C1"
@@ -297,10 +424,20 @@ def generate(out: Path, seed: int) -> None:
     # After the departure C2 and L1 work C1's former cases: a call each on the 17th.
     for e in moved.events:
         recorded = datetime(2026, 11, 17, 17, 40, tzinfo=CST)
-        month.add(event("contact.recorded", recorded, e.payload.to_collector, e.case_id,
-                        record_id=month.record_id(), contacted_at="2026-11-17T10:00:00+08:00",
-                        channel="call", party_id="borrower", outcome="connected",
-                        note="接手后首次联系"))  # fmt: skip
+        month.add(
+            event(
+                "contact.recorded",
+                recorded,
+                e.payload.to_collector,
+                e.case_id,
+                record_id=month.record_id(),
+                contacted_at="2026-11-17T10:00:00+08:00",
+                channel="call",
+                party_id="borrower",
+                outcome="connected",
+                note="接手后首次联系",
+            )
+        )
     text = "".join(line + "\n" for _, _, line in sorted(month.lines))
     paid = payments(text, cases, random.Random(seed + 1))
     (out / "payments.csv").write_text(paid, encoding="utf-8")
@@ -308,12 +445,25 @@ def generate(out: Path, seed: int) -> None:
     rate = load_procedure(ROOT / "rules" / "agency_procedure.yaml").banks[BANK].commission_rate
     commission = sum(
         round_money(Decimal(row["amount"]) * rate) * (-1 if row["reverses"] else 1)
-        for row in csv.DictReader(io.StringIO(paid)) if row["case_id"] in cases
-    )  # fmt: skip
+        for row in csv.DictReader(io.StringIO(paid))
+        if row["case_id"] in cases
+    )
     at = datetime(2026, 12, 5, 15, 0, tzinfo=CST)
-    month.add(event("reconciliation.filed", at, "A1", None, bank=BANK, period_start="2026-11-01",
-                    period_end="2026-11-30", agrees=True, ours=str(commission),
-                    theirs=str(commission), ref="对账/2026-11.xlsx"))  # fmt: skip
+    month.add(
+        event(
+            "reconciliation.filed",
+            at,
+            "A1",
+            None,
+            bank=BANK,
+            period_start="2026-11-01",
+            period_end="2026-11-30",
+            agrees=True,
+            ours=str(commission),
+            theirs=str(commission),
+            ref="对账/2026-11.xlsx",
+        )
+    )
     text = "".join(line + "\n" for _, _, line in sorted(month.lines))
     (out / "events.jsonl").write_text(text, encoding="utf-8")
 
@@ -327,13 +477,15 @@ def payments(log: str, cases: dict[str, dict[str, Any]], rng: random.Random) -> 
     """
     rows: list[tuple[str, str, str, str]] = []  # date, case, amount, note
     events = [json.loads(line) for line in log.splitlines()]
-    closed = {e["case_id"]: date.fromisoformat(e["at"][:10]) for e in events
-              if e["type"] == "case.closed"}  # fmt: skip
+    closed = {
+        e["case_id"]: date.fromisoformat(e["at"][:10]) for e in events if e["type"] == "case.closed"
+    }
     for e in events:
         if e["type"] == "case.closed":
             day = (datetime.fromisoformat(e["at"]) - timedelta(days=1)).date().isoformat()
-            rows.append((day, e["case_id"], cases[e["case_id"]]["card"]["statement_balance"],
-                         "全额还款"))  # fmt: skip
+            rows.append(
+                (day, e["case_id"], cases[e["case_id"]]["card"]["statement_balance"], "全额还款")
+            )
         elif e["type"] == "contact.recorded" and e["payload"].get("promise_amount"):
             p = e["payload"]
             due = date.fromisoformat(p["promise_due"])

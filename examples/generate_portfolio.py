@@ -318,9 +318,12 @@ def placement_events(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
             }
         )
     held = next(
-        c for c in cases if c["placement"] is None and c["loan"]["product"] == "consumer_finance"
+        c
+        for c in cases
+        if c["placement"] is None
+        and c["loan"]["product"] == "consumer_finance"
         and not any(x.get("agency_id") for x in c["contacts"])
-    )  # fmt: skip
+    )
     pid = f"{held['case_id']}/AG-02/2026-08-03"
     for kind, day, extra in (
         ("proposed", "2026-08-03", {"reason": "outsourced"}),

@@ -77,9 +77,20 @@ def history(
         dpd = (placed - overdue_since).days
         owed = assess(case, placed).total_due
         events.append(event("proposed", case, pid, agency, day, reason="outsourced"))
-        events.append(event("placed", case, pid, agency, placed, reason="notice_lead_time_passed",
-                            commission_rate=rate_for(dpd), dpd=dpd, total_due=f"{owed:.2f}",
-                            term_ends=(placed + timedelta(days=90)).isoformat()))  # fmt: skip
+        events.append(
+            event(
+                "placed",
+                case,
+                pid,
+                agency,
+                placed,
+                reason="notice_lead_time_passed",
+                commission_rate=rate_for(dpd),
+                dpd=dpd,
+                total_due=f"{owed:.2f}",
+                term_ends=(placed + timedelta(days=90)).isoformat(),
+            )
+        )
         fate = rng.random()
         if fate < 0.35 or placed + timedelta(days=90) > END:
             held.append((placed, None))
@@ -105,8 +116,10 @@ def payments(
     days: list[date] = []
     for placed, ended in held:
         last = ended or END
-        days += [placed + timedelta(days=rng.randrange(0, (last - placed).days + 1))
-                 for _ in range(rng.randrange(1, 4))]  # fmt: skip
+        days += [
+            placed + timedelta(days=rng.randrange(0, (last - placed).days + 1))
+            for _ in range(rng.randrange(1, 4))
+        ]
         if ended is not None and rng.random() < 0.4:  # just after: within the grace, or not
             days.append(min(ended + timedelta(days=rng.choice([3, 10, 15, 16, 40])), END))
     if held and rng.random() < 0.3:
@@ -146,8 +159,14 @@ def generate(portfolio: Path, seed: int) -> dict[str, str]:
                 days=rng.randrange(0, max(1, (END - overdue_since).days))
             )
             amount = Decimal(rng.randrange(100, 3000))
-            ledger.append({"reference": "", "case_id": case["case_id"], "date": day.isoformat(),
-                           "amount": f"{amount:.2f}"})  # fmt: skip
+            ledger.append(
+                {
+                    "reference": "",
+                    "case_id": case["case_id"],
+                    "date": day.isoformat(),
+                    "amount": f"{amount:.2f}",
+                }
+            )
     ledger.sort(key=lambda line: (line["date"], line.get("case_id", line.get("loan_id"))))
     for number, line in enumerate(ledger, start=1):
         line["reference"] = f"BK{line['date'].replace('-', '')}{number:05d}"
@@ -156,10 +175,16 @@ def generate(portfolio: Path, seed: int) -> dict[str, str]:
     for original, delay, share in ((by_case[5], 1, Decimal(1)), (by_case[-40], 31, Decimal("0.5"))):
         day = date.fromisoformat(original["date"]) + timedelta(days=delay)
         amount = (Decimal(original["amount"]) * share).quantize(Decimal("0.01"))
-        ledger.append({"reference": f"RV{original['reference'][2:]}",
-                       "case_id": original["case_id"], "date": day.isoformat(),
-                       "amount": f"{amount:.2f}",
-                       "reverses": original["reference"], "note": "退票"})  # fmt: skip
+        ledger.append(
+            {
+                "reference": f"RV{original['reference'][2:]}",
+                "case_id": original["case_id"],
+                "date": day.isoformat(),
+                "amount": f"{amount:.2f}",
+                "reverses": original["reference"],
+                "note": "退票",
+            }
+        )
     ledger.sort(key=lambda line: (line["date"], line["reference"]))
     events.sort(key=lambda e: (e["at"], e["case_id"]))
     files = {
@@ -175,14 +200,21 @@ def claim(files: dict[str, str]) -> str:
     with four deliberate mismatches."""
     policy = load_policy(ROOT / "rules" / "lender.yaml")
     agencies = load_agencies(ROOT / "rules" / "agencies.yaml")
-    with settle(files["ledger.jsonl"].splitlines(), events=files["events.jsonl"].splitlines(),
-                agencies=agencies, policy=policy, start=date(2026, 10, 1),
-                end=date(2026, 10, 31)) as settlement:  # fmt: skip
+    with settle(
+        files["ledger.jsonl"].splitlines(),
+        events=files["events.jsonl"].splitlines(),
+        agencies=agencies,
+        policy=policy,
+        start=date(2026, 10, 1),
+        end=date(2026, 10, 31),
+    ) as settlement:
         (statement,) = settlement.statements("AG-01")
         lines = list(statement.lines())
         stranger = next(line for line in settlement.lines("in_house") if line.period)
-    rows = [[line.reference, line.case_id, line.day, line.amount, line.rate, line.commission]
-            for line in lines]  # fmt: skip
+    rows = [
+        [line.reference, line.case_id, line.day, line.amount, line.rate, line.commission]
+        for line in lines
+    ]
     rows.pop(1)  # left out
     rows[2][3] = rows[2][3] + Decimal("100.00")  # a wrong amount
     rows[2][5] = None
@@ -200,8 +232,17 @@ def claim(files: dict[str, str]) -> str:
         assert rate is not None
         if commission is None:
             commission = (amount * rate).quantize(Decimal("0.01"))
-        writer.writerow([number, reference, case_id, f"{day:%Y/%m/%d}", f"{amount:,.2f}",
-                         f"{rate * 100:.0f}%", f"{commission:.2f}"])  # fmt: skip
+        writer.writerow(
+            [
+                number,
+                reference,
+                case_id,
+                f"{day:%Y/%m/%d}",
+                f"{amount:,.2f}",
+                f"{rate * 100:.0f}%",
+                f"{commission:.2f}",
+            ]
+        )
     return out.getvalue()
 
 

@@ -38,9 +38,12 @@ def chromium() -> Iterator[Any]:
     assert path is not None
     with tempfile.TemporaryDirectory() as profile, sync_playwright() as playwright:
         browser = playwright.chromium.launch_persistent_context(
-            profile, executable_path=path, headless=True, args=FLAGS,
+            profile,
+            executable_path=path,
+            headless=True,
+            args=FLAGS,
             viewport={"width": 1200, "height": 900},
-        )  # fmt: skip
+        )
         try:
             yield browser
         finally:

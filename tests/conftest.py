@@ -112,13 +112,25 @@ def card_case(case_id: str, dpd: int = 20, **extra: Any) -> dict[str, Any]:
     """A valid credit-card case of a bank's file (tests of the agency's day)."""
     return {
         "case_id": case_id,
-        "loan": {"loan_id": f"L-{case_id}", "product": "credit_card", "principal": "10000.00",
-                 "annual_rate": "0.18", "start_date": "2024-01-01", "term_months": 12,
-                 "repayment": "bullet"},
-        "borrower": {"party_id": "borrower", "phones": ["+86 138 0000 0001"],
-                     "addresses": ["上海市浦东新区世纪大道1号"]},
+        "loan": {
+            "loan_id": f"L-{case_id}",
+            "product": "credit_card",
+            "principal": "10000.00",
+            "annual_rate": "0.18",
+            "start_date": "2024-01-01",
+            "term_months": 12,
+            "repayment": "bullet",
+        },
+        "borrower": {
+            "party_id": "borrower",
+            "phones": ["+86 138 0000 0001"],
+            "addresses": ["上海市浦东新区世纪大道1号"],
+        },
         "delinquency": {"dpd": dpd, "overdue_principal": "1000.00", "overdue_interest": "20.00"},
-        "card": {"credit_limit": "12000.00", "statement_balance": "10000.00",
-                 "minimum_payment_due": "1000.00"},
+        "card": {
+            "credit_limit": "12000.00",
+            "statement_balance": "10000.00",
+            "minimum_payment_due": "1000.00",
+        },
         **extra,
-    }  # fmt: skip
+    }

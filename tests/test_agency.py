@@ -55,9 +55,13 @@ def take(tmp_path: Path, data: bytes, name: str = "bank.jsonl", **kw: Any) -> An
     source.write_bytes(data)
     kw.setdefault("clock", lambda: RECEIVED + timedelta(minutes=30))
     return intake(
-        source, bank=kw.pop("bank", "BK"), received_at=RECEIVED, store=tmp_path / "store",
-        backups=kw.pop("backups", [tmp_path / "b1", tmp_path / "b2"]), **kw,
-    )  # fmt: skip
+        source,
+        bank=kw.pop("bank", "BK"),
+        received_at=RECEIVED,
+        store=tmp_path / "store",
+        backups=kw.pop("backups", [tmp_path / "b1", tmp_path / "b2"]),
+        **kw,
+    )
 
 
 # --- intake ---------------------------------------------------------------------------------
@@ -71,8 +75,10 @@ def test_intake_takes_every_line_and_refuses_the_bad_ones(tmp_path: Path) -> Non
     assert not p.late and p.elapsed_seconds == 1800 and p.target_minutes == 120
     errors = [json.loads(x) for x in result.errors_file.read_bytes().splitlines()]
     assert [(e["line"], e["error"]["code"]) for e in errors] == [
-        (2, "invalid_json"), (4, "duplicate_case"), (5, "missing"),
-    ]  # fmt: skip
+        (2, "invalid_json"),
+        (4, "duplicate_case"),
+        (5, "missing"),
+    ]
     assert "line 1 of this file" in errors[1]["error"]["message"]
     accepted = [json.loads(x)["case_id"] for x in result.cases_file.read_text().splitlines()]
     assert accepted == ["A", "B", "C"]
@@ -92,19 +98,28 @@ def test_both_backups_verify_against_the_manifest_sha256sum_reads(tmp_path: Path
     result = take(tmp_path, lines(card("A")))
     manifest = (result.directory / "MANIFEST.sha256").read_text()
     assert sorted(line.split("  ")[1] for line in manifest.splitlines()) == [
-        "cases.jsonl", "errors.jsonl", "index.jsonl", "source.jsonl",
-    ]  # fmt: skip
+        "cases.jsonl",
+        "errors.jsonl",
+        "index.jsonl",
+        "source.jsonl",
+    ]
     for backup in ("b1", "b2"):
         copy = tmp_path / backup / result.batch_id
         assert verify_manifest(copy) == []
         assert (copy / "MANIFEST.sha256").read_text() == manifest
     if shutil.which("sha256sum"):
-        done = subprocess.run(["sha256sum", "-c", "MANIFEST.sha256"], cwd=result.directory,
-                              capture_output=True, text=True, check=False)  # fmt: skip
+        done = subprocess.run(
+            ["sha256sum", "-c", "MANIFEST.sha256"],
+            cwd=result.directory,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert done.returncode == 0, done.stdout
     assert [b.name for b in result.event.payload.backups] == [
-        str(tmp_path / "b1"), str(tmp_path / "b2"),
-    ]  # fmt: skip
+        str(tmp_path / "b1"),
+        str(tmp_path / "b2"),
+    ]
 
 
 def test_a_rerun_is_idempotent_and_repairs_a_lost_backup(tmp_path: Path) -> None:
@@ -177,9 +192,11 @@ def test_a_damaged_backup_fails_verification(
 def test_arguments_are_checked(tmp_path: Path, change: dict[str, Any], message: str) -> None:
     (tmp_path / "bank.jsonl").write_bytes(lines(card("A")))
     kw: dict[str, Any] = {
-        "bank": "BK", "received_at": RECEIVED, "store": tmp_path / "store",
+        "bank": "BK",
+        "received_at": RECEIVED,
+        "store": tmp_path / "store",
         "backups": [tmp_path / "b1", tmp_path / "b2"],
-    }  # fmt: skip
+    }
     kw.update(change)
     kw["backups"] = [tmp_path / b if isinstance(b, str) else b for b in kw["backups"]]
     with pytest.raises(ConfigError, match=message):
@@ -198,32 +215,81 @@ def test_a_line_beyond_the_limit_is_refused_without_being_held(
 
 
 SHEET_COLUMNS = {
-    "case_id": "案件编号", "delinquency.dpd": "逾期天数", "loan.principal": "透支本金",
-    "card.statement_balance": "账单金额", "card.minimum_payment_due": "最低还款额",
-    "card.credit_limit": "信用额度", "borrower.phones": "手机", "loan.start_date": "开卡日期",
+    "case_id": "案件编号",
+    "delinquency.dpd": "逾期天数",
+    "loan.principal": "透支本金",
+    "card.statement_balance": "账单金额",
+    "card.minimum_payment_due": "最低还款额",
+    "card.credit_limit": "信用额度",
+    "borrower.phones": "手机",
+    "loan.start_date": "开卡日期",
     "emergency_contact.phones": "紧急联系人电话",
-}  # fmt: skip
+}
 SHEET_DEFAULTS = {
-    "loan.product": "credit_card", "loan.annual_rate": "0.18", "loan.term_months": "12",
-    "loan.repayment": "bullet", "delinquency.overdue_principal": "0",
+    "loan.product": "credit_card",
+    "loan.annual_rate": "0.18",
+    "loan.term_months": "12",
+    "loan.repayment": "bullet",
+    "delinquency.overdue_principal": "0",
     "delinquency.overdue_interest": "0",
-}  # fmt: skip
+}
 SHEET = [
-    ["案件编号", "逾期天数", "透支本金", "账单金额", "最低还款额", "信用额度", "手机", "开卡日期",
-     "紧急联系人电话"],
-    ["S-1", "45", "12,000.00", "12,800.00", "1280.00", "10,000.00",
-     "+86 138 0000 0001;+86 139 0000 0002", "2023/5/1", "+86 150 0000 0003"],
-    ["S-2", "abc", "8000.00", "8100.00", "810.00", "20000.00", "+86 138 0000 0002",
-     "2024年1月3日", ""],
-    ["S-3", "95", "5000.00", "5600.00", "9000.00", "5000.00", "+86 138 0000 0003",
-     "2022-08-08", "12"],
-]  # fmt: skip
+    [
+        "案件编号",
+        "逾期天数",
+        "透支本金",
+        "账单金额",
+        "最低还款额",
+        "信用额度",
+        "手机",
+        "开卡日期",
+        "紧急联系人电话",
+    ],
+    [
+        "S-1",
+        "45",
+        "12,000.00",
+        "12,800.00",
+        "1280.00",
+        "10,000.00",
+        "+86 138 0000 0001;+86 139 0000 0002",
+        "2023/5/1",
+        "+86 150 0000 0003",
+    ],
+    [
+        "S-2",
+        "abc",
+        "8000.00",
+        "8100.00",
+        "810.00",
+        "20000.00",
+        "+86 138 0000 0002",
+        "2024年1月3日",
+        "",
+    ],
+    [
+        "S-3",
+        "95",
+        "5000.00",
+        "5600.00",
+        "9000.00",
+        "5000.00",
+        "+86 138 0000 0003",
+        "2022-08-08",
+        "12",
+    ],
+]
 
 
 def test_a_csv_sheet_with_the_banks_headers(tmp_path: Path) -> None:
     text = "\n".join(",".join(f'"{c}"' for c in row) for row in SHEET) + "\n"
-    result = take(tmp_path, text.encode("utf-8-sig"), name="bank.csv", columns=SHEET_COLUMNS,
-                  defaults=SHEET_DEFAULTS)  # fmt: skip
+    result = take(
+        tmp_path,
+        text.encode("utf-8-sig"),
+        name="bank.csv",
+        columns=SHEET_COLUMNS,
+        defaults=SHEET_DEFAULTS,
+    )
     assert (result.event.payload.accepted, result.event.payload.rejected) == (1, 2)
     case = parse_case(result.cases_file.read_text())
     assert case.borrower.phones == ("+86 138 0000 0001", "+86 139 0000 0002")
@@ -246,9 +312,14 @@ def test_an_excel_sheet_reads_as_the_csv_does(tmp_path: Path) -> None:
         sheet.append([int(c) if c.isdigit() else c for c in row])
     book.save(tmp_path / "bank.xlsx")
     result = intake(
-        tmp_path / "bank.xlsx", bank="BK", received_at=RECEIVED, store=tmp_path / "store",
-        backups=[tmp_path / "b1", tmp_path / "b2"], columns=SHEET_COLUMNS, defaults=SHEET_DEFAULTS,
-    )  # fmt: skip
+        tmp_path / "bank.xlsx",
+        bank="BK",
+        received_at=RECEIVED,
+        store=tmp_path / "store",
+        backups=[tmp_path / "b1", tmp_path / "b2"],
+        columns=SHEET_COLUMNS,
+        defaults=SHEET_DEFAULTS,
+    )
     assert (result.event.payload.accepted, result.event.payload.rejected) == (1, 2)
     assert result.directory.joinpath("source.xlsx").exists()
 
@@ -271,19 +342,63 @@ def test_every_event_type_of_the_shipped_month_reads_back() -> None:
     [
         ({"type": "contact.recorderd"}, "unknown_event_type", "type"),
         ({"at": "2026-11-02T10:00:00+08:00"}, "missing", "type"),
-        ({"type": "report.filed", "at": "2026-11-02T10:00:00+08:00", "actor": "L1",
-          "case_id": "C-1", "payload": {"kind": "weekly", "period_start": "2026-11-02",
-                                        "period_end": "2026-11-06", "scope": "phone", "ref": "r"}},
-         "none_required", "case_id"),
-        ({"type": "report.filed", "at": "2026-11-02T10:00:00+08:00", "actor": "L1",
-          "payload": {"kind": "weekly", "period_start": "2026-11-06", "period_end": "2026-11-02",
-                      "scope": "phone", "ref": "r"}}, "period_order", "payload"),
-        ({"type": "contact.recorded", "at": "2026-11-02T10:00:00", "actor": "C1", "case_id": "A",
-          "payload": {}}, "timezone_aware", "at"),
-        ({"type": "assignment.assigned", "at": "2026-11-02T10:00:00+08:00", "actor": "L1",
-          "case_id": "A", "payload": {"reason": "new"}}, "incomplete_event", ""),
+        (
+            {
+                "type": "report.filed",
+                "at": "2026-11-02T10:00:00+08:00",
+                "actor": "L1",
+                "case_id": "C-1",
+                "payload": {
+                    "kind": "weekly",
+                    "period_start": "2026-11-02",
+                    "period_end": "2026-11-06",
+                    "scope": "phone",
+                    "ref": "r",
+                },
+            },
+            "none_required",
+            "case_id",
+        ),
+        (
+            {
+                "type": "report.filed",
+                "at": "2026-11-02T10:00:00+08:00",
+                "actor": "L1",
+                "payload": {
+                    "kind": "weekly",
+                    "period_start": "2026-11-06",
+                    "period_end": "2026-11-02",
+                    "scope": "phone",
+                    "ref": "r",
+                },
+            },
+            "period_order",
+            "payload",
+        ),
+        (
+            {
+                "type": "contact.recorded",
+                "at": "2026-11-02T10:00:00",
+                "actor": "C1",
+                "case_id": "A",
+                "payload": {},
+            },
+            "timezone_aware",
+            "at",
+        ),
+        (
+            {
+                "type": "assignment.assigned",
+                "at": "2026-11-02T10:00:00+08:00",
+                "actor": "L1",
+                "case_id": "A",
+                "payload": {"reason": "new"},
+            },
+            "incomplete_event",
+            "",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_events_are_named_with_their_field(event: dict[str, Any], code: str, path: str) -> None:
     with pytest.raises(CaseError) as caught:
         parse_event(json.dumps(event), line=7)
@@ -332,10 +447,16 @@ agency:
         loads_policy(text)
     found = [(d.line, d.code) for d in caught.value.diagnostics]
     assert sorted(found) == [
-        (10, "bad-value"), (10, "bad-value"), (10, "unknown-key"), (12, "bad-value"),
-        (12, "unused-setting"), (13, "unknown-key"), (16, "type-mismatch"),
-        (17, "unknown-fact"), (18, "duplicate-rule-id"),
-    ]  # fmt: skip
+        (10, "bad-value"),
+        (10, "bad-value"),
+        (10, "unknown-key"),
+        (12, "bad-value"),
+        (12, "unused-setting"),
+        (13, "unknown-key"),
+        (16, "type-mismatch"),
+        (17, "unknown-fact"),
+        (18, "duplicate-rule-id"),
+    ]
 
 
 def test_special_procedures_need_the_approval_the_section_names() -> None:
@@ -352,8 +473,11 @@ def test_special_procedures_need_the_approval_the_section_names() -> None:
 
 def test_card_facts() -> None:
     policy = load_policy(POLICY)
-    over = {"credit_limit": "9000.00", "statement_balance": "10000.00",
-            "minimum_payment_due": "1000.00"}  # fmt: skip
+    over = {
+        "credit_limit": "9000.00",
+        "statement_balance": "10000.00",
+        "minimum_payment_due": "1000.00",
+    }
     facts = policy.facts(card("A", card=over), as_of=RECEIVED)
     assert (facts["over_limit"], facts["minimum_payment_due"]) == (1000, 1000)
     with pytest.raises(CaseError) as caught:
@@ -383,14 +507,20 @@ def test_assignment_fills_the_most_room_first_and_holds_capacity() -> None:
         r.case_id: (r.status, r.collector_id) for r in run.results if not isinstance(r, CaseError)
     }
     assert got == {
-        "A0": ("new", "P2"), "A1": ("new", "P1"), "A2": ("new", "P2"), "A3": ("new", "P1"),
-        "A4": ("new", "P2"), "V1": ("new", "F1"), "V2": ("waiting", None),
-    }  # fmt: skip
+        "A0": ("new", "P2"),
+        "A1": ("new", "P1"),
+        "A2": ("new", "P2"),
+        "A3": ("new", "P1"),
+        "A4": ("new", "P2"),
+        "V1": ("new", "F1"),
+        "V2": ("waiting", None),
+    }
     assert run.after == {"P1": 2, "P2": 3, "F1": 1}
     waiting = run.events[-1]
     assert waiting.type == "assignment.waiting" and "F1 1/1" in waiting.payload.reason
-    again = assign([json.dumps(c) for c in cases], policy=policy, collectors=roster(),
-                   as_of=RECEIVED)  # fmt: skip
+    again = assign(
+        [json.dumps(c) for c in cases], policy=policy, collectors=roster(), as_of=RECEIVED
+    )
     assert again.events == run.events  # deterministic
 
 
@@ -398,12 +528,22 @@ def test_a_case_keeps_its_active_collector_and_moves_when_they_leave() -> None:
     policy = load_policy(POLICY)
     first = assign([json.dumps(card("A"))], policy=policy, collectors=roster(), as_of=RECEIVED)
     log = [e.model_dump_json() for e in first.events]
-    kept = assign([json.dumps(card("A"))], policy=policy, collectors=roster(), events=log,
-                  as_of=RECEIVED + timedelta(days=1))  # fmt: skip
+    kept = assign(
+        [json.dumps(card("A"))],
+        policy=policy,
+        collectors=roster(),
+        events=log,
+        as_of=RECEIVED + timedelta(days=1),
+    )
     assert kept.results[0].status == "kept" and kept.events == []  # type: ignore[union-attr]
     left = roster(ROSTER.replace("capacity: 3,", "capacity: 3, status: left,"))
-    moved = assign([json.dumps(card("A"))], policy=policy, collectors=left, events=log,
-                   as_of=RECEIVED + timedelta(days=1))  # fmt: skip
+    moved = assign(
+        [json.dumps(card("A"))],
+        policy=policy,
+        collectors=left,
+        events=log,
+        as_of=RECEIVED + timedelta(days=1),
+    )
     result = moved.results[0]
     assert not isinstance(result, CaseError)
     assert (result.status, result.collector_id, result.previous) == ("reassigned", "P1", "P2")
@@ -436,9 +576,16 @@ def test_the_shipped_handover_is_reproduced_with_its_sheets(tmp_path: Path) -> N
     events = (AGENCY / "events.jsonl").read_text(encoding="utf-8").splitlines()
     moment = datetime(2026, 11, 16, 9, 0, tzinfo=CST)
     before = [e for e in events if datetime.fromisoformat(json.loads(e)["at"]) < moment]
-    run = handover(departing="C1", to=["C2", "L1"], collectors=collectors, events=before,
-                   as_of=moment, policy=policy,
-                   cases=(AGENCY / "cases.jsonl").read_text().splitlines(), actor="L1")  # fmt: skip
+    run = handover(
+        departing="C1",
+        to=["C2", "L1"],
+        collectors=collectors,
+        events=before,
+        as_of=moment,
+        policy=policy,
+        cases=(AGENCY / "cases.jsonl").read_text().splitlines(),
+        actor="L1",
+    )
     shipped = [json.loads(e) for e in events if '"handover.completed"' in e]
     assert [json.loads(e.model_dump_json()) for e in run.events] == shipped
     run.write_sheets(tmp_path)
@@ -454,15 +601,22 @@ def test_the_shipped_handover_is_reproduced_with_its_sheets(tmp_path: Path) -> N
 def test_a_handover_without_room_records_nothing() -> None:
     collectors = roster()
     log = [
-        json.dumps({"type": "assignment.assigned", "at": "2026-11-02T09:00:00+08:00",
-                    "actor": "L1", "case_id": f"A{i}", "payload": {"collector_id": "P2",
-                                                                   "reason": "new"}})
+        json.dumps(
+            {
+                "type": "assignment.assigned",
+                "at": "2026-11-02T09:00:00+08:00",
+                "actor": "L1",
+                "case_id": f"A{i}",
+                "payload": {"collector_id": "P2", "reason": "new"},
+            }
+        )
         for i in range(3)
-    ]  # fmt: skip
+    ]
     with pytest.raises(HandoverFailed, match="2 of P2's 3 open cases"):
         handover(departing="P2", to=["F1"], collectors=collectors, events=log, as_of=RECEIVED)
-    run = handover(departing="P2", to=["P1", "F1"], collectors=collectors, events=log,
-                   as_of=RECEIVED)  # fmt: skip
+    run = handover(
+        departing="P2", to=["P1", "F1"], collectors=collectors, events=log, as_of=RECEIVED
+    )
     assert run.received == {"F1": 1, "P1": 2} and run.left_after == 0
 
 
@@ -481,10 +635,21 @@ def test_receivers_are_checked(to: list[str], message: str) -> None:
 
 
 def test_a_handover_from_a_collector_who_does_not_hold_the_case_is_an_error_record() -> None:
-    log = [json.dumps({"type": "handover.completed", "at": "2026-11-02T10:00:00+08:00",
-                       "actor": "L1", "case_id": "A", "payload": {
-                           "from_collector": "P1", "to_collector": "P2",
-                           "sheet_digest": "sha256:" + "0" * 64}})]  # fmt: skip
+    log = [
+        json.dumps(
+            {
+                "type": "handover.completed",
+                "at": "2026-11-02T10:00:00+08:00",
+                "actor": "L1",
+                "case_id": "A",
+                "payload": {
+                    "from_collector": "P1",
+                    "to_collector": "P2",
+                    "sheet_digest": "sha256:" + "0" * 64,
+                },
+            }
+        )
+    ]
     desk = read_desk(log)
     assert desk.holder == {} and desk.errors[0].problems[0].code == "bad_transition"
 
@@ -495,8 +660,15 @@ def test_a_handover_from_a_collector_who_does_not_hold_the_case_is_an_error_reco
 def test_export_verify_import_round_trip(tmp_path: Path) -> None:
     result = take(tmp_path, lines(card("A"), card("B"), b"bad"))
     log = tmp_path / "events.jsonl"
-    extra = json.dumps({"type": "case.closed", "at": "2026-11-03T10:00:00+08:00", "actor": "A1",
-                        "case_id": "A", "payload": {"reason": "paid"}})  # fmt: skip
+    extra = json.dumps(
+        {
+            "type": "case.closed",
+            "at": "2026-11-03T10:00:00+08:00",
+            "actor": "A1",
+            "case_id": "A",
+            "payload": {"reason": "paid"},
+        }
+    )
     other = extra.replace('"A"', '"Z"')
     log.write_bytes(result.events_file.read_bytes() + (extra + "\n" + other + "\n").encode())
     made = export_bundle(tmp_path / "store", tmp_path / "out.zip", events=log, bank="BK")
@@ -549,44 +721,119 @@ def test_export_needs_a_bank_or_batches(tmp_path: Path) -> None:
 
 
 def dunning(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "dunning", *argv], cwd=cwd, capture_output=True,
-                          text=True, check=False, timeout=300)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "dunning", *argv],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
 
 
 def test_the_agencys_day_on_the_command_line(tmp_path: Path) -> None:
     shutil.copy(AGENCY / "bank-2026-11-02.csv", tmp_path)
     shutil.copy(AGENCY / "collectors.yaml", tmp_path)
-    done = dunning("intake", "bank-2026-11-02.csv", "--bank", "SH-BANK", "--received-at",
-                   "2026-11-02T09:30:00+08:00", "--store", "store", "--backup", "b1", "--backup",
-                   "b2", "--policy", str(POLICY), "--format", "jsonl", cwd=tmp_path)  # fmt: skip
+    done = dunning(
+        "intake",
+        "bank-2026-11-02.csv",
+        "--bank",
+        "SH-BANK",
+        "--received-at",
+        "2026-11-02T09:30:00+08:00",
+        "--store",
+        "store",
+        "--backup",
+        "b1",
+        "--backup",
+        "b2",
+        "--policy",
+        str(POLICY),
+        "--format",
+        "jsonl",
+        cwd=tmp_path,
+    )
     assert done.returncode == 1  # three lines refused (and, run today, late)
     (tmp_path / "events.jsonl").write_text(done.stdout, encoding="utf-8")
     received = [json.loads(x) for x in done.stdout.splitlines()]
     assert len(received) == 38 and received[-1]["payload"]["rejected"] == 3
     shipped = [json.loads(x) for x in (AGENCY / "events.jsonl").read_text().splitlines()][:38]
     assert [r["case_id"] for r in received] == [s["case_id"] for s in shipped]
-    again = dunning("intake", "bank-2026-11-02.csv", "--bank", "SH-BANK", "--received-at",
-                    "2026-11-02T09:30:00+08:00", "--store", "store", "--backup", "b1",
-                    "--backup", "b2", "--policy", str(POLICY), cwd=tmp_path)  # fmt: skip
+    again = dunning(
+        "intake",
+        "bank-2026-11-02.csv",
+        "--bank",
+        "SH-BANK",
+        "--received-at",
+        "2026-11-02T09:30:00+08:00",
+        "--store",
+        "store",
+        "--backup",
+        "b1",
+        "--backup",
+        "b2",
+        "--policy",
+        str(POLICY),
+        cwd=tmp_path,
+    )
     assert "taken in before" in again.stdout and "SH-0038: delinquency.dpd" in again.stdout
     batch = next((tmp_path / "store" / "batches").iterdir())
-    done = dunning("assign", "--policy", str(POLICY), "--collectors", "collectors.yaml",
-                   "--events", "events.jsonl", "--as-of", "2026-11-02T11:00:00+08:00",
-                   "--actor", "L1", str(batch / "cases.jsonl"), cwd=tmp_path)  # fmt: skip
+    done = dunning(
+        "assign",
+        "--policy",
+        str(POLICY),
+        "--collectors",
+        "collectors.yaml",
+        "--events",
+        "events.jsonl",
+        "--as-of",
+        "2026-11-02T11:00:00+08:00",
+        "--actor",
+        "L1",
+        str(batch / "cases.jsonl"),
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
-    shipped_assign = [x for x in (AGENCY / "events.jsonl").read_text().splitlines()
-                      if '"assignment.' in x]  # fmt: skip
+    shipped_assign = [
+        x for x in (AGENCY / "events.jsonl").read_text().splitlines() if '"assignment.' in x
+    ]
     assert done.stdout.splitlines() == shipped_assign
     shutil.copy(AGENCY / "events.jsonl", tmp_path / "month.jsonl")  # the month, with its closures
-    done = dunning("handover", "--from", "C1", "--to", "C2", "--to", "L1", "--collectors",
-                   "collectors.yaml", "--events", "month.jsonl", "--as-of",
-                   "2026-11-16T08:30:00+08:00", "--sheets", "sheets", "--format", "table",
-                   cwd=tmp_path)  # fmt: skip
+    done = dunning(
+        "handover",
+        "--from",
+        "C1",
+        "--to",
+        "C2",
+        "--to",
+        "L1",
+        "--collectors",
+        "collectors.yaml",
+        "--events",
+        "month.jsonl",
+        "--as-of",
+        "2026-11-16T08:30:00+08:00",
+        "--sheets",
+        "sheets",
+        "--format",
+        "table",
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     assert "7 open, 7 handed over, 0 left" in done.stdout
     assert len(list((tmp_path / "sheets").iterdir())) == 7
-    done = dunning("export", "--bundle", "out.zip", "--store", "store", "--events",
-                   "events.jsonl", "--bank", "SH-BANK", cwd=tmp_path)  # fmt: skip
+    done = dunning(
+        "export",
+        "--bundle",
+        "out.zip",
+        "--store",
+        "store",
+        "--events",
+        "events.jsonl",
+        "--bank",
+        "SH-BANK",
+        cwd=tmp_path,
+    )
     assert done.returncode == 0 and "37 cases" in done.stdout
     assert dunning("verify", "out.zip", cwd=tmp_path).stdout == "out.zip: verified\n"
     done = dunning("import", "out.zip", "--into", "restored", cwd=tmp_path)
@@ -611,8 +858,11 @@ def test_collectors_files_are_checked_like_rule_files(tmp_path: Path) -> None:
 def test_the_agency_example_is_reproducible(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "generate_agency.py"), "--out", str(tmp_path)],
-        capture_output=True, text=True, check=False, timeout=300,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     for path in sorted(AGENCY.rglob("*")):
         if path.is_file() and path.name != "collectors.yaml":

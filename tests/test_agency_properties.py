@@ -53,9 +53,13 @@ def test_intake_never_loses_or_duplicates_a_line(first: list[bytes], second: lis
             data = b"\n".join(lines) + b"\n"
             (root / name).write_bytes(data)
             result = intake(
-                root / name, bank="BK", received_at=RECEIVED, store=root / "store",
-                backups=[root / "b1", root / "b2"], clock=lambda: RECEIVED,
-            )  # fmt: skip
+                root / name,
+                bank="BK",
+                received_at=RECEIVED,
+                store=root / "store",
+                backups=[root / "b1", root / "b2"],
+                clock=lambda: RECEIVED,
+            )
             if result.batch_id in seen:  # the same bytes again: the same batch, nothing new
                 assert not result.new and result.event == seen[result.batch_id]
                 continue
@@ -79,9 +83,13 @@ def test_intake_never_loses_or_duplicates_a_line(first: list[bytes], second: lis
             taken |= set(ids)
             if result.new:
                 again = intake(
-                    root / name, bank="BK", received_at=RECEIVED, store=root / "store",
-                    backups=[root / "b1", root / "b2"], clock=lambda: RECEIVED,
-                )  # fmt: skip
+                    root / name,
+                    bank="BK",
+                    received_at=RECEIVED,
+                    store=root / "store",
+                    backups=[root / "b1", root / "b2"],
+                    clock=lambda: RECEIVED,
+                )
                 assert not again.new and again.event == result.event
 
 
@@ -145,19 +153,24 @@ def test_a_handover_leaves_nothing_unassigned_or_records_nothing(
     leaving = Collector(collector_id="GONE", name="g", team="phone", capacity=50)
     collectors = Collectors.of([*roster, leaving])
     log = [
-        json.dumps({"type": "assignment.assigned", "at": "2026-11-02T09:00:00+08:00",
-                    "actor": "L1", "case_id": f"H{i}",
-                    "payload": {"collector_id": "GONE", "reason": "new"}})
+        json.dumps(
+            {
+                "type": "assignment.assigned",
+                "at": "2026-11-02T09:00:00+08:00",
+                "actor": "L1",
+                "case_id": f"H{i}",
+                "payload": {"collector_id": "GONE", "reason": "new"},
+            }
+        )
         for i in range(held)
-    ]  # fmt: skip
+    ]
     to = [f"P{i}" for i in receivers if f"P{i}" in collectors]
     active = [c for c in roster if c.collector_id in to and c.status is CollectorStatus.ACTIVE]
     if not to or len(active) != len(to):
         return  # refused as a usage error (tested elsewhere)
     room = sum(c.capacity for c in active)
     try:
-        run = handover(departing="GONE", to=to, collectors=collectors, events=log,
-                       as_of=RECEIVED)  # fmt: skip
+        run = handover(departing="GONE", to=to, collectors=collectors, events=log, as_of=RECEIVED)
     except HandoverFailed:
         assert room < held
         return
@@ -171,8 +184,12 @@ def test_a_handover_leaves_nothing_unassigned_or_records_nothing(
 
 
 @settings(deadline=None, max_examples=40)
-@given(batches=st.lists(st.lists(st.sampled_from(IDS), min_size=1, max_size=5), min_size=1,
-                        max_size=3), bank=st.sampled_from(["BK", "B-2"]))  # fmt: skip
+@given(
+    batches=st.lists(
+        st.lists(st.sampled_from(IDS), min_size=1, max_size=5), min_size=1, max_size=3
+    ),
+    bank=st.sampled_from(["BK", "B-2"]),
+)
 def test_export_verify_import_round_trips(batches: list[list[str]], bank: str) -> None:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
@@ -180,8 +197,14 @@ def test_export_verify_import_round_trips(batches: list[list[str]], bank: str) -
         for n, ids in enumerate(batches):
             name = root / f"file{n}.jsonl"
             name.write_text("".join(json.dumps(card(i, 20)) + "\n" for i in ids) + f"#{n}\n")
-            result = intake(name, bank=bank, received_at=RECEIVED, store=root / "store",
-                            backups=[root / "b1", root / "b2"], clock=lambda: RECEIVED)  # fmt: skip
+            result = intake(
+                name,
+                bank=bank,
+                received_at=RECEIVED,
+                store=root / "store",
+                backups=[root / "b1", root / "b2"],
+                clock=lambda: RECEIVED,
+            )
             log += result.events_file.read_bytes().splitlines()
         (root / "events.jsonl").write_bytes(b"".join(line + b"\n" for line in log))
         log_file = root / "events.jsonl"

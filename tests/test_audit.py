@@ -24,17 +24,24 @@ AS_OF = datetime(2026, 12, 11, 9, 0, tzinfo=CST)
 
 
 def run(lines: list[str]) -> Any:
-    return audit(lines, procedure=PROCEDURE, as_of=AS_OF, start=date(2026, 11, 1),
-                 end=date(2026, 11, 30))  # fmt: skip
+    return audit(
+        lines, procedure=PROCEDURE, as_of=AS_OF, start=date(2026, 11, 1), end=date(2026, 11, 30)
+    )
 
 
 def test_the_shipped_month_audits_clean() -> None:
     result = run(EVENTS)
     assert result.findings == [] and result.event_errors == []
     assert result.checked == {
-        "cycle": 95, "daily_records": 264, "field_visits": 22, "intake": 1, "monthly_report": 1,
-        "reconciliation": 1, "special_procedures": 4, "weekly_report": 4,
-    }  # fmt: skip
+        "cycle": 95,
+        "daily_records": 264,
+        "field_visits": 22,
+        "intake": 1,
+        "monthly_report": 1,
+        "reconciliation": 1,
+        "special_procedures": 4,
+        "weekly_report": 4,
+    }
 
 
 def first(kind: str, test: Callable[[dict[str, Any]], bool] = lambda e: True) -> int:
@@ -71,24 +78,34 @@ RECONCILED = first("reconciliation.filed")
 def _asked_in(request: int) -> int:
     """The contact a special request came out of: the same case, the same day, just before."""
     case_id = json.loads(EVENTS[request])["case_id"]
-    return max(i for i, e in enumerate(map(json.loads, EVENTS[:request]))
-               if e["type"] == "contact.recorded" and e["case_id"] == case_id)  # fmt: skip
+    return max(
+        i
+        for i, e in enumerate(map(json.loads, EVENTS[:request]))
+        if e["type"] == "contact.recorded" and e["case_id"] == case_id
+    )
 
 
 def _busy(request: int) -> bool:
     """Whether the request's case has other contacts on record in the same week."""
     asked = json.loads(EVENTS[request])
     day = date.fromisoformat(asked["at"][:10])
-    return sum(
-        e["type"] == "contact.recorded" and e["case_id"] == asked["case_id"]
-        and abs((date.fromisoformat(e["at"][:10]) - day).days) < 7
-        for e in map(json.loads, EVENTS)
-    ) > 2  # fmt: skip
+    return (
+        sum(
+            e["type"] == "contact.recorded"
+            and e["case_id"] == asked["case_id"]
+            and abs((date.fromisoformat(e["at"][:10]) - day).days) < 7
+            for e in map(json.loads, EVENTS)
+        )
+        > 2
+    )
 
 
 # A request of a case worked often enough that losing one record breaks no weekly node.
-REQUESTED = next(i for i, e in enumerate(map(json.loads, EVENTS))
-                 if e["type"] == "approval.requested" and _busy(i))  # fmt: skip
+REQUESTED = next(
+    i
+    for i, e in enumerate(map(json.loads, EVENTS))
+    if e["type"] == "approval.requested" and _busy(i)
+)
 ASKED_IN = _asked_in(REQUESTED)
 
 
@@ -133,27 +150,39 @@ PLANTED = {
     "intake taken in late": (changed(INTAKE, _completed_late), "intake", [INTAKE]),
     "one backup": (changed(INTAKE, _one_backup), "intake", [INTAKE]),
     "a record entered the next day": (
-        changed(RECORD, lambda e: late(e, days=1)), "daily_records", [RECORD]),
+        changed(RECORD, lambda e: late(e, days=1)),
+        "daily_records",
+        [RECORD],
+    ),
     "a visit without its recording": (changed(VISIT, _no_recording), "field_visits", [VISIT]),
     "a visit reviewed late": (
-        changed(REVIEW, lambda e: late(e, days=6)), "field_visits", [VISIT, REVIEW]),
+        changed(REVIEW, lambda e: late(e, days=6)),
+        "field_visits",
+        [VISIT, REVIEW],
+    ),
     "a visit never reviewed": (dropped(REVIEW), "field_visits", [VISIT]),
-    "a procedure started without approval": (
-        dropped(GRANTED), "special_procedures", [STARTED]),
-    "approved by its own requester": (
-        changed(GRANTED, _self_approved), "special_procedures", None),
+    "a procedure started without approval": (dropped(GRANTED), "special_procedures", [STARTED]),
+    "approved by its own requester": (changed(GRANTED, _self_approved), "special_procedures", None),
     "a procedure started unfiled": (changed(STARTED, _unfiled), "special_procedures", [STARTED]),
     "a weekly report missing": (dropped(WEEKLY), "weekly_report", []),
     "a weekly report filed late": (
-        changed(WEEKLY, lambda e: late(e, hours=20)), "weekly_report", [WEEKLY]),
+        changed(WEEKLY, lambda e: late(e, hours=20)),
+        "weekly_report",
+        [WEEKLY],
+    ),
     "the monthly report not approved": (
-        changed(MONTHLY, _not_approved), "monthly_report", [MONTHLY]),
+        changed(MONTHLY, _not_approved),
+        "monthly_report",
+        [MONTHLY],
+    ),
     "the reconciliation missing": (dropped(RECONCILED), "reconciliation", []),
-    "a case worked but its contact not recorded": (
-        dropped(ASKED_IN), "daily_records", [REQUESTED]),
+    "a case worked but its contact not recorded": (dropped(ASKED_IN), "daily_records", [REQUESTED]),
     "a phone case not called in its first week": (
-        without("SH-0016", "contact.recorded", "2026-11-08"), "cycle", []),
-}  # fmt: skip
+        without("SH-0016", "contact.recorded", "2026-11-08"),
+        "cycle",
+        [],
+    ),
+}
 
 
 @pytest.mark.parametrize("name", PLANTED)
@@ -169,9 +198,13 @@ def test_each_planted_breach_is_found_with_its_evidence(name: str) -> None:
 
 
 def test_deadlines_not_yet_passed_are_not_findings() -> None:
-    early = audit(dropped(RECONCILED), procedure=PROCEDURE,
-                  as_of=datetime(2026, 12, 10, 12, 0, tzinfo=CST), start=date(2026, 11, 1),
-                  end=date(2026, 11, 30))  # fmt: skip
+    early = audit(
+        dropped(RECONCILED),
+        procedure=PROCEDURE,
+        as_of=datetime(2026, 12, 10, 12, 0, tzinfo=CST),
+        start=date(2026, 11, 1),
+        end=date(2026, 11, 30),
+    )
     assert early.findings == [] and "reconciliation" not in early.checked
 
 
@@ -203,24 +236,47 @@ obligations:
         loads_procedure(text)
     found = sorted((d.line, d.code) for d in caught.value.diagnostics)
     assert found == [
-        (2, "unknown-value"), (3, "unknown-value"), (5, "bad-value"), (5, "unknown-key"),
-        (6, "bad-value"), (7, "bad-value"), (7, "unknown-value"), (8, "unknown-value"),
+        (2, "unknown-value"),
+        (3, "unknown-value"),
+        (5, "bad-value"),
+        (5, "unknown-key"),
+        (6, "bad-value"),
+        (7, "bad-value"),
+        (7, "unknown-value"),
+        (8, "unknown-value"),
         (9, "unknown-key"),
-    ]  # fmt: skip
+    ]
 
 
 def test_dunning_audit_exits_1_on_error_findings(tmp_path: Path) -> None:
     (tmp_path / "clean.jsonl").write_text("\n".join(EVENTS) + "\n", encoding="utf-8")
-    (tmp_path / "late.jsonl").write_text("\n".join(PLANTED["a visit never reviewed"][0]) + "\n",
-                                         encoding="utf-8")  # fmt: skip
-    args = [sys.executable, "-m", "dunning", "audit", "--procedure",
-            str(ROOT / "rules" / "agency_procedure.yaml"), "--as-of",
-            "2026-12-11T09:00:00+08:00", "--from", "2026-11-01", "--to", "2026-11-30"]  # fmt: skip
-    clean = subprocess.run([*args, str(tmp_path / "clean.jsonl")], capture_output=True,
-                           text=True, check=False)  # fmt: skip
+    (tmp_path / "late.jsonl").write_text(
+        "\n".join(PLANTED["a visit never reviewed"][0]) + "\n", encoding="utf-8"
+    )
+    args = [
+        sys.executable,
+        "-m",
+        "dunning",
+        "audit",
+        "--procedure",
+        str(ROOT / "rules" / "agency_procedure.yaml"),
+        "--as-of",
+        "2026-12-11T09:00:00+08:00",
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-11-30",
+    ]
+    clean = subprocess.run(
+        [*args, str(tmp_path / "clean.jsonl")], capture_output=True, text=True, check=False
+    )
     assert clean.returncode == 0 and "No findings." in clean.stdout
-    found = subprocess.run([*args, "--format", "json", str(tmp_path / "late.jsonl")],
-                           capture_output=True, text=True, check=False)  # fmt: skip
+    found = subprocess.run(
+        [*args, "--format", "json", str(tmp_path / "late.jsonl")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert found.returncode == 1
     report = json.loads(found.stdout)
     assert report["errors"] == 1 and report["findings"][0]["obligation"] == "field_visits"
@@ -255,8 +311,15 @@ def test_procedure_test_files_pin_findings_and_report_coverage(tmp_path: Path) -
 
 
 def _event(type_: str, at: str, actor: str, case_id: str | None, **payload: Any) -> str:
-    return json.dumps({"type": type_, "at": f"2026-11-{at}:00+08:00", "actor": actor,
-                       "case_id": case_id, "payload": payload})  # fmt: skip
+    return json.dumps(
+        {
+            "type": type_,
+            "at": f"2026-11-{at}:00+08:00",
+            "actor": actor,
+            "case_id": case_id,
+            "payload": payload,
+        }
+    )
 
 
 CYCLE = """\
@@ -276,23 +339,43 @@ def test_cycle_nodes_follow_each_case_through_its_cycles() -> None:
     lines = [
         _event("assignment.assigned", "02T11:00", "S1", "A", **assigned),
         _event("assignment.assigned", "02T11:00", "S1", "B", **assigned),
-        _event("contact.recorded", "03T17:30", "C1", "A", record_id="R1", channel="call",
-               contacted_at="2026-11-03T10:00:00+08:00", party_id="borrower",
-               outcome="no_answer"),
+        _event(
+            "contact.recorded",
+            "03T17:30",
+            "C1",
+            "A",
+            record_id="R1",
+            channel="call",
+            contacted_at="2026-11-03T10:00:00+08:00",
+            party_id="borrower",
+            outcome="no_answer",
+        ),
         _event("case.closed", "04T09:00", "S1", "B", reason="paid"),
-        _event("handover.completed", "10T09:00", "L1", "A", from_collector="C1",
-               to_collector="C2", team="phone", sheet_digest="sha256:" + "0" * 64),
-    ]  # fmt: skip
-    result = audit(lines, procedure=loads_procedure(CYCLE),
-                   as_of=datetime(2026, 11, 30, 9, 0, tzinfo=CST), start=date(2026, 11, 1),
-                   end=date(2026, 11, 22))  # fmt: skip
+        _event(
+            "handover.completed",
+            "10T09:00",
+            "L1",
+            "A",
+            from_collector="C1",
+            to_collector="C2",
+            team="phone",
+            sheet_digest="sha256:" + "0" * 64,
+        ),
+    ]
+    result = audit(
+        lines,
+        procedure=loads_procedure(CYCLE),
+        as_of=datetime(2026, 11, 30, 9, 0, tzinfo=CST),
+        start=date(2026, 11, 1),
+        end=date(2026, 11, 22),
+    )
     found = [(f.case_id, f.collector, f.message.split(" (")[0], f.day) for f in result.findings]
     assert found == [
         # week 2 of the first cycle (to 15 November): tried, never reached; C2 has it now.
         ("A", "C2", "node reached", date(2026, 11, 15)),
         # The second cycle starts on 16 November; its first week brings no attempt.
         ("A", "C2", "node tried", date(2026, 11, 22)),
-    ]  # fmt: skip
+    ]
     assert result.checked["cycle"] == 3  # B closed before its first node
 
 
@@ -331,4 +414,6 @@ def test_a_moment_far_outside_the_years_is_refused_not_overflowed(tmp_path: Path
     )
     (result,) = run_test_files([tmp_path / "p.tests.yaml"])
     assert [(d.line, d.code) for d in result.diagnostics if d.code == "bad-value"] == [
-        (2, "bad-value"), (3, "bad-value")]  # fmt: skip
+        (2, "bad-value"),
+        (3, "bad-value"),
+    ]

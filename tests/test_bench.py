@@ -102,8 +102,11 @@ def test_the_spark_benchmark_runs_and_reports_its_ratios(tmp_path: Path) -> None
     out = tmp_path / "spark.json"
     done = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "spark.py"), "--quick", "--out", str(out)],
-        capture_output=True, text=True, check=False, timeout=900,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stdout + done.stderr[-2000:]
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["cases"] == 5000 and report["overdue_customers"] > 0

@@ -39,21 +39,48 @@ def normal(record: dict[str, Any]) -> str:
 
 def command_line(path: Path) -> list[str]:
     done = subprocess.run(
-        [sys.executable, "-m", "dunning", "decide", "--policy", str(LENDER), "--as-of", AS_OF,
-         "--format", "jsonl", str(path)],
-        capture_output=True, text=True, check=False, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "dunning",
+            "decide",
+            "--policy",
+            str(LENDER),
+            "--as-of",
+            AS_OF,
+            "--format",
+            "jsonl",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
     assert done.returncode == 1, done.stderr  # the two bad lines
     return sorted(normal(json.loads(line)) for line in done.stdout.splitlines())
 
 
 def recipe(name: str, book: Path, out: Path) -> str:
     done = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / name), "--policy", str(LENDER), "--as-of", AS_OF,
-         "--cases", str(book), "--out", str(out)],
-        capture_output=True, text=True, check=False, timeout=600,
+        [
+            sys.executable,
+            str(ROOT / "examples" / name),
+            "--policy",
+            str(LENDER),
+            "--as-of",
+            AS_OF,
+            "--cases",
+            str(book),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
         env={**os.environ, "RAY_DATA_DISABLE_PROGRESS_BARS": "1"},
-    )  # fmt: skip
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from conftest import BASE_CASE
 from dunning import load_policy
 from dunning.agencies import load_agencies
-from dunning.settlement.costs import Figures, cost_report
+from dunning.settlement.costs import CostFigures, cost_report
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "settlement"
@@ -28,8 +28,12 @@ AGENCIES = load_agencies(ROOT / "rules" / "agencies.yaml")
 
 
 def contact(at: str, channel: str, agency: str | None = None) -> dict[str, Any]:
-    found = {"at": f"{at}T10:00:00+08:00", "channel": channel, "party_id": "P-0001",
-             "outcome": "connected" if channel == "call" else "delivered"}  # fmt: skip
+    found = {
+        "at": f"{at}T10:00:00+08:00",
+        "channel": channel,
+        "party_id": "P-0001",
+        "outcome": "connected" if channel == "call" else "delivered",
+    }
     if agency:
         found["agency_id"] = agency
     return found
@@ -46,15 +50,31 @@ def case(case_id: str, contacts: list[dict[str, Any]]) -> dict[str, Any]:
 #: C-A in-house: an SMS on 10-01, a call on 10-05, a visit on 08-01 (outside the period).
 #: C-B with AG-01 at 14 % from 2026-09-01 (owed 10,000.00 when placed), its own calls not ours.
 CASES = [
-    case("C-A", [contact("2026-10-01", "sms"), contact("2026-10-05", "call"),
-                 contact("2026-08-01", "field_visit")]),
+    case(
+        "C-A",
+        [
+            contact("2026-10-01", "sms"),
+            contact("2026-10-05", "call"),
+            contact("2026-08-01", "field_visit"),
+        ],
+    ),
     case("C-B", [contact("2026-10-02", "call", agency="AG-01")]),
-]  # fmt: skip
+]
 EVENTS = [
-    {"type": "placement.placed", "at": "2026-09-01T08:00:00+08:00", "case_id": "C-B",
-     "payload": {"placement_id": "C-B/AG-01/P", "agency_id": "AG-01", "day": "2026-09-01",
-                 "reason": "r", "commission_rate": "0.14", "total_due": "10000.00"}},
-]  # fmt: skip
+    {
+        "type": "placement.placed",
+        "at": "2026-09-01T08:00:00+08:00",
+        "case_id": "C-B",
+        "payload": {
+            "placement_id": "C-B/AG-01/P",
+            "agency_id": "AG-01",
+            "day": "2026-09-01",
+            "reason": "r",
+            "commission_rate": "0.14",
+            "total_due": "10000.00",
+        },
+    },
+]
 LEDGER = [
     {"reference": "A1", "case_id": "C-A", "date": "2026-10-06", "amount": "300.00"},  # call
     {"reference": "A2", "case_id": "C-A", "date": "2026-11-20", "amount": "50.00"},  # > 30 days
@@ -65,8 +85,16 @@ LEDGER = [
 
 
 def report(**options: Any) -> Any:
-    return cost_report(CASES, ledger=LEDGER, events=EVENTS, agencies=AGENCIES, policy=POLICY,
-                       start=date(2026, 10, 1), end=date(2026, 11, 30), **options)  # fmt: skip
+    return cost_report(
+        CASES,
+        ledger=LEDGER,
+        events=EVENTS,
+        agencies=AGENCIES,
+        policy=POLICY,
+        start=date(2026, 10, 1),
+        end=date(2026, 11, 30),
+        **options,
+    )
 
 
 def test_costs_recoveries_and_attribution_by_hand() -> None:
@@ -117,15 +145,22 @@ def test_the_rows_add_up_to_the_totals_on_the_example() -> None:
         (EXAMPLE / "events.jsonl").open(encoding="utf-8") as events,
         (ROOT / "examples" / "portfolio.jsonl").open(encoding="utf-8") as cases,
     ):
-        r = cost_report(cases, ledger=ledger, events=events, agencies=AGENCIES, policy=POLICY,
-                        start=date(2026, 7, 1), end=date(2026, 9, 30))  # fmt: skip
+        r = cost_report(
+            cases,
+            ledger=ledger,
+            events=events,
+            agencies=AGENCIES,
+            policy=POLICY,
+            start=date(2026, 7, 1),
+            end=date(2026, 9, 30),
+        )
     assert_rows_add_up(r)
     assert r.total.in_house_per_100 is not None
     assert r.total.agency_per_100 is not None
 
 
 def assert_rows_add_up(r: Any) -> None:
-    def total(rows: dict[str, Figures], name: str) -> Any:
+    def total(rows: dict[str, CostFigures], name: str) -> Any:
         return sum((getattr(f, name) for f in rows.values()), D(0))
 
     for name in ("in_house_recovered", "in_house_cost", "agency_recovered", "commission"):
@@ -151,34 +186,58 @@ PORTFOLIO = (ROOT / "examples" / "portfolio.jsonl").read_text(encoding="utf-8").
 def test_rows_add_up_for_any_ledger_and_period(lines: list[str], offset: int, days: int) -> None:
     start = date.fromordinal(date(2026, 1, 1).toordinal() + offset)
     end = date.fromordinal(start.toordinal() + days)
-    r = cost_report(PORTFOLIO[:120], ledger=lines, events=EVENT_LINES, agencies=AGENCIES,
-                    policy=POLICY, start=start, end=end)  # fmt: skip
+    r = cost_report(
+        PORTFOLIO[:120],
+        ledger=lines,
+        events=EVENT_LINES,
+        agencies=AGENCIES,
+        policy=POLICY,
+        start=start,
+        end=end,
+    )
     assert_rows_add_up(r)
 
 
 # --- the command line ---------------------------------------------------------------------------
 
 COSTS = (
-    "costs", "--policy", "rules/lender.yaml", "--agencies", "rules/agencies.yaml", "--events",
-    "examples/settlement/events.jsonl", "--ledger", "examples/settlement/ledger.jsonl",
-)  # fmt: skip
+    "costs",
+    "--policy",
+    "rules/lender.yaml",
+    "--agencies",
+    "rules/agencies.yaml",
+    "--events",
+    "examples/settlement/events.jsonl",
+    "--ledger",
+    "examples/settlement/ledger.jsonl",
+)
 
 
 def dunning(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "dunning", *args], capture_output=True,
-                          text=True, cwd=ROOT, check=False)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "dunning", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
 
 
 def test_dunning_costs_in_every_format() -> None:
     period = ("--from", "2026-10-01", "--to", "2026-10-31")
-    rolls = ("--snapshot", "examples/portfolio.jsonl=2026-10-28",
-             "--snapshot", "examples/portfolio.jsonl=2026-11-28")  # fmt: skip
+    rolls = (
+        "--snapshot",
+        "examples/portfolio.jsonl=2026-10-28",
+        "--snapshot",
+        "examples/portfolio.jsonl=2026-11-28",
+    )
     table = dunning(*COSTS, *period, *rolls, "examples/portfolio.jsonl")
     assert table.returncode == 0, table.stderr
     assert "By route" in table.stdout
     assert "Roll rates 2026-10-28 → 2026-11-28" in table.stdout
-    data = json.loads(dunning(*COSTS, *period, "--format", "json",
-                              "examples/portfolio.jsonl").stdout)  # fmt: skip
+    data = json.loads(
+        dunning(*COSTS, *period, "--format", "json", "examples/portfolio.jsonl").stdout
+    )
     assert D(data["total"]["in_house_per_100"]) < D(data["total"]["agency_per_100"])
     as_csv = dunning(*COSTS, *period, "--format", "csv", "examples/portfolio.jsonl").stdout
     rows = list(csv.DictReader(io.StringIO(as_csv)))

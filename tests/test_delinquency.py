@@ -316,10 +316,12 @@ def test_penalty_is_accrued_on_exactly_the_unpaid_periods(case: Case, day: date)
     a = Assessor(penalty_multiplier=D("1.5")).assess(case, day)
     for item in a.overdue_installments:
         accrued = sum(
-            ((p * daily * (end - start).days).quantize(D("0.01"), "ROUND_HALF_UP")
-             for start, end, p in item.unpaid_periods),
+            (
+                (p * daily * (end - start).days).quantize(D("0.01"), "ROUND_HALF_UP")
+                for start, end, p in item.unpaid_periods
+            ),
             D(0),
-        )  # fmt: skip
+        )
         assert accrued == item.penalty + item.penalty_paid
         days = sum((end - start).days for start, end, _ in item.unpaid_periods)
         assert days <= item.days_overdue
@@ -390,8 +392,12 @@ def test_the_quick_reading_of_a_case_agrees_with_its_assessment(
 ) -> None:
     assessor = Assessor(allocation=tuple(allocation), penalty_multiplier=penalty)  # type: ignore[arg-type]
     data = json.loads(case.model_dump_json())
-    found = quick_overdue(data, moment, products=frozenset({"consumer_finance", "credit_card"}),
-                          penalty=penalty is not None)  # fmt: skip
+    found = quick_overdue(
+        data,
+        moment,
+        products=frozenset({"consumer_finance", "credit_card"}),
+        penalty=penalty is not None,
+    )
     if found is not None:
         assert found == (case.borrower.party_id, assessor.assess(case, moment).dpd > 0)
     if penalty is None:
@@ -403,7 +409,9 @@ def test_the_quick_reading_leaves_what_it_cannot_settle_to_the_assessment() -> N
     base = json.loads(json.dumps(case_dict()))
     products = frozenset({"consumer_finance"})
     assert quick_overdue(base, moment, products=frozenset({"mortgage"}), penalty=True) == (
-        None, False)  # fmt: skip
+        None,
+        False,
+    )
     for broken in (
         {"loan": {**base["loan"], "accelerated_on": "2026-10-01"}},
         {"loan": {**base["loan"], "principal": "-5"}},
@@ -463,7 +471,11 @@ def test_the_quick_part_reader_leaves_non_strict_json_to_the_full_reading() -> N
     assert overdue_parts('{"borrower": {"party_id": "\\ud800"}}') is None
     assert overdue_parts(b"\xff\xfe") is None
     assert overdue_parts('{"loan": 1, "loan": 2}') == {
-        "loan": 2, "borrower": None, "payments": None, "delinquency": None}  # fmt: skip
+        "loan": 2,
+        "borrower": None,
+        "payments": None,
+        "delinquency": None,
+    }
 
 
 def test_counting_text_and_parsed_cases_finds_the_same_borrowers() -> None:

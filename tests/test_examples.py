@@ -51,10 +51,16 @@ def test_portfolio_is_valid_and_covers_the_domain() -> None:
 def test_generator_is_deterministic(tmp_path: Path) -> None:
     out, events = tmp_path / "portfolio.jsonl", tmp_path / "placements.jsonl"
     subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "generate_portfolio.py"), "--out", str(out),
-         "--placements", str(events)],
+        [
+            sys.executable,
+            str(ROOT / "examples" / "generate_portfolio.py"),
+            "--out",
+            str(out),
+            "--placements",
+            str(events),
+        ],
         check=True,
-    )  # fmt: skip
+    )
     assert out.read_bytes() == PORTFOLIO.read_bytes()
     assert events.read_bytes() == (ROOT / "examples" / "placements.jsonl").read_bytes()
 
@@ -63,8 +69,11 @@ def test_the_example_placements_are_valid_events_of_the_example_cases() -> None:
     lines = (ROOT / "examples" / "placements.jsonl").read_text(encoding="utf-8").splitlines()
     events = list(read_events(lines))
     assert all(isinstance(e, PlacementEvent) for e in events), events
-    ids = {c.case_id for c in read_cases(PORTFOLIO.read_text(encoding="utf-8").splitlines())
-           if not isinstance(c, CaseError)}  # fmt: skip
+    ids = {
+        c.case_id
+        for c in read_cases(PORTFOLIO.read_text(encoding="utf-8").splitlines())
+        if not isinstance(c, CaseError)
+    }
     assert {e.case_id for e in events if isinstance(e, PlacementEvent)} <= ids
     kinds = {e.type for e in events if isinstance(e, PlacementEvent)}
     assert {"placement.proposed", "placement.placed", "placement.returned"} <= kinds

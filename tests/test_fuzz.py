@@ -477,10 +477,19 @@ def test_dunning_place_answers_every_line(
     (folder / "cases.jsonl").write_bytes(batch)
     (folder / "events.jsonl").write_bytes(b"\n".join(events) + b"\n")
     run = _dunning(
-        ["place", "--policy", str(ROOT / "rules" / "lender.yaml"), "--agencies",
-         str(ROOT / "rules" / "agencies.yaml"), "--placements", str(folder / "events.jsonl"),
-         "--as-of", "2026-11-28", str(folder / "cases.jsonl")]
-    )  # fmt: skip
+        [
+            "place",
+            "--policy",
+            str(ROOT / "rules" / "lender.yaml"),
+            "--agencies",
+            str(ROOT / "rules" / "agencies.yaml"),
+            "--placements",
+            str(folder / "events.jsonl"),
+            "--as-of",
+            "2026-11-28",
+            str(folder / "cases.jsonl"),
+        ]
+    )
     assert b"Traceback" not in run.stderr, run.stderr.decode(errors="replace")
     assert run.returncode in (0, 1)
     for line in run.stdout.splitlines():
@@ -531,8 +540,12 @@ def _ledger_csv() -> bytes:
     writer.writerow(["reference", "case_id", "loan_id", "date", "amount", "reverses"])
     for text in LEDGER_LINES_LIST[:40]:
         line = json.loads(text)
-        writer.writerow([line.get(k, "") for k in ("reference", "case_id", "loan_id", "date",
-                                                   "amount", "reverses")])  # fmt: skip
+        writer.writerow(
+            [
+                line.get(k, "")
+                for k in ("reference", "case_id", "loan_id", "date", "amount", "reverses")
+            ]
+        )
     return out.getvalue().encode("utf-8")
 
 
@@ -560,8 +573,12 @@ def _settled_all(read: list[Any], events: list[bytes]) -> None:
     """Settle ``read``; every line accounted for once, and the accounting balanced."""
     from dunning.settlement.statements import settle
 
-    with settle(read, events=events, agencies=loads_agencies(AGENCIES_TEXT),
-                policy=load_policy(ROOT / "rules" / "lender.yaml")) as settlement:  # fmt: skip
+    with settle(
+        read,
+        events=events,
+        agencies=loads_agencies(AGENCIES_TEXT),
+        policy=load_policy(ROOT / "rules" / "lender.yaml"),
+    ) as settlement:
         assert sum(1 for _ in settlement.lines()) == len(read)
         assert settlement.accounting.balanced
         for line in settlement.lines("rejected"):
@@ -570,8 +587,10 @@ def _settled_all(read: list[Any], events: list[bytes]) -> None:
 
 
 @FUZZ_POLICIES
-@given(lines=st.lists(ledger_lines(), min_size=1, max_size=40),
-       events=st.lists(event_lines(), max_size=5))  # fmt: skip
+@given(
+    lines=st.lists(ledger_lines(), min_size=1, max_size=40),
+    events=st.lists(event_lines(), max_size=5),
+)
 def test_any_ledger_gets_one_settled_line_per_line(lines: list[bytes], events: list[bytes]) -> None:
     from dunning.settlement.ledger import read_ledger
 
@@ -627,10 +646,19 @@ def test_dunning_settle_answers_every_line(
     (folder / "ledger.jsonl").write_bytes(b"\n".join(lines) + b"\n")
     (folder / "events.jsonl").write_bytes(b"\n".join([*SETTLEMENT_EVENTS[:50], *events]) + b"\n")
     run = _dunning(
-        ["settle", "--policy", str(ROOT / "rules" / "lender.yaml"), "--agencies",
-         str(ROOT / "rules" / "agencies.yaml"), "--events", str(folder / "events.jsonl"),
-         "--format", "jsonl", str(folder / "ledger.jsonl")]
-    )  # fmt: skip
+        [
+            "settle",
+            "--policy",
+            str(ROOT / "rules" / "lender.yaml"),
+            "--agencies",
+            str(ROOT / "rules" / "agencies.yaml"),
+            "--events",
+            str(folder / "events.jsonl"),
+            "--format",
+            "jsonl",
+            str(folder / "ledger.jsonl"),
+        ]
+    )
     assert b"Traceback" not in run.stderr, run.stderr.decode(errors="replace")
     assert run.returncode in (0, 1)
     records = [json.loads(line) for line in run.stdout.splitlines()]
@@ -647,9 +675,14 @@ def _claim_settlement() -> Any:
     from dunning.settlement.statements import settle
 
     policy = load_policy(ROOT / "rules" / "lender.yaml")
-    return settle(LEDGER_LINES.splitlines(), events=SETTLEMENT_EVENTS, policy=policy,
-                  agencies=loads_agencies(AGENCIES_TEXT), start=date(2026, 10, 1),
-                  end=date(2026, 10, 31))  # fmt: skip
+    return settle(
+        LEDGER_LINES.splitlines(),
+        events=SETTLEMENT_EVENTS,
+        policy=policy,
+        agencies=loads_agencies(AGENCIES_TEXT),
+        start=date(2026, 10, 1),
+        end=date(2026, 10, 31),
+    )
 
 
 def _every_line_once(result: Any, claim_lines: int) -> None:
@@ -705,11 +738,27 @@ def test_dunning_reconcile_answers_any_claim(
     (folder / "claim.csv").write_bytes(data)
     settlement = ROOT / "examples" / "settlement"
     run = _dunning(
-        ["reconcile", "--policy", str(ROOT / "rules" / "lender.yaml"), "--agencies",
-         str(ROOT / "rules" / "agencies.yaml"), "--events", str(settlement / "events.jsonl"),
-         "--ledger", str(settlement / "ledger.jsonl"), "--agency", "AG-01", "--from",
-         "2026-10-01", "--to", "2026-10-31", "--format", "json", str(folder / "claim.csv")]
-    )  # fmt: skip
+        [
+            "reconcile",
+            "--policy",
+            str(ROOT / "rules" / "lender.yaml"),
+            "--agencies",
+            str(ROOT / "rules" / "agencies.yaml"),
+            "--events",
+            str(settlement / "events.jsonl"),
+            "--ledger",
+            str(settlement / "ledger.jsonl"),
+            "--agency",
+            "AG-01",
+            "--from",
+            "2026-10-01",
+            "--to",
+            "2026-10-31",
+            "--format",
+            "json",
+            str(folder / "claim.csv"),
+        ]
+    )
     assert b"Traceback" not in run.stderr, run.stderr.decode(errors="replace")
     assert run.returncode in (1, 2)  # the example claim differs already; a bad header is 2
     if run.returncode == 1:
@@ -744,10 +793,14 @@ def _intake(data: bytes, name: str, **kw: Any) -> Any:
         received = datetime(2026, 11, 2, 9, 30, tzinfo=timezone(timedelta(hours=8)))
         try:
             result = intake(
-                source, bank="SH-BANK", received_at=received, store=Path(folder) / "store",
+                source,
+                bank="SH-BANK",
+                received_at=received,
+                store=Path(folder) / "store",
                 backups=[Path(folder) / "b1", Path(folder) / "b2"],
-                clock=lambda: received + timedelta(minutes=5), **kw,
-            )  # fmt: skip
+                clock=lambda: received + timedelta(minutes=5),
+                **kw,
+            )
         except ConfigError as error:
             return error
         p = result.event.payload
@@ -779,8 +832,9 @@ def test_any_bank_file_in_json_lines_is_taken_in_line_by_line(lines: list[bytes]
 def test_any_bank_spreadsheet_is_taken_in_row_by_row_or_refused_clearly(data: bytes) -> None:
     layout = load_policy(ROOT / "rules" / "bank_credit_card.yaml").ir.agency.intake.banks
     with patience():
-        result = _intake(data, "bank.csv", columns=layout["SH-BANK"].columns,
-                         defaults=layout["SH-BANK"].defaults)  # fmt: skip
+        result = _intake(
+            data, "bank.csv", columns=layout["SH-BANK"].columns, defaults=layout["SH-BANK"].defaults
+        )
     if isinstance(result, Exception):
         assert str(result)
 
@@ -806,8 +860,13 @@ def test_any_agency_event_history_reads_line_by_line_and_hands_over(lines: list[
             assert error.line is not None and error.problems
         try:
             end = datetime.fromisoformat("2026-12-31T00:00:00+08:00")
-            run: Any = handover(departing="C1", to=["C2", "L1"], events=lines, as_of=end,
-                                collectors=loads_collectors(COLLECTORS_TEXT))  # fmt: skip
+            run: Any = handover(
+                departing="C1",
+                to=["C2", "L1"],
+                events=lines,
+                as_of=end,
+                collectors=loads_collectors(COLLECTORS_TEXT),
+            )
         except HandoverFailed as failed:
             run = failed
     if isinstance(run, HandoverFailed):
@@ -849,8 +908,14 @@ def _bundle_bytes() -> bytes:
         root = Path(folder)
         (root / "bank.jsonl").write_text("\n".join(BANK_LINES[:5]) + "\n", encoding="utf-8")
         received = datetime(2026, 11, 2, 9, 30, tzinfo=timezone(timedelta(hours=8)))
-        intake(root / "bank.jsonl", bank="SH-BANK", received_at=received, store=root / "store",
-               backups=[root / "b1", root / "b2"], clock=lambda: received)  # fmt: skip
+        intake(
+            root / "bank.jsonl",
+            bank="SH-BANK",
+            received_at=received,
+            store=root / "store",
+            backups=[root / "b1", root / "b2"],
+            clock=lambda: received,
+        )
         export_bundle(root / "store", root / "out.zip", bank="SH-BANK")
         return (root / "out.zip").read_bytes()
 
@@ -928,8 +993,9 @@ def test_any_event_history_is_audited_line_by_line(lines: list[bytes]) -> None:
 
     procedure = loads_procedure(PROCEDURE_TEXT)
     with patience():
-        result = audit(lines, procedure=procedure,
-                       as_of=datetime.fromisoformat("2026-12-31T00:00:00+08:00"))  # fmt: skip
+        result = audit(
+            lines, procedure=procedure, as_of=datetime.fromisoformat("2026-12-31T00:00:00+08:00")
+        )
     assert len(result.event_errors) <= sum(1 for line in lines if line.strip())
     for finding in result.findings:
         json.dumps(finding.to_dict(), ensure_ascii=False)
@@ -940,14 +1006,16 @@ AGENCY_PAYMENTS = (ROOT / "examples" / "agency" / "payments.csv").read_bytes()
 
 
 @FUZZ
-@given(lines=st.lists(agency_event_lines(), min_size=1, max_size=40),
-       payments=mutated_bytes(AGENCY_PAYMENTS))  # fmt: skip
+@given(
+    lines=st.lists(agency_event_lines(), min_size=1, max_size=40),
+    payments=mutated_bytes(AGENCY_PAYMENTS),
+)
 def test_any_history_and_payment_file_give_a_report_that_adds_up(
     lines: list[bytes], payments: bytes
 ) -> None:
     from datetime import datetime
 
-    from dunning.agency.performance import Figures, performance
+    from dunning.agency.performance import CollectorFigures, performance
     from dunning.agency.procedure import loads_procedure
 
     procedure = loads_procedure(PROCEDURE_TEXT)
@@ -955,12 +1023,16 @@ def test_any_history_and_payment_file_give_a_report_that_adds_up(
     if isinstance(table, Exception):
         return  # refused clearly as a whole (a header without the ledger's columns)
     with patience():
-        report = performance(lines, procedure=procedure,
-                             as_of=datetime.fromisoformat("2026-12-31T00:00:00+08:00"),
-                             start=date(2026, 11, 1), end=date(2026, 11, 30),
-                             payments=table)  # fmt: skip
+        report = performance(
+            lines,
+            procedure=procedure,
+            as_of=datetime.fromisoformat("2026-12-31T00:00:00+08:00"),
+            start=date(2026, 11, 1),
+            end=date(2026, 11, 30),
+            payments=table,
+        )
     collectors = [r.figures for r in report.rows if r.level == "collector"]
-    assert sum(collectors, Figures()) == report.total
+    assert sum(collectors, CollectorFigures()) == report.total
     json.dumps(report.to_dict(), ensure_ascii=False)
     assert len(report.payment_errors) <= len(table)
 

@@ -543,16 +543,27 @@ def test_a_ctrl_c_that_c_code_swallows_still_stops_the_command(
                 dropped = KeyboardInterrupt()
                 sys.unraisablehook(
                     types.SimpleNamespace(
-                        exc_type=KeyboardInterrupt, exc_value=dropped, exc_traceback=None,
-                        err_msg=None, object=None,
+                        exc_type=KeyboardInterrupt,
+                        exc_value=dropped,
+                        exc_traceback=None,
+                        err_msg=None,
+                        object=None,
                     )
-                )  # fmt: skip
+                )
             yield item
 
     monkeypatch.setattr(decisions, "decide_lines", swallowing)
     hook, handler = sys.unraisablehook, signal.getsignal(signal.SIGINT)
-    args = ["decide", "--policy", str(LENDER), "--as-of", "2026-11-28",
-            "--overdue-customers", "9", str(PORTFOLIO)]  # fmt: skip
+    args = [
+        "decide",
+        "--policy",
+        str(LENDER),
+        "--as-of",
+        "2026-11-28",
+        "--overdue-customers",
+        "9",
+        str(PORTFOLIO),
+    ]
     assert cli.main(args) == 130
     out, err = capsys.readouterr()
     assert err.strip().endswith("dunning: interrupted") and "Exception ignored" not in err
@@ -693,8 +704,11 @@ def test_xml_entities_in_a_workbook_are_refused(tmp_path: Path) -> None:
     entities = b"".join(
         b'<!ENTITY lol%d "%s">' % (i, b"&lol%d;" % (i - 1) * 10) for i in range(1, 10)
     )
-    laughs = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol0 "lol">' + entities
-              + b"]><worksheet>&lol9;</worksheet>")  # fmt: skip
+    laughs = (
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol0 "lol">'
+        + entities
+        + b"]><worksheet>&lol9;</worksheet>"
+    )
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(source)) as given, zipfile.ZipFile(out, "w") as changed:
         for item in given.infolist():

@@ -139,8 +139,15 @@ def test_broken_promises_bring_the_field_visit_forward(lender: Policy) -> None:
 
 
 def test_calls_that_never_connect_bring_the_field_visit_forward(lender: Policy) -> None:
-    calls = [{"at": f"2026-11-{day}T10:00:00+08:00", "channel": "call", "party_id": "P-0001",
-              "outcome": "no_answer"} for day in range(22, 28)]  # fmt: skip
+    calls = [
+        {
+            "at": f"2026-11-{day}T10:00:00+08:00",
+            "channel": "call",
+            "party_id": "P-0001",
+            "outcome": "no_answer",
+        }
+        for day in range(22, 28)
+    ]
     assert decide(lender, case(20, contacts=calls)).action.channel is Channel.FIELD_VISIT
     assert decide(lender, case(5, contacts=calls)).action.channel is Channel.SMS
     answered = [*calls[:-1], calls[-1] | {"outcome": "connected"}]

@@ -61,9 +61,17 @@ def test_installs_and_decides_on_python_3_13_or_newer(tmp_path: Path) -> None:
         "print('ok')\n"
     )
     done = subprocess.run(
-        [str(python), "-c", script, str(ROOT / "rules" / "lender.yaml"),
-         str(ROOT / "examples" / "portfolio.jsonl")],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        [
+            str(python),
+            "-c",
+            script,
+            str(ROOT / "rules" / "lender.yaml"),
+            str(ROOT / "examples" / "portfolio.jsonl"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dunning import read_ledger_table
-from dunning.agency.performance import FIGURES, Figures, Performance, performance
+from dunning.agency.performance import FIGURES, CollectorFigures, Performance, performance
 from dunning.agency.procedure import load_procedure, loads_procedure
 from dunning.money import round_money
 from dunning.settlement.ledger import LedgerLine
@@ -37,22 +37,31 @@ def payments() -> list[Any]:
 
 
 def month(lines: list[str] = EVENTS, **kwargs: Any) -> Performance:
-    return performance(lines, procedure=PROCEDURE, as_of=AS_OF, start=NOVEMBER[0],
-                       end=NOVEMBER[1], period="month", **kwargs)  # fmt: skip
+    return performance(
+        lines,
+        procedure=PROCEDURE,
+        as_of=AS_OF,
+        start=NOVEMBER[0],
+        end=NOVEMBER[1],
+        period="month",
+        **kwargs,
+    )
 
 
 def levels_add_up(report: Performance) -> None:
     """Collectors add up to teams, teams and banks to the whole: every figure, exactly."""
-    rows = {level: [r.figures for r in report.rows if r.level == level]
-            for level in ("collector", "team", "bank", "total")}  # fmt: skip
-    whole = sum(rows["collector"], Figures())
-    assert sum(rows["team"], Figures()) == whole
-    assert sum(rows["bank"], Figures()) == whole
+    rows = {
+        level: [r.figures for r in report.rows if r.level == level]
+        for level in ("collector", "team", "bank", "total")
+    }
+    whole = sum(rows["collector"], CollectorFigures())
+    assert sum(rows["team"], CollectorFigures()) == whole
+    assert sum(rows["bank"], CollectorFigures()) == whole
     assert rows["total"] == [whole]
     for team in {r.team for r in report.rows if r.level == "collector"}:
         members = [r.figures for r in report.rows if r.level == "collector" and r.team == team]
         (row,) = [r.figures for r in report.rows if r.level == "team" and r.team == team]
-        assert sum(members, Figures()) == row
+        assert sum(members, CollectorFigures()) == row
 
 
 def test_the_example_month_counts_what_the_log_and_the_payments_hold() -> None:
@@ -65,8 +74,9 @@ def test_the_example_month_counts_what_the_log_and_the_payments_hold() -> None:
     assert total.right_party_contacts == sum(
         r["payload"]["outcome"] in ("connected", "promised", "refused") for r in records
     )
-    assert total.promises_made == sum(r["payload"].get("promise_amount") is not None
-                                      for r in records)  # fmt: skip
+    assert total.promises_made == sum(
+        r["payload"].get("promise_amount") is not None for r in records
+    )
     assert total.worked == len({(r["case_id"], r["actor"]) for r in records})
     closed = {json.loads(e)["case_id"] for e in EVENTS if '"case.closed"' in e}
     assert total.held == 37 - len(closed)
@@ -76,8 +86,9 @@ def test_the_example_month_counts_what_the_log_and_the_payments_hold() -> None:
     assert report.unmatched == {"no_case": 1} and report.unmatched_amount == Decimal("500.00")
     assert total.commission == sum(
         round_money((-p.amount if p.reverses else p.amount) * Decimal("0.18"))
-        for p in paid if p.case_id != "SH-9999"
-    )  # fmt: skip
+        for p in paid
+        if p.case_id != "SH-9999"
+    )
     assert 0 < total.promises_kept <= total.promises_due
     assert (total.procedures_opened, total.procedures_closed) == (2, 1)
     assert report.approval is not None and report.approval["state"] == "approved"
@@ -100,19 +111,30 @@ def test_findings_are_counted_for_their_collector_and_day() -> None:
 def test_the_monthly_report_carries_the_approval_state() -> None:
     unapproved = [e.replace('"approved_by":"M1"', '"approved_by":null') for e in EVENTS]
     assert month(unapproved).approval == {
-        "state": "not approved", "approved_by": None, "filed_at": "2026-12-03T16:00:00+08:00",
+        "state": "not approved",
+        "approved_by": None,
+        "filed_at": "2026-12-03T16:00:00+08:00",
         "filed_by_line": next(i for i, e in enumerate(EVENTS, 1) if '"kind":"monthly"' in e),
         "ref": "报表/月报-2026-11.xlsx",
-    }  # fmt: skip
+    }
     missing = [e for e in EVENTS if '"kind":"monthly"' not in e]
     assert month(missing).approval == {"state": "not filed"}
 
 
 def test_a_week_is_a_slice_of_the_month() -> None:
     mondays = [date(2026, 11, 2) + timedelta(days=7 * n) for n in range(4)]
-    weeks = [performance(EVENTS, procedure=PROCEDURE, as_of=AS_OF, start=monday,
-                         end=monday + timedelta(days=6), period="week", payments=payments())
-             for monday in mondays]  # fmt: skip
+    weeks = [
+        performance(
+            EVENTS,
+            procedure=PROCEDURE,
+            as_of=AS_OF,
+            start=monday,
+            end=monday + timedelta(days=6),
+            period="week",
+            payments=payments(),
+        )
+        for monday in mondays
+    ]
     whole = month(payments=payments()).total
     # Contacts and payments of the four weeks (2–29 November) are the month's, less the 30th.
     assert sum(w.total.attempts for w in weeks) <= whole.attempts
@@ -123,24 +145,42 @@ def test_a_week_is_a_slice_of_the_month() -> None:
 def test_commission_needs_the_banks_terms() -> None:
     text = (ROOT / "rules" / "agency_procedure.yaml").read_text(encoding="utf-8")
     bare = loads_procedure(text.split("\nbanks:")[0] + "\n")
-    report = performance(EVENTS, procedure=bare, as_of=AS_OF, start=NOVEMBER[0],
-                         end=NOVEMBER[1], payments=payments())  # fmt: skip
+    report = performance(
+        EVENTS, procedure=bare, as_of=AS_OF, start=NOVEMBER[0], end=NOVEMBER[1], payments=payments()
+    )
     assert report.total.commission == 0 and report.total.recovered > 0
     assert report.no_terms == ["SH-BANK"]
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "dunning", "performance", "--procedure",
-         str(ROOT / "rules" / "agency_procedure.yaml"), "--as-of", "2026-12-11T09:00:00+08:00",
-         *args],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "dunning",
+            "performance",
+            "--procedure",
+            str(ROOT / "rules" / "agency_procedure.yaml"),
+            "--as-of",
+            "2026-12-11T09:00:00+08:00",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def test_dunning_performance_writes_table_json_and_csv() -> None:
-    common = ["--month", "2026-11", "--ledger", str(AGENCY / "payments.csv"), "--collectors",
-              str(AGENCY / "collectors.yaml"), str(AGENCY / "events.jsonl")]  # fmt: skip
+    common = [
+        "--month",
+        "2026-11",
+        "--ledger",
+        str(AGENCY / "payments.csv"),
+        "--collectors",
+        str(AGENCY / "collectors.yaml"),
+        str(AGENCY / "events.jsonl"),
+    ]
     table = run(*common)
     assert table.returncode == 0, table.stderr
     assert "Monthly report: approved by M1" in table.stdout and "By team" in table.stdout
@@ -174,8 +214,20 @@ def histories(draw: st.DrawFn) -> tuple[list[str], list[LedgerLine], dict[str, A
     expect: dict[str, Any] = {"attempts": 0, "held": 0}
 
     def add(at: str, type_: str, actor: str, case_id: str, **payload: Any) -> None:
-        lines.append((at, json.dumps({"type": type_, "at": at, "actor": actor,
-                                      "case_id": case_id, "payload": payload})))  # fmt: skip
+        lines.append(
+            (
+                at,
+                json.dumps(
+                    {
+                        "type": type_,
+                        "at": at,
+                        "actor": actor,
+                        "case_id": case_id,
+                        "payload": payload,
+                    }
+                ),
+            )
+        )
 
     for n in range(draw(st.integers(1, 6))):
         case_id = f"K{n}"
@@ -183,8 +235,15 @@ def histories(draw: st.DrawFn) -> tuple[list[str], list[LedgerLine], dict[str, A
         start = draw(st.sampled_from(DAYS[:30]))
         add(_at(start, 9), "case.received", "A1", case_id, batch_id="X", bank=bank, line=n + 1)
         holder = draw(st.sampled_from(sorted(COLLECTORS)))
-        add(_at(start, 10), "assignment.assigned", "L1", case_id, collector_id=holder,
-            team=COLLECTORS[holder], reason="new")  # fmt: skip
+        add(
+            _at(start, 10),
+            "assignment.assigned",
+            "L1",
+            case_id,
+            collector_id=holder,
+            team=COLLECTORS[holder],
+            reason="new",
+        )
         closed_on = draw(st.none() | st.sampled_from(DAYS))
         for day in sorted(set(draw(st.lists(st.sampled_from(DAYS), max_size=6)))):
             if day <= start or (closed_on and day >= closed_on):
@@ -204,9 +263,18 @@ def histories(draw: st.DrawFn) -> tuple[list[str], list[LedgerLine], dict[str, A
                 holder = to
             outcome = draw(st.sampled_from(["connected", "no_answer", "promised", "refused"]))
             promise = {"promise_amount": "100.00", "promise_due": str(day + timedelta(days=3))}
-            add(_at(day, 17), "contact.recorded", holder, case_id, record_id=f"R{n}{day}",
-                contacted_at=_at(day, 11), channel="call", party_id="borrower", outcome=outcome,
-                **(promise if outcome == "promised" else {}))  # fmt: skip
+            add(
+                _at(day, 17),
+                "contact.recorded",
+                holder,
+                case_id,
+                record_id=f"R{n}{day}",
+                contacted_at=_at(day, 11),
+                channel="call",
+                party_id="borrower",
+                outcome=outcome,
+                **(promise if outcome == "promised" else {}),
+            )
             expect["attempts"] += START <= day <= END
         if closed_on and closed_on > start:
             add(_at(closed_on, 20), "case.closed", "A1", case_id, reason="paid")
@@ -219,8 +287,15 @@ def histories(draw: st.DrawFn) -> tuple[list[str], list[LedgerLine], dict[str, A
         day = draw(st.sampled_from(DAYS))
         paid.append(LedgerLine(reference=f"P{i}", case_id=case_id, date=day, amount=amount))
         if draw(st.booleans()):
-            paid.append(LedgerLine(reference=f"V{i}", case_id=case_id, reverses=f"P{i}",
-                                   date=day + timedelta(days=1), amount=amount))  # fmt: skip
+            paid.append(
+                LedgerLine(
+                    reference=f"V{i}",
+                    case_id=case_id,
+                    reverses=f"P{i}",
+                    date=day + timedelta(days=1),
+                    amount=amount,
+                )
+            )
     return [text for _, text in lines], paid, expect
 
 
@@ -234,8 +309,14 @@ TERMS = loads_procedure(
 @given(histories())
 def test_every_level_adds_up_to_the_whole(history: tuple[list[str], list[Any], Any]) -> None:
     lines, paid, expect = history
-    report = performance(lines, procedure=TERMS, as_of=datetime(2026, 12, 20, tzinfo=CST),
-                         start=START, end=END, payments=paid)  # fmt: skip
+    report = performance(
+        lines,
+        procedure=TERMS,
+        as_of=datetime(2026, 12, 20, tzinfo=CST),
+        start=START,
+        end=END,
+        payments=paid,
+    )
     levels_add_up(report)
     total = report.total
     assert total.attempts == expect["attempts"]
@@ -250,25 +331,48 @@ def test_every_level_adds_up_to_the_whole(history: tuple[list[str], list[Any], A
         assert all(getattr(row.figures, name) is not None for name in FIGURES)
 
 
-@pytest.mark.parametrize("bad", [{"start": date(2026, 11, 5), "end": date(2026, 11, 1)},
-                                 {"as_of": datetime(2026, 12, 1)}])  # fmt: skip
+@pytest.mark.parametrize(
+    "bad",
+    [{"start": date(2026, 11, 5), "end": date(2026, 11, 1)}, {"as_of": datetime(2026, 12, 1)}],
+)
 def test_wrong_arguments_are_refused_clearly(bad: dict[str, Any]) -> None:
     from dunning import ArgumentError
 
-    arguments: dict[str, Any] = {"procedure": PROCEDURE, "as_of": AS_OF, "start": NOVEMBER[0],
-                                 "end": NOVEMBER[1], **bad}  # fmt: skip
+    arguments: dict[str, Any] = {
+        "procedure": PROCEDURE,
+        "as_of": AS_OF,
+        "start": NOVEMBER[0],
+        "end": NOVEMBER[1],
+        **bad,
+    }
     with pytest.raises(ArgumentError):
         performance(EVENTS, **arguments)
 
 
 def test_payments_of_a_case_of_no_known_bank_earn_no_commission_and_say_so() -> None:
-    assigned = json.dumps({"type": "assignment.assigned", "at": "2026-11-02T11:00:00+08:00",
-                           "actor": "L1", "case_id": "X", "payload": {"collector_id": "C9",
-                           "reason": "new"}})  # fmt: skip
-    paid = [LedgerLine(reference=f"P{i}", case_id="X", date=date(2026, 11, 3 + i),
-                       amount=Decimal("10.00")) for i in range(3)]  # fmt: skip
-    report = performance([assigned], procedure=PROCEDURE, as_of=AS_OF, start=NOVEMBER[0],
-                         end=NOVEMBER[1], payments=paid)  # fmt: skip
+    assigned = json.dumps(
+        {
+            "type": "assignment.assigned",
+            "at": "2026-11-02T11:00:00+08:00",
+            "actor": "L1",
+            "case_id": "X",
+            "payload": {"collector_id": "C9", "reason": "new"},
+        }
+    )
+    paid = [
+        LedgerLine(
+            reference=f"P{i}", case_id="X", date=date(2026, 11, 3 + i), amount=Decimal("10.00")
+        )
+        for i in range(3)
+    ]
+    report = performance(
+        [assigned],
+        procedure=PROCEDURE,
+        as_of=AS_OF,
+        start=NOVEMBER[0],
+        end=NOVEMBER[1],
+        payments=paid,
+    )
     (row,) = [r for r in report.rows if r.level == "collector" and r.collector == "C9"]
     assert (row.bank, row.figures.recovered) == (None, Decimal("30.00"))
     assert row.figures.commission == 0 and report.no_terms == ["(unknown bank)"]

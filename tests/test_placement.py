@@ -99,9 +99,16 @@ def held_since_august(agency_id: str, **placed: Any) -> list[dict[str, Any]]:
     """The events of case C-1 proposed to ``agency_id`` on 1 August and placed a week later."""
     return [
         event("proposed", "C-1", agency_id, date(2026, 8, 1)),
-        event("placed", "C-1", agency_id, date(2026, 8, 8), proposed=date(2026, 8, 1),
-              commission_rate="0.07", **placed),
-    ]  # fmt: skip
+        event(
+            "placed",
+            "C-1",
+            agency_id,
+            date(2026, 8, 8),
+            proposed=date(2026, 8, 1),
+            commission_rate="0.07",
+            **placed,
+        ),
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -276,8 +283,11 @@ def test_recall_reasons_and_the_new_stage_rate(lender: Policy) -> None:
     d = lender.decide(cases["term_end"], as_of=AS_OF, portfolio=BOOK)
     assert d.fee_terms.commission_rate == D("0.25") and d.rules[-1] == "recall-term-end"
     # A paid placement is not recalled for want of payment.
-    paid = cf("C-1", placement=base | {"placed_on": "2026-09-01"},
-              payments=[{"date": "2026-11-20", "amount": "100.00"}])  # fmt: skip
+    paid = cf(
+        "C-1",
+        placement=base | {"placed_on": "2026-09-01"},
+        payments=[{"date": "2026-11-20", "amount": "100.00"}],
+    )
     assert lender.decide(paid, as_of=AS_OF, portfolio=BOOK).recall is None
 
 
@@ -387,8 +397,9 @@ def test_a_recalled_case_goes_out_again_but_not_to_the_same_agency_in_the_cool_o
 ) -> None:
     p = placer(lender, agency("AG-X"), agency("AG-Y"))
     history = held_since_august("AG-X", term_ends="2026-11-05")
-    result = place_one(p, cf("C-1", 200, payments=[{"date": "2026-11-20", "amount": "10.00"}]),
-                       history)  # fmt: skip
+    result = place_one(
+        p, cf("C-1", 200, payments=[{"date": "2026-11-20", "amount": "10.00"}]), history
+    )
     assert kinds(result) == ["recalled", "proposed"]
     recall = result.events[0].payload
     assert (recall.reason, recall.rule, recall.commission_rate) == (
@@ -409,8 +420,7 @@ def test_a_case_the_agency_returned_is_not_given_back_to_it_in_the_cool_off(
         event("returned", "C-1", "AG-X", date(2026, 11, 20), proposed=date(2026, 8, 1)),
     ]
     assert place_one(p, cf("C-1"), history).events[0].payload.agency_id == "AG-Y"
-    later = p.explain(cf("C-1"), as_of=AS_OF + timedelta(days=30), events=history,
-                      portfolio=BOOK)  # fmt: skip
+    later = p.explain(cf("C-1"), as_of=AS_OF + timedelta(days=30), events=history, portfolio=BOOK)
     assert later.events[0].payload.agency_id == "AG-X"  # capacity: the most room, by id
 
 
@@ -431,8 +441,9 @@ def test_a_placement_the_case_brings_is_recorded_once_and_counts(lender: Policy)
     # The case still says so after the events ended it: the events win, it is not placed.
     tomorrow = TODAY + timedelta(days=1)
     ended = [*later, event("returned", "C-1", "AG-X", tomorrow, proposed=date(2026, 11, 1))]
-    back = p.explain(cf("C-1", placement=own), as_of=AS_OF + timedelta(days=1), events=ended,
-                     portfolio=BOOK)  # fmt: skip
+    back = p.explain(
+        cf("C-1", placement=own), as_of=AS_OF + timedelta(days=1), events=ended, portfolio=BOOK
+    )
     assert kinds(back) == ["proposed"] and back.events[0].payload.agency_id == "AG-Y"
 
 
@@ -458,8 +469,7 @@ def test_bad_event_lines_are_error_records_and_the_rest_applies(lender: Policy) 
         json.dumps({"type": "placement.moved", "at": "2026-11-01T00:00:00+08:00"}),
         json.dumps(event("proposed", "C-1", "AG-Y", date(2026, 11, 3))),
     ]
-    run = p.place([cf("C-1"), cf("C-2")], as_of=AS_OF, events=read_events(lines),
-                  portfolio=BOOK)  # fmt: skip
+    run = p.place([cf("C-1"), cf("C-2")], as_of=AS_OF, events=read_events(lines), portfolio=BOOK)
     assert [(e.line, e.problems[0].code) for e in run.event_errors] == [
         (2, "invalid_json"),
         (4, "unknown_event_type"),
@@ -475,8 +485,12 @@ def test_a_case_that_contradicts_the_events_or_comes_twice_is_rejected(lender: P
     p = placer(lender, agency("AG-X"), agency("AG-Y"))
     history = held_since_august("AG-X")
     own = {"agency_id": "AG-Y", "placed_on": "2026-08-08", "commission_rate": "0.07"}
-    run = p.place([cf("C-1", placement=own), cf("C-2"), cf("C-2")], as_of=AS_OF,
-                  events=history, portfolio=BOOK)  # fmt: skip
+    run = p.place(
+        [cf("C-1", placement=own), cf("C-2"), cf("C-2")],
+        as_of=AS_OF,
+        events=history,
+        portfolio=BOOK,
+    )
     codes = [r.problems[0].code if isinstance(r, CaseError) else None for r in run.results]
     assert codes == ["placement_mismatch", None, "duplicate_case"]
 
@@ -518,8 +532,9 @@ def test_performance_gives_new_agencies_their_minimum_share(lender: Policy) -> N
     p = Placer(loads_policy(text), Agencies.of([agency("OLD-1"), agency("OLD-2"), agency("NEW")]))
     performance = {"OLD-1": D("0.30"), "OLD-2": D("0.10")}
     assert p.targets(performance) == {"NEW": D("0.2"), "OLD-1": D("0.6"), "OLD-2": D("0.2")}
-    run = p.place([cf(f"C-{n:04d}") for n in range(500)], as_of=AS_OF, portfolio=BOOK,
-                  performance=performance)  # fmt: skip
+    run = p.place(
+        [cf(f"C-{n:04d}") for n in range(500)], as_of=AS_OF, portfolio=BOOK, performance=performance
+    )
     counts = {a: sum(e.payload.agency_id == a for e in run.events) for a in ("OLD-1", "NEW")}
     assert abs(counts["OLD-1"] - 300) <= 1 and abs(counts["NEW"] - 100) <= 1
     with pytest.raises(ConfigError, match="unknown agency"):
@@ -546,8 +561,14 @@ def test_events_round_trip_and_have_a_schema(lender: Policy) -> None:
         assert parse_event(e.model_dump_json()) == e
     payload = {"day": "2026-11-01", "reason": "x"}
     with pytest.raises(CaseError) as err:
-        parse_event({"type": "placement.placed", "at": AS_OF.isoformat(), "case_id": "C-1",
-                     "payload": payload})  # fmt: skip
+        parse_event(
+            {
+                "type": "placement.placed",
+                "at": AS_OF.isoformat(),
+                "case_id": "C-1",
+                "payload": payload,
+            }
+        )
     assert err.value.case_id == "C-1" and err.value.problems[0].code == "incomplete_event"
     done = run_dunning("schema", "event")
     assert done.returncode == 0 and "placement.proposed" in done.stdout
@@ -565,8 +586,17 @@ def test_dunning_place_writes_events_and_an_error_record_per_bad_line(tmp_path: 
     )
     events = tmp_path / "events.jsonl"
     events.write_text('{"type": "placement.proposed"}\n', encoding="utf-8")
-    args = ["place", "--policy", str(LENDER), "--agencies", str(AGENCIES), "--as-of",
-            AS_OF.isoformat(), "--overdue-customers", "500"]  # fmt: skip
+    args = [
+        "place",
+        "--policy",
+        str(LENDER),
+        "--agencies",
+        str(AGENCIES),
+        "--as-of",
+        AS_OF.isoformat(),
+        "--overdue-customers",
+        "500",
+    ]
     done = run_dunning(*args, "--placements", str(events), str(cases))
     assert done.returncode == 1, done.stderr
     records = [json.loads(line) for line in done.stdout.splitlines()]
@@ -585,9 +615,18 @@ def test_dunning_place_writes_events_and_an_error_record_per_bad_line(tmp_path: 
 def test_dunning_explain_shows_the_agencies_and_why_not(tmp_path: Path) -> None:
     case = tmp_path / "case.json"
     case.write_text(json.dumps(cf("C-1")), encoding="utf-8")
-    done = run_dunning("explain", "--policy", str(LENDER), "--agencies", str(AGENCIES),
-                       "--as-of", AS_OF.isoformat(), "--overdue-customers", "500",
-                       str(case))  # fmt: skip
+    done = run_dunning(
+        "explain",
+        "--policy",
+        str(LENDER),
+        "--agencies",
+        str(AGENCIES),
+        "--as-of",
+        AS_OF.isoformat(),
+        "--overdue-customers",
+        "500",
+        str(case),
+    )
     assert done.returncode == 0, done.stderr
     assert "placement.proposed AG-01" in done.stdout
     assert "=> AG-01  eligible, chosen" in done.stdout

@@ -29,25 +29,47 @@ def october() -> Settlement:
         (EXAMPLE / "ledger.jsonl").open(encoding="utf-8") as ledger,
         (EXAMPLE / "events.jsonl").open(encoding="utf-8") as events,
     ):
-        return settle(list(ledger), events=list(events), agencies=AGENCIES, policy=POLICY,
-                      start=date(2026, 10, 1), end=date(2026, 10, 31))  # fmt: skip
+        return settle(
+            list(ledger),
+            events=list(events),
+            agencies=AGENCIES,
+            policy=POLICY,
+            start=date(2026, 10, 1),
+            end=date(2026, 10, 31),
+        )
 
 
 def claim_of(lines: list[SettledLine]) -> list[dict[str, Any]]:
     """The statement as the agency would claim it, line for line."""
-    return [{"reference": x.reference, "case_id": x.case_id, "date": x.day.isoformat(),
-             "amount": str(x.amount), "rate": str(x.rate), "commission": str(x.commission)}
-            for x in lines if x.day is not None]  # fmt: skip
+    return [
+        {
+            "reference": x.reference,
+            "case_id": x.case_id,
+            "date": x.day.isoformat(),
+            "amount": str(x.amount),
+            "rate": str(x.rate),
+            "commission": str(x.commission),
+        }
+        for x in lines
+        if x.day is not None
+    ]
 
 
 def test_the_example_claim_shows_each_planted_mismatch() -> None:
     agency = AGENCIES.get("AG-01")
     assert agency is not None
     with october() as settlement, (EXAMPLE / "claim-AG-01-2026-10.csv").open("rb") as claim:
-        result = reconcile(settlement, read_claim_table(claim, columns=agency.claim_columns),
-                           agency_id="AG-01")  # fmt: skip
-    assert result.counts == {"matched": 17, "different": 2, "claimed_only": 1, "missing": 1,
-                             "duplicate": 0, "rejected": 0}  # fmt: skip
+        result = reconcile(
+            settlement, read_claim_table(claim, columns=agency.claim_columns), agency_id="AG-01"
+        )
+    assert result.counts == {
+        "matched": 17,
+        "different": 2,
+        "claimed_only": 1,
+        "missing": 1,
+        "duplicate": 0,
+        "rejected": 0,
+    }
     fields = sorted(f for line in result.of("different") for f, _, _ in line.differences)
     assert fields == ["amount", "commission", "commission", "rate"]
     (extra,) = result.of("claimed_only")
@@ -86,8 +108,10 @@ def test_duplicates_unreadable_lines_and_another_agencys_payments() -> None:
 def test_a_claim_without_commissions_is_computed_from_its_rates() -> None:
     with october() as settlement:
         (statement,) = settlement.statements("AG-03")
-        claim = [{k: v for k, v in x.items() if k != "commission"}
-                 for x in claim_of(list(statement.lines()))]  # fmt: skip
+        claim = [
+            {k: v for k, v in x.items() if k != "commission"}
+            for x in claim_of(list(statement.lines()))
+        ]
         assert reconcile(settlement, claim, agency_id="AG-03").agrees
         bare = [{"reference": x["reference"], "amount": x["amount"]} for x in claim]
         result = reconcile(settlement, bare, agency_id="AG-03")
@@ -97,8 +121,9 @@ def test_a_claim_without_commissions_is_computed_from_its_rates() -> None:
 
 def test_an_excel_claim_reads_like_its_csv(tmp_path: Path) -> None:
     openpyxl = pytest.importorskip("openpyxl")
-    rows = list(csv.reader(io.StringIO(
-        (EXAMPLE / "claim-AG-01-2026-10.csv").read_text(encoding="utf-8"))))  # fmt: skip
+    rows = list(
+        csv.reader(io.StringIO((EXAMPLE / "claim-AG-01-2026-10.csv").read_text(encoding="utf-8")))
+    )
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.append(rows[0])
@@ -106,8 +131,17 @@ def test_an_excel_claim_reads_like_its_csv(tmp_path: Path) -> None:
         number, reference, case, day, amount, rate, commission = row
         year, month, mday = map(int, day.split("/"))
         amount_cell = float(amount.replace(",", ""))
-        sheet.append([int(number), reference, case, date(year, month, mday), amount_cell,
-                      float(rate[:-1]) / 100, float(commission)])  # fmt: skip
+        sheet.append(
+            [
+                int(number),
+                reference,
+                case,
+                date(year, month, mday),
+                amount_cell,
+                float(rate[:-1]) / 100,
+                float(commission),
+            ]
+        )
     book.save(tmp_path / "claim.xlsx")
     agency = AGENCIES.get("AG-01")
     assert agency is not None
@@ -147,13 +181,19 @@ def test_each_planted_mismatch_is_reported_in_its_category(book: Any, data: st.D
                 changed.append(dict(changed[index]))
             result = reconcile(settlement, changed, agency_id=agency)
             assert not result.agrees
-            expected = {"drop": "missing", "extra": "claimed_only", "amount": "different",
-                        "rate": "different", "twice": "duplicate"}[planted]  # fmt: skip
+            expected = {
+                "drop": "missing",
+                "extra": "claimed_only",
+                "amount": "different",
+                "rate": "different",
+                "twice": "duplicate",
+            }[planted]
             assert result.counts[expected] == 1
             assert result.counts["matched"] == len(lines) - (planted in ("drop", "amount", "rate"))
             # Every line of both sides in exactly one category.
-            lender_side = [x for x in result.lines if x.category in ("matched", "different",
-                                                                     "missing")]  # fmt: skip
+            lender_side = [
+                x for x in result.lines if x.category in ("matched", "different", "missing")
+            ]
             claim_side = [x for x in result.lines if x.category != "missing"]
             assert len(lender_side) == len(lines)
             assert len(claim_side) == len(changed)
@@ -163,16 +203,32 @@ def test_each_planted_mismatch_is_reported_in_its_category(book: Any, data: st.D
 # --- the command line ---------------------------------------------------------------------------
 
 RECONCILE = (
-    "reconcile", "--policy", "rules/lender.yaml", "--agencies", "rules/agencies.yaml",
-    "--events", "examples/settlement/events.jsonl", "--ledger",
-    "examples/settlement/ledger.jsonl", "--agency", "AG-01", "--from", "2026-10-01", "--to",
+    "reconcile",
+    "--policy",
+    "rules/lender.yaml",
+    "--agencies",
+    "rules/agencies.yaml",
+    "--events",
+    "examples/settlement/events.jsonl",
+    "--ledger",
+    "examples/settlement/ledger.jsonl",
+    "--agency",
+    "AG-01",
+    "--from",
+    "2026-10-01",
+    "--to",
     "2026-10-31",
-)  # fmt: skip
+)
 
 
 def dunning(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "dunning", *args], capture_output=True,
-                          text=True, cwd=ROOT, check=False)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "dunning", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
 
 
 def test_dunning_reconcile_exits_1_on_the_example_and_0_on_the_statement_itself(
@@ -181,14 +237,30 @@ def test_dunning_reconcile_exits_1_on_the_example_and_0_on_the_statement_itself(
     done = dunning(*RECONCILE, "examples/settlement/claim-AG-01-2026-10.csv")
     assert done.returncode == 1, done.stderr
     assert "The claim differs: 4 of 21 lines are not matched; the totals differ." in done.stdout
-    as_json = json.loads(dunning(*RECONCILE, "--format", "json",
-                                 "examples/settlement/claim-AG-01-2026-10.csv").stdout)  # fmt: skip
+    as_json = json.loads(
+        dunning(
+            *RECONCILE, "--format", "json", "examples/settlement/claim-AG-01-2026-10.csv"
+        ).stdout
+    )
     assert as_json["counts"]["different"] == 2
     settle_csv = dunning(
-        "settle", "--policy", "rules/lender.yaml", "--agencies", "rules/agencies.yaml",
-        "--events", "examples/settlement/events.jsonl", "--from", "2026-10-01", "--to",
-        "2026-10-31", "--agency", "AG-01", "--format", "csv", "examples/settlement/ledger.jsonl",
-    )  # fmt: skip
+        "settle",
+        "--policy",
+        "rules/lender.yaml",
+        "--agencies",
+        "rules/agencies.yaml",
+        "--events",
+        "examples/settlement/events.jsonl",
+        "--from",
+        "2026-10-01",
+        "--to",
+        "2026-10-31",
+        "--agency",
+        "AG-01",
+        "--format",
+        "csv",
+        "examples/settlement/ledger.jsonl",
+    )
     assert settle_csv.returncode == 0, settle_csv.stderr
     (tmp_path / "claim.csv").write_text(settle_csv.stdout, encoding="utf-8")
     same = dunning(*RECONCILE, str(tmp_path / "claim.csv"))

@@ -62,28 +62,82 @@ def _commands(work: Path) -> dict[str, list[str]]:
     settlement = ROOT / "examples" / "settlement"
     agency = ROOT / "examples" / "agency"
     events = str(settlement / "events.jsonl")
-    money = ["--policy", lender, "--agencies", agencies, "--events", events,
-             "--from", "2026-10-01", "--to", "2026-10-31"]  # fmt: skip
-    procedure = ["--procedure", str(ROOT / "rules" / "agency_procedure.yaml"),
-                 "--as-of", AGENCY_AS_OF]  # fmt: skip
+    money = [
+        "--policy",
+        lender,
+        "--agencies",
+        agencies,
+        "--events",
+        events,
+        "--from",
+        "2026-10-01",
+        "--to",
+        "2026-10-31",
+    ]
+    procedure = [
+        "--procedure",
+        str(ROOT / "rules" / "agency_procedure.yaml"),
+        "--as-of",
+        AGENCY_AS_OF,
+    ]
     return {
         "decisions": ["decide", "--policy", lender, "--as-of", AS_OF, "--skip-uncovered", cases],
         "diff": ["diff", lender, str(proposed), cases, "--as-of", AS_OF],
-        "placements": ["place", "--policy", lender, "--agencies", agencies, "--placements",
-                       str(ROOT / "examples" / "placements.jsonl"), "--as-of", AS_OF,
-                       "--skip-uncovered", cases],
+        "placements": [
+            "place",
+            "--policy",
+            lender,
+            "--agencies",
+            agencies,
+            "--placements",
+            str(ROOT / "examples" / "placements.jsonl"),
+            "--as-of",
+            AS_OF,
+            "--skip-uncovered",
+            cases,
+        ],
         "settlement": ["settle", *money, str(settlement / "ledger.jsonl")],
-        "reconciliation": ["reconcile", *money, "--ledger", str(settlement / "ledger.jsonl"),
-                           "--agency", "AG-01", str(settlement / "claim-AG-01-2026-10.csv")],
-        "costs": ["costs", *money, "--ledger", str(settlement / "ledger.jsonl"),
-                  "--snapshot", f"{cases}=2026-10-28", "--snapshot", f"{cases}=2026-11-28",
-                  cases],
-        "audit": ["audit", *procedure, "--from", "2026-11-01", "--to", "2026-11-30",
-                  str(agency / "events.jsonl")],
-        "performance": ["performance", *procedure, "--month", "2026-11", "--ledger",
-                        str(agency / "payments.csv"), "--collectors",
-                        str(agency / "collectors.yaml"), str(agency / "events.jsonl")],
-    }  # fmt: skip
+        "reconciliation": [
+            "reconcile",
+            *money,
+            "--ledger",
+            str(settlement / "ledger.jsonl"),
+            "--agency",
+            "AG-01",
+            str(settlement / "claim-AG-01-2026-10.csv"),
+        ],
+        "costs": [
+            "costs",
+            *money,
+            "--ledger",
+            str(settlement / "ledger.jsonl"),
+            "--snapshot",
+            f"{cases}=2026-10-28",
+            "--snapshot",
+            f"{cases}=2026-11-28",
+            cases,
+        ],
+        "audit": [
+            "audit",
+            *procedure,
+            "--from",
+            "2026-11-01",
+            "--to",
+            "2026-11-30",
+            str(agency / "events.jsonl"),
+        ],
+        "performance": [
+            "performance",
+            *procedure,
+            "--month",
+            "2026-11",
+            "--ledger",
+            str(agency / "payments.csv"),
+            "--collectors",
+            str(agency / "collectors.yaml"),
+            str(agency / "events.jsonl"),
+        ],
+    }
 
 
 #: The reports also rendered in Chinese: between them, every kind of chart. Every report's
@@ -183,8 +237,19 @@ def _diff(d: dict[str, Any]) -> Cells:
 
 def _placements(d: dict[str, Any]) -> Cells:
     cells: Cells = {}
-    keys = ("proposed", "proposed_total_due", "placed", "placed_total_due", "kept",
-            "kept_total_due", "open", "capacity", "left", "share", "target")  # fmt: skip
+    keys = (
+        "proposed",
+        "proposed_total_due",
+        "placed",
+        "placed_total_due",
+        "kept",
+        "kept_total_due",
+        "open",
+        "capacity",
+        "left",
+        "share",
+        "target",
+    )
     for agency, a in d["agencies"].items():
         for key in keys:
             cells["agencies", agency, key] = _raw(a[key])
@@ -229,8 +294,14 @@ def _reconciliation(d: dict[str, Any]) -> Cells:
 
 def _costs(d: dict[str, Any]) -> Cells:
     cells: Cells = {}
-    money = ("in_house_recovered", "in_house_cost", "in_house_per_100", "agency_recovered",
-             "commission", "agency_per_100")  # fmt: skip
+    money = (
+        "in_house_recovered",
+        "in_house_cost",
+        "in_house_per_100",
+        "agency_recovered",
+        "commission",
+        "agency_per_100",
+    )
     for key in money:
         cells["overview", key, "value"] = _raw(d["total"][key])
     for part in ("by_stage", "by_product"):
@@ -265,8 +336,16 @@ def _audit(d: dict[str, Any]) -> Cells:
 
 def _performance(d: dict[str, Any]) -> Cells:
     cells: Cells = {}
-    keys = ("held", "worked", "attempts", "promises_kept", "kept_rate", "recovered", "commission",
-            "findings")  # fmt: skip
+    keys = (
+        "held",
+        "worked",
+        "attempts",
+        "promises_kept",
+        "kept_rate",
+        "recovered",
+        "commission",
+        "findings",
+    )
     for row in d["rows"]:
         level = row["level"]
         if level == "total":
@@ -447,10 +526,13 @@ def _hostile_document(text: str) -> Document:
         "hostile",
         Msg("Decisions"),
         ((Msg("Policy"), text), (Msg("As of"), "2026-11-28")),
-        (Figures("f", (Figure("k", Msg(text), "text", text),)), table,
-         Chart("c", Msg(text), "bars", "t", ("amount",))),
+        (
+            Figures("f", (Figure("k", Msg(text), "text", text),)),
+            table,
+            Chart("c", Msg(text), "bars", "t", ("amount",)),
+        ),
         {"t": table},
-    )  # fmt: skip
+    )
 
 
 @functools.cache

@@ -60,8 +60,10 @@ def outcome_of(policy: Policy, facts: dict[str, Any]) -> tuple[Any, ...]:
     o = policy.evaluate(facts)
     recall = policy.evaluate_recall(facts)
     # The explanation's trace agrees: the first rule it says matched is the one that won.
-    traced = {group: next((t.rule.id for t in traces if t.matched), None)
-              for group, traces in policy.trace(facts).items()}  # fmt: skip
+    traced = {
+        group: next((t.rule.id for t in traces if t.matched), None)
+        for group, traces in policy.trace(facts).items()
+    }
     assert traced == {
         "recall": recall.id if recall else None,
         "channel": o.channel.id,
@@ -93,8 +95,14 @@ def reference(policy: Policy, facts: dict[str, Any]) -> tuple[Any, ...]:
     fee_values = {key: evaluator(node)(facts) for key, node in fees.items()}
     rate = evaluator(commission["commission_rate"])(facts)
     recall = won.get("recall")
-    return (recall.id if recall else None, channel.id, fee_rule.id, fee_values,
-            commission_rule.id, rate)  # fmt: skip
+    return (
+        recall.id if recall else None,
+        channel.id,
+        fee_rule.id,
+        fee_values,
+        commission_rule.id,
+        rate,
+    )
 
 
 # -- proof of equivalence ---------------------------------------------------------------------
@@ -118,10 +126,11 @@ def test_every_shipped_policy_decides_the_portfolio_identically(path: Path) -> N
         with PORTFOLIO.open(encoding="utf-8") as lines:
             results = policy.decide_many(read_cases(lines), as_of=AS_OF, portfolio="batch")
             return b"\n".join(
-                r.model_dump_json().encode() if hasattr(r, "model_dump_json")
+                r.model_dump_json().encode()
+                if hasattr(r, "model_dump_json")
                 else json.dumps(r.to_dict()).encode()  # type: ignore[union-attr]
                 for r in results
-            )  # fmt: skip
+            )
 
     assert run(rete) == run(compiled)
 
@@ -213,8 +222,13 @@ AWKWARD = [
 
 
 @pytest.mark.parametrize(("condition", "facts", "expected"), AWKWARD, ids=[a[0] for a in AWKWARD])
-def test_awkward_conditions(tmp_path: Path, condition: str, facts: dict[str, Any], expected: bool,
-                            base_facts: dict[str, Any]) -> None:  # fmt: skip
+def test_awkward_conditions(
+    tmp_path: Path,
+    condition: str,
+    facts: dict[str, Any],
+    expected: bool,
+    base_facts: dict[str, Any],
+) -> None:
     head = "params:\n  large: {type: money, default: '50000.00'}\n"
     channel = CHANNEL.replace("when: dpd == 0", f"when: '{condition}'")
     text = policy_text(channel=channel).replace("rules:\n", head + "rules:\n")
@@ -290,8 +304,11 @@ def test_an_exception_inside_durable_rules_is_surfaced_with_the_rule_id(
 
 def test_eight_threads_at_once_get_identical_results() -> None:
     compiled, rete = both(ROOT / "rules" / "lender.yaml")
-    cases = [c for c in read_cases(PORTFOLIO.read_text(encoding="utf-8").splitlines()[:400])
-             if isinstance(c, Case) and c.loan.product.value != "credit_card"]  # fmt: skip
+    cases = [
+        c
+        for c in read_cases(PORTFOLIO.read_text(encoding="utf-8").splitlines()[:400])
+        if isinstance(c, Case) and c.loan.product.value != "credit_card"
+    ]
     expected = [compiled.decide(c, as_of=AS_OF, portfolio=Portfolio(60)) for c in cases]
     failures: list[BaseException] = []
 
@@ -454,8 +471,15 @@ def test_constant_arithmetic_is_exact_in_both_engines(
 def test_cli_decides_with_the_rete_engine(capsys: pytest.CaptureFixture[str]) -> None:
     from dunning.cli import main
 
-    argv = ["decide", "--policy", str(ROOT / "rules" / "lender.yaml"), "--as-of",
-            AS_OF.isoformat(), "--skip-uncovered", str(PORTFOLIO)]  # fmt: skip
+    argv = [
+        "decide",
+        "--policy",
+        str(ROOT / "rules" / "lender.yaml"),
+        "--as-of",
+        AS_OF.isoformat(),
+        "--skip-uncovered",
+        str(PORTFOLIO),
+    ]
     assert main(argv) == 0
     compiled = capsys.readouterr().out
     assert main([*argv, "--engine", "rete"]) == 0

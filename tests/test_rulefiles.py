@@ -100,8 +100,16 @@ def _run_on_a_terminal(args: list[str], out: Path) -> tuple[bytes, bytes]:
 def test_a_long_run_shows_its_progress_on_a_terminal_and_nowhere_else(tmp_path: Path) -> None:
     big = tmp_path / "big.jsonl"
     big.write_bytes(PORTFOLIO.read_bytes() * 3)
-    args = ["decide", "--policy", str(RULES / "lender.yaml"), "--as-of", "2026-11-28",
-            "--overdue-customers", "9", str(big)]  # fmt: skip
+    args = [
+        "decide",
+        "--policy",
+        str(RULES / "lender.yaml"),
+        "--as-of",
+        "2026-11-28",
+        "--overdue-customers",
+        "9",
+        str(big),
+    ]
     screen, output = _run_on_a_terminal(args, tmp_path / "out.jsonl")
     assert b"dunning: deciding" in screen and b"cases/s" in screen
     assert len(output.splitlines()) == 3 * 1200 and b"deciding" not in output

@@ -34,9 +34,8 @@ def event(kind: str, case: str, day: str, agency: str = "AG-01", **payload: Any)
         "type": f"placement.{kind}",
         "at": f"{day}T08:00:00+08:00",
         "case_id": case,
-        "payload": {"placement_id": pid, "agency_id": agency, "day": day, "reason": "r",
-                    **payload},
-    }  # fmt: skip
+        "payload": {"placement_id": pid, "agency_id": agency, "day": day, "reason": "r", **payload},
+    }
 
 
 #: C1 with AG-01 at 14 % from 2026-09-08 to its recall on 2026-10-10 (grace to 2026-10-25);
@@ -77,13 +76,21 @@ def test_the_worked_example_of_the_guide() -> None:
         settlement = settle(ledger, events=events, agencies=AGENCIES, policy=POLICY)
     with settlement:
         assert categories(settlement) == {
-            "P1": "before_placement", "P2": "commission", "P3": "commission",
-            "P4": "commission", "P5": "after_recall", "P6": "commission", "P7": "in_house",
+            "P1": "before_placement",
+            "P2": "commission",
+            "P3": "commission",
+            "P4": "commission",
+            "P5": "after_recall",
+            "P6": "commission",
+            "P7": "in_house",
             "R1": "commission",
-        }  # fmt: skip
+        }
         statements = {(s.agency_id, s.period.label): s for s in settlement.statements()}
-        assert sorted(statements) == [("AG-01", "2026-09"), ("AG-01", "2026-10"),
-                                      ("AG-02", "2026-11")]  # fmt: skip
+        assert sorted(statements) == [
+            ("AG-01", "2026-09"),
+            ("AG-01", "2026-10"),
+            ("AG-02", "2026-11"),
+        ]
         september = statements[("AG-01", "2026-09")]
         assert [(x.reference, x.commission) for x in september.lines()] == [("P2", D("140.01"))]
         october = statements[("AG-01", "2026-10")]
@@ -113,9 +120,11 @@ def test_rounding_is_per_line_half_up_and_totals_are_the_sums_of_the_lines() -> 
 
 
 def test_a_loan_id_finds_its_case_through_the_events() -> None:
-    ledger = [pay("P1", "2026-09-10", "100.00", case=None, loan_id="L1"),
-              pay("P2", "2026-09-10", "100.00", case=None, loan_id="L-unknown"),
-              pay("P3", "2026-09-10", "100.00", case="C7", loan_id="L1")]  # fmt: skip
+    ledger = [
+        pay("P1", "2026-09-10", "100.00", case=None, loan_id="L1"),
+        pay("P2", "2026-09-10", "100.00", case=None, loan_id="L-unknown"),
+        pay("P3", "2026-09-10", "100.00", case="C7", loan_id="L1"),
+    ]
     with run(ledger) as settlement:
         lines = {x.reference: x for x in settlement.lines()}
         assert lines["P1"].case_id == "C1"
@@ -125,9 +134,10 @@ def test_a_loan_id_finds_its_case_through_the_events() -> None:
 
 
 def test_a_loan_the_events_give_two_cases_must_be_named_by_case() -> None:
-    events = [event("placed", "C1", "2026-01-01", commission_rate="0.07", loan_id="L1"),
-              event("placed", "C2", "2026-01-01", commission_rate="0.07", loan_id="L1",
-                    pid="C2/AG-01/P")]  # fmt: skip
+    events = [
+        event("placed", "C1", "2026-01-01", commission_rate="0.07", loan_id="L1"),
+        event("placed", "C2", "2026-01-01", commission_rate="0.07", loan_id="L1", pid="C2/AG-01/P"),
+    ]
     with run([pay("P1", "2026-01-05", "1.00", case=None, loan_id="L1")], events) as settlement:
         (line,) = settlement.lines()
         assert line.category == "rejected"
@@ -156,8 +166,11 @@ def test_a_loan_the_events_give_two_cases_must_be_named_by_case() -> None:
 def test_a_line_that_cannot_be_settled_is_rejected_with_its_reason(
     reversal: Any, reason: str
 ) -> None:
-    ledger = [pay("P1", "2026-09-10", "100.00"), pay("R0", "2026-09-11", "1.00", reverses="P1"),
-              reversal]  # fmt: skip
+    ledger = [
+        pay("P1", "2026-09-10", "100.00"),
+        pay("R0", "2026-09-11", "1.00", reverses="P1"),
+        reversal,
+    ]
     with run(ledger) as settlement:
         last = list(settlement.lines())[-1]
         assert last.category == "rejected"
@@ -169,8 +182,11 @@ def test_a_line_that_cannot_be_settled_is_rejected_with_its_reason(
 
 
 def test_reversals_may_add_up_to_the_payment_and_land_in_their_own_period() -> None:
-    ledger = [pay("P1", "2026-09-30", "100.00"), pay("R1", "2026-10-01", "60.00", reverses="P1"),
-              pay("R2", "2026-11-02", "40.00", reverses="P1")]  # fmt: skip
+    ledger = [
+        pay("P1", "2026-09-30", "100.00"),
+        pay("R1", "2026-10-01", "60.00", reverses="P1"),
+        pay("R2", "2026-11-02", "40.00", reverses="P1"),
+    ]
     with run(ledger) as settlement:
         assert set(categories(settlement).values()) == {"commission"}
         periods = {x.reference: x.period for x in settlement.lines()}
@@ -180,19 +196,27 @@ def test_reversals_may_add_up_to_the_payment_and_land_in_their_own_period() -> N
 
 
 def test_a_reversal_of_an_in_house_payment_is_in_house_and_negative() -> None:
-    ledger = [pay("P1", "2026-10-01", "10.00", case="C9"),
-              pay("R1", "2026-10-02", "10.00", case="C9", reverses="P1")]  # fmt: skip
+    ledger = [
+        pay("P1", "2026-10-01", "10.00", case="C9"),
+        pay("R1", "2026-10-02", "10.00", case="C9", reverses="P1"),
+    ]
     with run(ledger) as settlement:
         tally = settlement.accounting.categories["in_house"]
         assert (tally.count, tally.amount) == (2, D("0.00"))
 
 
 def test_the_range_settles_its_days_and_counts_the_rest_outside() -> None:
-    ledger = [pay("P1", "2026-09-30", "100.00"), pay("P2", "2026-10-01", "100.00"),
-              pay("R1", "2026-10-05", "100.00", reverses="P1")]  # fmt: skip
+    ledger = [
+        pay("P1", "2026-09-30", "100.00"),
+        pay("P2", "2026-10-01", "100.00"),
+        pay("R1", "2026-10-05", "100.00", reverses="P1"),
+    ]
     with run(ledger, start=date(2026, 10, 1), end=date(2026, 10, 31)) as settlement:
-        assert categories(settlement) == {"P1": "outside_period", "P2": "commission",
-                                          "R1": "commission"}  # fmt: skip
+        assert categories(settlement) == {
+            "P1": "outside_period",
+            "P2": "commission",
+            "R1": "commission",
+        }
         (statement,) = settlement.statements()
         assert statement.totals.commission == D("0.00")  # 14.00 - 14.00
 
@@ -213,10 +237,11 @@ def test_weeks_and_ranges_make_statements_of_their_own() -> None:
 
 
 def test_a_payment_on_a_handover_day_is_the_new_agencys() -> None:
-    events = [event("placed", "C3", "2026-01-01", commission_rate="0.07"),
-              event("recalled", "C3", "2026-02-01"),
-              event("placed", "C3", "2026-02-05", "AG-02", pid="C3/AG-02/P",
-                    commission_rate="0.20")]  # fmt: skip
+    events = [
+        event("placed", "C3", "2026-01-01", commission_rate="0.07"),
+        event("recalled", "C3", "2026-02-01"),
+        event("placed", "C3", "2026-02-05", "AG-02", pid="C3/AG-02/P", commission_rate="0.20"),
+    ]
     ledger = [
         pay("P1", "2026-02-03", "1.00", case="C3"),
         pay("P2", "2026-02-05", "1.00", case="C3"),
@@ -244,8 +269,12 @@ def test_the_same_inputs_give_the_same_bytes() -> None:
         with run(ledger) as settlement:
             texts = []
             table = partial(render_settlement, settlement)
-            for write in (settlement.write_json, settlement.write_csv, table,
-                          settlement.write_jsonl):  # fmt: skip
+            for write in (
+                settlement.write_json,
+                settlement.write_csv,
+                table,
+                settlement.write_jsonl,
+            ):
                 out = io.StringIO()
                 write(out)
                 texts.append(out.getvalue())
@@ -259,16 +288,24 @@ def test_the_same_inputs_give_the_same_bytes() -> None:
 
 
 def test_a_ledger_read_from_csv_or_excel_settles_as_from_json_lines(tmp_path: Path) -> None:
-    rows = [("流水号", "案件", "到账日期", "金额", "冲正"),
-            ("P1", "C1", "2026/9/10", "1,000.00", ""),
-            ("P2", "C1", "2026年9月11日", "50", ""),
-            ("R1", "C1", "2026.09.12", "50.00", "P2")]  # fmt: skip
-    columns = {"reference": "流水号", "case_id": "案件", "date": "到账日期", "amount": "金额",
-               "reverses": "冲正"}  # fmt: skip
+    rows = [
+        ("流水号", "案件", "到账日期", "金额", "冲正"),
+        ("P1", "C1", "2026/9/10", "1,000.00", ""),
+        ("P2", "C1", "2026年9月11日", "50", ""),
+        ("R1", "C1", "2026.09.12", "50.00", "P2"),
+    ]
+    columns = {
+        "reference": "流水号",
+        "case_id": "案件",
+        "date": "到账日期",
+        "amount": "金额",
+        "reverses": "冲正",
+    }
     text = io.StringIO()
     csv.writer(text).writerows(rows)
-    from_csv = list(read_ledger_table(io.BytesIO(text.getvalue().encode("utf-8-sig")),
-                                      columns=columns))  # fmt: skip
+    from_csv = list(
+        read_ledger_table(io.BytesIO(text.getvalue().encode("utf-8-sig")), columns=columns)
+    )
     openpyxl = pytest.importorskip("openpyxl")
     book = openpyxl.Workbook()
     sheet = book.active
@@ -279,8 +316,11 @@ def test_a_ledger_read_from_csv_or_excel_settles_as_from_json_lines(tmp_path: Pa
     book.save(tmp_path / "ledger.xlsx")
     with (tmp_path / "ledger.xlsx").open("rb") as stream:
         from_xlsx = list(read_ledger_table(stream, columns=columns, kind="xlsx"))
-    expected = [pay("P1", "2026-09-10", "1000.00"), pay("P2", "2026-09-11", "50"),
-                pay("R1", "2026-09-12", "50.00", reverses="P2")]  # fmt: skip
+    expected = [
+        pay("P1", "2026-09-10", "1000.00"),
+        pay("P2", "2026-09-11", "50"),
+        pay("R1", "2026-09-12", "50.00", reverses="P2"),
+    ]
     with run(expected) as a, run(from_csv) as b, run(from_xlsx) as c:
         assert [x.to_dict() for x in a.lines()] == [x.to_dict() for x in b.lines()]
         assert [x.to_dict() for x in a.lines()] == [x.to_dict() for x in c.lines()]
@@ -295,12 +335,17 @@ def test_a_table_without_a_needed_column_is_refused_as_a_whole() -> None:
 
 
 def test_bad_rows_of_a_table_are_each_one_record() -> None:
-    data = (b"reference,case_id,date,amount\nP1,C1,2026-01-01,1.00\nP2,C1,2026-13-01,1\n"
-            b"P3,C1,2026-01-01,abc\nP4,C\xff,2026-01-01,1\n")  # fmt: skip
+    data = (
+        b"reference,case_id,date,amount\nP1,C1,2026-01-01,1.00\nP2,C1,2026-13-01,1\n"
+        b"P3,C1,2026-01-01,abc\nP4,C\xff,2026-01-01,1\n"
+    )
     results = list(read_ledger_table(io.BytesIO(data)))
     assert [getattr(r, "line", None) for r in results[1:]] == [3, 4, 5]
-    assert [r.problems[0].code for r in results[1:]] == ["bad_cell", "decimal_parsing",
-                                                          "invalid_text"]  # fmt: skip
+    assert [r.problems[0].code for r in results[1:]] == [
+        "bad_cell",
+        "decimal_parsing",
+        "invalid_text",
+    ]
 
 
 def test_settlement_deletes_its_working_file_when_closed() -> None:
@@ -314,14 +359,25 @@ def test_settlement_deletes_its_working_file_when_closed() -> None:
 
 
 def dunning(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "dunning", *args], capture_output=True,
-                          text=True, cwd=ROOT, check=False)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "dunning", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
 
 
 SETTLE = (
-    "settle", "--policy", "rules/lender.yaml", "--agencies", "rules/agencies.yaml",
-    "--events", "examples/settlement/events.jsonl", "examples/settlement/ledger.jsonl",
-)  # fmt: skip
+    "settle",
+    "--policy",
+    "rules/lender.yaml",
+    "--agencies",
+    "rules/agencies.yaml",
+    "--events",
+    "examples/settlement/events.jsonl",
+    "examples/settlement/ledger.jsonl",
+)
 
 
 def test_dunning_settle_on_the_example_balances_and_exits_0() -> None:

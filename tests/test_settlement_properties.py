@@ -46,13 +46,28 @@ def histories(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str, list[tup
             pid = f"{case}/{agency}/{k}"
             placed = day + timedelta(days=draw(st.integers(0, 10)))
 
-            def add(kind: str, on: date, case: str = case, pid: str = pid, agency: str = agency,
-                    **more: Any) -> None:  # fmt: skip
-                events.append({
-                    "type": f"placement.{kind}", "at": f"{on.isoformat()}T08:00:00+08:00",
-                    "case_id": case, "payload": {"placement_id": pid, "agency_id": agency,
-                                                 "day": on.isoformat(), "reason": "r", **more},
-                })  # fmt: skip
+            def add(
+                kind: str,
+                on: date,
+                case: str = case,
+                pid: str = pid,
+                agency: str = agency,
+                **more: Any,
+            ) -> None:
+                events.append(
+                    {
+                        "type": f"placement.{kind}",
+                        "at": f"{on.isoformat()}T08:00:00+08:00",
+                        "case_id": case,
+                        "payload": {
+                            "placement_id": pid,
+                            "agency_id": agency,
+                            "day": on.isoformat(),
+                            "reason": "r",
+                            **more,
+                        },
+                    }
+                )
 
             add("proposed", day)
             add("placed", placed, commission_rate=rate, loan_id=f"L{n}")
@@ -91,8 +106,13 @@ def ledgers(draw: st.DrawFn, edges: list[date], cases: int = 5) -> list[dict[str
             amount = (D(original["amount"]) * share).quantize(D("0.01"))
             if amount > 0:
                 later = date.fromisoformat(original["date"]) + timedelta(draw(st.integers(-2, 60)))
-                reversal = {**original, "reference": f"R{n}", "date": later.isoformat(),
-                            "amount": str(amount), "reverses": original["reference"]}  # fmt: skip
+                reversal = {
+                    **original,
+                    "reference": f"R{n}",
+                    "date": later.isoformat(),
+                    "amount": str(amount),
+                    "reverses": original["reference"],
+                }
                 lines.append(reversal)
         if draw(st.integers(0, 15)) == 0:  # a repeated reference
             lines.append({**draw(st.sampled_from(lines))})

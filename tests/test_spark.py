@@ -62,10 +62,25 @@ def frame(spark: Any, lines: list[str]) -> Any:
 
 def cli(path: Path, *args: str) -> list[dict[str, Any]]:
     done = subprocess.run(
-        [sys.executable, "-m", "dunning", "decide", "--policy", str(LENDER), "--as-of",
-         AS_OF.isoformat(), "--format", "jsonl", *args, str(path)],
-        capture_output=True, text=True, check=False, timeout=600,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "dunning",
+            "decide",
+            "--policy",
+            str(LENDER),
+            "--as-of",
+            AS_OF.isoformat(),
+            "--format",
+            "jsonl",
+            *args,
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
     assert done.returncode in (0, 1), done.stderr
     return [json.loads(line) for line in done.stdout.splitlines()]
 
@@ -81,8 +96,11 @@ def same_as_cli(rows: list[Any], expected: list[dict[str, Any]]) -> None:
             assert (row.status == "skipped") == (line["error"]["code"] == "product_not_covered")
         else:
             assert row.status == "decided" and json.loads(row.decision) == line
-            assert (row.case_id, row.dpd, row.bucket) == (line["case_id"], line["dpd"],
-                                                          line["bucket"])  # fmt: skip
+            assert (row.case_id, row.dpd, row.bucket) == (
+                line["case_id"],
+                line["dpd"],
+                line["bucket"],
+            )
             assert row.channel == line["action"]["channel"]
             assert str(row.total_due.normalize()) == str(
                 __import__("decimal").Decimal(line["fee_terms"]["total_due"]).normalize()
@@ -149,9 +167,13 @@ def test_the_figure_per_product_is_the_libraries(spark: Any) -> None:
 
     some = lines[:300]
     rows = decide(frame(spark, some), policy, AS_OF, key="k", portfolio=expected).collect()
-    same_as_cli(rows, [json.loads(r.model_dump_json()) if not isinstance(r, CaseError)
-                       else r.to_dict() for r in policy.decide_many(
-                           some, as_of=AS_OF, portfolio=Portfolio(expected))])  # fmt: skip
+    same_as_cli(
+        rows,
+        [
+            json.loads(r.model_dump_json()) if not isinstance(r, CaseError) else r.to_dict()
+            for r in policy.decide_many(some, as_of=AS_OF, portfolio=Portfolio(expected))
+        ],
+    )
 
 
 def test_results_do_not_depend_on_partitioning(spark: Any) -> None:
@@ -160,8 +182,10 @@ def test_results_do_not_depend_on_partitioning(spark: Any) -> None:
     df = frame(spark, lines_with_bad_ones())
     policy = load_policy(LENDER)
     # The figure given: its own invariance is the test above.
-    results = [sorted(decide(df.repartition(n), policy, AS_OF, key="k", portfolio=500).collect())
-               for n in (1, 3, 50)]  # fmt: skip
+    results = [
+        sorted(decide(df.repartition(n), policy, AS_OF, key="k", portfolio=500).collect())
+        for n in (1, 3, 50)
+    ]
     assert results[0] == results[1] == results[2]
     assert len(results[0]) == len(lines_with_bad_ones())
 
@@ -186,8 +210,19 @@ def test_a_generated_file_of_ten_thousand_cases_decides_as_the_command_line(
     from dunning.spark import decide
 
     path = tmp_path / "cases.jsonl"
-    subprocess.run([sys.executable, str(ROOT / "examples" / "generate_portfolio.py"), "--out",
-                    str(path), "--cases", "10000", "--seed", "19"], check=True)  # fmt: skip
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "examples" / "generate_portfolio.py"),
+            "--out",
+            str(path),
+            "--cases",
+            "10000",
+            "--seed",
+            "19",
+        ],
+        check=True,
+    )
     lines = path.read_text(encoding="utf-8").splitlines()
     rows = decide(frame(spark, lines).repartition(6), LENDER, AS_OF, key="k").collect()
     same_as_cli(rows, cli(path))
@@ -205,7 +240,11 @@ def test_assessments_and_a_null_case(spark: Any) -> None:
     first = rows[0]
     expected = policy.assess(lines[0], AS_OF)
     assert (first.status, first.case_id, first.dpd, first.bucket) == (
-        "assessed", expected.case_id, expected.dpd, expected.bucket)  # fmt: skip
+        "assessed",
+        expected.case_id,
+        expected.dpd,
+        expected.bucket,
+    )
     assert first.total_due == expected.total_due
 
 
@@ -221,8 +260,16 @@ def test_wrong_inputs_are_refused_on_the_driver(spark: Any) -> None:
 
 
 def example_args(tmp_path: Path) -> list[str]:
-    return ["--policy", str(LENDER), "--as-of", AS_OF.isoformat(), "--cases", str(PORTFOLIO),
-            "--out", str(tmp_path / "decisions.parquet")]  # fmt: skip
+    return [
+        "--policy",
+        str(LENDER),
+        "--as-of",
+        AS_OF.isoformat(),
+        "--cases",
+        str(PORTFOLIO),
+        "--out",
+        str(tmp_path / "decisions.parquet"),
+    ]
 
 
 def test_the_spark_submit_example_writes_every_decision(
@@ -241,17 +288,33 @@ def test_the_spark_submit_example_writes_every_decision(
     assert written.count() == 1200 and written.select("line").distinct().count() == 1200
 
 
-@pytest.mark.skipif(os.environ.get("HYPOTHESIS_PROFILE") != "slow",
-                    reason="a second JVM takes half a minute: make test-slow runs it")  # fmt: skip
+@pytest.mark.skipif(
+    os.environ.get("HYPOTHESIS_PROFILE") != "slow",
+    reason="a second JVM takes half a minute: make test-slow runs it",
+)
 def test_the_example_runs_under_spark_submit(tmp_path: Path) -> None:
     submit = Path(sys.executable).parent / "spark-submit"
-    env = {**os.environ, "PYSPARK_PYTHON": sys.executable,
-           "PATH": f"{submit.parent}{os.pathsep}{os.environ['PATH']}"}  # fmt: skip
+    env = {
+        **os.environ,
+        "PYSPARK_PYTHON": sys.executable,
+        "PATH": f"{submit.parent}{os.pathsep}{os.environ['PATH']}",
+    }
     done = subprocess.run(
-        [str(submit), "--master", "local[2]", "--conf", "spark.ui.enabled=false",
-         str(ROOT / "examples" / "spark_decide.py"), *example_args(tmp_path)],
-        capture_output=True, text=True, env=env, check=False, timeout=600,
-    )  # fmt: skip
+        [
+            str(submit),
+            "--master",
+            "local[2]",
+            "--conf",
+            "spark.ui.enabled=false",
+            str(ROOT / "examples" / "spark_decide.py"),
+            *example_args(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["decided", "1,035", "skipped", "165"]
 
@@ -309,12 +372,22 @@ def test_placements_are_the_placers_whatever_the_partitions(spark: Any) -> None:
         same_as_placer(placed.rows.collect(), expected)
         placed.unpersist()
         assert placed.event_errors == []
-    kinds = Counter(e["type"] for r in expected if not isinstance(r, CaseError)
-                    for e in (json.loads(e.model_dump_json()) for e in r.events))  # fmt: skip
-    assert {"placement.proposed", "placement.placed", "placement.recalled",
-            "placement.closed"} <= set(kinds)  # fmt: skip
-    assert sum(isinstance(r, CaseError) and r.problems[0].code == "duplicate_case"
-               for r in expected) == 1  # fmt: skip
+    kinds = Counter(
+        e["type"]
+        for r in expected
+        if not isinstance(r, CaseError)
+        for e in (json.loads(e.model_dump_json()) for e in r.events)
+    )
+    assert {
+        "placement.proposed",
+        "placement.placed",
+        "placement.recalled",
+        "placement.closed",
+    } <= set(kinds)
+    assert (
+        sum(isinstance(r, CaseError) and r.problems[0].code == "duplicate_case" for r in expected)
+        == 1
+    )
 
 
 def test_room_made_by_recalls_counts_before_any_case_is_allocated(spark: Any) -> None:
@@ -323,8 +396,9 @@ def test_room_made_by_recalls_counts_before_any_case_is_allocated(spark: Any) ->
     lines, events = placement_lines(), PLACEMENTS.read_text(encoding="utf-8").splitlines()
     tight = placer(capacity=40)
     expected = tight.place(lines, as_of=AS_OF, events=events).results
-    reasons = Counter(c.reason for r in expected if not isinstance(r, CaseError)
-                      for c in r.eligibility)  # fmt: skip
+    reasons = Counter(
+        c.reason for r in expected if not isinstance(r, CaseError) for c in r.eligibility
+    )
     assert reasons["capacity"] > 0 and reasons[None] > 0  # capacity decides some allocations
     placed = place(frame(spark, lines).repartition(4), tight, AS_OF, events=events, key="k")
     same_as_placer(placed.rows.collect(), expected)
@@ -339,10 +413,26 @@ def test_placement_events_are_the_command_lines(spark: Any, tmp_path: Path) -> N
     bad = tmp_path / "events.jsonl"
     bad.write_text(PLACEMENTS.read_text(encoding="utf-8") + "{not an event\n", encoding="utf-8")
     done = subprocess.run(
-        [sys.executable, "-m", "dunning", "place", "--policy", str(LENDER), "--agencies",
-         str(AGENCIES), "--placements", str(bad), "--as-of", AS_OF.isoformat(), str(path)],
-        capture_output=True, text=True, check=False, timeout=600,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "dunning",
+            "place",
+            "--policy",
+            str(LENDER),
+            "--agencies",
+            str(AGENCIES),
+            "--placements",
+            str(bad),
+            "--as-of",
+            AS_OF.isoformat(),
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
     assert done.returncode == 1, done.stderr
     printed = [json.loads(x) for x in done.stdout.splitlines()]
     events = bad.read_text(encoding="utf-8").splitlines()

@@ -422,6 +422,18 @@ def test_no_module_uses_another_modules_private_name() -> None:
     assert not found, "\n".join(found)
 
 
+def test_the_formatter_has_the_last_word() -> None:
+    # pyproject.toml configures ruff format once; no line argues with it.
+    found = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for folder in ("src", "tests", "examples", "benchmarks", "tools")
+        for path in (ROOT / folder).rglob("*.py")
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "# fmt: " + "skip" in line or "# fmt: " + "off" in line
+    ]
+    assert not found, found
+
+
 def test_import_dunning_loads_no_wing_and_old_paths_still_import() -> None:
     code = (
         "import sys, warnings; import dunning; "

@@ -59,8 +59,9 @@ def test_table_cells_use_parameters_and_the_last_row_can_be_the_fallback(tmp_pat
         - [0..90, rate_a]
         - [">= 91", "0.14"]
         - [-, null]"""
-    text = policy_text(commission=commission, channel=CHANNEL.replace("{channel: call}",
-                       "{channel: outsource}")).replace("rules:\n", head + "rules:\n")  # fmt: skip
+    text = policy_text(
+        commission=commission, channel=CHANNEL.replace("{channel: call}", "{channel: outsource}")
+    ).replace("rules:\n", head + "rules:\n")
     policy = load(tmp_path, text)
     assert policy.warnings == ()
     snapshot = {"dpd": 95, "overdue_principal": "100.00", "overdue_interest": "0"}
@@ -69,8 +70,9 @@ def test_table_cells_use_parameters_and_the_last_row_can_be_the_fallback(tmp_pat
 
 
 def test_table_errors_point_at_the_row(tmp_path: Path) -> None:
-    bad = TABLE.replace("[consumer_finance, 1..7, -, sms, [obligors]]",
-                        "[consumer_finance, 1..7, sms, [obligors]]")  # fmt: skip
+    bad = TABLE.replace(
+        "[consumer_finance, 1..7, -, sms, [obligors]]", "[consumer_finance, 1..7, sms, [obligors]]"
+    )
     text = policy_text(channel=bad)
     found = diagnostics(tmp_path, text)
     assert [d.code for d in found] == ["bad-value"]

@@ -26,11 +26,23 @@ def run() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         page_file = Path(work) / "decisions.html"
-        status = main([
-            "decide", "--policy", str(ROOT / "rules" / "lender.yaml"),
-            "--as-of", "2026-11-28T10:00:00+08:00", "--format", "html", "--locale", args.locale,
-            "--out", str(page_file), "--skip-uncovered", str(ROOT / "examples" / "portfolio.jsonl"),
-        ])  # fmt: skip
+        status = main(
+            [
+                "decide",
+                "--policy",
+                str(ROOT / "rules" / "lender.yaml"),
+                "--as-of",
+                "2026-11-28T10:00:00+08:00",
+                "--format",
+                "html",
+                "--locale",
+                args.locale,
+                "--out",
+                str(page_file),
+                "--skip-uncovered",
+                str(ROOT / "examples" / "portfolio.jsonl"),
+            ]
+        )
         if status:
             return status
         with chromium() as browser:

@@ -144,6 +144,12 @@ def _agencies(source: Source, content: bytes) -> Agencies:
 
 def _read(root: PNode, source: Source) -> list[Agency]:
     return read_records(
-        root, source, key="agencies", model=Agency, id_field="agency_id", noun="agency",
-        maximum=MAX_AGENCIES, top_keys=TOP_KEYS,
-    )  # fmt: skip
+        root,
+        source,
+        key="agencies",
+        model=Agency,
+        id_field="agency_id",
+        noun="agency",
+        maximum=MAX_AGENCIES,
+        top_keys=TOP_KEYS,
+    )

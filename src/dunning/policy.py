@@ -175,17 +175,28 @@ class _Recipe:
         profiles: Iterable[GuardProfile],
     ) -> _Recipe:
         plain = tuple(
-            (p.name, {g: None if s is None else dict(s) for g, s in p.guards.items()},
-             p.extends, p.sources)
+            (
+                p.name,
+                {g: None if s is None else dict(s) for g, s in p.guards.items()},
+                p.extends,
+                p.sources,
+            )
             for p in profiles
-        )  # fmt: skip
+        )
         return cls(content, name, engine, tuple(sorted((params or {}).items())), plain)
 
     def load(self) -> Policy:
-        profiles = [GuardProfile(name, guards, extends, sources)
-                    for name, guards, extends, sources in self.profiles]  # fmt: skip
-        return loads_policy(self.content, name=self.name, engine=self.engine,
-                            params=dict(self.params) or None, profiles=profiles)  # fmt: skip
+        profiles = [
+            GuardProfile(name, guards, extends, sources)
+            for name, guards, extends, sources in self.profiles
+        ]
+        return loads_policy(
+            self.content,
+            name=self.name,
+            engine=self.engine,
+            params=dict(self.params) or None,
+            profiles=profiles,
+        )
 
 
 #: Policies loaded from pickles in this process, by digest and engine: a worker that receives

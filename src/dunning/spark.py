@@ -227,9 +227,14 @@ def overdue_customers(
     spread = borrowers.repartition(parts, "party_id") if parts else borrowers
     if not by_product:
         return int(spread.distinct().count())
-    counted = {r["product"]: int(r["n"]) for r in
-               spread.distinct().groupBy("product").count().withColumnRenamed("count", "n")
-               .collect()}  # fmt: skip
+    counted = {
+        r["product"]: int(r["n"])
+        for r in spread.distinct()
+        .groupBy("product")
+        .count()
+        .withColumnRenamed("count", "n")
+        .collect()
+    }
     return {product: counted.get(product, 0) for product in sorted(loaded.decider.products)}
 
 
@@ -321,14 +326,19 @@ def place(
     )
     kept = numbered.filter(~twice)
     counts = kept.filter(F.col("__delta").isNotNull()).select(
-        F.lit(0).alias("__order"), F.lit(None).cast("binary").alias("__key"),
-        F.lit(None).cast("string").alias("__id"), "__delta",
+        F.lit(0).alias("__order"),
+        F.lit(None).cast("binary").alias("__key"),
+        F.lit(None).cast("string").alias("__id"),
+        "__delta",
         F.lit(None).cast("string").alias("__screen"),
-    )  # fmt: skip
+    )
     waiting = kept.filter(pending).select(
-        F.lit(1).alias("__order"), "__key", "__id",
-        F.lit(None).cast("string").alias("__delta"), "__screen",
-    )  # fmt: skip
+        F.lit(1).alias("__order"),
+        "__key",
+        "__id",
+        F.lit(None).cast("string").alias("__delta"),
+        "__screen",
+    )
     # One task, and a light one: the capacity changes first, then capacity, shares and the
     # strategy's choice for each case sent out, in hash order.
     queue = counts.unionByName(waiting).repartition(1).sortWithinPartitions("__order", "__key")
@@ -508,8 +518,9 @@ def _admitting(
                         work.used[agency_id] = max(work.used.get(agency_id, 0) + change, 0)
                     continue
                 checks, chosen = work.admit((a, why) for a, why in json.loads(screen))
-                rows.append((case_id, json.dumps([[c.agency_id, c.reason] for c in checks]),
-                             chosen))  # fmt: skip
+                rows.append(
+                    (case_id, json.dumps([[c.agency_id, c.reason] for c in checks]), chosen)
+                )
             if rows:
                 yield _record_batch(rows, _ADMITTED)
 
@@ -570,8 +581,24 @@ def _first(work: Allocation, text: str | None, seen: set[str]) -> tuple[Any, ...
 def _unplaced(error: CaseError, delta: str | None) -> tuple[Any, ...]:
     status = "skipped" if error.problems[0].code == _SKIPPED else "rejected"
     record = json.dumps(error.to_dict(), ensure_ascii=False)
-    return (None, "done", None, delta, None, None, None,
-            status, error.case_id, None, None, None, None, None, None, record)  # fmt: skip
+    return (
+        None,
+        "done",
+        None,
+        delta,
+        None,
+        None,
+        None,
+        status,
+        error.case_id,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        record,
+    )
 
 
 def _placed(result: PlacementResult) -> tuple[Any, ...]:
@@ -579,8 +606,17 @@ def _placed(result: PlacementResult) -> tuple[Any, ...]:
     events = "[" + ",".join(e.model_dump_json() for e in result.events) + "]"
     eligibility = json.dumps({c.agency_id: c.reason for c in result.eligibility})
     decision = result.decision.model_dump_json()
-    return ("decided", result.case_id, action.channel.value, action.handled_by.value,
-            action.agency_id, events, eligibility, decision, None)  # fmt: skip
+    return (
+        "decided",
+        result.case_id,
+        action.channel.value,
+        action.handled_by.value,
+        action.agency_id,
+        events,
+        eligibility,
+        decision,
+        None,
+    )
 
 
 def _delta(before: Mapping[str, int], after: Mapping[str, int]) -> str | None:
@@ -621,9 +657,18 @@ def _row(
     try:
         if what == "decide":
             d = policy.decide(text, as_of=moment, portfolio=book)
-            return ("decided", d.case_id, d.dpd, d.bucket, d.action.channel.value,
-                    d.action.handled_by.value, d.fee_terms.total_due,
-                    d.fee_terms.commission_rate, d.model_dump_json(), None)  # fmt: skip
+            return (
+                "decided",
+                d.case_id,
+                d.dpd,
+                d.bucket,
+                d.action.channel.value,
+                d.action.handled_by.value,
+                d.fee_terms.total_due,
+                d.fee_terms.commission_rate,
+                d.model_dump_json(),
+                None,
+            )
         a = policy.assess(text, moment)
         return ("assessed", a.case_id, a.dpd, a.bucket, a.total_due, a.model_dump_json(), None)
     except CaseError as error:

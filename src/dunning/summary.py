@@ -17,7 +17,7 @@ from .settlement.statements import CATEGORIES, CATEGORY_TITLES, Settlement
 if TYPE_CHECKING:
     from .agency.assign import AssignmentRun, HandoverRun
     from .agency.intake import IntakeResult
-    from .agency.performance import Figures, Performance
+    from .agency.performance import CollectorFigures, Performance
     from .placement.placer import PlacementResult
     from .settlement.costs import CostReport
     from .settlement.reconcile import Reconciliation
@@ -205,8 +205,11 @@ class DecisionSummary:
                 "total_due": str(self.agency_total_due),
                 "expected_commission": str(self.expected_commission),
                 "by_bucket": {
-                    b: {"cases": row[0], "total_due": str(row[1]),
-                        "expected_commission": str(row[2])}
+                    b: {
+                        "cases": row[0],
+                        "total_due": str(row[1]),
+                        "expected_commission": str(row[2]),
+                    }
                     for b in _bucket_order(set(self.agency_buckets), self.bands)
                     for row in [self.agency_buckets[b]]
                 },
@@ -216,7 +219,7 @@ class DecisionSummary:
                 for g, counts in sorted(self.guards.items())
             },
             "charges_cut": str(self.charges_cut),
-        }  # fmt: skip
+        }
 
     def render(self, out: TextIO, *, title: str) -> None:
         """Write the summary as aligned plain-text tables."""
@@ -360,9 +363,19 @@ class PlacementSummary:
         """Write the summary as aligned plain-text tables."""
         data = self.to_dict()
         out.write(f"{title}\n\nPlacements by agency\n")
-        heads = {"proposed": 10, "total due": 16, "placed": 8, "kept": 6, "kept due": 16,
-                 "recalled": 10, "open": 6, "capacity": 10, "left": 6, "share": 8,
-                 "target": 8}  # fmt: skip
+        heads = {
+            "proposed": 10,
+            "total due": 16,
+            "placed": 8,
+            "kept": 6,
+            "kept due": 16,
+            "recalled": 10,
+            "open": 6,
+            "capacity": 10,
+            "left": 6,
+            "share": 8,
+            "target": 8,
+        }
         width = max([len("agency"), *map(len, self.capacity), *map(len, self.agencies)]) + 2
         out.write(f"{'agency':<{width}}{''.join(f'{h:>{w}}' for h, w in heads.items())}\n")
         agencies = data["agencies"]
@@ -553,36 +566,79 @@ def render_costs(report: CostReport, out: TextIO) -> None:
     )
     out.write(f"in-house unit costs: {units}\n")
     total = r.total
-    _table(out, "\nBy route", ["route", "recovered", "cost", "per 100"], [
-        ["in-house", _money(total.in_house_recovered), _money(total.in_house_cost),
-         _per(total.in_house_per_100)],
-        ["agencies", _money(total.agency_recovered), _money(total.commission),
-         _per(total.agency_per_100)],
-    ])  # fmt: skip
+    _table(
+        out,
+        "\nBy route",
+        ["route", "recovered", "cost", "per 100"],
+        [
+            [
+                "in-house",
+                _money(total.in_house_recovered),
+                _money(total.in_house_cost),
+                _per(total.in_house_per_100),
+            ],
+            [
+                "agencies",
+                _money(total.agency_recovered),
+                _money(total.commission),
+                _per(total.agency_per_100),
+            ],
+        ],
+    )
     for title, rows in (("stage", r.by_stage), ("product", r.by_product)):
         _table(
             out,
             f"\nBy {title} (the case's bucket the day before the payment)"
-            if title == "stage" else f"\nBy {title}",
-            [title, "in-house recovered", "cost", "per 100", "agency recovered", "commission",
-             "per 100"],
-            [[name, _money(f.in_house_recovered), _money(f.in_house_cost), _per(f.in_house_per_100),
-              _money(f.agency_recovered), _money(f.commission), _per(f.agency_per_100)]
-             for name, f in rows.items()
-             if f.in_house_recovered or f.in_house_cost or f.agency_recovered or f.commission],
-        )  # fmt: skip
+            if title == "stage"
+            else f"\nBy {title}",
+            [
+                title,
+                "in-house recovered",
+                "cost",
+                "per 100",
+                "agency recovered",
+                "commission",
+                "per 100",
+            ],
+            [
+                [
+                    name,
+                    _money(f.in_house_recovered),
+                    _money(f.in_house_cost),
+                    _per(f.in_house_per_100),
+                    _money(f.agency_recovered),
+                    _money(f.commission),
+                    _per(f.agency_per_100),
+                ]
+                for name, f in rows.items()
+                if f.in_house_recovered or f.in_house_cost or f.agency_recovered or f.commission
+            ],
+        )
     _table(
         out,
         f"\nIn-house by channel (a payment credited to the last contact within "
         f"{r.window_days} days)",
         ["channel", "contacts", "cost", "recovered", "per 100"],
-        [[name, str(f.contacts), _money(f.in_house_cost), _money(f.in_house_recovered),
-          _per(f.in_house_per_100)] for name, f in r.by_channel.items()],
-    )  # fmt: skip
-    _table(out, "\nBy agency", ["agency", "recovered", "commission", "per 100"], [
-        [name, _money(f.agency_recovered), _money(f.commission), _per(f.agency_per_100)]
-        for name, f in sorted(r.by_agency.items())
-    ])  # fmt: skip
+        [
+            [
+                name,
+                str(f.contacts),
+                _money(f.in_house_cost),
+                _money(f.in_house_recovered),
+                _per(f.in_house_per_100),
+            ]
+            for name, f in r.by_channel.items()
+        ],
+    )
+    _table(
+        out,
+        "\nBy agency",
+        ["agency", "recovered", "commission", "per 100"],
+        [
+            [name, _money(f.agency_recovered), _money(f.commission), _per(f.agency_per_100)]
+            for name, f in sorted(r.by_agency.items())
+        ],
+    )
     if r.cohorts:
         months = max(len(c["rates"]) for c in r.cohorts.values())
         shown = min(months, 12)
@@ -590,11 +646,17 @@ def render_costs(report: CostReport, out: TextIO) -> None:
             out,
             "\nRecovered by placement cohort (share of what was owed when placed, by months since)",
             ["placed", "cases", "owed", *(f"m{i}" for i in range(shown))],
-            [[month, str(c["placements"]), _money(c["placed_amount"]),
-              *(_percent(x) for x in c["rates"][:shown]),
-              *([""] * (shown - len(c["rates"][:shown])))]
-             for month, c in r.cohorts.items()],
-        )  # fmt: skip
+            [
+                [
+                    month,
+                    str(c["placements"]),
+                    _money(c["placed_amount"]),
+                    *(_percent(x) for x in c["rates"][:shown]),
+                    *([""] * (shown - len(c["rates"][:shown]))),
+                ]
+                for month, c in r.cohorts.items()
+            ],
+        )
     if r.roll is not None:
         roll = r.roll
         columns = [*roll.labels, "closed"]
@@ -603,9 +665,15 @@ def render_costs(report: CostReport, out: TextIO) -> None:
             f"\nRoll rates {roll.start.isoformat()} → {roll.end.isoformat()} (share of the cases "
             "in each bucket on the first date)",
             ["from", *columns, "cases"],
-            [[a, *(_percent(roll.rate(a, b)) for b in columns), str(sum(roll.counts[a].values()))]
-             for a in roll.labels],
-        )  # fmt: skip
+            [
+                [
+                    a,
+                    *(_percent(roll.rate(a, b)) for b in columns),
+                    str(sum(roll.counts[a].values())),
+                ]
+                for a in roll.labels
+            ],
+        )
         out.write(f"  new in the second snapshot: {sum(roll.new.values())}\n")
     notes = []
     if r.cases_rejected:
@@ -747,18 +815,40 @@ def render_performance(report: Performance, out: TextIO) -> None:
         if "filed_at" in a:
             state += f" (filed {a['filed_at']}, {a['ref']}, events line {a['filed_by_line']})"
         out.write(f"Monthly report: {state}\n")
-    head = ["held", "worked", "attempts", "reached", "promised", "due", "kept", "kept %",
-            "recovered", "commission", "opened", "closed", "findings"]  # fmt: skip
-    levels = (("collector", "By collector", ["collector", "team", "bank"]),
-              ("team", "By team", ["team"]), ("bank", "By bank", ["bank"]),
-              ("total", "Whole agency", [""]))  # fmt: skip
+    head = [
+        "held",
+        "worked",
+        "attempts",
+        "reached",
+        "promised",
+        "due",
+        "kept",
+        "kept %",
+        "recovered",
+        "commission",
+        "opened",
+        "closed",
+        "findings",
+    ]
+    levels = (
+        ("collector", "By collector", ["collector", "team", "bank"]),
+        ("team", "By team", ["team"]),
+        ("bank", "By bank", ["bank"]),
+        ("total", "Whole agency", [""]),
+    )
     for level, title, keys in levels:
         rows = [row for row in r.rows if row.level == level]
-        _table(out, f"\n{title}", [*keys, *head], [
-            [*(getattr(row, key) or "-" for key in keys if key), *_figures(row.figures)]
-            if level != "total" else ["all", *_figures(row.figures)]
-            for row in rows
-        ])  # fmt: skip
+        _table(
+            out,
+            f"\n{title}",
+            [*keys, *head],
+            [
+                [*(getattr(row, key) or "-" for key in keys if key), *_figures(row.figures)]
+                if level != "total"
+                else ["all", *_figures(row.figures)]
+                for row in rows
+            ],
+        )
     if r.unmatched:
         lines = ", ".join(f"{why} {n}" for why, n in sorted(r.unmatched.items()))
         out.write(f"\nPayments credited to no collector: {lines}; {_money(r.unmatched_amount)}\n")
@@ -772,8 +862,19 @@ def render_performance(report: Performance, out: TextIO) -> None:
         out.write(f"unreadable payment line {error.line}: {error.problems[0]}\n")
 
 
-def _figures(f: Figures) -> list[str]:
-    return [str(f.held), str(f.worked), str(f.attempts), str(f.right_party_contacts),
-            str(f.promises_made), str(f.promises_due), str(f.promises_kept),
-            _percent(f.kept_rate), _money(f.recovered), _money(f.commission),
-            str(f.procedures_opened), str(f.procedures_closed), str(f.findings)]  # fmt: skip
+def _figures(f: CollectorFigures) -> list[str]:
+    return [
+        str(f.held),
+        str(f.worked),
+        str(f.attempts),
+        str(f.right_party_contacts),
+        str(f.promises_made),
+        str(f.promises_due),
+        str(f.promises_kept),
+        _percent(f.kept_rate),
+        _money(f.recovered),
+        _money(f.commission),
+        str(f.procedures_opened),
+        str(f.procedures_closed),
+        str(f.findings),
+    ]

@@ -109,8 +109,16 @@ def read_desk(events: EventSource, *, until: datetime | None = None) -> Desk:
         if isinstance(item, AssignmentEvent) and item.type == "assignment.assigned":
             moves.append((item.at, seq, line, item.case_id, "assigned", item.payload.collector_id))
         elif isinstance(item, HandoverEvent):
-            moves.append((item.at, seq, line, item.case_id, item.payload.from_collector,
-                          item.payload.to_collector))  # fmt: skip
+            moves.append(
+                (
+                    item.at,
+                    seq,
+                    line,
+                    item.case_id,
+                    item.payload.from_collector,
+                    item.payload.to_collector,
+                )
+            )
         elif isinstance(item, ClosedEvent):
             moves.append((item.at, seq, line, item.case_id, "closed", None))
     moves.sort(key=lambda m: (m[0], m[1]))
@@ -402,16 +410,27 @@ def _assign_one(
     active = current is not None and current.status is not CollectorStatus.LEFT
     if current is not None and active and (keep or need.fits(current)):
         return AssignmentResult(
-            case_id, "kept", current.collector_id, current.team, need.rule,
+            case_id,
+            "kept",
+            current.collector_id,
+            current.team,
+            need.rule,
             "its collector is active" if keep else f"its collector fits ({need.describe()})",
-            current_id, line,
-        )  # fmt: skip
+            current_id,
+            line,
+        )
     chosen = _pick(collectors, need, load)
     if chosen is None:
         return AssignmentResult(
-            case_id, "waiting", None, need.team, need.rule,
-            _why_waiting(collectors, need, load), current_id, line,
-        )  # fmt: skip
+            case_id,
+            "waiting",
+            None,
+            need.team,
+            need.rule,
+            _why_waiting(collectors, need, load),
+            current_id,
+            line,
+        )
     load[chosen.collector_id] += 1
     if current_id is not None:
         load[current_id] -= 1
@@ -426,14 +445,26 @@ def _assign_one(
             else f"{current_id} does not fit ({need.describe()})"
         )
         return AssignmentResult(
-            case_id, "reassigned", chosen.collector_id, chosen.team, need.rule, why,
-            current_id, line,
-        )  # fmt: skip
+            case_id,
+            "reassigned",
+            chosen.collector_id,
+            chosen.team,
+            need.rule,
+            why,
+            current_id,
+            line,
+        )
     desk.holder[case_id] = chosen.collector_id
     return AssignmentResult(
-        case_id, "new", chosen.collector_id, chosen.team, need.rule,
-        f"the collector {need.describe()} with the most room", None, line,
-    )  # fmt: skip
+        case_id,
+        "new",
+        chosen.collector_id,
+        chosen.team,
+        need.rule,
+        f"the collector {need.describe()} with the most room",
+        None,
+        line,
+    )
 
 
 def _event(result: AssignmentResult, moment: datetime, actor: str) -> AssignmentEvent:
@@ -717,13 +748,17 @@ def _sheet(
     ]
     promises = sorted(
         (
-            {"amount": str(e.payload.promise_amount), "due": _iso(e.payload.promise_due),
-             "made_at": e.at.isoformat(), "record_id": e.payload.record_id}
+            {
+                "amount": str(e.payload.promise_amount),
+                "due": _iso(e.payload.promise_due),
+                "made_at": e.at.isoformat(),
+                "record_id": e.payload.record_id,
+            }
             for e in records.contacts
             if e.payload.promise_due is not None and e.payload.promise_due >= today
         ),
         key=lambda p: (p["due"], p["record_id"]),
-    )  # fmt: skip
+    )
     pending: list[dict[str, Any]] = []
     running: list[dict[str, Any]] = []
     for request_id, trail in sorted(records.approvals.items()):

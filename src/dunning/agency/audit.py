@@ -100,15 +100,18 @@ class Audit:
     def to_dict(self) -> dict[str, Any]:
         """As JSON-ready data."""
         return {
-            "procedure": {"name": self.procedure.name, "version": self.procedure.version,
-                          "digest": self.procedure.digest},
+            "procedure": {
+                "name": self.procedure.name,
+                "version": self.procedure.version,
+                "digest": self.procedure.digest,
+            },
             "period": {"from": self.start.isoformat(), "to": self.end.isoformat()},
             "as_of": self.as_of.isoformat(),
             "checked": dict(sorted(self.checked.items())),
             "findings": [f.to_dict() for f in self.findings],
             "errors": self.errors,
             "unreadable_event_lines": [e.line for e in self.event_errors],
-        }  # fmt: skip
+        }
 
     def render(self, out: TextIO) -> None:
         """The findings as a table, then what was checked."""
@@ -121,8 +124,10 @@ class Audit:
         for f in self.findings:
             where = " ".join(x for x in (f.case_id, f.collector and f"({f.collector})") if x)
             lines = f" [events line {', '.join(map(str, f.evidence))}]" if f.evidence else ""
-            out.write(f"{f.severity:<8}{f.obligation:<20}{where + ': ' if where else ''}"
-                      f"{f.message}; expected: {f.expected}{lines}\n")  # fmt: skip
+            out.write(
+                f"{f.severity:<8}{f.obligation:<20}{where + ': ' if where else ''}"
+                f"{f.message}; expected: {f.expected}{lines}\n"
+            )
         out.write("\nChecked: " + ", ".join(f"{n} {k}" for k, n in sorted(self.checked.items())))
         out.write(f"\n{self.errors} error(s), {len(self.findings) - self.errors} warning(s)\n")
         for error in self.event_errors:
@@ -235,8 +240,9 @@ class _Cohort:
 class _Auditor:
     """The state of one audit: only what is still open."""
 
-    def __init__(self, procedure: Procedure, as_of: datetime, start: date | None,
-                 end: date) -> None:  # fmt: skip
+    def __init__(
+        self, procedure: Procedure, as_of: datetime, start: date | None, end: date
+    ) -> None:
         self.p = procedure
         self.as_of = as_of
         self.start, self.end = start, end  # the period: nodes outside it are not judged
@@ -258,11 +264,20 @@ class _Auditor:
         self.nodes = cycle.settings["nodes"] if cycle is not None else ()
         self.cycle_weeks = cycle.settings["weeks"] if cycle is not None else 0
         self.node_weeks = sorted({n.week for n in self.nodes})
-        self.tests = [(n, evaluator(n.when) if n.when else None, evaluator(n.require))
-                      for n in self.nodes]  # fmt: skip
+        self.tests = [
+            (n, evaluator(n.when) if n.when else None, evaluator(n.require)) for n in self.nodes
+        ]
 
-    def find(self, name: str, case_id: str | None, who: str | None, message: str,
-             expected: str, *lines: int, day: date | None = None) -> None:  # fmt: skip
+    def find(
+        self,
+        name: str,
+        case_id: str | None,
+        who: str | None,
+        message: str,
+        expected: str,
+        *lines: int,
+        day: date | None = None,
+    ) -> None:
         obligation = self.p.obligations[name]
         self.result.findings.append(
             Finding(name, obligation.severity, case_id, who, message, expected, lines, day)
@@ -321,8 +336,16 @@ class _Auditor:
                 self.special(event, line)
         elif isinstance(event, ReportEvent):
             report = event.payload
-            self.reports.append((report.kind, report.period_start, report.period_end, event.at,
-                                 line, report.approved_by))  # fmt: skip
+            self.reports.append(
+                (
+                    report.kind,
+                    report.period_start,
+                    report.period_end,
+                    event.at,
+                    line,
+                    report.approved_by,
+                )
+            )
         elif isinstance(event, ReconciliationEvent):
             done = event.payload
             self.reconciliations.append(
@@ -337,23 +360,41 @@ class _Auditor:
         minutes = (p.completed_at - p.received_at).total_seconds() / 60
         day = self.local_day(p.completed_at)
         if minutes > settings["within_minutes"]:
-            self.find("intake", None, event.actor,
-                      f"batch {p.batch_id} taken in {minutes:.0f} minutes after receipt",
-                      f"within {settings['within_minutes']} minutes", line, day=day)  # fmt: skip
+            self.find(
+                "intake",
+                None,
+                event.actor,
+                f"batch {p.batch_id} taken in {minutes:.0f} minutes after receipt",
+                f"within {settings['within_minutes']} minutes",
+                line,
+                day=day,
+            )
         if len(p.backups) < settings["backups"]:
-            self.find("intake", None, event.actor,
-                      f"batch {p.batch_id} has {len(p.backups)} verified backup(s)",
-                      f"{settings['backups']} verified backups", line, day=day)  # fmt: skip
+            self.find(
+                "intake",
+                None,
+                event.actor,
+                f"batch {p.batch_id} has {len(p.backups)} verified backup(s)",
+                f"{settings['backups']} verified backups",
+                line,
+                day=day,
+            )
 
     def daily_record(self, event: ContactEvent, line: int) -> None:
         self.result.checked["daily_records"] += 1
         cutoff = self.p.obligations["daily_records"].settings["cutoff"]
         day = self.local_day(event.payload.contacted_at)
         if event.at > self.end_of(day, cutoff):
-            self.find("daily_records", event.case_id, event.actor,
-                      f"the contact of {day} was recorded at "
-                      f"{event.at.astimezone(self.p.zone).isoformat()}",
-                      f"recorded by {cutoff:%H:%M} the same day", line, day=day)  # fmt: skip
+            self.find(
+                "daily_records",
+                event.case_id,
+                event.actor,
+                f"the contact of {day} was recorded at "
+                f"{event.at.astimezone(self.p.zone).isoformat()}",
+                f"recorded by {cutoff:%H:%M} the same day",
+                line,
+                day=day,
+            )
 
     def request_seen(self, event: ApprovalEvent, line: int) -> None:
         """A customer's request is work on the case: that day's contact must be on record."""
@@ -364,11 +405,16 @@ class _Auditor:
     def worked(self, deadline: datetime, case_id: str, who: str, day: date, line: int) -> None:
         self.result.checked["daily_records"] += 1
         if case_id not in self.recorded.get(day, ()):
-            self.find("daily_records", case_id, who,
-                      f"the case was worked on {day} (a special request) but no contact of that "
-                      "day is on record",
-                      f"a record of the day's contact by {deadline.time():%H:%M}", line,
-                      day=day)  # fmt: skip
+            self.find(
+                "daily_records",
+                case_id,
+                who,
+                f"the case was worked on {day} (a special request) but no contact of that "
+                "day is on record",
+                f"a record of the day's contact by {deadline.time():%H:%M}",
+                line,
+                day=day,
+            )
 
     def visit(self, event: ContactEvent, line: int) -> None:
         self.result.checked["field_visits"] += 1
@@ -376,26 +422,43 @@ class _Auditor:
         p = event.payload
         day = self.local_day(p.contacted_at)
         if settings["recording"] and (p.recording_ref is None or p.recording_digest is None):
-            self.find("field_visits", event.case_id, event.actor,
-                      f"field visit {p.record_id} has no recording filed",
-                      "an audio or video recording with its digest", line, day=day)  # fmt: skip
+            self.find(
+                "field_visits",
+                event.case_id,
+                event.actor,
+                f"field visit {p.record_id} has no recording filed",
+                "an audio or video recording with its digest",
+                line,
+                day=day,
+            )
         due = self.end_of(self.p.add_working_days(day, settings["review_within_working_days"]))
         self.visits[p.record_id] = (line, event.case_id, event.actor, due)
 
     def review(self, event: ReviewEvent, line: int) -> None:
         pending = self.visits.pop(event.payload.record_id, None)
         if pending is None:
-            self.find("field_visits", event.case_id, event.actor,
-                      f"a review of {event.payload.record_id}, which is no field visit on record",
-                      "a review of a recorded field visit", line,
-                      day=self.local_day(event.at))  # fmt: skip
+            self.find(
+                "field_visits",
+                event.case_id,
+                event.actor,
+                f"a review of {event.payload.record_id}, which is no field visit on record",
+                "a review of a recorded field visit",
+                line,
+                day=self.local_day(event.at),
+            )
             return
         visit_line, case_id, collector, due = pending
         if event.at > due:
-            self.find("field_visits", case_id, collector,
-                      f"visit {event.payload.record_id} reviewed on {self.local_day(event.at)}",
-                      f"reviewed by the supervisor by {due.date()}", visit_line, line,
-                      day=due.date())  # fmt: skip
+            self.find(
+                "field_visits",
+                case_id,
+                collector,
+                f"visit {event.payload.record_id} reviewed on {self.local_day(event.at)}",
+                f"reviewed by the supervisor by {due.date()}",
+                visit_line,
+                line,
+                day=due.date(),
+            )
 
     def special(self, event: ApprovalEvent, line: int) -> None:
         settings = self.p.obligations["special_procedures"].settings
@@ -414,33 +477,62 @@ class _Auditor:
                 and settings["approver_not_requester"]
                 and (request.requested[1] == who)
             ):
-                self.find("special_procedures", event.case_id, who,
-                          f"{p.request_id} approved by its own requester",
-                          "approval by someone other than who asked (the supervisor)",
-                          request.requested[0], line, day=day)  # fmt: skip
+                self.find(
+                    "special_procedures",
+                    event.case_id,
+                    who,
+                    f"{p.request_id} approved by its own requester",
+                    "approval by someone other than who asked (the supervisor)",
+                    request.requested[0],
+                    line,
+                    day=day,
+                )
         elif kind == "approval.refused":
             request.refused = line
         elif kind == "procedure.started":
             request.started = line
             if request.granted is None:
                 refused = "after it was refused" if request.refused else "without an approval"
-                self.find("special_procedures", event.case_id, who,
-                          f"{p.procedure.value} {p.request_id} started {refused}",
-                          "started only once approved", line, day=day)  # fmt: skip
+                self.find(
+                    "special_procedures",
+                    event.case_id,
+                    who,
+                    f"{p.procedure.value} {p.request_id} started {refused}",
+                    "started only once approved",
+                    line,
+                    day=day,
+                )
             if not p.filed_ref:
-                self.find("special_procedures", event.case_id, who,
-                          f"{p.request_id} started without its papers filed",
-                          "a filed_ref when a special procedure starts", line,
-                          day=day)  # fmt: skip
+                self.find(
+                    "special_procedures",
+                    event.case_id,
+                    who,
+                    f"{p.request_id} started without its papers filed",
+                    "a filed_ref when a special procedure starts",
+                    line,
+                    day=day,
+                )
         elif kind == "procedure.ended":
             if request.started is None:
-                self.find("special_procedures", event.case_id, who,
-                          f"{p.request_id} ended but never started",
-                          "procedure.started before procedure.ended", line, day=day)  # fmt: skip
+                self.find(
+                    "special_procedures",
+                    event.case_id,
+                    who,
+                    f"{p.request_id} ended but never started",
+                    "procedure.started before procedure.ended",
+                    line,
+                    day=day,
+                )
             if not p.filed_ref:
-                self.find("special_procedures", event.case_id, who,
-                          f"the end of {p.request_id} is not filed",
-                          "a filed_ref when a special procedure ends", line, day=day)  # fmt: skip
+                self.find(
+                    "special_procedures",
+                    event.case_id,
+                    who,
+                    f"the end of {p.request_id} is not filed",
+                    "a filed_ref when a special procedure ends",
+                    line,
+                    day=day,
+                )
             del self.requests[p.request_id]  # ended: nothing more to hold
 
     # -- the cycle: each held case's weekly nodes --------------------------------------------
@@ -518,25 +610,36 @@ class _Auditor:
             elif not live:
                 del self.cohorts[key]
 
-    def test(self, deadline: datetime, case_id: str, held: _Held, number: int, week: int,
-             tests: list[Any]) -> None:  # fmt: skip
+    def test(
+        self,
+        deadline: datetime,
+        case_id: str,
+        held: _Held,
+        number: int,
+        week: int,
+        tests: list[Any],
+    ) -> None:
         counts, width = held.counts, len(_COUNTERS)
         facts: dict[str, Any] = {
             name: sum(counts[k : week * width : width]) for k, name in enumerate(_COUNTERS)
         }
-        facts.update(week=week, cycle=number, team=held.team, collector=held.collector,
-                     bank=held.bank)  # fmt: skip
+        facts.update(
+            week=week, cycle=number, team=held.team, collector=held.collector, bank=held.bank
+        )
         for node, when, require in tests:
             if when is not None and when(facts) is not True:
                 continue
             self.result.checked["cycle"] += 1
             if require(facts) is not True:
                 done = ", ".join(f"{facts[n]} {n.replace('_', ' ')}" for n in _COUNTERS)
-                self.find("cycle", case_id, held.collector,
-                          f"node {node.id} (week {week} of cycle {number}, to "
-                          f"{deadline.date()}): {done}",
-                          f"{node.require_text}" + (f" ({node.doc})" if node.doc else ""),
-                          day=deadline.date())  # fmt: skip
+                self.find(
+                    "cycle",
+                    case_id,
+                    held.collector,
+                    f"node {node.id} (week {week} of cycle {number}, to {deadline.date()}): {done}",
+                    f"{node.require_text}" + (f" ({node.doc})" if node.doc else ""),
+                    day=deadline.date(),
+                )
 
     # -- at the end: what was due and is missing ------------------------------------------------
 
@@ -547,10 +650,15 @@ class _Auditor:
         rules = self.p.obligations
         for record_id, (line, case_id, collector, due) in sorted(self.visits.items()):
             if due <= self.as_of:
-                self.find("field_visits", case_id, collector,
-                          f"visit {record_id} has not been reviewed",
-                          f"reviewed by the supervisor by {due.date()}", line,
-                          day=due.date())  # fmt: skip
+                self.find(
+                    "field_visits",
+                    case_id,
+                    collector,
+                    f"visit {record_id} has not been reviewed",
+                    f"reviewed by the supervisor by {due.date()}",
+                    line,
+                    day=due.date(),
+                )
         if "weekly_report" in rules:
             self.weekly(start, end)
         if "monthly_report" in rules:
@@ -560,8 +668,15 @@ class _Auditor:
 
     def weekly(self, start: date, end: date) -> None:
         settings = self.p.obligations["weekly_report"].settings
-        offset = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
-                  "sunday").index(settings["weekday"])  # fmt: skip
+        offset = (
+            "monday",
+            "tuesday",
+            "wednesday",
+            "thursday",
+            "friday",
+            "saturday",
+            "sunday",
+        ).index(settings["weekday"])
         monday = start - timedelta(days=start.weekday())
         while monday <= end:
             day = monday + timedelta(days=offset)
@@ -581,22 +696,40 @@ class _Auditor:
                 self.result.checked["monthly_report"] += 1
                 report = self._filed("monthly_report", "monthly", first, last, due)
                 if report is not None and settings["approved"] and report[5] is None:
-                    self.find("monthly_report", None, None,
-                              f"the report of {first:%Y-%m} is not approved",
-                              "a monthly report approved (approved_by)", report[4],
-                              day=due.date())  # fmt: skip
+                    self.find(
+                        "monthly_report",
+                        None,
+                        None,
+                        f"the report of {first:%Y-%m} is not approved",
+                        "a monthly report approved (approved_by)",
+                        report[4],
+                        day=due.date(),
+                    )
 
     def _filed(self, name: str, kind: str, first: date, last: date, due: datetime) -> Any:
         covering = [r for r in self.reports if r[0] == kind and r[1] <= first and r[2] >= last]
         if not covering:
-            self.find(name, None, None, f"no {kind} report covers {first} to {last}",
-                      f"a {kind} report filed by {due.isoformat()}", day=due.date())  # fmt: skip
+            self.find(
+                name,
+                None,
+                None,
+                f"no {kind} report covers {first} to {last}",
+                f"a {kind} report filed by {due.isoformat()}",
+                day=due.date(),
+            )
             return None
         best = min(covering, key=lambda r: r[3])
         if best[3] > due:
-            self.find(name, None, None, f"the {kind} report of {first} to {last} was filed "
-                      f"{best[3].astimezone(self.p.zone).isoformat()}",
-                      f"filed by {due.isoformat()}", best[4], day=due.date())  # fmt: skip
+            self.find(
+                name,
+                None,
+                None,
+                f"the {kind} report of {first} to {last} was filed "
+                f"{best[3].astimezone(self.p.zone).isoformat()}",
+                f"filed by {due.isoformat()}",
+                best[4],
+                day=due.date(),
+            )
         return best
 
     def reconcile(self, start: date, end: date) -> None:
@@ -607,18 +740,31 @@ class _Auditor:
                 if due > self.as_of:
                     continue
                 self.result.checked["reconciliation"] += 1
-                done = [r for r in self.reconciliations
-                        if r[0] == bank and r[1] <= first and r[2] >= last]  # fmt: skip
+                done = [
+                    r
+                    for r in self.reconciliations
+                    if r[0] == bank and r[1] <= first and r[2] >= last
+                ]
                 if not done:
-                    self.find("reconciliation", None, None,
-                              f"no reconciliation with {bank} covers {first:%Y-%m}",
-                              f"a reconciliation filed by {due.date()}",
-                              day=due.date())  # fmt: skip
+                    self.find(
+                        "reconciliation",
+                        None,
+                        None,
+                        f"no reconciliation with {bank} covers {first:%Y-%m}",
+                        f"a reconciliation filed by {due.date()}",
+                        day=due.date(),
+                    )
                 elif min(r[3] for r in done) > due:
                     earliest = min(done, key=lambda r: r[3])
-                    self.find("reconciliation", None, None,
-                              f"the reconciliation with {bank} of {first:%Y-%m} was filed late",
-                              f"filed by {due.date()}", earliest[4], day=due.date())  # fmt: skip
+                    self.find(
+                        "reconciliation",
+                        None,
+                        None,
+                        f"the reconciliation with {bank} of {first:%Y-%m} was filed late",
+                        f"filed by {due.date()}",
+                        earliest[4],
+                        day=due.date(),
+                    )
 
 
 def _interned(collector: str | None, team: str | None) -> tuple[str | None, str | None]:

@@ -171,11 +171,15 @@ def _select(log: Path, ids: set[str], batches: set[str], banks: set[str]) -> tup
                     event = parse_event(line)
                 except ValueError:
                     continue  # a line the log cannot read is not the bank's record
-                keep = event.case_id in ids if event.case_id is not None else (
-                    (isinstance(event, IntakeEvent) and event.payload.batch_id in batches)
-                    or (isinstance(event, ReportEvent) and event.payload.scope in banks)
-                    or (isinstance(event, ReconciliationEvent) and event.payload.bank in banks)
-                )  # fmt: skip
+                keep = (
+                    event.case_id in ids
+                    if event.case_id is not None
+                    else (
+                        (isinstance(event, IntakeEvent) and event.payload.batch_id in batches)
+                        or (isinstance(event, ReportEvent) and event.payload.scope in banks)
+                        or (isinstance(event, ReconciliationEvent) and event.payload.bank in banks)
+                    )
+                )
                 if keep:
                     out.write(line.rstrip(b"\r\n") + b"\n")
                     count += 1
@@ -384,9 +388,13 @@ def import_bundle(path: str | Path, into: str | Path) -> Bundle:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return Bundle(
-        path, info.get("bank"), tuple(info["batches"]), int(info.get("cases", 0)),
-        int(info.get("events", 0)), f"sha256:{_digest_of(path)}",
-    )  # fmt: skip
+        path,
+        info.get("bank"),
+        tuple(info["batches"]),
+        int(info.get("cases", 0)),
+        int(info.get("events", 0)),
+        f"sha256:{_digest_of(path)}",
+    )
 
 
 def _short(exc: BaseException) -> str:

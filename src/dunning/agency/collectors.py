@@ -127,9 +127,15 @@ def _collectors(source: Source, content: bytes) -> Collectors:
     root = None if source.failed else load_yaml(source)
     if root is not None:
         found = read_records(
-            root, source, key="collectors", model=Collector, id_field="collector_id",
-            noun="collector", maximum=MAX_COLLECTORS, top_keys=TOP_KEYS,
-        )  # fmt: skip
+            root,
+            source,
+            key="collectors",
+            model=Collector,
+            id_field="collector_id",
+            noun="collector",
+            maximum=MAX_COLLECTORS,
+            top_keys=TOP_KEYS,
+        )
     if source.failed:
         raise PolicyError(source.diagnostics)
     return Collectors(tuple(found), "sha256:" + hashlib.sha256(content).hexdigest(), source.path)

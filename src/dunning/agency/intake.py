@@ -186,10 +186,19 @@ def intake(
         raise IntakeFailed(f"cannot write the store {store}: {exc.strerror or exc}") from None
     try:
         counts = _take_in(
-            source, kind, work, batches, batch_id, bank,
-            columns=columns, defaults=defaults, sheet=sheet, encoding=encoding, actor=actor,
+            source,
+            kind,
+            work,
+            batches,
+            batch_id,
+            bank,
+            columns=columns,
+            defaults=defaults,
+            sheet=sheet,
+            encoding=encoding,
+            actor=actor,
             received_at=received_at,
-        )  # fmt: skip
+        )
         listed = read_manifest(work)
         copies = [_backup(work, Path(b), batch_id, listed) for b in backups]
         completed = (clock or _now)()
@@ -368,9 +377,12 @@ def _take_in(
     # The case.received events are written by hand (the hot path: one per case); a test holds
     # them to the model's own serialisation.
     head = (
-        '{"type":"case.received","at":' + json.dumps(received_at.isoformat())
-        + ',"actor":' + json.dumps(actor, ensure_ascii=False) + ',"case_id":'
-    )  # fmt: skip
+        '{"type":"case.received","at":'
+        + json.dumps(received_at.isoformat())
+        + ',"actor":'
+        + json.dumps(actor, ensure_ascii=False)
+        + ',"case_id":'
+    )
     tail = ',"payload":{"batch_id":' + json.dumps(batch_id) + ',"bank":' + json.dumps(bank)
     try:
         with copied.open("rb") as stream:
@@ -424,9 +436,15 @@ def _results(
         return
     fixed = _defaults(defaults or {})
     rows = read_rows(
-        stream, fields=CASE_COLUMNS, required=("case_id",), columns=columns,
-        kind=kind, sheet=sheet, encoding=encoding, name=name,
-    )  # fmt: skip
+        stream,
+        fields=CASE_COLUMNS,
+        required=("case_id",),
+        columns=columns,
+        kind=kind,
+        sheet=sheet,
+        encoding=encoding,
+        name=name,
+    )
     for row in rows:
         yield row.line, case_of_row(row, fixed), None
 

@@ -51,13 +51,13 @@ from ..settlement.ledger import LedgerLine
 from .audit import REACHED_OUTCOMES, Audit, run_audit
 from .procedure import Procedure
 
-__all__ = ["Figures", "Performance", "PerformanceRow", "performance"]
+__all__ = ["CollectorFigures", "Figures", "Performance", "PerformanceRow", "performance"]
 
 Period = Literal["week", "month", "range"]
 
 
 @dataclass(frozen=True)
-class Figures:
+class CollectorFigures:
     """The figures of one row of the report: each a sum over the cells it covers.
 
     Attributes:
@@ -90,8 +90,10 @@ class Figures:
     procedures_closed: int = 0
     findings: int = 0
 
-    def __add__(self, other: Figures) -> Figures:
-        return Figures(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+    def __add__(self, other: CollectorFigures) -> CollectorFigures:
+        return CollectorFigures(
+            *(getattr(self, f.name) + getattr(other, f.name) for f in fields(self))
+        )
 
     @property
     def kept_rate(self) -> Decimal | None:
@@ -111,7 +113,9 @@ class Figures:
         return data
 
 
-FIGURES = tuple(f.name for f in fields(Figures))
+#: The name ``dunning.Figures`` has had since 0.1 (one of three classes so named, until issue 30).
+Figures = CollectorFigures
+FIGURES = tuple(f.name for f in fields(CollectorFigures))
 
 
 @dataclass(frozen=True)
@@ -122,12 +126,17 @@ class PerformanceRow:
     bank: str | None
     team: str | None
     collector: str | None
-    figures: Figures
+    figures: CollectorFigures
 
     def to_dict(self) -> dict[str, Any]:
         """As JSON-ready data."""
-        return {"level": self.level, "bank": self.bank, "team": self.team,
-                "collector": self.collector, **self.figures.to_dict()}  # fmt: skip
+        return {
+            "level": self.level,
+            "bank": self.bank,
+            "team": self.team,
+            "collector": self.collector,
+            **self.figures.to_dict(),
+        }
 
 
 @dataclass
@@ -168,7 +177,7 @@ class Performance:
     currency: str = "CNY"
 
     @property
-    def total(self) -> Figures:
+    def total(self) -> CollectorFigures:
         """The whole agency's figures."""
         return next(r.figures for r in self.rows if r.level == "total")
 
@@ -177,19 +186,24 @@ class Performance:
         p = self.procedure
         return {
             "procedure": {"name": p.name, "version": p.version, "digest": p.digest},
-            "period": {"kind": self.period, "from": self.start.isoformat(),
-                       "to": self.end.isoformat()},
+            "period": {
+                "kind": self.period,
+                "from": self.start.isoformat(),
+                "to": self.end.isoformat(),
+            },
             "as_of": self.as_of.isoformat(),
             "currency": self.currency,
             "approval": self.approval,
             "rows": [r.to_dict() for r in self.rows],
-            "unmatched_payments": {"lines": dict(sorted(self.unmatched.items())),
-                                   "amount": str(self.unmatched_amount)},
+            "unmatched_payments": {
+                "lines": dict(sorted(self.unmatched.items())),
+                "amount": str(self.unmatched_amount),
+            },
             "banks_without_terms": self.no_terms,
             "findings": [f.to_dict() for f in self.audit.findings],
             "unreadable_event_lines": [e.line for e in self.audit.event_errors],
             "unreadable_payment_lines": [e.line for e in self.payment_errors],
-        }  # fmt: skip
+        }
 
     def write_json(self, out: TextIO) -> None:
         """Write :meth:`to_dict` as indented JSON."""
@@ -199,14 +213,32 @@ class Performance:
     def write_csv(self, out: TextIO) -> None:
         """One line per row: level, bank, team, collector and every figure (for a spreadsheet)."""
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["period_start", "period_end", "level", "bank", "team", "collector",
-                         *FIGURES, "kept_rate"])  # fmt: skip
+        writer.writerow(
+            [
+                "period_start",
+                "period_end",
+                "level",
+                "bank",
+                "team",
+                "collector",
+                *FIGURES,
+                "kept_rate",
+            ]
+        )
         for row in self.rows:
             data = row.to_dict()
-            writer.writerow([self.start.isoformat(), self.end.isoformat(), row.level,
-                             row.bank or "", row.team or "", row.collector or "",
-                             *(data[name] for name in FIGURES),
-                             data["kept_rate"] or ""])  # fmt: skip
+            writer.writerow(
+                [
+                    self.start.isoformat(),
+                    self.end.isoformat(),
+                    row.level,
+                    row.bank or "",
+                    row.team or "",
+                    row.collector or "",
+                    *(data[name] for name in FIGURES),
+                    data["kept_rate"] or "",
+                ]
+            )
 
 
 def performance(
@@ -241,8 +273,9 @@ def performance(
     if not (isinstance(start, date) and isinstance(end, date)) or end < start:
         raise ArgumentError("performance takes start <= end, both dates")
     tally = _Tally(procedure, as_of, start, end)
-    found = run_audit(events, procedure=procedure, as_of=as_of, start=start, end=end,
-                      watch=tally.see)  # fmt: skip
+    found = run_audit(
+        events, procedure=procedure, as_of=as_of, start=start, end=end, watch=tally.see
+    )
     report = Performance(procedure, period, start, end, as_of, [], found)
     tally.pay(payments, report)
     tally.held()
@@ -302,8 +335,11 @@ class _Tally:
             self.contact(event)
         elif isinstance(event, ApprovalEvent) and event.type.startswith("procedure."):
             if self.in_period(event.at):
-                name = "procedures_opened" if event.type == "procedure.started" else (
-                    "procedures_closed")  # fmt: skip
+                name = (
+                    "procedures_opened"
+                    if event.type == "procedure.started"
+                    else ("procedures_closed")
+                )
                 self.cell(self.bank.get(case_id), self.holder(case_id, event.at))[name] += 1
         elif isinstance(event, ReportEvent) and event.payload.kind == "monthly":
             self.monthly.append((event.at, line, event.payload))
@@ -386,35 +422,42 @@ class _Tally:
                 continue  # not due yet
             cell = self.cell(self.bank.get(case_id), who)
             cell["promises_due"] += 1
-            paid = sum((a for day, a in self.paid.get(case_id, ()) if made <= day <= due),
-                       Decimal(0))  # fmt: skip
+            paid = sum(
+                (a for day, a in self.paid.get(case_id, ()) if made <= day <= due), Decimal(0)
+            )
             cell["promises_kept"] += paid >= amount
 
     def rows(self, teams: dict[str, str]) -> list[PerformanceRow]:
-        figures = {key: Figures(**values) for key, values in self.cells.items()}
+        figures = {key: CollectorFigures(**values) for key, values in self.cells.items()}
         rows = sorted(
-            (PerformanceRow("collector", bank, teams.get(who) if who else None, who, f)
-             for (bank, who), f in figures.items()),
+            (
+                PerformanceRow("collector", bank, teams.get(who) if who else None, who, f)
+                for (bank, who), f in figures.items()
+            ),
             key=lambda row: (row.team or "\uffff", row.collector or "\uffff", row.bank or "\uffff"),
-        )  # fmt: skip
-        by_team: dict[str | None, Figures] = {}
-        by_bank: dict[str | None, Figures] = {}
+        )
+        by_team: dict[str | None, CollectorFigures] = {}
+        by_bank: dict[str | None, CollectorFigures] = {}
         for row in rows:
-            by_team[row.team] = by_team.get(row.team, Figures()) + row.figures
-            by_bank[row.bank] = by_bank.get(row.bank, Figures()) + row.figures
+            by_team[row.team] = by_team.get(row.team, CollectorFigures()) + row.figures
+            by_bank[row.bank] = by_bank.get(row.bank, CollectorFigures()) + row.figures
         rows += [PerformanceRow("team", None, t, None, f) for t, f in _sorted(by_team)]
         rows += [PerformanceRow("bank", b, None, None, f) for b, f in _sorted(by_bank)]
-        total = sum((row.figures for row in rows if row.level == "collector"), Figures())
+        total = sum((row.figures for row in rows if row.level == "collector"), CollectorFigures())
         rows.append(PerformanceRow("total", None, None, None, total))
         return rows
 
     def approval(self) -> dict[str, Any]:
-        covering = [(at, line, r) for at, line, r in self.monthly
-                    if r.period_start <= self.start and r.period_end >= self.end]  # fmt: skip
+        covering = [
+            (at, line, r)
+            for at, line, r in self.monthly
+            if r.period_start <= self.start and r.period_end >= self.end
+        ]
         if not covering:
             return {"state": "not filed"}
-        at, line, report = max(covering, key=lambda item: (item[2].approved_by is not None,
-                                                           item[0]))  # fmt: skip
+        at, line, report = max(
+            covering, key=lambda item: (item[2].approved_by is not None, item[0])
+        )
         return {
             "state": "approved" if report.approved_by else "not approved",
             "approved_by": report.approved_by,
@@ -433,5 +476,7 @@ def _checked(payments: Iterable[LedgerLine | CaseError]) -> Iterator[LedgerLine 
         yield item
 
 
-def _sorted(groups: dict[str | None, Figures]) -> list[tuple[str | None, Figures]]:
+def _sorted(
+    groups: dict[str | None, CollectorFigures],
+) -> list[tuple[str | None, CollectorFigures]]:
     return sorted(groups.items(), key=lambda item: item[0] or "\uffff")

@@ -46,8 +46,14 @@ __all__ = [
 ]
 
 TOP_KEYS = (
-    "procedure", "version", "description", "timezone", "calendar", "obligations", "banks",
-)  # fmt: skip
+    "procedure",
+    "version",
+    "description",
+    "timezone",
+    "calendar",
+    "obligations",
+    "banks",
+)
 SEVERITIES = ("error", "warning")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 #: Each obligation's settings, with their kind and default (``None``: required).
@@ -232,10 +238,16 @@ def _procedure(source: Source, content: bytes) -> Procedure:
         raise PolicyError(source.diagnostics)
     name, version, description, zone, calendar, obligations, banks = found
     return Procedure(
-        name, version, zone, calendar, MappingProxyType(obligations),
-        "sha256:" + hashlib.sha256(content).hexdigest(), source.path, description,
+        name,
+        version,
+        zone,
+        calendar,
+        MappingProxyType(obligations),
+        "sha256:" + hashlib.sha256(content).hexdigest(),
+        source.path,
+        description,
         MappingProxyType(banks),
-    )  # fmt: skip
+    )
 
 
 def _read(root: PNode, source: Source) -> tuple[Any, ...] | None:
@@ -284,8 +296,12 @@ def _banks(r: Reader, node: PNode | None) -> dict[str, BankTerms]:
         if entry is None:
             continue
         r.keys(entry, ("commission_rate",), f"in the terms of {bank}")
-        rate = r.fraction(r.need(entry, "commission_rate", f"the terms of {bank}"),
-                          "commission_rate", zero=True, one=True)  # fmt: skip
+        rate = r.fraction(
+            r.need(entry, "commission_rate", f"the terms of {bank}"),
+            "commission_rate",
+            zero=True,
+            one=True,
+        )
         if rate is not None:
             banks[bank] = BankTerms(rate)
     return banks
@@ -320,8 +336,11 @@ def _obligation(r: Reader, name: str, node: PNode, line: int) -> Obligation | No
             if given in SEVERITIES:
                 severity = given
             else:
-                r.src.report(entry.key_pos("severity"), "unknown-value",
-                             f"severity is error or warning, not {given[:20]!r}")  # fmt: skip
+                r.src.report(
+                    entry.key_pos("severity"),
+                    "unknown-value",
+                    f"severity is error or warning, not {given[:20]!r}",
+                )
         for key, (kind, _) in spec.items():
             if key in entry.items:
                 value = _setting(r, kind, entry.items[key][1], key)
@@ -330,9 +349,12 @@ def _obligation(r: Reader, name: str, node: PNode, line: int) -> Obligation | No
     if name == "cycle" and entry is not None:
         for item in values["nodes"]:
             if item.week > values["weeks"]:
-                r.src.report(entry.pos, "bad-value",
-                             f"node {item.id} is at week {item.week}, beyond the cycle's "
-                             f"{values['weeks']} weeks")  # fmt: skip
+                r.src.report(
+                    entry.pos,
+                    "bad-value",
+                    f"node {item.id} is at week {item.week}, beyond the cycle's "
+                    f"{values['weeks']} weeks",
+                )
     return Obligation(name, severity, MappingProxyType(values), line)
 
 
@@ -354,8 +376,9 @@ def _setting(r: Reader, kind: str, node: PNode, key: str) -> Any:
         if text is not None and text.lower() in WEEKDAYS:
             return text.lower()
         if text is not None:
-            r.src.report(node.pos, "bad-value",
-                         f"{key} is a day of the week{did_you_mean(text, WEEKDAYS)}")  # fmt: skip
+            r.src.report(
+                node.pos, "bad-value", f"{key} is a day of the week{did_you_mean(text, WEEKDAYS)}"
+            )
         return None
     if kind == "procedures":
         names = [p.value for p in SPECIAL_PROCEDURES]
@@ -368,15 +391,21 @@ def _setting(r: Reader, kind: str, node: PNode, key: str) -> Any:
             text = r.text(item, key, numbers=False)
             if text is not None and text not in names:
                 hint = did_you_mean(text, names)
-                r.src.report(item.pos, "unknown-value",
-                             f"not a special procedure: {text[:40]!r}{hint}")  # fmt: skip
+                r.src.report(
+                    item.pos, "unknown-value", f"not a special procedure: {text[:40]!r}{hint}"
+                )
             elif text is not None:
                 found.append(text)
         return tuple(found)
     if kind == "nodes":
         return _nodes(r, node)
-    bounds = {"minutes": (1, 10_080), "count": (0, 10), "days": (0, 60), "day": (1, 28),
-              "weeks": (1, 8)}[kind]  # fmt: skip
+    bounds = {
+        "minutes": (1, 10_080),
+        "count": (0, 10),
+        "days": (0, 60),
+        "day": (1, 28),
+        "weeks": (1, 8),
+    }[kind]
     return r.bounded(node, key, *bounds)
 
 
@@ -385,10 +414,16 @@ def _nodes(r: Reader, node: PNode) -> tuple[CycleNode, ...] | None:
     if items is None:
         return None
     typer = Typer(
-        Scope({}, {}, (), (), facts=CYCLE_FACTS,
-              facts_hint="a cycle node reads the facts of docs/agency.md#the-cycles-weekly-nodes"),
+        Scope(
+            {},
+            {},
+            (),
+            (),
+            facts=CYCLE_FACTS,
+            facts_hint="a cycle node reads the facts of docs/agency.md#the-cycles-weekly-nodes",
+        ),
         r.src,
-    )  # fmt: skip
+    )
     nodes: list[CycleNode] = []
     seen: set[str] = set()
     for item in items.items:
@@ -398,21 +433,25 @@ def _nodes(r: Reader, node: PNode) -> tuple[CycleNode, ...] | None:
         r.keys(entry, NODE_KEYS, "in a cycle node")
         node_id = r.text(r.need(entry, "id", "a cycle node"), "id")
         if node_id is not None and (not _NAME.match(node_id) or node_id in seen):
-            r.src.report(entry.key_pos("id"),
-                         "duplicate-rule-id" if node_id in seen else "bad-name",
-                         f"node id {node_id[:64]!r} "
-                         + ("is already used" if node_id in seen else "is not a name"))  # fmt: skip
+            r.src.report(
+                entry.key_pos("id"),
+                "duplicate-rule-id" if node_id in seen else "bad-name",
+                f"node id {node_id[:64]!r} "
+                + ("is already used" if node_id in seen else "is not a name"),
+            )
             node_id = None
         week = r.bounded(r.need(entry, "week", "a cycle node"), "week", 1, 8)
         when, when_text = _condition(r, typer, entry.get("when"), "when")
-        require, require_text = _condition(r, typer, r.need(entry, "require", "a cycle node"),
-                                           "require")  # fmt: skip
+        require, require_text = _condition(
+            r, typer, r.need(entry, "require", "a cycle node"), "require"
+        )
         doc = r.text(entry.get("doc"), "doc") or ""
         if node_id is None or week is None or not isinstance(require, Node) or when is False:
             continue
         seen.add(node_id)
-        nodes.append(CycleNode(node_id, week, when, require, when_text, require_text, doc,
-                               entry.pos.line))  # fmt: skip
+        nodes.append(
+            CycleNode(node_id, week, when, require, when_text, require_text, doc, entry.pos.line)
+        )
     return tuple(sorted(nodes, key=lambda n: n.week))
 
 
@@ -427,7 +466,8 @@ def _condition(r: Reader, typer: Typer, node: PNode | None, key: str) -> tuple[A
     if found is None:
         return False, ""
     if found.type.kind != "bool":
-        r.src.report(node.pos, "type-mismatch",
-                     f"{key} must be true or false, got {found.type.describe()}")  # fmt: skip
+        r.src.report(
+            node.pos, "type-mismatch", f"{key} must be true or false, got {found.type.describe()}"
+        )
         return False, ""
     return found, str(node.value)

@@ -78,8 +78,10 @@ def run_intake(args: argparse.Namespace) -> int:
             with result.events_file.open("rb") as events:
                 shutil.copyfileobj(events, sys.stdout.buffer)
         else:
-            print(f"dunning: batch {payload.batch_id} was taken in before: no new events",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                f"dunning: batch {payload.batch_id} was taken in before: no new events",
+                file=sys.stderr,
+            )
     elif args.format == "json":
         json.dump(result.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
@@ -106,9 +108,13 @@ def run_assign(args: argparse.Namespace) -> int:
     moment = moment_of(args, policy)
     with open_binary(args.cases) as stream:
         run = assign(
-            checked(cases_of(stream)), policy=policy, collectors=collectors,
-            events=args.events or (), as_of=moment, actor=args.actor,
-        )  # fmt: skip
+            checked(cases_of(stream)),
+            policy=policy,
+            collectors=collectors,
+            events=args.events or (),
+            as_of=moment,
+            actor=args.actor,
+        )
     jsonl = args.format == "jsonl"
     for error in run.event_errors:
         reject(error, "events", jsonl)
@@ -145,9 +151,15 @@ def run_handover(args: argparse.Namespace) -> int:
             cases = cases_of(stack.enter_context(open_binary(args.cases)))
         try:
             run = handover(
-                departing=args.departing, to=args.to, collectors=collectors,
-                events=args.events, as_of=moment, policy=policy, cases=cases, actor=args.actor,
-            )  # fmt: skip
+                departing=args.departing,
+                to=args.to,
+                collectors=collectors,
+                events=args.events,
+                as_of=moment,
+                policy=policy,
+                cases=cases,
+                actor=args.actor,
+            )
         except HandoverFailed as exc:
             print(f"dunning: {exc}", file=sys.stderr)
             return EXIT_REJECTED
@@ -231,8 +243,16 @@ def run_performance(args: argparse.Namespace) -> int:
             stream = stack.enter_context(open_binary(args.ledger))
             payments = ledger_lines(args, stream)
         events = stack.enter_context(open_binary(args.events))
-        report = performance(events, procedure=procedure, as_of=moment, start=start, end=end,
-                             period=period, payments=payments, teams=teams)  # fmt: skip
+        report = performance(
+            events,
+            procedure=procedure,
+            as_of=moment,
+            start=start,
+            end=end,
+            period=period,
+            payments=payments,
+            teams=teams,
+        )
         # --format csv: a line per row, as before the other forms
         table = functools.partial(render_performance, report)
         output.emit("performance", report.to_dict, table, csv=report.write_csv)

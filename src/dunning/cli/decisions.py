@@ -396,8 +396,10 @@ def run_diff(args: argparse.Namespace) -> int:
         if args.format == "text":
             result.render(report.text)
             if out is not None:
-                print(f"{len(result.changes)} changed case(s) written to {args.changed}",
-                      file=report.text)  # fmt: skip
+                print(
+                    f"{len(result.changes)} changed case(s) written to {args.changed}",
+                    file=report.text,
+                )
         else:
             report.write("diff", result.to_dict())
     return EXIT_OK

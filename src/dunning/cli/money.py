@@ -7,7 +7,7 @@ import contextlib
 import functools
 import sys
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 from ..agencies import load_agencies
 from ..batch import Numbered, lines
@@ -33,12 +33,11 @@ from .options import snapshot_day
 from .output import Report
 
 
-def table_kind(path: str, given: str | None) -> str:
-    """The format of a ledger or claim file: as given, else by its extension."""
-    if given is not None:
-        return given
+def table_kind(path: str, given: str | None) -> Literal["jsonl", "csv", "xlsx"]:
+    """The format of a ledger or claim file: as given (argparse's choices), else by extension."""
     suffix = Path(path).suffix.lower()
-    return {".csv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}.get(suffix, "jsonl")
+    found = given or {".csv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}.get(suffix, "jsonl")
+    return "csv" if found == "csv" else "xlsx" if found == "xlsx" else "jsonl"
 
 
 def ledger_lines(args: argparse.Namespace, stream: BinaryIO) -> Numbered[LedgerLine | CaseError]:
@@ -48,9 +47,12 @@ def ledger_lines(args: argparse.Namespace, stream: BinaryIO) -> Numbered[LedgerL
         return read_ledger(lines(stream))
     columns = columns_of(args.ledger_column)
     return read_ledger_table(
-        stream, columns=columns, kind=kind, encoding=args.encoding,  # type: ignore[arg-type]
+        stream,
+        columns=columns,
+        kind=kind,
+        encoding=args.encoding,
         name=args.ledger,
-    )  # fmt: skip
+    )
 
 
 def columns_of(pairs: list[str]) -> dict[str, str]:
@@ -117,9 +119,15 @@ def run_reconcile(args: argparse.Namespace) -> int:
             claim = (
                 read_claim(lines(stream))
                 if kind == "jsonl"
-                else read_claim_table(stream, columns=columns, kind=kind,  # type: ignore[arg-type]
-                                      sheet=args.sheet, encoding=args.encoding, name=args.claim)
-            )  # fmt: skip
+                else read_claim_table(
+                    stream,
+                    columns=columns,
+                    kind=kind,
+                    sheet=args.sheet,
+                    encoding=args.encoding,
+                    name=args.claim,
+                )
+            )
             result = reconcile(settlement, checked(claim), agency_id=args.agency)
         # --format csv: a row per line of either side, as before the other forms
         table = functools.partial(render_reconciliation, result)
@@ -127,8 +135,11 @@ def run_reconcile(args: argparse.Namespace) -> int:
         rejected = settlement.accounting.categories["rejected"].count
         rejected += settlement.event_error_count
     if rejected:
-        print(f"dunning: {rejected} ledger or event lines rejected (dunning settle --format "
-              "jsonl lists them)", file=sys.stderr)  # fmt: skip
+        print(
+            f"dunning: {rejected} ledger or event lines rejected (dunning settle --format "
+            "jsonl lists them)",
+            file=sys.stderr,
+        )
     return EXIT_OK if result.agrees and not rejected else EXIT_REJECTED
 
 

@@ -57,13 +57,17 @@ def report_options(
     """--format, --out and --locale: how and where a command's report is written."""
     parser.add_argument("--format", choices=formats, default=default, help=help)
     parser.add_argument(
-        "--out", default=None, metavar="FILE",
+        "--out",
+        default=None,
+        metavar="FILE",
         help="write the report to FILE instead of standard output",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--locale", choices=LOCALES, default="en",
+        "--locale",
+        choices=LOCALES,
+        default="en",
         help="the words and dates of --format html and xlsx (default en)",
-    )  # fmt: skip
+    )
 
 
 def money_options(parser: argparse.ArgumentParser, *, periods: bool = True) -> None:
@@ -72,32 +76,53 @@ def money_options(parser: argparse.ArgumentParser, *, periods: bool = True) -> N
     param_option(parser)
     parser.add_argument("--agencies", required=True, help="the agencies file (YAML)")
     parser.add_argument(
-        "--events", required=True, metavar="EVENTS.jsonl",
+        "--events",
+        required=True,
+        metavar="EVENTS.jsonl",
         help="the placement events (the output of dunning place, and the host's own)",
-    )  # fmt: skip
-    parser.add_argument("--from", dest="start", type=day, default=None, metavar="YYYY-MM-DD",
-                        help="the first day to settle (default: no bound)")  # fmt: skip
-    parser.add_argument("--to", dest="end", type=day, default=None, metavar="YYYY-MM-DD",
-                        help="the last day to settle (default: no bound)")  # fmt: skip
+    )
+    parser.add_argument(
+        "--from",
+        dest="start",
+        type=day,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="the first day to settle (default: no bound)",
+    )
+    parser.add_argument(
+        "--to",
+        dest="end",
+        type=day,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="the last day to settle (default: no bound)",
+    )
     if periods:
         parser.add_argument(
-            "--period", choices=("month", "week", "range"), default="month",
+            "--period",
+            choices=("month", "week", "range"),
+            default="month",
             help="a statement per calendar month, ISO week, or one for the whole --from/--to range",
-        )  # fmt: skip
+        )
     ledger_options(parser)
 
 
 def ledger_options(parser: argparse.ArgumentParser) -> None:
     """How to read a ledger (or a bank's payment file) that is a table."""
     parser.add_argument(
-        "--ledger-format", choices=("jsonl", "csv", "xlsx"), default=None,
+        "--ledger-format",
+        choices=("jsonl", "csv", "xlsx"),
+        default=None,
         help="the ledger's format (default: by its extension; JSON Lines otherwise)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--ledger-column", action="append", default=[], metavar="FIELD=HEADER",
+        "--ledger-column",
+        action="append",
+        default=[],
+        metavar="FIELD=HEADER",
         help="the ledger table's column for a field (reference, case_id, loan_id, date, amount, "
         "currency, reverses, note); repeatable",
-    )  # fmt: skip
+    )
     parser.add_argument("--encoding", default="utf-8", help="of CSV files (e.g. gb18030)")
 
 

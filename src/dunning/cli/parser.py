@@ -248,14 +248,19 @@ def build_parser() -> argparse.ArgumentParser:
     reconcile.add_argument("--agency", required=True, help="the agency whose claim it is")
     money_options(reconcile)
     reconcile.add_argument(
-        "--claim-format", choices=("jsonl", "csv", "xlsx"), default=None,
+        "--claim-format",
+        choices=("jsonl", "csv", "xlsx"),
+        default=None,
         help="the claim's format (default: by its extension; JSON Lines otherwise)",
-    )  # fmt: skip
+    )
     reconcile.add_argument(
-        "--column", action="append", default=[], metavar="FIELD=HEADER",
+        "--column",
+        action="append",
+        default=[],
+        metavar="FIELD=HEADER",
         help="the claim's column for a field (reference, case_id, date, amount, rate, "
         "commission, agency_id); repeatable; default: the agency's claim_columns",
-    )  # fmt: skip
+    )
     reconcile.add_argument("--sheet", default=None, help="the workbook's sheet (default: first)")
     report_options(reconcile, ("table", *REPORT_FORMATS), "table")
     reconcile.set_defaults(run="money.run_reconcile")
@@ -273,9 +278,12 @@ def build_parser() -> argparse.ArgumentParser:
     costs.add_argument("--ledger", required=True, help="the payment ledger")
     money_options(costs, periods=False)
     costs.add_argument(
-        "--snapshot", action="append", default=[], metavar="CASES.jsonl=YYYY-MM-DD",
+        "--snapshot",
+        action="append",
+        default=[],
+        metavar="CASES.jsonl=YYYY-MM-DD",
         help="a dated snapshot of the portfolio; give two for the roll rates between them",
-    )  # fmt: skip
+    )
     report_options(costs, ("table", *REPORT_FORMATS), "table")
     costs.set_defaults(run="money.run_costs")
 
@@ -305,30 +313,52 @@ def _agency_commands(commands: Any) -> None:
     intake.add_argument("bank_file", metavar="BANK_FILE", help="the bank's file")
     intake.add_argument("--bank", required=True, help="the bank that sent it (an id)")
     intake.add_argument(
-        "--received-at", required=True, type=aware, metavar="ISO-8601",
+        "--received-at",
+        required=True,
+        type=aware,
+        metavar="ISO-8601",
         help="when the file was received (with its offset)",
-    )  # fmt: skip
+    )
     intake.add_argument("--store", required=True, metavar="DIR", help="the agency's case store")
     intake.add_argument(
-        "--backup", action="append", default=[], required=True, metavar="DIR",
+        "--backup",
+        action="append",
+        default=[],
+        required=True,
+        metavar="DIR",
         help="a backup directory; repeatable (the policy's agency: intake: backups, default 2)",
-    )  # fmt: skip
+    )
     intake.add_argument("--policy", default=None, help="the policy (its intake target)")
     intake.add_argument("--actor", default="dunning", help="who takes it in (the events' actor)")
-    intake.add_argument("--input-format", choices=("jsonl", "csv", "xlsx"), default=None,
-                        help="the file's format (default: by its extension)")  # fmt: skip
     intake.add_argument(
-        "--column", action="append", default=[], metavar="FIELD=HEADER",
+        "--input-format",
+        choices=("jsonl", "csv", "xlsx"),
+        default=None,
+        help="the file's format (default: by its extension)",
+    )
+    intake.add_argument(
+        "--column",
+        action="append",
+        default=[],
+        metavar="FIELD=HEADER",
         help="the sheet's column for a case field (loan.principal=透支本金); repeatable",
-    )  # fmt: skip
+    )
     intake.add_argument(
-        "--set", action="append", default=[], metavar="FIELD=VALUE", dest="defaults",
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        dest="defaults",
         help="a value for a field the sheet leaves out (loan.product=credit_card); repeatable",
-    )  # fmt: skip
+    )
     intake.add_argument("--sheet", default=None, help="the workbook's sheet (default: the first)")
     intake.add_argument("--encoding", default="utf-8", help="of a CSV file (e.g. gb18030)")
-    intake.add_argument("--format", choices=("table", "json", "jsonl"), default="table",
-                        help="a summary, the summary as JSON, or the batch's events")  # fmt: skip
+    intake.add_argument(
+        "--format",
+        choices=("table", "json", "jsonl"),
+        default="table",
+        help="a summary, the summary as JSON, or the batch's events",
+    )
     intake.set_defaults(run="agency.run_intake")
 
     assign = commands.add_parser(
@@ -342,8 +372,7 @@ def _agency_commands(commands: Any) -> None:
     policy_options(assign)
     assign.add_argument("cases", nargs="?", default="-", help="JSON Lines file, or - for stdin")
     assign.add_argument("--collectors", required=True, help="the collectors file (YAML)")
-    assign.add_argument("--events", default=None, metavar="EVENTS.jsonl",
-                        help="the events so far")  # fmt: skip
+    assign.add_argument("--events", default=None, metavar="EVENTS.jsonl", help="the events so far")
     assign.add_argument("--actor", default="dunning", help="who assigns (the events' actor)")
     assign.add_argument("--format", choices=("jsonl", "table", "json"), default="jsonl")
     assign.set_defaults(run="agency.run_assign")
@@ -358,19 +387,24 @@ def _agency_commands(commands: Any) -> None:
         "(nothing recorded), 2 usage error.",
     )
     handover.add_argument("--from", dest="departing", required=True, metavar="COLLECTOR")
-    handover.add_argument("--to", action="append", required=True, metavar="COLLECTOR",
-                          help="a receiver; repeatable")  # fmt: skip
+    handover.add_argument(
+        "--to", action="append", required=True, metavar="COLLECTOR", help="a receiver; repeatable"
+    )
     handover.add_argument("--collectors", required=True, help="the collectors file (YAML)")
-    handover.add_argument("--events", required=True, metavar="EVENTS.jsonl",
-                          help="the events so far")  # fmt: skip
+    handover.add_argument(
+        "--events", required=True, metavar="EVENTS.jsonl", help="the events so far"
+    )
     handover.add_argument("--policy", default=None, help="the policy (needs, next actions)")
-    handover.add_argument("--cases", default=None, metavar="CASES.jsonl",
-                          help="the case file (with --policy)")  # fmt: skip
+    handover.add_argument(
+        "--cases", default=None, metavar="CASES.jsonl", help="the case file (with --policy)"
+    )
     handover.add_argument("--as-of", type=as_of_moment, default=None, help="default: now")
-    handover.add_argument("--actor", default="dunning",
-                          help="the team lead who supervises it (the events' actor)")  # fmt: skip
-    handover.add_argument("--sheets", default=None, metavar="DIR",
-                          help="write each case's sheet as DIR/CASE.json")  # fmt: skip
+    handover.add_argument(
+        "--actor", default="dunning", help="the team lead who supervises it (the events' actor)"
+    )
+    handover.add_argument(
+        "--sheets", default=None, metavar="DIR", help="write each case's sheet as DIR/CASE.json"
+    )
     handover.add_argument("--format", choices=("jsonl", "table", "json"), default="jsonl")
     handover.set_defaults(run="agency.run_handover")
 
@@ -417,12 +451,29 @@ def _agency_commands(commands: Any) -> None:
     )
     audit.add_argument("events", metavar="EVENTS.jsonl", help="the event log, or - for stdin")
     audit.add_argument("--procedure", required=True, help="the procedure file (YAML)")
-    audit.add_argument("--as-of", type=aware, default=None, metavar="ISO-8601",
-                       help="when the audit is made (default: now)")  # fmt: skip
-    audit.add_argument("--from", dest="start", type=day, default=None, metavar="YYYY-MM-DD",
-                       help="the first day audited (default: the first event's)")  # fmt: skip
-    audit.add_argument("--to", dest="end", type=day, default=None, metavar="YYYY-MM-DD",
-                       help="the last day audited (default: the --as-of day)")  # fmt: skip
+    audit.add_argument(
+        "--as-of",
+        type=aware,
+        default=None,
+        metavar="ISO-8601",
+        help="when the audit is made (default: now)",
+    )
+    audit.add_argument(
+        "--from",
+        dest="start",
+        type=day,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="the first day audited (default: the first event's)",
+    )
+    audit.add_argument(
+        "--to",
+        dest="end",
+        type=day,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="the last day audited (default: the --as-of day)",
+    )
     report_options(audit, ("table", *REPORT_FORMATS), "table")
     audit.set_defaults(run="agency.run_audit")
 
@@ -441,23 +492,53 @@ def _agency_commands(commands: Any) -> None:
         required=True,
         help="the procedure file (its obligations, the banks' commission)",
     )
-    perf.add_argument("--as-of", type=aware, default=None, metavar="ISO-8601",
-                      help="when the report is made (default: now)")  # fmt: skip
+    perf.add_argument(
+        "--as-of",
+        type=aware,
+        default=None,
+        metavar="ISO-8601",
+        help="when the report is made (default: now)",
+    )
     span = perf.add_mutually_exclusive_group(required=True)
-    span.add_argument("--week", type=iso_week, default=None, metavar="YYYY-Www",
-                      help="an ISO week, Monday to Sunday (e.g. 2026-W46)")  # fmt: skip
-    span.add_argument("--month", type=month_span, default=None, metavar="YYYY-MM",
-                      help="a calendar month")  # fmt: skip
-    span.add_argument("--from", dest="start", type=day, default=None, metavar="YYYY-MM-DD",
-                      help="the first day of a range (with --to)")  # fmt: skip
-    perf.add_argument("--to", dest="end", type=day, default=None, metavar="YYYY-MM-DD",
-                      help="the last day of a range (with --from)")  # fmt: skip
-    perf.add_argument("--ledger", default=None, metavar="PAYMENTS",
-                      help="the bank's payment file: JSON Lines, CSV or .xlsx in the ledger "
-                      "format (without it, nothing is recovered)")  # fmt: skip
+    span.add_argument(
+        "--week",
+        type=iso_week,
+        default=None,
+        metavar="YYYY-Www",
+        help="an ISO week, Monday to Sunday (e.g. 2026-W46)",
+    )
+    span.add_argument(
+        "--month", type=month_span, default=None, metavar="YYYY-MM", help="a calendar month"
+    )
+    span.add_argument(
+        "--from",
+        dest="start",
+        type=day,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="the first day of a range (with --to)",
+    )
+    perf.add_argument(
+        "--to",
+        dest="end",
+        type=day,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="the last day of a range (with --from)",
+    )
+    perf.add_argument(
+        "--ledger",
+        default=None,
+        metavar="PAYMENTS",
+        help="the bank's payment file: JSON Lines, CSV or .xlsx in the ledger "
+        "format (without it, nothing is recovered)",
+    )
     ledger_options(perf)
-    perf.add_argument("--collectors", default=None,
-                      help="the collectors file: each collector's team (default: the team the "
-                      "events last gave them)")  # fmt: skip
+    perf.add_argument(
+        "--collectors",
+        default=None,
+        help="the collectors file: each collector's team (default: the team the "
+        "events last gave them)",
+    )
     report_options(perf, ("table", *REPORT_FORMATS), "table")
     perf.set_defaults(run="agency.run_performance")

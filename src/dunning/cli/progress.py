@@ -38,9 +38,14 @@ def progress(what: str, *, streaming: bool) -> Iterator[Callable[[int], object]]
     from tqdm import tqdm
 
     with tqdm(
-        desc=f"dunning: {what}", unit=" cases", file=sys.stderr, leave=False, mininterval=0.5,
-        dynamic_ncols=True, unit_scale=True,
-    ) as bar:  # fmt: skip
+        desc=f"dunning: {what}",
+        unit=" cases",
+        file=sys.stderr,
+        leave=False,
+        mininterval=0.5,
+        dynamic_ncols=True,
+        unit_scale=True,
+    ) as bar:
         yield bar.update
 
 

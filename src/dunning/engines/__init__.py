@@ -128,10 +128,13 @@ class Engine:
                 self.ir.groups.get(group, ()), self.conjunct_checks.get(group, ()), strict=True
             ):
                 failed = next(
-                    (text for check, (_, text) in zip(checks, rule.conjuncts, strict=True)
-                     if not check(facts)),
+                    (
+                        text
+                        for check, (_, text) in zip(checks, rule.conjuncts, strict=True)
+                        if not check(facts)
+                    ),
                     None,
-                )  # fmt: skip
+                )
                 traces.append(RuleTrace(rule, failed is None, failed))
             out[group] = traces
         return out

@@ -120,10 +120,16 @@ class Allocation:
             assert case.placement is not None
             events.append(
                 self.event(
-                    "placed", case, migrated, guarded, "recorded_from_case", None,
-                    day=case.placement.placed_on, term_ends=migrated.term_ends,
+                    "placed",
+                    case,
+                    migrated,
+                    guarded,
+                    "recorded_from_case",
+                    None,
+                    day=case.placement.placed_on,
+                    term_ends=migrated.term_ends,
                 )
-            )  # fmt: skip
+            )
         if entry is not None and entry.state is PlacementState.PLACED:
             if guarded.recall is None:  # kept: its agency works it
                 return PlacementResult(guarded, tuple(events), (), line)
@@ -187,17 +193,25 @@ class Allocation:
         term = agency.term_days or self.settings.term_days
         term_ends = self.today + timedelta(days=term - 1)
         placement = Placement(
-            agency_id=agency.agency_id, placed_on=self.today, commission_rate=rate,
+            agency_id=agency.agency_id,
+            placed_on=self.today,
+            commission_rate=rate,
             term_ends=term_ends,
-        )  # fmt: skip
+        )
         held = case.model_copy(update={"placement": placement})
         decision = self.decider.decide(
             held, assessment, self.moment, self._portfolio(case), "active"
         ).guarded
         event = self.event(
-            "placed", case, entry, guarded, "notice_lead_time_passed", None,
-            commission_rate=rate, term_ends=term_ends,
-        )  # fmt: skip
+            "placed",
+            case,
+            entry,
+            guarded,
+            "notice_lead_time_passed",
+            None,
+            commission_rate=rate,
+            term_ends=term_ends,
+        )
         return decision, event
 
     def notice(
@@ -304,15 +318,25 @@ class Allocation:
         agency = self.agencies.get(chosen)
         assert agency is not None
         eligible = [c.agency_id for c in checks if c.eligible]
-        entry = OpenPlacement(f"{case.case_id}/{chosen}/{self.today.isoformat()}", chosen,
-                      PlacementState.PROPOSED, self.today)  # fmt: skip
+        entry = OpenPlacement(
+            f"{case.case_id}/{chosen}/{self.today.isoformat()}",
+            chosen,
+            PlacementState.PROPOSED,
+            self.today,
+        )
         self.history.open[case.case_id] = entry
         lead = self.settings.notice_lead_days
         event = self.event(
-            "proposed", case, entry, pending.guarded, "outsourced", pending.built.rules[0],
-            effective_on=self.today + timedelta(days=lead), eligible=tuple(eligible),
+            "proposed",
+            case,
+            entry,
+            pending.guarded,
+            "outsourced",
+            pending.built.rules[0],
+            effective_on=self.today + timedelta(days=lead),
+            eligible=tuple(eligible),
             ineligible={c.agency_id: c.reason for c in checks if c.reason},
-        )  # fmt: skip
+        )
         decision = self.notice(case, assessment, agency, pending.guarded, None)
         event = event.model_copy(
             update={"payload": event.payload.model_copy(update={"notice": decision.action.message})}
@@ -351,9 +375,10 @@ class Allocation:
         channel = self.settings.in_house_channel
         action = Action(
             channel=channel,
-            recipients=(case.borrower.party_id,) if channel is not Channel.LEGAL_PRESERVATION
+            recipients=(case.borrower.party_id,)
+            if channel is not Channel.LEGAL_PRESERVATION
             else (),
-        )  # fmt: skip
+        )
         record = GuardRecord(
             id="placement",
             effect=GuardEffect.REPLACE,
@@ -500,30 +525,47 @@ def _with_placement(case: Case, history: History) -> tuple[Case, OpenPlacement |
         if placement_id in history.known:  # the events say it ended: the case is behind
             return case.model_copy(update={"placement": None}), None
         migrated = OpenPlacement(
-            placement_id, held.agency_id, PlacementState.PLACED, held.placed_on,
-            held.placed_on, held.commission_rate, held.term_ends,
-        )  # fmt: skip
+            placement_id,
+            held.agency_id,
+            PlacementState.PLACED,
+            held.placed_on,
+            held.placed_on,
+            held.commission_rate,
+            held.term_ends,
+        )
         return case, migrated
     if entry is None or entry.state is not PlacementState.PLACED:
         if held is not None and entry is not None:
             raise CaseError(
                 case.case_id,
-                [Problem("placement", "placement_mismatch",
-                         f"the case says it is placed with {held.agency_id}, the events that "
-                         f"it is only proposed to {entry.agency_id}")],
-            )  # fmt: skip
+                [
+                    Problem(
+                        "placement",
+                        "placement_mismatch",
+                        f"the case says it is placed with {held.agency_id}, the events that "
+                        f"it is only proposed to {entry.agency_id}",
+                    )
+                ],
+            )
         return case, None
     assert entry.placed_on is not None
     assert entry.rate is not None
     placement = Placement(
-        agency_id=entry.agency_id, placed_on=entry.placed_on, commission_rate=entry.rate,
+        agency_id=entry.agency_id,
+        placed_on=entry.placed_on,
+        commission_rate=entry.rate,
         term_ends=entry.term_ends,
-    )  # fmt: skip
+    )
     if held is not None and held.agency_id != entry.agency_id:
         raise CaseError(
             case.case_id,
-            [Problem("placement.agency_id", "placement_mismatch",
-                     f"the case says it is placed with {held.agency_id}, the events with "
-                     f"{entry.agency_id}")],
-        )  # fmt: skip
+            [
+                Problem(
+                    "placement.agency_id",
+                    "placement_mismatch",
+                    f"the case says it is placed with {held.agency_id}, the events with "
+                    f"{entry.agency_id}",
+                )
+            ],
+        )
     return case.model_copy(update={"placement": placement}), None

@@ -65,9 +65,14 @@ class Window:
         assert entry.placed_on is not None
         assert entry.rate is not None
         return cls(
-            entry.placement_id, entry.agency_id, entry.rate, entry.placed_on, ended_on, how,
+            entry.placement_id,
+            entry.agency_id,
+            entry.rate,
+            entry.placed_on,
+            ended_on,
+            how,
             entry.total_due,
-        )  # fmt: skip
+        )
 
 
 @dataclass

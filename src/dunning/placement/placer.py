@@ -229,8 +229,9 @@ class Placer:
             ConfigError: If the rules read the portfolio figure and none was given: one case
                 says nothing about the book.
         """
-        stream = self.stream([case], as_of=as_of, events=events, portfolio=portfolio,
-                             performance=performance)  # fmt: skip
+        stream = self.stream(
+            [case], as_of=as_of, events=events, portfolio=portfolio, performance=performance
+        )
         result = next(stream)
         if isinstance(result, CaseError):
             raise result

@@ -23,11 +23,32 @@ __all__ = ["chart_svg"]
 
 # Colour-blind-safe (Okabe–Ito), then matplotlib's tab10 for more series.
 PALETTE = (
-    "#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#000000",
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-)  # fmt: skip
-FONTS = ["DejaVu Sans", "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC",
-         "Microsoft YaHei", "WenQuanYi Micro Hei", "sans-serif"]  # fmt: skip
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#D55E00",
+    "#56B4E9",
+    "#CC79A7",
+    "#F0E442",
+    "#000000",
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+)
+FONTS = [
+    "DejaVu Sans",
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "PingFang SC",
+    "Microsoft YaHei",
+    "WenQuanYi Micro Hei",
+    "sans-serif",
+]
 
 # rcParams are process-wide: one chart is drawn at a time.
 _LOCK = threading.Lock()
@@ -192,8 +213,14 @@ def _bars(axes: Any, chart: Chart, plot: _Plot) -> None:
             _turn(axes.get_xticklabels())
     axes.set_axisbelow(True)
     if count > 1:
-        axes.legend(frameon=False, fontsize=8, ncols=min(count, 8), loc="lower left",
-                    bbox_to_anchor=(0, 1.0), borderaxespad=0.2)  # fmt: skip
+        axes.legend(
+            frameon=False,
+            fontsize=8,
+            ncols=min(count, 8),
+            loc="lower left",
+            bbox_to_anchor=(0, 1.0),
+            borderaxespad=0.2,
+        )
 
 
 def _lines(axes: Any, plot: _Plot) -> None:
@@ -224,8 +251,15 @@ def _heatmap(axes: Any, figure: Any, plot: _Plot) -> None:
         for c, value in enumerate(row):
             if value:
                 dark = shares[r][c] > 0.55
-                axes.text(c, r, loc.value(int(value), "count"), ha="center", va="center",
-                          fontsize=8, color="white" if dark else "#222222")  # fmt: skip
+                axes.text(
+                    c,
+                    r,
+                    loc.value(int(value), "count"),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if dark else "#222222",
+                )
     axes.spines[:].set_visible(False)
     bar = figure.colorbar(image, ax=axes, shrink=0.8)
     bar.ax.yaxis.set_major_formatter(_formatter("percent", loc))

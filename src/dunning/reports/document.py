@@ -23,7 +23,7 @@ __all__ = [
     "Column",
     "Document",
     "Figure",
-    "Figures",
+    "Headline",
     "Msg",
     "Note",
     "Table",
@@ -92,7 +92,7 @@ class Figure:
 
 
 @dataclass(frozen=True)
-class Figures:
+class Headline:
     """A row of headline figures."""
 
     id: str
@@ -123,7 +123,7 @@ class Note:
     text: Msg
 
 
-Block = Figures | Table | Chart | Note
+Block = Headline | Table | Chart | Note
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ class Document:
         for label, _ in self.header:
             yield label
         for block in self.blocks:
-            if isinstance(block, Figures):
+            if isinstance(block, Headline):
                 yield from (item.title for item in block.items)
             elif isinstance(block, Table):
                 yield block.title
@@ -219,8 +219,8 @@ def _table(
     return Table(table_id, title, cols, tuple(body), total=last is not None, note=note)
 
 
-def _figures(figures_id: str, items: Sequence[tuple[str, str, Kind, Any]]) -> Figures:
-    return Figures(
+def _figures(figures_id: str, items: Sequence[tuple[str, str, Kind, Any]]) -> Headline:
+    return Headline(
         figures_id, tuple(Figure(key, Msg(t), kind, value_of(v, kind)) for key, t, kind, v in items)
     )
 

@@ -14,7 +14,7 @@ import re
 from datetime import date, datetime
 from typing import IO, Any, TextIO
 
-from .document import Document, Figures, Kind, Table
+from .document import Document, Headline, Kind, Table
 from .locales import Locale
 
 __all__ = ["EXCEL_FORMATS", "write_csv", "write_xlsx"]
@@ -34,7 +34,7 @@ def write_csv(document: Document, out: TextIO) -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(("section", "row", "column", "value"))
     for block in document.blocks:
-        if isinstance(block, Figures):
+        if isinstance(block, Headline):
             for item in block.items:
                 writer.writerow((block.id, item.key, "value", _text(item.value)))
         elif isinstance(block, Table):
@@ -63,7 +63,7 @@ def write_xlsx(document: Document, out: IO[bytes], loc: Locale) -> None:
         about.append([loc.text(label), value])
     names = {about.title}
     for block in document.blocks:
-        if isinstance(block, Figures):
+        if isinstance(block, Headline):
             about.append([])
             for item in block.items:
                 about.append([loc.text(item.title), _cell(about, item.value, item.kind)])
@@ -79,11 +79,17 @@ def write_xlsx(document: Document, out: IO[bytes], loc: Locale) -> None:
                 sheet.append([_bold(sheet, head, bold) for head in heads])
                 for number, row in enumerate(block.rows[start : start + SHEET_ROWS], start + 1):
                     last = block.total and number == len(block.rows)
-                    sheet.append([
-                        _cell(sheet, _shown(v, c.kind, loc, first=i == 0 and last), c.kind,
-                              bold if last else None)
-                        for i, (c, v) in enumerate(zip(block.columns, row, strict=True))
-                    ])  # fmt: skip
+                    sheet.append(
+                        [
+                            _cell(
+                                sheet,
+                                _shown(v, c.kind, loc, first=i == 0 and last),
+                                c.kind,
+                                bold if last else None,
+                            )
+                            for i, (c, v) in enumerate(zip(block.columns, row, strict=True))
+                        ]
+                    )
                 if block.note is not None:
                     sheet.append([])
                     sheet.append([loc.text(block.note)])

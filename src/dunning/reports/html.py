@@ -13,7 +13,7 @@ from importlib import resources
 from typing import Any
 
 from .._version import __version__
-from .document import NUMERIC, Chart, Document, Figures, Msg, Table, msg
+from .document import NUMERIC, Chart, Document, Headline, Msg, Table, msg
 from .locales import Locale
 
 __all__ = ["render_html"]
@@ -63,7 +63,7 @@ def render_html(document: Document, loc: Locale) -> str:
     run_line = " · ".join(f"{label} {value}" for label, value, _ in header)
     blocks: list[dict[str, Any]] = []
     for block in document.blocks:
-        if isinstance(block, Figures):
+        if isinstance(block, Headline):
             items = [
                 {
                     "key": f.key,
@@ -133,8 +133,13 @@ def _table(table: Table, loc: Locale) -> dict[str, Any]:
     body = len(table.body())
     if body > PAGE_ROWS:
         kept = table.rows[:PAGE_ROWS] + table.rows[body:]
-        cut = loc.text(msg("The first {shown} of {rows} rows; every row is in --format csv and "
-                           "xlsx.", shown=PAGE_ROWS, rows=body))  # fmt: skip
+        cut = loc.text(
+            msg(
+                "The first {shown} of {rows} rows; every row is in --format csv and xlsx.",
+                shown=PAGE_ROWS,
+                rows=body,
+            )
+        )
         note = f"{note} {cut}" if note else cut
     rows = []
     for row in kept:

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 from .ledger import LedgerLine
 from .statements import SettledLine, Settlement, settle
 
-__all__ = ["COST_PARAMS", "CostReport", "Figures", "RollRates", "cost_report"]
+__all__ = ["COST_PARAMS", "CostFigures", "CostReport", "RollRates", "cost_report"]
 
 #: The policy parameter giving each channel's unit cost (a missing one costs nothing, and the
 #: report says so).
@@ -61,7 +61,7 @@ UNKNOWN = "unknown"
 
 
 @dataclass
-class Figures:
+class CostFigures:
     """Recovered and cost of one row, by route."""
 
     in_house_recovered: Decimal = Decimal(0)
@@ -148,11 +148,11 @@ class CostReport:
     settlement_digest: str
     unit_costs: dict[str, Decimal | None]
     window_days: int
-    total: Figures = field(default_factory=Figures)
-    by_stage: dict[str, Figures] = field(default_factory=dict)
-    by_product: dict[str, Figures] = field(default_factory=dict)
-    by_channel: dict[str, Figures] = field(default_factory=dict)
-    by_agency: dict[str, Figures] = field(default_factory=dict)
+    total: CostFigures = field(default_factory=CostFigures)
+    by_stage: dict[str, CostFigures] = field(default_factory=dict)
+    by_product: dict[str, CostFigures] = field(default_factory=dict)
+    by_channel: dict[str, CostFigures] = field(default_factory=dict)
+    by_agency: dict[str, CostFigures] = field(default_factory=dict)
     cohorts: dict[str, dict[str, Any]] = field(default_factory=dict)
     roll: RollRates | None = None
     cases_read: int = 0
@@ -253,11 +253,14 @@ def cost_report(
     window = int(params.get(WINDOW_PARAM, DEFAULT_WINDOW))
     with settle(ledger, events=events, agencies=agencies, policy=terms, end=end) as settlement:
         report = CostReport(
-            start=start, end=end,
+            start=start,
+            end=end,
             policy=terms.reference,
-            currency=settlement.currency, settlement_digest=settlement.digest,
-            unit_costs=units, window_days=window,
-        )  # fmt: skip
+            currency=settlement.currency,
+            settlement_digest=settlement.digest,
+            unit_costs=units,
+            window_days=window,
+        )
         work = _Work(report, terms, units, window)
         seen: set[str] = set()
         for item in cases:
@@ -300,9 +303,9 @@ class _Work:
         self.assessor = Assessor(bands=terms.bands)
         self.labels = terms.bands.labels
         for label in [*self.labels, UNKNOWN]:
-            report.by_stage[label] = Figures()
+            report.by_stage[label] = CostFigures()
         for channel in [*COST_PARAMS, "unattributed"]:
-            report.by_channel[channel] = Figures()
+            report.by_channel[channel] = CostFigures()
 
     def recovered(self, line: SettledLine) -> bool:
         """Whether a settled line is money recovered in the period."""
@@ -352,19 +355,19 @@ class _Work:
 
     def _rows(
         self, case: Case | None, day: date, channel: str | None, agency: str | None
-    ) -> list[Figures]:
+    ) -> list[CostFigures]:
         """The rows a figure of ``case`` on ``day`` adds to."""
         report = self.report
         product = case.loan.product.value if case is not None else UNKNOWN
         rows = [
             report.total,
             report.by_stage[self._stage(case, day)],
-            report.by_product.setdefault(product, Figures()),
+            report.by_product.setdefault(product, CostFigures()),
         ]
         if channel is not None:
             rows.append(report.by_channel[channel])
         if agency is not None:
-            rows.append(report.by_agency.setdefault(agency, Figures()))
+            rows.append(report.by_agency.setdefault(agency, CostFigures()))
         return rows
 
     def _stage(self, case: Case | None, day: date) -> str:

@@ -142,9 +142,15 @@ def read_ledger_table(
         ConfigError: If the header lacks ``reference``, ``date`` or ``amount``.
     """
     rows = read_rows(
-        source, fields=LEDGER_COLUMNS, required=("reference", "date", "amount"),
-        columns=columns, kind=kind, sheet=sheet, encoding=encoding, name=name,
-    )  # fmt: skip
+        source,
+        fields=LEDGER_COLUMNS,
+        required=("reference", "date", "amount"),
+        columns=columns,
+        kind=kind,
+        sheet=sheet,
+        encoding=encoding,
+        name=name,
+    )
     return Numbered((row.line, _ledger_row(row)) for row in rows)
 
 

@@ -170,9 +170,15 @@ def read_claim_table(
         ConfigError: If the header lacks ``reference`` or ``amount``.
     """
     rows = read_rows(
-        source, fields=CLAIM_COLUMNS, required=("reference", "amount"), columns=columns,
-        kind=kind, sheet=sheet, encoding=encoding, name=name,
-    )  # fmt: skip
+        source,
+        fields=CLAIM_COLUMNS,
+        required=("reference", "amount"),
+        columns=columns,
+        kind=kind,
+        sheet=sheet,
+        encoding=encoding,
+        name=name,
+    )
     return Numbered(
         (row.line, CaseError(_case_of(row.values), row.problems, line=row.line))
         if row.problems
@@ -327,9 +333,17 @@ class Reconciliation:
         """One row per line of either side: its category, both sides' figures, differences."""
         writer = csv.writer(out, lineterminator="\n")
         sides = ("case_id", "date", "amount", "rate", "commission")
-        writer.writerow(["category", "reference", "claim_line",
-                         *(f"lender_{s}" for s in sides), *(f"agency_{s}" for s in sides),
-                         "differences", "lender_view"])  # fmt: skip
+        writer.writerow(
+            [
+                "category",
+                "reference",
+                "claim_line",
+                *(f"lender_{s}" for s in sides),
+                *(f"agency_{s}" for s in sides),
+                "differences",
+                "lender_view",
+            ]
+        )
         for line in self.lines:
             record = line.to_dict()
             lender = record["lender"] or {}
@@ -337,10 +351,17 @@ class Reconciliation:
             differences = "; ".join(f"{f}: {a} vs {b}" for f, a, b in line.differences)
             if line.error is not None:
                 differences = str(line.error.problems[0])
-            writer.writerow([line.category, line.reference or "", line.claim_line or "",
-                             *(lender.get(s) or "" for s in sides),
-                             *(agency.get(s) or "" for s in sides),
-                             differences, line.lender_view or ""])  # fmt: skip
+            writer.writerow(
+                [
+                    line.category,
+                    line.reference or "",
+                    line.claim_line or "",
+                    *(lender.get(s) or "" for s in sides),
+                    *(agency.get(s) or "" for s in sides),
+                    differences,
+                    line.lender_view or "",
+                ]
+            )
 
 
 def reconcile(
@@ -379,10 +400,14 @@ def reconcile(
             continue
         if parsed.agency_id is not None and parsed.agency_id != agency_id:
             message = f"the line is of agency {parsed.agency_id}, not {agency_id}"
-            wrong = CaseError(parsed.case_id, [Problem("agency_id", "agency_mismatch", message)],
-                              line=line_no)  # fmt: skip
-            claimed.append(ReconciledLine("rejected", parsed.reference, claim=parsed,
-                                          claim_line=line_no, error=wrong))  # fmt: skip
+            wrong = CaseError(
+                parsed.case_id, [Problem("agency_id", "agency_mismatch", message)], line=line_no
+            )
+            claimed.append(
+                ReconciledLine(
+                    "rejected", parsed.reference, claim=parsed, claim_line=line_no, error=wrong
+                )
+            )
             continue
         count += 1
         amount += parsed.amount
@@ -390,22 +415,29 @@ def reconcile(
         commission_known = commission_known and own is not None
         commission += own or Decimal(0)
         if parsed.reference in seen:
-            claimed.append(ReconciledLine("duplicate", parsed.reference, claim=parsed,
-                                          claim_line=line_no))  # fmt: skip
+            claimed.append(
+                ReconciledLine("duplicate", parsed.reference, claim=parsed, claim_line=line_no)
+            )
             continue
         seen.add(parsed.reference)
         lender = ours.get(parsed.reference)
         if lender is None:
-            claimed.append(ReconciledLine(
-                "claimed_only", parsed.reference, claim=parsed, claim_line=line_no,
-                lender_view=_view(settlement, parsed.reference, agency_id),
-            ))  # fmt: skip
+            claimed.append(
+                ReconciledLine(
+                    "claimed_only",
+                    parsed.reference,
+                    claim=parsed,
+                    claim_line=line_no,
+                    lender_view=_view(settlement, parsed.reference, agency_id),
+                )
+            )
             continue
         paired.add(parsed.reference)
         differences = _differences(lender, parsed, own)
         category = "different" if differences else "matched"
-        claimed.append(ReconciledLine(category, parsed.reference, lender, parsed, line_no,
-                                      differences))  # fmt: skip
+        claimed.append(
+            ReconciledLine(category, parsed.reference, lender, parsed, line_no, differences)
+        )
     missing = [
         ReconciledLine("missing", line.reference, lender=line)
         for line in statement
@@ -450,8 +482,9 @@ def _differences(
     if claim.case_id is not None and lender.case_id != claim.case_id:
         found.append(("case_id", lender.case_id, claim.case_id))
     if claim.date is not None and lender.day != claim.date:
-        found.append(("date", lender.day.isoformat() if lender.day else None,
-                      claim.date.isoformat()))  # fmt: skip
+        found.append(
+            ("date", lender.day.isoformat() if lender.day else None, claim.date.isoformat())
+        )
     return tuple(found)
 
 

@@ -323,11 +323,18 @@ class Settlement:
             "FROM windows ORDER BY case_id, placed, placement_id"
         )
         for case_id, pid, agency, rate, placed, ended, due in self._db.execute(query):
-            yield case_id, Window(
-                pid, agency, Decimal(rate), date.fromordinal(placed),
-                date.fromordinal(ended) if ended is not None else None, None,
-                Decimal(due) if due is not None else None,
-            )  # fmt: skip
+            yield (
+                case_id,
+                Window(
+                    pid,
+                    agency,
+                    Decimal(rate),
+                    date.fromordinal(placed),
+                    date.fromordinal(ended) if ended is not None else None,
+                    None,
+                    Decimal(due) if due is not None else None,
+                ),
+            )
 
     def event_errors(self) -> Iterator[CaseError]:
         """An error record per event line that could not be read or applied."""
@@ -392,9 +399,17 @@ class Settlement:
 
 
 STATEMENT_COLUMNS = (
-    "agency_id", "period", "case_id", "reference", "date", "amount", "rate", "commission",
-    "reverses", "placement_id",
-)  # fmt: skip
+    "agency_id",
+    "period",
+    "case_id",
+    "reference",
+    "date",
+    "amount",
+    "rate",
+    "commission",
+    "reverses",
+    "placement_id",
+)
 
 
 def _statement_line(line: SettledLine) -> dict[str, Any]:
@@ -413,11 +428,17 @@ def _statement_line(line: SettledLine) -> dict[str, Any]:
 
 def _csv_row(statement: Statement, line: SettledLine) -> list[str]:
     return [
-        statement.agency_id, statement.period.label, line.case_id or "", line.reference or "",
-        line.day.isoformat() if line.day else "", _text(line.amount) or "",
-        _text(line.rate) or "", _text(line.commission) or "", line.reverses or "",
+        statement.agency_id,
+        statement.period.label,
+        line.case_id or "",
+        line.reference or "",
+        line.day.isoformat() if line.day else "",
+        _text(line.amount) or "",
+        _text(line.rate) or "",
+        _text(line.commission) or "",
+        line.reverses or "",
         line.placement_id or "",
-    ]  # fmt: skip
+    ]
 
 
 def _text(value: Decimal | None) -> str | None:
@@ -625,8 +646,18 @@ class _Work:
                     parsed.line = line if line is not None else seq + 1
                 amount, sign = _readable_amount(item, self.places)
                 self.hash.update(_canonical(item) + b"\n")
-                row = (seq, parsed.line, None, parsed.case_id, None, None, amount, sign, None,
-                       json.dumps(parsed.to_dict(), ensure_ascii=False))  # fmt: skip
+                row = (
+                    seq,
+                    parsed.line,
+                    None,
+                    parsed.case_id,
+                    None,
+                    None,
+                    amount,
+                    sign,
+                    None,
+                    json.dumps(parsed.to_dict(), ensure_ascii=False),
+                )
                 if amount is None:
                     unreadable += 1
                 else:
@@ -638,9 +669,16 @@ class _Work:
                 minor = _minor(parsed.amount, self.places)
                 # The digest reads the line's values, not their spelling: 1000.0 from Excel
                 # and "1,000.00" from a CSV are the same amount.
-                same = [parsed.reference, parsed.case_id, parsed.loan_id, parsed.date.isoformat(),
-                        str(minor) if minor is not None else str(parsed.amount),
-                        parsed.currency, parsed.reverses, parsed.note]  # fmt: skip
+                same = [
+                    parsed.reference,
+                    parsed.case_id,
+                    parsed.loan_id,
+                    parsed.date.isoformat(),
+                    str(minor) if minor is not None else str(parsed.amount),
+                    parsed.currency,
+                    parsed.reverses,
+                    parsed.note,
+                ]
                 self.hash.update(json.dumps(same, ensure_ascii=False).encode() + b"\n")
                 record = None
                 if problems:
@@ -651,9 +689,18 @@ class _Work:
                 else:
                     total += -minor if parsed.reverses is not None else minor
                 count += 1
-                row = (seq, number, parsed.reference, parsed.case_id, parsed.loan_id,
-                       parsed.date.toordinal(), minor, -1 if parsed.reverses else 1,
-                       parsed.reverses, record)  # fmt: skip
+                row = (
+                    seq,
+                    number,
+                    parsed.reference,
+                    parsed.case_id,
+                    parsed.loan_id,
+                    parsed.date.toordinal(),
+                    minor,
+                    -1 if parsed.reverses else 1,
+                    parsed.reverses,
+                    record,
+                )
             batch.append(row)
             if len(batch) >= _BATCH:
                 self.db.executemany(insert, batch)
@@ -665,16 +712,20 @@ class _Work:
         problems = []
         if parsed.currency is not None and parsed.currency != self.currency:
             problems.append(
-                Problem("currency", "currency_mismatch",
-                        f"the line is in {parsed.currency}; the policy settles in "
-                        f"{self.currency}")
-            )  # fmt: skip
+                Problem(
+                    "currency",
+                    "currency_mismatch",
+                    f"the line is in {parsed.currency}; the policy settles in {self.currency}",
+                )
+            )
         if decimal_places(parsed.amount) > self.places:
             problems.append(
-                Problem("amount", "too_many_decimals",
-                        f"{parsed.amount} has more decimal places than {self.currency}'s "
-                        f"{self.places}")
-            )  # fmt: skip
+                Problem(
+                    "amount",
+                    "too_many_decimals",
+                    f"{parsed.amount} has more decimal places than {self.currency}'s {self.places}",
+                )
+            )
         return problems
 
     def _read_events(self, events: Iterable[Any]) -> int:
@@ -731,10 +782,16 @@ class _Work:
                 return
             for w in history.windows(case_id):
                 windows.append(
-                    (case_id, w.placement_id, w.agency_id, str(w.rate), w.placed_on.toordinal(),
-                     w.ended_on.toordinal() if w.ended_on else None,
-                     None if w.total_due is None else str(w.total_due))
-                )  # fmt: skip
+                    (
+                        case_id,
+                        w.placement_id,
+                        w.agency_id,
+                        str(w.rate),
+                        w.placed_on.toordinal(),
+                        w.ended_on.toordinal() if w.ended_on else None,
+                        None if w.total_due is None else str(w.total_due),
+                    )
+                )
 
         for seq, case_id, line, text in cursor:
             if case_id != current:
@@ -799,14 +856,18 @@ class _Work:
                 problem = Problem("reference", "duplicate_reference", _DUPLICATE)
                 out.append(_rejected(seq, case_id or loan_id, line, problem))
             elif case_id is not None and mapped is not None and mapped != case_id:
-                problem = Problem("loan_id", "case_mismatch",
-                                  f"the events place loan {loan_id} under case {mapped}, not "
-                                  f"{case_id}")  # fmt: skip
+                problem = Problem(
+                    "loan_id",
+                    "case_mismatch",
+                    f"the events place loan {loan_id} under case {mapped}, not {case_id}",
+                )
                 out.append(_rejected(seq, case_id, line, problem))
             elif case_key is None and mapped_cases is not None and mapped_cases > 1:
-                problem = Problem("loan_id", "case_mismatch",
-                                  f"the events name loan {loan_id} under {mapped_cases} cases; "
-                                  "name the case_id")  # fmt: skip
+                problem = Problem(
+                    "loan_id",
+                    "case_mismatch",
+                    f"the events name loan {loan_id} under {mapped_cases} cases; name the case_id",
+                )
                 out.append(_rejected(seq, loan_id, line, problem))
             else:
                 if case_key != case_of_windows or case_key is None:
@@ -815,17 +876,29 @@ class _Work:
                         pending = next(windows, None)
                     while pending is not None and pending[0] == case_key:
                         _, pid, agency, rate, placed, ended = pending
-                        case_windows.append(Window(
-                            pid, agency, Decimal(rate), date.fromordinal(placed),
-                            date.fromordinal(ended) if ended is not None else None,
-                        ))  # fmt: skip
+                        case_windows.append(
+                            Window(
+                                pid,
+                                agency,
+                                Decimal(rate),
+                                date.fromordinal(placed),
+                                date.fromordinal(ended) if ended is not None else None,
+                            )
+                        )
                         pending = next(windows, None)
                 category, reason, window = _place(date.fromordinal(day), case_windows, grace)
                 out.append(
-                    (seq, category, reason, window.agency_id if window else None,
-                     window.placement_id if window else None,
-                     str(window.rate) if window else None, case_key, None)
-                )  # fmt: skip
+                    (
+                        seq,
+                        category,
+                        reason,
+                        window.agency_id if window else None,
+                        window.placement_id if window else None,
+                        str(window.rate) if window else None,
+                        case_key,
+                        None,
+                    )
+                )
             if len(out) >= _BATCH:
                 self._store_base(out)
         self._store_base(out)
@@ -886,8 +959,24 @@ class _Work:
         periods: dict[str, Period] = {}
         out: list[tuple[Any, ...]] = []
         places = self.places
-        for (seq, line, reference, _, loan_id, case_key, day, signed, reverses, error,
-             category, reason, agency, placement, rate, base_error) in rows:  # fmt: skip
+        for (
+            seq,
+            line,
+            reference,
+            _,
+            loan_id,
+            case_key,
+            day,
+            signed,
+            reverses,
+            error,
+            category,
+            reason,
+            agency,
+            placement,
+            rate,
+            base_error,
+        ) in rows:
             commission = None
             period_label = None
             if error is not None or base_error is not None:
@@ -928,9 +1017,25 @@ class _Work:
             tally[1] += signed or 0
             tally[2] += commission or 0
             out.append(
-                (seq, line, category, reason, reference, case_key, loan_id, day,
-                 signed, reverses, agency, placement, rate, commission, period_label, error)
-            )  # fmt: skip
+                (
+                    seq,
+                    line,
+                    category,
+                    reason,
+                    reference,
+                    case_key,
+                    loan_id,
+                    day,
+                    signed,
+                    reverses,
+                    agency,
+                    placement,
+                    rate,
+                    commission,
+                    period_label,
+                    error,
+                )
+            )
             if len(out) >= _BATCH:
                 self._store_lines(out)
         self._store_lines(out)
@@ -992,8 +1097,27 @@ def _period(day: date, kind: PeriodKind, start: date | None, end: date | None) -
 
 def _reversal_problem(row: tuple[Any, ...], reversed_before: int) -> Problem | None:
     """Why a reversal (a row of ``_classify_reversals``) cannot be settled, if it cannot."""
-    (_, _, _, _, case_key, day, amount, reverses, dup, p_seq, p_case, p_day, p_amount,
-     category, _, _, _, _, named) = row  # fmt: skip
+    (
+        _,
+        _,
+        _,
+        _,
+        case_key,
+        day,
+        amount,
+        reverses,
+        dup,
+        p_seq,
+        p_case,
+        p_day,
+        p_amount,
+        category,
+        _,
+        _,
+        _,
+        _,
+        named,
+    ) = row
     if dup:
         return Problem("reference", "duplicate_reference", _DUPLICATE)
     if p_seq is None and not named:
@@ -1029,8 +1153,9 @@ def _rejected(seq: int, who: str | None, line: int | None, problem: Problem) -> 
 def _parse(item: Any) -> LedgerLine:
     if isinstance(item, str | bytes | Mapping):
         return parse_ledger_line(item)
-    problem = Problem("", "not_an_object", f"a ledger line is a mapping or JSON text, not "
-                      f"{type(item).__name__}")  # fmt: skip
+    problem = Problem(
+        "", "not_an_object", f"a ledger line is a mapping or JSON text, not {type(item).__name__}"
+    )
     raise CaseError(None, [problem])
 
 
@@ -1081,18 +1206,41 @@ def _canonical(item: Any) -> bytes:
 
 
 def _settled(row: tuple[Any, ...], currency: str) -> SettledLine:
-    (line, category, reason, reference, case_id, loan_id, day, amount, reverses, agency,
-     placement, rate, commission, period, error) = row  # fmt: skip
+    (
+        line,
+        category,
+        reason,
+        reference,
+        case_id,
+        loan_id,
+        day,
+        amount,
+        reverses,
+        agency,
+        placement,
+        rate,
+        commission,
+        period,
+        error,
+    ) = row
     places = MINOR_UNITS[currency]
     return SettledLine(
-        line=line, category=category, reason=reason, reference=reference, case_id=case_id,
-        loan_id=loan_id, day=date.fromordinal(day) if day is not None else None,
-        amount=_major(amount, places) if amount is not None else None, reverses=reverses,
-        agency_id=agency, placement_id=placement,
+        line=line,
+        category=category,
+        reason=reason,
+        reference=reference,
+        case_id=case_id,
+        loan_id=loan_id,
+        day=date.fromordinal(day) if day is not None else None,
+        amount=_major(amount, places) if amount is not None else None,
+        reverses=reverses,
+        agency_id=agency,
+        placement_id=placement,
         rate=Decimal(rate) if rate is not None else None,
         commission=_major(commission, places) if commission is not None else None,
-        period=period, error=_error_from(json.loads(error)) if error else None,
-    )  # fmt: skip
+        period=period,
+        error=_error_from(json.loads(error)) if error else None,
+    )
 
 
 def _error_from(record: dict[str, Any]) -> CaseError:
