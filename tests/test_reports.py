@@ -26,7 +26,7 @@ from dunning.reports.document import (
     Column,
     Document,
     Figure,
-    Figures,
+    Headline,
     Msg,
     Table,
     build_document,
@@ -527,7 +527,7 @@ def _hostile_document(text: str) -> Document:
         Msg("Decisions"),
         ((Msg("Policy"), text), (Msg("As of"), "2026-11-28")),
         (
-            Figures("f", (Figure("k", Msg(text), "text", text),)),
+            Headline("f", (Figure("k", Msg(text), "text", text),)),
             table,
             Chart("c", Msg(text), "bars", "t", ("amount",)),
         ),

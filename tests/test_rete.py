@@ -368,10 +368,10 @@ def test_money_is_compared_as_integer_minor_units(tmp_path: Path) -> None:
 
 
 def test_memory_stays_flat_over_load_and_decide_cycles(tmp_path: Path) -> None:
-    # 1,000 cycles in the slow profile, 150 in `make test`; 20 KiB a cycle would be a leak.
+    # 1,000 cycles in the slow profile, 60 in `make test`; 20 KiB a cycle would be a leak.
     path = ROOT / "rules" / "lender.yaml"
     case = _overdue(1, 95)
-    cycles = 1000 if SLOW else 150
+    cycles = 1000 if SLOW else 60
 
     def cycle() -> None:
         policy = load_policy(path, engine="rete")

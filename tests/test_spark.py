@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from conftest import SLOW
 from dunning import CaseError, Portfolio, load_policy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -204,9 +205,11 @@ def test_struct_columns_in_the_case_contracts_shape_decide_alike(spark: Any) -> 
     assert sorted(by_text) == sorted(by_struct)
 
 
-def test_a_generated_file_of_ten_thousand_cases_decides_as_the_command_line(
+def test_a_generated_file_of_thousands_of_cases_decides_as_the_command_line(
     spark: Any, tmp_path: Path
 ) -> None:
+    # 10,000 cases in the slow profile; 2,000 in `make test`, which must end within 5 minutes
+    # (six partitions of either hold every product, bucket and broken line the generator makes).
     from dunning.spark import decide
 
     path = tmp_path / "cases.jsonl"
@@ -217,7 +220,7 @@ def test_a_generated_file_of_ten_thousand_cases_decides_as_the_command_line(
             "--out",
             str(path),
             "--cases",
-            "10000",
+            "10000" if SLOW else "2000",
             "--seed",
             "19",
         ],
@@ -367,7 +370,9 @@ def test_placements_are_the_placers_whatever_the_partitions(spark: Any) -> None:
     lines, events = placement_lines(), PLACEMENTS.read_text(encoding="utf-8").splitlines()
     expected = placer().place(lines, as_of=AS_OF, events=events).results
     df = frame(spark, lines)
-    for parts in (1, 7):
+    # One partition and seven in the slow profile; three in `make test` (every partition
+    # boundary still splits the book).
+    for parts in (1, 7) if SLOW else (3,):
         placed = place(df.repartition(parts), placer(), AS_OF, events=events, key="k")
         same_as_placer(placed.rows.collect(), expected)
         placed.unpersist()
