@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, overload
 
+from .batch import result_line
 from .cases import check_batch
 from .errors import ArgumentError, CaseError, ConfigError, Problem
 from .events import Event
@@ -570,7 +571,7 @@ def _first(work: Allocation, text: str | None, seen: set[str]) -> tuple[Any, ...
         return _unplaced(error, _delta(before, work.used))
     delta = _delta(before, work.used)
     case_id = outcome.case.case_id if isinstance(outcome, Pending) else outcome.case_id
-    dup = json.dumps(duplicate_case(case_id).to_dict(), ensure_ascii=False)
+    dup = result_line(duplicate_case(case_id))
     if isinstance(outcome, Pending):
         screen = json.dumps(work.screen(outcome))
         nothing = (None,) * len(PLACEMENT_COLUMNS)
@@ -580,7 +581,7 @@ def _first(work: Allocation, text: str | None, seen: set[str]) -> tuple[Any, ...
 
 def _unplaced(error: CaseError, delta: str | None) -> tuple[Any, ...]:
     status = "skipped" if error.problems[0].code == _SKIPPED else "rejected"
-    record = json.dumps(error.to_dict(), ensure_ascii=False)
+    record = result_line(error)
     return (
         None,
         "done",
@@ -677,7 +678,7 @@ def _row(
 
 def _failed(what: str, error: CaseError) -> tuple[Any, ...]:
     status = "skipped" if error.problems[0].code == _SKIPPED else "rejected"
-    record = json.dumps(error.to_dict(), ensure_ascii=False)
+    record = result_line(error)
     if what == "decide":
         return (status, error.case_id, None, None, None, None, None, None, None, record)
     return (status, error.case_id, None, None, None, None, record)

@@ -84,11 +84,12 @@ def _decide(args: argparse.Namespace, report: Report) -> int:
             ):
                 sink.take(line, product, result)
                 advance(1)
-    if args.format == "table":
-        title = f"Decisions of policy {policy.name} {policy.version} as of {moment.isoformat()}"
-        summary.render(report.text, title=title)
-    elif args.format != "jsonl":
-        report.write("decisions", {**run_of(policy, moment), **summary.to_dict()})
+    title = f"Decisions of policy {policy.name} {policy.version} as of {moment.isoformat()}"
+    report.emit(  # --format jsonl: the lines are written already
+        "decisions",
+        lambda: {**run_of(policy, moment), **summary.to_dict()},
+        functools.partial(summary.render, title=title),
+    )
     return EXIT_REJECTED if summary.rejected else EXIT_OK
 
 
@@ -393,15 +394,13 @@ def run_diff(args: argparse.Namespace) -> int:
         if out is not None:
             for change in result.changes:
                 out.write(json.dumps(change.to_dict(), ensure_ascii=False) + "\n")
-        if args.format == "text":
-            result.render(report.text)
+
+        def table(text: TextIO) -> None:
+            result.render(text)
             if out is not None:
-                print(
-                    f"{len(result.changes)} changed case(s) written to {args.changed}",
-                    file=report.text,
-                )
-        else:
-            report.write("diff", result.to_dict())
+                print(f"{len(result.changes)} changed case(s) written to {args.changed}", file=text)
+
+        report.emit("diff", result.to_dict, table)
     return EXIT_OK
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 
 from ..agencies import load_agencies
@@ -82,9 +83,10 @@ def _place(args: argparse.Namespace, report: Report) -> int:
         f"Placements of policy {policy.name} {policy.version} with {agencies.path} "
         f"as of {moment.isoformat()} (strategy: {policy.ir.placement.strategy})"
     )
-    if args.format == "table":
-        summary.render(report.text, title=title)
-    elif args.format != "jsonl":
-        head = {**run_of(policy, moment), "strategy": policy.ir.placement.strategy}
-        report.write("placements", {**head, **summary.to_dict()})
+    head = {**run_of(policy, moment), "strategy": policy.ir.placement.strategy}
+    report.emit(  # --format jsonl: the events are written already
+        "placements",
+        lambda: {**head, **summary.to_dict()},
+        functools.partial(summary.render, title=title),
+    )
     return EXIT_REJECTED if summary.rejected else EXIT_OK
