@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import operator
+import os
 import subprocess
 import sys
 from datetime import date, datetime
@@ -16,6 +17,7 @@ import pytest
 from dunning import CaseError, load_policy, read_cases
 from dunning.batch import (
     Numbered,
+    WorkerLost,
     Workers,
     count_first,
     numbered,
@@ -125,6 +127,14 @@ def test_the_pool_gives_results_in_input_order() -> None:
         assert list(workers.ordered(operator.neg, ((i,) for i in range(40)))) == [
             -i for i in range(40)
         ]
+
+
+def test_a_worker_that_dies_stops_the_run_instead_of_hanging_it() -> None:
+    # multiprocessing.Pool loses a dead worker's job and waits for it for ever.
+    with Workers(2, int, ()) as workers:
+        results = workers.ordered(os._exit, [(3,), (4,)])
+        with pytest.raises(WorkerLost, match="worker process ended"):
+            list(results)
 
 
 def test_a_ctrl_c_while_the_workers_start_is_kept_for_the_parent() -> None:

@@ -527,6 +527,45 @@ def test_ctrl_c_exits_quietly(tmp_path: Path, jobs: str) -> None:
     assert err.strip().endswith(b"dunning: interrupted")
 
 
+def test_a_killed_worker_stops_decide_jobs_with_a_message(tmp_path: Path) -> None:
+    # A worker killed (the OOM killer, a crash in C) left `decide --jobs` waiting for ever.
+    big = tmp_path / "big.jsonl"
+    big.write_bytes(PORTFOLIO.read_bytes() * 40)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dunning",
+            "decide",
+            "--policy",
+            str(LENDER),
+            "--as-of",
+            "2026-11-28",
+            "--overdue-customers",
+            "9",
+            "--jobs",
+            "2",
+            str(big),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    workers: list[int] = []
+    while not workers and time.monotonic() < deadline:
+        time.sleep(0.2)
+        for child in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split():
+            command = Path(f"/proc/{child}/cmdline").read_bytes()
+            if b"spawn_main" in command:
+                workers.append(int(child))
+    assert workers, "no worker process started"
+    os.kill(workers[0], signal.SIGKILL)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert b"Traceback" not in err
+    assert b"dunning: a worker process ended before finishing its work" in err
+
+
 def test_a_ctrl_c_that_c_code_swallows_still_stops_the_command(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -18,20 +18,22 @@ from __future__ import annotations
 import contextlib
 import json
 import multiprocessing
-import multiprocessing.pool
 import shutil
 import signal
 import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, BinaryIO, TypeVar, cast
 
-from .errors import CaseError, Problem
+from .errors import CaseError, DunningError, Problem
 
 __all__ = [
     "BLOCK",
     "Numbered",
+    "WorkerLost",
     "Workers",
     "blocks",
     "count_first",
@@ -180,12 +182,18 @@ def result_line(result: Any) -> str:
     return cast(str, result.model_dump_json())
 
 
+class WorkerLost(DunningError):
+    """A worker process ended without finishing its work (killed, out of memory, crashed)."""
+
+
 class Workers:
     """An ordered pool of worker processes: results in input order, memory bounded.
 
     Workers start with Ctrl-C blocked, then ignore it (the parent answers it and ends the pool):
     none prints a traceback, and a Ctrl-C that comes while they start is not lost for the
-    parent either — it is delivered when the pool is up. Leaving the ``with`` block ends the
+    parent either — it is delivered when they are up. A worker that dies (killed, out of
+    memory, a crash in C code) stops the run with :class:`WorkerLost` instead of leaving it
+    waiting for ever (``multiprocessing.Pool`` would). Leaving the ``with`` block ends the
     workers, whatever happened.
     """
 
@@ -193,30 +201,42 @@ class Workers:
         self, processes: int, initializer: Callable[..., None], initargs: tuple[Any, ...]
     ) -> None:
         self.window = 4 * processes
-        with _sigint_blocked():
-            self._pool = multiprocessing.get_context("spawn").Pool(
-                processes, initializer=_start_worker, initargs=(initializer, initargs)
-            )
+        self._executor = ProcessPoolExecutor(
+            processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(initializer, initargs),
+        )
 
     def __enter__(self) -> Workers:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._pool.terminate()
-        self._pool.join()
+        # Jobs not started are dropped; one running finishes its block (workers ignore Ctrl-C).
+        self._executor.shutdown(wait=True, cancel_futures=True)
 
     def ordered(self, work: Callable[..., R], jobs: Iterable[tuple[Any, ...]]) -> Iterator[R]:
         """Run ``work`` on each job; results in order, at most ``window`` jobs in flight.
 
-        (``Pool.imap`` would read every job ahead — here the whole file — into memory.)
+        (``Executor.map`` would read every job ahead — here the whole file — into memory.)
+
+        Raises:
+            WorkerLost: If a worker process died.
         """
-        pending: deque[multiprocessing.pool.AsyncResult[R]] = deque()
-        for job in jobs:
-            pending.append(self._pool.apply_async(work, job))
-            if len(pending) >= self.window:
-                yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
+        pending: deque[Future[R]] = deque()
+        try:
+            for job in jobs:
+                with _sigint_blocked():  # a worker may be started here: it inherits the mask
+                    pending.append(self._executor.submit(work, *job))
+                if len(pending) >= self.window:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        except BrokenProcessPool:
+            raise WorkerLost(
+                "a worker process ended before finishing its work (killed, out of memory, or "
+                "crashed): the run is stopped"
+            ) from None
 
 
 def _start_worker(initializer: Callable[..., None], initargs: tuple[Any, ...]) -> None:

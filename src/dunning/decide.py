@@ -47,10 +47,11 @@ from .model import (
     Role,
 )
 from .money import quantum, round_exact, round_money
-from .portfolio import Portfolio, portfolio_rules, required_figure
+from .portfolio import Portfolio, required_figure
 from .rules.ir import ChannelOutcome, PolicyIR, RecallOutcome
+from .rules.nodes import Name, walk
 
-__all__ = ["PLACED", "RATE_PLACES", "Decided", "Decider", "agency_status"]
+__all__ = ["PLACED", "RATE_PLACES", "Decided", "Decider", "agency_status", "portfolio_rules"]
 
 #: What a decision names as its channel rule when the case stays with its agency: no channel
 #: rule decides for a placed case (rule ids cannot start with a parenthesis).
@@ -371,3 +372,19 @@ def _recipients(case: Case, words: tuple[str, ...]) -> tuple[str, ...]:
         else:
             roles.add(Role(word))
     return tuple(p.party_id for p in case.parties() if p.role in roles)
+
+
+def portfolio_rules(ir: PolicyIR) -> tuple[str, ...]:
+    """The ids of the rules that read ``overdue_customers`` (their conditions or outcomes)."""
+    found = []
+    for rule in ir.rules():
+        trees = [rule.when] if rule.when is not None else []
+        if isinstance(rule.outcome, Mapping):
+            trees += list(rule.outcome.values())
+        if any(
+            isinstance(node, Name) and node.name == "overdue_customers"
+            for tree in trees
+            for node in walk(tree)
+        ):
+            found.append(rule.id)
+    return tuple(found)

@@ -19,17 +19,14 @@ from typing import TYPE_CHECKING, Any
 from .delinquency import overdue_parts, quick_overdue
 from .errors import ArgumentError, ConfigError, did_you_mean
 from .model import Product
-from .rules.nodes import Name, walk
 
 if TYPE_CHECKING:
     from .model import Case
-    from .rules.ir import PolicyIR
 
 __all__ = [
     "NO_FIGURE",
     "Portfolio",
     "check_portfolio",
-    "portfolio_rules",
     "quick_overdue_party",
     "required_figure",
 ]
@@ -91,22 +88,6 @@ def check_portfolio(portfolio: object) -> None:
             f"portfolio must be a dunning.Portfolio, such as Portfolio(overdue_customers=120), "
             f"not {type(portfolio).__name__}"
         )
-
-
-def portfolio_rules(ir: PolicyIR) -> tuple[str, ...]:
-    """The ids of the rules that read ``overdue_customers`` (their conditions or outcomes)."""
-    found = []
-    for rule in ir.rules():
-        trees = [rule.when] if rule.when is not None else []
-        if isinstance(rule.outcome, Mapping):
-            trees += list(rule.outcome.values())
-        if any(
-            isinstance(node, Name) and node.name == "overdue_customers"
-            for tree in trees
-            for node in walk(tree)
-        ):
-            found.append(rule.id)
-    return tuple(found)
 
 
 def required_figure(
