@@ -99,7 +99,7 @@ def _run_on_a_terminal(args: list[str], out: Path) -> tuple[bytes, bytes]:
 
 def test_a_long_run_shows_its_progress_on_a_terminal_and_nowhere_else(tmp_path: Path) -> None:
     big = tmp_path / "big.jsonl"
-    big.write_bytes(PORTFOLIO.read_bytes() * 3)
+    big.write_bytes(PORTFOLIO.read_bytes())  # the bar is drawn as the run starts
     args = [
         "decide",
         "--policy",
@@ -112,7 +112,7 @@ def test_a_long_run_shows_its_progress_on_a_terminal_and_nowhere_else(tmp_path: 
     ]
     screen, output = _run_on_a_terminal(args, tmp_path / "out.jsonl")
     assert b"dunning: deciding" in screen and b"cases/s" in screen
-    assert len(output.splitlines()) == 3 * 1200 and b"deciding" not in output
+    assert len(output.splitlines()) == 1200 and b"deciding" not in output
     # In a pipe (standard error captured), no progress at all.
     piped = subprocess.run(
         [sys.executable, "-m", "dunning", *args], capture_output=True, check=False
