@@ -494,31 +494,24 @@ def test_broken_pipe_exits_quietly(tmp_path: Path) -> None:
         assert run.returncode in (0, 1, 141), (args, run.returncode)
 
 
-@pytest.mark.parametrize("jobs", ["1", "2"])
-def test_ctrl_c_exits_quietly(tmp_path: Path, jobs: str) -> None:
-    # A KeyboardInterrupt traceback was printed (by every worker, with --jobs).
+def _deciding_a_big_book(tmp_path: Path, jobs: str) -> subprocess.Popen[bytes]:
+    """``dunning decide --jobs`` on ~48,000 cases (still deciding after 3 s), in its own group."""
     big = tmp_path / "big.jsonl"
-    big.write_bytes(PORTFOLIO.read_bytes() * 40)  # ~48,000 cases: still deciding after 3 s
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "dunning",
-            "decide",
-            "--policy",
-            str(LENDER),
-            "--as-of",
-            "2026-11-28",
-            "--overdue-customers",
-            "9",
-            "--jobs",
-            jobs,
-            str(big),
-        ],
+    big.write_bytes(PORTFOLIO.read_bytes() * 40)
+    command = ["decide", "--policy", str(LENDER), "--as-of", "2026-11-28"]
+    command += ["--overdue-customers", "9", "--jobs", jobs, str(big)]
+    return subprocess.Popen(
+        [sys.executable, "-m", "dunning", *command],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         start_new_session=True,
     )
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_ctrl_c_exits_quietly(tmp_path: Path, jobs: str) -> None:
+    # A KeyboardInterrupt traceback was printed (by every worker, with --jobs).
+    process = _deciding_a_big_book(tmp_path, jobs)
     time.sleep(3)
     os.killpg(process.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
     _, err = process.communicate(timeout=60)
@@ -529,27 +522,7 @@ def test_ctrl_c_exits_quietly(tmp_path: Path, jobs: str) -> None:
 
 def test_a_killed_worker_stops_decide_jobs_with_a_message(tmp_path: Path) -> None:
     # A worker killed (the OOM killer, a crash in C) left `decide --jobs` waiting for ever.
-    big = tmp_path / "big.jsonl"
-    big.write_bytes(PORTFOLIO.read_bytes() * 40)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "dunning",
-            "decide",
-            "--policy",
-            str(LENDER),
-            "--as-of",
-            "2026-11-28",
-            "--overdue-customers",
-            "9",
-            "--jobs",
-            "2",
-            str(big),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    process = _deciding_a_big_book(tmp_path, "2")
     deadline = time.monotonic() + 60
     workers: list[int] = []
     while not workers and time.monotonic() < deadline:
