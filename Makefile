@@ -56,7 +56,7 @@ screenshot: $(STAMP) browser
 	$(BIN)/python tools/screenshot.py --out docs/demo-report.png
 
 # Tests run on every core (pytest-xdist; the Spark tests together on one worker, as a group);
-# `make test` finishes in under five minutes on 2 cores (about 4 min 50 s here).
+# `make test` finishes in under five minutes on 2 cores.
 test: $(STAMP) browser
 	$(BIN)/ruff check src tests examples benchmarks tools
 	$(BIN)/ruff format --check src tests examples benchmarks tools

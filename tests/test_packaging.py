@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import SLOW
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -30,6 +32,10 @@ NEWER = _newer_python()
 
 
 @pytest.mark.skipif(NEWER is None, reason="no CPython 3.13 or newer on this machine")
+@pytest.mark.skipif(
+    not SLOW,
+    reason="installing dunning into a Python 3.13 environment takes 17 s: make test-slow runs it",
+)
 def test_installs_and_decides_on_python_3_13_or_newer(tmp_path: Path) -> None:
     assert NEWER is not None
     venv = tmp_path / "venv"

@@ -136,7 +136,7 @@ def test_every_shipped_policy_decides_the_portfolio_identically(path: Path) -> N
 
 
 @settings(
-    max_examples=5000 if SLOW else 50,
+    max_examples=5000 if SLOW else 30,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     deadline=None,
 )
