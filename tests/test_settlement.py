@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from dunning import load_policy
+from dunning import ArgumentError, PolicyError, load_policy
 from dunning.agencies import load_agencies
 from dunning.errors import ConfigError
 from dunning.settlement.ledger import read_ledger_table
@@ -421,3 +421,19 @@ def test_dunning_schema_describes_ledger_and_claim_lines() -> None:
         done = dunning("schema", kind)
         assert done.returncode == 0
         assert field in json.loads(done.stdout)["properties"]
+
+
+def test_a_policys_terms_are_its_own_without_compiling_it() -> None:
+    from dunning.terms import load_terms
+
+    policy = load_policy(ROOT / "rules" / "lender.yaml")
+    terms = load_terms(ROOT / "rules" / "lender.yaml")
+    assert terms == policy.terms  # digest, currency, grace days, bands, parameters alike
+    assert terms.reference == {"name": "lender", "version": "2026.11", "digest": policy.digest}
+    changed = load_terms(ROOT / "rules" / "lender.yaml", params={"large_amount": "80000.00"})
+    assert changed.digest != terms.digest and str(changed.params["large_amount"]) == "80000.00"
+    for bad in ({1: "x"}, "large_amount=1", 5):
+        with pytest.raises(ArgumentError):
+            load_terms(ROOT / "rules" / "lender.yaml", params=bad)  # type: ignore[arg-type]
+    with pytest.raises(PolicyError, match="unknown-param"):
+        load_terms(ROOT / "rules" / "lender.yaml", params={"nosuch": "1"})

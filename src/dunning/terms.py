@@ -91,8 +91,12 @@ def load_terms(
     """
     if not isinstance(path, str | Path):
         raise ArgumentError(f"path must be a str or a pathlib.Path, not {type(path).__name__}")
-    if params is not None and not isinstance(params, Mapping):
-        raise ArgumentError(f"params must be a mapping, not {type(params).__name__}")
+    if params is not None and (
+        not isinstance(params, Mapping) or not all(isinstance(k, str) for k in params)
+    ):
+        raise ArgumentError(
+            f"params must be a mapping of parameter names (str) to values, not {params!r:.60}"
+        )
     ir, source, content = compile_file(Path(path), params, tuple(profiles))
     if ir is None:
         raise PolicyError(source.diagnostics)
