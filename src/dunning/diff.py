@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal, TextIO
+from typing import Any, Literal
 
 from .decide import PLACED
 from .errors import CaseError
@@ -157,49 +157,6 @@ class PolicyDiff:
             self.changes.append(
                 DecisionChange(line, case_id, old, new, differences, (old_intent, new_intent))
             )
-
-    def render(self, out: TextIO) -> None:
-        """Write the summary as plain-text tables."""
-        out.write(f"Policy diff: {self.old_name} → {self.new_name}\n")
-        if self.policy_changes:
-            out.write("\nWhat changed in the policy\n")
-            out.writelines(f"  {change}\n" for change in self.policy_changes)
-            out.write("\n")
-        share = f" ({self.changed / self.cases:.1%})" if self.cases else ""
-        out.write(f"{self.cases} cases, {self.changed} decided differently{share}\n\n")
-        _matrix(out, "Channel done (after the guards): old (rows) × new (columns)", self.channels)
-        if self.intended != self.channels:
-            out.write("\n")
-            _matrix(out, "Channel the rules wanted: old (rows) × new (columns)", self.intended)
-        out.write("\nBy product\n")
-        out.write(f"  {'product':<18}{'cases':>7}{'changed':>9}{'newly placed':>16}")
-        out.write(f"{'no longer placed':>19}\n")
-        for product, part in sorted(self.by_product.items()):
-            out.write(
-                f"  {product:<18}{part.cases:>7}{part.changed:>9}{part.to_agencies:>16,.2f}"
-                f"{part.from_agencies:>19,.2f}\n"
-            )
-        out.write("\nAgencies\n")
-        out.write(f"  total due newly placed:      {self.to_agencies:>18,.2f}\n")
-        out.write(f"  total due no longer placed:  {self.from_agencies:>18,.2f}\n")
-        out.write(f"  cases already placed:        {self.already_placed:>18}\n")
-        out.write(f"  their total due:             {self.already_placed_due:>18,.2f}\n")
-        out.write(f"  expected commission, old:    {self.old_commission:>18,.2f}\n")
-        out.write(f"  expected commission, new:    {self.new_commission:>18,.2f}\n")
-        change = self.new_commission - self.old_commission
-        out.write(f"  change:                      {change:>+18,.2f}\n")
-        out.write("\nCharges (over the batch)\n")
-        out.write(f"  {'':<28}{'old':>16}{'new':>16}{'change':>16}\n")
-        for name, label in (
-            ("penalty_interest", "penalty interest"),
-            ("collection_fee", "collection fee"),
-            ("charges_cut", "cut by the guards"),
-            ("total_due", "total due"),
-        ):
-            old, new = self.amounts["old"][name], self.amounts["new"][name]
-            out.write(f"  {label:<28}{old:>16,.2f}{new:>16,.2f}{new - old:>+16,.2f}\n")
-        if self.errors:
-            out.write(f"\n{self.errors} case(s) rejected by both policies.\n")
 
     def to_dict(self) -> dict[str, Any]:
         """The summary as JSON-ready data (``dunning diff --format json``); amounts as text."""
@@ -393,19 +350,6 @@ def _intent(result: Result, intents: Mapping[str, str]) -> str:
     if isinstance(result, CaseError):
         return "error"
     return intents.get(result.rules[0], result.action.channel.value) if result.rules else ""
-
-
-def _matrix(out: TextIO, title: str, channels: dict[str, Counter[str]]) -> None:
-    names = [c.value for c in Channel] + ["error"]
-    used = [n for n in names if n in channels or any(n in c for c in channels.values())]
-    corner = "old \\ new"
-    width = max([len(corner), *map(len, used)])
-    out.write(f"{title}\n")
-    out.write(f"{corner:<{width}}" + "".join(f"{n:>{len(n) + 2}}" for n in used) + "\n")
-    for old in used:
-        row = channels.get(old, Counter())
-        cells = "".join(f"{row[n]:>{len(n) + 2}}" for n in used)
-        out.write(f"{old:<{width}}{cells}\n")
 
 
 def _counts(channels: dict[str, Counter[str]]) -> dict[str, dict[str, int]]:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from sys import intern
-from typing import Any, TextIO
+from typing import Any
 
 from ..engines.interpret import evaluator
 from ..errors import ArgumentError, CaseError
@@ -112,26 +112,6 @@ class Audit:
             "errors": self.errors,
             "unreadable_event_lines": [e.line for e in self.event_errors],
         }
-
-    def render(self, out: TextIO) -> None:
-        """The findings as a table, then what was checked."""
-        out.write(
-            f"Audit of {self.start} to {self.end} against procedure {self.procedure.name} "
-            f"{self.procedure.version} as of {self.as_of.isoformat()}\n\n"
-        )
-        if not self.findings:
-            out.write("No findings.\n")
-        for f in self.findings:
-            where = " ".join(x for x in (f.case_id, f.collector and f"({f.collector})") if x)
-            lines = f" [events line {', '.join(map(str, f.evidence))}]" if f.evidence else ""
-            out.write(
-                f"{f.severity:<8}{f.obligation:<20}{where + ': ' if where else ''}"
-                f"{f.message}; expected: {f.expected}{lines}\n"
-            )
-        out.write("\nChecked: " + ", ".join(f"{n} {k}" for k, n in sorted(self.checked.items())))
-        out.write(f"\n{self.errors} error(s), {len(self.findings) - self.errors} warning(s)\n")
-        for error in self.event_errors:
-            out.write(f"unreadable event line {error.line}: {error.problems[0]}\n")
 
 
 def audit(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import json
 import shutil
 import sys
@@ -24,10 +23,7 @@ from ..policy import load_policy
 from ..rules.ir import IntakeSettings
 from ..settlement.ledger import LedgerLine
 from ..summary import (
-    render_assignment,
-    render_handover,
     render_intake,
-    render_performance,
 )
 from ..tabular import parse_columns
 from .common import (
@@ -123,10 +119,9 @@ def run_assign(args: argparse.Namespace) -> int:
         if isinstance(result, CaseError):
             rejected += 1
             reject(result, "cases", jsonl)
-    table = functools.partial(
-        render_assignment, run, title=f"Assignment as of {moment.isoformat()}"
+    Report(args).emit(
+        "assignment", lambda: {"as_of": moment.isoformat(), **run.to_dict()}, lines=run.events
     )
-    Report(args).emit("assignment", run.to_dict, table, lines=run.events)
     return EXIT_REJECTED if rejected else EXIT_OK
 
 
@@ -168,9 +163,7 @@ def run_handover(args: argparse.Namespace) -> int:
     jsonl = args.format == "jsonl"
     for error in run.event_errors:
         reject(error, "events", jsonl)
-    Report(args).emit(
-        "handover", run.to_dict, functools.partial(render_handover, run), lines=run.events
-    )
+    Report(args).emit("handover", run.to_dict, lines=run.events)
     return EXIT_REJECTED if run.event_errors else EXIT_OK
 
 
@@ -214,7 +207,7 @@ def run_audit(args: argparse.Namespace) -> int:
     with Report(args) as report:
         with open_binary(args.events) as stream:
             found = audit(stream, procedure=procedure, as_of=moment, start=args.start, end=args.end)
-        report.emit("audit", found.to_dict, found.render)
+        report.emit("audit", found.to_dict)
     return EXIT_REJECTED if found.errors or found.event_errors else EXIT_OK
 
 
@@ -254,7 +247,6 @@ def run_performance(args: argparse.Namespace) -> int:
             teams=teams,
         )
         # --format csv: a line per row, as before the other forms
-        table = functools.partial(render_performance, report)
-        output.emit("performance", report.to_dict, table, csv=report.write_csv)
+        output.emit("performance", report.to_dict, csv=report.write_csv)
     unreadable = report.audit.event_errors or report.payment_errors
     return EXIT_REJECTED if unreadable else EXIT_OK

@@ -84,11 +84,8 @@ def _decide(args: argparse.Namespace, report: Report) -> int:
             ):
                 sink.take(line, product, result)
                 advance(1)
-    title = f"Decisions of policy {policy.name} {policy.version} as of {moment.isoformat()}"
     report.emit(  # --format jsonl: the lines are written already
-        "decisions",
-        lambda: {**run_of(policy, moment), **summary.to_dict()},
-        functools.partial(summary.render, title=title),
+        "decisions", lambda: {**run_of(policy, moment), **summary.to_dict()}
     )
     return EXIT_REJECTED if summary.rejected else EXIT_OK
 
@@ -395,12 +392,11 @@ def run_diff(args: argparse.Namespace) -> int:
             for change in result.changes:
                 out.write(json.dumps(change.to_dict(), ensure_ascii=False) + "\n")
 
-        def table(text: TextIO) -> None:
-            result.render(text)
-            if out is not None:
-                print(f"{len(result.changes)} changed case(s) written to {args.changed}", file=text)
-
-        report.emit("diff", result.to_dict, table)
+        report.emit("diff", result.to_dict)
+        if out is not None and args.format == "text":
+            print(
+                f"{len(result.changes)} changed case(s) written to {args.changed}", file=report.text
+            )
     return EXIT_OK
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import sys
 from pathlib import Path
 from typing import BinaryIO, Literal
@@ -17,7 +16,6 @@ from ..settlement.costs import cost_report
 from ..settlement.ledger import LedgerLine, read_ledger, read_ledger_table
 from ..settlement.reconcile import read_claim, read_claim_table, reconcile
 from ..settlement.statements import Settlement, settle
-from ..summary import render_costs, render_reconciliation, render_settlement
 from ..tabular import parse_columns
 from ..terms import load_terms
 from .common import (
@@ -94,7 +92,6 @@ def run_settle(args: argparse.Namespace) -> int:
             report.emit(
                 "settlement",
                 lambda: settlement.to_dict(agency_id=agency),
-                lambda out: render_settlement(settlement, out, agency_id=agency),
                 csv=lambda out: settlement.write_csv(out, agency_id=agency),
             )
         accounting = settlement.accounting
@@ -130,8 +127,7 @@ def run_reconcile(args: argparse.Namespace) -> int:
             )
             result = reconcile(settlement, checked(claim), agency_id=args.agency)
         # --format csv: a row per line of either side, as before the other forms
-        table = functools.partial(render_reconciliation, result)
-        report.emit("reconciliation", result.to_dict, table, csv=result.write_csv)
+        report.emit("reconciliation", result.to_dict, csv=result.write_csv)
         rejected = settlement.accounting.categories["rejected"].count
         rejected += settlement.event_error_count
     if rejected:
@@ -175,6 +171,5 @@ def run_costs(args: argparse.Namespace) -> int:
             snapshots=snapshots,
         )
         # --format csv: every figure, as before the other forms
-        table = functools.partial(render_costs, report)
-        output.emit("costs", report.to_dict, table, csv=report.write_csv)
+        output.emit("costs", report.to_dict, csv=report.write_csv)
     return EXIT_REJECTED if report.cases_rejected else EXIT_OK

@@ -66,7 +66,7 @@ def report_options(
         "--locale",
         choices=LOCALES,
         default="en",
-        help="the words and dates of --format html and xlsx (default en)",
+        help="the words of --format table, html and xlsx (default en)",
     )
 
 

@@ -1,8 +1,8 @@
 """Where and how a command's output goes: one emitter for table, JSON, JSON lines, CSV, HTML, xlsx.
 
 Every report is computed once as data (its ``to_dict``); :class:`Report` writes it in the form
-``--format`` asks for — the text table, JSON, or the document of ``dunning.reports`` rendered as
-a page, CSV or a workbook — to standard output or to ``--out``.
+``--format`` asks for — JSON, or the document of ``dunning.reports`` rendered as text, a page,
+CSV or a workbook — to standard output or to ``--out``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import IO, Any, TextIO, cast
 from ..reports.document import build_document
 from ..reports.export import write_csv, write_xlsx
 from ..reports.locales import locale
+from ..reports.text import render_text
 from .common import Usage
 
 
@@ -75,7 +76,9 @@ class Report:
             self.text.write("\n")
             return
         document = build_document(report, data)
-        if self.format == "html":
+        if self.format in ("table", "text"):
+            self.text.write(render_text(document, self.locale))
+        elif self.format == "html":
             from ..reports.html import render_html
 
             self.text.write(render_html(document, self.locale))
@@ -91,7 +94,6 @@ class Report:
         self,
         report: str,
         data: dict[str, Any] | Callable[[], dict[str, Any]],
-        table: Callable[[TextIO], None],
         *,
         csv: Callable[[TextIO], None] | None = None,
         lines: Iterable[Any] = (),
@@ -101,13 +103,10 @@ class Report:
         Args:
             report: The report's name in ``dunning.reports`` (its document's layout).
             data: Its JSON (or what makes it: only called when needed).
-            table: Writes the text table (``--format table`` or ``text``).
             csv: Writes a command's own CSV form, where it keeps one; else the document's.
             lines: What ``--format jsonl`` writes, one model a line (a run's events).
         """
-        if self.format in ("table", "text"):
-            table(self.text)
-        elif self.format == "jsonl":
+        if self.format == "jsonl":
             for line in lines:
                 self.text.write(line.model_dump_json() + "\n")
         elif self.format == "csv" and csv is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import functools
 import sys
 
 from ..agencies import load_agencies
@@ -79,14 +78,9 @@ def _place(args: argparse.Namespace, report: Report) -> int:
                 for event in result.events:
                     sys.stdout.write(event.model_dump_json() + "\n")
         summary.capacity = run.capacity
-    title = (
-        f"Placements of policy {policy.name} {policy.version} with {agencies.path} "
-        f"as of {moment.isoformat()} (strategy: {policy.ir.placement.strategy})"
-    )
     head = {**run_of(policy, moment), "strategy": policy.ir.placement.strategy}
     report.emit(  # --format jsonl: the events are written already
         "placements",
         lambda: {**head, **summary.to_dict()},
-        functools.partial(summary.render, title=title),
     )
     return EXIT_REJECTED if summary.rejected else EXIT_OK

@@ -11,8 +11,9 @@ number of cases decided.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -28,6 +29,7 @@ __all__ = [
     "Note",
     "Table",
     "build_document",
+    "col",
     "msg",
 ]
 
@@ -57,17 +59,58 @@ def msg(text: str, **params: Any) -> Msg:
 
 @dataclass(frozen=True)
 class Column:
-    """A table's column: its key (the JSON name, used in CSV), its title and its kind."""
+    """A table's column, declared once: its key (the JSON name, used in CSV), title and kind.
+
+    ``at`` is where each row's record holds the value (a path of keys; by default the column's
+    key), so that a table is its columns and its records, nothing said twice.
+    """
 
     key: str
     title: Msg
     kind: Kind
     code: bool = False  # the title is a code of the data (a bucket, a channel): a locale names it
+    at: tuple[str, ...] = ()
+    prose: bool = False  # long text (a message): the text form writes it under its row
+
+
+def col(
+    key: str,
+    title: str | None,
+    kind: Kind,
+    *,
+    at: str | tuple[str, ...] | None = None,
+    prose: bool = False,
+) -> Column:
+    """A column: ``title`` ``None`` titles it by its key, a code of the data a locale names.
+
+    ``at`` is a dotted path into each record (``"totals.count"``) or a tuple of keys.
+    """
+    path = (key,) if at is None else tuple(at.split(".")) if isinstance(at, str) else at
+    return Column(key, Msg(title or key), kind, title is None, path, prose)
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart of its table: the body's rows are the categories, ``series`` its columns.
+
+    ``bars`` groups the series side by side, ``stacked`` piles them up, ``lines`` draws a line
+    per row across the series (a curve over months, say), ``heatmap`` shades the matrix of rows
+    by series, each cell by its share of its row.
+    """
+
+    id: str
+    title: Msg
+    kind: Literal["bars", "stacked", "lines", "heatmap"]
+    series: tuple[str, ...]
+    horizontal: bool = False
 
 
 @dataclass(frozen=True)
 class Table:
-    """A titled table. The first column names the row; ``total`` marks a last row of totals."""
+    """A titled table. The first column names the row; ``total`` marks a last row of totals.
+
+    ``charts`` draw the table (on a page, before it); the text and data forms leave them out.
+    """
 
     id: str
     title: Msg
@@ -75,6 +118,7 @@ class Table:
     rows: tuple[tuple[Any, ...], ...]
     total: bool = False
     note: Msg | None = None
+    charts: tuple[Chart, ...] = ()
 
     def body(self) -> tuple[tuple[Any, ...], ...]:
         """The rows without the totals row: what a chart draws."""
@@ -100,30 +144,13 @@ class Headline:
 
 
 @dataclass(frozen=True)
-class Chart:
-    """A chart of one table: its body's rows are the categories, ``series`` its columns.
-
-    ``bars`` groups the series side by side, ``stacked`` piles them up, ``lines`` draws a line
-    per row across the series (a curve over months, say), ``heatmap`` shades the matrix of rows
-    by series, each cell by its share of its row.
-    """
-
-    id: str
-    title: Msg
-    kind: Literal["bars", "stacked", "lines", "heatmap"]
-    table: str
-    series: tuple[str, ...]
-    horizontal: bool = False
-
-
-@dataclass(frozen=True)
 class Note:
     """A sentence under the tables."""
 
     text: Msg
 
 
-Block = Headline | Table | Chart | Note
+Block = Headline | Table | Note
 
 
 @dataclass(frozen=True)
@@ -134,14 +161,23 @@ class Document:
     title: Msg
     header: tuple[tuple[Msg, str], ...]
     blocks: tuple[Block, ...]
-    tables: Mapping[str, Table] = field(default_factory=dict)
+
+    @property
+    def tables(self) -> Mapping[str, Table]:
+        """The document's tables by id."""
+        return {block.id: block for block in self.blocks if isinstance(block, Table)}
 
     def table(self, table_id: str) -> Table:
         """The table named ``table_id``."""
         return self.tables[table_id]
 
     def messages(self) -> Iterable[Msg]:
-        """Every message the document shows (for the translation catalog's test)."""
+        """Every message the document shows, and those within them (for the catalog's test)."""
+        for message in self._messages():
+            yield message
+            yield from (value for _, value in message.params if isinstance(value, Msg))
+
+    def _messages(self) -> Iterable[Msg]:
         yield self.title
         for label, _ in self.header:
             yield label
@@ -149,22 +185,23 @@ class Document:
             if isinstance(block, Headline):
                 yield from (item.title for item in block.items)
             elif isinstance(block, Table):
+                yield from (chart.title for chart in block.charts)
                 yield block.title
                 yield from (column.title for column in block.columns if not column.code)
                 if block.note is not None:
                     yield block.note
             else:
-                yield block.title if isinstance(block, Chart) else block.text
+                yield block.text
 
 
 def _document(
     report: str, title: Msg, header: list[tuple[Msg, str]], blocks: list[Block]
 ) -> Document:
-    tables = {block.id: block for block in blocks if isinstance(block, Table)}
-    for block in blocks:
-        if isinstance(block, Chart):
-            assert block.table in tables, block.table
-    return Document(report, title, tuple(header), tuple(blocks), tables)
+    for table in (block for block in blocks if isinstance(block, Table)):
+        keys = {column.key for column in table.columns}
+        for chart in table.charts:
+            assert keys.issuperset(chart.series), (chart.id, chart.series)
+    return Document(report, title, tuple(header), tuple(blocks))
 
 
 # --- values --------------------------------------------------------------------------------------
@@ -187,36 +224,51 @@ def _total(values: Iterable[Any]) -> Any:
     return sum(present[1:], present[0]) if present else None
 
 
+def _pick(record: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = record
+    for key in path:
+        value = value[key]
+    return value
+
+
 def _table(
     table_id: str,
     title: Msg,
-    columns: Sequence[tuple[str, str | None, Kind]],
-    rows: Iterable[Sequence[Any]],
+    columns: Sequence[Column],
+    records: Iterable[Mapping[str, Any]],
     *,
-    total: Sequence[Any] | Literal["sum"] | None = None,
+    total: Mapping[str, Any] | Literal["sum"] | None = None,
     note: Msg | None = None,
+    charts: Sequence[Chart] = (),
 ) -> Table:
-    """A table from raw JSON values; ``total="sum"`` adds a totals row of the numeric columns.
+    """A table of ``records``, each column's value found at its path in each.
 
-    A column whose title is ``None`` is titled by its key, a code of the data.
+    ``total="sum"`` adds a totals row of the count and money columns; a mapping is a last
+    record of totals, read as the others are.
     """
-    cols = tuple(Column(key, Msg(head or key), kind, head is None) for key, head, kind in columns)
-    body = [tuple(value_of(raw, c.kind) for raw, c in zip(row, cols, strict=True)) for row in rows]
+    cols = tuple(columns)
+
+    def row(record: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(value_of(_pick(record, c.at), c.kind) for c in cols)
+
+    body = [row(record) for record in records]
     last: tuple[Any, ...] | None = None
     if total == "sum":
         last = (
             "total",
             *(
-                _total(row[i] for row in body) if c.kind in ("count", "money") else None
+                _total(r[i] for r in body) if c.kind in ("count", "money") else None
                 for i, c in enumerate(cols)
                 if i
             ),
         )
     elif total is not None:
-        last = tuple(value_of(raw, c.kind) for raw, c in zip(total, cols, strict=True))
+        last = row(total)
     if last is not None:
         body.append(last)
-    return Table(table_id, title, cols, tuple(body), total=last is not None, note=note)
+    return Table(
+        table_id, title, cols, tuple(body), total=last is not None, note=note, charts=tuple(charts)
+    )
 
 
 def _figures(figures_id: str, items: Sequence[tuple[str, str, Kind, Any]]) -> Headline:
@@ -252,6 +304,8 @@ def decisions(data: Mapping[str, Any]) -> Document:
     buckets, channels = list(first["buckets"]), list(first["channels"])
     agencies = data["agencies"]
     due = sum((Decimal(p["total_due"]) for p in products.values()), Decimal(0))
+    rows = [{"product": name, **p} for name, p in products.items()]
+    money = col("total_due", "Total due", "money")
     blocks: list[Block] = [
         _figures(
             "overview",
@@ -268,69 +322,61 @@ def decisions(data: Mapping[str, Any]) -> Document:
                 ),
             ],
         ),
-        Chart(
-            "buckets-chart",
-            Msg("Cases by product and bucket"),
-            "stacked",
-            "buckets",
-            tuple(buckets),
-        ),
         _table(
             "buckets",
             Msg("Cases by product and bucket"),
             [
-                ("product", "Product", "label"),
-                *((b, None, "count") for b in buckets),
-                ("cases", "Cases", "count"),
-                ("total_due", "Total due", "money"),
+                col("product", "Product", "label"),
+                *(col(b, None, "count", at=("buckets", b)) for b in buckets),
+                col("cases", "Cases", "count"),
+                money,
             ],
-            [
-                [name, *p["buckets"].values(), p["cases"], p["total_due"]]
-                for name, p in products.items()
-            ],
+            rows,
             total="sum",
-        ),
-        Chart(
-            "channels-chart",
-            Msg("Decisions by product and channel"),
-            "stacked",
-            "channels",
-            tuple(channels),
+            charts=[
+                Chart(
+                    "buckets-chart", Msg("Cases by product and bucket"), "stacked", tuple(buckets)
+                )
+            ],
         ),
         _table(
             "channels",
             Msg("Decisions by product and channel"),
-            [("product", "Product", "label"), *((c, None, "count") for c in channels)],
-            [[name, *p["channels"].values()] for name, p in products.items()],
+            [
+                col("product", "Product", "label"),
+                *(col(c, None, "count", at=("channels", c)) for c in channels),
+            ],
+            rows,
             total="sum",
-        ),
-        Chart(
-            "agencies-chart",
-            Msg("Expected commission by stage"),
-            "bars",
-            "agencies",
-            ("expected_commission",),
+            charts=[
+                Chart(
+                    "channels-chart",
+                    Msg("Decisions by product and channel"),
+                    "stacked",
+                    tuple(channels),
+                )
+            ],
         ),
         _table(
             "agencies",
             Msg("Going to agencies, by stage"),
             [
-                ("bucket", "Bucket", "label"),
-                ("cases", "Cases", "count"),
-                ("total_due", "Total due", "money"),
-                ("expected_commission", "Expected commission", "money"),
+                col("bucket", "Bucket", "label"),
+                col("cases", "Cases", "count"),
+                money,
+                col("expected_commission", "Expected commission", "money"),
             ],
-            [
-                [b, row["cases"], row["total_due"], row["expected_commission"]]
-                for b, row in agencies["by_bucket"].items()
-            ],
-            total=[
-                "total",
-                agencies["cases"],
-                agencies["total_due"],
-                agencies["expected_commission"],
-            ],
+            [{"bucket": b, **row} for b, row in agencies["by_bucket"].items()],
+            total={"bucket": "total", **agencies},
             note=Msg("Expected commission: total due × the commission rate, if all is recovered."),
+            charts=[
+                Chart(
+                    "agencies-chart",
+                    Msg("Expected commission by stage"),
+                    "bars",
+                    ("expected_commission",),
+                )
+            ],
         ),
     ]
     if data["guards"]:
@@ -339,8 +385,8 @@ def decisions(data: Mapping[str, Any]) -> Document:
             _table(
                 "guards",
                 Msg("Compliance guards: decisions changed, by guard and effect"),
-                [("guard", "Guard", "text"), *((e, None, "count") for e in effects)],
-                [[g, *counts.values()] for g, counts in data["guards"].items()],
+                [col("guard", "Guard", "text"), *(col(e, None, "count") for e in effects)],
+                [{"guard": g, **counts} for g, counts in data["guards"].items()],
                 note=msg("Charges cut to the cap: {amount}", amount=Decimal(data["charges_cut"])),
             )
         )
@@ -379,8 +425,8 @@ def diff(data: Mapping[str, Any]) -> Document:
         _table(
             "policy_changes",
             Msg("What changed in the policy"),
-            [("change", "Change", "text")],
-            [[change] for change in data["policy_changes"]],
+            [col("change", "Change", "text")],
+            [{"change": change} for change in data["policy_changes"]],
         ),
     ]
     for key, title in (
@@ -389,41 +435,37 @@ def diff(data: Mapping[str, Any]) -> Document:
     ):
         matrix: Mapping[str, Mapping[str, int]] = data[key]
         names = _matrix_names(matrix)
-        blocks.append(Chart(f"{key}-chart", Msg(title), "heatmap", key, tuple(names)))
         blocks.append(
             _table(
                 key,
                 Msg(title),
-                [("old", "Old \\ new", "label"), *((n, None, "count") for n in names)],
-                [[a, *(matrix.get(a, {}).get(b, 0) for b in names)] for a in names],
+                [col("old", "Old \\ new", "label"), *(col(n, None, "count") for n in names)],
+                [{"old": a, **{b: matrix.get(a, {}).get(b, 0) for b in names}} for a in names],
+                charts=[Chart(f"{key}-chart", Msg(title), "heatmap", tuple(names))],
             )
         )
-    blocks.append(
-        Chart(
-            "by_product-chart",
-            Msg("Cases decided differently, by product"),
-            "bars",
-            "by_product",
-            ("changed",),
-            horizontal=True,
-        )
-    )
     blocks.append(
         _table(
             "by_product",
             Msg("By product"),
             [
-                ("product", "Product", "label"),
-                ("cases", "Cases", "count"),
-                ("changed", "Changed", "count"),
-                ("newly_placed", "Newly placed", "money"),
-                ("no_longer_placed", "No longer placed", "money"),
+                col("product", "Product", "label"),
+                col("cases", "Cases", "count"),
+                col("changed", "Changed", "count"),
+                col("newly_placed", "Newly placed", "money"),
+                col("no_longer_placed", "No longer placed", "money"),
             ],
-            [
-                [name, p["cases"], p["changed"], p["newly_placed"], p["no_longer_placed"]]
-                for name, p in data["by_product"].items()
-            ],
+            [{"product": name, **p} for name, p in data["by_product"].items()],
             total="sum",
+            charts=[
+                Chart(
+                    "by_product-chart",
+                    Msg("Cases decided differently, by product"),
+                    "bars",
+                    ("changed",),
+                    horizontal=True,
+                )
+            ],
         )
     )
     amounts = data["amounts"]
@@ -432,18 +474,18 @@ def diff(data: Mapping[str, Any]) -> Document:
             "amounts",
             Msg("Amounts over the batch, old and new"),
             [
-                ("amount", "Amount", "label"),
-                ("old", "Old", "money"),
-                ("new", "New", "money"),
-                ("change", "Change", "money"),
+                col("amount", "Amount", "label"),
+                col("old", "Old", "money"),
+                col("new", "New", "money"),
+                col("change", "Change", "money"),
             ],
             [
-                [
-                    name,
-                    amounts["old"][name],
-                    amounts["new"][name],
-                    Decimal(amounts["new"][name]) - Decimal(amounts["old"][name]),
-                ]
+                {
+                    "amount": name,
+                    "old": amounts["old"][name],
+                    "new": amounts["new"][name],
+                    "change": Decimal(amounts["new"][name]) - Decimal(amounts["old"][name]),
+                }
                 for name in amounts["old"]
             ],
             note=msg(
@@ -471,6 +513,15 @@ def placements(data: Mapping[str, Any]) -> Document:
     """A placement run per agency: proposed, placed, kept, recalled, the load against capacity."""
     agencies: Mapping[str, Any] = data["agencies"]
     unavailable = data["unavailable"]
+    rows = [
+        {
+            **a,
+            "agency": name,
+            "recalled": sum(a["recalled"].values()),
+            "closed": sum(a["closed"].values()),
+        }
+        for name, a in agencies.items()
+    ]
     blocks: list[Block] = [
         _figures(
             "overview",
@@ -482,69 +533,46 @@ def placements(data: Mapping[str, Any]) -> Document:
                     "money",
                     sum((Decimal(a["proposed_total_due"]) for a in agencies.values()), Decimal(0)),
                 ),
-                (
-                    "recalled",
-                    "Recalled",
-                    "count",
-                    sum(sum(a["recalled"].values()) for a in agencies.values()),
-                ),
+                ("recalled", "Recalled", "count", sum(row["recalled"] for row in rows)),
                 ("unavailable", "No agency could take", "count", unavailable["cases"]),
             ],
-        ),
-        Chart(
-            "load-chart",
-            Msg("Open placements against capacity"),
-            "bars",
-            "agencies",
-            ("open", "capacity"),
-            horizontal=True,
-        ),
-        Chart(
-            "flow-chart",
-            Msg("This run, by agency"),
-            "stacked",
-            "agencies",
-            ("proposed", "placed", "kept"),
         ),
         _table(
             "agencies",
             Msg("Placements by agency"),
             [
-                ("agency", "Agency", "text"),
-                ("proposed", "Proposed", "count"),
-                ("proposed_total_due", "Proposed: total due", "money"),
-                ("placed", "Placed", "count"),
-                ("placed_total_due", "Placed: total due", "money"),
-                ("kept", "Kept", "count"),
-                ("kept_total_due", "Kept: total due", "money"),
-                ("recalled", "Recalled", "count"),
-                ("closed", "Closed", "count"),
-                ("open", "Open", "count"),
-                ("capacity", "Capacity", "count"),
-                ("left", "Left", "count"),
-                ("share", "Share", "percent"),
-                ("target", "Target", "percent"),
+                col("agency", "Agency", "text"),
+                col("proposed", "Proposed", "count"),
+                col("proposed_total_due", "Proposed: total due", "money"),
+                col("placed", "Placed", "count"),
+                col("placed_total_due", "Placed: total due", "money"),
+                col("kept", "Kept", "count"),
+                col("kept_total_due", "Kept: total due", "money"),
+                col("recalled", "Recalled", "count"),
+                col("closed", "Closed", "count"),
+                col("open", "Open", "count"),
+                col("capacity", "Capacity", "count"),
+                col("left", "Left", "count"),
+                col("share", "Share", "percent"),
+                col("target", "Target", "percent"),
             ],
-            [
-                [
-                    name,
-                    a["proposed"],
-                    a["proposed_total_due"],
-                    a["placed"],
-                    a["placed_total_due"],
-                    a["kept"],
-                    a["kept_total_due"],
-                    sum(a["recalled"].values()),
-                    sum(a["closed"].values()),
-                    a["open"],
-                    a["capacity"],
-                    a["left"],
-                    a["share"],
-                    a["target"],
-                ]
-                for name, a in agencies.items()
-            ],
+            rows,
             total="sum",
+            charts=[
+                Chart(
+                    "load-chart",
+                    Msg("Open placements against capacity"),
+                    "bars",
+                    ("open", "capacity"),
+                    horizontal=True,
+                ),
+                Chart(
+                    "flow-chart",
+                    Msg("This run, by agency"),
+                    "stacked",
+                    ("proposed", "placed", "kept"),
+                ),
+            ],
         ),
     ]
     for key, title in (
@@ -557,8 +585,11 @@ def placements(data: Mapping[str, Any]) -> Document:
                 _table(
                     key,
                     Msg(title),
-                    [("reason", "Reason", "label"), *((n, None, "count") for n in agencies)],
-                    [[r, *(a[key].get(r, 0) for a in agencies.values())] for r in reasons],
+                    [col("reason", "Reason", "label"), *(col(n, None, "count") for n in agencies)],
+                    [
+                        {"reason": r, **{n: a[key].get(r, 0) for n, a in agencies.items()}}
+                        for r in reasons
+                    ],
                 )
             )
     if unavailable["cases"]:
@@ -566,8 +597,8 @@ def placements(data: Mapping[str, Any]) -> Document:
             _table(
                 "unavailable",
                 Msg("No agency could take these cases: the agencies' reasons"),
-                [("reason", "Reason", "label"), ("cases", "Cases", "count")],
-                list(unavailable["reasons"].items()),
+                [col("reason", "Reason", "label"), col("cases", "Cases", "count")],
+                [{"reason": r, "cases": n} for r, n in unavailable["reasons"].items()],
                 note=msg(
                     "{n} case(s), total due {due}, stay in-house.",
                     n=unavailable["cases"],
@@ -611,126 +642,127 @@ def settlement(data: Mapping[str, Any]) -> Document:
                 ),
             ],
         ),
-    ]
-    if statements:
-        blocks.append(
-            Chart(
-                "statements-chart",
-                Msg("Commission by agency and period"),
-                "bars",
-                "statements",
-                ("commission",),
-                horizontal=True,
-            )
-        )
-    blocks.append(
         _table(
             "statements",
             Msg("Commission statements"),
             [
-                ("statement", "Statement", "text"),
-                ("agency_id", "Agency", "text"),
-                ("agency_name", "Name", "text"),
-                ("period", "Period", "text"),
-                ("lines", "Lines", "count"),
-                ("amount", "Amount", "money"),
-                ("commission", "Commission", "money"),
+                col("statement", "Statement", "text"),
+                col("agency_id", "Agency", "text"),
+                col("agency_name", "Name", "text"),
+                col("period", "Period", "text"),
+                col("lines", "Lines", "count", at="totals.count"),
+                col("amount", "Amount", "money", at="totals.amount"),
+                col("commission", "Commission", "money", at="totals.commission"),
             ],
-            [
-                [
-                    f"{s['agency_id']} {s['period']}",
-                    s["agency_id"],
-                    s["agency_name"],
-                    s["period"],
-                    s["totals"]["count"],
-                    s["totals"]["amount"],
-                    s["totals"]["commission"],
-                ]
-                for s in statements
-            ],
+            [{**s, "statement": f"{s['agency_id']} {s['period']}"} for s in statements],
             total="sum",
             note=Msg(
                 "Rounding: each line half-up to the minor unit; totals are the sums of the lines."
             ),
-        )
-    )
-    blocks.append(
-        Chart(
-            "accounting-chart",
-            Msg("Every ledger line, in exactly one category"),
-            "bars",
-            "accounting",
-            ("amount",),
-            horizontal=True,
-        )
-    )
-    blocks.append(
+            charts=[
+                Chart(
+                    "statements-chart",
+                    Msg("Commission by agency and period"),
+                    "bars",
+                    ("commission",),
+                    horizontal=True,
+                )
+            ]
+            if statements
+            else [],
+        ),
         _table(
             "accounting",
             Msg("Every ledger line, in exactly one category"),
             [
-                ("category", "Category", "label"),
-                ("lines", "Lines", "count"),
-                ("amount", "Amount", "money"),
-                ("commission", "Commission", "money"),
+                col("category", "Category", "label"),
+                col("lines", "Lines", "count", at="count"),
+                col("amount", "Amount", "money"),
+                col("commission", "Commission", "money"),
             ],
-            [
-                [name, c["count"], c["amount"], c["commission"]]
-                for name, c in accounting["categories"].items()
-            ],
-            total=[
-                "ledger",
-                accounting["ledger"]["count"],
-                accounting["ledger"]["amount"],
-                accounting["ledger"]["commission"],
-            ],
+            [{"category": name, **c} for name, c in accounting["categories"].items()],
+            total={"category": "ledger", **accounting["ledger"]},
             note=Msg("Balanced: the categories add up to the ledger.")
             if accounting["balanced"]
             else Msg("NOT BALANCED: the categories do not add up."),
-        )
-    )
-    blocks.append(
+            charts=[
+                Chart(
+                    "accounting-chart",
+                    Msg("Every ledger line, in exactly one category"),
+                    "bars",
+                    ("amount",),
+                    horizontal=True,
+                )
+            ],
+        ),
         _table(
             "lines",
             Msg("Statement lines"),
             [
-                ("reference", "Reference", "text"),
-                ("agency_id", "Agency", "text"),
-                ("period", "Period", "text"),
-                ("case_id", "Case", "text"),
-                ("date", "Date", "date"),
-                ("amount", "Amount", "money"),
-                ("rate", "Rate", "percent"),
-                ("commission", "Commission", "money"),
-                ("reason", "Reason", "label"),
+                col("reference", "Reference", "text"),
+                col("agency_id", "Agency", "text"),
+                col("period", "Period", "text"),
+                col("case_id", "Case", "text"),
+                col("date", "Date", "date"),
+                col("amount", "Amount", "money"),
+                col("rate", "Rate", "percent"),
+                col("commission", "Commission", "money"),
+                col("reason", "Reason", "label"),
             ],
             [
-                [
-                    line["reference"],
-                    s["agency_id"],
-                    s["period"],
-                    line["case_id"],
-                    line["date"],
-                    line["amount"],
-                    line["rate"],
-                    line["commission"],
-                    line["reason"],
-                ]
+                {**line, "agency_id": s["agency_id"], "period": s["period"]}
                 for s in statements
                 for line in s["lines"]
             ],
-        )
-    )
+        ),
+    ]
     if data["rejected"]:
-        blocks.append(Note(msg("{n} ledger line(s) rejected.", n=len(data["rejected"]))))
+        blocks.append(
+            _table(
+                "rejected",
+                Msg("Rejected ledger lines"),
+                [
+                    col("line", "Line", "count"),
+                    col("reference", "Reference", "text"),
+                    col("code", "Code", "text"),
+                    col("problem", "Problem", "text", prose=True),
+                ],
+                [_problem(line) for line in data["rejected"]],
+            )
+        )
     if data["event_errors"]:
-        blocks.append(Note(msg("{n} event line(s) rejected.", n=len(data["event_errors"]))))
+        blocks.append(
+            _table(
+                "event_errors",
+                Msg("Event lines rejected"),
+                [
+                    col("line", "Line", "count"),
+                    col("code", "Code", "text"),
+                    col("problem", "Problem", "text", prose=True),
+                ],
+                [_problem(error) for error in data["event_errors"]],
+            )
+        )
     header = [
         *_policy(data["policy"]),
         (Msg("Period"), f"{data['start'] or '…'} – {data['end'] or '…'}"),
+        (Msg("Currency"), str(data["currency"])),
+        (Msg("Grace days"), str(data["grace_days"])),
         (Msg("Inputs"), data["digest"]),
     ]
     return _document("settlement", Msg("Settlement"), header, blocks)
+
+
+def _problem(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A rejected line's first problem, as a row: its line, reference, code and message."""
+    first = (record.get("errors") or [{}])[0]
+    path = first.get("path")
+    return {
+        "line": record.get("line"),
+        "reference": record.get("reference"),
+        "code": first.get("code"),
+        "problem": f"{path}: {first.get('message')}" if path else first.get("message"),
+    }
 
 
 # --- dunning reconcile ---------------------------------------------------------------------------
@@ -756,34 +788,32 @@ def reconciliation(data: Mapping[str, Any]) -> Document:
                 ("agency_commission", "Commission: agency", "money", agency["commission"]),
             ],
         ),
-        Chart(
-            "categories-chart",
-            Msg("Lines by category"),
-            "bars",
-            "categories",
-            ("lines",),
-            horizontal=True,
-        ),
         _table(
             "categories",
             Msg("Lines by category"),
-            [("category", "Category", "label"), ("lines", "Lines", "count")],
-            list(counts.items()),
+            [col("category", "Category", "label"), col("lines", "Lines", "count")],
+            [{"category": c, "lines": n} for c, n in counts.items()],
             total="sum",
+            charts=[
+                Chart(
+                    "categories-chart",
+                    Msg("Lines by category"),
+                    "bars",
+                    ("lines",),
+                    horizontal=True,
+                )
+            ],
         ),
         _table(
             "totals",
             Msg("Totals"),
             [
-                ("side", "Side", "label"),
-                ("lines", "Lines", "count"),
-                ("amount", "Amount", "money"),
-                ("commission", "Commission", "money"),
+                col("side", "Side", "label"),
+                col("lines", "Lines", "count"),
+                col("amount", "Amount", "money"),
+                col("commission", "Commission", "money"),
             ],
-            [
-                ["lender", lender["lines"], lender["amount"], lender["commission"]],
-                ["agency", agency["lines"], agency["amount"], agency["commission"]],
-            ],
+            [{"side": "lender", **lender}, {"side": "agency", **agency}],
             note=Msg("The claim agrees with the statement, line by line and in total.")
             if data["agrees"]
             else Msg("The claim differs from the statement."),
@@ -792,22 +822,20 @@ def reconciliation(data: Mapping[str, Any]) -> Document:
             "differences",
             Msg("Lines not matched"),
             [
-                ("reference", "Reference", "text"),
-                ("category", "Category", "label"),
-                ("claim_line", "Claim line", "count"),
-                ("case_id", "Case", "text"),
-                ("amount", "Amount", "money"),
-                ("what", "What differs", "text"),
+                col("reference", "Reference", "text"),
+                col("category", "Category", "label"),
+                col("claim_line", "Claim line", "count"),
+                col("case_id", "Case", "text"),
+                col("amount", "Amount", "money"),
+                col("what", "What differs", "text", prose=True),
             ],
             [
-                [
-                    line["reference"],
-                    line["category"],
-                    line["claim_line"],
-                    side(line).get("case_id"),
-                    side(line).get("amount"),
-                    _differences(line),
-                ]
+                {
+                    **line,
+                    "case_id": side(line).get("case_id"),
+                    "amount": side(line).get("amount"),
+                    "what": _differences(line),
+                }
                 for line in lines
                 if line["category"] != "matched"
             ],
@@ -827,50 +855,53 @@ def _differences(line: Mapping[str, Any]) -> str:
     said = [f"{d['field']}: {d['lender']} / {d['agency']}" for d in line.get("differences", [])]
     if line.get("lender_view"):  # where the lender's settlement put the payment instead
         said.append(f"lender: {line['lender_view']}")
+    if line.get("errors"):  # a claim line that cannot be read: its first problem
+        said.append(str(_problem(line)["problem"]))
     return "; ".join(said)
 
 
 # --- dunning costs --------------------------------------------------------------------------------
 
 
-_COST_COLUMNS: list[tuple[str, str, Kind]] = [
-    ("in_house_recovered", "In-house recovered", "money"),
-    ("in_house_cost", "In-house cost", "money"),
-    ("in_house_per_100", "Cost per 100", "number"),
-    ("agency_recovered", "Agency recovered", "money"),
-    ("commission", "Commission", "money"),
-    ("agency_per_100", "Commission per 100", "number"),
-]
+_COST_COLUMNS: tuple[Column, ...] = (
+    col("in_house_recovered", "In-house recovered", "money"),
+    col("in_house_cost", "In-house cost", "money"),
+    col("in_house_per_100", "Cost per 100", "number"),
+    col("agency_recovered", "Agency recovered", "money"),
+    col("commission", "Commission", "money"),
+    col("agency_per_100", "Commission per 100", "number"),
+)
 
 
 def costs(data: Mapping[str, Any]) -> Document:
     """What collection cost: by route, stage, product, channel and agency; curves; roll rates."""
     total = data["total"]
 
-    def rows(part: Mapping[str, Any]) -> list[list[Any]]:
-        return [[name, *(f[key] for key, _, _ in _COST_COLUMNS)] for name, f in part.items()]
+    def named(first: str, part: Mapping[str, Any]) -> list[dict[str, Any]]:
+        return [{first: name, **figures} for name, figures in part.items()]
 
     blocks: list[Block] = [
-        _figures("overview", [(k, t, kind, total[k]) for k, t, kind in _COST_COLUMNS]),
-        Chart(
-            "by_stage-chart",
-            Msg("Recovered by stage"),
-            "stacked",
-            "by_stage",
-            ("in_house_recovered", "agency_recovered"),
-        ),
-        Chart("commission-chart", Msg("Commission by stage"), "bars", "by_stage", ("commission",)),
+        _figures("overview", [(c.key, c.title.text, c.kind, total[c.key]) for c in _COST_COLUMNS]),
         _table(
             "by_stage",
             Msg("By stage (the case's bucket the day before the payment)"),
-            [("stage", "Stage", "label"), *_COST_COLUMNS],
-            rows(data["by_stage"]),
+            [col("stage", "Stage", "label"), *_COST_COLUMNS],
+            named("stage", data["by_stage"]),
+            charts=[
+                Chart(
+                    "by_stage-chart",
+                    Msg("Recovered by stage"),
+                    "stacked",
+                    ("in_house_recovered", "agency_recovered"),
+                ),
+                Chart("commission-chart", Msg("Commission by stage"), "bars", ("commission",)),
+            ],
         ),
         _table(
             "by_product",
             Msg("By product"),
-            [("product", "Product", "label"), *_COST_COLUMNS],
-            rows(data["by_product"]),
+            [col("product", "Product", "label"), *_COST_COLUMNS],
+            named("product", data["by_product"]),
         ),
         _table(
             "by_channel",
@@ -879,69 +910,48 @@ def costs(data: Mapping[str, Any]) -> Document:
                 days=data["attribution_window_days"],
             ),
             [
-                ("channel", "Channel", "label"),
-                ("contacts", "Contacts", "count"),
-                ("in_house_cost", "Cost", "money"),
-                ("in_house_recovered", "Recovered", "money"),
-                ("in_house_per_100", "Cost per 100", "number"),
+                col("channel", "Channel", "label"),
+                col("contacts", "Contacts", "count"),
+                col("in_house_cost", "Cost", "money"),
+                col("in_house_recovered", "Recovered", "money"),
+                col("in_house_per_100", "Cost per 100", "number"),
             ],
-            [
-                [
-                    name,
-                    f["contacts"],
-                    f["in_house_cost"],
-                    f["in_house_recovered"],
-                    f["in_house_per_100"],
-                ]
-                for name, f in data["by_channel"].items()
-            ],
+            named("channel", data["by_channel"]),
             total="sum",
         ),
     ]
     league = sorted(
         data["by_agency"].items(), key=lambda kv: (-Decimal(kv[1]["agency_recovered"]), kv[0])
     )
-    if league:
-        blocks.append(
-            Chart(
-                "by_agency-chart",
-                Msg("Agencies by amount recovered"),
-                "bars",
-                "by_agency",
-                ("agency_recovered", "commission"),
-                horizontal=True,
-            )
-        )
     blocks.append(
         _table(
             "by_agency",
             Msg("Agency league table"),
             [
-                ("agency", "Agency", "text"),
-                ("rank", "Rank", "count"),
-                ("agency_recovered", "Recovered", "money"),
-                ("commission", "Commission", "money"),
-                ("agency_per_100", "Commission per 100", "number"),
+                col("agency", "Agency", "text"),
+                col("rank", "Rank", "count"),
+                col("agency_recovered", "Recovered", "money"),
+                col("commission", "Commission", "money"),
+                col("agency_per_100", "Commission per 100", "number"),
             ],
-            [
-                [name, rank, f["agency_recovered"], f["commission"], f["agency_per_100"]]
-                for rank, (name, f) in enumerate(league, 1)
-            ],
+            [{**f, "agency": name, "rank": rank} for rank, (name, f) in enumerate(league, 1)],
+            charts=[
+                Chart(
+                    "by_agency-chart",
+                    Msg("Agencies by amount recovered"),
+                    "bars",
+                    ("agency_recovered", "commission"),
+                    horizontal=True,
+                )
+            ]
+            if league
+            else [],
         )
     )
     cohorts: Mapping[str, Any] = data["cohorts"]
     if cohorts:
         months = max(len(c["rates"]) for c in cohorts.values())
         names = [f"m{i}" for i in range(months)]
-        blocks.append(
-            Chart(
-                "cohorts-chart",
-                Msg("Recovery curves by placement cohort"),
-                "lines",
-                "cohorts",
-                tuple(names),
-            )
-        )
         blocks.append(
             _table(
                 "cohorts",
@@ -950,19 +960,22 @@ def costs(data: Mapping[str, Any]) -> Document:
                     "months since)"
                 ),
                 [
-                    ("placed", "Placed", "text"),
-                    ("placements", "Cases", "count"),
-                    ("placed_amount", "Owed", "money"),
-                    *((n, None, "percent") for n in names),
+                    col("placed", "Placed", "text"),
+                    col("placements", "Cases", "count"),
+                    col("placed_amount", "Owed", "money"),
+                    *(col(n, None, "percent") for n in names),
                 ],
                 [
-                    [
-                        month,
-                        c["placements"],
-                        c["placed_amount"],
-                        *(c["rates"] + [None] * (months - len(c["rates"]))),
-                    ]
+                    {**c, "placed": month, **dict(itertools.zip_longest(names, c["rates"]))}
                     for month, c in cohorts.items()
+                ],
+                charts=[
+                    Chart(
+                        "cohorts-chart",
+                        Msg("Recovery curves by placement cohort"),
+                        "lines",
+                        tuple(names),
+                    )
                 ],
             )
         )
@@ -975,14 +988,14 @@ def costs(data: Mapping[str, Any]) -> Document:
             start=roll["start"],
             end=roll["end"],
         )
-        blocks.append(Chart("roll-chart", title, "heatmap", "roll", tuple(columns)))
         blocks.append(
             _table(
                 "roll",
                 title,
-                [("from", "From \\ to", "label"), *((c, None, "count") for c in columns)],
-                [[a, *row.values()] for a, row in counts.items()],
+                [col("from", "From \\ to", "label"), *(col(c, None, "count") for c in columns)],
+                [{**row, "from": a} for a, row in counts.items()],
                 note=msg("New in the second snapshot: {n}.", n=sum(roll["new"].values())),
+                charts=[Chart("roll-chart", title, "heatmap", tuple(columns))],
             )
         )
     if data["cases_rejected"]:
@@ -996,10 +1009,15 @@ def costs(data: Mapping[str, Any]) -> Document:
                 )
             )
         )
+    units = ", ".join(
+        f"{channel} {cost if cost is not None else '–'}"
+        for channel, cost in data["unit_costs"].items()
+    )
     header = [
         *_policy(data["policy"]),
         (Msg("Period"), f"{data['start']} – {data['end']}"),
         (Msg("Currency"), data["currency"]),
+        (Msg("Unit costs"), units),
     ]
     return _document("costs", Msg("What collection cost"), header, blocks)
 
@@ -1031,52 +1049,53 @@ def audit(data: Mapping[str, Any]) -> Document:
                 ),
             ],
         ),
-        Chart(
-            "obligations-chart",
-            Msg("Findings by obligation") if findings else Msg("Items checked by obligation"),
-            "stacked" if findings else "bars",
-            "obligations",
-            ("error", "warning") if findings else ("checked",),
-            horizontal=True,
-        ),
         _table(
             "obligations",
             Msg("By obligation"),
             [
-                ("obligation", "Obligation", "label"),
-                ("checked", "Checked", "count"),
-                ("error", "Errors", "count"),
-                ("warning", "Warnings", "count"),
+                col("obligation", "Obligation", "label"),
+                col("checked", "Checked", "count"),
+                col("error", "Errors", "count"),
+                col("warning", "Warnings", "count"),
             ],
-            [[o, checked.get(o, 0), count(o, "error"), count(o, "warning")] for o in obligations],
+            [
+                {
+                    "obligation": o,
+                    "checked": checked.get(o, 0),
+                    "error": count(o, "error"),
+                    "warning": count(o, "warning"),
+                }
+                for o in obligations
+            ],
             total="sum",
+            charts=[
+                Chart(
+                    "obligations-chart",
+                    Msg("Findings by obligation")
+                    if findings
+                    else Msg("Items checked by obligation"),
+                    "stacked" if findings else "bars",
+                    ("error", "warning") if findings else ("checked",),
+                    horizontal=True,
+                )
+            ],
         ),
         _table(
             "findings",
             Msg("Findings"),
             [
-                ("finding", "#", "count"),
-                ("severity", "Severity", "label"),
-                ("obligation", "Obligation", "label"),
-                ("day", "Day", "date"),
-                ("case_id", "Case", "text"),
-                ("collector", "Collector", "text"),
-                ("message", "What happened", "text"),
-                ("expected", "Expected", "text"),
-                ("evidence", "Event lines", "text"),
+                col("finding", "#", "count"),
+                col("severity", "Severity", "label"),
+                col("obligation", "Obligation", "label"),
+                col("day", "Day", "date"),
+                col("case_id", "Case", "text"),
+                col("collector", "Collector", "text"),
+                col("evidence", "Event lines", "text"),
+                col("message", "What happened", "text", prose=True),
+                col("expected", "Expected", "text", prose=True),
             ],
             [
-                [
-                    i,
-                    f["severity"],
-                    f["obligation"],
-                    f["day"],
-                    f["case_id"],
-                    f["collector"],
-                    f["message"],
-                    f["expected"],
-                    " ".join(map(str, f["evidence"])),
-                ]
+                {**f, "finding": i, "evidence": " ".join(map(str, f["evidence"]))}
                 for i, f in enumerate(findings, 1)
             ],
             note=None if findings else Msg("No findings."),
@@ -1097,27 +1116,26 @@ def audit(data: Mapping[str, Any]) -> Document:
 # --- dunning performance --------------------------------------------------------------------------
 
 
-_PERFORMANCE_COLUMNS: list[tuple[str, str, Kind]] = [
-    ("held", "Held", "count"),
-    ("worked", "Worked", "count"),
-    ("attempts", "Attempts", "count"),
-    ("right_party_contacts", "Reached", "count"),
-    ("promises_made", "Promised", "count"),
-    ("promises_due", "Due", "count"),
-    ("promises_kept", "Kept", "count"),
-    ("kept_rate", "Kept %", "percent"),
-    ("recovered", "Recovered", "money"),
-    ("commission", "Commission", "money"),
-    ("procedures_opened", "Opened", "count"),
-    ("procedures_closed", "Closed", "count"),
-    ("findings", "Findings", "count"),
-]
+_PERFORMANCE_COLUMNS: tuple[Column, ...] = (
+    col("held", "Held", "count"),
+    col("worked", "Worked", "count"),
+    col("attempts", "Attempts", "count"),
+    col("right_party_contacts", "Reached", "count"),
+    col("promises_made", "Promised", "count"),
+    col("promises_due", "Due", "count"),
+    col("promises_kept", "Kept", "count"),
+    col("kept_rate", "Kept %", "percent"),
+    col("recovered", "Recovered", "money"),
+    col("commission", "Commission", "money"),
+    col("procedures_opened", "Opened", "count"),
+    col("procedures_closed", "Closed", "count"),
+    col("findings", "Findings", "count"),
+)
 
 
 def performance(data: Mapping[str, Any]) -> Document:
     """Collector performance: a league table of collectors, then teams, banks and the whole."""
     rows: list[Mapping[str, Any]] = data["rows"]
-    keys = [key for key, _, _ in _PERFORMANCE_COLUMNS]
     whole = next(r for r in rows if r["level"] == "total")
     collectors = sorted(
         (r for r in rows if r["level"] == "collector"),
@@ -1134,27 +1152,25 @@ def performance(data: Mapping[str, Any]) -> Document:
                 ("findings", "Findings", "count", whole["findings"]),
             ],
         ),
-        Chart(
-            "collectors-chart",
-            Msg("Recovered by collector"),
-            "bars",
-            "collectors",
-            ("recovered", "commission"),
-            horizontal=True,
-        ),
         _table(
             "collectors",
             Msg("Collector league table"),
             [
-                ("collector", "Collector", "text"),
-                ("rank", "Rank", "count"),
-                ("team", "Team", "text"),
-                ("bank", "Bank", "text"),
+                col("collector", "Collector", "text"),
+                col("rank", "Rank", "count"),
+                col("team", "Team", "text"),
+                col("bank", "Bank", "text"),
                 *_PERFORMANCE_COLUMNS,
             ],
-            [
-                [r["collector"], rank, r["team"], r["bank"], *(r[k] for k in keys)]
-                for rank, r in enumerate(collectors, 1)
+            [{**r, "rank": rank} for rank, r in enumerate(collectors, 1)],
+            charts=[
+                Chart(
+                    "collectors-chart",
+                    Msg("Recovered by collector"),
+                    "bars",
+                    ("recovered", "commission"),
+                    horizontal=True,
+                )
             ],
         ),
     ]
@@ -1163,14 +1179,14 @@ def performance(data: Mapping[str, Any]) -> Document:
             _table(
                 f"{level}s",
                 Msg(title),
-                [(level, title.split()[-1].capitalize(), "text"), *_PERFORMANCE_COLUMNS],
-                [[r[level], *(r[k] for k in keys)] for r in rows if r["level"] == level],
-                total=["total", *(whole[k] for k in keys)],
+                [col(level, level.capitalize(), "text"), *_PERFORMANCE_COLUMNS],
+                [r for r in rows if r["level"] == level],
+                total={**whole, level: "total"},
             )
         )
     approval = data["approval"]
     if approval is not None:
-        blocks.append(Note(msg("Monthly report: {state}", state=Code(approval["state"]))))
+        blocks.append(Note(_approval(approval)))
     unmatched = data["unmatched_payments"]
     if unmatched["lines"]:
         blocks.append(
@@ -1182,6 +1198,17 @@ def performance(data: Mapping[str, Any]) -> Document:
                 )
             )
         )
+    if data["banks_without_terms"]:
+        banks = ", ".join(data["banks_without_terms"])
+        blocks.append(
+            Note(msg("No commission terms in the procedure file for: {banks}", banks=banks))
+        )
+    for key, title in (
+        ("unreadable_event_lines", "Unreadable event lines: {lines}"),
+        ("unreadable_payment_lines", "Unreadable payment lines: {lines}"),
+    ):
+        if data[key]:
+            blocks.append(Note(msg(title, lines=", ".join(map(str, data[key])))))
     period = data["period"]
     header = [
         *_policy(data["procedure"], "Procedure"),
@@ -1190,6 +1217,104 @@ def performance(data: Mapping[str, Any]) -> Document:
         (Msg("Currency"), data["currency"]),
     ]
     return _document("performance", Msg("Collector performance"), header, blocks)
+
+
+def _approval(approval: Mapping[str, Any]) -> Msg:
+    """The monthly report's state: who approved it, and where it was filed."""
+    if approval["state"] == "approved":
+        state = msg("approved by {by}", by=approval["approved_by"])
+    else:
+        state = msg("{state}", state=Code(approval["state"]))
+    if "filed_at" not in approval:
+        return msg("Monthly report: {state}", state=state)
+    return msg(
+        "Monthly report: {state} (filed {at}, {ref}, events line {line})",
+        state=state,
+        at=approval["filed_at"],
+        ref=approval["ref"],
+        line=approval["filed_by_line"],
+    )
+
+
+# --- dunning assign and handover ---------------------------------------------------------------
+
+
+def assignment(data: Mapping[str, Any]) -> Document:
+    """An assignment run: cases by status, each collector's load, the cases still waiting."""
+    counts: Mapping[str, int] = data["counts"]
+    blocks: list[Block] = [
+        _table(
+            "counts",
+            Msg("Cases by status"),
+            [col("status", "Status", "label"), col("cases", "Cases", "count")],
+            [{"status": status, "cases": n} for status, n in counts.items()],
+            total="sum",
+        ),
+        _table(
+            "collectors",
+            Msg("Collectors: open cases before and after, against capacity"),
+            [
+                col("collector", "Collector", "text"),
+                col("team", "Team", "text"),
+                col("status", "Status", "label"),
+                col("before", "Before", "count"),
+                col("after", "After", "count"),
+                col("capacity", "Capacity", "count"),
+            ],
+            [{**c, "collector": name} for name, c in data["collectors"].items()],
+            total="sum",
+        ),
+    ]
+    if data["waiting"]:
+        blocks.append(
+            _table(
+                "waiting",
+                Msg("Waiting for a collector"),
+                [col("case_id", "Case", "text"), col("reason", "Reason", "text")],
+                data["waiting"],
+            )
+        )
+    header = [(Msg("As of"), data["as_of"])] if "as_of" in data else []
+    return _document("assignment", Msg("Assignment"), header, blocks)
+
+
+def handover(data: Mapping[str, Any]) -> Document:
+    """A handover: who received how many of the departing collector's cases, and each case."""
+    blocks: list[Block] = [
+        _figures(
+            "overview",
+            [
+                ("open_before", "Open before", "count", data["open_before"]),
+                ("handed_over", "Handed over", "count", data["handed_over"]),
+                ("left_after", "Left after", "count", data["left_after"]),
+            ],
+        ),
+        _table(
+            "received",
+            Msg("Received"),
+            [col("collector", "Collector", "text"), col("cases", "Cases", "count")],
+            [{"collector": c, "cases": n} for c, n in data["received"].items()],
+            total="sum",
+        ),
+        _table(
+            "cases",
+            Msg("Cases handed over"),
+            [
+                col("case_id", "Case", "text"),
+                col("to", "To", "text"),
+                col("open_promises", "Open promises", "count"),
+                col("pending_approvals", "Pending approvals", "count"),
+                col("next_action", "Next action", "text"),
+            ],
+            [{**case, "next_action": _next(case["next_action"])} for case in data["cases"]],
+        ),
+    ]
+    header = [(Msg("From"), data["from"])]
+    return _document("handover", Msg("Handover"), header, blocks)
+
+
+def _next(step: Mapping[str, Any] | None) -> str | None:
+    return None if step is None else f"{step['channel']} at {step['at']}"
 
 
 #: The document of each report, by the name the command gives its JSON.
@@ -1202,6 +1327,8 @@ BUILDERS: dict[str, Callable[[Mapping[str, Any]], Document]] = {
     "costs": costs,
     "audit": audit,
     "performance": performance,
+    "assignment": assignment,
+    "handover": handover,
 }
 
 

@@ -13,7 +13,7 @@ from importlib import resources
 from typing import Any
 
 from .._version import __version__
-from .document import NUMERIC, Chart, Document, Headline, Msg, Table, msg
+from .document import NUMERIC, Document, Headline, Msg, Table, msg
 from .locales import Locale
 
 __all__ = ["render_html"]
@@ -74,17 +74,16 @@ def render_html(document: Document, loc: Locale) -> str:
                 for f in block.items
             ]
             blocks.append({"type": "figures", "id": block.id, "figures": items})
-        elif isinstance(block, Chart):
-            svg = chart_svg(block, document.table(block.table), loc)
-            blocks.append(
-                {
-                    "type": "chart",
-                    "id": block.id,
-                    "title": loc.text(block.title),
-                    "svg": Markup(svg),
-                }
-            )
         elif isinstance(block, Table):
+            for chart in block.charts:  # drawn above the table they show
+                blocks.append(
+                    {
+                        "type": "chart",
+                        "id": chart.id,
+                        "title": loc.text(chart.title),
+                        "svg": Markup(chart_svg(chart, block, loc)),
+                    }
+                )
             blocks.append(_table(block, loc))
         else:
             blocks.append({"type": "note", "text": loc.text(block.text)})

@@ -212,6 +212,37 @@ _ZH: dict[str, str] = {
     "Opened": "开启",
     "Monthly report: {state}": "月报：{state}",
     "Payments credited to no collector: {n} line(s), {amount}.": "未归属催收员的还款：{n} 行，{amount}。",
+    "Grace days": "宽限天数",
+    "Unit costs": "单位成本",
+    "Rejected ledger lines": "被拒绝的流水行",
+    "Event lines rejected": "被拒绝的事件行",
+    "Line": "行",
+    "Code": "代码",
+    "Problem": "问题",
+    "No rows.": "无。",
+    "approved by {by}": "已由 {by} 审批",
+    "{state}": "{state}",
+    "Monthly report: {state} (filed {at}, {ref}, events line {line})": "月报：{state}（{at} 提交，{ref}，事件第 {line} 行）",
+    "No commission terms in the procedure file for: {banks}": "作业规程文件中没有佣金条款的银行：{banks}",
+    "Unreadable payment lines: {lines}": "无法读取的还款行：{lines}",
+    "Assignment": "分案",
+    "Cases by status": "按状态的案件",
+    "Status": "状态",
+    "Collectors: open cases before and after, against capacity": "催收员：分案前后的在催案件与容量",
+    "Before": "之前",
+    "After": "之后",
+    "Waiting for a collector": "等待分配催收员",
+    "Handover": "交接",
+    "From": "移交人",
+    "Open before": "交接前在催",
+    "Handed over": "已移交",
+    "Left after": "交接后剩余",
+    "Received": "接收",
+    "Cases handed over": "移交的案件",
+    "To": "接收人",
+    "Open promises": "未到期承诺",
+    "Pending approvals": "待审批",
+    "Next action": "下一步",
 }
 
 # Codes the data carries.
@@ -315,6 +346,8 @@ class Locale:
         """A value named in a sentence: amounts with two decimals, counts grouped."""
         if isinstance(value, Code):
             return self.label(value)
+        if isinstance(value, Msg):  # words within words: translated too
+            return self.text(value)
         if isinstance(value, Decimal):
             return self.value(value, "money")
         if isinstance(value, int) and not isinstance(value, bool):

@@ -1,0 +1,119 @@
+"""Text rendering: a report document as aligned plain-text tables, for a terminal or a log.
+
+The text form draws the same document as the page, the CSV and the workbook (one layout per
+report, :mod:`dunning.reports.document`): its headline figures, then each table with its note,
+then the notes; charts are left to the page. Numbers are right-aligned and written as the
+locale writes them; codes of the data (a channel, a bucket) appear as the JSON spells them, so
+that a reader can grep for them, or named in Chinese under ``--locale zh-CN``; dates stay ISO.
+A column of prose (a finding's message) is written under its row rather than padded across.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from typing import Any
+
+from .document import NUMERIC, Column, Document, Headline, Kind, Msg, Table, build_document
+from .locales import Locale, locale
+
+__all__ = ["render_text", "report_text"]
+
+#: Between two columns.
+GAP = "  "
+#: What an empty table without a note says.
+_NONE = Msg("No rows.")
+
+
+def report_text(report: str, data: Mapping[str, Any], tag: str = "en") -> str:
+    """The text form of ``report`` (a key of ``BUILDERS``) from its JSON ``data``."""
+    return render_text(build_document(report, data), locale(tag))
+
+
+def render_text(document: Document, loc: Locale) -> str:
+    """The document as plain text: its run, its figures, its tables and notes."""
+    out = [loc.text(document.title)]
+    out += _pairs([(loc.text(label), value) for label, value in document.header], right=False)
+    for block in document.blocks:
+        out.append("")
+        if isinstance(block, Headline):
+            out += _pairs(
+                [(loc.text(f.title), _cell(f.value, f.kind, loc)) for f in block.items],
+                right=True,
+            )
+        elif isinstance(block, Table):
+            out += _table(block, loc)
+        else:
+            out.append(loc.text(block.text))
+    return "\n".join(out) + "\n"
+
+
+def _pairs(pairs: list[tuple[str, str]], *, right: bool) -> list[str]:
+    """``label  value`` lines, the labels padded to one width (the values too, if ``right``)."""
+    if not pairs:
+        return []
+    wide = max(_width(label) for label, _ in pairs)
+    values = max(_width(value) for _, value in pairs)
+    return [
+        f"  {_pad(label, wide)}{GAP}{_pad(value, values, right=True) if right else value}".rstrip()
+        for label, value in pairs
+    ]
+
+
+def _table(table: Table, loc: Locale) -> list[str]:
+    lines = [loc.text(table.title)]
+    shown = [c for c in table.columns if not c.prose]
+    prose = [(i, c) for i, c in enumerate(table.columns) if c.prose]
+    heads = [loc.label(c.key) if c.code and loc.chinese else _head(c, loc) for c in shown]
+    index = [table.columns.index(c) for c in shown]
+    cells = [
+        [
+            _cell(row[i], c.kind, loc, total=table.total and n == len(table.rows) - 1 and not i)
+            for i, c in zip(index, shown, strict=True)
+        ]
+        for n, row in enumerate(table.rows)
+    ]
+    widths = [max(_width(text) for text in column) for column in zip(heads, *cells, strict=True)]
+    right = [c.kind in NUMERIC for c in shown]
+    for n, row in enumerate([heads, *cells]):
+        padded = (
+            _pad(text, width, right=r) for text, width, r in zip(row, widths, right, strict=True)
+        )
+        lines.append(("  " + GAP.join(padded)).rstrip())
+        if n and prose:
+            values = table.rows[n - 1]
+            lines += [
+                f"      {_head(c, loc)}: {values[i]}"
+                for i, c in prose
+                if values[i] not in (None, "")
+            ]
+    if not table.rows and table.note is None:
+        lines.append("  " + loc.text(_NONE))
+    if table.note is not None:
+        lines.append("  " + loc.text(table.note))
+    return lines
+
+
+def _head(column: Column, loc: Locale) -> str:
+    return column.key if column.code else loc.text(column.title)
+
+
+def _cell(value: Any, kind: Kind, loc: Locale, *, total: bool = False) -> str:
+    """A value as the text form writes it: codes as the data spells them, dates ISO."""
+    if value is None:
+        return "–"
+    if total or kind == "label":
+        return loc.label(value) if loc.chinese or value in ("total", "ledger") else str(value)
+    if kind == "date":
+        return str(value)
+    return loc.value(value, kind)
+
+
+def _width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: two for a wide (Chinese) character."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int, *, right: bool = False) -> str:
+    fill = " " * (width - _width(text))
+    return fill + text if right else text + fill
