@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -820,7 +821,7 @@ def test_the_agencys_day_on_the_command_line(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
-    assert "7 open, 7 handed over, 0 left" in done.stdout
+    assert re.search(r"Open before +7\n  Handed over +7\n  Left after +0\n", done.stdout)
     assert len(list((tmp_path / "sheets").iterdir())) == 7
     done = dunning(
         "export",

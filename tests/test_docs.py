@@ -13,7 +13,7 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 def test_the_readme_demo_is_what_make_demo_runs() -> None:
     # The output itself is checked with every other example (test_doc_examples.py).
-    shown = re.search(r"```text\n\$ dunning (decide .*?)\nDecisions of policy", README)
+    shown = re.search(r"```text\n\$ dunning (decide .*?)\nDecisions\n  Policy", README)
     assert shown is not None
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     command = re.search(r"^demo:.*?\n\t\$\(BIN\)/dunning (.*?[^\\])\n\t", makefile, re.S | re.M)

@@ -191,7 +191,7 @@ def test_dunning_performance_writes_table_json_and_csv() -> None:
     assert [r["level"] for r in rows] == [r["level"] for r in data["rows"]]
     assert rows[-1]["recovered"] == total["recovered"]
     week = run("--week", "2026-W46", str(AGENCY / "events.jsonl"))
-    assert week.returncode == 0 and "week 2026-11-09 to 2026-11-15" in week.stdout
+    assert week.returncode == 0 and "2026-11-09 – 2026-11-15 (week)" in week.stdout
     bad = run("--week", "2026-46", str(AGENCY / "events.jsonl"))
     assert bad.returncode == 2 and "not an ISO week" in bad.stderr
 

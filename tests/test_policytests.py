@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -15,6 +17,7 @@ from dunning import Portfolio, load_policy, loads_policy
 from dunning.cases import read_numbered
 from dunning.cli import main
 from dunning.diff import PolicyDiff, diff_policies
+from dunning.reports.text import report_text
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "rules"
@@ -138,8 +141,9 @@ def test_diff_reports_the_changes_of_a_policy_change(
     ]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "Policy diff: lender 2026.11 → lender 2026.12" in out
-    count = int(out.split(" decided differently")[0].rsplit(" ", 1)[1])
+    assert out.startswith("Policy diff\n  Old policy  lender 2026.11\n")
+    assert "\n  New policy  lender 2026.12\n" in out
+    count = int(out.split("  Decided differently")[1].split("\n")[0].replace(",", ""))
     assert count > 0
     rows = [json.loads(line) for line in changed.read_text(encoding="utf-8").splitlines()]
     assert len(rows) == count
@@ -148,13 +152,14 @@ def test_diff_reports_the_changes_of_a_policy_change(
     assert all("cf-outsource-large-amount" in r["new"]["rules"] for r in rows)
     assert all(r["new"]["action"]["channel"] in ("outsource", "sms") for r in rows)
     assert all("rules" in r["differences"] for r in rows)
-    assert "total due no longer placed:                0.00" in out
+    assert re.search(r"\n  Total due no longer placed +0\.00\n", out)
     matrix = out.split("Channel done (after the guards): old (rows) × new (columns)\n")[1]
-    assert matrix.splitlines()[0].split()[:3] == ["old", "\\", "new"]
+    assert matrix.splitlines()[0].split()[:3] == ["Old", "\\", "new"]
     # What changed in the policy is said first; then per product; then the charges.
     assert "  parameter large_amount: 50000.00 → 20000.00\n" in out
-    assert "By product\n" in out and "\n  consumer_finance " in out
-    assert "Charges (over the batch)\n" in out and "cut by the guards" in out
+    assert out.index("What changed in the policy") < out.index("By product\n")
+    assert "\n  consumer_finance " in out
+    assert "Amounts over the batch, old and new\n" in out and "\n  charges_cut " in out
 
 
 def test_diff_streams_a_file_with_each_policys_own_count(
@@ -165,15 +170,17 @@ def test_diff_streams_a_file_with_each_policys_own_count(
     old, new = load_policy(RULES / "lender.yaml"), load_policy(RULES / "us_cards.yaml")
     lines = PORTFOLIO.read_text(encoding="utf-8").splitlines()
     in_memory = diff_policies(
-        old, new, read_numbered(lines), as_of=date(2026, 11, 28), portfolio="batch"
+        old,
+        new,
+        read_numbered(lines),
+        as_of=datetime(2026, 11, 28, tzinfo=ZoneInfo("Asia/Shanghai")),  # as the CLI reads it
+        portfolio="batch",
     )
-    expected = io.StringIO()
-    in_memory.render(expected)
     argv = ["diff", str(RULES / "lender.yaml"), str(RULES / "us_cards.yaml"), str(PORTFOLIO)]
     main([*argv, "--as-of", "2026-11-28"])
-    assert capsys.readouterr().out == expected.getvalue()
+    assert capsys.readouterr().out == report_text("diff", in_memory.to_dict())
     # The two policies cover different products: every decided case changes.
-    assert "1200 cases, " in expected.getvalue() and in_memory.changed
+    assert in_memory.cases == 1200 and in_memory.changed
 
 
 def test_the_batch_count_equals_the_one_decide_many_makes() -> None:
@@ -225,9 +232,9 @@ def test_diff_counts_a_line_that_is_not_text_as_rejected(
     lender = str(RULES / "lender.yaml")
     main(["diff", lender, lender, str(path), "--as-of", "2026-11-28"])
     out = capsys.readouterr().out
-    assert "11 cases, 0 decided differently" in out
+    assert re.search(r"\n  Cases +11\n  Decided differently +0\n", out)
     credit_cards = sum(b'"credit_card"' in line for line in lines)
-    assert f"{credit_cards + 1} case(s) rejected by both policies." in out
+    assert re.search(rf"\n  Rejected by both +{credit_cards + 1}\n", out)
 
 
 def test_diff_of_a_policy_with_itself_changes_nothing(
@@ -236,10 +243,9 @@ def test_diff_of_a_policy_with_itself_changes_nothing(
     lender = str(RULES / "lender.yaml")
     assert main(["diff", lender, lender, str(PORTFOLIO), "--as-of", "2026-11-28"]) == 0
     out = capsys.readouterr().out
-    assert "1200 cases, 0 decided differently (0.0%)" in out
-    assert any(
-        line.strip().startswith("change:") and line.endswith("+0.00") for line in out.splitlines()
-    )
+    assert re.search(r"\n  Cases +1,200\n  Decided differently +0\n", out)
+    commission = next(line for line in out.splitlines() if line.startswith("  commission "))
+    assert commission.split()[-1] == "0.00"  # the expected commission does not change
 
 
 # --- decide --jobs -------------------------------------------------------------------------------

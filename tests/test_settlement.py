@@ -268,7 +268,7 @@ def test_the_same_inputs_give_the_same_bytes() -> None:
     def outputs() -> list[str]:
         with run(ledger) as settlement:
             texts = []
-            table = partial(render_settlement, settlement)
+            table = partial(render_settlement, settlement)  # the text form, drawn from the data
             for write in (
                 settlement.write_json,
                 settlement.write_csv,
@@ -383,8 +383,8 @@ SETTLE = (
 def test_dunning_settle_on_the_example_balances_and_exits_0() -> None:
     done = dunning(*SETTLE, "--from", "2026-10-01", "--to", "2026-10-31")
     assert done.returncode == 0, done.stderr
-    assert "Commission statement: AG-01 华信资产管理有限公司, 2026-10" in done.stdout
-    assert "balanced" in done.stdout
+    assert "\n  AG-01 2026-10  AG-01   华信资产管理有限公司  2026-10 " in done.stdout
+    assert "Balanced: the categories add up to the ledger." in done.stdout
     jsonl = dunning(*SETTLE, "--format", "jsonl")
     records = [json.loads(x) for x in jsonl.stdout.splitlines()]
     lines = [r for r in records if r["kind"] == "line"]
@@ -404,7 +404,9 @@ def test_dunning_settle_exits_1_with_rejected_lines_and_2_on_usage(tmp_path: Pat
     ledger.write_text('{"reference": "P1"}\n', encoding="utf-8")
     done = dunning(*SETTLE[:-1], str(ledger))
     assert done.returncode == 1
-    assert "line 1: missing" in done.stdout
+    rejected = done.stdout.split("Rejected ledger lines\n")[1].splitlines()
+    assert rejected[1].split() == ["1", "–", "missing"]
+    assert rejected[2] == "      Problem: date: required field 'date' is missing"
     assert "1 ledger or event lines rejected" in done.stderr
     assert dunning(*SETTLE, "--agency", "AG-99").returncode == 2
     bad = tmp_path / "ledger.csv"

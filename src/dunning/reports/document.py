@@ -672,30 +672,6 @@ def settlement(data: Mapping[str, Any]) -> Document:
             else [],
         ),
         _table(
-            "accounting",
-            Msg("Every ledger line, in exactly one category"),
-            [
-                col("category", "Category", "label"),
-                col("lines", "Lines", "count", at="count"),
-                col("amount", "Amount", "money"),
-                col("commission", "Commission", "money"),
-            ],
-            [{"category": name, **c} for name, c in accounting["categories"].items()],
-            total={"category": "ledger", **accounting["ledger"]},
-            note=Msg("Balanced: the categories add up to the ledger.")
-            if accounting["balanced"]
-            else Msg("NOT BALANCED: the categories do not add up."),
-            charts=[
-                Chart(
-                    "accounting-chart",
-                    Msg("Every ledger line, in exactly one category"),
-                    "bars",
-                    ("amount",),
-                    horizontal=True,
-                )
-            ],
-        ),
-        _table(
             "lines",
             Msg("Statement lines"),
             [
@@ -713,6 +689,38 @@ def settlement(data: Mapping[str, Any]) -> Document:
                 {**line, "agency_id": s["agency_id"], "period": s["period"]}
                 for s in statements
                 for line in s["lines"]
+            ],
+        ),
+        _table(
+            "accounting",
+            Msg("Every ledger line, in exactly one category"),
+            [
+                col("category", "Category", "label"),
+                col("lines", "Lines", "count", at="count"),
+                col("amount", "Amount", "money"),
+                col("commission", "Commission", "money"),
+            ],
+            [{"category": name, **c} for name, c in accounting["categories"].items()],
+            total={
+                "category": "ledger",
+                **accounting["ledger"],
+                # what the ledger's lines earned: the commission lines' (the others earn none)
+                "commission": sum(
+                    (Decimal(c["commission"]) for c in accounting["categories"].values()),
+                    Decimal(0),
+                ),
+            },
+            note=Msg("Balanced: the categories add up to the ledger.")
+            if accounting["balanced"]
+            else Msg("NOT BALANCED: the categories do not add up."),
+            charts=[
+                Chart(
+                    "accounting-chart",
+                    Msg("Every ledger line, in exactly one category"),
+                    "bars",
+                    ("amount",),
+                    horizontal=True,
+                )
             ],
         ),
     ]
@@ -816,7 +824,14 @@ def reconciliation(data: Mapping[str, Any]) -> Document:
             [{"side": "lender", **lender}, {"side": "agency", **agency}],
             note=Msg("The claim agrees with the statement, line by line and in total.")
             if data["agrees"]
-            else Msg("The claim differs from the statement."),
+            else msg(
+                "The claim differs: {n} of {lines} lines are not matched; the totals differ."
+                if (lender["amount"], lender["commission"])
+                != (agency["amount"], agency["commission"])
+                else "The claim differs: {n} of {lines} lines are not matched.",
+                n=len(lines) - counts["matched"],
+                lines=len(lines),
+            ),
         ),
         _table(
             "differences",
@@ -852,7 +867,10 @@ def reconciliation(data: Mapping[str, Any]) -> Document:
 
 
 def _differences(line: Mapping[str, Any]) -> str:
-    said = [f"{d['field']}: {d['lender']} / {d['agency']}" for d in line.get("differences", [])]
+    said = [
+        f"{d['field']}: lender {d['lender']}, agency {d['agency']}"
+        for d in line.get("differences", [])
+    ]
     if line.get("lender_view"):  # where the lender's settlement put the payment instead
         said.append(f"lender: {line['lender_view']}")
     if line.get("errors"):  # a claim line that cannot be read: its first problem
@@ -1213,7 +1231,7 @@ def performance(data: Mapping[str, Any]) -> Document:
     header = [
         *_policy(data["procedure"], "Procedure"),
         (Msg("As of"), data["as_of"]),
-        (Msg("Period"), f"{period['from']} – {period['to']}"),
+        (Msg("Period"), f"{period['from']} – {period['to']} ({period['kind']})"),
         (Msg("Currency"), data["currency"]),
     ]
     return _document("performance", Msg("Collector performance"), header, blocks)

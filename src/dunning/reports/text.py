@@ -66,13 +66,13 @@ def _table(table: Table, loc: Locale) -> list[str]:
     prose = [(i, c) for i, c in enumerate(table.columns) if c.prose]
     heads = [loc.label(c.key) if c.code and loc.chinese else _head(c, loc) for c in shown]
     index = [table.columns.index(c) for c in shown]
+    last = len(table.rows) - 1 if table.total else -1
     cells = [
-        [
-            _cell(row[i], c.kind, loc, total=table.total and n == len(table.rows) - 1 and not i)
-            for i, c in zip(index, shown, strict=True)
-        ]
+        [_cell(row[i], c.kind, loc, total=n == last) for i, c in zip(index, shown, strict=True)]
         for n, row in enumerate(table.rows)
     ]
+    if not cells:  # no header over nothing: the note, or that there is nothing
+        return [*lines, "  " + loc.text(table.note if table.note is not None else _NONE)]
     widths = [max(_width(text) for text in column) for column in zip(heads, *cells, strict=True)]
     right = [c.kind in NUMERIC for c in shown]
     for n, row in enumerate([heads, *cells]):
@@ -87,8 +87,6 @@ def _table(table: Table, loc: Locale) -> list[str]:
                 for i, c in prose
                 if values[i] not in (None, "")
             ]
-    if not table.rows and table.note is None:
-        lines.append("  " + loc.text(_NONE))
     if table.note is not None:
         lines.append("  " + loc.text(table.note))
     return lines
@@ -101,8 +99,8 @@ def _head(column: Column, loc: Locale) -> str:
 def _cell(value: Any, kind: Kind, loc: Locale, *, total: bool = False) -> str:
     """A value as the text form writes it: codes as the data spells them, dates ISO."""
     if value is None:
-        return "–"
-    if total or kind == "label":
+        return "" if total else "–"  # a totals row leaves blank what it does not sum
+    if (total and value == "total") or kind == "label":
         return loc.label(value) if loc.chinese or value in ("total", "ledger") else str(value)
     if kind == "date":
         return str(value)
