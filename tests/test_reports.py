@@ -839,3 +839,19 @@ def test_empty_snapshots_and_no_placements_still_make_a_page(tmp_path: Path) -> 
     page = out.read_text(encoding="utf-8")
     assert 'data-table="by_stage"' in page and 'data-table="roll"' in page
     assert 'data-chart="roll-chart"' in page  # a heat map of nothing but zeros still draws
+
+
+def test_the_assessment_table_is_its_document_and_adds_up(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    portfolio = str(ROOT / "examples" / "portfolio.jsonl")
+    assert main(["assess", portfolio, "--as-of", "2026-11-28", "--format", "jsonl"]) == 0
+    assessed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    due = sum((Decimal(a["total_due"]) for a in assessed if a["dpd"] > 0), Decimal(0))
+    assert main(["assess", portfolio, "--as-of", "2026-11-28"]) == 0
+    text = capsys.readouterr().out
+    overdue = text.split("Overdue amounts by product (cases with dpd > 0)\n")[1]
+    total = next(line for line in overdue.splitlines() if line.startswith("  total "))
+    assert total.split()[-1] == f"{due:,.2f}"
+    assert total.split()[1] == f"{sum(a['dpd'] > 0 for a in assessed):,}"
+    assert "Penalty interest is not included" in text

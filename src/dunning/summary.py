@@ -43,27 +43,19 @@ class _Amounts:
     charges: Decimal = Decimal(0)  # overdue interest + penalty interest + fees
     total_due: Decimal = Decimal(0)
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cases": self.cases,
+            "principal": str(self.principal),
+            "charges": str(self.charges),
+            "total_due": str(self.total_due),
+        }
+
     def add(self, other: _Amounts) -> None:
         self.cases += other.cases
         self.principal += other.principal
         self.charges += other.charges
         self.total_due += other.total_due
-
-
-def _count_table(
-    out: TextIO, rows: dict[str, Counter[str]], columns: dict[str, int], width: int
-) -> None:
-    """Write counts by product (rows, in product order) and column, with totals."""
-    out.write(f"{'product':<{width}}{''.join(f'{c:>{w}}' for c, w in columns.items())}")
-    out.write(f"{'total':>8}\n")
-    grand: Counter[str] = Counter()
-    names = [p.value for p in Product if p.value in rows]
-    for name in [*names, "total"]:
-        row = grand if name == "total" else rows[name]
-        if name != "total":
-            grand.update(row)
-        cells = "".join(f"{row[c]:>{w}}" for c, w in columns.items())
-        out.write(f"{name:<{width}}{cells}{sum(row.values()):>8}\n")
 
 
 @dataclass
@@ -93,28 +85,21 @@ class PortfolioSummary:
                 )
             )
 
-    def render(self, out: TextIO, *, title: str) -> None:
-        """Write the summary as aligned plain-text tables."""
+    def to_dict(self) -> dict[str, Any]:
+        """The summary as JSON-ready data (amounts as strings), products in the model's order."""
         products = [p.value for p in Product if p.value in self.buckets]
-        width = max([len("product"), *map(len, products)])
-        out.write(f"{title}\n\nCases by product and bucket\n")
-        _count_table(out, self.buckets, dict.fromkeys(self.bands.labels, 7), width)
-
-        out.write("\nOverdue amounts by product (cases with dpd > 0)\n")
-        heads = ("overdue cases", "overdue principal", "interest+penalty+fees", "total due")
-        out.write(f"{'product':<{width}}{''.join(f'{h:>23}' for h in heads)}\n")
-        total = _Amounts()
-        for name in [*products, "total"]:
-            amounts = total if name == "total" else self.overdue.get(name, _Amounts())
-            if name != "total":
-                total.add(amounts)
-            cells = (
-                f"{amounts.cases:>23,}{amounts.principal:>23,.2f}"
-                f"{amounts.charges:>23,.2f}{amounts.total_due:>23,.2f}"
-            )
-            out.write(f"{name:<{width}}{cells}\n")
-        if self.rejected:
-            out.write(f"\n{self.rejected} line(s) rejected; see the messages above.\n")
+        labels = _bucket_order({b for row in self.buckets.values() for b in row}, self.bands.labels)
+        return {
+            "rejected": self.rejected,
+            "products": {
+                p: {
+                    "cases": sum(self.buckets[p].values()),
+                    "buckets": {b: self.buckets[p][b] for b in labels},
+                    "overdue": self.overdue.get(p, _Amounts()).to_dict(),
+                }
+                for p in products
+            },
+        }
 
 
 @dataclass
@@ -354,50 +339,10 @@ def render_costs(report: CostReport, out: TextIO) -> None:
 # --- the agency's day ---------------------------------------------------------------------------
 
 
-def _duration(seconds: int) -> str:
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours} h {rest // 60:02d} min" if hours else f"{rest // 60} min {rest % 60:02d} s"
-
-
 def render_intake(result: IntakeResult, out: TextIO) -> None:
-    """Write what an intake did: counts, timeliness, backups, and every refused line."""
+    """Write what an intake did, as ``dunning intake`` does: with every refused line."""
     import json
 
-    p = result.event.payload
-    state = "taken in now" if result.new else "taken in before; checked again"
-    out.write(f"Intake of {p.source} from {p.bank}: batch {p.batch_id} ({state})\n\n")
-    out.write(f"  lines read     {p.lines:>10,}\n")
-    out.write(f"  accepted       {p.accepted:>10,}\n")
-    out.write(f"  refused        {p.rejected:>10,}")
-    out.write(
-        f"  (of which taken in by an earlier batch: {p.repeated:,})\n" if p.repeated else "\n"
-    )
-    verdict = "LATE: a finding" if p.late else "on time"
-    out.write(f"  received       {p.received_at.isoformat()}\n")
-    out.write(f"  completed      {p.completed_at.isoformat()}\n")
-    out.write(
-        f"  elapsed        {_duration(p.elapsed_seconds)} of {_duration(p.target_minutes * 60)} "
-        f"allowed: {verdict}\n"
-    )
-    for copy in p.backups:
-        out.write(
-            f"  backup         {copy.name}: {copy.files} files verified "
-            f"(manifest {copy.manifest[:23]}…)\n"
-        )
-    for name in result.repaired:
-        out.write(
-            f"  repaired       {name}: the copy was missing or damaged and was written again\n"
-        )
-    out.write(f"  batch          {result.directory}\n")
-    if p.rejected:
-        out.write("\nRefused lines\n")
-        with result.errors_file.open(encoding="utf-8") as records:
-            for text in records:
-                record = json.loads(text)
-                case = f" {record['case_id']}:" if record.get("case_id") else ""
-                for problem in record["errors"]:
-                    where = f" {problem['path']}:" if problem["path"] else ""
-                    out.write(
-                        f"  {p.source}:{record['line']}:{case}{where} {problem['message']} "
-                        f"[{problem['code']}]\n"
-                    )
+    with result.errors_file.open(encoding="utf-8") as errors:
+        refused = [json.loads(line) for line in errors]
+    out.write(report_text("intake", {**result.to_dict(), "refused": refused}))

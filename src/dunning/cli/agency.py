@@ -22,9 +22,7 @@ from ..errors import CaseError
 from ..policy import load_policy
 from ..rules.ir import IntakeSettings
 from ..settlement.ledger import LedgerLine
-from ..summary import (
-    render_intake,
-)
+from ..summary import render_intake
 from ..tabular import parse_columns
 from .common import (
     EXIT_OK,

@@ -26,6 +26,7 @@ from ..placement.placer import Placer
 from ..policy import Policy, load_policy, loads_policy
 from ..policytests import run_test_files
 from ..portfolio import Portfolio
+from ..reports.text import report_text
 from ..summary import DecisionSummary, PortfolioSummary
 from .common import (
     CTRL_C,
@@ -294,14 +295,14 @@ def run_assess(args: argparse.Namespace) -> int:
             else:
                 summary.add(item.loan.product, assessment)
     if args.format == "table":
-        summary.render(sys.stdout, title=f"Delinquency assessment as of {as_of}")
-        if args.penalty_multiplier is None:  # say what the totals leave out
-            print(
-                "\nPenalty interest is not included (no --penalty-multiplier); a policy's "
-                "decisions add it, held to the policy's charges cap."
-            )
-        else:
-            print(f"\nPenalty interest at {args.penalty_multiplier} × the contract rate, uncapped.")
+        data = {
+            "as_of": str(as_of),
+            "penalty_multiplier": None
+            if args.penalty_multiplier is None
+            else str(args.penalty_multiplier),
+            **summary.to_dict(),
+        }
+        sys.stdout.write(report_text("assessment", data))
     return EXIT_REJECTED if summary.rejected else EXIT_OK
 
 

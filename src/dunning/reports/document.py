@@ -701,15 +701,7 @@ def settlement(data: Mapping[str, Any]) -> Document:
                 col("commission", "Commission", "money"),
             ],
             [{"category": name, **c} for name, c in accounting["categories"].items()],
-            total={
-                "category": "ledger",
-                **accounting["ledger"],
-                # what the ledger's lines earned: the commission lines' (the others earn none)
-                "commission": sum(
-                    (Decimal(c["commission"]) for c in accounting["categories"].values()),
-                    Decimal(0),
-                ),
-            },
+            total={"category": "ledger", **accounting["ledger"]},
             note=Msg("Balanced: the categories add up to the ledger.")
             if accounting["balanced"]
             else Msg("NOT BALANCED: the categories do not add up."),
@@ -1254,6 +1246,139 @@ def _approval(approval: Mapping[str, Any]) -> Msg:
     )
 
 
+# --- dunning assess and intake --------------------------------------------------------------------
+
+
+def assessment(data: Mapping[str, Any]) -> Document:
+    """A delinquency assessment: cases by product and bucket, and what the overdue owe."""
+    products: Mapping[str, Any] = data["products"]
+    first: Mapping[str, Any] = next(iter(products.values()), {"buckets": {}})
+    rows = [{"product": name, **p} for name, p in products.items()]
+    blocks: list[Block] = [
+        _table(
+            "buckets",
+            Msg("Cases by product and bucket"),
+            [
+                col("product", "Product", "label"),
+                *(col(b, None, "count", at=("buckets", b)) for b in first["buckets"]),
+                col("cases", "Cases", "count"),
+            ],
+            rows,
+            total="sum",
+        ),
+        _table(
+            "overdue",
+            Msg("Overdue amounts by product (cases with dpd > 0)"),
+            [
+                col("product", "Product", "label"),
+                col("cases", "Overdue cases", "count", at="overdue.cases"),
+                col("principal", "Overdue principal", "money", at="overdue.principal"),
+                col("charges", "Interest, penalty and fees", "money", at="overdue.charges"),
+                col("total_due", "Total due", "money", at="overdue.total_due"),
+            ],
+            rows,
+            total="sum",
+        ),
+    ]
+    if data["penalty_multiplier"] is None:  # say what the totals leave out
+        blocks.append(
+            Note(
+                Msg(
+                    "Penalty interest is not included (no --penalty-multiplier); a policy's "
+                    "decisions add it, held to the policy's charges cap."
+                )
+            )
+        )
+    else:
+        blocks.append(
+            Note(
+                msg(
+                    "Penalty interest at {multiplier} × the contract rate, uncapped.",
+                    multiplier=data["penalty_multiplier"],
+                )
+            )
+        )
+    blocks.extend(_notes(data))
+    header = [(Msg("As of"), str(data["as_of"]))]
+    return _document("assessment", Msg("Delinquency assessment"), header, blocks)
+
+
+def intake(data: Mapping[str, Any]) -> Document:
+    """An intake: lines read, taken in and refused, its time against the limit, its backups."""
+    late = Msg("LATE: a finding") if data["late"] else Msg("on time")
+    blocks: list[Block] = [
+        _figures(
+            "overview",
+            [
+                ("lines", "Lines read", "count", data["lines"]),
+                ("accepted", "Accepted", "count", data["accepted"]),
+                ("rejected", "Refused", "count", data["rejected"]),
+                ("repeated", "Of which taken in before", "count", data["repeated"]),
+            ],
+        ),
+        _table(
+            "timing",
+            msg("Received to completed: {verdict}", verdict=late),
+            [
+                col("received_at", "Received", "date"),
+                col("completed_at", "Completed", "date"),
+                col("elapsed", "Elapsed", "text"),
+                col("allowed", "Allowed", "text"),
+            ],
+            [
+                {
+                    **data,
+                    "elapsed": _duration(data["elapsed_seconds"]),
+                    "allowed": _duration(data["target_minutes"] * 60),
+                }
+            ],
+        ),
+        _table(
+            "backups",
+            Msg("Backups, verified"),
+            [
+                col("name", "Backup", "text"),
+                col("files", "Files", "count"),
+                col("manifest", "Manifest", "text"),
+            ],
+            data["backups"],
+        ),
+    ]
+    if data["repaired"]:
+        names = ", ".join(data["repaired"])
+        blocks.append(Note(msg("Repaired (the copy was missing or damaged): {names}", names=names)))
+    if data.get("refused"):
+        blocks.append(
+            _table(
+                "refused",
+                Msg("Refused lines"),
+                [
+                    col("line", "Line", "count"),
+                    col("case_id", "Case", "text"),
+                    col("code", "Code", "text"),
+                    col("problem", "Problem", "text", prose=True),
+                ],
+                [
+                    {
+                        **_problem({"errors": [problem]}),
+                        "line": r["line"],
+                        "case_id": r.get("case_id"),
+                    }
+                    for r in data["refused"]
+                    for problem in r["errors"]
+                ],
+            )
+        )
+    header = [
+        (Msg("Bank"), data["bank"]),
+        (Msg("Source"), data["source"]),
+        (Msg("Batch"), data["batch_id"]),
+        (Msg("Taken in"), "now" if data["new"] else "before; checked again"),
+        (Msg("Directory"), data["directory"]),
+    ]
+    return _document("intake", Msg("Intake"), header, blocks)
+
+
 # --- dunning assign and handover ---------------------------------------------------------------
 
 
@@ -1331,6 +1456,12 @@ def handover(data: Mapping[str, Any]) -> Document:
     return _document("handover", Msg("Handover"), header, blocks)
 
 
+def _duration(seconds: int) -> str:
+    """A span as a person reads it: ``2 h 05 min``, or ``4 min 10 s`` under an hour."""
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours} h {rest // 60:02d} min" if hours else f"{rest // 60} min {rest % 60:02d} s"
+
+
 def _next(step: Mapping[str, Any] | None) -> str | None:
     return None if step is None else f"{step['channel']} at {step['at']}"
 
@@ -1347,6 +1478,8 @@ BUILDERS: dict[str, Callable[[Mapping[str, Any]], Document]] = {
     "performance": performance,
     "assignment": assignment,
     "handover": handover,
+    "assessment": assessment,
+    "intake": intake,
 }
 
 
