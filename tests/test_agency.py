@@ -777,7 +777,8 @@ def test_the_agencys_day_on_the_command_line(tmp_path: Path) -> None:
         str(POLICY),
         cwd=tmp_path,
     )
-    assert "taken in before" in again.stdout and "SH-0038: delinquency.dpd" in again.stdout
+    assert "\n  Taken in   before; checked again\n" in again.stdout
+    assert "\n    12  SH-0038  bad_cell\n      Problem: delinquency.dpd: " in again.stdout
     batch = next((tmp_path / "store" / "batches").iterdir())
     done = dunning(
         "assign",

@@ -88,7 +88,8 @@ class PortfolioSummary:
     def to_dict(self) -> dict[str, Any]:
         """The summary as JSON-ready data (amounts as strings), products in the model's order."""
         products = [p.value for p in Product if p.value in self.buckets]
-        labels = _bucket_order({b for row in self.buckets.values() for b in row}, self.bands.labels)
+        used = {b for row in self.buckets.values() for b in row}
+        labels = _bucket_order(used | set(self.bands.labels), self.bands.labels)  # every band
         return {
             "rejected": self.rejected,
             "products": {
