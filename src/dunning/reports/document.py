@@ -1,12 +1,13 @@
 """Report documents: a report's JSON data laid out as figures, tables and charts, once.
 
 Every report command computes its figures once as data (what ``--format json`` prints). The
-functions here lay that data out as a :class:`Document` — headline figures, titled tables with
-typed columns, and charts that each draw one table — which the renderers turn into CSV, an
-Excel workbook (:mod:`dunning.export`) or an HTML page (:mod:`dunning.html`). A document holds
-the figures exactly as the JSON gives them (amounts as ``Decimal``), so that every form of a
-report shows the same numbers, and it holds aggregates only: its size does not grow with the
-number of cases decided.
+builders here lay that data out as a :class:`Document` — headline figures, then titled tables
+whose columns are declared once (:func:`col`: key, title, kind and where each record holds the
+value), each with the charts drawn from it — which every renderer draws: text
+(:mod:`.text`), CSV and an Excel workbook (:mod:`.export`), an HTML page (:mod:`.html`). A
+document holds the figures exactly as the JSON gives them (amounts as ``Decimal``), so that
+every form of a report shows the same numbers by construction. Its size follows the report's
+aggregates, not the number of cases decided (a settlement's statement lines excepted).
 """
 
 from __future__ import annotations
