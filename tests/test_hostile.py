@@ -7,6 +7,7 @@ nobody wrote down.
 
 from __future__ import annotations
 
+import io
 import json
 import multiprocessing
 import os
@@ -739,10 +740,63 @@ def test_a_csv_with_an_unclosed_quote_or_no_newline_is_bounded() -> None:
 
     unclosed = b'reference,case_id,date,amount\nP1,C1,2026-10-01,"1.00\n' + b"x" * 5_000_000
     results = list(read_ledger_table(io.BytesIO(unclosed)))
-    assert len(results) == 1
-    assert isinstance(results[0], CaseError)
-    assert results[0].problems[0].code in ("bad_row", "invalid_text")
+    # Each line its own error: the stray quote's, and the endless line's.
+    assert [r.line for r in results] == [2, 3]
+    assert all(isinstance(r, CaseError) for r in results)
+    assert [r.problems[0].code for r in results] == ["bad_row", "invalid_text"]
     endless = b"reference,case_id,date,amount\n" + b"a" * 3_000_000
     (only,) = list(read_ledger_table(io.BytesIO(endless)))
     assert isinstance(only, CaseError)
     assert only.problems[0].code == "invalid_text"
+
+
+# --- a stray quote swallows no line (issue 31) -----------------------------------------------
+
+
+def test_a_stray_quote_in_a_ledger_loses_no_payment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ledger = tmp_path / "ledger.csv"
+    ledger.write_text(
+        "reference,case_id,date,amount,note\n"
+        'P1,C-00218,2026-10-02,100.00,"oops\n'
+        "P2,C-00076,2026-10-06,200.00,\n"
+        "P3,C-00076,2026-10-07,300.00,\n",
+        encoding="utf-8",
+    )
+    settlement = ROOT / "examples" / "settlement"
+    argv = ["settle", "--policy", str(ROOT / "rules" / "lender.yaml"), "--agencies"]
+    argv += [str(ROOT / "rules" / "agencies.yaml"), "--events", str(settlement / "events.jsonl")]
+    assert main([*argv, "--format", "jsonl", str(ledger)]) == 1  # a line rejected
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    lines = [r for r in records if r["kind"] == "line"]
+    assert [(r["line"], r["reference"]) for r in lines] == [(2, None), (3, "P2"), (4, "P3")]
+    assert lines[0]["category"] == "rejected" and "stray" in lines[0]["errors"][0]["message"]
+    assert records[-1]["ledger"]["count"] == 3  # every line of the file, once
+
+
+def test_a_stray_quote_in_a_bank_file_refuses_its_line_and_takes_in_the_rest() -> None:
+    from dunning.tabular import read_rows
+
+    rows = ["case_id,amount"] + [f"C{n},{n}.00" for n in range(2, 2001)]
+    rows[1] += ',"x'  # line 2 opens a quote it never closes
+    text = "\n".join(rows) + "\n"
+    fields: dict[str, Any] = {"case_id": "text", "amount": "amount"}
+    read = list(read_rows(io.BytesIO(text.encode()), fields=fields, required=["case_id"]))
+    assert [r.line for r in read] == list(range(2, 2001))  # every line, once, in order
+    assert read[0].problems and read[0].problems[0].code == "bad_row"
+    assert all(not r.problems for r in read[1:])
+
+
+def test_a_quoted_cell_may_hold_line_breaks_but_not_without_end() -> None:
+    from dunning.tabular import MAX_RECORD_LINES, read_rows
+
+    fields: dict[str, Any] = {"case_id": "text", "address": "text"}
+    kept = b'case_id,address\nC1,"1 Road\nFlat 2"\nC2,x\n'
+    read = list(read_rows(io.BytesIO(kept), fields=fields, required=["case_id"]))
+    assert [(r.line, r.values.get("address")) for r in read] == [(2, "1 Road\nFlat 2"), (4, "x")]
+    long = "\n".join(["x"] * (MAX_RECORD_LINES + 1))  # one line more than a record may take
+    runs_on = f'case_id,address\nC1,"{long}"\nC2,y\n'.encode()
+    read = list(read_rows(io.BytesIO(runs_on), fields=fields, required=["case_id"]))
+    assert read[0].line == 2 and read[0].problems[0].code == "bad_row"
+    assert read[-1].values == {"case_id": "C2", "address": "y"}

@@ -16,6 +16,7 @@ row's error; a file that breaks one is refused as a whole with a :class:`ConfigE
 from __future__ import annotations
 
 import codecs
+import collections
 import csv
 import io
 import re
@@ -234,26 +235,41 @@ Cells = Iterator[tuple[int, list[Any], Problem | None]]
 
 
 def _csv_rows(source: BinaryIO, encoding: str) -> Cells:
-    """Each record of a CSV file with the line it starts on; a bad record is a problem."""
+    """Each record of a CSV file with the line it starts on; a bad record is a problem.
+
+    Every physical line is accounted for: a record is one line, or several where a quoted cell
+    holds line breaks (an address). A quote left open — it does not close by the end of the
+    file, within :data:`MAX_RECORD_LINES` lines or within :data:`MAX_CELL` characters — is
+    its first line's error, and the lines after that one are read again as records of their
+    own: a stray ``"`` never swallows the rows that follow it.
+    """
     try:
         codecs.lookup(encoding)
     except LookupError:
         raise ConfigError(f"unknown encoding {encoding!r}") from None
-    lines = _decoded(source, encoding)
-    reader = csv.reader(lines.texts(), strict=True)
+    feed = _Feed(_decoded(source, encoding))
+    reader = csv.reader(feed, strict=True)
     while True:
-        start = lines.number + 1
+        feed.held.clear()
         try:
             record = next(reader)
         except StopIteration:
             return
-        except csv.Error as exc:
-            yield start, [], Problem("", "bad_row", f"not a CSV record: {exc}")
+        except (csv.Error, _Unclosed) as exc:
+            if not feed.held:  # nothing read: nothing to account for
+                return
+            first = feed.held[0]
+            feed.again.extendleft(reversed(feed.held[1:]))  # read again, on their own
+            reader = csv.reader(feed, strict=True)
+            if first.problem is not None:
+                yield first.number, [], Problem("", "invalid_text", first.problem)
+            else:
+                yield first.number, [], Problem("", "bad_row", _unreadable(exc, len(feed.held)))
             continue
-        if lines.bad:  # the record holds a line that could not be read
-            message = "; ".join(m for _, m in lines.bad)
-            lines.bad = []
-            yield start, [], Problem("", "invalid_text", message)
+        start = feed.held[0].number
+        bad = [line.problem for line in feed.held if line.problem is not None]
+        if bad:  # the record holds a line that could not be read
+            yield start, [], Problem("", "invalid_text", "; ".join(bad))
             continue
         if len(record) > MAX_COLUMNS:
             yield start, [], Problem("", "bad_row", f"more than {MAX_COLUMNS} columns")
@@ -266,42 +282,92 @@ def _csv_rows(source: BinaryIO, encoding: str) -> Cells:
         yield start, record, None
 
 
-class _decoded:
-    """A CSV file's physical lines as text, counting them and noting undecodable ones."""
+#: The physical lines one record may take: a quoted cell may hold a few line breaks (an
+#: address); a quote still open after this many lines is a stray one.
+MAX_RECORD_LINES = 20
 
-    def __init__(self, source: BinaryIO, encoding: str) -> None:
-        self.source = source
-        self.encoding = encoding
-        self.number = 0
-        self.bad: list[tuple[int, str]] = []
 
-    def texts(self) -> Iterator[str]:
-        # A line is read with a bound: a file without newlines is never read whole.
-        limit = MAX_CELL * MAX_COLUMNS
-        while True:
-            raw = self.source.readline(limit + 1)
-            if not raw:
-                return
-            self.number += 1
-            if len(raw) > limit and not raw.endswith(b"\n"):
-                while raw and not raw.endswith(b"\n"):  # the rest of the line, unread
-                    raw = self.source.readline(limit + 1)
-                self.bad.append((self.number, f"line {self.number} is longer than {limit} bytes"))
-                yield "\n"
-                continue
-            if self.number == 1 and raw.startswith(codecs.BOM_UTF8):
-                raw = raw[len(codecs.BOM_UTF8) :]
-            try:
-                yield raw.decode(self.encoding)
-            except UnicodeDecodeError as exc:
-                self.bad.append(
-                    (
-                        self.number,
-                        f"byte {exc.start + 1} of line {self.number} is not {self.encoding} "
-                        "(save the file as CSV UTF-8, or name its encoding)",
-                    )
-                )
-                yield "\n"
+@dataclass(frozen=True)
+class _Line:
+    number: int
+    text: str
+    problem: str | None = None  # why the line could not be read (then its text is a newline)
+
+
+class _Unclosed(Exception):
+    """A quoted cell runs on past the lines or characters a record may take."""
+
+
+def _unreadable(exc: BaseException, lines: int) -> str:
+    if isinstance(exc, _Unclosed):
+        return (
+            f"a quote opens a cell here that does not close within {MAX_RECORD_LINES} lines or "
+            f'{MAX_CELL:,} characters (a stray "?); the lines after it are read on their own'
+        )
+    if "unexpected end of data" in str(exc):
+        return (
+            "a quote opens a cell here that does not close before the end of the file (a stray "
+            '"?)' + ("; the lines after it are read on their own" if lines > 1 else "")
+        )
+    return f"not a CSV record: {exc}"
+
+
+class _Feed:
+    """The lines the CSV reader reads: the file's, after any it must read again.
+
+    ``held`` is what the current record has taken so far; a record that would take a line that
+    cannot be read, more than :data:`MAX_RECORD_LINES` lines or more than :data:`MAX_CELL`
+    characters after its first line stops with :class:`_Unclosed`.
+    """
+
+    def __init__(self, lines: Iterator[_Line]) -> None:
+        self.lines = lines
+        self.again: collections.deque[_Line] = collections.deque()
+        self.held: list[_Line] = []
+        self._after_first = 0
+
+    def __iter__(self) -> _Feed:
+        return self
+
+    def __next__(self) -> str:
+        line = self.again.popleft() if self.again else next(self.lines)
+        if self.held:  # a quoted cell runs on: bounded
+            self._after_first += len(line.text)
+            too_far = len(self.held) >= MAX_RECORD_LINES or self._after_first > MAX_CELL
+            if line.problem is not None or too_far:
+                self.again.appendleft(line)  # not this record's: read on its own
+                raise _Unclosed
+        else:
+            self._after_first = 0
+        self.held.append(line)
+        return line.text
+
+
+def _decoded(source: BinaryIO, encoding: str) -> Iterator[_Line]:
+    """A CSV file's physical lines as text, numbered, each unreadable one with why."""
+    # A line is read with a bound: a file without newlines is never read whole.
+    limit = MAX_CELL * MAX_COLUMNS
+    number = 0
+    while True:
+        raw = source.readline(limit + 1)
+        if not raw:
+            return
+        number += 1
+        if len(raw) > limit and not raw.endswith(b"\n"):
+            while raw and not raw.endswith(b"\n"):  # the rest of the line, unread
+                raw = source.readline(limit + 1)
+            yield _Line(number, "\n", f"line {number} is longer than {limit} bytes")
+            continue
+        if number == 1 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8) :]
+        try:
+            yield _Line(number, raw.decode(encoding))
+        except UnicodeDecodeError as exc:
+            message = (
+                f"byte {exc.start + 1} of line {number} is not {encoding} "
+                "(save the file as CSV UTF-8, or name its encoding)"
+            )
+            yield _Line(number, "\n", message)
 
 
 # --- Excel ----------------------------------------------------------------------------------
