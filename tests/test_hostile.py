@@ -12,6 +12,7 @@ import json
 import multiprocessing
 import os
 import pickle
+import shutil
 import signal
 import subprocess
 import sys
@@ -800,3 +801,47 @@ def test_a_quoted_cell_may_hold_line_breaks_but_not_without_end() -> None:
     read = list(read_rows(io.BytesIO(runs_on), fields=fields, required=["case_id"]))
     assert read[0].line == 2 and read[0].problems[0].code == "bad_row"
     assert read[-1].values == {"case_id": "C2", "address": "y"}
+
+
+# --- text never runs as a formula (issue 31) ------------------------------------------------------
+
+FORMULAS = ['=HYPERLINK("http://x","click")', "=cmd|' /C calc'!A0", "+1+2", "-1+2", "@SUM(A1)"]
+
+
+def test_no_csv_cell_dunning_writes_is_a_formula() -> None:
+    from dunning.reports.cells import spreadsheet_text
+
+    assert [spreadsheet_text(f) for f in FORMULAS] == ["'" + f for f in FORMULAS]
+    assert spreadsheet_text("\tx") == "'\tx" and spreadsheet_text("\rx") == "'\rx"
+    # Numbers stay numbers; other text as it is.
+    for kept in ["-400.00", "+3", "1e5", "-0.5", "C-00218", "", "a=b", 7, None]:
+        assert spreadsheet_text(kept) == kept
+
+
+def test_a_formula_in_a_ledger_is_text_in_every_csv_and_workbook(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import csv as csvlib
+
+    from openpyxl import load_workbook
+
+    events = tmp_path / "events.jsonl"
+    shutil.copy(ROOT / "examples" / "settlement" / "worked" / "events.jsonl", events)
+    ledger = tmp_path / "ledger.jsonl"
+    evil = "=cmd|' /C calc'!A0"
+    ledger.write_text(
+        json.dumps({"reference": evil, "case_id": "C-1", "date": "2026-09-10", "amount": "10.00"})
+        + "\n",
+        encoding="utf-8",
+    )
+    argv = ["settle", "--policy", str(ROOT / "rules" / "lender.yaml"), "--agencies"]
+    argv += [str(ROOT / "rules" / "agencies.yaml"), "--events", str(events), str(ledger)]
+    assert main([*argv, "--format", "csv"]) == 0
+    rows = list(csvlib.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0]["reference"] == "'" + evil and rows[0]["amount"] == "10.00"
+    book = tmp_path / "settlement.xlsx"
+    assert main([*argv, "--format", "xlsx", "--out", str(book)]) == 0
+    workbook = load_workbook(book)
+    cells = [c for sheet in workbook.worksheets for row in sheet.iter_rows() for c in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    assert any(c.value == evil and c.data_type == "s" for c in cells)  # shown as it is, as text

@@ -26,7 +26,6 @@ rounded half-up to the fen line by line, so that every total is the sum of its l
 
 from __future__ import annotations
 
-import csv
 import json
 from bisect import bisect_right
 from collections import defaultdict
@@ -47,6 +46,7 @@ from ..events import (
     ReportEvent,
 )
 from ..money import round_money
+from ..reports.cells import csv_writer
 from ..settlement.ledger import LedgerLine
 from .audit import REACHED_OUTCOMES, Audit, run_audit
 from .procedure import Procedure
@@ -212,7 +212,7 @@ class Performance:
 
     def write_csv(self, out: TextIO) -> None:
         """One line per row: level, bank, team, collector and every figure (for a spreadsheet)."""
-        writer = csv.writer(out, lineterminator="\n")
+        writer = csv_writer(out)
         writer.writerow(
             [
                 "period_start",

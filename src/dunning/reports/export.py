@@ -9,11 +9,11 @@ whole numbers and shares as percents: Excel sums and sorts them as numbers, not 
 from __future__ import annotations
 
 import contextlib
-import csv
 import re
 from datetime import date, datetime
 from typing import IO, Any, TextIO
 
+from .cells import csv_writer
 from .document import Document, Headline, Kind, Table
 from .locales import Locale
 
@@ -31,7 +31,7 @@ EXCEL_FORMATS: dict[str, str] = {
 
 def write_csv(document: Document, out: TextIO) -> None:
     """Every figure of the document, one line each: section, row, column, value."""
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_writer(out)
     writer.writerow(("section", "row", "column", "value"))
     for block in document.blocks:
         if isinstance(block, Headline):
@@ -60,13 +60,18 @@ def write_xlsx(document: Document, out: IO[bytes], loc: Locale) -> None:
     about = book.create_sheet(_unique(loc.text(document.title), set()))
     about.append([_bold(about, loc.text(document.title), bold)])
     for label, value in document.header:
-        about.append([loc.text(label), value])
+        about.append([_cell(about, loc.text(label), "text"), _cell(about, value, "text")])
     names = {about.title}
     for block in document.blocks:
         if isinstance(block, Headline):
             about.append([])
             for item in block.items:
-                about.append([loc.text(item.title), _cell(about, item.value, item.kind)])
+                about.append(
+                    [
+                        _cell(about, loc.text(item.title), "text"),
+                        _cell(about, item.value, item.kind),
+                    ]
+                )
         elif isinstance(block, Table):
             heads = [loc.label(c.key) if c.code else loc.text(c.title) for c in block.columns]
             # A table longer than a sheet (Excel's 1,048,576 rows) goes on in the next one.
@@ -92,7 +97,7 @@ def write_xlsx(document: Document, out: IO[bytes], loc: Locale) -> None:
                     )
                 if block.note is not None:
                     sheet.append([])
-                    sheet.append([loc.text(block.note)])
+                    sheet.append([_cell(sheet, loc.text(block.note), "text")])
     book.save(out)
 
 
@@ -118,11 +123,7 @@ def _unique(title: str, taken: set[str]) -> str:
 
 
 def _bold(sheet: Any, value: Any, font: Any) -> Any:
-    from openpyxl.cell import WriteOnlyCell
-
-    cell = WriteOnlyCell(sheet, value=value)
-    cell.font = font
-    return cell
+    return _cell(sheet, value, "text", font)
 
 
 def _cell(sheet: Any, value: Any, kind: Kind, font: Any = None) -> Any:
@@ -135,6 +136,8 @@ def _cell(sheet: Any, value: Any, kind: Kind, font: Any = None) -> Any:
         if isinstance(value, datetime) and value.tzinfo is not None:
             value = value.replace(tzinfo=None)  # Excel has no zones; the header says which
     cell = WriteOnlyCell(sheet, value=value)
+    if isinstance(value, str):  # text, even if it begins with "=": never a formula
+        cell.data_type = "s"
     if kind in EXCEL_FORMATS and value is not None:
         cell.number_format = EXCEL_FORMATS[kind]
     if font is not None:

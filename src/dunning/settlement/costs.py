@@ -20,7 +20,6 @@ cheaper per yuan recovered (seed §1–§3). :func:`cost_report` measures it ove
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from ..errors import ArgumentError, CaseError, ConfigError, DunningError
 from ..events import Event
 from ..model import Case
 from ..money import quantum, round_exact
+from ..reports.cells import csv_writer
 from ..terms import Terms, terms_of
 
 if TYPE_CHECKING:
@@ -196,7 +196,7 @@ class CostReport:
 
     def write_csv(self, out: TextIO) -> None:
         """Every figure as one row ``section, row, column, value`` (a pivot table's source)."""
-        writer = csv.writer(out, lineterminator="\n")
+        writer = csv_writer(out)
         writer.writerow(["section", "row", "column", "value"])
         data = self.to_dict()
         writer.writerows(("total", "all", k, v) for k, v in data["total"].items())

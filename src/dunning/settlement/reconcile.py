@@ -27,7 +27,6 @@ equal.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 from collections.abc import Iterable, Mapping
@@ -42,6 +41,7 @@ from ..cases import check_batch, json_object, problems_of
 from ..errors import ArgumentError, CaseError, ConfigError, Problem
 from ..model import CLAIM_FIELDS, Id, Rate, Record, amount_input
 from ..money import round_money
+from ..reports.cells import csv_writer
 from ..tabular import Kind, read_rows
 from .ledger import MAX_LEDGER_AMOUNT
 from .statements import SettledLine, Settlement
@@ -331,7 +331,7 @@ class Reconciliation:
 
     def write_csv(self, out: TextIO) -> None:
         """One row per line of either side: its category, both sides' figures, differences."""
-        writer = csv.writer(out, lineterminator="\n")
+        writer = csv_writer(out)
         sides = ("case_id", "date", "amount", "rate", "commission")
         writer.writerow(
             [

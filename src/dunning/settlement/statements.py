@@ -389,9 +389,9 @@ class Settlement:
 
     def write_csv(self, out: TextIO, *, agency_id: str | None = None) -> None:
         """Write the statement lines as CSV: one row per line, every agency and period."""
-        import csv
+        from ..reports.cells import csv_writer
 
-        writer = csv.writer(out, lineterminator="\n")
+        writer = csv_writer(out)
         writer.writerow(STATEMENT_COLUMNS)
         for statement in self.statements(agency_id):
             for line in statement.lines():
