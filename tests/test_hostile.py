@@ -845,3 +845,63 @@ def test_a_formula_in_a_ledger_is_text_in_every_csv_and_workbook(
     cells = [c for sheet in workbook.worksheets for row in sheet.iter_rows() for c in row]
     assert not [c.coordinate for c in cells if c.data_type == "f"]
     assert any(c.value == evil and c.data_type == "s" for c in cells)  # shown as it is, as text
+
+
+# --- outputs never hurt inputs (issue 31) ---------------------------------------------------------
+
+
+def _settle_argv(events: Path) -> list[str]:
+    argv = ["settle", "--policy", str(ROOT / "rules" / "lender.yaml"), "--agencies"]
+    return [*argv, str(ROOT / "rules" / "agencies.yaml"), "--events", str(events)]
+
+
+def test_out_naming_an_input_is_refused_and_the_input_kept(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    worked = ROOT / "examples" / "settlement" / "worked"
+    ledger, events = tmp_path / "ledger.jsonl", tmp_path / "events.jsonl"
+    shutil.copy(worked / "ledger.jsonl", ledger)
+    shutil.copy(worked / "events.jsonl", events)
+    before = ledger.read_bytes(), events.read_bytes()
+    for out in (ledger, events, tmp_path / "." / "ledger.jsonl"):
+        argv = [*_settle_argv(events), "--format", "json", "--out", str(out), str(ledger)]
+        assert main(argv) == 2
+        assert "is an input of this command" in capsys.readouterr().err
+    assert (ledger.read_bytes(), events.read_bytes()) == before
+    procedure = ROOT / "rules" / "agency_procedure.yaml"
+    log = tmp_path / "ev.jsonl"
+    shutil.copy(ROOT / "examples" / "agency" / "events.jsonl", log)
+    argv = ["audit", "--procedure", str(procedure), "--as-of", "2026-12-11T09:00:00+08:00"]
+    assert main([*argv, "--out", str(log), str(log)]) == 2
+    assert log.read_bytes() == (ROOT / "examples" / "agency" / "events.jsonl").read_bytes()
+    changed = ["diff", str(LENDER), str(LENDER), str(PORTFOLIO), "--changed", str(PORTFOLIO)]
+    assert main(changed) == 2 and "is an input" in capsys.readouterr().err
+
+
+def test_a_failed_run_leaves_the_report_it_would_replace_as_it_was(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    worked = ROOT / "examples" / "settlement" / "worked"
+    out = tmp_path / "report.json"
+    out.write_text("last month's report\n", encoding="utf-8")
+    argv = [*_settle_argv(worked / "events.jsonl"), "--format", "json", "--out", str(out)]
+    assert main([*argv, "--agency", "AG-99", str(worked / "ledger.jsonl")]) == 2  # no such agency
+    assert out.read_text(encoding="utf-8") == "last month's report\n"
+    assert main([*argv, str(worked / "ledger.jsonl")]) == 0
+    assert json.loads(out.read_text(encoding="utf-8"))["accounting"]["balanced"] is True
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]  # nothing left beside
+    assert out.stat().st_mode & 0o077 == 0  # owner-only: a report names cases
+
+
+def test_an_archive_never_replaces_the_event_log_or_a_file_of_the_store(tmp_path: Path) -> None:
+    from dunning import ConfigError
+    from dunning.agency.bundle import export_bundle
+
+    store = tmp_path / "store"
+    (store / "batches").mkdir(parents=True)
+    log = tmp_path / "events.jsonl"
+    log.write_text("{}\n", encoding="utf-8")
+    for out, said in ((log, "is the event log"), (store / "x.zip", "inside the store")):
+        with pytest.raises(ConfigError, match=said):
+            export_bundle(store, out, events=log, bank="SH-BANK")
+    assert log.read_text(encoding="utf-8") == "{}\n"

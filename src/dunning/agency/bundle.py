@@ -72,6 +72,16 @@ class Bundle:
         }
 
 
+def _refuse_overwriting(out: Path, store: Path, events: str | Path | None) -> None:
+    """An archive is written over neither the event log nor anything inside the store."""
+    if out.is_dir():
+        raise ConfigError(f"{out} is a folder: name the archive's file")
+    if events is not None and out.exists() and os.path.samefile(out, events):
+        raise ConfigError(f"{out} is the event log: the archive would replace it")
+    if out.resolve().is_relative_to(store.resolve()):
+        raise ConfigError(f"{out} is inside the store {store}: write the archive elsewhere")
+
+
 def export_bundle(
     store: str | Path,
     out: str | Path,
@@ -91,9 +101,11 @@ def export_bundle(
         bank: A bank: every batch of it.
 
     Raises:
-        ConfigError: Nothing to export, an unknown batch, a damaged batch, an unreadable log.
+        ConfigError: Nothing to export, an unknown batch, a damaged batch, an unreadable log,
+            or an archive that would replace the event log or a file of the store.
     """
     root = Path(store) / "batches"
+    _refuse_overwriting(Path(out), Path(store), events)
     chosen = _batches(root, tuple(batches), bank)
     ids: set[str] = set()
     for batch in chosen:

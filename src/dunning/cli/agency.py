@@ -117,9 +117,10 @@ def run_assign(args: argparse.Namespace) -> int:
         if isinstance(result, CaseError):
             rejected += 1
             reject(result, "cases", jsonl)
-    Report(args).emit(
-        "assignment", lambda: {"as_of": moment.isoformat(), **run.to_dict()}, lines=run.events
-    )
+    with Report(args) as report:
+        report.emit(
+            "assignment", lambda: {"as_of": moment.isoformat(), **run.to_dict()}, lines=run.events
+        )
     return EXIT_REJECTED if rejected else EXIT_OK
 
 
@@ -161,7 +162,8 @@ def run_handover(args: argparse.Namespace) -> int:
     jsonl = args.format == "jsonl"
     for error in run.event_errors:
         reject(error, "events", jsonl)
-    Report(args).emit("handover", run.to_dict, lines=run.events)
+    with Report(args) as report:
+        report.emit("handover", run.to_dict, lines=run.events)
     return EXIT_REJECTED if run.event_errors else EXIT_OK
 
 

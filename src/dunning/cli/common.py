@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
+import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, BinaryIO, TextIO, TypeVar
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, TextIO, TypeVar
 
 from ..batch import Numbered, blocks, count_first, lines
 from ..cases import read_numbered
@@ -88,12 +91,64 @@ def open_binary(path: str) -> BinaryIO:
         raise Usage(f"cannot read {path}: {exc.strerror}") from None
 
 
-def open_output(path: str) -> TextIO:
-    """A text file to write (``--changed``); a usage error if it cannot be written."""
-    try:
-        return open(path, "w", encoding="utf-8")
-    except OSError as exc:
-        raise Usage(f"cannot write {path}: {exc.strerror or exc}") from None
+class Output:
+    """A file the user named as output, never harmed by a run that fails.
+
+    Written beside its path under a temporary name (owner-only) and renamed over it only when
+    the command ends well: a failed run leaves an existing file as it was, and a reader of the
+    path never sees half a report. A path that is one of the command's inputs is refused before
+    any work (``--out ledger.jsonl ledger.jsonl`` would have emptied the ledger).
+    """
+
+    def __init__(
+        self, path: str, args: argparse.Namespace, *, option: str, binary: bool = False
+    ) -> None:
+        refuse_input(path, args, option)
+        if os.path.isdir(path):
+            raise Usage(f"cannot write {path}: it is a folder ({option} names a file)")
+        self.path = path
+        folder, name = os.path.split(os.path.abspath(path))
+        try:
+            handle, self._temporary = tempfile.mkstemp(
+                dir=folder, prefix=f".{name}.", suffix=".part"
+            )
+        except OSError as exc:
+            raise Usage(f"cannot write {path}: {exc.strerror or exc}") from None
+        self.file: IO[Any] = (
+            os.fdopen(handle, "wb")
+            if binary
+            else os.fdopen(handle, "w", encoding="utf-8", newline="")
+        )
+
+    def __enter__(self) -> Output:
+        return self
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        self.file.close()
+        if error is None:
+            os.replace(self._temporary, self.path)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(self._temporary)
+
+
+def refuse_input(path: str, args: argparse.Namespace, option: str) -> None:
+    """A usage error if ``path`` is a file the command reads (any other path argument)."""
+    if not os.path.exists(path):
+        return
+    for name, value in vars(args).items():
+        if name in OUTPUTS:
+            continue
+        for given in value if isinstance(value, list) else [value]:
+            if not isinstance(given, str) or given in ("", "-"):
+                continue
+            for candidate in (given, given.rpartition("=")[0]):  # PATH=DATE (--snapshot)
+                if candidate and os.path.exists(candidate) and os.path.samefile(candidate, path):
+                    raise Usage(f"{option} {path} is an input of this command ({given})")
+
+
+#: The arguments that name what a command writes.
+OUTPUTS = frozenset({"out", "changed", "sheets", "bundle"})
 
 
 def load_policy_of(args: argparse.Namespace) -> Policy:

@@ -32,6 +32,7 @@ from .common import (
     CTRL_C,
     EXIT_OK,
     EXIT_REJECTED,
+    Output,
     Usage,
     WorkerFailed,
     batch_figure,
@@ -41,7 +42,6 @@ from .common import (
     moment_of,
     numbered_cases,
     open_binary,
-    open_output,
     open_text,
     overdue_in,
     params_of,
@@ -378,7 +378,8 @@ def run_diff(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as opened:
         # The output files are opened first: a path that cannot be written fails before the work.
         report = opened.enter_context(Report(args))
-        out = opened.enter_context(open_output(args.changed)) if args.changed else None
+        changed = Output(args.changed, args, option="--changed") if args.changed else None
+        out = opened.enter_context(changed).file if changed is not None else None
         given = opened.enter_context(open_binary(cases))
         count = portfolio is None and bool(old.portfolio_rules or new.portfolio_rules)
         stream = opened.enter_context(rereadable(given, count))

@@ -8,26 +8,25 @@ CSV or a workbook — to standard output or to ``--out``.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import io
 import json
-import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import IO, Any, TextIO, cast
+from typing import Any, TextIO, cast
 
 from ..reports.document import build_document
 from ..reports.export import write_csv, write_xlsx
 from ..reports.locales import locale
 from ..reports.text import render_text
-from .common import Usage
+from .common import Output, Usage
 
 
 class Report:
-    """Where a command's report goes: standard output, or --out opened before the work.
+    """Where a command's report goes: standard output, or --out, written only on success.
 
-    A file that cannot be written fails the command before it reads anything; a file the
-    command created is removed again if the command fails.
+    A path that cannot be written, or that is one of the command's inputs, fails the command
+    before it reads anything; the report is written beside it and renamed over it when the
+    command ends well, so a failed run leaves the file as it was (:class:`Output`).
     """
 
     def __init__(self, args: argparse.Namespace, *, streams: Sequence[str] = ("jsonl",)) -> None:
@@ -35,39 +34,27 @@ class Report:
         self.locale = locale(getattr(args, "locale", "en"))
         self.path: str | None = getattr(args, "out", None)
         self.binary = self.format == "xlsx"
-        self._file: IO[Any] | None = None
-        self._created = False
+        self._output: Output | None = None
         if self.format == "html":
             need_reports_extra()
         if self.path is not None and self.format in streams:
             raise Usage(f"--out takes a report; --format {self.format} writes standard output")
         if self.path is None and self.binary and sys.stdout.isatty():
             raise Usage("an Excel workbook is binary: give --out FILE.xlsx or redirect the output")
-        if self.path is not None:
-            self._created = not os.path.exists(self.path)
-            try:  # kept open for the whole command: closed by __exit__
-                self._file = (
-                    open(self.path, "wb")  # noqa: SIM115
-                    if self.binary
-                    else open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115
-                )
-            except OSError as exc:
-                raise Usage(f"cannot write {self.path}: {exc.strerror}") from None
+        if self.path is not None:  # kept open for the whole command: closed by __exit__
+            self._output = Output(self.path, args, option="--out", binary=self.binary)
 
     def __enter__(self) -> Report:
         return self
 
     def __exit__(self, kind: object, error: object, trace: object) -> None:
-        if self._file is not None:
-            self._file.close()
-            if error is not None and self._created:
-                with contextlib.suppress(OSError):
-                    os.unlink(self.path or "")
+        if self._output is not None:
+            self._output.__exit__(kind, error, trace)
 
     @property
     def text(self) -> TextIO:
         """The text stream the report goes to."""
-        return cast(TextIO, self._file) if self._file is not None else sys.stdout
+        return cast(TextIO, self._output.file) if self._output is not None else sys.stdout
 
     def write(self, report: str, data: dict[str, Any]) -> None:
         """Write ``data`` (the report's JSON) in the chosen format."""
@@ -87,7 +74,7 @@ class Report:
         else:
             buffer = io.BytesIO()
             write_xlsx(document, buffer, self.locale)
-            out = self._file if self._file is not None else sys.stdout.buffer
+            out = self._output.file if self._output is not None else sys.stdout.buffer
             out.write(buffer.getvalue())
 
     def emit(
