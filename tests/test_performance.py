@@ -376,3 +376,70 @@ def test_payments_of_a_case_of_no_known_bank_earn_no_commission_and_say_so() -> 
     (row,) = [r for r in report.rows if r.level == "collector" and r.collector == "C9"]
     assert (row.bank, row.figures.recovered) == (None, Decimal("30.00"))
     assert row.figures.commission == 0 and report.no_terms == ["(unknown bank)"]
+
+
+# --- the payment file and the log held to their rules (issue 31) --------------------------------
+
+
+def _payment_lines() -> list[str]:
+    return (AGENCY / "payments.csv").read_text(encoding="utf-8").splitlines()
+
+
+def test_the_same_payment_file_twice_counts_each_payment_once() -> None:
+    once = month(payments=payments())
+    lines = _payment_lines()
+    twice = month(
+        payments=read_ledger_table(io.BytesIO(("\n".join(lines + lines[1:]) + "\n").encode()))
+    )
+    assert twice.total.recovered == once.total.recovered == Decimal("227145.00")
+    assert twice.total.commission == once.total.commission
+    assert len(twice.payment_errors) == len(lines) - 1
+    assert {e.problems[0].code for e in twice.payment_errors} == {"duplicate_reference"}
+    assert twice.payment_errors[0].line == len(lines) + 1  # the repeat's own line
+
+
+def test_reversals_that_fit_no_payment_and_other_currencies_are_refused() -> None:
+    lines = _payment_lines()
+    bad = [
+        "REV-1,SH-0006,2026-11-05,9999.00,CNY,PAY-0001,too much",  # over_reversal
+        "REV-2,SH-0006,2026-11-05,1.00,CNY,PAY-9999,",  # unknown_payment
+        "REV-3,SH-0006,2026-11-01,1.00,CNY,PAY-0001,",  # date_order
+        "REV-4,SH-0014,2026-11-05,1.00,CNY,PAY-0001,",  # case_mismatch
+        "USD-1,SH-0006,2026-11-05,100.00,USD,,",
+        "JPY-1,SH-0006,2026-11-05,100,JPY,,",
+    ]
+    report = month(payments=read_ledger_table(io.BytesIO(("\n".join(lines + bad) + "\n").encode())))
+    codes = [e.problems[0].code for e in report.payment_errors]
+    assert codes == [
+        "over_reversal",
+        "unknown_payment",
+        "date_order",
+        "case_mismatch",
+        "currency_mismatch",
+        "currency_mismatch",
+    ]
+    assert report.total.recovered == Decimal("227145.00") and report.currency == "CNY"
+    assert [e.line for e in report.payment_errors] == list(range(len(lines) + 1, len(lines) + 7))
+
+
+def test_an_event_log_appended_twice_is_read_once_and_names_the_repeats() -> None:
+    once = month(payments=payments())
+    twice = month(EVENTS + EVENTS, payments=payments())
+    assert twice.rows == once.rows
+    assert [f.to_dict() for f in twice.audit.findings] == [f.to_dict() for f in once.audit.findings]
+    repeats = twice.audit.event_errors
+    assert len(repeats) == sum(1 for line in EVENTS if line.strip())
+    assert repeats[0].line == len(EVENTS) + 1
+    assert repeats[0].problems[0].code == "duplicate_event"
+    assert "the same event as line 1" in repeats[0].problems[0].message
+
+
+def test_a_contact_record_sent_again_is_named_by_its_record_id() -> None:
+    contact = next(line for line in EVENTS if '"contact.recorded"' in line)
+    resent = json.loads(contact)
+    resent["payload"]["note"] = "sent again"  # the same record, another line
+    report = month([*EVENTS, json.dumps(resent, ensure_ascii=False)], payments=payments())
+    (error,) = report.audit.event_errors
+    assert error.problems[0].code == "duplicate_record"
+    assert resent["payload"]["record_id"] in error.problems[0].message
+    assert report.rows == month(payments=payments()).rows

@@ -267,6 +267,8 @@ CASE_CODES: dict[str, str] = {
     "case_mismatch": "a ledger line whose case and loan (or reversed payment) disagree",
     "unknown_payment": "a reversal of a payment the ledger does not hold (or rejected)",
     "over_reversal": "reversals of a payment beyond its amount",
+    "duplicate_event": "an event line repeating an earlier line of the log (read once)",
+    "duplicate_record": "a contact record whose record_id an earlier line has",
     "unknown_field": "an agency's claim_columns names a field a claim does not have",
     "agency_mismatch": "a claim line naming another agency than the one reconciled",
     "card_product": "card figures on a loan that is not a credit card",

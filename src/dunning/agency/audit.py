@@ -11,6 +11,7 @@ deadline after ``as_of`` is not a finding yet.
 from __future__ import annotations
 
 import calendar as months
+import hashlib
 import heapq
 from array import array
 from collections import Counter
@@ -21,7 +22,7 @@ from sys import intern
 from typing import Any
 
 from ..engines.interpret import evaluator
-from ..errors import ArgumentError, CaseError
+from ..errors import ArgumentError, CaseError, Problem
 from ..events import (
     ApprovalEvent,
     AssignmentEvent,
@@ -154,11 +155,13 @@ def run_audit(
             check_as_of(moment)
     last = end or as_of.astimezone(procedure.zone).date()
     auditor = _Auditor(procedure, as_of, start, last)
+    seen = _Seen()
     for line, text in enumerate(events, start=1):
         if isinstance(text, str | bytes) and not text.strip():
             continue
         try:
             event = parse_event(text, line=line)
+            seen.check(text, event, line)
         except CaseError as error:
             auditor.result.event_errors.append(error)
             continue
@@ -171,6 +174,38 @@ def run_audit(
     first = auditor.first or as_of.astimezone(procedure.zone).date()
     auditor.close(start or first, last)
     return auditor.result
+
+
+class _Seen:
+    """The events read so far, to refuse one read twice (a log appended twice, a record re-sent).
+
+    Each line is kept as an 8-byte hash of its text, and each contact record by its
+    ``record_id``: about 60 bytes an event, a year's log in tens of megabytes.
+    """
+
+    def __init__(self) -> None:
+        self.lines: dict[int, int] = {}
+        self.records: dict[int, int] = {}
+
+    def check(self, text: str | bytes, event: Any, line: int) -> None:
+        """Raise the ``CaseError`` of ``line`` if it repeats an event read before."""
+        raw = text.encode() if isinstance(text, str) else bytes(text)
+        key = _hash(raw.strip())
+        first = self.lines.setdefault(key, line)
+        if first != line:
+            message = f"the same event as line {first}: counted once"
+            raise CaseError(event.case_id, [Problem("", "duplicate_event", message)], line=line)
+        if event.type == "contact.recorded":
+            record = event.payload.record_id
+            first = self.records.setdefault(_hash(record.encode()), line)
+            if first != line:
+                message = f"record {record} is on line {first} already: counted once"
+                problem = Problem("payload.record_id", "duplicate_record", message)
+                raise CaseError(event.case_id, [problem], line=line)
+
+
+def _hash(data: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
 
 
 @dataclass

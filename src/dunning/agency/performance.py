@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -45,9 +45,9 @@ from ..events import (
     ReceivedEvent,
     ReportEvent,
 )
-from ..money import round_money
+from ..money import MINOR_UNITS, round_money
 from ..reports.cells import csv_writer
-from ..settlement.ledger import LedgerLine
+from ..settlement.ledger import LedgerLine, check_payments
 from .audit import REACHED_OUTCOMES, Audit, run_audit
 from .procedure import Procedure
 
@@ -251,6 +251,7 @@ def performance(
     period: Period = "range",
     payments: Iterable[LedgerLine | CaseError] = (),
     teams: dict[str, str] | None = None,
+    currency: str = "CNY",
 ) -> Performance:
     """The performance report of ``start``..``end``.
 
@@ -262,10 +263,16 @@ def performance(
         end: Its last day.
         period: What the period is (``week``, ``month``; ``range`` otherwise), as shown.
         payments: The bank's payment file, read with :func:`dunning.read_ledger` or
-            :func:`dunning.read_ledger_table` (unreadable lines are reported, not counted).
+            :func:`dunning.read_ledger_table`, and held to the rules ``settle`` holds a ledger
+            to (:func:`~dunning.settlement.ledger.check_payments`: a reference repeated,
+            another currency, a reversal that fits no payment): such lines and unreadable ones
+            are reported, not counted.
         teams: Each collector's team (e.g. from the collectors file); by default the team the
             log last gave them.
+        currency: The payments' currency (a line stating another is refused).
     """
+    if not isinstance(currency, str) or currency not in MINOR_UNITS:
+        raise ArgumentError(f"currency must be an ISO 4217 code dunning knows, not {currency!r}")
     if not isinstance(procedure, Procedure):
         raise ArgumentError("performance takes procedure=Procedure (load_procedure)")
     if not isinstance(as_of, datetime) or as_of.tzinfo is None:
@@ -276,7 +283,7 @@ def performance(
     found = run_audit(
         events, procedure=procedure, as_of=as_of, start=start, end=end, watch=tally.see
     )
-    report = Performance(procedure, period, start, end, as_of, [], found)
+    report = Performance(procedure, period, start, end, as_of, [], found, currency=currency)
     tally.pay(payments, report)
     tally.held()
     tally.promises()
@@ -378,11 +385,10 @@ class _Tally:
 
     def pay(self, payments: Iterable[LedgerLine | CaseError], report: Performance) -> None:
         case_of: dict[str, str | None] = {}
-        for line in _checked(payments):
+        for _, line in check_payments(payments, currency=report.currency):
             if isinstance(line, CaseError):
                 report.payment_errors.append(line)
                 continue
-            report.currency = line.currency or report.currency
             case_id = line.case_id or (case_of.get(line.reverses) if line.reverses else None)
             case_of[line.reference] = case_id
             amount = -line.amount if line.reverses else line.amount
@@ -465,15 +471,6 @@ class _Tally:
             "filed_by_line": line,
             "ref": report.ref,
         }
-
-
-def _checked(payments: Iterable[LedgerLine | CaseError]) -> Iterator[LedgerLine | CaseError]:
-    for item in payments:
-        if not isinstance(item, LedgerLine | CaseError):
-            raise ArgumentError(
-                "payments are LedgerLine or CaseError items (read_ledger, read_ledger_table)"
-            )
-        yield item
 
 
 def _sorted(

@@ -245,6 +245,7 @@ def run_performance(args: argparse.Namespace) -> int:
             period=period,
             payments=payments,
             teams=teams,
+            currency=args.currency,
         )
         # --format csv: a line per row, as before the other forms
         output.emit("performance", report.to_dict, csv=report.write_csv)

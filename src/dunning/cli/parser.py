@@ -533,6 +533,12 @@ def _agency_commands(commands: Any) -> None:
         help="the bank's payment file: JSON Lines, CSV or .xlsx in the ledger "
         "format (without it, nothing is recovered)",
     )
+    perf.add_argument(
+        "--currency",
+        default="CNY",
+        metavar="CODE",
+        help="the payments' currency (default CNY): a line in another is refused",
+    )
     ledger_options(perf)
     perf.add_argument(
         "--collectors",

@@ -22,11 +22,19 @@ from pydantic_core import PydanticCustomError
 
 from ..batch import Numbered, numbered
 from ..cases import check_batch, json_object, problems_of
-from ..errors import CaseError
+from ..errors import ArgumentError, CaseError, Problem
 from ..model import Currency, Id, PositiveAmount, Record, Text
+from ..money import MINOR_UNITS, decimal_places
 from ..tabular import Kind, Row, read_rows
 
-__all__ = ["LEDGER_COLUMNS", "LedgerLine", "parse_ledger_line", "read_ledger", "read_ledger_table"]
+__all__ = [
+    "LEDGER_COLUMNS",
+    "LedgerLine",
+    "check_payments",
+    "parse_ledger_line",
+    "read_ledger",
+    "read_ledger_table",
+]
 
 #: The largest amount a ledger line may have (in major units): the bound of every amount the
 #: library computes with, so that sums stay exact in 64-bit minor units.
@@ -161,3 +169,88 @@ def _ledger_row(row: Row) -> LedgerLine | CaseError:
         return LedgerLine.model_validate(row.values)
     except ValidationError as exc:
         return CaseError(_named(row.values), problems_of(exc, LedgerLine), line=row.line)
+
+
+def check_payments(
+    payments: Iterable[LedgerLine | CaseError], *, currency: str
+) -> list[tuple[int | None, LedgerLine | CaseError]]:
+    """A payment file held to the rules ``settle`` holds a ledger to: each line with its line.
+
+    Lines come back in file order, each a ``LedgerLine`` or a ``CaseError`` naming its line. A
+    line is refused when it repeats an earlier line's reference (``duplicate_reference``: the
+    same file read twice counts nothing twice), states another currency than ``currency``
+    (``currency_mismatch``) or more decimals than it has (``too_many_decimals``), or is a
+    reversal of no payment of the file that stands (``unknown_payment``), of another case's
+    payment (``case_mismatch``), dated before it (``date_order``) or beyond what is left of it
+    (``over_reversal``; the reversals of a payment taken in date order, then file order).
+    """
+    places = MINOR_UNITS.get(currency, 2)
+    read: list[tuple[int | None, LedgerLine | CaseError]] = []
+    seen: set[str] = set()
+    for item in payments:
+        line = getattr(payments, "line", None)
+        if not isinstance(item, LedgerLine | CaseError):
+            raise ArgumentError(
+                "payments are LedgerLine or CaseError items (read_ledger, read_ledger_table)"
+            )
+        if isinstance(item, LedgerLine):
+            problems = []
+            if item.reference in seen:
+                problems.append(Problem("reference", "duplicate_reference", _DUPLICATE))
+            seen.add(item.reference)
+            if item.currency is not None and item.currency != currency:
+                message = f"the line is in {item.currency}; the payments are in {currency}"
+                problems.append(Problem("currency", "currency_mismatch", message))
+            if decimal_places(item.amount) > places:
+                message = f"{item.amount} has more decimal places than {currency}'s {places}"
+                problems.append(Problem("amount", "too_many_decimals", message))
+            if problems:
+                item = CaseError(item.case_id or item.loan_id, problems, line=line)
+        read.append((line, item))
+    return _reversals_checked(read)
+
+
+_DUPLICATE = "an earlier line of the file has this reference"
+
+
+def _reversals_checked(
+    read: list[tuple[int | None, LedgerLine | CaseError]],
+) -> list[tuple[int | None, LedgerLine | CaseError]]:
+    """``read`` with each reversal that does not fit its payment refused."""
+    paid = {
+        item.reference: item
+        for _, item in read
+        if isinstance(item, LedgerLine) and item.reverses is None
+    }
+    left = {reference: item.amount for reference, item in paid.items()}
+    reversals = sorted(
+        (
+            (item.date, i)
+            for i, (_, item) in enumerate(read)
+            if isinstance(item, LedgerLine) and item.reverses is not None
+        ),
+    )
+    out = list(read)
+    for _, i in reversals:
+        line, item = read[i]
+        assert isinstance(item, LedgerLine)
+        assert item.reverses is not None
+        payment = paid.get(item.reverses)
+        problem = None
+        if payment is None:
+            message = f"no payment {item.reverses} stands in the file"
+            problem = Problem("reverses", "unknown_payment", message)
+        elif item.case_id and payment.case_id and item.case_id != payment.case_id:
+            message = f"the payment {item.reverses} is of case {payment.case_id}"
+            problem = Problem("case_id", "case_mismatch", message)
+        elif item.date < payment.date:
+            message = f"the reversal is dated before the payment {item.reverses}"
+            problem = Problem("date", "date_order", message)
+        elif item.amount > left[item.reverses]:
+            message = f"the reversals of {item.reverses} would exceed its amount"
+            problem = Problem("amount", "over_reversal", message)
+        if problem is None:
+            left[item.reverses] -= item.amount
+        else:
+            out[i] = (line, CaseError(item.case_id or item.loan_id, [problem], line=line))
+    return out
