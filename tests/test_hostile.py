@@ -12,12 +12,14 @@ import json
 import multiprocessing
 import os
 import pickle
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
 import types
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -905,3 +907,93 @@ def test_an_archive_never_replaces_the_event_log_or_a_file_of_the_store(tmp_path
         with pytest.raises(ConfigError, match=said):
             export_bundle(store, out, events=log, bank="SH-BANK")
     assert log.read_text(encoding="utf-8") == "{}\n"
+
+
+# --- workbooks that would hang or fill the memory (issue 31) ----------------------------------
+
+
+def _edited(path: Path, part: str, edit: Callable[[bytes], bytes]) -> bytes:
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(path) as given, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as changed:
+        for item in given.infolist():
+            data = given.read(item)
+            changed.writestr(item, edit(data) if item.filename == part else data)
+    return out.getvalue()
+
+
+def test_a_row_numbered_far_away_or_a_sheet_claiming_every_cell_is_read_at_once(
+    tmp_path: Path,
+) -> None:
+    from dunning import read_ledger_table
+
+    sheet = "xl/worksheets/sheet1.xml"
+    far = _edited(
+        _workbook(tmp_path),
+        sheet,
+        lambda xml: xml.replace(
+            b"</sheetData>",
+            b'<row r="999999999999"><c r="A999999999999" t="inlineStr"><is><t>x</t></is></c>'
+            b"</row></sheetData>",
+        ),
+    )
+    wide = _edited(
+        _workbook(tmp_path),
+        sheet,
+        lambda xml: re.sub(rb"<dimension ref=\"[^\"]*\"", b'<dimension ref="A1:XFD1048576"', xml),
+    )
+    started = time.monotonic()
+    read = list(read_ledger_table(io.BytesIO(far), kind="xlsx"))
+    assert [getattr(r, "reference", None) for r in read[:1]] == ["P1"]
+    assert isinstance(read[-1], CaseError)
+    assert "beyond Excel's last row" in read[-1].problems[0].message
+    (only,) = list(read_ledger_table(io.BytesIO(wide), kind="xlsx"))
+    assert only.reference == "P1"
+    assert time.monotonic() - started < 10
+
+
+def test_a_workbook_of_too_many_distinct_texts_is_refused_before_it_is_held(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import zipfile
+
+    import dunning.tabular
+    from dunning import read_ledger_table
+
+    monkeypatch.setattr(dunning.tabular, "MAX_SHARED_STRINGS", 50)
+    texts = b"".join(b"<si><t>%d</t></si>" % n for n in range(60))
+    table = b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">%s</sst>'
+    out = io.BytesIO()
+    with zipfile.ZipFile(_workbook(tmp_path)) as given, zipfile.ZipFile(out, "w") as changed:
+        for item in given.infolist():
+            changed.writestr(item, given.read(item))
+        changed.writestr("xl/sharedStrings.xml", table % texts)
+    with pytest.raises(ConfigError, match="more than 50 distinct texts"):
+        list(read_ledger_table(io.BytesIO(out.getvalue()), kind="xlsx"))
+
+
+def test_a_chart_sheet_first_and_a_formula_without_its_value(tmp_path: Path) -> None:
+    import openpyxl
+
+    from dunning import read_ledger_table
+
+    book = openpyxl.Workbook()
+    book.active.title = "ledger"
+    book.active.append(["reference", "case_id", "date", "amount"])
+    book.active.append(["P1", "C1", "2026-10-01", "=100-1"])  # saved without a computed value
+    book.active.append(["P2", "C1", "2026-10-02", "5.00"])
+    from openpyxl.chart import BarChart, Reference
+
+    drawn = BarChart()
+    drawn.add_data(Reference(book.active, min_col=4, min_row=1, max_row=3))
+    book.create_chartsheet("chart", 0).add_chart(drawn)
+    path = tmp_path / "charted.xlsx"
+    book.save(path)
+    with path.open("rb") as stream:
+        first, second = list(read_ledger_table(stream, kind="xlsx"))
+    assert isinstance(first, CaseError) and first.problems[0].code == "bad_cell"
+    assert "formula saved without its value" in first.problems[0].message
+    assert second.reference == "P2"
+    with pytest.raises(ConfigError, match="is a chart, not a table"), path.open("rb") as stream:
+        list(read_ledger_table(stream, kind="xlsx", sheet="chart"))

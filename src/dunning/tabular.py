@@ -185,6 +185,11 @@ def _row(
 
 def _cell(cell: Any, kind: Kind) -> Any:
     """A cell as the model reads it: text, or a date, or a number as exact text."""
+    if cell is UNCALCULATED:
+        raise ValueError(
+            "a formula saved without its value: open the file in Excel and save it again, or "
+            "give the values"
+        )
     if isinstance(cell, bool):
         raise ValueError(f"{cell} is not a value for this column")
     if isinstance(cell, datetime | date):
@@ -373,8 +378,33 @@ def _decoded(source: BinaryIO, encoding: str) -> Iterator[_Line]:
 # --- Excel ----------------------------------------------------------------------------------
 
 
+#: Excel's last row: a row numbered beyond it is a damaged (or hostile) sheet.
+EXCEL_ROWS = 1_048_576
+#: Distinct texts a workbook may hold (its shared strings, all held in memory while it is read:
+#: about 100 bytes each). A sheet of a million rows with a few text columns fits.
+MAX_SHARED_STRINGS = 4_000_000
+_SHARED_STRING = re.compile(rb"<(?:\w+:)?si[\s>/]")
+
+
+class _Uncalculated:
+    """A formula cell saved without the value it computes (the file was never recalculated)."""
+
+    def __str__(self) -> str:
+        return "(a formula without its value)"
+
+
+#: The value of such a cell: refused as a bad cell, never read as blank (a reversal read as a
+#: payment, a fee read as 0).
+UNCALCULATED = _Uncalculated()
+
+
 def _xlsx_rows(source: BinaryIO, sheet: str | None, name: str) -> Cells:
-    """Each row of a workbook's sheet with its row number."""
+    """Each non-blank row of a workbook's sheet with its row number.
+
+    The sheet's XML is read row by row as it stands: a row numbered far away, or a sheet that
+    claims to span every cell Excel has (``<dimension ref="A1:XFD1048576">``), costs nothing,
+    since missing rows and cells are never made up.
+    """
     data = source.read(MAX_UNPACKED + 1)
     if len(data) > MAX_UNPACKED:
         raise ConfigError(f"{name} is larger than {MAX_UNPACKED // 2**20} MiB")
@@ -384,8 +414,9 @@ def _xlsx_rows(source: BinaryIO, sheet: str | None, name: str) -> Cells:
             parts = archive.infolist()
             if len(parts) > MAX_PARTS or sum(p.file_size for p in parts) > MAX_UNPACKED:
                 raise ConfigError(f"{name} would unpack to more than {MAX_UNPACKED // 2**20} MiB")
-    except (zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:
-        raise ConfigError(f"{name} is not an Excel workbook (.xlsx): {exc}") from None
+            _count_shared_strings(archive, name)
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError, RuntimeError) as exc:
+        raise ConfigError(f"{name} is not an Excel workbook (.xlsx): {_short(exc)}") from None
     import openpyxl  # imported when a workbook is read: the rest of dunning does not need it
 
     buffer.seek(0)
@@ -399,32 +430,86 @@ def _xlsx_rows(source: BinaryIO, sheet: str | None, name: str) -> Cells:
                 f"{name} has no sheet {sheet!r}{did_you_mean(sheet, book.sheetnames)}; "
                 f"its sheets are {', '.join(book.sheetnames)[:300]}"
             )
-        if not book.sheetnames:
-            raise ConfigError(f"{name} has no sheet")
-        worksheet = book[sheet] if sheet is not None else book[book.sheetnames[0]]
-        rows = worksheet.iter_rows(values_only=True)
-        number = 0
+        tables = [s.title for s in book.worksheets]
+        if sheet is not None and sheet not in tables:
+            raise ConfigError(f"{name}: the sheet {sheet!r} is a chart, not a table")
+        if not tables:
+            raise ConfigError(f"{name} has no sheet of cells")
+        yield from _sheet_rows(book, book[sheet if sheet is not None else tables[0]])
+    finally:
+        book.close()
+
+
+def _count_shared_strings(archive: zipfile.ZipFile, name: str) -> None:
+    """Refuse a workbook whose shared strings alone would fill the memory."""
+    for part in archive.infolist():
+        if not part.filename.lower().endswith("sharedstrings.xml"):
+            continue
+        count, tail = 0, b""
+        with archive.open(part) as stream:
+            while chunk := stream.read(1 << 20):
+                text = tail + chunk
+                count += len(_SHARED_STRING.findall(text))
+                tail = text[-16:]
+                count -= len(_SHARED_STRING.findall(tail))  # counted again with the next chunk
+                if count > MAX_SHARED_STRINGS:
+                    raise ConfigError(
+                        f"{name} holds more than {MAX_SHARED_STRINGS:,} distinct texts"
+                    )
+
+
+def _sheet_rows(book: Any, worksheet: Any) -> Cells:
+    """The rows of a read-only worksheet, straight from its XML (see :func:`_xlsx_rows`)."""
+    from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
+
+    class Parser(WorkSheetParser):  # type: ignore[misc]
+        def parse_cell(self, element: Any) -> Any:
+            cell = super().parse_cell(element)
+            if cell["value"] is None and element.find(FORMULA_TAG) is not None:
+                cell["value"] = UNCALCULATED
+            return cell
+
+    number = 0
+    with worksheet._get_source() as xml:
+        parser = Parser(
+            xml,
+            worksheet._shared_strings,
+            data_only=True,
+            epoch=book.epoch,
+            date_formats=book._date_formats,
+            timedelta_formats=book._timedelta_formats,
+        )
+        rows = parser.parse()
         while True:
             try:
-                values = next(rows)
+                number, cells = next(rows)
             except StopIteration:
                 return
             except Exception as exc:  # damaged XML inside the sheet
                 yield number + 1, [], Problem("", "unreadable_table", _short(exc))
                 return
-            number += 1
-            cells = list(values[: MAX_COLUMNS + 1])
-            if len(cells) > MAX_COLUMNS and any(not _blank(c) for c in values[MAX_COLUMNS:]):
+            if number > EXCEL_ROWS:
+                message = f"a row numbered {number:,}, beyond Excel's last row ({EXCEL_ROWS:,})"
+                yield number, [], Problem("", "unreadable_table", message)
+                return
+            values: list[Any] = []
+            wide = False
+            for cell in cells:
+                column, value = cell["column"], cell["value"]
+                if column > MAX_COLUMNS:
+                    wide = wide or not _blank(value)
+                    continue
+                values.extend([None] * (column - len(values)))
+                values[column - 1] = value
+            if wide:
                 yield number, [], Problem("", "bad_row", f"more than {MAX_COLUMNS} columns")
                 continue
-            long = next((c for c in cells if isinstance(c, str) and len(c) > MAX_CELL), None)
+            long = next((c for c in values if isinstance(c, str) and len(c) > MAX_CELL), None)
             if long is not None:
                 problem = Problem("", "bad_row", f"a cell of more than {MAX_CELL} characters")
                 yield number, [], problem
                 continue
-            yield number, cells[:MAX_COLUMNS], None
-    finally:
-        book.close()
+            yield number, values, None
 
 
 def _short(exc: BaseException) -> str:
