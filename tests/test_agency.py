@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -142,6 +142,31 @@ def test_a_second_file_repeating_cases_is_reported(tmp_path: Path) -> None:
     error = json.loads(second.errors_file.read_text())
     assert error["error"]["code"] == "repeated_case" and error["line"] == 1
     assert "BK-" in error["error"]["message"] and "its line 2" in error["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        ({"received_at": datetime(1800, 1, 1, tzinfo=UTC)}, "outside the years"),
+        ({"actor": ""}, "the actor is who acts"),
+        ({"actor": " "}, "the actor is who acts"),
+    ],
+)
+def test_intake_options_are_checked_before_any_work(
+    tmp_path: Path, change: dict[str, Any], said: str
+) -> None:
+    source = tmp_path / "bank.jsonl"
+    source.write_bytes(lines(card("A")))
+    given: dict[str, Any] = {
+        "bank": "BK",
+        "received_at": RECEIVED,
+        "store": tmp_path / "store",
+        "backups": [tmp_path / "b1", tmp_path / "b2"],
+        **change,
+    }
+    with pytest.raises(ConfigError, match=said):
+        intake(source, **given)
+    assert not any((tmp_path / name).exists() for name in ("store", "b1", "b2"))
 
 
 def test_a_late_intake_is_a_finding(tmp_path: Path) -> None:
@@ -523,6 +548,17 @@ def test_assignment_fills_the_most_room_first_and_holds_capacity() -> None:
         [json.dumps(c) for c in cases], policy=policy, collectors=roster(), as_of=RECEIVED
     )
     assert again.events == run.events  # deterministic
+
+
+def test_an_empty_actor_is_refused_before_any_assignment() -> None:
+    with pytest.raises(ConfigError, match="the actor is who acts"):
+        assign(
+            [json.dumps(card("A"))],
+            policy=load_policy(POLICY),
+            collectors=roster(),
+            as_of=RECEIVED,
+            actor="",
+        )
 
 
 def test_a_case_keeps_its_active_collector_and_moves_when_they_leave() -> None:

@@ -997,3 +997,23 @@ def test_a_chart_sheet_first_and_a_formula_without_its_value(tmp_path: Path) -> 
     assert second.reference == "P2"
     with pytest.raises(ConfigError, match="is a chart, not a table"), path.open("rb") as stream:
         list(read_ledger_table(stream, kind="xlsx", sheet="chart"))
+
+
+def test_a_settlement_read_after_its_block_says_so(tmp_path: Path) -> None:
+    from dunning import ArgumentError, load_agencies, read_events, read_ledger, settle
+    from dunning.terms import load_terms
+
+    worked = ROOT / "examples" / "settlement" / "worked"
+    with (
+        (worked / "events.jsonl").open("rb") as events,
+        (worked / "ledger.jsonl").open("rb") as ledger,
+        settle(
+            read_ledger(ledger),
+            events=read_events(events),
+            agencies=load_agencies(ROOT / "rules" / "agencies.yaml"),
+            policy=load_terms(ROOT / "rules" / "lender.yaml"),
+        ) as settlement,
+    ):
+        assert list(settlement.lines())
+    with pytest.raises(ArgumentError, match="the settlement is closed"):
+        list(settlement.lines())

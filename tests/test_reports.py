@@ -855,3 +855,18 @@ def test_the_assessment_table_is_its_document_and_adds_up(
     assert total.split()[-1] == f"{due:,.2f}"
     assert total.split()[1] == f"{sum(a['dpd'] > 0 for a in assessed):,}"
     assert "Penalty interest is not included" in text
+
+
+def test_the_text_form_never_drives_the_terminal() -> None:
+    evil = "SH-\x1b[2J0001\u202e"
+    table = Table(
+        "t",
+        Msg("Refused lines"),
+        (Column("case", Msg("Case"), "text"), Column("why", Msg("Problem"), "text", prose=True)),
+        ((evil, f"case_id: {evil} is taken\x07"),),
+    )
+    text = render_text(
+        Document("t", Msg("Intake"), ((Msg("Source"), f"{evil}.csv"),), (table,)), locale("en")
+    )
+    assert not any(ch in text for ch in "\x1b\x07\u202e")
+    assert "SH-\\x1b[2J0001\\u202e" in text

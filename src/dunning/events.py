@@ -40,7 +40,7 @@ from pydantic_core import PydanticCustomError
 
 from .batch import Numbered, numbered
 from .cases import check_batch, json_object, problems_of, readable_id
-from .errors import CaseError, Problem, did_you_mean
+from .errors import CaseError, ConfigError, Problem, did_you_mean
 from .model import (
     AS_OF_YEARS,
     Amount,
@@ -86,6 +86,7 @@ __all__ = [
     "ReviewEvent",
     "ReviewPayload",
     "SpecialProcedure",
+    "check_actor",
     "event_json_schema",
     "parse_event",
     "read_events",
@@ -679,3 +680,9 @@ def event_json_schema() -> dict[str, Any]:
     schema = adapter.json_schema(mode="serialization")
     schema["title"] = "dunning event"
     return schema
+
+
+def check_actor(actor: object) -> None:
+    """Raise ``ConfigError`` unless ``actor`` can name who acted in an event (1–128 characters)."""
+    if not isinstance(actor, str) or not 1 <= len(actor) <= 128 or not actor.strip():
+        raise ConfigError(f"the actor is who acts: 1 to 128 characters, not {actor!r}")

@@ -36,6 +36,7 @@ from ..events import (
     Event,
     HandoverEvent,
     HandoverPayload,
+    check_actor,
     parse_event,
 )
 from ..model import Case, Collector, CollectorStatus
@@ -353,6 +354,7 @@ def assign(
     if not isinstance(policy, Policy) or not isinstance(collectors, Collectors):
         raise ArgumentError("assign takes policy=Policy and collectors=Collectors")
     check_batch(cases, "assign")
+    check_actor(actor)
     moment = policy.moment(as_of)
     desk = read_desk(events, until=moment)
     needs = Needs(policy)
@@ -587,6 +589,7 @@ def handover(
     moment = as_of if policy is None else policy.moment(as_of)
     if moment.tzinfo is None:
         raise ConfigError("as_of must be an aware time")
+    check_actor(actor)
     desk = read_desk(events, until=moment)
     moving = desk.cases_of(departing)
     wanted = set(moving)

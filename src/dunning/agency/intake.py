@@ -37,8 +37,8 @@ from typing import IO, Any, BinaryIO, Literal
 
 from ..cases import CASE_COLUMNS, parse_case
 from ..errors import CaseError, ConfigError, DunningError, Problem, did_you_mean
-from ..events import BackupCopy, IntakeEvent, IntakePayload
-from ..model import Case
+from ..events import BackupCopy, IntakeEvent, IntakePayload, check_actor
+from ..model import Case, check_as_of
 from ..tabular import Row, read_rows
 
 __all__ = [
@@ -170,6 +170,7 @@ def intake(
     source = Path(source)
     store = Path(store)
     _check_arguments(bank, received_at, store, backups, required_backups, target_minutes)
+    check_actor(actor)
     kind = file_format or format_of(source)
     if kind == "jsonl" and (columns or defaults):
         raise ConfigError("a column mapping or defaults are for CSV and Excel files, not JSONL")
@@ -257,6 +258,7 @@ def _check_arguments(
         )
     if not isinstance(received_at, datetime) or received_at.tzinfo is None:
         raise ConfigError("received_at must be an aware time, such as 2026-11-02T09:30:00+08:00")
+    check_as_of(received_at)  # before any work: an event's time is in these years
     if type(target_minutes) is not int or not 1 <= target_minutes <= 10_080:
         raise ConfigError("the intake target must be from 1 to 10080 minutes (a week)")
     if len(backups) < required:

@@ -10,6 +10,7 @@ A column of prose (a finding's message) is written under its row rather than pad
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Mapping
 from typing import Any
@@ -31,20 +32,27 @@ def report_text(report: str, data: Mapping[str, Any], tag: str = "en") -> str:
 
 
 def render_text(document: Document, loc: Locale) -> str:
-    """The document as plain text: its run, its figures, its tables and notes."""
-    out = [loc.text(document.title)]
-    out += _pairs([(loc.text(label), value) for label, value in document.header], right=False)
+    r"""The document as plain text: its run, its figures, its tables and notes.
+
+    Control and direction characters of the data (an id holding ``ESC[2J``, a right-to-left
+    override) are written as escapes (``\x1b``): the text never drives the terminal it is
+    read on.
+    """
+    out = [_safe(loc.text(document.title))]
+    out += _pairs(
+        [(_safe(loc.text(label)), _safe(value)) for label, value in document.header], right=False
+    )
     for block in document.blocks:
         out.append("")
         if isinstance(block, Headline):
             out += _pairs(
-                [(loc.text(f.title), _cell(f.value, f.kind, loc)) for f in block.items],
+                [(_safe(loc.text(f.title)), _cell(f.value, f.kind, loc)) for f in block.items],
                 right=True,
             )
         elif isinstance(block, Table):
             out += _table(block, loc)
         else:
-            out.append(loc.text(block.text))
+            out.append(_safe(loc.text(block.text)))
     return "\n".join(out) + "\n"
 
 
@@ -61,7 +69,7 @@ def _pairs(pairs: list[tuple[str, str]], *, right: bool) -> list[str]:
 
 
 def _table(table: Table, loc: Locale) -> list[str]:
-    lines = [loc.text(table.title)]
+    lines = [_safe(loc.text(table.title))]
     shown = [c for c in table.columns if not c.prose]
     prose = [(i, c) for i, c in enumerate(table.columns) if c.prose]
     heads = [loc.label(c.key) if c.code and loc.chinese else _head(c, loc) for c in shown]
@@ -72,7 +80,7 @@ def _table(table: Table, loc: Locale) -> list[str]:
         for n, row in enumerate(table.rows)
     ]
     if not cells:  # no header over nothing: the note, or that there is nothing
-        return [*lines, "  " + loc.text(table.note if table.note is not None else _NONE)]
+        return [*lines, "  " + _safe(loc.text(table.note if table.note is not None else _NONE))]
     widths = [max(_width(text) for text in column) for column in zip(heads, *cells, strict=True)]
     right = [c.kind in NUMERIC for c in shown]
     for n, row in enumerate([heads, *cells]):
@@ -83,20 +91,20 @@ def _table(table: Table, loc: Locale) -> list[str]:
         if n and prose:
             values = table.rows[n - 1]
             lines += [
-                f"      {_head(c, loc)}: {values[i]}"
+                f"      {_head(c, loc)}: {_safe(str(values[i]))}"
                 for i, c in prose
                 if values[i] not in (None, "")
             ]
     if table.note is not None:
-        lines.append("  " + loc.text(table.note))
+        lines.append("  " + _safe(loc.text(table.note)))
     return lines
 
 
 def _head(column: Column, loc: Locale) -> str:
-    return column.key if column.code else loc.text(column.title)
+    return _safe(column.key if column.code else loc.text(column.title))
 
 
-def _cell(value: Any, kind: Kind, loc: Locale, *, total: bool = False) -> str:
+def _shown(value: Any, kind: Kind, loc: Locale, *, total: bool = False) -> str:
     """A value as the text form writes it: codes as the data spells them, dates ISO."""
     if value is None:
         return "" if total else "–"  # a totals row leaves blank what it does not sum
@@ -105,6 +113,20 @@ def _cell(value: Any, kind: Kind, loc: Locale, *, total: bool = False) -> str:
     if kind == "date":
         return str(value)
     return loc.value(value, kind)
+
+
+def _cell(value: Any, kind: Kind, loc: Locale, *, total: bool = False) -> str:
+    return _safe(_shown(value, kind, loc, total=total))
+
+
+#: What a terminal would act on rather than show: C0 and C1 controls, zero-width and
+#: direction marks, a byte-order mark.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def _safe(text: str) -> str:
+    """``text`` with each character of :data:`_CONTROL` written as its escape."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def _width(text: str) -> int:

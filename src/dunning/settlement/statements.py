@@ -262,6 +262,7 @@ class Settlement:
 
     def __init__(self, db: sqlite3.Connection, **facts: Any) -> None:
         self._db = db
+        self._closed = False
         self.accounting: Accounting = facts["accounting"]
         self.digest: str = facts["digest"]
         self.start: date | None = facts["start"]
@@ -283,6 +284,14 @@ class Settlement:
     def close(self) -> None:
         """Delete the working file; the settlement's iterators cannot be used afterwards."""
         self._db.close()
+        self._closed = True
+
+    def _query(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        if self._closed:
+            raise ArgumentError(
+                "the settlement is closed: read its lines inside its with block (or before close())"
+            )
+        return self._db.execute(sql, args)
 
     def statements(self, agency_id: str | None = None) -> list[Statement]:
         """Each agency's statement for each period with commission lines, by agency, period."""
@@ -322,7 +331,7 @@ class Settlement:
             "SELECT case_id, placement_id, agency_id, rate, placed, ended, total_due "
             "FROM windows ORDER BY case_id, placed, placement_id"
         )
-        for case_id, pid, agency, rate, placed, ended, due in self._db.execute(query):
+        for case_id, pid, agency, rate, placed, ended, due in self._query(query):
             yield (
                 case_id,
                 Window(
@@ -338,11 +347,11 @@ class Settlement:
 
     def event_errors(self) -> Iterator[CaseError]:
         """An error record per event line that could not be read or applied."""
-        for (text,) in self._db.execute("SELECT record FROM event_errors ORDER BY seq"):
+        for (text,) in self._query("SELECT record FROM event_errors ORDER BY seq"):
             yield _error_from(json.loads(text))
 
     def _lines(self, where: str, args: tuple[Any, ...]) -> Iterator[SettledLine]:
-        cursor = self._db.execute(f"SELECT {_LINE_COLUMNS} FROM lines WHERE {where}", args)
+        cursor = self._query(f"SELECT {_LINE_COLUMNS} FROM lines WHERE {where}", args)
         for row in cursor:
             yield _settled(row, self.currency)
 
