@@ -746,6 +746,15 @@ def test_a_tampered_bundle_does_not_verify_and_is_not_imported(tmp_path: Path) -
     assert "not a readable zip" in verify_bundle(tmp_path / "junk.zip")[0]
 
 
+def test_export_refuses_a_log_it_cannot_read_whole(tmp_path: Path) -> None:
+    result = take(tmp_path, lines(card("A")))
+    log = tmp_path / "events.jsonl"
+    log.write_bytes(result.events_file.read_bytes() + b"{not an event\n")
+    with pytest.raises(ConfigError, match="1 line\\(s\\) of the events .* cannot be read"):
+        export_bundle(tmp_path / "store", tmp_path / "out.zip", events=log, bank="BK")
+    assert not (tmp_path / "out.zip").exists()
+
+
 def test_export_needs_a_bank_or_batches(tmp_path: Path) -> None:
     take(tmp_path, lines(card("A")))
     with pytest.raises(ConfigError, match="either"):

@@ -1017,3 +1017,33 @@ def test_a_settlement_read_after_its_block_says_so(tmp_path: Path) -> None:
         assert list(settlement.lines())
     with pytest.raises(ArgumentError, match="the settlement is closed"):
         list(settlement.lines())
+
+
+@pytest.mark.parametrize("encoding", ["rot13", "base64", "zlib", "hex", "no-such-codec"])
+def test_an_encoding_that_is_no_text_encoding_is_a_clear_error(encoding: str) -> None:
+    from dunning import read_ledger_table
+
+    data = b"reference,case_id,date,amount\nP1,C1,2026-10-01,1.00\n"
+    with pytest.raises(ConfigError, match="encoding"):
+        list(read_ledger_table(io.BytesIO(data), encoding=encoding))
+
+
+def test_a_utf16_csv_and_punycode_are_read_or_refused_line_by_line() -> None:
+    from dunning import read_ledger_table
+
+    text = "reference,case_id,date,amount\r\nP1,张三,2026-10-01,1.00\r\nP2,C2,2026-10-02,2.00\r\n"
+    for encoding in ("utf-16", "utf-16-le", "utf-32"):
+        read = list(read_ledger_table(io.BytesIO(text.encode(encoding)), encoding=encoding))
+        assert [(r.reference, r.case_id) for r in read] == [("P1", "张三"), ("P2", "C2")]
+    with pytest.raises(ConfigError, match="not punycode"):
+        list(read_ledger_table(io.BytesIO(text.encode("utf-8")), encoding="punycode"))
+
+
+def test_a_byte_order_mark_inside_a_csv_is_no_part_of_an_id() -> None:
+    from dunning.tabular import read_rows
+
+    # Two files joined: the second's byte-order mark starts line 3.
+    data = "case_id,amount\nSH-0002,1.00\n\ufeffSH-0002,1.00\n".encode()
+    fields: dict[str, Any] = {"case_id": "text", "amount": "amount"}
+    read = list(read_rows(io.BytesIO(data), fields=fields, required=["case_id"]))
+    assert [r.values["case_id"] for r in read] == ["SH-0002", "SH-0002"]  # the same case: caught

@@ -248,10 +248,7 @@ def _csv_rows(source: BinaryIO, encoding: str) -> Cells:
     its first line's error, and the lines after that one are read again as records of their
     own: a stray ``"`` never swallows the rows that follow it.
     """
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        raise ConfigError(f"unknown encoding {encoding!r}") from None
+    _check_encoding(encoding)
     feed = _Feed(_decoded(source, encoding))
     reader = csv.reader(feed, strict=True)
     while True:
@@ -348,8 +345,21 @@ class _Feed:
         return line.text
 
 
+def _check_encoding(encoding: str) -> None:
+    """A usage error unless ``encoding`` decodes bytes to text (``rot13`` and ``zlib`` do not)."""
+    try:
+        "\n".encode(encoding).decode(encoding)
+    except LookupError as exc:
+        known = "no such encoding" in str(exc) or "unknown encoding" in str(exc)
+        said = "unknown encoding" if known else "not a text encoding"
+        raise ConfigError(f"{said}: {encoding!r} (utf-8, gb18030, utf-16…)") from None
+
+
 def _decoded(source: BinaryIO, encoding: str) -> Iterator[_Line]:
     """A CSV file's physical lines as text, numbered, each unreadable one with why."""
+    if "\n".encode(encoding) != b"\n":  # UTF-16, UTF-32: not read line by line as bytes
+        yield from _decoded_wide(source, encoding)
+        return
     # A line is read with a bound: a file without newlines is never read whole.
     limit = MAX_CELL * MAX_COLUMNS
     number = 0
@@ -366,13 +376,45 @@ def _decoded(source: BinaryIO, encoding: str) -> Iterator[_Line]:
         if number == 1 and raw.startswith(codecs.BOM_UTF8):
             raw = raw[len(codecs.BOM_UTF8) :]
         try:
-            yield _Line(number, raw.decode(encoding))
-        except UnicodeDecodeError as exc:
+            text = raw.decode(encoding)
+        except UnicodeError as exc:
+            where = f"byte {exc.start + 1}" if isinstance(exc, UnicodeDecodeError) else "a byte"
             message = (
-                f"byte {exc.start + 1} of line {number} is not {encoding} "
+                f"{where} of line {number} is not {encoding} "
                 "(save the file as CSV UTF-8, or name its encoding)"
             )
             yield _Line(number, "\n", message)
+            continue
+        yield _Line(number, text.removeprefix("\ufeff") if number > 1 else text)
+
+
+def _decoded_wide(source: BinaryIO, encoding: str) -> Iterator[_Line]:
+    """The lines of a file in an encoding wider than a byte a character (UTF-16, UTF-32)."""
+    limit = MAX_CELL * MAX_COLUMNS
+    text = io.TextIOWrapper(source, encoding=encoding, newline="")
+    number = 0
+    try:
+        while True:
+            try:
+                line = text.readline(limit + 1)
+            except UnicodeError:
+                message = (
+                    f"line {number + 1} and the rest of the file are not {encoding} "
+                    "(save the file as CSV UTF-8, or name its encoding)"
+                )
+                yield _Line(number + 1, "\n", message)
+                return
+            if not line:
+                return
+            number += 1
+            if len(line) > limit and not line.endswith("\n"):
+                while line and not line.endswith("\n"):  # the rest of the line, unread
+                    line = text.readline(limit + 1)
+                yield _Line(number, "\n", f"line {number} is longer than {limit} characters")
+                continue
+            yield _Line(number, line.removeprefix("\ufeff"))
+    finally:
+        text.detach()  # the caller's file stays open
 
 
 # --- Excel ----------------------------------------------------------------------------------

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import CaseError, ConfigError
 from ..events import IntakeEvent, ReconciliationEvent, ReportEvent, parse_event
-from .intake import MANIFEST, read_index, verify_manifest
+from .intake import MANIFEST, MAX_LINE, read_index, verify_manifest
 
 __all__ = ["BUNDLE_FORMAT", "Bundle", "export_bundle", "import_bundle", "verify_bundle"]
 
@@ -174,15 +174,24 @@ def _select(log: Path, ids: set[str], batches: set[str], banks: set[str]) -> tup
     """The log's lines of the bundle, in file order, into a temporary file."""
     handle, name = tempfile.mkstemp(prefix="dunning-bundle-", suffix=".jsonl")
     count = 0
+    unreadable: list[str] = []
     try:
         with os.fdopen(handle, "wb") as out, log.open("rb") as lines:
-            for line in lines:
+            number = 0
+            while line := lines.readline(MAX_LINE + 1):  # a line is read with a bound
+                number += 1
+                if len(line) > MAX_LINE and not line.endswith(b"\n"):
+                    while line and not line.endswith(b"\n"):
+                        line = lines.readline(MAX_LINE + 1)
+                    unreadable.append(f"line {number}: longer than {MAX_LINE:,} bytes")
+                    continue
                 if not line.strip():
                     continue
                 try:
-                    event = parse_event(line)
-                except ValueError:
-                    continue  # a line the log cannot read is not the bank's record
+                    event = parse_event(line, line=number)
+                except CaseError as error:
+                    unreadable.append(f"line {number}: {error.problems[0].message[:200]}")
+                    continue
                 keep = (
                     event.case_id in ids
                     if event.case_id is not None
@@ -198,6 +207,13 @@ def _select(log: Path, ids: set[str], batches: set[str], banks: set[str]) -> tup
     except OSError as exc:
         Path(name).unlink(missing_ok=True)
         raise ConfigError(f"cannot read the events {log}: {exc.strerror or exc}") from None
+    if unreadable:  # the bank would get its record with holes no one could see
+        Path(name).unlink(missing_ok=True)
+        shown = "; ".join(unreadable[:3]) + ("; …" if len(unreadable) > 3 else "")
+        raise ConfigError(
+            f"{len(unreadable)} line(s) of the events {log} cannot be read ({shown}): mend or "
+            "remove them, then export again"
+        )
     return Path(name), count
 
 
