@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -750,9 +751,107 @@ def test_export_refuses_a_log_it_cannot_read_whole(tmp_path: Path) -> None:
     result = take(tmp_path, lines(card("A")))
     log = tmp_path / "events.jsonl"
     log.write_bytes(result.events_file.read_bytes() + b"{not an event\n")
-    with pytest.raises(ConfigError, match="1 line\\(s\\) of the events .* cannot be read"):
+    with pytest.raises(ConfigError, match=r"1 line\(s\) of the events .* cannot be read"):
         export_bundle(tmp_path / "store", tmp_path / "out.zip", events=log, bank="BK")
     assert not (tmp_path / "out.zip").exists()
+
+
+def _rebuilt(
+    source: Path,
+    out: Path,
+    change: Callable[[dict[str, bytes]], None],
+    *,
+    flags: int = 0,
+) -> Path:
+    """The bundle ``source`` with its members changed and its top manifest made to match."""
+    import hashlib
+    import zipfile
+
+    with zipfile.ZipFile(source) as given:
+        members = {name: given.read(name) for name in given.namelist()}
+    change(members)
+    members.pop("MANIFEST.sha256", None)
+    listing = "".join(
+        f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in sorted(members.items())
+    )
+    members["MANIFEST.sha256"] = listing.encode()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    if flags:  # zipfile writes no encrypted member: set the flag in both of its headers
+        raw = bytearray(out.read_bytes())
+        headers = ((b"PK\x03\x04", 26, 30, 6), (b"PK\x01\x02", 28, 46, 8))
+        for signature, size_at, name_at, flag_at in headers:
+            at = raw.find(signature)
+            while at >= 0:
+                size = int.from_bytes(raw[at + size_at : at + size_at + 2], "little")
+                if raw[at + name_at : at + name_at + size].endswith(b"cases.jsonl"):
+                    raw[at + flag_at] |= flags
+                at = raw.find(signature, at + 4)
+        out.write_bytes(bytes(raw))
+    return out
+
+
+def _description_of(members: dict[str, bytes], **change: Any) -> None:
+    info = json.loads(members["bundle.json"])
+    members["bundle.json"] = json.dumps({**info, **change}).encode()
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (lambda m: _description_of(m, cases="many"), "cases is not a count"),
+        (lambda m: _description_of(m, cases=None), "cases is not a count"),
+        (
+            lambda m: m.update({"bundle.json": b'{"format": "dunning-bundle/1", "cases": 1e400}'}),
+            "not a dunning-bundle/1 description",
+        ),
+        (lambda m: _description_of(m, bank="../x"), "is not a bank id"),
+        (lambda m: m.update({"run-me.sh": b"rm -rf ~"}), "run-me.sh: not a member of a bundle"),
+        (lambda m: m.update({"batches/.hidden/x": b"x"}), "not a member of a bundle"),
+        (
+            lambda m: m.update(
+                {"batches/ZZ-0123456789abcdef/MANIFEST.sha256": b"0" * 64 + b"  x\n"}
+            ),
+            "not a member of a bundle",
+        ),
+        (
+            lambda m: m.update(
+                {
+                    name: data + b"0" * 64 + b"  sub/dir\n"
+                    for name, data in m.items()
+                    if name.endswith("/MANIFEST.sha256")
+                }
+            ),
+            "not a manifest line",
+        ),
+    ],
+)
+def test_a_bundle_holds_only_what_its_description_lists(
+    tmp_path: Path, change: Callable[[dict[str, bytes]], None], said: str
+) -> None:
+    take(tmp_path, lines(card("A")))
+    made = export_bundle(tmp_path / "store", tmp_path / "out.zip", bank="BK")
+    bad = _rebuilt(made.path, tmp_path / "bad.zip", change)
+    problems = verify_bundle(bad)
+    assert any(said in p for p in problems), problems
+    with pytest.raises(ConfigError, match="does not verify"):
+        import_bundle(bad, tmp_path / "restored")
+    assert not (tmp_path / "restored").exists()
+
+
+def test_an_encrypted_or_explosive_member_is_refused_without_a_traceback(tmp_path: Path) -> None:
+    take(tmp_path, lines(card("A")))
+    made = export_bundle(tmp_path / "store", tmp_path / "out.zip", bank="BK")
+    locked = _rebuilt(made.path, tmp_path / "locked.zip", lambda m: None, flags=0x1)
+    assert any("encrypted" in p for p in verify_bundle(locked))
+    with pytest.raises(ConfigError, match="does not verify"):
+        import_bundle(locked, tmp_path / "restored")
+    bomb = _rebuilt(
+        made.path, tmp_path / "bomb.zip", lambda m: m.update({"events.jsonl": b"\n" * (3 * 2**20)})
+    )
+    problems = verify_bundle(bomb)
+    assert any("compressed more than 200 to 1" in p for p in problems), problems
 
 
 def test_export_needs_a_bank_or_batches(tmp_path: Path) -> None:

@@ -7,8 +7,11 @@ member; :func:`verify_bundle` checks an archive against it; :func:`import_bundle
 unpacks one into an empty directory as a store (``batches/…`` and ``events.jsonl``). Same
 inputs, same bytes: members are written in name order with a fixed time stamp.
 
-An archive is read with limits checked before anything is unpacked: at most 100,000 members, 64
-GiB unpacked, member names that stay inside the directory (no absolute paths, no ``..``).
+An archive is read with limits checked before anything is unpacked: at most 100,000 members, 4
+GiB unpacked, no member compressed more than 200 to 1, none encrypted, and only the members a
+bundle has — its manifest, ``bundle.json`` (checked field by field), ``events.jsonl`` and the
+files of the batches ``bundle.json`` lists, each in its batch's manifest. Batch manifests are
+read by one grammar (:func:`~dunning.agency.intake.parse_manifest`) in verify, import and intake.
 """
 
 from __future__ import annotations
@@ -27,13 +30,27 @@ from typing import Any
 
 from ..errors import CaseError, ConfigError
 from ..events import IntakeEvent, ReconciliationEvent, ReportEvent, parse_event
-from .intake import MANIFEST, MAX_LINE, read_index, verify_manifest
+from .intake import (
+    MANIFEST,
+    MAX_LINE,
+    IntakeFailed,
+    is_bank_id,
+    is_batch_file,
+    parse_manifest,
+    read_index,
+    verify_manifest,
+)
 
 __all__ = ["BUNDLE_FORMAT", "Bundle", "export_bundle", "import_bundle", "verify_bundle"]
 
 BUNDLE_FORMAT = "dunning-bundle/1"
 MAX_MEMBERS = 100_000
-MAX_UNPACKED = 64 * 1024**3
+#: What a bundle may unpack to: a bank's month is some hundred thousand cases and a few million
+#: events, well under a gigabyte of JSON; four is room to spare, not a disk filled.
+MAX_UNPACKED = 4 * 1024**3
+#: How far a member may compress: JSON Lines of cases compress 10 to 30 times; a member that
+#: unpacks to more than a megabyte at over 200 times its size is a bomb, not data.
+MAX_RATIO = 200
 _STAMP = (2000, 1, 1, 0, 0, 0)
 _CHUNK = 1 << 20
 _BATCH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}-[0-9a-f]{16}$")
@@ -269,6 +286,7 @@ def verify_bundle(path: str | Path) -> list[str]:
         OSError,
         ValueError,
         NotImplementedError,
+        RuntimeError,  # an encrypted member zipfile cannot open
     ) as exc:
         # A damaged deflate stream is zlib's error, a bad CRC zipfile's: both say "damaged".
         return [f"{path}: not a readable zip archive ({_short(exc)})"]
@@ -287,6 +305,10 @@ def _limits(archive: zipfile.ZipFile) -> list[str]:
             problems.append(f"{member.filename[:80]!r}: not a file name inside the bundle")
         elif member.filename in seen:
             problems.append(f"{member.filename}: twice in the archive")
+        elif member.flag_bits & 0x1:
+            problems.append(f"{member.filename}: encrypted (a bundle's members are not)")
+        elif member.file_size > 2**20 and member.file_size > MAX_RATIO * member.compress_size:
+            problems.append(f"{member.filename}: compressed more than {MAX_RATIO} to 1")
         seen.add(member.filename)
     return problems
 
@@ -336,35 +358,86 @@ def _check(archive: zipfile.ZipFile) -> list[str]:
     return problems
 
 
-def _inner(archive: zipfile.ZipFile, names: set[str]) -> list[str]:
-    """Each batch's own manifest matches its files (the store's checksums travel along)."""
-    problems = []
+def _description(archive: zipfile.ZipFile) -> dict[str, Any]:
+    """``bundle.json``, checked field by field.
+
+    Raises:
+        ValueError: Saying what is wrong with it.
+    """
     try:
         info = json.loads(_read_small(archive, "bundle.json"))
-        batches = info["batches"] if info["format"] == BUNDLE_FORMAT else None
-    except (ValueError, KeyError, TypeError):
-        batches = None
-    if not isinstance(batches, list):
-        return ["bundle.json: not a bundle description of this format"]
+    except ValueError:
+        raise ValueError("bundle.json: not JSON") from None
+    keys = {"format", "bank", "batches", "cases", "events"}
+    if not isinstance(info, dict) or set(info) != keys or info["format"] != BUNDLE_FORMAT:
+        raise ValueError(f"bundle.json: not a {BUNDLE_FORMAT} description ({sorted(keys)})")
+    bank, batches = info["bank"], info["batches"]
+    if bank is not None and not is_bank_id(bank):
+        raise ValueError(f"bundle.json: {str(bank)[:80]!r} is not a bank id")
+    if not isinstance(batches, list) or not batches:
+        raise ValueError("bundle.json: batches is not a list of batch ids")
     for batch in batches:
         if not isinstance(batch, str) or not _BATCH.match(batch):
-            problems.append(f"bundle.json: {str(batch)[:80]!r} is not a batch id")
-            continue
+            raise ValueError(f"bundle.json: {str(batch)[:80]!r} is not a batch id")
+    if len(set(batches)) != len(batches):
+        raise ValueError("bundle.json: a batch is listed twice")
+    for key in ("cases", "events"):
+        if type(info[key]) is not int or not 0 <= info[key] <= 10**9:
+            raise ValueError(f"bundle.json: {key} is not a count ({str(info[key])[:40]!r})")
+    return info
+
+
+def _member_of(name: str, batches: set[str]) -> bool:
+    """Whether ``name`` is a member a bundle of ``batches`` has."""
+    if name in (MANIFEST, "bundle.json", "events.jsonl"):
+        return True
+    parts = name.split("/")
+    return (
+        len(parts) == 3
+        and parts[0] == "batches"
+        and parts[1] in batches
+        and is_batch_file(parts[2])
+    )
+
+
+def _inner(archive: zipfile.ZipFile, names: set[str]) -> list[str]:
+    """Only the members a bundle has, each batch's files exactly as its manifest lists them.
+
+    The store's checksums travel along: each file must match its batch manifest's SHA-256
+    (its ``events.jsonl``, written after the manifest, is checked by the bundle's).
+    """
+    try:
+        batches = _description(archive)["batches"]
+    except ValueError as exc:
+        return [str(exc)]
+    problems = [
+        f"{name}: not a member of a bundle of {', '.join(batches)[:120]}"
+        for name in sorted(names)
+        if not _member_of(name, set(batches))
+    ]
+    for batch in batches:
         prefix = f"batches/{batch}/"
         if prefix + MANIFEST not in names:
             problems.append(f"{prefix}{MANIFEST}: missing")
             continue
-        for line in _read_small(archive, prefix + MANIFEST).splitlines():
-            matched = _LINE.match(line)
-            if matched is None or prefix + matched.group(2) not in names:
-                problems.append(f"{prefix}{MANIFEST}: lists a file the bundle lacks: {line[:80]}")
+        try:
+            listed = parse_manifest(_read_small(archive, prefix + MANIFEST), prefix + MANIFEST)
+        except IntakeFailed as exc:
+            problems.append(str(exc))
+            continue
+        files = {n[len(prefix) :] for n in names if n.startswith(prefix)} - {MANIFEST}
+        for name in sorted(files - set(listed) - {"events.jsonl"}):
+            problems.append(f"{prefix}{name}: not in its batch's manifest")
+        for name, digest in sorted(listed.items()):
+            if name not in files:
+                problems.append(f"{prefix}{MANIFEST}: lists a file the bundle lacks: {name}")
                 continue
-            with archive.open(prefix + matched.group(2)) as member:
+            with archive.open(prefix + name) as member:
                 found = hashlib.sha256()
                 while chunk := member.read(_CHUNK):
                     found.update(chunk)
-            if found.hexdigest() != matched.group(1):
-                problems.append(f"{prefix}{matched.group(2)}: not the batch manifest's SHA-256")
+            if found.hexdigest() != digest:
+                problems.append(f"{prefix}{name}: not the batch manifest's SHA-256")
     return problems
 
 
@@ -396,10 +469,12 @@ def import_bundle(path: str | Path, into: str | Path) -> Bundle:
         raise ConfigError(f"cannot write {into}: {exc.strerror or exc}") from None
     try:
         with zipfile.ZipFile(path) as archive:
-            info = json.loads(_read_small(archive, "bundle.json"))
+            info = _description(archive)
             for member in sorted(archive.infolist(), key=lambda m: m.filename):
                 if member.filename in (MANIFEST, "bundle.json"):
                     continue
+                if not _member_of(member.filename, set(info["batches"])):
+                    continue  # never: verify refused it
                 target = work.joinpath(*member.filename.split("/"))
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with archive.open(member) as source, target.open("wb") as out:
@@ -417,10 +492,10 @@ def import_bundle(path: str | Path, into: str | Path) -> Bundle:
         shutil.rmtree(work, ignore_errors=True)
     return Bundle(
         path,
-        info.get("bank"),
+        info["bank"],
         tuple(info["batches"]),
-        int(info.get("cases", 0)),
-        int(info.get("events", 0)),
+        info["cases"],
+        info["events"],
         f"sha256:{_digest_of(path)}",
     )
 

@@ -581,15 +581,35 @@ def read_manifest(directory: str | Path) -> dict[str, str]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise IntakeFailed(f"{path}: cannot read the manifest: {exc}") from None
+    return parse_manifest(text, str(path))
+
+
+def parse_manifest(text: str, where: str) -> dict[str, str]:
+    """A batch manifest's listing (``sha256  name`` lines): the one grammar of every reader.
+
+    Raises:
+        IntakeFailed: For a line that is not ``64 hex digits, two spaces, a file name``, a
+            name listed twice or the manifest itself, or a manifest that lists nothing.
+    """
     listed: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         matched = _MANIFEST_LINE.match(line)
         if matched is None or matched.group(2) in listed or matched.group(2) == MANIFEST:
-            raise IntakeFailed(f"{path}:{number}: not a manifest line: {line[:80]!r}")
+            raise IntakeFailed(f"{where}:{number}: not a manifest line: {line[:80]!r}")
         listed[matched.group(2)] = matched.group(1)
     if not listed:
-        raise IntakeFailed(f"{path}: the manifest lists no file")
+        raise IntakeFailed(f"{where}: the manifest lists no file")
     return listed
+
+
+def is_bank_id(name: object) -> bool:
+    """Whether ``name`` can name a bank (letters, digits, ``_.-``; at most 64)."""
+    return isinstance(name, str) and _BANK.match(name) is not None
+
+
+def is_batch_file(name: str) -> bool:
+    """Whether ``name`` can be a file of a batch (what a batch manifest may list)."""
+    return _MANIFEST_LINE.match(f"{'0' * 64}  {name}") is not None and not name.startswith(".")
 
 
 def verify_manifest(directory: str | Path, expected: Mapping[str, str] | None = None) -> list[str]:
