@@ -170,6 +170,47 @@ def test_intake_options_are_checked_before_any_work(
     assert not any((tmp_path / name).exists() for name in ("store", "b1", "b2"))
 
 
+def _take_in_process(tmp: str, name: str, data: bytes, start: Any, out: Any) -> None:
+    start.wait()  # both at once: without the store's lock, both took the shared cases in
+    result = take(Path(tmp), data, name=name)
+    out.put(result.event.payload.accepted)
+
+
+def test_two_intakes_at_once_take_a_case_in_once_and_a_crash_leaves_nothing_behind(
+    tmp_path: Path,
+) -> None:
+    import multiprocessing
+
+    (tmp_path / "store" / "batches" / ".BK-0123456789abcdef.dead").mkdir(parents=True)
+    context = multiprocessing.get_context("spawn")
+    out, start = context.Queue(), context.Barrier(2)
+    shared = [card(f"S{n}") for n in range(2000)]
+    runs = [
+        context.Process(
+            target=_take_in_process,
+            args=(
+                str(tmp_path),
+                f"bank-{i}.jsonl",
+                lines(*shared, card(f"only-{i}")),
+                start,
+                out,
+            ),
+        )
+        for i in range(2)
+    ]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join(60)
+    accepted = sorted(out.get(timeout=5) for _ in runs)
+    assert accepted == [1, 2001]  # the second found the first's 2,000 cases taken in
+    assert not [
+        p.name
+        for p in (tmp_path / "store" / "batches").iterdir()
+        if p.name.startswith(".") and p.is_dir()
+    ]
+
+
 def test_a_late_intake_is_a_finding(tmp_path: Path) -> None:
     result = take(
         tmp_path, lines(card("A")), clock=lambda: RECEIVED + timedelta(hours=2, seconds=1)

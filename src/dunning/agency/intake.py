@@ -22,6 +22,7 @@ that has it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -177,14 +178,57 @@ def intake(
     digest = _file_digest(source)
     batch_id = batch_id_of(bank, digest)
     batches = store / "batches"
+    try:
+        batches.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise IntakeFailed(f"cannot write the store {store}: {exc.strerror or exc}") from None
+    with _store_lock(batches):  # one intake at a time: the second sees the first's cases
+        return _locked_intake(
+            source,
+            kind,
+            batches,
+            batch_id,
+            bank,
+            received_at,
+            backups,
+            target_minutes,
+            columns=columns,
+            defaults=defaults,
+            sheet=sheet,
+            encoding=encoding,
+            actor=actor,
+            clock=clock,
+            digest=digest,
+        )
+
+
+def _locked_intake(
+    source: Path,
+    kind: Format,
+    batches: Path,
+    batch_id: str,
+    bank: str,
+    received_at: datetime,
+    backups: Sequence[str | Path],
+    target_minutes: int,
+    *,
+    columns: Mapping[str, str] | None,
+    defaults: Mapping[str, str] | None,
+    sheet: str | None,
+    encoding: str,
+    actor: str,
+    clock: Callable[[], datetime] | None,
+    digest: str,
+) -> IntakeResult:
+    """The intake's work, with the store locked."""
     directory = batches / batch_id
     if directory.exists():
         return _again(directory, backups)
+    _clear_leftovers(batches)
     try:
-        batches.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=f".{batch_id}.", dir=batches))
     except OSError as exc:
-        raise IntakeFailed(f"cannot write the store {store}: {exc.strerror or exc}") from None
+        raise IntakeFailed(f"cannot write the store: {exc.strerror or exc}") from None
     try:
         counts = _take_in(
             source,
@@ -238,6 +282,33 @@ def intake(
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return IntakeResult(event, directory, new=True)
+
+
+@contextlib.contextmanager
+def _store_lock(batches: Path) -> Iterator[None]:
+    """Hold the store's lock (``batches/.lock``): intakes into one store take turns.
+
+    The lock is the operating system's (``flock``): it is released when its holder ends, even
+    killed, so that a crash never leaves the store locked.
+    """
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): one intake at a time is the user's to keep
+        yield
+        return
+    handle = os.open(batches / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)  # and with it the lock
+
+
+def _clear_leftovers(batches: Path) -> None:
+    """Remove the working folders of intakes that died (the store is locked: none is alive)."""
+    for child in batches.iterdir():
+        if child.name.startswith(".") and child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
 
 
 def _now() -> datetime:
