@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from dunning import PolicyError
+from dunning import ConfigError, PolicyError
 from dunning.agency.audit import audit
 from dunning.agency.procedure import load_procedure, loads_procedure
 
@@ -417,3 +417,30 @@ def test_a_moment_far_outside_the_years_is_refused_not_overflowed(tmp_path: Path
         (2, "bad-value"),
         (3, "bad-value"),
     ]
+
+
+def test_a_log_dated_a_century_back_is_a_clear_error_not_a_century_of_findings() -> None:
+    from dunning.agency.audit import MAX_AUDIT_DAYS
+
+    old = [
+        json.dumps(
+            {
+                "type": "assignment.assigned",
+                "at": "1900-01-02T11:00:00+08:00",
+                "actor": "L1",
+                "case_id": f"X-{n}",
+                "payload": {"collector_id": "C2", "team": "phone", "rule": "r", "reason": "new"},
+            }
+        )
+        for n in range(1000)
+    ]
+    as_of = datetime(2026, 12, 11, 9, tzinfo=timezone(timedelta(hours=8)))
+    procedure = load_procedure(ROOT / "rules" / "agency_procedure.yaml")
+    with pytest.raises(ConfigError, match=f"an audit covers at most {MAX_AUDIT_DAYS} days"):
+        audit(old, procedure=procedure, as_of=as_of)
+    with pytest.raises(ConfigError, match="give the period"):
+        audit([], procedure=procedure, as_of=as_of, start=date(2024, 1, 1))
+    november = audit(
+        old, procedure=procedure, as_of=as_of, start=date(2026, 11, 1), end=date(2026, 11, 30)
+    )
+    assert november.checked["cycle"] == 5000  # the old cycles' nodes in November, judged

@@ -1047,3 +1047,21 @@ def test_a_byte_order_mark_inside_a_csv_is_no_part_of_an_id() -> None:
     fields: dict[str, Any] = {"case_id": "text", "amount": "amount"}
     read = list(read_rows(io.BytesIO(data), fields=fields, required=["case_id"]))
     assert [r.values["case_id"] for r in read] == ["SH-0002", "SH-0002"]  # the same case: caught
+
+
+def test_an_endless_line_in_an_event_log_is_that_lines_error_never_held(tmp_path: Path) -> None:
+    from dunning.agency.audit import audit
+    from dunning.agency.procedure import load_procedure
+    from dunning.batch import bounded_lines
+
+    log = tmp_path / "events.jsonl"
+    real = (ROOT / "examples" / "agency" / "events.jsonl").read_bytes()
+    log.write_bytes(real + b'{"type": "' + b"x" * 5000 + b'"}\n' + real.splitlines()[0] + b"\n")
+    procedure = load_procedure(ROOT / "rules" / "agency_procedure.yaml")
+    as_of = datetime(2026, 12, 11, 1, tzinfo=UTC)
+    with log.open("rb") as stream:
+        lines = bounded_lines(stream, 1000)  # the bound (8 MiB), scaled down
+        found = audit(lines, procedure=procedure, as_of=as_of, start=date(2026, 11, 1))
+    codes = [(e.line, e.problems[0].code) for e in found.event_errors]
+    count = len(real.splitlines())
+    assert codes == [(count + 1, "line_too_long"), (count + 2, "duplicate_event")]

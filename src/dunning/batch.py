@@ -26,16 +26,19 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, BinaryIO, TypeVar, cast
+from typing import IO, Any, BinaryIO, TypeVar, cast
 
 from .errors import CaseError, DunningError, Problem
 
 __all__ = [
     "BLOCK",
+    "MAX_LINE",
     "Numbered",
+    "Overlong",
     "WorkerLost",
     "Workers",
     "blocks",
+    "bounded_lines",
     "count_first",
     "line_of",
     "lines",
@@ -50,6 +53,29 @@ R = TypeVar("R")
 
 #: Bytes of input read (and, with ``--jobs``, decided by one worker) at a time.
 BLOCK = 1 << 20
+#: The longest line of an event log or a bank's JSON Lines file: far beyond any real record, and
+#: a bound on what one line can cost (a log with a 1 GiB line is not held whole).
+MAX_LINE = 8 * 1024 * 1024
+
+
+class Overlong(bytes):
+    """A line longer than :data:`MAX_LINE`, as its first bytes: readers refuse it."""
+
+
+def bounded_lines(stream: IO[bytes], limit: int = MAX_LINE) -> Iterator[bytes]:
+    """The stream's lines, each read with a bound.
+
+    A longer line comes as an :class:`Overlong` of its first bytes; the rest is skipped, never
+    held in memory.
+    """
+    while line := stream.readline(limit + 1):
+        if len(line) > limit and not line.endswith(b"\n"):
+            head = line[:64]
+            while line and not line.endswith(b"\n"):
+                line = stream.readline(limit + 1)
+            yield Overlong(head)
+            continue
+        yield line
 
 
 class Numbered(Iterator[T_co]):

@@ -38,7 +38,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from .batch import Numbered, numbered
+from .batch import MAX_LINE, Numbered, Overlong, numbered
 from .cases import check_batch, json_object, problems_of, readable_id
 from .errors import CaseError, ConfigError, Problem, did_you_mean
 from .model import (
@@ -646,6 +646,9 @@ def parse_event(data: str | bytes | Mapping[str, Any], *, line: int | None = Non
         CaseError: Naming the event's case (when readable), its line and every problem; an
             unknown type is ``unknown_event_type`` with the nearest known one.
     """
+    if isinstance(data, Overlong):
+        message = f"a line of more than {MAX_LINE:,} bytes, not read"
+        raise CaseError(None, [Problem("", "line_too_long", message)], line=line)
     raw = json_object(data, "an event", line=line)
     kind = raw.get("type")
     model = EVENT_MODELS.get(kind) if isinstance(kind, str) else None

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
+from ..batch import bounded_lines
 from ..cases import check_batch, parse_case
 from ..engines.interpret import evaluator
 from ..errors import ArgumentError, CaseError, ConfigError, DunningError, Problem
@@ -150,7 +151,7 @@ def _events(source: EventSource) -> Iterator[tuple[int, Event | CaseError]]:
     if isinstance(source, str | Path):
         try:
             with open(source, "rb") as stream:
-                for number, text in enumerate(stream, start=1):
+                for number, text in enumerate(bounded_lines(stream), start=1):
                     if text.strip():
                         yield number, _parsed(text, number)
         except OSError as exc:

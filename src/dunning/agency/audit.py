@@ -22,7 +22,7 @@ from sys import intern
 from typing import Any
 
 from ..engines.interpret import evaluator
-from ..errors import ArgumentError, CaseError, Problem
+from ..errors import ArgumentError, CaseError, ConfigError, Problem
 from ..events import (
     ApprovalEvent,
     AssignmentEvent,
@@ -154,6 +154,8 @@ def run_audit(
         if moment is not None:
             check_as_of(moment)
     last = end or as_of.astimezone(procedure.zone).date()
+    if start is not None:
+        _check_period(start, last, "--from")
     auditor = _Auditor(procedure, as_of, start, last)
     seen = _Seen()
     for line, text in enumerate(events, start=1):
@@ -166,7 +168,10 @@ def run_audit(
             auditor.result.event_errors.append(error)
             continue
         if event.at <= as_of:
-            auditor.first = auditor.first or event.at.astimezone(procedure.zone).date()
+            if auditor.first is None:
+                auditor.first = event.at.astimezone(procedure.zone).date()
+                if start is None:  # the period starts with the log: as long as an audit's
+                    _check_period(auditor.first, last, "the log's first event, on")
             auditor.advance(event.at)
             auditor.see(event, line)
             if watch is not None:
@@ -174,6 +179,20 @@ def run_audit(
     first = auditor.first or as_of.astimezone(procedure.zone).date()
     auditor.close(start or first, last)
     return auditor.result
+
+
+#: The longest period one audit covers: a year and a month. Every node of every cycle in it is
+#: judged and its findings held; a log dated a century back would be a century of findings.
+MAX_AUDIT_DAYS = 400
+
+
+def _check_period(first: date, last: date, what: str) -> None:
+    if (last - first).days > MAX_AUDIT_DAYS:
+        raise ConfigError(
+            f"the audit would cover {first.isoformat()} to {last.isoformat()} "
+            f"({(last - first).days:,} days; {what} {first.isoformat()}): an audit covers at most "
+            f"{MAX_AUDIT_DAYS} days; give the period (--from and --to, or start= and end=)"
+        )
 
 
 class _Seen:

@@ -28,11 +28,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from ..batch import bounded_lines
 from ..errors import CaseError, ConfigError
 from ..events import IntakeEvent, ReconciliationEvent, ReportEvent, parse_event
 from .intake import (
     MANIFEST,
-    MAX_LINE,
     IntakeFailed,
     is_bank_id,
     is_batch_file,
@@ -194,14 +194,7 @@ def _select(log: Path, ids: set[str], batches: set[str], banks: set[str]) -> tup
     unreadable: list[str] = []
     try:
         with os.fdopen(handle, "wb") as out, log.open("rb") as lines:
-            number = 0
-            while line := lines.readline(MAX_LINE + 1):  # a line is read with a bound
-                number += 1
-                if len(line) > MAX_LINE and not line.endswith(b"\n"):
-                    while line and not line.endswith(b"\n"):
-                        line = lines.readline(MAX_LINE + 1)
-                    unreadable.append(f"line {number}: longer than {MAX_LINE:,} bytes")
-                    continue
+            for number, line in enumerate(bounded_lines(lines), start=1):
                 if not line.strip():
                     continue
                 try:

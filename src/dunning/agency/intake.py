@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Literal
 
+from ..batch import MAX_LINE, Overlong, bounded_lines
 from ..cases import CASE_COLUMNS, parse_case
 from ..errors import CaseError, ConfigError, DunningError, Problem, did_you_mean
 from ..events import BackupCopy, IntakeEvent, IntakePayload, check_actor
@@ -57,7 +58,6 @@ MANIFEST = "MANIFEST.sha256"
 _BANK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 _MANIFEST_LINE = re.compile(r"^([0-9a-f]{64})  ([A-Za-z0-9_.\-]{1,64})$")
 #: The longest line of a JSON Lines bank file (a case with a long contact history fits).
-MAX_LINE = 8 * 1024 * 1024
 _CHUNK = 1 << 20
 Format = Literal["jsonl", "csv", "xlsx"]
 
@@ -286,7 +286,7 @@ def _locked_intake(
 
 @contextlib.contextmanager
 def _store_lock(batches: Path) -> Iterator[None]:
-    """Hold the store's lock (``batches/.lock``): intakes into one store take turns.
+    """Hold the store's lock (on its ``batches`` folder): intakes into one store take turns.
 
     The lock is the operating system's (``flock``): it is released when its holder ends, even
     killed, so that a crash never leaves the store locked.
@@ -296,7 +296,7 @@ def _store_lock(batches: Path) -> Iterator[None]:
     except ImportError:  # no flock (Windows): one intake at a time is the user's to keep
         yield
         return
-    handle = os.open(batches / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    handle = os.open(batches, os.O_RDONLY)  # the folder itself: no lock file among the batches
     try:
         fcntl.flock(handle, fcntl.LOCK_EX)
         yield
@@ -524,12 +524,8 @@ def _results(
 
 def _jsonl_results(stream: IO[bytes]) -> Iterator[tuple[int, Case | CaseError, bytes | None]]:
     """Each non-blank line's case (with its text) or error; a line is read at most to the limit."""
-    number = 0
-    while raw := stream.readline(MAX_LINE + 1):
-        number += 1
-        if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
-            while raw and not raw.endswith(b"\n"):  # skip the rest without keeping it
-                raw = stream.readline(_CHUNK)
+    for number, raw in enumerate(bounded_lines(stream, MAX_LINE), start=1):
+        if isinstance(raw, Overlong):
             problem = Problem("", "line_too_long", f"a line of more than {MAX_LINE:,} bytes")
             yield number, CaseError(None, [problem], line=number), None
             continue

@@ -18,6 +18,7 @@ from ..agency.bundle import export_bundle, import_bundle, verify_bundle
 from ..agency.collectors import load_collectors
 from ..agency.intake import IntakeFailed, format_of, intake
 from ..agency.procedure import load_procedure
+from ..batch import bounded_lines
 from ..errors import CaseError
 from ..policy import load_policy
 from ..rules.ir import IntakeSettings
@@ -206,7 +207,13 @@ def run_audit(args: argparse.Namespace) -> int:
     moment = args.as_of or datetime.now(procedure.zone).replace(microsecond=0)
     with Report(args) as report:
         with open_binary(args.events) as stream:
-            found = audit(stream, procedure=procedure, as_of=moment, start=args.start, end=args.end)
+            found = audit(
+                bounded_lines(stream),
+                procedure=procedure,
+                as_of=moment,
+                start=args.start,
+                end=args.end,
+            )
         report.emit("audit", found.to_dict)
     return EXIT_REJECTED if found.errors or found.event_errors else EXIT_OK
 
@@ -237,7 +244,7 @@ def run_performance(args: argparse.Namespace) -> int:
             payments = ledger_lines(args, stream)
         events = stack.enter_context(open_binary(args.events))
         report = performance(
-            events,
+            bounded_lines(events),
             procedure=procedure,
             as_of=moment,
             start=start,
