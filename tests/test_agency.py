@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import io
 import json
 import re
 import shutil
@@ -209,6 +210,15 @@ def test_two_intakes_at_once_take_a_case_in_once_and_a_crash_leaves_nothing_behi
         for p in (tmp_path / "store" / "batches").iterdir()
         if p.name.startswith(".") and p.is_dir()
     ]
+
+
+def test_a_file_of_carriage_returns_is_read_as_decide_reads_it(tmp_path: Path) -> None:
+    from dunning.batch import lines as batch_lines
+
+    data = b"\r".join(json.dumps(card(name)).encode() for name in "ABC") + b"\r"
+    assert len(list(batch_lines(io.BytesIO(data)))) == 3  # what decide reads
+    result = take(tmp_path, data)
+    assert (result.event.payload.lines, result.event.payload.accepted) == (3, 3)
 
 
 def test_a_late_intake_is_a_finding(tmp_path: Path) -> None:

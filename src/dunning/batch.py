@@ -75,7 +75,9 @@ def bounded_lines(stream: IO[bytes], limit: int = MAX_LINE) -> Iterator[bytes]:
                 line = stream.readline(limit + 1)
             yield Overlong(head)
             continue
-        yield line
+        # A lone carriage return ends a line too, as in lines() (a file saved with Mac line
+        # ends): every reader counts the same lines. JSON text never holds a raw one.
+        yield from line.splitlines(keepends=True) if b"\r" in line[:-2] else (line,)
 
 
 class Numbered(Iterator[T_co]):
