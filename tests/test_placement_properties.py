@@ -246,7 +246,7 @@ def _shares_policy(weights: list[int]) -> Policy:
 
 @settings(max_examples=6 if SLOW else 1, deadline=None)
 @given(st.lists(st.integers(1, 99), min_size=2, max_size=4))
-def test_fixed_shares_hold_within_one_case_in_a_hundred_over_ten_thousand(
+def test_fixed_shares_hold_within_one_case_in_a_hundred_over_thousands(
     weights: list[int],
 ) -> None:
     found = Agencies(
@@ -258,7 +258,7 @@ def test_fixed_shares_hold_within_one_case_in_a_hundred_over_ten_thousand(
         )
     )
     placer = Placer(_shares_policy(weights), found)
-    total = 10_000
+    total = 10_000 if SLOW else 2_000  # ten thousand in make test-slow (9 s an example)
     snapshot = {"dpd": 100, "overdue_principal": "1000.00", "overdue_interest": "0"}
     base = case_dict(delinquency=snapshot)
     cases = ({**base, "case_id": f"C-{n:05d}"} for n in range(total))
