@@ -993,11 +993,19 @@ def test_any_event_history_is_audited_line_by_line(lines: list[bytes]) -> None:
 
     from dunning.agency.audit import audit
     from dunning.agency.procedure import loads_procedure
+    from dunning.errors import ConfigError
 
     procedure = loads_procedure(PROCEDURE_TEXT)
+    as_of = datetime.fromisoformat("2026-12-31T00:00:00+08:00")
     with patience():
+        refused = ""
+        try:  # by default the period starts with the log: an event dated long ago says so
+            audit(lines, procedure=procedure, as_of=as_of)
+        except ConfigError as error:
+            refused = str(error)
+        assert not refused or "an audit covers at most 400 days" in refused
         result = audit(
-            lines, procedure=procedure, as_of=datetime.fromisoformat("2026-12-31T00:00:00+08:00")
+            lines, procedure=procedure, as_of=as_of, start=date(2026, 11, 1), end=date(2026, 12, 31)
         )
     assert len(result.event_errors) <= sum(1 for line in lines if line.strip())
     for finding in result.findings:
