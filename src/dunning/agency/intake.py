@@ -183,105 +183,69 @@ def intake(
     except OSError as exc:
         raise IntakeFailed(f"cannot write the store {store}: {exc.strerror or exc}") from None
     with _store_lock(batches):  # one intake at a time: the second sees the first's cases
-        return _locked_intake(
-            source,
-            kind,
-            batches,
-            batch_id,
-            bank,
-            received_at,
-            backups,
-            target_minutes,
-            columns=columns,
-            defaults=defaults,
-            sheet=sheet,
-            encoding=encoding,
-            actor=actor,
-            clock=clock,
-            digest=digest,
-        )
-
-
-def _locked_intake(
-    source: Path,
-    kind: Format,
-    batches: Path,
-    batch_id: str,
-    bank: str,
-    received_at: datetime,
-    backups: Sequence[str | Path],
-    target_minutes: int,
-    *,
-    columns: Mapping[str, str] | None,
-    defaults: Mapping[str, str] | None,
-    sheet: str | None,
-    encoding: str,
-    actor: str,
-    clock: Callable[[], datetime] | None,
-    digest: str,
-) -> IntakeResult:
-    """The intake's work, with the store locked."""
-    directory = batches / batch_id
-    if directory.exists():
-        return _again(directory, backups)
-    _clear_leftovers(batches)
-    try:
-        work = Path(tempfile.mkdtemp(prefix=f".{batch_id}.", dir=batches))
-    except OSError as exc:
-        raise IntakeFailed(f"cannot write the store: {exc.strerror or exc}") from None
-    try:
-        counts = _take_in(
-            source,
-            kind,
-            work,
-            batches,
-            batch_id,
-            bank,
-            columns=columns,
-            defaults=defaults,
-            sheet=sheet,
-            encoding=encoding,
-            actor=actor,
-            received_at=received_at,
-        )
-        listed = read_manifest(work)
-        copies = [_backup(work, Path(b), batch_id, listed) for b in backups]
-        completed = (clock or _now)()
-        if completed.tzinfo is None:
-            raise ConfigError("the clock must give an aware time")
-        completed = completed.astimezone(received_at.tzinfo)  # read in the receipt's offset
-        elapsed = max(int((completed - received_at).total_seconds()), 0)
-        event = IntakeEvent(
-            type="intake.completed",
-            at=completed,
-            actor=actor,
-            payload=IntakePayload(
-                batch_id=batch_id,
-                bank=bank,
-                source=source.name[:4000],
-                source_digest=f"sha256:{digest}",
+        directory = batches / batch_id
+        if directory.exists():
+            return _again(directory, backups)
+        _clear_leftovers(batches)
+        try:
+            work = Path(tempfile.mkdtemp(prefix=f".{batch_id}.", dir=batches))
+        except OSError as exc:
+            raise IntakeFailed(f"cannot write the store: {exc.strerror or exc}") from None
+        try:
+            counts = _take_in(
+                source,
+                kind,
+                work,
+                batches,
+                batch_id,
+                bank,
+                columns=columns,
+                defaults=defaults,
+                sheet=sheet,
+                encoding=encoding,
+                actor=actor,
                 received_at=received_at,
-                completed_at=completed,
-                target_minutes=target_minutes,
-                elapsed_seconds=elapsed,
-                late=elapsed > target_minutes * 60,
-                lines=counts["lines"],
-                accepted=counts["accepted"],
-                rejected=counts["rejected"],
-                repeated=counts["repeated"],
-                cases_digest=f"sha256:{listed['cases.jsonl']}",
-                errors_digest=f"sha256:{listed['errors.jsonl']}",
-                backups=tuple(copies),
-            ),
-        )
-        with (work / "events.jsonl").open("a", encoding="utf-8", newline="\n") as out:
-            out.write(event.model_dump_json() + "\n")
-        os.replace(work, directory)
-    except OSError as exc:
-        raise IntakeFailed(f"cannot write the batch {batch_id}: {exc.strerror or exc}") from None
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return IntakeResult(event, directory, new=True)
+            )
+            listed = read_manifest(work)
+            copies = [_backup(work, Path(b), batch_id, listed) for b in backups]
+            completed = (clock or _now)()
+            if completed.tzinfo is None:
+                raise ConfigError("the clock must give an aware time")
+            completed = completed.astimezone(received_at.tzinfo)  # read in the receipt's offset
+            elapsed = max(int((completed - received_at).total_seconds()), 0)
+            event = IntakeEvent(
+                type="intake.completed",
+                at=completed,
+                actor=actor,
+                payload=IntakePayload(
+                    batch_id=batch_id,
+                    bank=bank,
+                    source=source.name[:4000],
+                    source_digest=f"sha256:{digest}",
+                    received_at=received_at,
+                    completed_at=completed,
+                    target_minutes=target_minutes,
+                    elapsed_seconds=elapsed,
+                    late=elapsed > target_minutes * 60,
+                    lines=counts["lines"],
+                    accepted=counts["accepted"],
+                    rejected=counts["rejected"],
+                    repeated=counts["repeated"],
+                    cases_digest=f"sha256:{listed['cases.jsonl']}",
+                    errors_digest=f"sha256:{listed['errors.jsonl']}",
+                    backups=tuple(copies),
+                ),
+            )
+            with (work / "events.jsonl").open("a", encoding="utf-8", newline="\n") as out:
+                out.write(event.model_dump_json() + "\n")
+            os.replace(work, directory)
+        except OSError as exc:
+            raise IntakeFailed(
+                f"cannot write the batch {batch_id}: {exc.strerror or exc}"
+            ) from None
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return IntakeResult(event, directory, new=True)
 
 
 @contextlib.contextmanager
