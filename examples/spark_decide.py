@@ -13,13 +13,14 @@ decisions: Spark writes them.
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import datetime
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 import dunning
-from dunning.spark import decide
+from dunning.spark import check_workers, decide
 
 
 def main() -> None:
@@ -32,12 +33,16 @@ def main() -> None:
     args = parser.parse_args()
 
     spark = SparkSession.builder.appName("dunning-decide").getOrCreate()
+    try:
+        check_workers(spark)  # before the first Python job below: one error, not one per task
+        policy = dunning.load_policy(args.policy)
+    except dunning.DunningError as error:
+        sys.exit(f"spark_decide: {error}")
     # One row per line, with its line number (1-based) as the key the results carry.
     numbered = spark.read.text(args.cases).rdd.zipWithIndex()
     cases = spark.createDataFrame(
         numbered.map(lambda pair: (pair[1] + 1, pair[0].value)), "line long, case string"
     )
-    policy = dunning.load_policy(args.policy)
     decisions = decide(cases, policy, args.as_of, key="line", portfolio=args.overdue_customers)
     decisions.write.mode("overwrite").parquet(args.out)
     written = spark.read.parquet(args.out)

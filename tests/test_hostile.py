@@ -498,11 +498,11 @@ def test_broken_pipe_exits_quietly(tmp_path: Path) -> None:
         assert run.returncode in (0, 1, 141), (args, run.returncode)
 
 
-def _deciding_a_big_book(tmp_path: Path, jobs: str) -> subprocess.Popen[bytes]:
+def _deciding_a_big_book(tmp_path: Path, jobs: str, *extra: str) -> subprocess.Popen[bytes]:
     """``dunning decide --jobs`` on ~48,000 cases (still deciding after 3 s), in its own group."""
     big = tmp_path / "big.jsonl"
     big.write_bytes(PORTFOLIO.read_bytes() * 40)
-    command = ["decide", "--policy", str(LENDER), "--as-of", "2026-11-28"]
+    command = ["decide", "--policy", str(LENDER), "--as-of", "2026-11-28", *extra]
     command += ["--overdue-customers", "9", "--jobs", jobs, str(big)]
     return subprocess.Popen(
         [sys.executable, "-m", "dunning", *command],
@@ -526,7 +526,9 @@ def test_ctrl_c_exits_quietly(tmp_path: Path, jobs: str) -> None:
 
 def test_a_killed_worker_stops_decide_jobs_with_a_message(tmp_path: Path) -> None:
     # A worker killed (the OOM killer, a crash in C) left `decide --jobs` waiting for ever.
-    process = _deciding_a_big_book(tmp_path, "2")
+    report = tmp_path / "report.json"
+    report.write_text("last month's report\n", encoding="utf-8")
+    process = _deciding_a_big_book(tmp_path, "2", "--format", "json", "--out", str(report))
     deadline = time.monotonic() + 60
     workers: list[int] = []
     while not workers and time.monotonic() < deadline:
@@ -541,6 +543,8 @@ def test_a_killed_worker_stops_decide_jobs_with_a_message(tmp_path: Path) -> Non
     assert process.returncode == 2
     assert b"Traceback" not in err
     assert b"dunning: a worker process ended before finishing its work" in err
+    assert report.read_text(encoding="utf-8") == "last month's report\n"  # kept as it was
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.jsonl", "report.json"]
 
 
 def test_a_ctrl_c_that_c_code_swallows_still_stops_the_command(
@@ -878,6 +882,24 @@ def test_out_naming_an_input_is_refused_and_the_input_kept(
     assert log.read_bytes() == (ROOT / "examples" / "agency" / "events.jsonl").read_bytes()
     changed = ["diff", str(LENDER), str(LENDER), str(PORTFOLIO), "--changed", str(PORTFOLIO)]
     assert main(changed) == 2 and "is an input" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("engine", "jobs"), [("compiled", "2"), ("rete", "1"), ("rete", "2")])
+def test_decide_and_place_refuse_an_output_that_is_their_input_on_either_engine(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], engine: str, jobs: str
+) -> None:
+    cases, placements = tmp_path / "cases.jsonl", tmp_path / "placements.jsonl"
+    shutil.copy(PORTFOLIO, cases)
+    shutil.copy(ROOT / "examples" / "placements.jsonl", placements)
+    before = cases.read_bytes(), placements.read_bytes()
+    policy = ["--policy", str(LENDER), "--engine", engine, "--format", "xlsx"]
+    decide = ["decide", *policy, "--jobs", jobs, "--out", str(cases), str(cases)]
+    assert main(decide) == 2
+    agencies = ["--agencies", str(ROOT / "rules" / "agencies.yaml")]
+    place = ["place", *policy, *agencies, "--placements", str(placements)]
+    assert main([*place, "--out", str(placements), str(cases)]) == 2
+    assert capsys.readouterr().err.count("is an input of this command") == 2
+    assert (cases.read_bytes(), placements.read_bytes()) == before
 
 
 def test_a_failed_run_leaves_the_report_it_would_replace_as_it_was(

@@ -262,6 +262,33 @@ def test_wrong_inputs_are_refused_on_the_driver(spark: Any) -> None:
         decide(df, LENDER, AS_OF, column="k")
 
 
+def test_workers_whose_python_lacks_dunning_are_one_clear_error(
+    spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # PYSPARK_PYTHON unset (the commonest mistake) gave a worker traceback per task. Here the
+    # workers run this Python without its site-packages: Spark's own zips still let them start.
+    from dunning import ConfigError
+    from dunning.spark import assess, decide
+
+    bare = tmp_path / "python-without-dunning"
+    bare.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "$@"\n', encoding="utf-8")
+    bare.chmod(0o700)
+    context = spark.sparkContext
+    monkeypatch.setattr(context, "pythonExec", str(bare))  # what PYSPARK_PYTHON sets
+    df = frame(spark, PORTFOLIO.read_text(encoding="utf-8").splitlines()[:4])
+    for run in (decide, assess):
+        with pytest.raises(ConfigError) as refused:
+            run(df, LENDER, AS_OF)
+        message = str(refused.value)
+        assert "cannot import dunning (ModuleNotFoundError: No module named 'dunning')" in message
+        assert f"started as {bare}" in message and "set PYSPARK_PYTHON" in message
+    monkeypatch.setattr(sys, "argv", ["spark_decide.py", *example_args(tmp_path)])
+    with pytest.raises(SystemExit, match=r"^spark_decide: Spark's Python workers run .* cannot"):
+        _example().main()  # before its own Python job (zipWithIndex) fails once per task
+    monkeypatch.undo()  # the right Python again: the failure was not kept
+    assert [row.status for row in decide(df, LENDER, AS_OF).collect()].count("decided") >= 1
+
+
 def example_args(tmp_path: Path) -> list[str]:
     return [
         "--policy",
@@ -275,17 +302,22 @@ def example_args(tmp_path: Path) -> list[str]:
     ]
 
 
-def test_the_spark_submit_example_writes_every_decision(
-    spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
-) -> None:
-    # In this process (its session is the one getOrCreate finds); spark-submit itself below.
+def _example() -> Any:
+    """``examples/spark_decide.py`` as a module."""
     sys.path.insert(0, str(ROOT / "examples"))
     try:
         import spark_decide
     finally:
         sys.path.pop(0)
+    return spark_decide
+
+
+def test_the_spark_submit_example_writes_every_decision(
+    spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    # In this process (its session is the one getOrCreate finds); spark-submit itself below.
     monkeypatch.setattr(sys, "argv", ["spark_decide.py", *example_args(tmp_path)])
-    spark_decide.main()
+    _example().main()
     assert capsys.readouterr().out.split() == ["decided", "1,035", "skipped", "165"]
     written = spark.read.parquet(str(tmp_path / "decisions.parquet"))
     assert written.count() == 1200 and written.select("line").distinct().count() == 1200

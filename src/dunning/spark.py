@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import json
 import pickle
+import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, overload
 
+from ._version import __version__
 from .batch import result_line
 from .cases import check_batch
 from .errors import ArgumentError, CaseError, ConfigError, Problem
@@ -31,7 +34,7 @@ from .portfolio import Portfolio
 
 if TYPE_CHECKING:  # pragma: no cover - types only
     import pyarrow as pa
-    from pyspark.sql import DataFrame
+    from pyspark.sql import DataFrame, SparkSession
 
 __all__ = [
     "ASSESSMENT_COLUMNS",
@@ -39,6 +42,7 @@ __all__ = [
     "PLACEMENT_COLUMNS",
     "Placements",
     "assess",
+    "check_workers",
     "decide",
     "overdue_customers",
     "place",
@@ -418,10 +422,15 @@ def _parallelism(df: DataFrame) -> int | None:
 
 
 def _cases(df: DataFrame, column: str, key: str | None) -> DataFrame:
-    """``df`` as the workers read it: the key (if any) and the case as JSON text."""
+    """``df`` as the workers read it: the key (if any) and the case as JSON text.
+
+    Every entry point passes here first, so the workers' Python is checked here, once per
+    Spark application (:func:`check_workers`).
+    """
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructType
 
+    check_workers(df.sparkSession)
     names = df.columns
     for wanted in (column, key):
         if wanted is not None and wanted not in names:
@@ -440,6 +449,85 @@ def _cases(df: DataFrame, column: str, key: str | None) -> DataFrame:
     if key is not None:
         chosen.insert(0, F.col(key).alias("__key"))
     return df.select(*chosen)
+
+
+# The (application, workers' Python) pairs found able to run this dunning.
+_WORKERS_CHECKED: set[tuple[str, str]] = set()
+_WORKERS_LOCK = threading.Lock()
+
+
+def check_workers(spark: SparkSession) -> None:
+    """One clear error when Spark's Python workers cannot run this dunning.
+
+    A worker whose Python lacks dunning (PYSPARK_PYTHON unset is the commonest mistake) fails
+    every task with a worker traceback, printed once per task. So one tiny job asks the
+    workers which Python runs them and which dunning it imports, in a function that needs
+    nothing but the standard library; a good answer is kept per Spark application. Every
+    function of this module checks first; a job that runs Python code of its own before it
+    calls one (``df.rdd.map``) calls this first.
+
+    Args:
+        spark: The session.
+
+    Raises:
+        ConfigError: The workers cannot import dunning, import another version of it, or
+            cannot start at all (Spark's own reason, in one line).
+    """
+    try:
+        context = spark.sparkContext
+        checked = (str(context.applicationId), str(context.pythonExec))
+    except Exception:  # Spark Connect has no SparkContext: the workers' own errors stand
+        return
+    if checked in _WORKERS_CHECKED:
+        return
+    parts = max(1, int(context.defaultParallelism))
+    fix = (
+        f"set PYSPARK_PYTHON (or spark.pyspark.python) to a Python with dunning {__version__} "
+        f"before the session starts (this driver runs {sys.executable}; docs/cluster.md)"
+    )
+    try:
+        found = context.parallelize(range(parts), parts).map(_probe()).distinct().collect()
+    except Exception as error:  # Py4J or Spark's captured error: its first line says why
+        reason = next((s.strip() for s in str(error).splitlines() if s.strip()), "")
+        raise ConfigError(
+            f"Spark's Python workers ({context.pythonExec}) did not start: {reason[:300]}; {fix}"
+        ) from None
+    start = str(context.pythonExec)
+    for executable, version, imported, failure in sorted(found, key=str):
+        if imported != __version__:
+            has = (
+                f"imports dunning {imported}" if imported else f"cannot import dunning ({failure})"
+            )
+            started = "" if executable == start else f", started as {start}"
+            raise ConfigError(
+                f"Spark's Python workers run {executable} (Python {version}{started}), which "
+                f"{has}; {fix}"
+            )
+    with _WORKERS_LOCK:
+        _WORKERS_CHECKED.add(checked)
+
+
+_Answer = tuple[str, str, str | None, str | None]
+
+
+def _probe() -> Callable[[int], _Answer]:
+    """The workers' question, as a local function: pickled by value, it imports nothing first.
+
+    The answer: the worker's interpreter, its Python version, the dunning version it imports
+    (None if it cannot) and why it cannot.
+    """
+
+    def probe(_: int) -> _Answer:
+        import sys
+
+        running = (sys.executable, sys.version.split()[0])
+        try:
+            from dunning import __version__ as imported
+        except Exception as error:  # any failure to import is the answer
+            return (*running, None, f"{type(error).__name__}: {str(error)[:200]}")
+        return (*running, str(imported), None)
+
+    return probe
 
 
 def _schema(df: DataFrame, key: str | None, columns: tuple[tuple[str, str], ...]) -> Any:
