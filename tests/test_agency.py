@@ -677,9 +677,13 @@ def test_the_shipped_handover_is_reproduced_with_its_sheets(tmp_path: Path) -> N
     )
     shipped = [json.loads(e) for e in events if '"handover.completed"' in e]
     assert [json.loads(e.model_dump_json()) for e in run.events] == shipped
+    (tmp_path / "SH-0008.json").write_text("yesterday's sheet\n", encoding="utf-8")
     run.write_sheets(tmp_path)
-    for path in sorted((AGENCY / "handover-C1").iterdir()):
+    shipped_sheets = sorted((AGENCY / "handover-C1").iterdir())
+    for path in shipped_sheets:
         assert (tmp_path / path.name).read_bytes() == path.read_bytes()
+        assert (tmp_path / path.name).stat().st_mode & 0o077 == 0  # a sheet names a debtor
+    assert sorted(p.name for p in tmp_path.iterdir()) == [p.name for p in shipped_sheets]
     assert (run.open_before, run.left_after) == (len(shipped), 0)
     pending = [s for s in run.sheets if s["pending_approvals"]]
     assert pending and pending[0]["pending_approvals"][0]["procedure"] == "suspension"

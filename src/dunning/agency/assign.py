@@ -13,8 +13,11 @@ is left with the departing collector.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -533,14 +536,26 @@ class HandoverRun:
         }
 
     def write_sheets(self, directory: str | Path) -> list[Path]:
-        """Write each sheet as ``DIRECTORY/CASE_ID.json`` (the id percent-encoded)."""
+        """Write each sheet as ``DIRECTORY/CASE_ID.json`` (the id percent-encoded).
+
+        Each is written under a temporary name (owner-only: a sheet names a debtor) and renamed,
+        so a sheet is never read half-written and a failed write leaves the one it replaces.
+        """
         root = Path(directory)
         try:
             root.mkdir(parents=True, exist_ok=True)
             written = []
             for sheet in self.sheets:
                 path = root / f"{quote(sheet['case_id'], safe='')}.json"
-                path.write_bytes(sheet_bytes(sheet))
+                handle, temporary = tempfile.mkstemp(dir=root, prefix=".sheet.", suffix=".part")
+                try:
+                    with os.fdopen(handle, "wb") as file:
+                        file.write(sheet_bytes(sheet))
+                    os.replace(temporary, path)
+                except BaseException:
+                    with contextlib.suppress(OSError):
+                        os.unlink(temporary)
+                    raise
                 written.append(path)
         except OSError as exc:
             raise ConfigError(f"cannot write the sheets to {root}: {exc.strerror or exc}") from None
