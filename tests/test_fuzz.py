@@ -775,6 +775,7 @@ BANK_CSV = (AGENCY / "bank-2026-11-02.csv").read_bytes()
 BANK_LINES = (AGENCY / "cases.jsonl").read_text(encoding="utf-8").splitlines()
 AGENCY_EVENTS = (AGENCY / "events.jsonl").read_text(encoding="utf-8").splitlines()
 COLLECTORS_TEXT = (AGENCY / "collectors.yaml").read_text(encoding="utf-8")
+AGENCY_CASES = (AGENCY / "cases.jsonl").read_text(encoding="utf-8").splitlines()
 
 
 def bank_lines() -> st.SearchStrategy[bytes]:
@@ -861,21 +862,33 @@ def test_any_agency_event_history_reads_line_by_line_and_hands_over(lines: list[
         desk = read_desk(lines)
         for error in desk.errors:
             assert error.line is not None and error.problems
-        try:
-            end = datetime.fromisoformat("2026-12-31T00:00:00+08:00")
-            run: Any = handover(
-                departing="C1",
-                to=["C2", "L1"],
-                events=lines,
-                as_of=end,
-                collectors=loads_collectors(COLLECTORS_TEXT),
-            )
-        except HandoverFailed as failed:
-            run = failed
+        runs: list[Any] = []
+        for engine in ("compiled", "rete"):  # each sheet's next action is the policy's decision
+            try:
+                runs.append(
+                    handover(
+                        departing="C1",
+                        to=["C2", "L1"],
+                        events=lines,
+                        as_of=datetime.fromisoformat("2026-12-31T00:00:00+08:00"),
+                        collectors=loads_collectors(COLLECTORS_TEXT),
+                        policy=_agency_policy(engine),
+                        cases=AGENCY_CASES,
+                    )
+                )
+            except HandoverFailed as failed:
+                runs.append(failed)
+    run, on_rete = runs
     if isinstance(run, HandoverFailed):
-        assert "nothing was recorded" in str(run)
+        assert "nothing was recorded" in str(run) and str(on_rete) == str(run)
     else:
         assert run.left_after == 0 and len(run.events) == run.open_before
+        assert run.sheets == on_rete.sheets  # both engines decide alike
+
+
+@functools.cache
+def _agency_policy(engine: str) -> Policy:
+    return load_policy(ROOT / "rules" / "bank_credit_card.yaml", engine=engine)
 
 
 @st.composite
