@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import random
 from datetime import date, datetime, timedelta
 from decimal import Decimal as D
@@ -445,6 +446,12 @@ def test_a_placement_the_case_brings_is_recorded_once_and_counts(lender: Policy)
         cf("C-1", placement=own), as_of=AS_OF + timedelta(days=1), events=ended, portfolio=BOOK
     )
     assert kinds(back) == ["proposed"] and back.events[0].payload.agency_id == "AG-Y"
+    # A week on, the case file still says AG-X: the events know that placement ended, so the
+    # case is behind them, not in contradiction — the open proposal to AG-Y is the record.
+    week = [*ended, *(e.model_dump(mode="json") for e in back.events)]
+    later_on = AS_OF + timedelta(days=8)
+    waiting = p.explain(cf("C-1", placement=own), as_of=later_on, events=week, portfolio=BOOK)
+    assert not waiting.events and waiting.decision.action.agency_id == "AG-Y"
 
 
 def test_the_summary_counts_a_recorded_placement_as_kept_not_as_placed(lender: Policy) -> None:
@@ -610,6 +617,36 @@ def test_dunning_place_writes_events_and_an_error_record_per_bad_line(tmp_path: 
     assert table.returncode == 1 and "line 2" in table.stderr
     summary = json.loads(run_dunning(*args, "--format", "json", str(cases)).stdout)
     assert summary["agencies"]["AG-01"]["proposed"] == 1 and summary["rejected"] == 1
+
+
+def test_the_daily_loop_places_again_on_the_events_it_appended(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # docs/placement.md: place, append the events to the log, place again the next week on the
+    # same case file. The cases recalled and proposed again were placement_mismatch for ever.
+    from dunning.cli import main
+
+    log = tmp_path / "placements.jsonl"
+    shutil.copy(ROOT / "examples" / "placements.jsonl", log)
+    portfolio = str(ROOT / "examples" / "portfolio.jsonl")
+    args = ["place", "--policy", str(LENDER), "--agencies", str(AGENCIES), "--skip-uncovered"]
+
+    def day(when: str) -> list[dict[str, Any]]:
+        code = main([*args, "--placements", str(log), "--as-of", when, portfolio])
+        out = capsys.readouterr().out
+        with log.open("a", encoding="utf-8") as appended:
+            appended.write(out)
+        assert code == 0
+        return [json.loads(line) for line in out.splitlines()]
+
+    first = day("2026-11-28T10:00:00+08:00")
+    recalled = {e["case_id"] for e in first if e["type"] == "placement.recalled"}
+    again = {e["case_id"] for e in first if e["type"] == "placement.proposed"} & recalled
+    assert len(again) >= 20  # recalled and proposed again the same day
+    assert day("2026-11-28T10:00:00+08:00") == []  # the same day again: nothing new
+    week = day("2026-12-05T10:00:00+08:00")
+    assert all("error" not in e for e in week)
+    assert not again & {e["case_id"] for e in week if e["type"] == "placement.proposed"}
 
 
 def test_dunning_explain_shows_the_agencies_and_why_not(tmp_path: Path) -> None:

@@ -520,10 +520,14 @@ def _with_placement(case: Case, history: History) -> tuple[Case, OpenPlacement |
     """
     held = case.placement
     entry = history.open.get(case.case_id)
-    if entry is None and held is not None:
+    if held is not None:
         placement_id = f"{case.case_id}/{held.agency_id}/{held.placed_on.isoformat()}"
-        if placement_id in history.known:  # the events say it ended: the case is behind
-            return case.model_copy(update={"placement": None}), None
+        if placement_id in history.known and (entry is None or entry.placement_id != placement_id):
+            # The events know the case's placement and that it ended (a recall, a return):
+            # the case file is behind them — the host's next snapshot drops it — and is taken
+            # as not placed, whatever the events opened since (a proposal to another agency).
+            case, held = case.model_copy(update={"placement": None}), None
+    if entry is None and held is not None:
         migrated = OpenPlacement(
             placement_id,
             held.agency_id,
