@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import shutil
 import random
+import shutil
 from datetime import date, datetime, timedelta
 from decimal import Decimal as D
 from pathlib import Path
@@ -17,6 +17,7 @@ from conftest import case_dict
 from dunning import (
     Agencies,
     Agency,
+    ArgumentError,
     CaseError,
     ConfigError,
     PlacementResult,
@@ -29,6 +30,7 @@ from dunning import (
     loads_agencies,
     loads_policy,
     parse_event,
+    read_cases,
     read_events,
 )
 from dunning.agencies import check_agencies_file, is_agencies_file
@@ -647,6 +649,86 @@ def test_the_daily_loop_places_again_on_the_events_it_appended(
     week = day("2026-12-05T10:00:00+08:00")
     assert all("error" not in e for e in week)
     assert not again & {e["case_id"] for e in week if e["type"] == "placement.proposed"}
+
+
+def test_decide_and_explain_read_the_placement_events_as_place_does(lender: Policy) -> None:
+    # docs/api.md: a case the events place is decided as placed. Policy.decide had no events
+    # argument: such a case was decided in-house (outsource, to nobody).
+    p = placer(lender, agency("AG-X"), agency("AG-Y"))
+    agencies, proposed_on = p.agencies, TODAY - timedelta(days=20)
+    history = [
+        event("proposed", "C-1", "AG-X", proposed_on),
+        event("placed", "C-1", "AG-X", TODAY - timedelta(days=10), proposed=proposed_on),
+    ]
+    history[1]["payload"] |= {"commission_rate": "0.14", "term_ends": "2027-02-16"}
+    alone = lender.decide(cf("C-1"), as_of=AS_OF, portfolio=BOOK)
+    assert alone.action.agency_id is None
+    placed = lender.decide(
+        cf("C-1"), as_of=AS_OF, portfolio=BOOK, agencies=agencies, events=history
+    )
+    assert placed.action.agency_id == "AG-X" and placed.action.handled_by == "agency"
+    assert placed == place_one(p, cf("C-1"), history).decision
+    proposed = [event("proposed", "C-2", "AG-Y", TODAY - timedelta(days=2))]
+    noticed = lender.decide(
+        cf("C-2"), as_of=AS_OF, portfolio=BOOK, agencies=agencies, events=proposed
+    )
+    assert noticed.action.channel == "sms" and noticed.action.agency_id == "AG-Y"
+    explained = lender.explain(
+        cf("C-1"), as_of=AS_OF, portfolio=BOOK, agencies=agencies, events=history
+    )
+    assert explained.decision == placed and explained.facts["placed"] is True
+    assert "handled by agency AG-X" in explained.render().splitlines()[1]
+    batch = [cf("C-1"), cf("C-2"), cf("C-3"), {"case_id": "bad"}]
+    many = list(
+        lender.decide_many(batch, as_of=AS_OF, portfolio=BOOK, agencies=agencies, events=history)
+    )
+    run = p.place(batch, as_of=AS_OF, events=history, portfolio=BOOK)
+    assert [getattr(r, "decision", r) for r in run.results][:3] == many[:3]
+    assert isinstance(many[3], CaseError)
+    with pytest.raises(ArgumentError, match="events= needs agencies="):
+        lender.decide(cf("C-1"), as_of=AS_OF, portfolio=BOOK, events=history)
+    with pytest.raises(ConfigError, match="1 bad line"):
+        lender.decide(cf("C-1"), as_of=AS_OF, portfolio=BOOK, agencies=agencies, events=["{"])
+
+
+def test_dunning_decide_with_the_agencies_gives_each_case_its_placement_decision(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dunning.cli import main
+
+    portfolio = ROOT / "examples" / "portfolio.jsonl"
+    log = tmp_path / "placements.jsonl"
+    shutil.copy(ROOT / "examples" / "placements.jsonl", log)
+    common = ["decide", "--policy", str(LENDER), "--as-of", AS_OF.isoformat()]
+    common += ["--overdue-customers", "500"]
+    with_events = [*common, "--agencies", str(AGENCIES), "--placements", str(log)]
+    assert main([*with_events, str(portfolio)]) == 1  # its credit-card lines are rejected
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    policy, agencies = load_policy(LENDER), load_agencies(AGENCIES)
+    expected = policy.decide_many(
+        read_cases(portfolio.read_text(encoding="utf-8").splitlines()),
+        as_of=AS_OF,
+        portfolio=BOOK,
+        agencies=agencies,
+        events=read_events(log.read_text(encoding="utf-8").splitlines()),
+    )
+    for line, want in zip(lines, expected, strict=True):  # in input order, one per line
+        if isinstance(want, CaseError):
+            assert line["error"]["code"] == want.problems[0].code
+        else:
+            assert line == json.loads(want.model_dump_json())
+    by_agency = sum(1 for line in lines if (line.get("action") or {}).get("agency_id"))
+    assert main([*common, str(portfolio)]) == 1
+    alone = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert by_agency > sum(1 for line in alone if (line.get("action") or {}).get("agency_id")) + 50
+    with log.open("a", encoding="utf-8") as appended:
+        appended.write("not json\n")
+    assert main([*with_events, "--skip-uncovered", str(portfolio)]) == 1
+    first = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert (first["input"], first["line"]) == ("placements", 85)
+    assert main([*with_events, "--jobs", "2", str(portfolio)]) == 2
+    assert main([*common, "--placements", str(log), str(portfolio)]) == 2
+    assert "--placements needs --agencies" in capsys.readouterr().err
 
 
 def test_dunning_explain_shows_the_agencies_and_why_not(tmp_path: Path) -> None:

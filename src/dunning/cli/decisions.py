@@ -8,15 +8,16 @@ import functools
 import io
 import json
 import sys
+import tempfile
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, TextIO
 from zoneinfo import ZoneInfo
 
 from ..agencies import load_agencies
-from ..batch import Workers, blocks, count_first, rereadable, result_line
+from ..batch import Numbered, Workers, blocks, count_first, rereadable, result_line
 from ..cases import parse_case, read_numbered
 from ..delinquency import Assessor
 from ..diff import diff_policies
@@ -46,6 +47,7 @@ from .common import (
     overdue_in,
     params_of,
     read_placements,
+    reject,
     run_of,
 )
 from .output import Report
@@ -59,6 +61,14 @@ def run_decide(args: argparse.Namespace) -> int:
 
 
 def _decide(args: argparse.Namespace, report: Report) -> int:
+    for option in ("placements", "performance"):
+        if getattr(args, option) is not None and args.agencies is None:
+            raise Usage(f"--{option} needs --agencies")
+    if args.agencies is not None and args.jobs > 1:
+        raise Usage(
+            "--agencies decides as `dunning place` does, in one allocation over the batch: "
+            "it runs in one process (drop --jobs)"
+        )
     policy = load_policy_of(args)
     moment = moment_of(args, policy)
     figure: Portfolio | None = args.overdue_customers
@@ -80,15 +90,121 @@ def _decide(args: argparse.Namespace, report: Report) -> int:
         else:
             if count:  # the whole file is the batch: its own count first, then it streams
                 figure = batch_figure(policy, stream, moment)
-            for line, product, result in decide_lines(
-                policy, numbered_cases(stream), moment, figure
-            ):
-                sink.take(line, product, result)
-                advance(1)
+            if args.agencies is not None:
+                _decide_placed(args, policy, stream, moment, figure, summary, advance)
+            else:
+                _decide_serially(policy, stream, moment, figure, sink, advance)
     report.emit(  # --format jsonl: the lines are written already
         "decisions", lambda: {**run_of(policy, moment), **summary.to_dict()}
     )
     return EXIT_REJECTED if summary.rejected else EXIT_OK
+
+
+def _decide_serially(
+    policy: Policy,
+    stream: BinaryIO,
+    moment: datetime,
+    figure: Portfolio | None,
+    sink: DecisionSink,
+    advance: Callable[[int], object],
+) -> None:
+    """Each case decided by the case alone, written as it is decided."""
+    for line, product, result in decide_lines(policy, numbered_cases(stream), moment, figure):
+        sink.take(line, product, result)
+        advance(1)
+
+
+def _decide_placed(
+    args: argparse.Namespace,
+    policy: Policy,
+    stream: BinaryIO,
+    moment: datetime,
+    figure: Portfolio | None,
+    summary: DecisionSummary,
+    advance: Callable[[int], object],
+) -> None:
+    """``decide --agencies``: each case decided as ``place`` decides it, no event written.
+
+    The placer gives the cases sent out last (allocation is the batch's): the other lines wait
+    on disk and all are written in input order at the end.
+    """
+    placer = Placer(policy, load_agencies(args.agencies))
+    products: dict[int, str | None] = {}  # the cases read whose result has not come yet
+
+    def noted() -> Iterator[tuple[int, Case | CaseError]]:
+        for index, (line, item) in enumerate(numbered_cases(stream)):
+            products[index] = None if isinstance(item, CaseError) else item.loan.product.value
+            yield line, item
+
+    run = placer.stream(
+        Numbered(noted()),
+        as_of=moment,
+        events=read_placements(args.placements),
+        portfolio=figure,
+        performance=args.performance,
+    )
+    jsonl = args.format == "jsonl"
+    for error in run.event_errors:
+        summary.rejected += 1
+        reject(error, "placements", jsonl)
+    text = io.StringIO()
+    sink = DecisionSink(args.format, args.skip_uncovered, summary, text, sys.stderr)
+    with InputOrder(sys.stdout) as ordered:
+        for index, result in run.indexed():
+            CTRL_C.check()
+            decided = result if isinstance(result, CaseError) else result.decision
+            sink.take(result.line or index + 1, products.pop(index), decided)
+            if text.tell():
+                (ordered.last if run.allocating else ordered.early)(index, text.getvalue())
+                text.seek(0)
+                text.truncate()
+            advance(1)
+
+
+class InputOrder:
+    """Texts written in the order of their inputs, though some come last.
+
+    Those that come in order are spilled to a temporary file as they come; those that come
+    last (the cases a placement run sends out) are held, as ``place`` holds their cases; at
+    the end of the ``with`` block all are written to ``out`` in input order.
+    """
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.spill = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")  # noqa: SIM115 - closed on exit
+        self.late: dict[int, str] = {}
+
+    def __enter__(self) -> InputOrder:
+        return self
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        try:
+            if error is None:
+                self._write()
+        finally:
+            self.spill.close()
+
+    def early(self, index: int, text: str) -> None:
+        """The text of input ``index``, which comes after every earlier early one."""
+        self.spill.write(f"{index} {len(text)}\n{text}")
+
+    def last(self, index: int, text: str) -> None:
+        """The text of input ``index``, which came after all the early ones."""
+        self.late[index] = text
+
+    def _write(self) -> None:
+        waiting = iter(sorted(self.late))
+        upcoming = next(waiting, None)
+        self.spill.seek(0)
+        for header in iter(self.spill.readline, ""):
+            index, size = map(int, header.split())
+            while upcoming is not None and upcoming < index:
+                self.out.write(self.late.pop(upcoming))
+                upcoming = next(waiting, None)
+            self.out.write(self.spill.read(size))
+        while upcoming is not None:
+            self.out.write(self.late.pop(upcoming))
+            upcoming = next(waiting, None)
 
 
 def decide_lines(
@@ -234,19 +350,22 @@ def run_explain(args: argparse.Namespace) -> int:
         raise Usage("--placements needs --agencies")
     placer = None if args.agencies is None else Placer(policy, load_agencies(args.agencies))
     events = read_placements(args.placements)
+    bad = [e for e in events if isinstance(e, CaseError)]
+    if bad:
+        raise Usage(f"{args.placements}: {bad[0]}")
     try:
         case = one_case(text, args.case_id)
+        # With the agencies, the head is the decision the case gets on this run (the
+        # placement's), its rules traced as the events place the case.
         explanation = policy.explain(
             case,
             as_of=moment,
             portfolio=args.overdue_customers,
             agencies=None if placer is None else placer.agencies,
+            events=None if placer is None else events,
         )
         placed = None
         if placer is not None:
-            bad = [e for e in events if isinstance(e, CaseError)]
-            if bad:
-                raise Usage(f"{args.placements}: {bad[0]}")
             placed = placer.explain(
                 case, as_of=moment, events=events, portfolio=args.overdue_customers
             )

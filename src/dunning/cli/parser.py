@@ -78,6 +78,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="worker processes (output order is kept; default 1)",
     )
     decide.add_argument(
+        "--agencies",
+        default=None,
+        help="the agencies file: decide each case as `dunning place` would on this run (placed, "
+        "proposed, recalled as the events say; a case sent out proposed to its agency), "
+        "writing no event; in one process",
+    )
+    decide.add_argument(
+        "--placements",
+        default=None,
+        metavar="EVENTS.jsonl",
+        help="the placement events so far (with --agencies)",
+    )
+    decide.add_argument(
+        "--performance",
+        type=performance_rates,
+        default=None,
+        metavar="AGENCY=RATE,...",
+        help="recovery rate per agency, for the performance strategy (with --agencies)",
+    )
+    decide.add_argument(
         "--skip-uncovered",
         action="store_true",
         help="count cases of products the policy does not cover as skipped, not rejected",

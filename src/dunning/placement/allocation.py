@@ -37,7 +37,7 @@ from ..portfolio import Portfolio
 from .history import History, OpenPlacement, Window
 from .results import INELIGIBLE, Eligibility, PlacementResult
 
-__all__ = ["Allocation", "Pending", "duplicate_case", "ineligible"]
+__all__ = ["Allocation", "Pending", "duplicate_case", "ineligible", "with_placement"]
 
 
 @dataclass
@@ -106,7 +106,7 @@ class Allocation:
         if case.case_id in seen:
             raise duplicate_case(case.case_id)
         seen.add(case.case_id)
-        case, migrated = _with_placement(case, self.history)
+        case, migrated = with_placement(case, self.history)
         if migrated is not None:  # placed before the events began: recorded as it stands
             self.history.open[case.case_id] = migrated
             self.history.known.add(migrated.placement_id)
@@ -512,7 +512,7 @@ def _noticed_on(case: Case, agency_id: str, since: date) -> date | None:
     return min(days, default=None)
 
 
-def _with_placement(case: Case, history: History) -> tuple[Case, OpenPlacement | None]:
+def with_placement(case: Case, history: History) -> tuple[Case, OpenPlacement | None]:
     """The case as the events say it is placed; a contradiction is the case's error.
 
     A case that says it is placed, of which the events know nothing, was placed before the

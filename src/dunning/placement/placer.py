@@ -30,10 +30,10 @@ from ..cases import check_batch
 from ..delinquency import Assessment
 from ..errors import ArgumentError, CaseError, ConfigError
 from ..events import Event
-from ..model import Agency, Case
+from ..model import Agency, Case, Decision
 from ..policy import Policy
 from ..portfolio import Portfolio, check_portfolio
-from .allocation import Allocation, Pending, ineligible
+from .allocation import Allocation, Pending, ineligible, with_placement
 from .history import History, replay
 from .results import Eligibility, PlacementResult, PlacementRun
 
@@ -46,6 +46,7 @@ class PlacementStream(Iterator[PlacementResult | CaseError]):
     Attributes:
         event_errors: An error per event line that could not be read or applied.
         capacity: Each agency's open placements and capacity, once the stream is done.
+        allocating: Set once every case is read and those sent out are being allocated.
     """
 
     def __init__(self, run: Allocation, cases: Iterable[Any]) -> None:
@@ -53,7 +54,8 @@ class PlacementStream(Iterator[PlacementResult | CaseError]):
         self._cases = cases
         self.event_errors = run.history.errors
         self.capacity: dict[str, tuple[int, int | None]] = {}
-        self._results = (result for _, result in self._indexed())
+        self.allocating = False
+        self._results = (result for _, result in self.indexed())
 
     def __iter__(self) -> PlacementStream:
         return self
@@ -61,8 +63,12 @@ class PlacementStream(Iterator[PlacementResult | CaseError]):
     def __next__(self) -> PlacementResult | CaseError:
         return next(self._results)
 
-    def _indexed(self) -> Iterator[tuple[int, PlacementResult | CaseError]]:
-        """Each result with the index of its case in the input."""
+    def indexed(self) -> Iterator[tuple[int, PlacementResult | CaseError]]:
+        """Each result with the index of its case in the input, instead of iterating.
+
+        The results come in input order but for the cases sent out, which come last, in
+        allocation order, once :attr:`allocating` is set.
+        """
         run = self._run
         pool: list[tuple[int, Pending]] = []
         seen: set[str] = set()
@@ -83,6 +89,7 @@ class PlacementStream(Iterator[PlacementResult | CaseError]):
         # Allocation in the order of the hash, never of the input: the same placements for
         # any order of the same cases.
         pool.sort(key=lambda entry: entry[1].key)
+        self.allocating = True
         for position, pending in pool:
             yield position, run.allocate(pending)
         used = run.used
@@ -163,7 +170,7 @@ class Placer:
         stream = self.stream(
             cases, as_of=as_of, events=events, portfolio=portfolio, performance=performance
         )
-        ordered = sorted(stream._indexed(), key=lambda item: item[0])
+        ordered = sorted(stream.indexed(), key=lambda item: item[0])
         return PlacementRun([r for _, r in ordered], stream.event_errors, stream.capacity)
 
     def stream(
@@ -237,6 +244,78 @@ class Placer:
             raise result
         return result
 
+    def decide(
+        self,
+        case: Case | Mapping[str, Any] | str,
+        *,
+        as_of: date | datetime,
+        events: Iterable[Event | CaseError | Mapping[str, Any] | str] = (),
+        portfolio: Portfolio | None = None,
+        performance: Mapping[str, Decimal] | None = None,
+    ) -> Decision:
+        """The decision :meth:`explain` gives ``case``, the events read strictly.
+
+        What :meth:`dunning.Policy.decide` gives with ``events=``: a bad event line is an
+        error here, not skipped, since it may be the one that places the case.
+
+        Raises:
+            CaseError: If the case is invalid or its placement contradicts the events.
+            ConfigError: If an event cannot be read or cannot follow its case's state, or the
+                rules read the portfolio figure and none was given.
+        """
+        stream = self.stream(
+            [case], as_of=as_of, events=events, portfolio=portfolio, performance=performance
+        )
+        _refuse_bad_events(stream.event_errors)
+        result = next(stream)
+        if isinstance(result, CaseError):
+            raise result
+        return result.decision
+
+    def decide_many(
+        self,
+        cases: Iterable[Case | CaseError | Mapping[str, Any] | str],
+        *,
+        as_of: date | datetime,
+        events: Iterable[Event | CaseError | Mapping[str, Any] | str] = (),
+        portfolio: Portfolio | None = None,
+        performance: Mapping[str, Decimal] | None = None,
+    ) -> Iterator[Decision | CaseError]:
+        """Each case's decision as :meth:`place` gives it, in input order; no event written.
+
+        Raises:
+            ConfigError: As :meth:`decide`, before any result.
+        """
+        check_batch(cases, "decide_many")
+        check_batch(events, "decide_many (events)")
+        events = list(events)
+        _refuse_bad_events(replay(events, until=self.policy.moment(as_of)).errors)
+        run = self.place(
+            cases, as_of=as_of, events=events, portfolio=portfolio, performance=performance
+        )
+        for result in run.results:
+            yield result if isinstance(result, CaseError) else result.decision
+
+    def as_placed(
+        self,
+        case: Case | Mapping[str, Any] | str,
+        *,
+        as_of: date | datetime,
+        events: Iterable[Event | CaseError | Mapping[str, Any] | str] = (),
+    ) -> Case:
+        """``case`` as the events place it: placed, or not, as they say (they are the record).
+
+        Raises:
+            CaseError: If the case is invalid or its placement contradicts the events.
+            ConfigError: If an event cannot be read or cannot follow its case's state.
+        """
+        moment = self.policy.moment(as_of)
+        check_batch(events, "as_placed (events)")
+        history = replay(events, until=moment)
+        _refuse_bad_events(history.errors)
+        parsed, _ = self.policy.decider.prepare(case, moment)
+        return with_placement(parsed, history)[0]
+
     def targets(self, performance: Mapping[str, Decimal] | None = None) -> dict[str, Decimal]:
         """Each agency's target share of new placements (none for the capacity strategy)."""
         weights = self._weights(performance)
@@ -267,6 +346,14 @@ class Placer:
     ) -> str | None:
         """Why ``agency`` cannot take ``case`` on ``today`` regardless of load, or ``None``."""
         return ineligible(agency, case, today)
+
+
+def _refuse_bad_events(errors: list[CaseError]) -> None:
+    """A decision read from events stands on all of them: a bad line is the caller's error."""
+    if errors:
+        shown = "; ".join(str(e) for e in errors[:3])
+        more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+        raise ConfigError(f"the placement events have {len(errors)} bad line(s): {shown}{more}")
 
 
 def _check_performance(
