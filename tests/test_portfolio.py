@@ -114,3 +114,38 @@ def test_the_command_line_takes_the_figure_whole_or_per_product(
     assert json.loads(capsys.readouterr().out)["action"]["channel"] == "field_visit"
     assert main([*argv, "--overdue-customers", "consumer_finance=ten"]) == 2
     assert "'ten' is not a whole number" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_the_run_says_which_figure_it_used(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], jobs: str
+) -> None:
+    # A five-case test file decided an M5 case in-house, counting 1 overdue borrower, and
+    # neither standard error nor --format json said so.
+    import json
+
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text(json.dumps(beyond_m3()) + "\n", encoding="utf-8")
+    argv = ["decide", "--policy", str(LENDER), "--as-of", AS_OF.isoformat(), "--jobs", jobs]
+    assert main([*argv, str(cases)]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("dunning: overdue_customers = 1: the distinct overdue borrowers of")
+    assert "(read by cf-early-phase-in-house, cf-outsource-lost-contact" in err
+    assert main([*argv, "--format", "json", str(cases)]) == 0
+    said = capsys.readouterr()
+    assert said.err == ""  # the report says it
+    assert json.loads(said.out)["portfolio"] == {
+        "overdue_customers": 1,
+        "source": "counted",
+        "rules": list(load_policy(LENDER).portfolio_rules),
+    }
+    per_product = ["--overdue-customers", "consumer_finance=3,mortgage=9"]  # pickled to workers
+    assert main([*argv, "--format", "table", *per_product, str(cases)]) == 0
+    said = "overdue_customers = consumer_finance=3, mortgage=9, as given (read by"
+    assert said in capsys.readouterr().out
+    us = ["--policy", str(ROOT / "rules" / "us_cards.yaml"), "--format", "json"]
+    assert main(["decide", *us, "--as-of", AS_OF.isoformat(), str(cases)]) == 1
+    assert json.loads(capsys.readouterr().out)["portfolio"] is None  # no rule reads it
+    place = ["place", "--policy", str(LENDER), "--agencies", str(ROOT / "rules" / "agencies.yaml")]
+    assert main([*place, "--as-of", AS_OF.isoformat(), "--format", "json", str(cases)]) == 0
+    assert json.loads(capsys.readouterr().out)["portfolio"]["source"] == "counted"

@@ -71,6 +71,12 @@ class Portfolio:
                 f"got {figure!r}"
             )
 
+    def __reduce__(self) -> tuple[type[Portfolio], tuple[int | dict[str, int]]]:
+        # A per-product figure is held read-only, which pickle cannot carry to a worker
+        # process (`decide --jobs 2 --overdue-customers mortgage=3` was a traceback).
+        figure = self.overdue_customers
+        return (Portfolio, (figure if isinstance(figure, int) else dict(figure),))
+
     def overdue_customers_of(self, product: str) -> int | None:
         """The figure for a case of ``product`` (``None``: a per-product figure lacks it)."""
         figure = self.overdue_customers

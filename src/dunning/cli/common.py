@@ -216,6 +216,38 @@ def product_of(item: Case | CaseError | None) -> str:
     return item.loan.product.value if isinstance(item, Case) else "?"
 
 
+def figure_record(
+    policy: Policy, figure: Portfolio | None, *, counted: bool
+) -> dict[str, Any] | None:
+    """The portfolio figure a run used, as its report states it (None: no rule reads it)."""
+    if figure is None or not policy.portfolio_rules:
+        return None
+    value = figure.overdue_customers
+    shown: int | dict[str, int] = value if isinstance(value, int) else dict(value)
+    source = "counted" if counted else "given"
+    return {"overdue_customers": shown, "source": source, "rules": list(policy.portfolio_rules)}
+
+
+def say_counted(policy: Policy, figure: Portfolio) -> None:
+    """Say on standard error, before any result, the figure counted over the input.
+
+    An input that is not the whole book (a test file of five cases) gives a figure that changes
+    decisions: the user must see which one was used. JSON Lines output has no place for it;
+    the reports say it in a note (and ``--format json`` as ``portfolio``).
+    """
+    record = figure_record(policy, figure, counted=True)
+    if record is None:
+        return
+    shown = record["overdue_customers"]
+    text = shown if isinstance(shown, int) else ", ".join(f"{k}={v}" for k, v in shown.items())
+    print(
+        f"dunning: overdue_customers = {text}: the distinct overdue borrowers of this input, "
+        f"counted as no --overdue-customers was given (read by {', '.join(record['rules'])}); "
+        "give the whole book's figure if this input is not the whole book",
+        file=sys.stderr,
+    )
+
+
 def batch_figure(policy: Policy, stream: BinaryIO, moment: datetime) -> Portfolio:
     """The batch's own figure: its distinct overdue borrowers, in a first pass (rewound)."""
     return Portfolio(count_first(stream, lambda block: overdue_in(policy, block, moment)))

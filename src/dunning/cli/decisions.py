@@ -39,6 +39,7 @@ from .common import (
     batch_figure,
     block_cases,
     cases_of,
+    figure_record,
     load_policy_of,
     moment_of,
     numbered_cases,
@@ -49,6 +50,7 @@ from .common import (
     read_placements,
     reject,
     run_of,
+    say_counted,
 )
 from .output import Report
 from .progress import progress
@@ -81,21 +83,29 @@ def _decide(args: argparse.Namespace, report: Report) -> int:
         progress("deciding", streaming=args.format == "jsonl") as advance,
     ):
         if args.jobs > 1:
-            for out, err, part, read in _decide_in_processes(args, policy, stream, moment, figure):
+            counted: list[Portfolio] = []
+            for out, err, part, read in _decide_in_processes(
+                args, policy, stream, moment, figure, counted
+            ):
                 CTRL_C.check()
                 sys.stdout.write(out)
                 sys.stderr.write(err)
                 summary.merge(part)
                 advance(read)
+            figure = counted[0] if counted else figure
         else:
             if count:  # the whole file is the batch: its own count first, then it streams
                 figure = batch_figure(policy, stream, moment)
+                if args.format == "jsonl":  # other formats say it in the report
+                    say_counted(policy, figure)
             if args.agencies is not None:
                 _decide_placed(args, policy, stream, moment, figure, summary, advance)
             else:
                 _decide_serially(policy, stream, moment, figure, sink, advance)
+    used = figure_record(policy, figure, counted=count)
     report.emit(  # --format jsonl: the lines are written already
-        "decisions", lambda: {**run_of(policy, moment), **summary.to_dict()}
+        "decisions",
+        lambda: {**run_of(policy, moment), "portfolio": used, **summary.to_dict()},
     )
     return EXIT_REJECTED if summary.rejected else EXIT_OK
 
@@ -322,7 +332,9 @@ def _decide_in_processes(
     stream: BinaryIO,
     moment: datetime,
     figure: Portfolio | None,
+    counted: list[Portfolio],
 ) -> Iterator[tuple[str, str, DecisionSummary, int]]:
+    """Decide in worker processes; a figure counted over the input is put in ``counted``."""
     init = (policy.content, args.policy, args.engine, params_of(args.param))
     with Workers(args.jobs, worker_start, init) as workers:
         if figure is None and policy.portfolio_rules:
@@ -330,6 +342,9 @@ def _decide_in_processes(
             # parallel as well, then the file again from the start.
             overdue = functools.partial(worker_overdue, moment=moment)
             figure = Portfolio(count_first(stream, overdue, workers))
+            if args.format == "jsonl":  # other formats say it in the report
+                say_counted(policy, figure)
+            counted.append(figure)
         options = (args.format, args.skip_uncovered)
         jobs = ((first, block, moment, figure, options) for first, block in blocks(stream))
         yield from workers.ordered(worker_decide, jobs)

@@ -17,6 +17,7 @@ from .common import (
     EXIT_REJECTED,
     batch_figure,
     cases_of,
+    figure_record,
     load_policy_of,
     moment_of,
     open_binary,
@@ -24,6 +25,7 @@ from .common import (
     read_placements,
     reject,
     run_of,
+    say_counted,
 )
 from .output import Report
 from .progress import progress
@@ -52,6 +54,8 @@ def _place(args: argparse.Namespace, report: Report) -> int:
     ):
         if count:
             portfolio = batch_figure(policy, stream, moment)
+            if jsonl:  # other formats say it in the report
+                say_counted(policy, portfolio)
         numbered = cases_of(stream)
         run = placer.stream(
             numbered,
@@ -78,7 +82,11 @@ def _place(args: argparse.Namespace, report: Report) -> int:
                 for event in result.events:
                     sys.stdout.write(event.model_dump_json() + "\n")
         summary.capacity = run.capacity
-    head = {**run_of(policy, moment), "strategy": policy.ir.placement.strategy}
+    head = {
+        **run_of(policy, moment),
+        "strategy": policy.ir.placement.strategy,
+        "portfolio": figure_record(policy, portfolio, counted=count),
+    }
     report.emit(  # --format jsonl: the events are written already
         "placements",
         lambda: {**head, **summary.to_dict()},

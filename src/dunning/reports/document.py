@@ -287,6 +287,18 @@ def _policy(policy: Mapping[str, Any], label: str = "Policy") -> list[tuple[Msg,
 
 def _notes(data: Mapping[str, Any]) -> list[Block]:
     notes: list[Block] = []
+    figure = data.get("portfolio")
+    if figure:  # the figure the rules read, and whether it was given or counted
+        shown = figure["overdue_customers"]
+        if isinstance(shown, Mapping):
+            shown = ", ".join(f"{product}={n}" for product, n in shown.items())
+        said = (
+            "overdue_customers = {figure}: counted over this input, as no --overdue-customers "
+            "was given (read by {rules})."
+            if figure["source"] == "counted"
+            else "overdue_customers = {figure}, as given (read by {rules})."
+        )
+        notes.append(Note(msg(said, figure=str(shown), rules=", ".join(figure["rules"]))))
     skipped = data.get("skipped") or {}
     if skipped:
         notes.append(Note(msg("Skipped, not covered by this policy: {names}", names=dict(skipped))))
