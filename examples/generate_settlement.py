@@ -34,6 +34,8 @@ from dunning.settlement.statements import settle
 
 ROOT = Path(__file__).resolve().parent.parent
 AGENCIES = ["AG-01", "AG-02", "AG-03"]
+# Each agency's placement term: its contract's (rules/agencies.yaml), else the policy's 90 days.
+TERM_DAYS = {"AG-01": 120}
 # The seed's reference commission table (docs/seed.md §2), by dpd when the case was placed.
 COMMISSION = [(90, "0.07"), (120, "0.14"), (180, "0.20"), (10**6, "0.25")]
 START, END = date(2026, 1, 5), date(2026, 11, 27)
@@ -76,6 +78,7 @@ def history(
         placed = day + timedelta(days=7)
         dpd = (placed - overdue_since).days
         owed = assess(case, placed).total_due
+        term_ends = placed + timedelta(days=TERM_DAYS.get(agency, 90) - 1)
         events.append(event("proposed", case, pid, agency, day, reason="outsourced"))
         events.append(
             event(
@@ -88,14 +91,20 @@ def history(
                 commission_rate=rate_for(dpd),
                 dpd=dpd,
                 total_due=f"{owed:.2f}",
-                term_ends=(placed + timedelta(days=90)).isoformat(),
+                term_ends=term_ends.isoformat(),
             )
         )
         fate = rng.random()
-        if fate < 0.35 or placed + timedelta(days=90) > END:
+        if term_ends >= END:  # still in its term at the end of the year's events
             held.append((placed, None))
             break
-        ended = placed + timedelta(days=90 if fate < 0.8 else rng.randrange(20, 80))
+        # Recalled the day after its term ends (the recall rule term_end, on the next run), or
+        # given back by the agency before.
+        ended = (
+            term_ends + timedelta(days=1)
+            if fate < 0.8
+            else placed + timedelta(days=rng.randrange(20, 80))
+        )
         kind, reason = ("recalled", "term_end") if fate < 0.8 else ("returned", "cannot_reach")
         events.append(event(kind, case, pid, agency, ended, reason=reason))
         held.append((placed, ended))

@@ -17,7 +17,6 @@ from conftest import case_dict
 from dunning import (
     Agencies,
     Agency,
-    ArgumentError,
     CaseError,
     ConfigError,
     PlacementResult,
@@ -651,11 +650,11 @@ def test_the_daily_loop_places_again_on_the_events_it_appended(
     assert not again & {e["case_id"] for e in week if e["type"] == "placement.proposed"}
 
 
-def test_decide_and_explain_read_the_placement_events_as_place_does(lender: Policy) -> None:
-    # docs/api.md: a case the events place is decided as placed. Policy.decide had no events
-    # argument: such a case was decided in-house (outsource, to nobody).
+def test_a_placer_decides_and_explains_a_case_as_the_events_place_it(lender: Policy) -> None:
+    # docs/api.md said a case the events place is decided as placed, but nothing decided one
+    # case with the events: Policy.decide decided it in-house (outsource, to nobody).
     p = placer(lender, agency("AG-X"), agency("AG-Y"))
-    agencies, proposed_on = p.agencies, TODAY - timedelta(days=20)
+    proposed_on = TODAY - timedelta(days=20)
     history = [
         event("proposed", "C-1", "AG-X", proposed_on),
         event("placed", "C-1", "AG-X", TODAY - timedelta(days=10), proposed=proposed_on),
@@ -663,32 +662,23 @@ def test_decide_and_explain_read_the_placement_events_as_place_does(lender: Poli
     history[1]["payload"] |= {"commission_rate": "0.14", "term_ends": "2027-02-16"}
     alone = lender.decide(cf("C-1"), as_of=AS_OF, portfolio=BOOK)
     assert alone.action.agency_id is None
-    placed = lender.decide(
-        cf("C-1"), as_of=AS_OF, portfolio=BOOK, agencies=agencies, events=history
-    )
+    placed = p.decide(cf("C-1"), as_of=AS_OF, portfolio=BOOK, events=history)
     assert placed.action.agency_id == "AG-X" and placed.action.handled_by == "agency"
     assert placed == place_one(p, cf("C-1"), history).decision
     proposed = [event("proposed", "C-2", "AG-Y", TODAY - timedelta(days=2))]
-    noticed = lender.decide(
-        cf("C-2"), as_of=AS_OF, portfolio=BOOK, agencies=agencies, events=proposed
-    )
+    noticed = p.decide(cf("C-2"), as_of=AS_OF, portfolio=BOOK, events=proposed)
     assert noticed.action.channel == "sms" and noticed.action.agency_id == "AG-Y"
-    explained = lender.explain(
-        cf("C-1"), as_of=AS_OF, portfolio=BOOK, agencies=agencies, events=history
-    )
-    assert explained.decision == placed and explained.facts["placed"] is True
-    assert "handled by agency AG-X" in explained.render().splitlines()[1]
+    traced = p.trace(cf("C-1"), as_of=AS_OF, portfolio=BOOK, events=history)
+    assert traced.decision == placed and traced.facts["placed"] is True
+    assert "handled by agency AG-X" in traced.render().splitlines()[1]
+    assert p.as_placed(cf("C-1"), as_of=AS_OF, events=history).placement is not None
     batch = [cf("C-1"), cf("C-2"), cf("C-3"), {"case_id": "bad"}]
-    many = list(
-        lender.decide_many(batch, as_of=AS_OF, portfolio=BOOK, agencies=agencies, events=history)
-    )
+    many = list(p.decide_many(batch, as_of=AS_OF, portfolio=BOOK, events=history))
     run = p.place(batch, as_of=AS_OF, events=history, portfolio=BOOK)
     assert [getattr(r, "decision", r) for r in run.results][:3] == many[:3]
     assert isinstance(many[3], CaseError)
-    with pytest.raises(ArgumentError, match="events= needs agencies="):
-        lender.decide(cf("C-1"), as_of=AS_OF, portfolio=BOOK, events=history)
-    with pytest.raises(ConfigError, match="1 bad line"):
-        lender.decide(cf("C-1"), as_of=AS_OF, portfolio=BOOK, agencies=agencies, events=["{"])
+    with pytest.raises(ConfigError, match="1 bad line"):  # it may be the one that places it
+        p.decide(cf("C-1"), as_of=AS_OF, portfolio=BOOK, events=["{"])
 
 
 def test_dunning_decide_with_the_agencies_gives_each_case_its_placement_decision(
@@ -705,11 +695,10 @@ def test_dunning_decide_with_the_agencies_gives_each_case_its_placement_decision
     assert main([*with_events, str(portfolio)]) == 1  # its credit-card lines are rejected
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     policy, agencies = load_policy(LENDER), load_agencies(AGENCIES)
-    expected = policy.decide_many(
+    expected = Placer(policy, agencies).decide_many(
         read_cases(portfolio.read_text(encoding="utf-8").splitlines()),
         as_of=AS_OF,
         portfolio=BOOK,
-        agencies=agencies,
         events=read_events(log.read_text(encoding="utf-8").splitlines()),
     )
     for line, want in zip(lines, expected, strict=True):  # in input order, one per line
@@ -750,3 +739,25 @@ def test_dunning_explain_shows_the_agencies_and_why_not(tmp_path: Path) -> None:
     assert "placement.proposed AG-01" in done.stdout
     assert "=> AG-01  eligible, chosen" in done.stdout
     assert "-- AG-04  suspended: it is suspended" in done.stdout
+
+
+def test_no_term_runs_past_the_agencys_contract_and_a_recorded_placement_has_one(
+    lender: Policy,
+) -> None:
+    # term_ends 2027-03-07 for a contract ending 2026-12-31; placements recorded from cases
+    # had no term at all, so that nothing ever ended them.
+    p = placer(lender, agency("AG-X", contract_end="2026-12-31", term_days=100))
+    proposed = [event("proposed", "C-1", "AG-X", TODAY - timedelta(days=9))]
+    noticed = cf("C-1", contacts=[notice("AG-X", 8)])
+    placed = place_one(p, noticed, proposed)
+    assert kinds(placed) == ["placed"]
+    assert placed.events[0].payload.term_ends == date(2026, 12, 31)  # not 2027-03-07
+    own = {"agency_id": "AG-X", "placed_on": "2026-11-01", "commission_rate": "0.14"}
+    recorded = place_one(p, cf("C-2", placement=own))
+    assert recorded.events[0].payload.reason == "recorded_from_case"
+    assert recorded.events[0].payload.term_ends == date(2026, 12, 31)  # capped as well
+    longer = placer(lender, agency("AG-Y", term_days=30))
+    own_y = own | {"agency_id": "AG-Y"}
+    assert place_one(longer, cf("C-3", placement=own_y)).events[0].payload.term_ends == date(
+        2026, 11, 30
+    )

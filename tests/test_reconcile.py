@@ -63,7 +63,7 @@ def test_the_example_claim_shows_each_planted_mismatch() -> None:
             settlement, read_claim_table(claim, columns=agency.claim_columns), agency_id="AG-01"
         )
     assert result.counts == {
-        "matched": 17,
+        "matched": 10,
         "different": 2,
         "claimed_only": 1,
         "missing": 1,
@@ -74,10 +74,10 @@ def test_the_example_claim_shows_each_planted_mismatch() -> None:
     assert fields == ["amount", "commission", "commission", "rate"]
     (extra,) = result.of("claimed_only")
     assert extra.lender_view == "in_house"
-    assert extra.claim_line == 21  # the CSV's line: the header is line 1
+    assert extra.claim_line == 14  # the CSV's line: the header is line 1
     assert not result.agrees
-    assert result.lender_total == (20, D("56902.65"), D("8901.18"))
-    assert result.agency_total[0] == 20
+    assert result.lender_total == (13, D("36871.83"), D("7185.14"))
+    assert result.agency_total[0] == 13
 
 
 def test_a_statement_reconciled_with_itself_agrees() -> None:
@@ -148,7 +148,7 @@ def test_an_excel_claim_reads_like_its_csv(tmp_path: Path) -> None:
     with october() as settlement, (tmp_path / "claim.xlsx").open("rb") as claim:
         read = read_claim_table(claim, columns=agency.claim_columns, kind="xlsx")
         result = reconcile(settlement, read, agency_id="AG-01")
-    assert result.counts["matched"] == 17
+    assert result.counts["matched"] == 10
     assert result.counts["different"] == 2
 
 
@@ -236,7 +236,7 @@ def test_dunning_reconcile_exits_1_on_the_example_and_0_on_the_statement_itself(
 ) -> None:
     done = dunning(*RECONCILE, "examples/settlement/claim-AG-01-2026-10.csv")
     assert done.returncode == 1, done.stderr
-    assert "The claim differs: 4 of 21 lines are not matched; the totals differ." in done.stdout
+    assert "The claim differs: 4 of 14 lines are not matched; the totals differ." in done.stdout
     as_json = json.loads(
         dunning(
             *RECONCILE, "--format", "json", "examples/settlement/claim-AG-01-2026-10.csv"

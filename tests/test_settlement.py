@@ -439,3 +439,87 @@ def test_a_policys_terms_are_its_own_without_compiling_it() -> None:
             load_terms(ROOT / "rules" / "lender.yaml", params=bad)  # type: ignore[arg-type]
     with pytest.raises(PolicyError, match="unknown-param"):
         load_terms(ROOT / "rules" / "lender.yaml", params={"nosuch": "1"})
+
+
+# -- when the money ends: the term, the contract, a suspension, the reason of a recall ---------
+
+
+def test_the_term_ends_the_window_and_an_extension_is_an_event() -> None:
+    # A placement's window ended only at a recall or return: payments months after term_ends
+    # (23 lines, 15,595.22 of commission in the shipped example) still earned commission.
+    events = [
+        event("proposed", "C2", "2026-06-01"),
+        event("placed", "C2", "2026-06-08", commission_rate="0.10", term_ends="2026-07-07"),
+    ]
+    ledger = [
+        pay("T1", "2026-07-07", "100.00", "C2"),  # the term's last day: held
+        pay("T2", "2026-07-22", "100.00", "C2"),  # 15 days on: the policy's grace (term_end)
+        pay("T3", "2026-07-23", "100.00", "C2"),  # after both: no commission
+        pay("T4", "2026-09-01", "100.00", "C2"),
+    ]
+    with run(ledger, events) as settlement:
+        got = {line.reference: (line.category, line.reason) for line in settlement.lines()}
+    assert got == {
+        "T1": ("commission", "held"),
+        "T2": ("commission", "grace"),
+        "T3": ("after_recall", "after_recall"),
+        "T4": ("after_recall", "after_recall"),
+    }
+    extended = [*events, event("extended", "C2", "2026-07-01", term_ends="2026-08-31")]
+    with run(ledger, extended) as settlement:
+        assert categories(settlement)["T4"] == "commission"  # the extension's last day + grace
+        assert categories(settlement)["T3"] == "commission"
+    backwards = [*events, event("extended", "C2", "2026-07-01", term_ends="2026-07-01")]
+    with run(ledger, backwards) as settlement:
+        (wrong,) = list(settlement.event_errors())
+        assert wrong.problems[0].code == "bad_transition"
+        assert "does not move the term on" in wrong.problems[0].message
+
+
+def test_a_recall_written_after_the_term_does_not_stretch_it() -> None:
+    events = [
+        event("proposed", "C2", "2026-06-01"),
+        event("placed", "C2", "2026-06-08", commission_rate="0.10", term_ends="2026-07-07"),
+        event("recalled", "C2", "2026-09-30", reason="term_end"),  # written late
+    ]
+    with run([pay("T1", "2026-08-15", "100.00", "C2")], events) as settlement:
+        assert categories(settlement) == {"T1": "after_recall"}
+
+
+def test_grace_follows_the_reason_of_the_recall() -> None:
+    # A case recalled because its agency was suspended (or for a dispute, an attorney…) still
+    # paid the agency for 15 days: rules/lender.yaml now gives those reasons no grace.
+    assert POLICY.terms.grace_after("agency_suspended") == 0
+    assert POLICY.terms.grace_after("no_payment") == 15
+    for reason, category in (("agency_suspended", "after_recall"), ("no_payment", "commission")):
+        events = [
+            event("proposed", "C2", "2026-06-01"),
+            event("placed", "C2", "2026-06-08", commission_rate="0.10"),
+            event("recalled", "C2", "2026-06-20", reason=reason),
+        ]
+        with run([pay("G1", "2026-06-29", "100.00", "C2")], events) as settlement:
+            assert categories(settlement) == {"G1": category}, reason
+
+
+def test_the_agencys_contract_end_and_suspension_end_its_windows() -> None:
+    from dunning import Agencies, Agency
+
+    def agency(**terms: Any) -> Agency:
+        base = {"agency_id": "AG-09", "name": "Nine", "phone": "4008001234"}
+        return Agency.model_validate(base | {"contract_start": "2026-01-01"} | terms)
+
+    events = [
+        event("proposed", "C2", "2026-06-01", "AG-09", pid="C2/AG-09/P"),
+        event("placed", "C2", "2026-06-08", "AG-09", pid="C2/AG-09/P", commission_rate="0.10"),
+    ]
+    ledger = [pay("S1", "2026-06-30", "100.00", "C2"), pay("S2", "2026-07-01", "100.00", "C2")]
+    ended = Agencies((agency(contract_end="2026-06-30"),))
+    with settle(ledger, events=events, agencies=ended, policy=POLICY) as settlement:
+        assert categories(settlement) == {"S1": "commission", "S2": "commission"}  # grace
+        lines = {line.reference: line.reason for line in settlement.lines()}
+        assert lines == {"S1": "held", "S2": "grace"}
+    suspended = Agencies((agency(status="suspended", suspended_on="2026-07-01"),))
+    with settle(ledger, events=events, agencies=suspended, policy=POLICY) as settlement:
+        assert categories(settlement) == {"S1": "commission", "S2": "after_recall"}  # no grace
+    with pytest.raises(ValueError, match="give status: suspended"):
+        agency(suspended_on="2026-07-01")

@@ -252,6 +252,7 @@ CASE_CODES: dict[str, str] = {
     "bad_outcome": "a rule computed a value outside its range for this case",
     "cannot_decide": "the case drives the arithmetic beyond its range (or the rete engine's)",
     "contract_order": "an agency's contract ends before it starts",
+    "not_suspended": "an agency gives suspended_on without status: suspended",
     "term_order": "a placement's term ends before it was placed",
     "placement_mismatch": "the case's placement contradicts the placement events",
     "bad_transition": "a placement event that cannot follow the case's placement state",

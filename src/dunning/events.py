@@ -119,8 +119,13 @@ class PlacementState(StrEnum):
     CLOSED = "closed"
 
 
-#: The placement event types, and the states that end a placement.
-PLACEMENT_TYPES = (*(f"placement.{s.value}" for s in PlacementState), "placement.unavailable")
+#: The placement event types, and the states that end a placement. ``placement.extended``
+#: moves a placement's term on (it enters no state); ``placement.unavailable`` changes nothing.
+PLACEMENT_TYPES = (
+    *(f"placement.{s.value}" for s in PlacementState),
+    "placement.extended",
+    "placement.unavailable",
+)
 ENDED = frozenset({PlacementState.RECALLED, PlacementState.RETURNED, PlacementState.CLOSED})
 
 EventType = Literal[
@@ -129,6 +134,7 @@ EventType = Literal[
     "placement.recalled",
     "placement.returned",
     "placement.closed",
+    "placement.extended",
     "placement.unavailable",
 ]
 
@@ -147,7 +153,7 @@ class PlacementPayload(Record):
         total_due: What the customer owes on ``day``.
         commission_rate: The placement's rate (fixed when it is placed).
         effective_on: For ``proposed``: the first day it may take effect (the notice's lead).
-        term_ends: For ``placed``: the last day of its term.
+        term_ends: For ``placed``: the last day of its term; for ``extended``: the new one.
         notice: For ``proposed``: the notice the borrower is sent, naming the agency.
         eligible: For ``proposed`` and ``unavailable``: the agencies that could take it.
         ineligible: For ``proposed`` and ``unavailable``: each other agency and why not.
@@ -194,6 +200,10 @@ class PlacementEvent(Record):
         if self.type == "placement.placed" and payload.commission_rate is None:
             raise PydanticCustomError(
                 "incomplete_event", "a placement.placed event gives the commission_rate"
+            )
+        if self.type == "placement.extended" and payload.term_ends is None:
+            raise PydanticCustomError(
+                "incomplete_event", "a placement.extended event gives the new term_ends"
             )
         return self
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from functools import cache
@@ -709,7 +709,9 @@ class Agency(Record):
     ``commission`` is the contract's rate by days past due at placement; an agency without
     bands is paid the policy's commission table. ``capacity`` counts open cases (proposed and
     placed); ``None`` is no limit. ``term_days`` is the placement term its contract sets
-    (``None``: the policy's). An agency whose ``review_on`` date has passed is not given new
+    (``None``: the policy's), and no term runs past ``contract_end``. ``suspended_on`` is the
+    first day of a suspension (``status: suspended``): from it, the agency's placements earn no
+    commission. An agency whose ``review_on`` date has passed is not given new
     cases until the lender reviews it (and moves the date). ``claim_columns`` maps the fields
     of a claim (:data:`CLAIM_FIELDS`) to the headers of the spreadsheets the agency sends.
     """
@@ -725,6 +727,7 @@ class Agency(Record):
     contract_start: date
     contract_end: date | None = None
     status: AgencyStatus = AgencyStatus.ACTIVE
+    suspended_on: date | None = None
     term_days: Annotated[int, Strict(), Field(ge=1, le=3650)] | None = None
     review_on: date | None = None
     commission: tuple[CommissionBand, ...] = ()
@@ -760,8 +763,20 @@ class Agency(Record):
                 "the contract must not end before it starts",
                 self.contract_end.isoformat(),
             )
+        if self.suspended_on is not None and self.status is not AgencyStatus.SUSPENDED:
+            problems.add(
+                ("suspended_on",),
+                "not_suspended",
+                "suspended_on is the first day of a suspension: give status: suspended too",
+                self.suspended_on.isoformat(),
+            )
         problems.raise_if_any()
         return self
+
+    def last_day(self, placed_on: date, term_days: int) -> date:
+        """The last day of a term of ``term_days`` from ``placed_on``: never past the contract."""
+        last = placed_on + timedelta(days=term_days - 1)
+        return last if self.contract_end is None else min(last, self.contract_end)
 
     def commission_rate(self, dpd: int) -> Decimal | None:
         """Return the rate for a case placed at ``dpd`` days past due, or ``None`` if no band."""

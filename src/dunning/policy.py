@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from ._version import __version__
@@ -30,13 +30,6 @@ from .portfolio import Portfolio, check_portfolio, quick_overdue_party
 from .rules.frontend import GuardProfile, compile_bytes, compile_file, compile_policy
 from .rules.ir import GROUPS, PolicyIR, Rule
 from .terms import Terms, policy_digest
-
-if TYPE_CHECKING:  # pragma: no cover - types only
-    from .events import Event
-    from .placement.placer import Placer
-
-    #: Placement events as every reader takes them.
-    Events = Iterable[Event | CaseError | Mapping[str, Any] | str]
 
 __all__ = [
     "AS_OF_YEARS",
@@ -468,7 +461,6 @@ class Policy:
         as_of: date | datetime,
         portfolio: Portfolio | None = None,
         agencies: Agencies | None = None,
-        events: Events | None = None,
     ) -> Decision:
         """Decide the next action and the fee terms for one case.
 
@@ -481,24 +473,16 @@ class Policy:
                 about the book.
             agencies: The agencies file (:func:`~dunning.load_agencies`): the recall rules of a
                 placed case read its agency's status (``agency_status``); without it, that fact
-                is missing.
-            events: The placement events so far (with ``agencies``): the case is then decided
-                as :meth:`dunning.Placer.place` decides it on this run — placed, proposed or
-                ended as the events say, a case sent out proposed to the agency the events'
-                load gives — without writing any event. ``None``: by the case alone.
+                is missing. The case is decided by its own ``placement``: to decide it as the
+                placement events place it, :meth:`dunning.Placer.decide`.
 
         Raises:
             CaseError: If the case is invalid or its product is not covered by the policy.
-            ConfigError: If the rules need a portfolio figure and none was given, or an event
-                cannot be read or cannot follow its case's state.
+            ConfigError: If the rules need a portfolio figure and none was given.
         """
         moment = self.moment(as_of)
         check_portfolio(portfolio)
         _check_agencies(agencies)
-        if events is not None:
-            return _placer_of(self, agencies).decide(
-                case, as_of=moment, events=events, portfolio=portfolio
-            )
         case, assessment = self.decider.prepare(case, moment)
         figure = self.decider.figure(portfolio, case)
         status = agency_status(case, agencies, assessment.as_of)
@@ -511,7 +495,6 @@ class Policy:
         as_of: date | datetime,
         portfolio: Portfolio | Literal["batch"] | None = None,
         agencies: Agencies | None = None,
-        events: Events | None = None,
     ) -> Iterator[Decision | CaseError]:
         """Decide a batch: one result per input, in order — a ``Decision`` or a ``CaseError``.
 
@@ -522,14 +505,12 @@ class Policy:
                 number of distinct overdue borrowers in the batch itself (the whole book only
                 if the batch is the whole book), for which the batch is read completely first.
                 Required, in one form or the other, when the rules read ``overdue_customers``.
-            agencies: The agencies file, as for :meth:`decide`.
-            events: The placement events so far, as for :meth:`decide`: each case decided as
-                :meth:`dunning.Placer.place` decides it on this run (which reads the whole
-                batch first: allocation is the batch's).
+            agencies: The agencies file, as for :meth:`decide` (with the placement events:
+                :meth:`dunning.Placer.decide_many`).
 
         Raises:
             ConfigError: If the rules need a portfolio figure and none was given (raised before
-                any case is read), or an event cannot be read or applied.
+                any case is read).
         """
         moment = self.moment(as_of)
         check_batch(cases, "decide_many")
@@ -538,12 +519,6 @@ class Policy:
             check_portfolio(portfolio)
         if portfolio is None:
             self.decider.figure(None)  # raises if the rules need a figure
-        if events is not None:
-            book = None if portfolio == "batch" else portfolio  # None: the Placer counts the batch
-            yield from _placer_of(self, agencies).decide_many(
-                cases, as_of=moment, events=events, portfolio=book
-            )
-            return
         source = iter(cases)
         decider = self.decider
         if portfolio != "batch":
@@ -646,25 +621,15 @@ class Policy:
         as_of: date | datetime,
         portfolio: Portfolio | None = None,
         agencies: Agencies | None = None,
-        events: Events | None = None,
     ) -> Explanation:
         """Decide ``case`` and say why: every rule considered, and the first failing part.
 
         ``agencies`` gives a placed case's recall rules its agency's status, as for
-        :meth:`decide`. With ``events``, the rules are traced for the case as the events place
-        it, and the decision is the one :meth:`decide` gives with them (the placement's: the
-        notice, the wait, the agency's).
+        :meth:`decide` (with the placement events: :meth:`dunning.Placer.trace`).
         """
         moment = self.moment(as_of)
         check_portfolio(portfolio)
         _check_agencies(agencies)
-        if events is not None:
-            events = list(events)  # read twice: the case's placement, then the decision
-            placer = _placer_of(self, agencies)
-            placed = placer.as_placed(case, as_of=moment, events=events)
-            explained = self.explain(placed, as_of=moment, portfolio=portfolio, agencies=agencies)
-            decision = placer.decide(case, as_of=moment, events=events, portfolio=portfolio)
-            return replace(explained, decision=decision)
         decider = self.decider
         case, assessment = decider.prepare(case, moment)
         figure = decider.figure(portfolio, case)
@@ -744,18 +709,6 @@ class Policy:
         """
         _check_facts(facts)
         return self._engine.trace(facts)
-
-
-def _placer_of(policy: Policy, agencies: Agencies | None) -> Placer:
-    """The placer that decides with placement events: they need the agencies file."""
-    if agencies is None:
-        raise ArgumentError(
-            "events= needs agencies= (dunning.load_agencies): the events are read as "
-            "dunning.Placer reads them"
-        )
-    from .placement.placer import Placer  # placement builds on the policy, not the reverse
-
-    return Placer(policy, agencies)
 
 
 def _check_agencies(agencies: object) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -40,6 +40,8 @@ class Terms:
         currency: The currency of its amounts.
         grace_days: Days after a placement ended in which a payment still earns the agency's
             commission (``placement: grace_days``).
+        grace_days_by_reason: The grace by how the placement ended, where the policy sets
+            one apart (``placement: grace_days_by_reason``).
         timezone: The time zone its days are counted in.
         bands: Its delinquency bucket bands.
     """
@@ -52,6 +54,13 @@ class Terms:
     grace_days: int
     timezone: ZoneInfo
     bands: BucketBands
+    grace_days_by_reason: Mapping[str, int] = field(default_factory=dict)
+
+    def grace_after(self, reason: str | None) -> int:
+        """The grace days after a placement that ended for ``reason``."""
+        if reason is None:
+            return self.grace_days
+        return self.grace_days_by_reason.get(reason, self.grace_days)
 
     @classmethod
     def of(cls, ir: PolicyIR, digest: str) -> Terms:
@@ -65,6 +74,7 @@ class Terms:
             grace_days=ir.placement.grace_days,
             timezone=ZoneInfo(ir.timezone),
             bands=ir.bands,
+            grace_days_by_reason=MappingProxyType(dict(ir.placement.grace_days_by_reason)),
         )
 
     @property

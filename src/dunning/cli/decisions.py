@@ -370,17 +370,15 @@ def run_explain(args: argparse.Namespace) -> int:
         raise Usage(f"{args.placements}: {bad[0]}")
     try:
         case = one_case(text, args.case_id)
-        # With the agencies, the head is the decision the case gets on this run (the
-        # placement's), its rules traced as the events place the case.
-        explanation = policy.explain(
-            case,
-            as_of=moment,
-            portfolio=args.overdue_customers,
-            agencies=None if placer is None else placer.agencies,
-            events=None if placer is None else events,
-        )
         placed = None
-        if placer is not None:
+        if placer is None:
+            explanation = policy.explain(case, as_of=moment, portfolio=args.overdue_customers)
+        else:
+            # The head is the decision the case gets on this run (the placement's), its rules
+            # traced as the events place the case.
+            explanation = placer.trace(
+                case, as_of=moment, events=events, portfolio=args.overdue_customers
+            )
             placed = placer.explain(
                 case, as_of=moment, events=events, portfolio=args.overdue_customers
             )

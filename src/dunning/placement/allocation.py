@@ -108,6 +108,18 @@ class Allocation:
         seen.add(case.case_id)
         case, migrated = with_placement(case, self.history)
         if migrated is not None:  # placed before the events began: recorded as it stands
+            if migrated.term_ends is None:  # with the term its contract (or the policy) sets
+                assert migrated.placed_on is not None
+                held_by = self.agencies.get(migrated.agency_id)
+                days = (held_by and held_by.term_days) or self.settings.term_days
+                migrated.term_ends = (
+                    held_by.last_day(migrated.placed_on, days)
+                    if held_by is not None
+                    else migrated.placed_on + timedelta(days=days - 1)
+                )
+                assert case.placement is not None
+                termed = case.placement.model_copy(update={"term_ends": migrated.term_ends})
+                case = case.model_copy(update={"placement": termed})
             self.history.open[case.case_id] = migrated
             self.history.known.add(migrated.placement_id)
             self.used[migrated.agency_id] = self.used.get(migrated.agency_id, 0) + 1
@@ -190,8 +202,7 @@ class Allocation:
         guarded: Decision,
     ) -> tuple[Decision, PlacementEvent]:
         """A proposal whose notice is old enough placed: the agency's decision and the event."""
-        term = agency.term_days or self.settings.term_days
-        term_ends = self.today + timedelta(days=term - 1)
+        term_ends = agency.last_day(self.today, agency.term_days or self.settings.term_days)
         placement = Placement(
             agency_id=agency.agency_id,
             placed_on=self.today,

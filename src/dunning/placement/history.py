@@ -49,6 +49,8 @@ class Window:
         ended_on: The day it came back (``None`` while it is still placed).
         how: ``recalled`` or ``returned`` (``None`` while placed).
         total_due: What the customer owed when it was placed, if the event says.
+        term_ends: The last day of its term (after any extension), if the events say.
+        reason: Why it came back: the recall's reason, or ``returned`` (``None`` while placed).
     """
 
     placement_id: str
@@ -58,9 +60,17 @@ class Window:
     ended_on: date | None = None
     how: str | None = None
     total_due: Decimal | None = None
+    term_ends: date | None = None
+    reason: str | None = None
 
     @classmethod
-    def of(cls, entry: OpenPlacement, ended_on: date | None, how: str | None) -> Window:
+    def of(
+        cls,
+        entry: OpenPlacement,
+        ended_on: date | None,
+        how: str | None,
+        reason: str | None = None,
+    ) -> Window:
         """The window of a placed ``entry`` that ended on ``ended_on`` (or is still open)."""
         assert entry.placed_on is not None
         assert entry.rate is not None
@@ -72,6 +82,8 @@ class Window:
             ended_on,
             how,
             entry.total_due,
+            entry.term_ends,
+            reason,
         )
 
 
@@ -103,10 +115,12 @@ class History:
     def apply(self, event: PlacementEvent) -> str | None:
         """Apply one event; return why it cannot follow the case's state, if it cannot."""
         state = event.state
-        if state is None:
-            return None  # placement.unavailable changes nothing
         payload, case_id = event.payload, event.case_id
         entry = self.open.get(case_id)
+        if event.type == "placement.extended":
+            return self._extend(entry, payload.placement_id, payload.term_ends)
+        if state is None:
+            return None  # placement.unavailable changes nothing
         assert payload.agency_id is not None
         assert payload.placement_id is not None
         if state in (PlacementState.PROPOSED, PlacementState.PLACED) and entry is None:
@@ -136,7 +150,30 @@ class History:
         assert state in ENDED
         del self.open[case_id]
         if entry.state is PlacementState.PLACED:
-            self.ended.setdefault(case_id, []).append(Window.of(entry, payload.day, state.value))
+            why = payload.reason if state is PlacementState.RECALLED else state.value
+            window = Window.of(entry, payload.day, state.value, why)
+            self.ended.setdefault(case_id, []).append(window)
+        return None
+
+    @staticmethod
+    def _extend(
+        entry: OpenPlacement | None, placement_id: str | None, term_ends: date | None
+    ) -> str | None:
+        """A placement's term moved on by the lender: the placement must be in force."""
+        if entry is None or entry.placement_id != placement_id:
+            return f"placement.extended: placement {placement_id} is not open"
+        if entry.state is not PlacementState.PLACED:
+            return f"placement.extended: placement {placement_id} is not placed yet"
+        assert term_ends is not None
+        assert entry.placed_on is not None
+        if term_ends < entry.placed_on or (
+            entry.term_ends is not None and term_ends <= entry.term_ends
+        ):
+            return (
+                f"placement.extended: the new term_ends {term_ends.isoformat()} does not move "
+                f"the term on (it ends {entry.term_ends.isoformat() if entry.term_ends else '?'})"
+            )
+        entry.term_ends = term_ends
         return None
 
 

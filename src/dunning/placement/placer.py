@@ -21,6 +21,7 @@ state. A run, case by case:
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -31,7 +32,7 @@ from ..delinquency import Assessment
 from ..errors import ArgumentError, CaseError, ConfigError
 from ..events import Event
 from ..model import Agency, Case, Decision
-from ..policy import Policy
+from ..policy import Explanation, Policy
 from ..portfolio import Portfolio, check_portfolio
 from .allocation import Allocation, Pending, ineligible, with_placement
 from .history import History, replay
@@ -295,6 +296,34 @@ class Placer:
         )
         for result in run.results:
             yield result if isinstance(result, CaseError) else result.decision
+
+    def trace(
+        self,
+        case: Case | Mapping[str, Any] | str,
+        *,
+        as_of: date | datetime,
+        events: Iterable[Event | CaseError | Mapping[str, Any] | str] = (),
+        portfolio: Portfolio | None = None,
+        performance: Mapping[str, Decimal] | None = None,
+    ) -> Explanation:
+        """Why ``case`` gets its decision on this run, every rule traced.
+
+        :meth:`dunning.Policy.explain` of the case as the events place it, headed by the
+        decision :meth:`decide` gives (the placement's: the notice, the wait, the agency's),
+        never another.
+
+        Raises:
+            As :meth:`decide`.
+        """
+        events = list(events)  # read twice: the case's placement, then its decision
+        placed = self.as_placed(case, as_of=as_of, events=events)
+        explained = self.policy.explain(
+            placed, as_of=as_of, portfolio=portfolio, agencies=self.agencies
+        )
+        decision = self.decide(
+            case, as_of=as_of, events=events, portfolio=portfolio, performance=performance
+        )
+        return replace(explained, decision=decision)
 
     def as_placed(
         self,

@@ -214,6 +214,9 @@ class PlacementSettings:
             given it again.
         grace_days: Days after a placement ended (recalled or returned) in which a payment
             still earns the agency its commission: payments it arranged that arrive late.
+        grace_days_by_reason: The grace of a placement that ended for a given reason (a
+            recall reason, ``returned``, ``term_end``, ``contract_ended``,
+            ``agency_suspended``), instead of ``grace_days``: none after a suspension.
         in_house_channel: The channel of a case the rules send to an agency when no agency can
             take it.
         positions: Where each setting is written, for problems found against the agencies.
@@ -227,6 +230,7 @@ class PlacementSettings:
     term_days: int = 90
     cool_off_days: int = 30
     grace_days: int = 0
+    grace_days_by_reason: Mapping[str, int] = field(default_factory=dict)
     in_house_channel: Channel = Channel.FIELD_VISIT
     positions: Mapping[str, Pos] = field(default_factory=dict, repr=False, compare=False)
 

@@ -31,6 +31,7 @@ PLACEMENT_KEYS = (
     "term_days",
     "cool_off_days",
     "grace_days",
+    "grace_days_by_reason",
     "in_house_channel",
 )
 #: Longest period a day count of the section may give (ten years).
@@ -101,6 +102,9 @@ def read_placement(node: PNode | None, source: Source) -> PlacementSettings:
         days = r.bounded(section.get(key), key, low, MAX_DAYS, unit="days")
         if days is not None:
             values[key] = days
+    by_reason = _grace_by_reason(r, section.get("grace_days_by_reason"))
+    if by_reason is not None:
+        values["grace_days_by_reason"] = MappingProxyType(by_reason)
     channel_node = section.get("in_house_channel")
     channel = r.text(channel_node, "in_house_channel", numbers=False)
     if channel is not None:
@@ -116,6 +120,33 @@ def read_placement(node: PNode | None, source: Source) -> PlacementSettings:
         else:
             values["in_house_channel"] = Channel(channel)
     return PlacementSettings(**values, positions=MappingProxyType(positions))
+
+
+#: How a placement ends without a recall rule's reason: returned by the agency, at the end of
+#: its term, of the agency's contract, or from the first day of the agency's suspension.
+END_REASONS = ("returned", "term_end", "contract_ended", "agency_suspended")
+_REASON = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def _grace_by_reason(r: Reader, node: PNode | None) -> dict[str, int] | None:
+    """``grace_days_by_reason``: a recall reason (or an end of :data:`END_REASONS`) → days."""
+    section = r.mapping(node, "grace_days_by_reason")
+    if section is None:
+        return None
+    found: dict[str, int] = {}
+    for reason, (key_node, value) in section.items.items():
+        if not _REASON.match(reason):
+            r.src.report(
+                key_node.pos,
+                "bad-value",
+                f"{reason[:64]!r} is not a reason: a recall reason in lower_snake_case, or one "
+                f"of {', '.join(END_REASONS)}",
+            )
+            continue
+        days = r.bounded(value, f"grace_days_by_reason.{reason}", 0, MAX_DAYS, unit="days")
+        if days is not None:
+            found[reason] = days
+    return found
 
 
 def _shares(r: Reader, node: PNode | None, positions: dict[str, Any]) -> dict[str, Decimal] | None:
@@ -172,6 +203,11 @@ def placement_json_schema() -> dict[str, Any]:
             "term_days": {**days, "minimum": 1},
             "cool_off_days": days,
             "grace_days": days,
+            "grace_days_by_reason": {
+                "type": "object",
+                "propertyNames": {"pattern": _REASON.pattern},
+                "additionalProperties": days,
+            },
             "in_house_channel": {"enum": list(IN_HOUSE_CHANNELS)},
         },
     }

@@ -32,7 +32,7 @@ import calendar
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -42,6 +42,7 @@ from ..agencies import Agencies
 from ..cases import check_batch
 from ..errors import ArgumentError, CaseError, ConfigError, Problem
 from ..events import Event, PlacementEvent, parse_event
+from ..model import Agency
 from ..money import MINOR_UNITS, decimal_places, round_money
 from ..placement.history import History, Window
 from ..terms import Terms, terms_of
@@ -328,10 +329,10 @@ class Settlement:
     def placements(self) -> Iterator[tuple[str, Window]]:
         """Every placement that was in force, with its case: by case, then start."""
         query = (
-            "SELECT case_id, placement_id, agency_id, rate, placed, ended, total_due "
+            "SELECT case_id, placement_id, agency_id, rate, placed, ended, total_due, reason "
             "FROM windows ORDER BY case_id, placed, placement_id"
         )
-        for case_id, pid, agency, rate, placed, ended, due in self._query(query):
+        for case_id, pid, agency, rate, placed, ended, due, why in self._query(query):
             yield (
                 case_id,
                 Window(
@@ -342,6 +343,7 @@ class Settlement:
                     date.fromordinal(ended) if ended is not None else None,
                     None,
                     Decimal(due) if due is not None else None,
+                    reason=why,
                 ),
             )
 
@@ -511,7 +513,7 @@ CREATE TABLE events (seq INTEGER PRIMARY KEY, case_id TEXT, at INTEGER, line INT
                      event TEXT);
 CREATE TABLE event_errors (seq INTEGER PRIMARY KEY, record TEXT);
 CREATE TABLE windows (case_id TEXT, placement_id TEXT, agency_id TEXT, rate TEXT,
-                      placed INTEGER, ended INTEGER, total_due TEXT);
+                      placed INTEGER, ended INTEGER, total_due TEXT, reason TEXT);
 CREATE TABLE loan_links (loan_id TEXT, case_id TEXT, PRIMARY KEY (loan_id, case_id))
     WITHOUT ROWID;
 CREATE TABLE ledger (seq INTEGER PRIMARY KEY, line INTEGER, reference TEXT, case_id TEXT,
@@ -790,6 +792,7 @@ class _Work:
             if case_id is None:
                 return
             for w in history.windows(case_id):
+                ended, reason = _window_end(w, self.agencies.get(w.agency_id))
                 windows.append(
                     (
                         case_id,
@@ -797,8 +800,9 @@ class _Work:
                         w.agency_id,
                         str(w.rate),
                         w.placed_on.toordinal(),
-                        w.ended_on.toordinal() if w.ended_on else None,
+                        ended.toordinal() if ended else None,
                         None if w.total_due is None else str(w.total_due),
+                        reason,
                     )
                 )
 
@@ -824,7 +828,7 @@ class _Work:
         return errors
 
     def _store_windows(self, windows: list[tuple[Any, ...]]) -> None:
-        self.db.executemany("INSERT INTO windows VALUES (?, ?, ?, ?, ?, ?, ?)", windows)
+        self.db.executemany("INSERT INTO windows VALUES (?, ?, ?, ?, ?, ?, ?, ?)", windows)
         windows.clear()
 
     def _store_links(self, links: set[tuple[str, str]]) -> None:
@@ -852,14 +856,14 @@ class _Work:
             """
         )
         windows = db.execute(
-            "SELECT case_id, placement_id, agency_id, rate, placed, ended FROM windows "
+            "SELECT case_id, placement_id, agency_id, rate, placed, ended, reason FROM windows "
             "ORDER BY case_id, placed, placement_id"
         )
         pending = next(windows, None)
         case_windows: list[Window] = []
         case_of_windows: str | None = None
         out: list[tuple[Any, ...]] = []
-        grace = timedelta(days=self.grace)
+        grace = self.terms.grace_after
         for seq, case_id, loan_id, case_key, day, line, dup, mapped, mapped_cases in rows:
             if dup:
                 problem = Problem("reference", "duplicate_reference", _DUPLICATE)
@@ -884,7 +888,7 @@ class _Work:
                     while case_key is not None and pending is not None and pending[0] < case_key:
                         pending = next(windows, None)
                     while pending is not None and pending[0] == case_key:
-                        _, pid, agency, rate, placed, ended = pending
+                        _, pid, agency, rate, placed, ended, why = pending
                         case_windows.append(
                             Window(
                                 pid,
@@ -892,6 +896,7 @@ class _Work:
                                 Decimal(rate),
                                 date.fromordinal(placed),
                                 date.fromordinal(ended) if ended is not None else None,
+                                reason=why,
                             )
                         )
                         pending = next(windows, None)
@@ -1067,7 +1072,32 @@ class _Work:
 _UTC_EPOCH = datetime.fromisoformat("1970-01-01T00:00:00+00:00")
 
 
-def _place(day: date, windows: list[Window], grace: timedelta) -> tuple[str, str, Window | None]:
+def _window_end(window: Window, agency: Agency | None) -> tuple[date | None, str | None]:
+    """The last day a placement earned, and why it ended there (``None``: it goes on).
+
+    The first of: the day it came back (a recall's reason, or ``returned``), the last day of
+    its term (``term_end``: an extension is an event that moves it), the agency's last day
+    under contract (``contract_ended``), the day before its suspension (``agency_suspended``).
+    A recall written days after the term ended does not stretch the term.
+    """
+    ends: list[tuple[date, int, str | None]] = []
+    if window.ended_on is not None:
+        ends.append((window.ended_on, 0, window.reason or window.how))
+    if window.term_ends is not None:
+        ends.append((window.term_ends, 1, "term_end"))
+    if agency is not None and agency.contract_end is not None:
+        ends.append((agency.contract_end, 2, "contract_ended"))
+    if agency is not None and agency.suspended_on is not None:
+        ends.append((agency.suspended_on - timedelta(days=1), 3, "agency_suspended"))
+    if not ends:
+        return None, None
+    day, _, reason = min(ends)
+    return day, reason
+
+
+def _place(
+    day: date, windows: list[Window], grace: Callable[[str | None], int]
+) -> tuple[str, str, Window | None]:
     """The category of a payment on ``day`` of a case with these placements (by start)."""
     held = [w for w in windows if w.placed_on <= day and (w.ended_on is None or day <= w.ended_on)]
     if held:  # on a day one agency's placement ended and the next began, the next's
@@ -1075,7 +1105,8 @@ def _place(day: date, windows: list[Window], grace: timedelta) -> tuple[str, str
     graced = [
         w
         for w in windows
-        if w.ended_on is not None and w.ended_on < day <= _plus(w.ended_on, grace)
+        if w.ended_on is not None
+        and w.ended_on < day <= _plus(w.ended_on, timedelta(days=grace(w.reason)))
     ]
     if graced:
         return "commission", "grace", max(graced, key=lambda w: (w.ended_on, w.placed_on))
