@@ -523,3 +523,62 @@ def test_the_agencys_contract_end_and_suspension_end_its_windows() -> None:
         assert categories(settlement) == {"S1": "commission", "S2": "after_recall"}  # no grace
     with pytest.raises(ValueError, match="give status: suspended"):
         agency(suspended_on="2026-07-01")
+
+
+def test_the_commission_base_is_a_contract_term() -> None:
+    # C-01174 was placed owing 907.52 and earned on 8,661.83: by default (the seed: commission
+    # on the amount remitted) that stands; a contract capped at the amount placed (委案金额)
+    # pays on 907.52 at most, a reversal making room again.
+    from dunning import Agencies, Agency
+
+    def agencies(base: str | None) -> Agencies:
+        terms = {"agency_id": "AG-09", "name": "Nine", "phone": "4008001234"}
+        return Agencies(
+            (
+                Agency.model_validate(
+                    terms | {"contract_start": "2026-01-01", "commission_base": base}
+                ),
+            )
+        )
+
+    events = [
+        event("proposed", "C2", "2026-06-01", "AG-09", pid="C2/AG-09/P"),
+        event(
+            "placed",
+            "C2",
+            "2026-06-08",
+            "AG-09",
+            pid="C2/AG-09/P",
+            commission_rate="0.10",
+            total_due="1000.00",
+        ),
+    ]
+    ledger = [
+        pay("B1", "2026-06-10", "600.00", "C2"),
+        pay("B2", "2026-06-20", "600.00", "C2"),  # 400.00 of it reaches the cap
+        pay("B3", "2026-06-25", "100.00", "C2"),  # beyond it: nothing
+        pay("B4", "2026-06-26", "-300.00", "C2", reverses="B1"),  # 300 of B1 back: room again
+        pay("B5", "2026-06-27", "500.00", "C2"),  # 300.00 of it earns
+    ]
+    ledger[3]["amount"] = "300.00"
+    with settle(ledger, events=events, agencies=agencies(None), policy=POLICY) as remitted:
+        assert [line.commission for line in remitted.lines()] == [
+            D("60.00"),
+            D("60.00"),
+            D("10.00"),
+            D("-30.00"),
+            D("50.00"),
+        ]
+        assert all(line.commissionable is None for line in remitted.lines())
+    capped_agencies = agencies("placed_amount")
+    with settle(ledger, events=events, agencies=capped_agencies, policy=POLICY) as capped:
+        got = [(line.reference, line.commissionable, line.commission) for line in capped.lines()]
+        assert got == [
+            ("B1", D("600.00"), D("60.00")),
+            ("B2", D("400.00"), D("40.00")),
+            ("B3", D("0.00"), D("0.00")),
+            ("B4", D("-300.00"), D("-30.00")),
+            ("B5", D("300.00"), D("30.00")),
+        ]
+        assert sum(line.commissionable for line in capped.lines()) == D("1000.00")
+        assert capped.to_dict()["statements"][0]["lines"][1]["commissionable"] == "400.00"

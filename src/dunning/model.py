@@ -15,7 +15,7 @@ from decimal import Decimal
 from enum import StrEnum
 from functools import cache
 from importlib.resources import files
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -703,6 +703,13 @@ class AgencyStatus(StrEnum):
     SUSPENDED = "suspended"
 
 
+#: What an agency's commission is paid on (a contract term): every amount remitted while it
+#: held the case (the seed's reading), or that capped at what the case owed when it was placed
+#: (委案金额): payments beyond it earn nothing.
+COMMISSION_BASES = ("remitted", "placed_amount")
+CommissionBase = Literal["remitted", "placed_amount"]
+
+
 class Agency(Record):
     """A collection agency under contract: what it serves, how much, for how long, at what rate.
 
@@ -712,7 +719,9 @@ class Agency(Record):
     (``None``: the policy's), and no term runs past ``contract_end``. ``suspended_on`` is the
     first day of a suspension (``status: suspended``): from it, the agency's placements earn no
     commission. An agency whose ``review_on`` date has passed is not given new
-    cases until the lender reviews it (and moves the date). ``claim_columns`` maps the fields
+    cases until the lender reviews it (and moves the date). ``commission_base`` is what its
+    commission is paid on (:data:`COMMISSION_BASES`; ``None``: the policy's). ``claim_columns``
+    maps the fields
     of a claim (:data:`CLAIM_FIELDS`) to the headers of the spreadsheets the agency sends.
     """
 
@@ -731,6 +740,7 @@ class Agency(Record):
     term_days: Annotated[int, Strict(), Field(ge=1, le=3650)] | None = None
     review_on: date | None = None
     commission: tuple[CommissionBand, ...] = ()
+    commission_base: CommissionBase | None = None
     claim_columns: dict[Id, Text] = Field(default_factory=dict)
 
     @model_validator(mode="after")

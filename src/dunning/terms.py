@@ -42,6 +42,8 @@ class Terms:
             commission (``placement: grace_days``).
         grace_days_by_reason: The grace by how the placement ended, where the policy sets
             one apart (``placement: grace_days_by_reason``).
+        commission_base: What commission is paid on where an agency's contract does not say
+            (``placement: commission_base``).
         timezone: The time zone its days are counted in.
         bands: Its delinquency bucket bands.
     """
@@ -55,6 +57,7 @@ class Terms:
     timezone: ZoneInfo
     bands: BucketBands
     grace_days_by_reason: Mapping[str, int] = field(default_factory=dict)
+    commission_base: str = "remitted"
 
     def grace_after(self, reason: str | None) -> int:
         """The grace days after a placement that ended for ``reason``."""
@@ -75,6 +78,7 @@ class Terms:
             timezone=ZoneInfo(ir.timezone),
             bands=ir.bands,
             grace_days_by_reason=MappingProxyType(dict(ir.placement.grace_days_by_reason)),
+            commission_base=ir.placement.commission_base,
         )
 
     @property

@@ -635,6 +635,11 @@ def settlement(data: Mapping[str, Any]) -> Document:
     """Commission statements per agency and period, and where every ledger line went."""
     statements = data["statements"]
     accounting = data["accounting"]
+    capped = (
+        [col("commissionable", "Commission base", "money")]
+        if any("commissionable" in line for s in statements for line in s["lines"])
+        else []
+    )
     blocks: list[Block] = [
         _figures(
             "overview",
@@ -694,6 +699,7 @@ def settlement(data: Mapping[str, Any]) -> Document:
                 col("case_id", "Case", "text"),
                 col("date", "Date", "date"),
                 col("amount", "Amount", "money"),
+                *capped,
                 col("rate", "Rate", "percent"),
                 col("commission", "Commission", "money"),
                 col("reason", "Reason", "label"),
@@ -703,6 +709,12 @@ def settlement(data: Mapping[str, Any]) -> Document:
                 for s in statements
                 for line in s["lines"]
             ],
+            note=Msg(
+                "Commission base: the part of the amount a placed_amount contract pays on, up "
+                "to what the case owed when placed."
+            )
+            if capped
+            else None,
         ),
         _table(
             "accounting",

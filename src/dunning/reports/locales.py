@@ -66,6 +66,8 @@ _ZH: dict[str, str] = {
     "Guard": "护栏",
     "Skipped, not covered by this policy: {names}": "跳过（本策略不覆盖）：{names}",
     "{n} line(s) rejected.": "{n} 行被拒绝。",
+    "Commission base": "计佣基数",
+    "Commission base: the part of the amount a placed_amount contract pays on, up to what the case owed when placed.": "计佣基数：按委案金额封顶的合同下，该笔金额中计佣的部分（累计不超过委案时的欠款）。",
     "overdue_customers = {figure}: counted over this input, as no --overdue-customers was given (read by {rules}).": "overdue_customers = {figure}：未给出 --overdue-customers，按本输入的逾期借款人数统计（{rules} 使用）。",
     "overdue_customers = {figure}, as given (read by {rules}).": "overdue_customers = {figure}，为给定值（{rules} 使用）。",
     # diff

@@ -217,6 +217,9 @@ class PlacementSettings:
         grace_days_by_reason: The grace of a placement that ended for a given reason (a
             recall reason, ``returned``, ``term_end``, ``contract_ended``,
             ``agency_suspended``), instead of ``grace_days``: none after a suspension.
+        commission_base: What commission is paid on when the agency's contract does not say:
+            ``remitted`` (every amount paid while placed) or ``placed_amount`` (that, capped
+            at what the case owed when it was placed).
         in_house_channel: The channel of a case the rules send to an agency when no agency can
             take it.
         positions: Where each setting is written, for problems found against the agencies.
@@ -231,6 +234,7 @@ class PlacementSettings:
     cool_off_days: int = 30
     grace_days: int = 0
     grace_days_by_reason: Mapping[str, int] = field(default_factory=dict)
+    commission_base: str = "remitted"
     in_house_channel: Channel = Channel.FIELD_VISIT
     positions: Mapping[str, Pos] = field(default_factory=dict, repr=False, compare=False)
 

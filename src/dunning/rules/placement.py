@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..errors import did_you_mean
-from ..model import SPECIAL_PROCEDURES, Channel
+from ..model import COMMISSION_BASES, SPECIAL_PROCEDURES, Channel
 from .ir import PLACEMENT_STRATEGIES, PlacementSettings
 from .reader import Reader
 from .source import PNode, PScalar, Source
@@ -32,6 +32,7 @@ PLACEMENT_KEYS = (
     "cool_off_days",
     "grace_days",
     "grace_days_by_reason",
+    "commission_base",
     "in_house_channel",
 )
 #: Longest period a day count of the section may give (ten years).
@@ -105,6 +106,19 @@ def read_placement(node: PNode | None, source: Source) -> PlacementSettings:
     by_reason = _grace_by_reason(r, section.get("grace_days_by_reason"))
     if by_reason is not None:
         values["grace_days_by_reason"] = MappingProxyType(by_reason)
+    base_node = section.get("commission_base")
+    base = r.text(base_node, "commission_base", numbers=False)
+    if base is not None:
+        assert base_node is not None
+        if base not in COMMISSION_BASES:
+            source.report(
+                base_node.pos,
+                "unknown-value",
+                f"commission_base must be one of {', '.join(COMMISSION_BASES)}, not {base[:40]!r}"
+                + did_you_mean(base[:40], COMMISSION_BASES),
+            )
+        else:
+            values["commission_base"] = base
     channel_node = section.get("in_house_channel")
     channel = r.text(channel_node, "in_house_channel", numbers=False)
     if channel is not None:
@@ -208,6 +222,7 @@ def placement_json_schema() -> dict[str, Any]:
                 "propertyNames": {"pattern": _REASON.pattern},
                 "additionalProperties": days,
             },
+            "commission_base": {"enum": list(COMMISSION_BASES)},
             "in_house_channel": {"enum": list(IN_HOUSE_CHANNELS)},
         },
     }

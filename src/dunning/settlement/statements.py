@@ -126,9 +126,12 @@ class SettledLine:
         placement_id: The placement that earned the commission.
         rate: The placement's rate.
         commission: ``amount × rate`` rounded half-up to the minor unit (negative for a
-            reversal); ``None`` outside the commission category.
+            reversal); ``None`` outside the commission category. Under a ``placed_amount``
+            contract, ``commissionable × rate``.
         period: The statement period's label (lines in the settled range).
         error: For a rejected line: the error record, with every problem.
+        commissionable: Under a ``placed_amount`` contract, the part of ``amount`` commission
+            is paid on (``None``: all of it).
     """
 
     line: int | None
@@ -146,6 +149,7 @@ class SettledLine:
     commission: Decimal | None = None
     period: str | None = None
     error: CaseError | None = None
+    commissionable: Decimal | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The line as a JSON-ready record."""
@@ -165,6 +169,8 @@ class SettledLine:
             "commission": _text(self.commission),
             "period": self.period,
         }
+        if self.commissionable is not None:
+            record["commissionable"] = _text(self.commissionable)
         if self.error is not None:
             record["errors"] = self.error.to_dict()["errors"]
         return record
@@ -420,6 +426,7 @@ STATEMENT_COLUMNS = (
     "commission",
     "reverses",
     "placement_id",
+    "commissionable",  # under a placed_amount contract: the part commission is paid on
 )
 
 
@@ -434,6 +441,7 @@ def _statement_line(line: SettledLine) -> dict[str, Any]:
         "reverses": line.reverses,
         "placement_id": line.placement_id,
         "reason": line.reason,
+        **({} if line.commissionable is None else {"commissionable": _text(line.commissionable)}),
     }
 
 
@@ -449,6 +457,7 @@ def _csv_row(statement: Statement, line: SettledLine) -> list[str]:
         _text(line.commission) or "",
         line.reverses or "",
         line.placement_id or "",
+        _text(line.commissionable) or "",
     ]
 
 
@@ -513,18 +522,20 @@ CREATE TABLE events (seq INTEGER PRIMARY KEY, case_id TEXT, at INTEGER, line INT
                      event TEXT);
 CREATE TABLE event_errors (seq INTEGER PRIMARY KEY, record TEXT);
 CREATE TABLE windows (case_id TEXT, placement_id TEXT, agency_id TEXT, rate TEXT,
-                      placed INTEGER, ended INTEGER, total_due TEXT, reason TEXT);
+                      placed INTEGER, ended INTEGER, total_due TEXT, reason TEXT,
+                      base TEXT);
 CREATE TABLE loan_links (loan_id TEXT, case_id TEXT, PRIMARY KEY (loan_id, case_id))
     WITHOUT ROWID;
 CREATE TABLE ledger (seq INTEGER PRIMARY KEY, line INTEGER, reference TEXT, case_id TEXT,
                      loan_id TEXT, day INTEGER, amount INTEGER, sign INTEGER, reverses TEXT,
                      error TEXT, case_key TEXT, dup INTEGER DEFAULT 0);
 CREATE TABLE base (seq INTEGER PRIMARY KEY, category TEXT, reason TEXT, agency_id TEXT,
-                   placement_id TEXT, rate TEXT, case_key TEXT, error TEXT);
+                   placement_id TEXT, rate TEXT, case_key TEXT, error TEXT,
+                   commissionable INTEGER);
 CREATE TABLE lines (seq INTEGER PRIMARY KEY, line INTEGER, category TEXT, reason TEXT,
                     reference TEXT, case_id TEXT, loan_id TEXT, day INTEGER, amount INTEGER,
                     reverses TEXT, agency_id TEXT, placement_id TEXT, rate TEXT,
-                    commission INTEGER, period TEXT, error TEXT);
+                    commission INTEGER, period TEXT, error TEXT, commissionable INTEGER);
 """
 # executescript would commit the transaction: one statement at a time.
 _RESOLVE = (
@@ -544,7 +555,7 @@ _RESOLVE = (
 )
 _LINE_COLUMNS = (
     "line, category, reason, reference, case_id, loan_id, day, amount, reverses, agency_id, "
-    "placement_id, rate, commission, period, error"
+    "placement_id, rate, commission, period, error, commissionable"
 )
 _BATCH = 5000
 
@@ -606,6 +617,7 @@ class _Work:
         self._resolve()
         self._classify_payments()
         self._classify_reversals()
+        self._cap_bases()
         categories, statements = self._finish()
         db.execute("CREATE INDEX lines_by_statement ON lines (category, agency_id, period, day)")
         db.execute("CREATE INDEX lines_by_reference ON lines (reference)")
@@ -792,7 +804,9 @@ class _Work:
             if case_id is None:
                 return
             for w in history.windows(case_id):
-                ended, reason = _window_end(w, self.agencies.get(w.agency_id))
+                held_by = self.agencies.get(w.agency_id)
+                ended, reason = _window_end(w, held_by)
+                base = (held_by and held_by.commission_base) or self.terms.commission_base
                 windows.append(
                     (
                         case_id,
@@ -803,6 +817,7 @@ class _Work:
                         ended.toordinal() if ended else None,
                         None if w.total_due is None else str(w.total_due),
                         reason,
+                        base,
                     )
                 )
 
@@ -828,7 +843,7 @@ class _Work:
         return errors
 
     def _store_windows(self, windows: list[tuple[Any, ...]]) -> None:
-        self.db.executemany("INSERT INTO windows VALUES (?, ?, ?, ?, ?, ?, ?, ?)", windows)
+        self.db.executemany("INSERT INTO windows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", windows)
         windows.clear()
 
     def _store_links(self, links: set[tuple[str, str]]) -> None:
@@ -918,7 +933,11 @@ class _Work:
         self._store_base(out)
 
     def _store_base(self, rows: list[tuple[Any, ...]]) -> None:
-        self.db.executemany("INSERT INTO base VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        self.db.executemany(
+            "INSERT INTO base (seq, category, reason, agency_id, placement_id, rate, case_key, "
+            "error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
         rows.clear()
 
     def _classify_reversals(self) -> None:
@@ -957,6 +976,48 @@ class _Work:
                 self._store_base(out)
         self._store_base(out)
 
+    def _cap_bases(self) -> None:
+        """The part of each line commission is paid on, where a contract caps it.
+
+        Under ``placed_amount`` a placement earns on at most what the case owed when it was
+        placed: its payments count in the order of their days until that is reached, the
+        rest of a payment earning nothing; a reversal gives back the part of its payment that
+        earned (up to the reversed amount) and makes that room again. A placement whose
+        ``placed`` event does not say what was owed is not capped (nothing to cap it at).
+        """
+        rows = self.db.execute(
+            """
+            SELECT b.seq, b.placement_id, l.amount, l.sign, w.total_due, p.seq
+            FROM base AS b
+            JOIN ledger AS l ON l.seq = b.seq
+            JOIN windows AS w ON w.placement_id = b.placement_id
+            LEFT JOIN ledger AS p
+                ON l.reverses IS NOT NULL AND p.reference = l.reverses AND p.error IS NULL
+                AND p.dup = 0 AND p.reverses IS NULL
+            WHERE b.category = 'commission' AND w.base = 'placed_amount'
+                AND w.total_due IS NOT NULL
+            ORDER BY b.placement_id, l.day, l.sign DESC, l.seq
+            """
+        )
+        out: list[tuple[int, int]] = []
+        placement, room = None, 0
+        earned: dict[int, int] = {}  # each payment's part that earned, less what was reversed
+        for seq, pid, amount, sign, total_due, payment in rows:
+            if pid != placement:
+                placement, earned = pid, {}
+                room = _minor(Decimal(total_due), self.places) or 0
+            if sign > 0:
+                part = max(0, min(amount, room))
+                earned[seq] = part
+                room -= part
+                out.append((part, seq))
+            else:  # a reversal: of its payment's earning part, as much as it reverses
+                back = min(amount, earned.get(payment, 0))
+                earned[payment] = earned.get(payment, 0) - back
+                room += back
+                out.append((back, seq))
+        self.db.executemany("UPDATE base SET commissionable = ? WHERE seq = ?", out)
+
     def _finish(self) -> tuple[dict[str, Tally], dict[tuple[str, Period], Tally]]:
         """The final category of every line, stored in ledger order, and the totals."""
         rows = self.db.execute(
@@ -964,7 +1025,7 @@ class _Work:
             SELECT l.seq, l.line, l.reference, l.case_id, l.loan_id,
                    COALESCE(b.case_key, l.case_key, l.case_id), l.day, l.amount * l.sign,
                    l.reverses, l.error, b.category, b.reason, b.agency_id, b.placement_id,
-                   b.rate, b.error
+                   b.rate, b.error, b.commissionable
             FROM ledger AS l LEFT JOIN base AS b ON b.seq = l.seq ORDER BY l.seq
             """
         )
@@ -990,6 +1051,7 @@ class _Work:
             placement,
             rate,
             base_error,
+            capped,
         ) in rows:
             commission = None
             period_label = None
@@ -1014,8 +1076,9 @@ class _Work:
                     if category == "commission":
                         assert signed is not None
                         assert rate is not None
+                        earning = abs(signed) if capped is None else capped
                         units = _minor(
-                            round_money(_major(abs(signed), places) * Decimal(rate), self.currency),
+                            round_money(_major(earning, places) * Decimal(rate), self.currency),
                             places,
                         )
                         assert units is not None
@@ -1025,7 +1088,7 @@ class _Work:
                         totals[1] += signed
                         totals[2] += commission
                 if category not in ("commission", "outside_period"):
-                    agency = placement = rate = None
+                    agency = placement = rate = capped = None
             tally = counts[category]
             tally[0] += 1
             tally[1] += signed or 0
@@ -1048,6 +1111,7 @@ class _Work:
                     commission,
                     period_label,
                     error,
+                    None if capped is None else (capped if (signed or 0) >= 0 else -capped),
                 )
             )
             if len(out) >= _BATCH:
@@ -1064,7 +1128,7 @@ class _Work:
 
     def _store_lines(self, rows: list[tuple[Any, ...]]) -> None:
         self.db.executemany(
-            "INSERT INTO lines VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+            "INSERT INTO lines VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
         )
         rows.clear()
 
@@ -1262,6 +1326,7 @@ def _settled(row: tuple[Any, ...], currency: str) -> SettledLine:
         commission,
         period,
         error,
+        commissionable,
     ) = row
     places = MINOR_UNITS[currency]
     return SettledLine(
@@ -1280,6 +1345,7 @@ def _settled(row: tuple[Any, ...], currency: str) -> SettledLine:
         commission=_major(commission, places) if commission is not None else None,
         period=period,
         error=_error_from(json.loads(error)) if error else None,
+        commissionable=_major(commissionable, places) if commissionable is not None else None,
     )
 
 
