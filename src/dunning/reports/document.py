@@ -930,6 +930,12 @@ def costs(data: Mapping[str, Any]) -> Document:
                     ("in_house_recovered", "agency_recovered"),
                 ),
                 Chart("commission-chart", Msg("Commission by stage"), "bars", ("commission",)),
+                Chart(
+                    "per_100-chart",
+                    Msg("Cost per 100 recovered by stage: in-house and through agencies"),
+                    "bars",
+                    ("in_house_per_100", "agency_per_100"),
+                ),
             ],
         ),
         _table(
@@ -937,6 +943,23 @@ def costs(data: Mapping[str, Any]) -> Document:
             Msg("By product"),
             [col("product", "Product", "label"), *_COST_COLUMNS],
             named("product", data["by_product"]),
+        ),
+        _table(
+            "by_product_stage",
+            Msg("Like for like: each route within one product and stage"),
+            [col("cell", "Product/stage", "text"), *_COST_COLUMNS],
+            [
+                {"cell": f"{product}/{stage}", **figures}
+                for product, stages in data["by_product_stage"].items()
+                for stage, figures in stages.items()
+            ],
+            note=msg(
+                "Paid while current (not overdue the day before: not a recovery, on neither "
+                "route): {in_house} in-house, {agency} through agencies, commission {commission}.",
+                in_house=Decimal(data["paid_while_current"]["in_house_recovered"]),
+                agency=Decimal(data["paid_while_current"]["agency_recovered"]),
+                commission=Decimal(data["paid_while_current"]["commission"]),
+            ),
         ),
         _table(
             "by_channel",

@@ -4,15 +4,19 @@ The seed keeps cases in-house within M3 and sends them to agencies beyond, becau
 cheaper per yuan recovered (seed §1–§3). :func:`cost_report` measures it over a period:
 
 * **recovered** — the ledger's payments net of reversals, split by route: through an agency
-  (the settlement's commission lines) or in-house (every other settled payment);
+  (the settlement's commission lines) or in-house (every other settled payment); a payment of a
+  case that was not overdue the day before is an ordinary repayment, not a recovery, and is
+  kept apart (``paid_while_current``) on both routes, with any commission paid on it;
 * **cost** — the commission paid, and the in-house cost: each contact the lender's own staff
   made in the period (``contacts`` without an ``agency_id``) at the policy's unit cost for its
   channel (parameters ``cost_per_sms``, ``cost_per_call``, ``cost_per_letter``,
   ``cost_per_field_visit``, ``cost_per_legal_action``);
 * **cost per 100 recovered** — cost ÷ recovered × 100, by route, stage (the case's bucket the
-  day before the money arrived), product, channel and agency. An in-house payment is credited to
-  the lender's last contact at most ``attribution_window_days`` before it, so that channels can
-  be compared; a payment with no contact in the window is ``unattributed``;
+  day before the money arrived), product, product × stage (like for like: each route's cost
+  against its own recoveries within one product and stage), channel and agency. An in-house
+  payment is credited to the lender's last contact at most ``attribution_window_days`` before
+  it, so that channels can be compared; a payment with no contact in the window is
+  ``unattributed``;
 * **recovery curves** by placement cohort: for the placements made in each month, the share of
   what was owed when placed that came back 0, 1, 2… months after;
 * **roll rates** between the buckets of two dated snapshots of the portfolio.
@@ -153,6 +157,8 @@ class CostReport:
     by_product: dict[str, CostFigures] = field(default_factory=dict)
     by_channel: dict[str, CostFigures] = field(default_factory=dict)
     by_agency: dict[str, CostFigures] = field(default_factory=dict)
+    by_product_stage: dict[str, dict[str, CostFigures]] = field(default_factory=dict)
+    current: CostFigures = field(default_factory=CostFigures)
     cohorts: dict[str, dict[str, Any]] = field(default_factory=dict)
     roll: RollRates | None = None
     cases_read: int = 0
@@ -174,6 +180,11 @@ class CostReport:
             "by_product": {k: v.to_dict() for k, v in self.by_product.items()},
             "by_channel": {k: v.to_dict() for k, v in self.by_channel.items()},
             "by_agency": {k: v.to_dict() for k, v in self.by_agency.items()},
+            "by_product_stage": {
+                product: {stage: f.to_dict() for stage, f in stages.items()}
+                for product, stages in self.by_product_stage.items()
+            },
+            "paid_while_current": self.current.to_dict(),
             "cohorts": {
                 month: {
                     "placements": c["placements"],
@@ -203,6 +214,12 @@ class CostReport:
         for section in ("by_stage", "by_product", "by_channel", "by_agency"):
             for row, figures in data[section].items():
                 writer.writerows((section, row, k, v) for k, v in figures.items())
+        for product, stages in data["by_product_stage"].items():
+            for stage, figures in stages.items():
+                row = f"{product}/{stage}"
+                writer.writerows(("by_product_stage", row, k, v) for k, v in figures.items())
+        current = data["paid_while_current"].items()
+        writer.writerows(("paid_while_current", "all", k, v) for k, v in current)
         for month, cohort in data["cohorts"].items():
             writer.writerow(("cohorts", month, "placements", cohort["placements"]))
             writer.writerow(("cohorts", month, "placed_amount", cohort["placed_amount"]))
@@ -279,9 +296,20 @@ def cost_report(
                 report.unknown_case_lines += 1
                 work.payment(None, line)
         work.cohorts(settlement)
+    order = [*terms.bands.labels, UNKNOWN]  # each product's stages in the bands' order
+    report.by_product_stage = {
+        product: {label: stages[label] for label in order if label in stages}
+        for product, stages in report.by_product_stage.items()
+    }
     step = quantum(report.currency)
-    rows = [report.by_stage, report.by_product, report.by_channel, report.by_agency]
-    for figures in [report.total, *(f for row in rows for f in row.values())]:
+    rows = [
+        report.by_stage,
+        report.by_product,
+        report.by_channel,
+        report.by_agency,
+        *report.by_product_stage.values(),
+    ]
+    for figures in [report.total, report.current, *(f for row in rows for f in row.values())]:
         figures.to_minor_unit(step)
     for cohort in report.cohorts.values():
         cohort["placed_amount"] = cohort["placed_amount"].quantize(step)
@@ -322,7 +350,8 @@ class _Work:
             if not self.report.start <= day <= self.report.end:
                 continue
             cost = self.units[contact.channel.value] or Decimal(0)
-            for figures in self._rows(case, day, contact.channel.value, None):
+            stage, _ = self._stage(case, day)
+            for figures in self._rows(case, stage, contact.channel.value, None):
                 figures.in_house_cost += cost
                 figures.contacts += 1
         for line in lines:
@@ -346,7 +375,16 @@ class _Work:
         agency = line.category == "commission"
         if agency:
             channel = None
-        for figures in self._rows(case, line.day, channel, line.agency_id if agency else None):
+        stage, current = self._stage(case, line.day)
+        # Not overdue the day before: an ordinary repayment (an instalment paid on time), not
+        # money collection brought back. Kept apart on both routes, with any commission paid
+        # on it, so that every route and stage compares recoveries with what they cost.
+        rows = (
+            [self.report.current]
+            if current
+            else self._rows(case, stage, channel, line.agency_id if agency else None)
+        )
+        for figures in rows:
             if agency:
                 figures.agency_recovered += line.amount
                 figures.commission += line.commission or Decimal(0)
@@ -354,15 +392,17 @@ class _Work:
                 figures.in_house_recovered += line.amount
 
     def _rows(
-        self, case: Case | None, day: date, channel: str | None, agency: str | None
+        self, case: Case | None, stage: str, channel: str | None, agency: str | None
     ) -> list[CostFigures]:
-        """The rows a figure of ``case`` on ``day`` adds to."""
+        """The rows a figure of ``case`` at ``stage`` adds to."""
         report = self.report
         product = case.loan.product.value if case is not None else UNKNOWN
+        stages = report.by_product_stage.setdefault(product, {})
         rows = [
             report.total,
-            report.by_stage[self._stage(case, day)],
+            report.by_stage[stage],
             report.by_product.setdefault(product, CostFigures()),
+            stages.setdefault(stage, CostFigures()),
         ]
         if channel is not None:
             rows.append(report.by_channel[channel])
@@ -370,14 +410,15 @@ class _Work:
             rows.append(report.by_agency.setdefault(agency, CostFigures()))
         return rows
 
-    def _stage(self, case: Case | None, day: date) -> str:
-        """The case's bucket the day before ``day``."""
+    def _stage(self, case: Case | None, day: date) -> tuple[str, bool]:
+        """The case's bucket the day before ``day``, and whether it was current then."""
         if case is None or day <= date.min:
-            return UNKNOWN
+            return UNKNOWN, False
         try:
-            return self.assessor.assess(case, day - timedelta(days=1)).bucket
+            assessment = self.assessor.assess(case, day - timedelta(days=1))
         except (DunningError, ArithmeticError, OverflowError, ValueError):
-            return UNKNOWN
+            return UNKNOWN, False
+        return assessment.bucket, assessment.dpd == 0
 
     def cohorts(self, settlement: Settlement) -> None:
         """Recovery by month placed × months since placement, up to the period's end."""
