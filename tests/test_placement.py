@@ -367,9 +367,43 @@ def test_the_notice_names_the_agency_and_the_placement_waits_for_its_lead_time(
     assert payload.term_ends == TODAY + timedelta(days=59)
     assert placed.decision.action.agency_id == "AG-X"
     assert placed.decision.action.handled_by == "agency"
-    # Waiting: nothing to send again, nothing internal.
+    # Waiting for the lead time: the notice is not sent again, and the case is still the
+    # lender's, worked in-house (it was `none` for the whole week at M4+).
     waiting = place_one(p, cf("C-1", contacts=[notice("AG-X", 3)]), proposed)
-    assert waiting.decision.action.channel == "none"
+    assert waiting.decision.action.channel == "field_visit"  # the policy's in_house_channel
+    assert waiting.decision.action.agency_id == "AG-X"  # the agency it waits for
+    (why,) = [g.reason for g in waiting.decision.guards if g.id == "placement"]
+    assert "until then the case is worked in-house" in why
+
+
+def test_a_notice_that_cannot_reach_the_borrower_closes_the_proposal(lender: Policy) -> None:
+    # A lost-contact case whose notice SMS failed stayed proposed for ever, its decision an
+    # SMS to the dead number on every later day.
+    p = placer(lender, agency("AG-X"))
+    proposed = [event("proposed", "C-1", "AG-X", TODAY - timedelta(days=3))]
+    dead = notice("AG-X", 2) | {"outcome": "failed"}
+    closed = place_one(p, cf("C-1", contacts=[dead]), proposed)
+    assert kinds(closed) == ["closed"]
+    assert closed.events[0].payload.reason == "notice_undelivered"
+    assert closed.decision.action.channel == "field_visit"  # in-house again
+    later = [*proposed, *(e.model_dump(mode="json") for e in closed.events)]
+    tomorrow = p.explain(
+        cf("C-1", contacts=[dead]), as_of=AS_OF + timedelta(days=1), events=later, portfolio=BOOK
+    )
+    assert tomorrow.events == () and tomorrow.decision.action.channel == "field_visit"
+    (why,) = [g.reason for g in tomorrow.decision.guards if g.id == "placement"]
+    assert "never reached the borrower" in why
+    after = p.explain(cf("C-1"), as_of=AS_OF + timedelta(days=31), events=later, portfolio=BOOK)
+    assert kinds(after) == ["proposed"]  # the cool-off is over: proposed again
+    # No notice at all within notice_expiry_days (30): the proposal lapses the same way.
+    old = [event("proposed", "C-2", "AG-X", TODAY - timedelta(days=30))]
+    assert place_one(p, cf("C-2"), old).events[0].payload.reason == "notice_undelivered"
+    assert (
+        kinds(
+            place_one(p, cf("C-2"), [event("proposed", "C-2", "AG-X", TODAY - timedelta(days=29))])
+        )
+        == []
+    )
 
 
 def test_a_notice_about_another_agency_or_before_the_proposal_does_not_count(

@@ -25,6 +25,9 @@ from ..model import (
     Agency,
     Case,
     Channel,
+    ContactChannel,
+    ContactPurpose,
+    ContactResult,
     Decision,
     GuardEffect,
     GuardRecord,
@@ -34,7 +37,7 @@ from ..model import (
 )
 from ..policy import Policy
 from ..portfolio import Portfolio
-from .history import History, OpenPlacement, Window
+from .history import NOTICE_UNDELIVERED, History, OpenPlacement, Window
 from .results import INELIGIBLE, Eligibility, PlacementResult
 
 __all__ = ["Allocation", "Pending", "duplicate_case", "ineligible", "with_placement"]
@@ -164,6 +167,17 @@ class Allocation:
             self.release(entry.agency_id)
         if not wants:
             return PlacementResult(guarded, tuple(events), (), line)
+        lapsed = self.history.undelivered.get(case.case_id)
+        if lapsed is not None and (self.today - lapsed).days < self.settings.cool_off_days:
+            # Its last notice never reached the borrower: worked in-house for the cool-off,
+            # not proposed again the next day to the same dead number.
+            why = (
+                f"outsource → {self.settings.in_house_channel}: the notice of its last "
+                f"proposal never reached the borrower (closed {lapsed.isoformat()}); in-house "
+                f"for {self.settings.cool_off_days} days"
+            )
+            decision = self.in_house(case, assessment, guarded, why)
+            return PlacementResult(decision, tuple(events), (), line)
         salt = (self.settings.salt or self.policy.name).encode()
         key = hashlib.sha256(salt + b"\0" + case.case_id.encode()).digest()
         return Pending(key, case, assessment, built, guarded, events, line)
@@ -181,6 +195,26 @@ class Allocation:
         """A proposal in force: placed once its notice is old enough, else the notice is due."""
         noticed = _noticed_on(case, agency.agency_id, entry.proposed_on)
         lead = self.settings.notice_lead_days
+        expiry = self.settings.notice_expiry_days
+        failed = _notice_failed(case, agency.agency_id, entry.proposed_on)
+        if noticed is None and (failed or (self.today - entry.proposed_on).days >= expiry):
+            # The notice cannot reach the borrower (its SMS failed: the number is dead) or did
+            # not in time: the proposal lapses, and the case is the lender's again — never an
+            # SMS to the dead number day after day.
+            event = self.event("closed", case, entry, guarded, NOTICE_UNDELIVERED, None)
+            self.release(entry.agency_id)
+            self.history.undelivered[case.case_id] = self.today
+            how = (
+                f"its SMS of {failed.isoformat()} did not reach the borrower"
+                if failed
+                else f"none reached the borrower within {expiry} days of the proposal"
+            )
+            why = (
+                f"outsource → {self.settings.in_house_channel}: the notice naming "
+                f"{agency.agency_id} failed ({how})"
+            )
+            decision = self.in_house(case, assessment, guarded, why)
+            return PlacementResult(decision, (event,), (), line)
         if noticed is not None and (self.today - noticed).days >= lead:
             rate = _rate(agency, built)
             if rate is None:  # no longer priced: the proposal lapses
@@ -233,30 +267,35 @@ class Allocation:
         guarded: Decision,
         noticed: date | None,
     ) -> Decision:
-        """The decision while a proposal waits: send the notice naming the agency, or wait."""
+        """The decision while a proposal waits.
+
+        The notice naming the agency; once it was given, the lender's own work until the lead
+        time ends.
+        """
         lead = self.settings.notice_lead_days
-        if noticed is None:
-            action = Action(
-                channel=Channel.SMS,
-                handled_by=HandledBy.INTERNAL,
-                recipients=(case.borrower.party_id,),
-                message=Message(
-                    template=PLACEMENT_NOTICE,
-                    fields={"agency_name": agency.name, "agency_phone": agency.phone},
-                ),
-                agency_id=agency.agency_id,
-            )
-            reason = (
-                f"the borrower is told that {agency.agency_id} will hold the case; it takes "
-                f"effect {lead} day(s) after the notice"
-            )
-        else:
-            action = Action(channel=Channel.NONE, agency_id=agency.agency_id)
+        if noticed is not None:
+            # The lead time runs: the case is still the lender's, worked in-house until then.
             start = noticed + timedelta(days=lead)
-            reason = (
-                f"the notice naming {agency.agency_id} was given on {noticed.isoformat()}; "
-                f"the placement takes effect on {start.isoformat()}"
+            why = (
+                f"outsource → {self.settings.in_house_channel}: the notice naming "
+                f"{agency.agency_id} was given on {noticed.isoformat()}; the placement takes "
+                f"effect on {start.isoformat()}, and until then the case is worked in-house"
             )
+            return self.in_house(case, assessment, guarded, why, agency_id=agency.agency_id)
+        action = Action(
+            channel=Channel.SMS,
+            handled_by=HandledBy.INTERNAL,
+            recipients=(case.borrower.party_id,),
+            message=Message(
+                template=PLACEMENT_NOTICE,
+                fields={"agency_name": agency.name, "agency_phone": agency.phone},
+            ),
+            agency_id=agency.agency_id,
+        )
+        reason = (
+            f"the borrower is told that {agency.agency_id} will hold the case; it takes "
+            f"effect {lead} day(s) after the notice"
+        )
         record = GuardRecord(id="placement", effect=GuardEffect.REPLACE, reason=reason)
         decision = guarded.model_copy(
             update={
@@ -384,26 +423,8 @@ class Allocation:
         reasons = {c.agency_id: c.reason for c in checks if c.reason}
         shown = "; ".join(f"{a}: {INELIGIBLE[r]}" for a, r in reasons.items()) or "no agencies"
         channel = self.settings.in_house_channel
-        action = Action(
-            channel=channel,
-            recipients=(case.borrower.party_id,)
-            if channel is not Channel.LEGAL_PRESERVATION
-            else (),
-        )
-        record = GuardRecord(
-            id="placement",
-            effect=GuardEffect.REPLACE,
-            reason=f"outsource → {channel}: no agency can take the case ({shown})",
-        )
-        decision = guarded.model_copy(
-            update={
-                "action": action,
-                "guards": (*guarded.guards, record),
-                "fee_terms": guarded.fee_terms.model_copy(update={"commission_rate": None}),
-            }
-        )
-        # The in-house action goes through the guards like any other (contact hours, …).
-        decision = self.decider.guard(case, pending.assessment, decision)
+        why = f"outsource → {channel}: no agency can take the case ({shown})"
+        decision = self.in_house(case, pending.assessment, guarded, why)
         payload = PlacementPayload(
             loan_id=pending.case.loan.loan_id,
             day=self.today,
@@ -419,6 +440,38 @@ class Allocation:
             type="placement.unavailable", at=self.moment, case_id=case.case_id, payload=payload
         )
         return PlacementResult(decision, (*pending.events, event), checks, pending.line)
+
+    def in_house(
+        self,
+        case: Case,
+        assessment: Assessment,
+        guarded: Decision,
+        why: str,
+        *,
+        agency_id: str | None = None,
+    ) -> Decision:
+        """The rules send the case out but it stays the lender's: the policy's in-house channel.
+
+        ``agency_id`` names the agency a proposal waits for, when there is one.
+        """
+        channel = self.settings.in_house_channel
+        action = Action(
+            channel=channel,
+            recipients=(case.borrower.party_id,)
+            if channel is not Channel.LEGAL_PRESERVATION
+            else (),
+            agency_id=agency_id,
+        )
+        record = GuardRecord(id="placement", effect=GuardEffect.REPLACE, reason=why)
+        decision = guarded.model_copy(
+            update={
+                "action": action,
+                "guards": (*guarded.guards, record),
+                "fee_terms": guarded.fee_terms.model_copy(update={"commission_rate": None}),
+            }
+        )
+        # The in-house action goes through the guards like any other (contact hours, …).
+        return self.decider.guard(case, assessment, decision)
 
     def event(
         self,
@@ -521,6 +574,22 @@ def _noticed_on(case: Case, agency_id: str, since: date) -> date | None:
         and contact.at.astimezone(zone).date() >= since
     ]
     return min(days, default=None)
+
+
+def _notice_failed(case: Case, agency_id: str, since: date) -> date | None:
+    """The day an SMS notice naming ``agency_id`` failed to reach the borrower, since ``since``."""
+    zone = case.borrower.zone
+    days = [
+        contact.at.astimezone(zone).date()
+        for contact in case.contacts
+        if contact.agency_id == agency_id
+        and contact.purpose is ContactPurpose.OUTSOURCING_NOTICE
+        and contact.channel is ContactChannel.SMS
+        and contact.outcome in (ContactResult.FAILED, ContactResult.WRONG_NUMBER)
+        and contact.party_id == case.borrower.party_id
+        and contact.at.astimezone(zone).date() >= since
+    ]
+    return max(days, default=None)
 
 
 def with_placement(case: Case, history: History) -> tuple[Case, OpenPlacement | None]:

@@ -17,7 +17,10 @@ from typing import Any, cast
 from ..errors import CaseError, Problem
 from ..events import ENDED, EVENT_MODELS, Event, PlacementEvent, PlacementState, parse_event
 
-__all__ = ["History", "OpenPlacement", "Window", "replay"]
+__all__ = ["NOTICE_UNDELIVERED", "History", "OpenPlacement", "Window", "replay"]
+
+#: Why a proposal closes when its notice never reached the borrower in time.
+NOTICE_UNDELIVERED = "notice_undelivered"
 
 #: Every event class: an event given already read is taken as it is.
 _EVENTS = tuple(set(EVENT_MODELS.values()))
@@ -95,6 +98,8 @@ class History:
         open: Each case's placement proposed or in force.
         ended: Each case's placements that were in force and came back, in order.
         known: Every placement id the events name.
+        undelivered: Each case's last proposal closed because its notice never reached the
+            borrower (``notice_undelivered``): the day it was closed.
         errors: An error per event line that could not be read or cannot follow its case's
             state (``bad_transition``).
     """
@@ -102,6 +107,7 @@ class History:
     open: dict[str, OpenPlacement] = field(default_factory=dict)
     ended: dict[str, list[Window]] = field(default_factory=dict)
     known: set[str] = field(default_factory=set)
+    undelivered: dict[str, date] = field(default_factory=dict)
     errors: list[CaseError] = field(default_factory=list)
 
     def windows(self, case_id: str) -> list[Window]:
@@ -149,6 +155,8 @@ class History:
             return f"{event.type}: placement {payload.placement_id} was never placed"
         assert state in ENDED
         del self.open[case_id]
+        if state is PlacementState.CLOSED and payload.reason == NOTICE_UNDELIVERED:
+            self.undelivered[case_id] = payload.day
         if entry.state is PlacementState.PLACED:
             why = payload.reason if state is PlacementState.RECALLED else state.value
             window = Window.of(entry, payload.day, state.value, why)

@@ -209,6 +209,9 @@ class PlacementSettings:
         salt: Mixed into the hash that orders the cases to allocate.
         notice_lead_days: Days the notice naming the agency must have been on record before
             the placement takes effect.
+        notice_expiry_days: Days after a proposal in which its notice must reach the borrower
+            (an SMS that failed is sent again as a letter); then the proposal is closed
+            (``notice_undelivered``) and the case stays in-house for ``cool_off_days``.
         term_days: The placement's term when the agency's contract sets none.
         cool_off_days: Days after a case came back from an agency in which that agency is not
             given it again.
@@ -230,6 +233,7 @@ class PlacementSettings:
     minimum_share: Decimal = Decimal("0.1")
     salt: str = ""
     notice_lead_days: int = 7
+    notice_expiry_days: int = 30
     term_days: int = 90
     cool_off_days: int = 30
     grace_days: int = 0

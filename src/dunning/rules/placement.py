@@ -28,6 +28,7 @@ PLACEMENT_KEYS = (
     "minimum_share",
     "salt",
     "notice_lead_days",
+    "notice_expiry_days",
     "term_days",
     "cool_off_days",
     "grace_days",
@@ -98,7 +99,13 @@ def read_placement(node: PNode | None, source: Source) -> PlacementSettings:
             )
         else:
             values["salt"] = salt
-    for key in ("notice_lead_days", "term_days", "cool_off_days", "grace_days"):
+    for key in (
+        "notice_lead_days",
+        "notice_expiry_days",
+        "term_days",
+        "cool_off_days",
+        "grace_days",
+    ):
         low = 1 if key == "term_days" else 0
         days = r.bounded(section.get(key), key, low, MAX_DAYS, unit="days")
         if days is not None:
@@ -214,6 +221,7 @@ def placement_json_schema() -> dict[str, Any]:
             "minimum_share": {"type": ["number", "string"]},
             "salt": {"type": "string", "maxLength": 64},
             "notice_lead_days": days,
+            "notice_expiry_days": days,
             "term_days": {**days, "minimum": 1},
             "cool_off_days": days,
             "grace_days": days,
