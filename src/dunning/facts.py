@@ -86,6 +86,10 @@ FACTS: dict[str, FactSpec] = {
     "deceased": FactSpec("bool", "the borrower has died"),
     "bankrupt": FactSpec("bool", "the borrower is in personal bankruptcy"),
     "attorney_represented": FactSpec("bool", "the borrower is represented by an attorney"),
+    "complaint": FactSpec(
+        "bool", "the borrower complained of the collection (to the lender or a regulator)"
+    ),
+    "litigation": FactSpec("bool", "the lender has sued over the debt (起诉)"),
     "outsourcing_notified": FactSpec(
         "bool", "an outsourcing notice reached the borrower (SMS or letter, not failed)"
     ),
@@ -251,6 +255,8 @@ def fact_view(
         "deceased": case.deceased,
         "bankrupt": case.bankrupt,
         "attorney_represented": case.attorney_represented,
+        "complaint": case.complaint,
+        "litigation": case.litigation,
         "outsourcing_notified": notified,
         "rating": case.rating,
         "credit_limit": card.credit_limit if card else None,

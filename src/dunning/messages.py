@@ -23,6 +23,7 @@ __all__ = [
     "AGENCY_FIELDS",
     "AUDIENCE_FIELDS",
     "DEFAULT_SMS_TEMPLATE",
+    "NOTICE_SEGMENTS",
     "PLACEMENT_NOTICE",
     "SAMPLE_VALUES",
     "SHIPPED_TEMPLATES",
@@ -46,6 +47,9 @@ THIRD_PARTY_TEMPLATE = "restore_contact"
 AGENCY_FIELDS = ("agency_name", "agency_phone")
 #: The template of the notice that tells the borrower which agency will hold the case.
 PLACEMENT_NOTICE = "placement_notice"
+#: The segments a placement notice may take whatever ``sms_max_segments`` says: what it must
+#: say does not fit in one.
+NOTICE_SEGMENTS = 2
 
 #: What a message may quote, by who reads it. Obligors owe the debt and may be told of it;
 #: third parties (an emergency contact asked to pass a message on) are told nothing of it
@@ -106,11 +110,17 @@ SHIPPED_TEMPLATES: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "en": "Your loan is {dpd} days overdue and {total_due} {currency} is due. If it "
             "stays unpaid, we will place it with a collection agency, which will contact you.",
         },
+        # What the borrower most needs to know of a placement: who will call, that the money
+        # goes to the lender alone (the seed: customers pay the lender directly — never to the
+        # agency or a person), and where to complain.
         PLACEMENT_NOTICE: {
             "zh-CN": "您的借款已逾期{dpd}天，应还{total_due}元。我司将委托{agency_name}"
-            "（{agency_phone}）催收。",
+            "（{agency_phone}）催收。请只向我司还款，勿向催收机构或个人转账；"
+            "如有异议或投诉，请联系我司客服。",
             "en": "Your loan is {dpd} days overdue; {total_due} {currency} is due. We are "
-            "placing it with {agency_name} (tel. {agency_phone}), who will contact you.",
+            "placing it with {agency_name} (tel. {agency_phone}), who will contact you. Pay "
+            "only to us, never to the agency or a person; to dispute or complain, call our "
+            "customer service.",
         },
         "restore_contact": {
             "zh-CN": "您好，我们有重要事项需要联系您的一位亲友，"

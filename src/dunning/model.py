@@ -867,6 +867,8 @@ class Case(Record):
     deceased: StrictBool = False
     bankrupt: StrictBool = False
     attorney_represented: StrictBool = False
+    complaint: StrictBool = False
+    litigation: StrictBool = False
     rating: Annotated[str, Field(min_length=1, max_length=16)] | None = None
     card: CardAccount | None = None
 

@@ -21,6 +21,7 @@ from ..messages import (
     AGENCY_FIELDS,
     AUDIENCE_FIELDS,
     DEFAULT_SMS_TEMPLATE,
+    NOTICE_SEGMENTS,
     PLACEMENT_NOTICE,
     SAMPLE_VALUES,
     SHIPPED_TEMPLATES,
@@ -436,15 +437,20 @@ def _check_length(
 ) -> None:
     longest = catalog.sms_signature + text.render(samples)
     count = sms_segments(longest)
-    if count <= catalog.sms_max_segments:
+    limit = catalog.sms_max_segments
+    if template.id == PLACEMENT_NOTICE:
+        # The notice of a placement must say who will call, that money goes to the lender
+        # alone and where to complain: it may take two segments whatever the policy's limit.
+        limit = max(limit, NOTICE_SEGMENTS)
+    if count <= limit:
         return
     units, gsm = sms_length(longest)
-    fits = sms_capacity(catalog.sms_max_segments, gsm)
+    fits = sms_capacity(limit, gsm)
     signed = f", the signature {catalog.sms_signature!r} included" if catalog.sms_signature else ""
     hint = "shorten the text, or raise messages.sms_max_segments"
     where = node.pos if node is not None else None
     if where is None:  # a shipped text: point at the setting that makes it too long
-        unsigned = sms_segments(text.render(samples)) <= catalog.sms_max_segments
+        unsigned = sms_segments(text.render(samples)) <= limit
         setting = "sms_signature" if unsigned and "sms_signature" in settings else None
         setting = setting or ("sms_max_segments" if "sms_max_segments" in settings else None)
         where = settings.get(setting or "messages", use.pos)
@@ -457,7 +463,7 @@ def _check_length(
         "sms-too-long",
         f"the {text.language} text of {template.id!r}, sent by SMS by {use.who}, takes {count} "
         f"segments with the longest values: {units} characters{signed}, and "
-        f"{catalog.sms_max_segments} segment(s) carry {fits}",
+        f"{limit} segment(s) carry {fits}",
         hint=hint + (" (each placeholder counted at its longest)" if text.placeholders else ""),
         rule_id=use.rule_id,
     )

@@ -32,6 +32,7 @@ from ..model import (
     ContactResult,
     DelinquencySnapshot,
     Loan,
+    OverdueReason,
     Party,
     Payment,
     Placement,
@@ -55,6 +56,8 @@ _FLAGS = (
     "deceased",
     "bankrupt",
     "attorney_represented",
+    "complaint",
+    "litigation",
     "notified",
     "open_promise",
 )
@@ -85,8 +88,11 @@ class _Features:
     deceased: bool = False
     bankrupt: bool = False
     attorney_represented: bool = False
+    complaint: bool = False
+    litigation: bool = False
     notified: bool = True
     open_promise: bool = False
+    overdue_reason: str | None = None
     rating: str | None = None
     calls_7d: int = 0
     connected_calls_7d: int = 0
@@ -145,6 +151,7 @@ def _choices(policy: Policy) -> dict[str, list[Any]]:
         "collateral": [None, *[m for m in money if m > 0]],
         **{flag: [False, True] for flag in _FLAGS},
         "rating": [None, *strings],
+        "overdue_reason": [None, *(r.value for r in OverdueReason)],
         "calls_7d": sorted(set(small) | {i for i in ints if i <= 12}),
         "connected_calls_7d": small,
         "sms_7d": small,
@@ -211,6 +218,13 @@ def _case(f: _Features) -> Case:
             ContactResult.DELIVERED,
             purpose=ContactPurpose.OUTSOURCING_NOTICE,
         )
+    if f.overdue_reason is not None:  # what a collector recorded on a call
+        add(
+            3,
+            ContactChannel.CALL,
+            ContactResult.CONNECTED,
+            overdue_reason=OverdueReason(f.overdue_reason),
+        )
     promises = [
         PromiseToPay(
             made_at=end - timedelta(days=12 + i),
@@ -273,6 +287,8 @@ def _case(f: _Features) -> Case:
         deceased=f.deceased,
         bankrupt=f.bankrupt,
         attorney_represented=f.attorney_represented,
+        complaint=f.complaint,
+        litigation=f.litigation,
         rating=f.rating,
     )
 
@@ -330,8 +346,13 @@ class _Search:
     def reach(self, target: str, budget: int, restarts: int = 4) -> None:
         # Hill climbing can stall on a plateau (a threshold no score leads to); a fresh start
         # makes a miss unlikely, so that "unreached" rarely means "unlucky".
+        placed = [r for r in self.choices["placement_rate"] if r is not None]
         for _ in range(restarts):
             best = _Features(product=self.rng.choice(self.choices["product"]))
+            if self.rules[target].group == "recall" and placed:
+                # Recall rules decide placed cases only: start placed, not on the plateau of
+                # every unplaced case (where no score leads anywhere).
+                best = replace(best, placement_rate=self.rng.choice(placed))
             best_score = self.score(self.evaluate(best), target)
             for _ in range(budget):
                 if target in self.witnesses:

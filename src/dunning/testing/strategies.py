@@ -305,6 +305,8 @@ def cases(
             deceased=draw(rarely),
             bankrupt=draw(rarely),
             attorney_represented=draw(rarely),
+            complaint=draw(rarely),
+            litigation=draw(rarely),
             rating=draw(st.none() | st.sampled_from("ABCDE")),
         )
 
