@@ -296,16 +296,8 @@ class Allocation:
             f"the borrower is told that {agency.agency_id} will hold the case; it takes "
             f"effect {lead} day(s) after the notice"
         )
-        record = GuardRecord(id="placement", effect=GuardEffect.REPLACE, reason=reason)
-        decision = guarded.model_copy(
-            update={
-                "action": action,
-                "guards": (*guarded.guards, record),
-                "fee_terms": guarded.fee_terms.model_copy(update={"commission_rate": None}),
-            }
-        )
         # The notice goes through the guards like any message (contact hours, …).
-        return self.decider.guard(case, assessment, decision)
+        return self.replaced(case, assessment, guarded, action, reason)
 
     def allocate(self, pending: Pending) -> PlacementResult:
         """Offer a case to the eligible agencies; propose it to the one the strategy picks.
@@ -462,6 +454,15 @@ class Allocation:
             else (),
             agency_id=agency_id,
         )
+        return self.replaced(case, assessment, guarded, action, why)
+
+    def replaced(
+        self, case: Case, assessment: Assessment, guarded: Decision, action: Action, why: str
+    ) -> Decision:
+        """The rules' decision with the placement's ``action`` instead, and why (no commission).
+
+        The new action goes through the guards like any other (contact hours, …).
+        """
         record = GuardRecord(id="placement", effect=GuardEffect.REPLACE, reason=why)
         decision = guarded.model_copy(
             update={
@@ -470,7 +471,6 @@ class Allocation:
                 "fee_terms": guarded.fee_terms.model_copy(update={"commission_rate": None}),
             }
         )
-        # The in-house action goes through the guards like any other (contact hours, …).
         return self.decider.guard(case, assessment, decision)
 
     def event(

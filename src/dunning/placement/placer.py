@@ -237,13 +237,11 @@ class Placer:
             ConfigError: If the rules read the portfolio figure and none was given: one case
                 says nothing about the book.
         """
-        stream = self.stream(
-            [case], as_of=as_of, events=events, portfolio=portfolio, performance=performance
+        return _only(
+            self.stream(
+                [case], as_of=as_of, events=events, portfolio=portfolio, performance=performance
+            )
         )
-        result = next(stream)
-        if isinstance(result, CaseError):
-            raise result
-        return result
 
     def decide(
         self,
@@ -256,8 +254,8 @@ class Placer:
     ) -> Decision:
         """The decision :meth:`explain` gives ``case``, the events read strictly.
 
-        What :meth:`dunning.Policy.decide` gives with ``events=``: a bad event line is an
-        error here, not skipped, since it may be the one that places the case.
+        The case as this run of :meth:`place` decides it, no event written; a bad event line
+        is an error here, not skipped, since it may be the one that places the case.
 
         Raises:
             CaseError: If the case is invalid or its placement contradicts the events.
@@ -268,10 +266,7 @@ class Placer:
             [case], as_of=as_of, events=events, portfolio=portfolio, performance=performance
         )
         _refuse_bad_events(stream.event_errors)
-        result = next(stream)
-        if isinstance(result, CaseError):
-            raise result
-        return result.decision
+        return _only(stream).decision
 
     def decide_many(
         self,
@@ -375,6 +370,14 @@ class Placer:
     ) -> str | None:
         """Why ``agency`` cannot take ``case`` on ``today`` regardless of load, or ``None``."""
         return ineligible(agency, case, today)
+
+
+def _only(stream: PlacementStream) -> PlacementResult:
+    """The result of a stream of one case; its error raised."""
+    result = next(stream)
+    if isinstance(result, CaseError):
+        raise result
+    return result
 
 
 def _refuse_bad_events(errors: list[CaseError]) -> None:
