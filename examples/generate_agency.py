@@ -251,7 +251,7 @@ def work(month: Month, cases: dict[str, dict[str, Any]], holder: dict[str, str])
                     terms["instalments"] = 72 if who == "L1" else 12
                     terms["amount"] = case["card"]["statement_balance"]
                 elif kind == "waiver":
-                    terms["amount"] = case["delinquency"]["penalty_interest"]
+                    terms["amount"] = case["delinquency"]["fees"]  # the 违约金
                 else:
                     terms["until"] = (day + timedelta(days=60)).isoformat()
                 asked = recorded + timedelta(minutes=5)

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, SkipValidation, ValidationError
 
 from .cases import parse_case
 from .errors import ArgumentError, ConfigError
-from .model import Case, Loan
+from .model import Case, Loan, Product
 from .money import quantum
 from .schedule import iter_schedule_parts
 
@@ -278,7 +278,9 @@ class Assessor:
             ``penalty``, ``interest``, ``principal``. Instalments are always paid oldest first.
         penalty_multiplier: When set, penalty interest (罚息) accrues on each instalment's unpaid
             overdue principal at ``annual_rate × penalty_multiplier`` a year, from the day after
-            its due date; ``None`` (default) accrues none, leaving penalties to the policy.
+            its due date; ``None`` (default) accrues none, leaving penalties to the policy. A
+            credit card never accrues it: cards carry a contractual 违约金 instead (PBOC
+            银发〔2016〕111号), which the host books as the case's fees.
         days_in_year: Day-count base of the daily penalty rate (360, as Chinese lenders use).
     """
 
@@ -338,9 +340,13 @@ class Assessor:
         if accelerated is not None and accelerated < day:
             _accelerate(schedule, accelerated, zero)
         open_items = schedule.items
-        daily = None
-        if self.penalty_multiplier is not None:
-            daily = case.loan.annual_rate * self.penalty_multiplier / self.days_in_year
+        daily, multiplier = None, self.penalty_multiplier
+        if case.loan.product is Product.CREDIT_CARD:
+            # PBOC 银发〔2016〕111号 replaced a card's late charges with a contractual 违约金,
+            # charged by the bank, not accrued here: a card carries no penalty interest.
+            multiplier = None
+        if multiplier is not None:
+            daily = case.loan.annual_rate * multiplier / self.days_in_year
         paid = allocated = zero
         first = 0  # instalments before this one are paid in full, penalty included
         for payment in sorted(case.payments, key=_BY_DATE):  # stable: same-day in order
@@ -392,7 +398,7 @@ class Assessor:
             paid=paid,
             allocated=allocated,
             unapplied_credit=paid - allocated,
-            penalty_multiplier=self.penalty_multiplier,
+            penalty_multiplier=multiplier,
         )
 
     def _allocate(self, schedule: _Schedule, first: int, amount: Decimal) -> tuple[Decimal, int]:

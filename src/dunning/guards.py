@@ -35,6 +35,7 @@ from .model import (
     HandledBy,
     Message,
     Party,
+    Product,
     Role,
 )
 from .money import MINOR_UNITS, quantum
@@ -308,6 +309,12 @@ class _Run:
                 f"{excess - left}: {', '.join(cuts)}",
                 excess - left,
             )
+        if left > 0 and cap.card_charges == "contract" and loan.product is Product.CREDIT_CARD:
+            # A card's 违约金 and fees are the card contract's (PBOC 银发〔2016〕111号 leaves
+            # the 违约金 to it): one-off charges a court weighs with the whole claim when it is
+            # brought (法释〔2021〕10号 art. 2), not per day overdue. What the policy added
+            # was cut above; the bank's own are not flagged.
+            return
         if left > 0:
             what = f"other fees {self.fees['other_fees']}"
             if booked_penalty:

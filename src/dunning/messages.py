@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from .model import Case, Channel, Decision, Message
+from .model import Case, Channel, Decision, Message, Product
 
 __all__ = [
     "AGENCY_FIELDS",
@@ -127,6 +127,38 @@ SHIPPED_TEMPLATES: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "方便时请转告其尽快与我们联系，谢谢。",
             "en": "Hello, we need to reach a relative or friend of yours on a personal matter. "
             "If you can, please ask them to contact us. Thank you.",
+        },
+    }
+)
+
+#: What a credit card's holder reads instead of a shipped template that speaks of a loan: a card
+#: is not a 借款, and its late charge is the contractual 违约金 the bank books as the case's fees,
+#: not 罚息 (PBOC 银发〔2016〕111号: cards carry no penalty interest). A policy's own template of
+#: the same id replaces both.
+CARD_TEMPLATES: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "overdue_notice": {
+            "zh-CN": "您的信用卡已逾期{dpd}天，当前应还{total_due}元，"
+            "含违约金及费用{other_fees}元。请尽快还款，如有疑问请联系客服。",
+            "en": "Your credit card payment is {dpd} days overdue. Amount due: {total_due} "
+            "{currency}, including {other_fees} in late fees and charges. Please pay as soon "
+            "as you can.",
+        },
+        "outsourcing_notice": {
+            "zh-CN": "您的信用卡已逾期{dpd}天，应还{total_due}元。如仍未还款，我行将委托合作"
+            "催收机构与您联系，特此告知。",
+            "en": "Your credit card payment is {dpd} days overdue and {total_due} {currency} is "
+            "due. If it stays unpaid, we will place it with a collection agency, which will "
+            "contact you.",
+        },
+        PLACEMENT_NOTICE: {
+            "zh-CN": "您的信用卡已逾期{dpd}天，应还{total_due}元。我行将委托{agency_name}"
+            "（{agency_phone}）催收。请只向我行还款，勿向催收机构或个人转账；"
+            "如有异议或投诉，请联系我行客服。",
+            "en": "Your credit card payment is {dpd} days overdue; {total_due} {currency} is "
+            "due. We are placing it with {agency_name} (tel. {agency_phone}), who will contact "
+            "you. Pay only to us, never to the agency or a person; to dispute or complain, "
+            "call our customer service.",
         },
     }
 )
@@ -255,19 +287,25 @@ def sms_segments(text: str) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Template:
-    """A message template: its text in each language, the policy's language first."""
+    """A message template: its text in each language, the policy's language first.
+
+    ``card`` holds what a credit card's holder reads instead (a shipped template's card
+    wording, :data:`CARD_TEMPLATES`); empty, every case reads ``texts``.
+    """
 
     id: str
     texts: tuple[TemplateText, ...]
     shipped: bool
+    card: tuple[TemplateText, ...] = ()
 
-    def text_for(self, language: str | None) -> TemplateText:
+    def text_for(self, language: str | None, *, card: bool = False) -> TemplateText:
         """The text a reader of ``language`` gets: theirs if there is one, else the first."""
+        texts = self.card if card and self.card else self.texts
         if language is not None:
-            index = match_language(language, tuple(t.language for t in self.texts))
+            index = match_language(language, tuple(t.language for t in texts))
             if index is not None:
-                return self.texts[index]
-        return self.texts[0]
+                return texts[index]
+        return texts[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,7 +341,8 @@ class MessageCatalog:
             (languages[r] for r in action.recipients if languages.get(r)),
             case.borrower.language,
         )
-        text = template.text_for(wanted or self.language)
+        card = case.loan.product is Product.CREDIT_CARD
+        text = template.text_for(wanted or self.language, card=card)
         values = _values(case, decision)
         # The agency a placement notice names is given by the placement, not read from the case.
         values.update((k, str(v)) for k, v in message.fields.items() if k in AGENCY_FIELDS)

@@ -89,7 +89,13 @@ def check_policy(
     if guards is not None and guards.collection_fees is not None:
         _fees_the_guards_cut(groups.get("fees", ()), source)
     messages = check_messages(
-        raw.messages, source, groups.get("channel", ()), guards, raw.guards, bands.labels
+        raw.messages,
+        source,
+        groups.get("channel", ()),
+        guards,
+        raw.guards,
+        bands.labels,
+        cards="credit_card" in products,
     )
     placement = read_placement(raw.placement, source)
     agency = read_agency(raw.agency, source, typer)

@@ -96,6 +96,7 @@ SETTINGS: Mapping[str, Mapping[str, tuple[Any, Any]]] = MappingProxyType(
             "penalty_multiplier_min": ("positive?", Decimal("1.3")),
             "penalty_multiplier_max": ("positive?", Decimal("1.5")),
             "penalty_multiplier_default": ("positive?", Decimal("1.5")),
+            "card_charges": (("contract", "measured"), "contract"),
             "lpr": ("lpr", ()),
         },
         "limitation": {
@@ -297,6 +298,7 @@ BUILTIN_PROFILES: Mapping[str, GuardProfile] = MappingProxyType(
                     "penalty_multiplier_min": None,
                     "penalty_multiplier_max": None,
                     "penalty_multiplier_default": None,
+                    "card_charges": "measured",
                 },
                 "limitation": {"guarantee_months": 0},
             },

@@ -444,6 +444,7 @@ class ChargesCap:
     penalty_multiplier_min: Decimal | None
     penalty_multiplier_max: Decimal | None
     penalty_multiplier_default: Decimal | None
+    card_charges: str  # contract | measured: whether a card's booked charges are measured
     lpr: LprTable
 
 

@@ -20,6 +20,7 @@ from ..errors import did_you_mean
 from ..messages import (
     AGENCY_FIELDS,
     AUDIENCE_FIELDS,
+    CARD_TEMPLATES,
     DEFAULT_SMS_TEMPLATE,
     NOTICE_SEGMENTS,
     PLACEMENT_NOTICE,
@@ -80,6 +81,8 @@ def check_messages(
     guards: GuardConfig | None,
     guards_node: PNode | None,
     bucket_labels: tuple[str, ...],
+    *,
+    cards: bool,
 ) -> MessageCatalog:
     """Read the ``messages:`` section and check every use of a template; return the catalog.
 
@@ -90,6 +93,8 @@ def check_messages(
         guards: The guards' settings (``None`` if they had errors).
         guards_node: The ``guards:`` section, to point at a guard's ``template`` setting.
         bucket_labels: The policy's bucket labels (the longest is ``{bucket}``'s length).
+        cards: Whether the policy decides credit cards, whose holders read the shipped
+            templates' card wording (checked only then).
     """
     r = Reader(source)
     section = r.mapping(node, "messages")
@@ -105,7 +110,7 @@ def check_messages(
         segments = _segments(r, section)
         signature = r.text(section.get("sms_signature"), "sms_signature", numbers=False) or ""
         written = _templates(r, section.get("templates"), language)
-    catalog = _catalog(written, language, segments, signature)
+    catalog = _catalog(written, language, segments, signature, cards=cards)
     uses = _uses(channel_rules, guards, guards_node, source)
     samples = dict(SAMPLE_VALUES, bucket=max(bucket_labels, key=len, default="M0"))
     told_third_parties: set[str] = set()  # each check once per template
@@ -263,13 +268,17 @@ def _text(
 
 
 def _catalog(
-    written: Mapping[str, _Written], language: str, segments: int, signature: str
+    written: Mapping[str, _Written], language: str, segments: int, signature: str, *, cards: bool
 ) -> MessageCatalog:
     """The shipped templates and the policy's, each with its policy-language text first."""
     templates: dict[str, Template] = {}
     for template_id, by_language in SHIPPED_TEMPLATES.items():
         texts = [parse_template(tag, text) for tag, text in by_language.items()]
-        templates[template_id] = Template(template_id, _first(texts, language), shipped=True)
+        wording = CARD_TEMPLATES.get(template_id, {}) if cards else {}
+        card = [parse_template(tag, text) for tag, text in wording.items()]
+        templates[template_id] = Template(
+            template_id, _first(texts, language), shipped=True, card=_first(card, language)
+        )
     for template_id, entry in written.items():
         texts = [text for text, _ in entry.texts]
         templates[template_id] = Template(template_id, _first(texts, language), shipped=False)
@@ -277,6 +286,8 @@ def _catalog(
 
 
 def _first(texts: list[TemplateText], language: str) -> tuple[TemplateText, ...]:
+    if not texts:
+        return ()
     index = match_language(language, tuple(t.language for t in texts))
     if index is None or index == 0:
         return tuple(texts)
@@ -385,7 +396,7 @@ def _check_use(
     nodes = {id(text): node for text, node in written.texts} if written is not None else {}
     told = f"{use.who} sends it to third parties, who may not be told of the debt"
     shipped_quotes: list[str] = []
-    for text in template.texts:
+    for text in (*template.texts, *template.card):
         node = nodes.get(id(text))
         unfillable = [
             (name, offset)
@@ -461,7 +472,8 @@ def _check_length(
     source.report(
         where,
         "sms-too-long",
-        f"the {text.language} text of {template.id!r}, sent by SMS by {use.who}, takes {count} "
+        f"the {text.language}{' card' if text in template.card else ''} text of "
+        f"{template.id!r}, sent by SMS by {use.who}, takes {count} "
         f"segments with the longest values: {units} characters{signed}, and "
         f"{limit} segment(s) carry {fits}",
         hint=hint + (" (each placeholder counted at its longest)" if text.placeholders else ""),
