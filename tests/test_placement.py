@@ -61,11 +61,20 @@ def agency(agency_id: str, **changes: Any) -> Agency:
     return Agency.model_validate(data | changes)
 
 
-def cf(case_id: str, dpd: int = 100, **changes: Any) -> dict[str, Any]:
-    """A consumer-finance case ``dpd`` days past due, the borrower told of outsourcing."""
+def cf(case_id: str, dpd: int = 100, borrower: str | None = None, **changes: Any) -> dict[str, Any]:
+    """A consumer-finance case ``dpd`` days past due, the borrower told of outsourcing.
+
+    Each case is its own borrower's (``P-<case id>``) unless ``borrower`` names one.
+    """
     overdue = "1000.00" if dpd else "0"
     snapshot = {"dpd": dpd, "overdue_principal": overdue, "overdue_interest": "0"}
-    return case_dict(case_id=case_id, **({"delinquency": snapshot} | changes))
+    data = case_dict(case_id=case_id, **({"delinquency": snapshot} | changes))
+    party = borrower or f"P-{case_id}"
+    data["borrower"]["party_id"] = party
+    for contact in data["contacts"]:
+        if contact["party_id"] == "P-0001":
+            contact["party_id"] = party
+    return data
 
 
 def notice(agency_id: str, days_ago: int) -> dict[str, Any]:
@@ -795,3 +804,78 @@ def test_no_term_runs_past_the_agencys_contract_and_a_recorded_placement_has_one
     assert place_one(longer, cf("C-3", placement=own_y)).events[0].payload.term_ends == date(
         2026, 11, 30
     )
+
+
+# -- one borrower, one agency -----------------------------------------------------------------
+
+
+def test_a_borrowers_debts_go_to_one_agency_whatever_the_shares() -> None:
+    """The issue's case: shares 50/50, one borrower with two loans — one agency, not two."""
+    p = Placer(shares_policy("{AG-X: 50, AG-Y: 50}"), Agencies.of([agency("AG-X"), agency("AG-Y")]))
+    cases = [cf("C-1", borrower="P-9"), cf("C-2", borrower="P-9"), cf("C-3"), cf("C-4")]
+    run = p.place(cases, as_of=AS_OF, portfolio=BOOK)
+    to = {e.case_id: e.payload.agency_id for e in run.events if e.type == "placement.proposed"}
+    assert to["C-1"] == to["C-2"]
+    assert sorted(to.values()).count("AG-X") in (2, 3)  # the shares still hold over the rest
+    # Any order of the same cases: the same agencies.
+    again = p.place(cases[::-1], as_of=AS_OF, portfolio=BOOK)
+    assert {e.case_id: e.payload.agency_id for e in again.events} == to
+
+
+def test_a_new_debt_follows_the_agency_holding_the_borrowers_other_one(lender: Policy) -> None:
+    p = placer(lender, agency("AG-X"), agency("AG-Y"))
+    placed = cf(
+        "C-1",
+        borrower="P-9",
+        placement={"agency_id": "AG-Y", "placed_on": "2026-11-01", "commission_rate": "0.14"},
+    )
+    run = p.place([cf("C-2", borrower="P-9"), placed], as_of=AS_OF, portfolio=BOOK)
+    follows = next(r for r in run.results if r.case_id == "C-2")
+    assert follows.events[0].payload.agency_id == "AG-Y"  # capacity alone would pick AG-X
+    assert {c.agency_id: c.reason for c in follows.eligibility} == {
+        "AG-X": "borrower_elsewhere",
+        "AG-Y": None,
+    }
+    # The next run, from the events alone (the case no longer says it is placed).
+    history = [e.model_dump(mode="json") for e in run.events]
+    later = p.place(
+        [cf("C-3", borrower="P-9"), cf("C-1", borrower="P-9")],
+        as_of=AS_OF,
+        events=history,
+        portfolio=BOOK,
+    )
+    third = next(r for r in later.results if r.case_id == "C-3")
+    assert third.events[0].payload.agency_id == "AG-Y"
+
+
+def test_a_borrowers_agency_that_cannot_take_the_debt_keeps_it_in_house(lender: Policy) -> None:
+    """Never split: when the borrower's agency is full, the debt stays with the lender."""
+    p = placer(lender, agency("AG-X"), agency("AG-Y", capacity=1))
+    placed = cf(
+        "C-1",
+        borrower="P-9",
+        placement={"agency_id": "AG-Y", "placed_on": "2026-11-01", "commission_rate": "0.14"},
+    )
+    run = p.place([placed, cf("C-2", borrower="P-9")], as_of=AS_OF, portfolio=BOOK)
+    second = next(r for r in run.results if r.case_id == "C-2")
+    assert [e.type for e in second.events] == ["placement.unavailable"]
+    assert {c.agency_id: c.reason for c in second.eligibility} == {
+        "AG-X": "borrower_elsewhere",
+        "AG-Y": "capacity",
+    }
+    assert second.decision.action.handled_by.value == "internal"
+    (why,) = [g.reason for g in second.decision.guards if g.id == "placement"]
+    assert "AG-X: the borrower's other debts are with another agency" in why
+
+
+def test_per_borrower_can_be_turned_off(lender: Policy) -> None:
+    text = LENDER.read_text(encoding="utf-8").replace(
+        "  strategy: capacity ", "  per_borrower: false\n  strategy: capacity "
+    )
+    p = placer(loads_policy(text), agency("AG-X", capacity=5), agency("AG-Y", capacity=5))
+    run = p.place(
+        [cf("C-1", borrower="P-9"), cf("C-2", borrower="P-9")], as_of=AS_OF, portfolio=BOOK
+    )
+    assert {e.payload.agency_id for e in run.events} == {"AG-X", "AG-Y"}
+    with pytest.raises(PolicyError, match="per_borrower must be true or false"):
+        loads_policy(text.replace("per_borrower: false", "per_borrower: maybe"))

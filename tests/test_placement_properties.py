@@ -9,6 +9,7 @@ a reason on every recall, and both engines giving the same events.
 
 from __future__ import annotations
 
+import copy
 import random
 import sys
 from collections import Counter
@@ -110,6 +111,8 @@ def batches(draw: st.DrawFn) -> list[dict[str, Any]]:
             dispute=draw(st.booleans()) and draw(st.booleans()),
             lost_contact=draw(st.booleans()),
         )
+        # Borrowers from a small pool: some have two or three debts in the batch.
+        owned_by(case, f"P-{draw(st.integers(0, 19)):02d}")
         if draw(st.booleans()) and draw(st.booleans()):
             case["loan"]["product"] = "mortgage"
             case["loan"]["collateral"] = {"kind": "property", "value": "500000.00"}
@@ -121,6 +124,15 @@ def batches(draw: st.DrawFn) -> list[dict[str, Any]]:
             }
         cases.append(case)
     return cases
+
+
+def owned_by(case: dict[str, Any], party_id: str) -> dict[str, Any]:
+    """The case made ``party_id``'s: its borrower and the contacts with the borrower."""
+    for contact in case["contacts"]:
+        if contact["party_id"] == case["borrower"]["party_id"]:
+            contact["party_id"] = party_id
+    case["borrower"]["party_id"] = party_id
+    return case
 
 
 def with_notices(cases: list[dict[str, Any]], first: list[Any], rng: random.Random) -> None:
@@ -138,7 +150,7 @@ def with_notices(cases: list[dict[str, Any]], first: list[Any], rng: random.Rand
                 {
                     "at": day.isoformat(),
                     "channel": "sms",
-                    "party_id": "P-0001",
+                    "party_id": case["borrower"]["party_id"],
                     "outcome": "delivered",
                     "purpose": "outsourcing_notice",
                     "agency_id": event.payload.agency_id,
@@ -186,6 +198,14 @@ def test_placements_keep_every_invariant(
         capacity = by_id[agency_id].capacity if agency_id in by_id else None
         if capacity is not None:
             assert used <= max(capacity, migrated[agency_id]), (agency_id, used, capacity)
+    # All of a borrower's debts with one agency (those placed by the lender before the
+    # events began aside: recorded as they stand).
+    borrower_of = {c["case_id"]: c["borrower"]["party_id"] for c in cases}
+    holding: dict[str, set[str]] = {}
+    for case_id, entry in folded.open.items():
+        if entry.placement_id not in recorded:
+            holding.setdefault(borrower_of[case_id], set()).add(entry.agency_id)
+    assert all(len(held) == 1 for held in holding.values()), holding
     for event in new:
         payload = event.payload
         case = next(c for c in cases if c["case_id"] == event.case_id)
@@ -261,7 +281,10 @@ def test_fixed_shares_hold_within_one_case_in_a_hundred_over_thousands(
     total = 10_000 if SLOW else 2_000  # ten thousand in make test-slow (9 s an example)
     snapshot = {"dpd": 100, "overdue_principal": "1000.00", "overdue_interest": "0"}
     base = case_dict(delinquency=snapshot)
-    cases = ({**base, "case_id": f"C-{n:05d}"} for n in range(total))
+    cases = (
+        owned_by(copy.deepcopy(base) | {"case_id": f"C-{n:05d}"}, f"P-{n:05d}")
+        for n in range(total)
+    )
     run = placer.place(cases, as_of=AS_OF, portfolio=BOOK)
     got = Counter(e.payload.agency_id for e in run.events if e.type == "placement.proposed")
     assert sum(got.values()) == total

@@ -391,9 +391,21 @@ def same_as_placer(rows: list[Any], expected: list[Any]) -> None:
 
 
 def placement_lines() -> list[str]:
-    """The example portfolio, a case given again at the end, a broken line and a bad case."""
+    """The example portfolio, a case given again at the end, a broken line and a bad case.
+
+    One case in three is the borrower's of the case before it: all of a borrower's debts go to
+    one agency, which the driver's sequential step must know from every partition.
+    """
     lines = lines_with_bad_ones()
-    return [*lines[:-2], lines[5], *lines[-2:]]
+    shared = lines[:-2]
+    for n in range(1, len(shared), 3):
+        case, before = json.loads(shared[n]), json.loads(shared[n - 1])
+        own, theirs = case["borrower"]["party_id"], before["borrower"]["party_id"]
+        case["borrower"]["party_id"] = theirs
+        for contact in case["contacts"]:
+            contact["party_id"] = theirs if contact["party_id"] == own else contact["party_id"]
+        shared[n] = json.dumps(case, ensure_ascii=False)
+    return [*shared, shared[5], *lines[-2:]]
 
 
 def test_placements_are_the_placers_whatever_the_partitions(spark: Any) -> None:
@@ -425,6 +437,10 @@ def test_placements_are_the_placers_whatever_the_partitions(spark: Any) -> None:
         sum(isinstance(r, CaseError) and r.problems[0].code == "duplicate_case" for r in expected)
         == 1
     )
+    followed = Counter(
+        c.reason for r in expected if not isinstance(r, CaseError) for c in r.eligibility
+    )
+    assert followed["borrower_elsewhere"] > 0  # borrowers' debts followed one another
 
 
 def test_room_made_by_recalls_counts_before_any_case_is_allocated(spark: Any) -> None:
@@ -438,6 +454,32 @@ def test_room_made_by_recalls_counts_before_any_case_is_allocated(spark: Any) ->
     )
     assert reasons["capacity"] > 0 and reasons[None] > 0  # capacity decides some allocations
     placed = place(frame(spark, lines).repartition(4), tight, AS_OF, events=events, key="k")
+    same_as_placer(placed.rows.collect(), expected)
+
+
+def test_a_debt_follows_the_agency_another_partition_holds(spark: Any) -> None:
+    """A borrower's placed debt in one partition, a new one in another: the same agency."""
+    from dunning.spark import place
+
+    from dunning import Portfolio
+
+    book = Portfolio(overdue_customers=1000)
+    lines = lines_with_bad_ones()[:-2]
+    first = placer().place(lines, as_of=AS_OF, portfolio=book).results
+    sent = [r for r in first if not isinstance(r, CaseError) and r.eligibility]
+    new, old = sent[0], sent[-1]
+    assert new.decision.action.agency_id != "AG-03"
+    by_id = {json.loads(line)["case_id"]: n for n, line in enumerate(lines)}
+    case, held = json.loads(lines[by_id[new.case_id]]), json.loads(lines[by_id[old.case_id]])
+    party, own = case["borrower"]["party_id"], held["borrower"]["party_id"]
+    held["borrower"]["party_id"] = party
+    for contact in held["contacts"]:
+        contact["party_id"] = party if contact["party_id"] == own else contact["party_id"]
+    held["placement"] = {"agency_id": "AG-03", "placed_on": "2026-11-20", "commission_rate": "0.1"}
+    both = [json.dumps(case, ensure_ascii=False), json.dumps(held, ensure_ascii=False)]
+    expected = placer().place(both, as_of=AS_OF, portfolio=book).results
+    assert [r.decision.action.agency_id for r in expected] == ["AG-03", "AG-03"]
+    placed = place(frame(spark, both).repartition(2), placer(), AS_OF, portfolio=book, key="k")
     same_as_placer(placed.rows.collect(), expected)
 
 

@@ -330,12 +330,14 @@ def place(
         *carried, *[unless_twice(name) for name, _ in PLACEMENT_COLUMNS]
     )
     kept = numbered.filter(~twice)
-    counts = kept.filter(F.col("__delta").isNotNull()).select(
+    known = F.col("__delta").isNotNull() | (~pending & F.col("__held").isNotNull())
+    counts = kept.filter(known).select(
         F.lit(0).alias("__order"),
         F.lit(None).cast("binary").alias("__key"),
         F.lit(None).cast("string").alias("__id"),
         "__delta",
         F.lit(None).cast("string").alias("__screen"),
+        "__held",
     )
     waiting = kept.filter(pending).select(
         F.lit(1).alias("__order"),
@@ -343,9 +345,11 @@ def place(
         "__id",
         F.lit(None).cast("string").alias("__delta"),
         "__screen",
+        "__held",
     )
-    # One task, and a light one: the capacity changes first, then capacity, shares and the
-    # strategy's choice for each case sent out, in hash order.
+    # One task, and a light one: the capacity changes and the agencies holding each borrower's
+    # debts first, then each case sent out in hash order (its borrower's agency, capacity,
+    # shares and the strategy's choice).
     queue = counts.unionByName(waiting).repartition(1).sortWithinPartitions("__order", "__key")
     admitted = queue.mapInArrow(_admitting(blob, moment), _schema(df, None, _ADMITTED))
     # Back on every worker: each case sent out decided again and settled as chosen.
@@ -378,6 +382,7 @@ _FIRST = (
     ("__case", "string"),  # a pending case's text, decided again once its agency is chosen
     ("__screen", "string"),  # JSON [[agency, why not or null], ...] by the case alone
     ("__dup", "string"),  # the error record this row gets if it is a duplicate
+    ("__held", "string"),  # JSON [borrower, agency holding the case after phase one or null]
 )
 
 
@@ -600,13 +605,17 @@ def _admitting(
         work = _placement_run(blob, moment)
         for batch in batches:
             rows: list[tuple[str, str, str | None]] = []
-            columns = _values(batch, "__order", "__delta", "__id", "__screen")
-            for order, delta, case_id, screen in columns:
+            columns = _values(batch, "__order", "__delta", "__id", "__screen", "__held")
+            for order, delta, case_id, screen, held in columns:
+                borrower, agency = json.loads(held) if held is not None else (None, None)
                 if order == 0:
-                    for agency_id, change in json.loads(delta).items():
+                    for agency_id, change in json.loads(delta or "{}").items():
                         work.used[agency_id] = max(work.used.get(agency_id, 0) + change, 0)
+                    if borrower is not None and agency is not None:
+                        work.hold(borrower, agency)
                     continue
-                checks, chosen = work.admit((a, why) for a, why in json.loads(screen))
+                screened = ((a, why) for a, why in json.loads(screen))
+                checks, chosen = work.admit(screened, borrower)
                 rows.append(
                     (case_id, json.dumps([[c.agency_id, c.reason] for c in checks]), chosen)
                 )
@@ -660,11 +669,14 @@ def _first(work: Allocation, text: str | None, seen: set[str]) -> tuple[Any, ...
     delta = _delta(before, work.used)
     case_id = outcome.case.case_id if isinstance(outcome, Pending) else outcome.case_id
     dup = result_line(duplicate_case(case_id))
+    borrower, agency = work.last
     if isinstance(outcome, Pending):
         screen = json.dumps(work.screen(outcome))
         nothing = (None,) * len(PLACEMENT_COLUMNS)
-        return (case_id, "pending", outcome.key, delta, text, screen, dup, *nothing)
-    return (case_id, "done", None, delta, None, None, dup, *_placed(outcome))
+        waits = json.dumps([borrower, None])
+        return (case_id, "pending", outcome.key, delta, text, screen, dup, waits, *nothing)
+    held = json.dumps([borrower, agency]) if agency is not None else None
+    return (case_id, "done", None, delta, None, None, dup, held, *_placed(outcome))
 
 
 def _unplaced(error: CaseError, delta: str | None) -> tuple[Any, ...]:
@@ -675,6 +687,7 @@ def _unplaced(error: CaseError, delta: str | None) -> tuple[Any, ...]:
         "done",
         None,
         delta,
+        None,
         None,
         None,
         None,

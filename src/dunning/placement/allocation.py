@@ -42,6 +42,9 @@ from .results import INELIGIBLE, Eligibility, PlacementResult
 
 __all__ = ["Allocation", "Pending", "duplicate_case", "ineligible", "with_placement"]
 
+#: Events after which the case is no longer with the agency.
+_ENDED = ("placement.recalled", "placement.closed", "placement.returned")
+
 
 @dataclass
 class Pending:
@@ -94,6 +97,12 @@ class Allocation:
         for entry in history.open.values():
             self.used[entry.agency_id] = self.used.get(entry.agency_id, 0) + 1
         self.credit = dict.fromkeys(weights, Decimal(0))  # smooth weighted round robin
+        # Borrower (party id) → the agency holding or offered another of their debts: all of
+        # a borrower's debts go to one agency (``placement: per_borrower``).
+        self.held: dict[str, str] = {}
+        #: The last case :meth:`one` read: its borrower, and the agency it is with after this
+        #: run (placed or proposed), or None. ``dunning.spark`` carries it to :meth:`admit`.
+        self.last: tuple[str, str | None] = ("", None)
 
     def _portfolio(self, case: Case) -> Portfolio:
         return self.decider.figure(self.portfolio, case)
@@ -105,7 +114,30 @@ class Allocation:
             CaseError: For an invalid case, one given twice, or one whose placement the
                 events contradict.
         """
+        outcome = self._one(item, line, seen)
+        if isinstance(outcome, Pending):
+            self.last = (outcome.case.borrower.party_id, None)
+            return outcome
+        ended = outcome.events and outcome.events[-1].type in _ENDED
+        entry = None if ended else self.history.open.get(outcome.case_id)
+        agency_id = entry.agency_id if entry is not None else None
+        self.last = (self.last[0], agency_id)
+        if agency_id is not None:
+            self.hold(self.last[0], agency_id)
+        return outcome
+
+    def hold(self, borrower: str, agency_id: str) -> None:
+        """Note that ``agency_id`` holds (or is offered) one of ``borrower``'s debts.
+
+        A borrower split between agencies before (events from before ``per_borrower``) is
+        kept with the first agency by id: the same for any order of the cases.
+        """
+        current = self.held.get(borrower)
+        self.held[borrower] = agency_id if current is None else min(current, agency_id)
+
+    def _one(self, item: Any, line: int | None, seen: set[str]) -> PlacementResult | Pending:
         case, assessment = self.decider.prepare(item, self.moment)
+        self.last = (case.borrower.party_id, None)
         if case.case_id in seen:
             raise duplicate_case(case.case_id)
         seen.add(case.case_id)
@@ -304,7 +336,7 @@ class Allocation:
 
         The three phases in one: :meth:`screen`, :meth:`admit`, :meth:`finish`.
         """
-        checks, chosen = self.admit(self.screen(pending))
+        checks, chosen = self.admit(self.screen(pending), pending.case.borrower.party_id)
         return self.finish(pending, checks, chosen)
 
     def screen(self, pending: Pending) -> list[tuple[str, str | None]]:
@@ -327,17 +359,20 @@ class Allocation:
         return screened
 
     def admit(
-        self, screened: Iterable[tuple[str, str | None]]
+        self, screened: Iterable[tuple[str, str | None]], borrower: str | None = None
     ) -> tuple[tuple[Eligibility, ...], str | None]:
-        """The run's one sequential step: capacity, shares and the strategy's choice.
+        """The run's one sequential step: the borrower's agency, capacity, shares, the choice.
 
         Counts the chosen agency's new placement; returns each agency's check and the agency
         chosen (None: no agency can take the case).
         """
         checks = []
+        follows = self.held.get(borrower) if borrower and self.settings.per_borrower else None
         for agency_id, why in screened:
             agency = self.agencies.get(agency_id)
             assert agency is not None
+            if why is None and follows is not None and agency_id != follows:
+                why = "borrower_elsewhere"
             if why is None and agency.capacity is not None:
                 why = "capacity" if self.used.get(agency_id, 0) >= agency.capacity else None
             if why is None and self.weights and agency_id not in self.weights:
@@ -348,6 +383,8 @@ class Allocation:
             return tuple(checks), None
         chosen = self.choose(eligible)
         self.used[chosen] = self.used.get(chosen, 0) + 1
+        if borrower:
+            self.hold(borrower, chosen)
         return tuple(checks), chosen
 
     def finish(

@@ -20,6 +20,7 @@ INELIGIBLE = {
     "region": "it does not serve the borrower's region",
     "cool_off": "the case came back from it within the cool-off period",
     "no_rate": "neither its contract nor the policy gives a rate at this stage",
+    "borrower_elsewhere": "the borrower's other debts are with another agency",
     "capacity": "it has no capacity left",
     "no_share": "the shares strategy gives it no share",
 }

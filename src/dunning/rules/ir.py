@@ -209,8 +209,8 @@ class PlacementSettings:
         salt: Mixed into the hash that orders the cases to allocate.
         notice_lead_days: Days the notice naming the agency must have been on record before
             the placement takes effect.
-        notice_expiry_days: Days after a proposal in which its notice must reach the borrower
-            (an SMS that failed is sent again as a letter); then the proposal is closed
+        notice_expiry_days: Days after a proposal in which its notice must reach the borrower;
+            then — or at once when its SMS failed — the proposal is closed
             (``notice_undelivered``) and the case stays in-house for ``cool_off_days``.
         term_days: The placement's term when the agency's contract sets none.
         cool_off_days: Days after a case came back from an agency in which that agency is not
@@ -225,6 +225,9 @@ class PlacementSettings:
             at what the case owed when it was placed).
         in_house_channel: The channel of a case the rules send to an agency when no agency can
             take it.
+        per_borrower: All of a borrower's debts with one agency: a case whose borrower
+            (``borrower.party_id``) has another case placed or proposed goes to that agency
+            or stays in-house (``borrower_elsewhere`` for the others).
         positions: Where each setting is written, for problems found against the agencies.
     """
 
@@ -240,6 +243,7 @@ class PlacementSettings:
     grace_days_by_reason: Mapping[str, int] = field(default_factory=dict)
     commission_base: str = "remitted"
     in_house_channel: Channel = Channel.FIELD_VISIT
+    per_borrower: bool = True
     positions: Mapping[str, Pos] = field(default_factory=dict, repr=False, compare=False)
 
 

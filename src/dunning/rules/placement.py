@@ -35,6 +35,7 @@ PLACEMENT_KEYS = (
     "grace_days_by_reason",
     "commission_base",
     "in_house_channel",
+    "per_borrower",
 )
 #: Longest period a day count of the section may give (ten years).
 MAX_DAYS = 3650
@@ -140,6 +141,13 @@ def read_placement(node: PNode | None, source: Source) -> PlacementSettings:
             )
         else:
             values["in_house_channel"] = Channel(channel)
+    per_borrower = section.get("per_borrower")
+    if per_borrower is not None:
+        flag = per_borrower.value if isinstance(per_borrower, PScalar) else None
+        if isinstance(flag, bool):
+            values["per_borrower"] = flag
+        else:
+            source.report(per_borrower.pos, "bad-value", "per_borrower must be true or false")
     return PlacementSettings(**values, positions=MappingProxyType(positions))
 
 
@@ -232,5 +240,6 @@ def placement_json_schema() -> dict[str, Any]:
             },
             "commission_base": {"enum": list(COMMISSION_BASES)},
             "in_house_channel": {"enum": list(IN_HOUSE_CHANNELS)},
+            "per_borrower": {"type": "boolean"},
         },
     }
