@@ -40,6 +40,7 @@ def test_the_public_names_are_pinned() -> None:
         [
             "ClaimLine",
             "CostReport",
+            "DebtorContacts",
             "Event",
             "CardAccount",
             "AssignmentRun",

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .agency.performance import Figures, Performance, PerformanceRow, performance
     from .agency.procedure import Procedure, load_procedure, loads_procedure
     from .cases import parse_case, read_cases
+    from .debtors import DebtorContacts
     from .delinquency import (
         DEFAULT_BANDS,
         Assessment,
@@ -145,6 +146,7 @@ __all__ = [
     "ContactPurpose",
     "ContactResult",
     "CostReport",
+    "DebtorContacts",
     "Decision",
     "DelinquencySnapshot",
     "Diagnostic",

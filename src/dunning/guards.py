@@ -164,6 +164,24 @@ class _Run:
         return [c for c in self.case.contacts if c.at <= self.as_of]
 
     @cached_property
+    def debtor_contacts(self) -> list[ContactAttempt]:
+        """The contacts of the day caps count: the case's and the borrower's other debts'.
+
+        The caps are per person across the lender and its agencies: a call about another loan
+        of the borrower's is a call to the same person.
+        """
+        if not self.case.debtor_contacts:
+            return self.contacts
+        # One call about two debts may be recorded on both cases: it is one call.
+        found = list(self.contacts)
+        seen = {_call_key(c) for c in found}
+        for contact in self.case.debtor_contacts:
+            if contact.at <= self.as_of and _call_key(contact) not in seen:
+                seen.add(_call_key(contact))
+                found.append(contact)
+        return found
+
+    @cached_property
     def parties(self) -> dict[str, Party]:
         """The case's parties by id."""
         return {p.party_id: p for p in self.case.parties()}
@@ -574,17 +592,20 @@ class _Run:
         def check(when: datetime) -> tuple[datetime, str]:
             for party in self.targets():
                 day = when.astimezone(party.zone).date()
-                reached = sum(
-                    1
-                    for c in self.contacts
+                talks = [
+                    c
+                    for c in self.debtor_contacts
                     if c.party_id == party.party_id
                     and c.channel is ContactChannel.CALL
                     and c.outcome in CONVERSATION
                     and c.at.astimezone(party.zone).date() == day
-                )
-                if reached >= per_day:
+                ]
+                if len(talks) >= per_day:
+                    own = {_call_key(c) for c in self.contacts}
+                    elsewhere = sum(1 for c in talks if _call_key(c) not in own)
+                    about = f", {elsewhere} of them about their other debts" if elsewhere else ""
                     return _midnight(day + timedelta(days=1), party.zone), (
-                        f"{party.party_id} was reached by {reached} calls on {day} "
+                        f"{party.party_id} was reached by {len(talks)} calls on {day}{about} "
                         f"(at most {per_day} a day)"
                     )
             return when, ""
@@ -601,7 +622,7 @@ class _Run:
                 day = when.astimezone(party.zone).date()
                 dials = [
                     c
-                    for c in self.contacts
+                    for c in self.debtor_contacts
                     if c.party_id == party.party_id
                     and c.channel is ContactChannel.CALL
                     and c.outcome in FAILED
@@ -882,3 +903,8 @@ def next_opening(window: ContactWindow, zone: ZoneInfo, when: datetime) -> datet
             return opening
     # Only a quiet-date list longer than the horizon gets here; the caller gives up on it.
     return when + HORIZON + timedelta(days=1)
+
+
+def _call_key(contact: ContactAttempt) -> tuple[Any, ...]:
+    """What makes two records of a contact the same contact, for the caps."""
+    return (contact.at, contact.channel, contact.party_id, contact.outcome, contact.number)

@@ -849,6 +849,9 @@ class Case(Record):
     """One delinquent (or possibly delinquent) account, as the host sees it at decision time.
 
     ``card`` carries a credit card's statement figures; only a ``credit_card`` loan has them.
+    ``debtor_contacts`` are the contacts with its parties recorded on the borrower's other debts
+    (by the lender or any agency): the daily contact caps count them with the case's own, and
+    nothing else reads them (:mod:`dunning.debtors`).
     """
 
     case_id: Id
@@ -859,6 +862,7 @@ class Case(Record):
     delinquency: DelinquencySnapshot | None = None
     contacts: tuple[ContactAttempt, ...] = ()
     promises: tuple[PromiseToPay, ...] = ()
+    debtor_contacts: tuple[ContactAttempt, ...] = ()
     placement: Placement | None = None
     lost_contact: StrictBool = False
     dispute: StrictBool = False

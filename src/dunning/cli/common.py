@@ -14,6 +14,7 @@ from typing import IO, TYPE_CHECKING, Any, BinaryIO, TextIO, TypeVar
 
 from ..batch import Numbered, blocks, count_first, lines
 from ..cases import read_numbered
+from ..debtors import DebtorContacts
 from ..errors import CaseError, Diagnostic
 from ..events import Event, read_events
 from ..model import Case
@@ -195,15 +196,40 @@ def checked(items: Numbered[T]) -> Numbered[T]:
     return items.checked(CTRL_C.check)
 
 
-def cases_of(stream: BinaryIO) -> Numbered[Case | CaseError]:
+def cases_of(stream: BinaryIO, debtors: DebtorContacts | None = None) -> Numbered[Case | CaseError]:
     """Each non-blank line of a JSON Lines stream of cases, parsed, read a block at a time."""
-    return Numbered(numbered_cases(stream))
+    return Numbered(numbered_cases(stream, debtors))
 
 
-def numbered_cases(stream: BinaryIO) -> Iterator[tuple[int, Case | CaseError]]:
-    """:func:`cases_of` as (line number, case or its reading error)."""
+def numbered_cases(
+    stream: BinaryIO, debtors: DebtorContacts | None = None
+) -> Iterator[tuple[int, Case | CaseError]]:
+    """:func:`cases_of` as (line number, case or its reading error).
+
+    With ``debtors``, each case carries the recent contacts of its borrower's other cases.
+    """
     for first, block in blocks(stream):
-        yield from block_cases(first, block)
+        yield from shared(block_cases(first, block), debtors)
+
+
+def shared(
+    numbered: Iterable[tuple[int, Case | CaseError]], debtors: DebtorContacts | None
+) -> Iterable[tuple[int, Case | CaseError]]:
+    """The cases with their borrower's contacts on other cases (as they are without any)."""
+    if not debtors:
+        return numbered
+    return ((n, debtors.share(c) if isinstance(c, Case) else c) for n, c in numbered)
+
+
+def debtors_first(stream: BinaryIO, moment: datetime) -> DebtorContacts:
+    """A first pass over the batch: each borrower's recent contacts, by case (rewound).
+
+    The daily contact caps count a person's calls across all their debts: a case's decision
+    must see the calls its borrower got about the others in the file.
+    """
+    found = DebtorContacts.of(lines(stream), as_of=moment)
+    stream.seek(0)
+    return found
 
 
 def block_cases(first: int, block: bytes) -> Iterable[tuple[int, Case | CaseError]]:

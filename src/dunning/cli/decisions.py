@@ -7,6 +7,7 @@ import contextlib
 import functools
 import io
 import json
+import pickle
 import sys
 import tempfile
 from collections import deque
@@ -19,6 +20,7 @@ from zoneinfo import ZoneInfo
 from ..agencies import load_agencies
 from ..batch import Numbered, Workers, blocks, count_first, rereadable, result_line
 from ..cases import parse_case, read_numbered
+from ..debtors import DebtorContacts
 from ..delinquency import Assessor
 from ..diff import diff_policies
 from ..errors import CaseError
@@ -39,6 +41,7 @@ from .common import (
     batch_figure,
     block_cases,
     cases_of,
+    debtors_first,
     figure_record,
     load_policy_of,
     moment_of,
@@ -51,6 +54,7 @@ from .common import (
     reject,
     run_of,
     say_counted,
+    shared,
 )
 from .output import Report
 from .progress import progress
@@ -79,13 +83,14 @@ def _decide(args: argparse.Namespace, report: Report) -> int:
     count = figure is None and bool(policy.portfolio_rules)
     with (
         open_binary(args.cases) as given,
-        rereadable(given, count) as stream,
+        rereadable(given, True) as stream,
         progress("deciding", streaming=args.format == "jsonl") as advance,
     ):
+        debtors = debtors_first(stream, moment)
         if args.jobs > 1:
             counted: list[Portfolio] = []
             for out, err, part, read in _decide_in_processes(
-                args, policy, stream, moment, figure, counted
+                args, policy, stream, moment, figure, counted, debtors
             ):
                 CTRL_C.check()
                 sys.stdout.write(out)
@@ -99,9 +104,9 @@ def _decide(args: argparse.Namespace, report: Report) -> int:
                 if args.format == "jsonl":  # other formats say it in the report
                     say_counted(policy, figure)
             if args.agencies is not None:
-                _decide_placed(args, policy, stream, moment, figure, summary, advance)
+                _decide_placed(args, policy, stream, moment, figure, summary, advance, debtors)
             else:
-                _decide_serially(policy, stream, moment, figure, sink, advance)
+                _decide_serially(policy, stream, moment, figure, sink, advance, debtors)
     used = figure_record(policy, figure, counted=count)
     report.emit(  # --format jsonl: the lines are written already
         "decisions",
@@ -117,9 +122,11 @@ def _decide_serially(
     figure: Portfolio | None,
     sink: DecisionSink,
     advance: Callable[[int], object],
+    debtors: DebtorContacts,
 ) -> None:
     """Each case decided by the case alone, written as it is decided."""
-    for line, product, result in decide_lines(policy, numbered_cases(stream), moment, figure):
+    numbered = numbered_cases(stream, debtors)
+    for line, product, result in decide_lines(policy, numbered, moment, figure):
         sink.take(line, product, result)
         advance(1)
 
@@ -132,6 +139,7 @@ def _decide_placed(
     figure: Portfolio | None,
     summary: DecisionSummary,
     advance: Callable[[int], object],
+    debtors: DebtorContacts,
 ) -> None:
     """``decide --agencies``: each case decided as ``place`` decides it, no event written.
 
@@ -142,7 +150,7 @@ def _decide_placed(
     products: dict[int, str | None] = {}  # the cases read whose result has not come yet
 
     def noted() -> Iterator[tuple[int, Case | CaseError]]:
-        for index, (line, item) in enumerate(numbered_cases(stream)):
+        for index, (line, item) in enumerate(numbered_cases(stream, debtors)):
             products[index] = None if isinstance(item, CaseError) else item.loan.product.value
             yield line, item
 
@@ -284,14 +292,27 @@ class DecisionSink:
 
 _worker_policy: Policy | None = None  # each worker process's own copy of the policy
 _worker_failure: str | None = None  # why a worker could not load it
+_worker_debtors: DebtorContacts | None = None  # the batch's contacts by borrower
 
 
-def worker_start(content: bytes, name: str, engine: str, params: dict[str, str]) -> None:
-    """Load the policy in a worker process (the pool's initializer)."""
+def worker_start(
+    content: bytes,
+    name: str,
+    engine: str,
+    params: dict[str, str],
+    debtors: str | None = None,
+) -> None:
+    """Load the policy in a worker process (the pool's initializer).
+
+    ``debtors`` is the file of the batch's contacts by borrower (``None``: none to share).
+    """
     # The bytes the parent compiled, never the path again: a pipe (<(cat X)) reads empty the
     # second time, and an edited file would decide under the parent's digest.
-    global _worker_policy, _worker_failure
+    global _worker_policy, _worker_failure, _worker_debtors
     try:
+        if debtors is not None:
+            with open(debtors, "rb") as shared_file:
+                _worker_debtors = pickle.load(shared_file)
         _worker_policy = loads_policy(content, name=name, engine=engine, params=params or None)
     except Exception as exc:
         _worker_failure = f"{type(exc).__name__}: {exc}"
@@ -320,7 +341,8 @@ def worker_decide(
     out, err, summary = io.StringIO(), io.StringIO(), DecisionSummary()
     sink = DecisionSink(*sink_options, summary, out, err)
     read = 0
-    for line, product, result in decide_lines(policy, block_cases(first, block), moment, portfolio):
+    numbered = shared(block_cases(first, block), _worker_debtors)
+    for line, product, result in decide_lines(policy, numbered, moment, portfolio):
         sink.take(line, product, result)
         read += 1
     return out.getvalue(), err.getvalue(), summary, read
@@ -333,10 +355,21 @@ def _decide_in_processes(
     moment: datetime,
     figure: Portfolio | None,
     counted: list[Portfolio],
+    debtors: DebtorContacts,
 ) -> Iterator[tuple[str, str, DecisionSummary, int]]:
     """Decide in worker processes; a figure counted over the input is put in ``counted``."""
-    init = (policy.content, args.policy, args.engine, params_of(args.param))
-    with Workers(args.jobs, worker_start, init) as workers:
+    # The contacts by borrower go through a file (owner-only, removed after the run), not the
+    # pipe that starts each worker: a worker killed while it starts must not leave the parent
+    # writing a large pickle to nobody.
+    shared_file = contextlib.ExitStack()
+    path = None
+    if debtors:
+        handle = shared_file.enter_context(tempfile.NamedTemporaryFile(prefix="dunning-"))  # noqa: SIM115
+        pickle.dump(debtors, handle)
+        handle.flush()
+        path = handle.name
+    init = (policy.content, args.policy, args.engine, params_of(args.param), path)
+    with shared_file, Workers(args.jobs, worker_start, init) as workers:
         if figure is None and policy.portfolio_rules:
             # The batch's own count needs every case first: a first pass over the file, in
             # parallel as well, then the file again from the start.

@@ -17,6 +17,7 @@ from .common import (
     EXIT_REJECTED,
     batch_figure,
     cases_of,
+    debtors_first,
     figure_record,
     load_policy_of,
     moment_of,
@@ -49,14 +50,14 @@ def _place(args: argparse.Namespace, report: Report) -> int:
     count = portfolio is None and bool(policy.portfolio_rules)
     with (
         open_binary(args.cases) as given,
-        rereadable(given, count) as stream,
+        rereadable(given, True) as stream,
         progress("placing", streaming=jsonl) as advance,
     ):
         if count:
             portfolio = batch_figure(policy, stream, moment)
             if jsonl:  # other formats say it in the report
                 say_counted(policy, portfolio)
-        numbered = cases_of(stream)
+        numbered = cases_of(stream, debtors_first(stream, moment))
         run = placer.stream(
             numbered,
             as_of=moment,
