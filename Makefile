@@ -90,12 +90,14 @@ bench: $(STAMP)
 
 # Regenerates the shipped example portfolio, its placement events, and the settlement example
 # (a year of placements, the payment ledger, an agency's claim) and the agency's month (the
-# bank's file, the month's events, the handover sheets, the bank's payments): same bytes every run.
+# bank's file, the month's events, the handover sheets, the bank's payments), and the runbook's
+# inputs (docs/runbook.md): same bytes every run.
 examples: $(STAMP)
 	$(BIN)/python examples/generate_portfolio.py --out examples/portfolio.jsonl \
 		--placements examples/placements.jsonl
 	$(BIN)/python examples/generate_settlement.py --out examples/settlement
 	$(BIN)/python examples/generate_agency.py --out examples/agency
+	$(BIN)/python examples/generate_runbook.py --out examples/runbook
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build src/*.egg-info

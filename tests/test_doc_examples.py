@@ -10,7 +10,9 @@ The conventions (docs/contributing.md, "Examples in the docs"):
   the output it shows (a line ``...`` matches any lines; no output shown: it must succeed),
   and ```` ```sh ```` blocks of commands without output (each must succeed). Commands are
   ``dunning``, ``pytest``, ``make`` (dry run), ``python benchmarks/…`` (``--help``), and
-  ``cat``/``head`` to show an input file.
+  ``cat``/``head`` to show an input file. A ``dunning`` command may end ``> FILE`` or ``>> FILE``:
+  its standard output goes to that file of the sandbox, and the output shown is its standard
+  error.
 - A document's blocks run in order, in one Python namespace, in a sandbox directory holding
   copies of ``rules/`` and ``examples/``. ``<!-- doctest-setup ... -->`` right before a block
   runs Python first (``replace``, ``write``, ``copy``, ``head``), undone after the block.
@@ -197,6 +199,11 @@ def commands_of(block: Block) -> Iterator[tuple[str, list[str] | None]]:
 
 def run_command(command: str, sandbox: Sandbox) -> tuple[int, str]:
     argv = shlex.split(command)
+    if len(argv) > 2 and argv[-2] in (">", ">>") and argv[0] == "dunning":
+        # Standard output to a file of the sandbox (`>>` appends, as the runbook appends each
+        # day's events); what the command shows is then its standard error.
+        target, mode = sandbox.path / argv[-1], "a" if argv[-2] == ">>" else "w"
+        return run_dunning(argv[1:-2], sandbox.path, into=(target, mode))
     env = dict(os.environ, PYTHONUNBUFFERED="1", COLUMNS="100")
     cwd = sandbox.path
     if argv[0] == "make":
@@ -234,20 +241,28 @@ def run_command(command: str, sandbox: Sandbox) -> tuple[int, str]:
     return done.returncode, done.stdout
 
 
-def run_dunning(argv: list[str], cwd: Path) -> tuple[int, str]:
+def run_dunning(
+    argv: list[str], cwd: Path, into: tuple[Path, str] | None = None
+) -> tuple[int, str]:
     """``dunning ARGV`` in this process: its status, and standard output and error as one.
 
     As the installed command does, but without starting Python and importing dunning again
     for each of the docs' commands (half a second each, a sixth of the docs' examples' time).
+    ``into`` sends standard output to a file instead (mode ``w`` or ``a``).
     """
     from dunning.cli import main
 
     captured = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
+    out = captured
     before, columns = Path.cwd(), os.environ.get("COLUMNS")
     os.chdir(cwd)
     os.environ["COLUMNS"] = "100"  # argparse's help is as wide as the subprocess's was
     try:
-        with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+        with contextlib.ExitStack() as stack:
+            if into is not None:
+                out = stack.enter_context(open(into[0], into[1], encoding="utf-8"))
+            stack.enter_context(contextlib.redirect_stdout(out))
+            stack.enter_context(contextlib.redirect_stderr(captured))
             status = main(argv)
     finally:
         os.chdir(before)

@@ -99,3 +99,14 @@ def test_settlement_example_is_reproducible(tmp_path: Path) -> None:
     for name in ("events.jsonl", "ledger.jsonl", "claim-AG-01-2026-10.csv"):
         shipped = ROOT / "examples" / "settlement" / name
         assert (tmp_path / name).read_bytes() == shipped.read_bytes(), name
+
+
+def test_runbook_inputs_are_reproducible(tmp_path: Path) -> None:
+    """docs/runbook.md's inputs: the ledger, the day-60 case file and AG-01's claim."""
+    subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "generate_runbook.py"), "--out", str(tmp_path)],
+        check=True,
+    )
+    for name in ("ledger.jsonl", "cases-2027-01-29.jsonl", "claim-AG-01-2026-12.csv"):
+        shipped = ROOT / "examples" / "runbook" / name
+        assert (tmp_path / name).read_bytes() == shipped.read_bytes(), name

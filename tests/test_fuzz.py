@@ -410,6 +410,27 @@ def test_check_answers_any_policy_text(tmp_path_factory: pytest.TempPathFactory,
 
 AGENCIES_TEXT = (ROOT / "rules" / "agencies.yaml").read_text(encoding="utf-8")
 EVENT_LINES = (ROOT / "examples" / "placements.jsonl").read_text(encoding="utf-8").splitlines()
+# What `dunning notice` adds to a log: a notice delivered or failed for some of its proposals.
+EVENT_LINES += [
+    json.dumps(
+        {
+            "type": "placement.noticed",
+            "at": event["at"],
+            "case_id": event["case_id"],
+            "payload": {
+                "placement_id": event["payload"]["placement_id"],
+                "agency_id": event["payload"]["agency_id"],
+                "day": event["payload"]["day"],
+                "reason": outcome,
+            },
+        }
+    )
+    for event, outcome in zip(
+        (e for e in map(json.loads, EVENT_LINES) if e["type"] == "placement.proposed"),
+        ("delivered", "failed", "delivered", "delivered", "failed"),
+        strict=False,
+    )
+]
 
 
 @st.composite

@@ -17,6 +17,7 @@ from conftest import case_dict
 from dunning import (
     Agencies,
     Agency,
+    ArgumentError,
     CaseError,
     ConfigError,
     PlacementResult,
@@ -879,3 +880,80 @@ def test_per_borrower_can_be_turned_off(lender: Policy) -> None:
     assert {e.payload.agency_id for e in run.events} == {"AG-X", "AG-Y"}
     with pytest.raises(PolicyError, match="per_borrower must be true or false"):
         loads_policy(text.replace("per_borrower: false", "per_borrower: maybe"))
+
+
+# -- the notice's fate, recorded in the events (dunning notice) --------------------------------
+
+
+def notice_run(p: Placer, cases: list[dict[str, Any]], events: list[Any], day: date) -> Any:
+    at = datetime.combine(day, datetime.min.time(), ZONE).replace(hour=9)
+    return p.place(cases, as_of=at, events=events, portfolio=BOOK)
+
+
+def test_a_notice_the_events_record_places_the_case_after_the_lead_time(lender: Policy) -> None:
+    """The case file need not record the notice: a placement.noticed event does."""
+    from dunning.placement.history import notice_events, replay
+
+    p = placer(lender, agency("AG-X"))
+    start = TODAY - timedelta(days=10)
+    first = notice_run(p, [cf("C-1"), cf("C-2")], [], start)
+    log = [e.model_dump(mode="json") for e in first.events]
+    evening = datetime.combine(start, datetime.min.time(), ZONE).replace(hour=18)
+    noticed = notice_events(replay(log, until=evening), evening, failed=["C-2"])
+    assert [(e.case_id, e.payload.reason) for e in noticed] == [
+        ("C-1", "delivered"),
+        ("C-2", "failed"),
+    ]
+    log += [e.model_dump(mode="json") for e in noticed]
+    # Once recorded, a notice is not recorded again; a failed one may be, once resent.
+    assert [e.case_id for e in notice_events(replay(log), evening)] == ["C-2"]
+    later = notice_run(p, [cf("C-1"), cf("C-2")], log, TODAY)
+    kinds_by_case = {r.case_id: (kinds(r), r.events[0].payload.reason) for r in later.results}
+    assert kinds_by_case == {
+        "C-1": (["placed"], "notice_lead_time_passed"),
+        "C-2": (["closed"], "notice_undelivered"),
+    }
+    with pytest.raises(ArgumentError, match="C-9: no open proposal waiting for its notice"):
+        notice_events(replay(log), evening, failed=["C-9"])
+
+
+def test_a_notice_event_must_follow_an_open_proposal() -> None:
+    from dunning.placement.history import replay
+
+    proposed = event("proposed", "C-1", "AG-X", TODAY)
+    noticed = event("noticed", "C-1", "AG-X", TODAY, reason="delivered")
+    stray = event("noticed", "C-2", "AG-X", TODAY, reason="delivered")
+    odd = event("noticed", "C-1", "AG-X", TODAY, reason="maybe")
+    history = replay([proposed, noticed, stray, odd])
+    assert history.open["C-1"].noticed_on == TODAY
+    # The unreadable event first (read before any is applied), then the one out of place.
+    codes = [(e.case_id, e.problems[0].code) for e in history.errors]
+    assert codes == [("C-1", "incomplete_event"), ("C-2", "bad_transition")]
+
+
+def test_dunning_notice_records_the_notices_waiting(tmp_path: Path) -> None:
+    log = tmp_path / "placements.jsonl"
+    lines = [json.dumps(event("proposed", c, "AG-X", TODAY)) for c in ("C-1", "C-2", "C-3")]
+    log.write_text("\n".join([*lines, "{broken"]) + "\n", encoding="utf-8")
+    args = [
+        "notice",
+        "--policy",
+        str(LENDER),
+        "--placements",
+        str(log),
+        "--as-of",
+        AS_OF.isoformat(),
+    ]
+    done = run_dunning(*args, "--failed", "C-2", "--failed", "C-3")
+    assert done.returncode == 1, done.stderr  # the broken line is rejected, the rest recorded
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert records[0]["input"] == "placements" and records[0]["line"] == 4
+    assert [(r["case_id"], r["payload"]["reason"]) for r in records[1:]] == [
+        ("C-1", "delivered"),
+        ("C-2", "failed"),
+        ("C-3", "failed"),
+    ]
+    assert "1 notice(s) delivered, 2 failed" in done.stderr
+    wrong = run_dunning(*args, "--failed", "C-1,C-7")
+    assert wrong.returncode == 2 and "C-7: no open proposal waiting for its notice" in wrong.stderr
+    assert wrong.stdout.count("placement.noticed") == 0  # nothing written on a usage error

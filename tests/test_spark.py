@@ -459,9 +459,8 @@ def test_room_made_by_recalls_counts_before_any_case_is_allocated(spark: Any) ->
 
 def test_a_debt_follows_the_agency_another_partition_holds(spark: Any) -> None:
     """A borrower's placed debt in one partition, a new one in another: the same agency."""
-    from dunning.spark import place
-
     from dunning import Portfolio
+    from dunning.spark import place
 
     book = Portfolio(overdue_customers=1000)
     lines = lines_with_bad_ones()[:-2]

@@ -120,12 +120,17 @@ class PlacementState(StrEnum):
 
 
 #: The placement event types, and the states that end a placement. ``placement.extended``
-#: moves a placement's term on (it enters no state); ``placement.unavailable`` changes nothing.
+#: moves a placement's term on (it enters no state); ``placement.noticed`` records what became
+#: of a proposal's notice (``delivered`` or ``failed``); ``placement.unavailable`` changes
+#: nothing.
 PLACEMENT_TYPES = (
     *(f"placement.{s.value}" for s in PlacementState),
     "placement.extended",
+    "placement.noticed",
     "placement.unavailable",
 )
+#: What a ``placement.noticed`` event says of the notice (its ``reason``).
+NOTICE_OUTCOMES = ("delivered", "failed")
 ENDED = frozenset({PlacementState.RECALLED, PlacementState.RETURNED, PlacementState.CLOSED})
 
 EventType = Literal[
@@ -135,6 +140,7 @@ EventType = Literal[
     "placement.returned",
     "placement.closed",
     "placement.extended",
+    "placement.noticed",
     "placement.unavailable",
 ]
 
@@ -204,6 +210,11 @@ class PlacementEvent(Record):
         if self.type == "placement.extended" and payload.term_ends is None:
             raise PydanticCustomError(
                 "incomplete_event", "a placement.extended event gives the new term_ends"
+            )
+        if self.type == "placement.noticed" and payload.reason not in NOTICE_OUTCOMES:
+            raise PydanticCustomError(
+                "incomplete_event",
+                "a placement.noticed event's reason is delivered or failed",
             )
         return self
 

@@ -232,6 +232,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     place.set_defaults(run="placing.run_place")
 
+    notice = commands.add_parser(
+        "notice",
+        help="record what became of the placement notices: placement.noticed events out",
+        description="For every proposal of the placement events still waiting for its notice, "
+        "a placement.noticed event: delivered, or failed for the cases --failed names (the SMS "
+        "gateway's report). Append them to the placement events: the next `dunning place` "
+        "places a proposal once its notice is old enough, and closes one whose notice failed. "
+        "Exit 0, 1 some event lines rejected, 2 usage error.",
+    )
+    notice.add_argument("--policy", required=True, help="the policy (its time zone)")
+    notice.add_argument(
+        "--as-of",
+        type=as_of_moment,
+        default=None,
+        help="when the gateway reported: YYYY-MM-DD or an ISO 8601 datetime with offset; "
+        "default: now in the policy's time zone",
+    )
+    notice.set_defaults(engine="compiled", param=[])
+    notice.add_argument(
+        "--placements", required=True, metavar="EVENTS.jsonl", help="the placement events so far"
+    )
+    notice.add_argument(
+        "--failed",
+        action="append",
+        default=[],
+        metavar="CASE_ID,...",
+        help="cases whose notice did not reach the borrower (repeatable)",
+    )
+    notice.set_defaults(run="placing.run_notice")
+
     settle = commands.add_parser(
         "settle",
         help="commission statements per agency and period, from the payment ledger and the "

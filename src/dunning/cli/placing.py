@@ -1,4 +1,4 @@
-"""``dunning place``: recall and allocate the cases the rules send to agencies; events out."""
+"""``dunning place`` and ``dunning notice``: the lender's daily placements; events out."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import sys
 
 from ..agencies import load_agencies
 from ..batch import rereadable
-from ..errors import CaseError
+from ..errors import ArgumentError, CaseError
+from ..placement.history import notice_events, replay
 from ..placement.placer import Placer
 from ..portfolio import Portfolio
 from ..summary import PlacementSummary
@@ -15,6 +16,7 @@ from .common import (
     CTRL_C,
     EXIT_OK,
     EXIT_REJECTED,
+    Usage,
     batch_figure,
     cases_of,
     debtors_first,
@@ -93,3 +95,26 @@ def _place(args: argparse.Namespace, report: Report) -> int:
         lambda: {**head, **summary.to_dict()},
     )
     return EXIT_REJECTED if summary.rejected else EXIT_OK
+
+
+def run_notice(args: argparse.Namespace) -> int:
+    """``dunning notice``: what became of the open proposals' notices, as events to append."""
+    policy = load_policy_of(args)
+    moment = moment_of(args, policy)
+    history = replay(read_placements(args.placements), until=moment)
+    for error in history.errors:
+        reject(error, "placements", True)
+    failed = [case_id for given in args.failed for case_id in given.split(",") if case_id]
+    try:
+        events = notice_events(history, moment, failed)
+    except ArgumentError as exc:
+        raise Usage(f"--failed: {exc}") from None
+    for event in events:
+        sys.stdout.write(event.model_dump_json() + "\n")
+    bad = sum(e.payload.reason == "failed" for e in events)
+    print(
+        f"dunning: {len(events) - bad} notice(s) delivered, {bad} failed, of the proposals "
+        f"waiting on {moment.date().isoformat()}",
+        file=sys.stderr,
+    )
+    return EXIT_REJECTED if history.errors else EXIT_OK

@@ -225,10 +225,15 @@ class Allocation:
         line: int | None,
     ) -> PlacementResult:
         """A proposal in force: placed once its notice is old enough, else the notice is due."""
-        noticed = _noticed_on(case, agency.agency_id, entry.proposed_on)
+        # The notice's fate, from the case's contacts or the events (placement.noticed).
+        noticed = _earliest(
+            _noticed_on(case, agency.agency_id, entry.proposed_on), entry.noticed_on
+        )
         lead = self.settings.notice_lead_days
         expiry = self.settings.notice_expiry_days
         failed = _notice_failed(case, agency.agency_id, entry.proposed_on)
+        if entry.notice_failed_on is not None:
+            failed = max(failed or entry.notice_failed_on, entry.notice_failed_on)
         if noticed is None and (failed or (self.today - entry.proposed_on).days >= expiry):
             # The notice cannot reach the borrower (its SMS failed: the number is dead) or did
             # not in time: the proposal lapses, and the case is the lender's again — never an
@@ -611,6 +616,10 @@ def _noticed_on(case: Case, agency_id: str, since: date) -> date | None:
         and contact.at.astimezone(zone).date() >= since
     ]
     return min(days, default=None)
+
+
+def _earliest(one: date | None, other: date | None) -> date | None:
+    return min((d for d in (one, other) if d is not None), default=None)
 
 
 def _notice_failed(case: Case, agency_id: str, since: date) -> date | None:

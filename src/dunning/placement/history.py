@@ -14,10 +14,25 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from ..errors import CaseError, Problem
-from ..events import ENDED, EVENT_MODELS, Event, PlacementEvent, PlacementState, parse_event
+from ..errors import ArgumentError, CaseError, Problem
+from ..events import (
+    ENDED,
+    EVENT_MODELS,
+    Event,
+    PlacementEvent,
+    PlacementPayload,
+    PlacementState,
+    parse_event,
+)
 
-__all__ = ["NOTICE_UNDELIVERED", "History", "OpenPlacement", "Window", "replay"]
+__all__ = [
+    "NOTICE_UNDELIVERED",
+    "History",
+    "OpenPlacement",
+    "Window",
+    "notice_events",
+    "replay",
+]
 
 #: Why a proposal closes when its notice never reached the borrower in time.
 NOTICE_UNDELIVERED = "notice_undelivered"
@@ -38,6 +53,8 @@ class OpenPlacement:
     rate: Decimal | None = None
     term_ends: date | None = None
     total_due: Decimal | None = None  # when it was placed
+    noticed_on: date | None = None  # a placement.noticed event: the notice reached the borrower
+    notice_failed_on: date | None = None  # … or did not (the last such day)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +142,8 @@ class History:
         entry = self.open.get(case_id)
         if event.type == "placement.extended":
             return self._extend(entry, payload.placement_id, payload.term_ends)
+        if event.type == "placement.noticed":
+            return self._noticed(entry, payload.placement_id, payload.day, payload.reason)
         if state is None:
             return None  # placement.unavailable changes nothing
         assert payload.agency_id is not None
@@ -161,6 +180,22 @@ class History:
             why = payload.reason if state is PlacementState.RECALLED else state.value
             window = Window.of(entry, payload.day, state.value, why)
             self.ended.setdefault(case_id, []).append(window)
+        return None
+
+    @staticmethod
+    def _noticed(
+        entry: OpenPlacement | None, placement_id: str | None, day: date, outcome: str
+    ) -> str | None:
+        """What became of a proposal's notice: the proposal must be open, not yet placed."""
+        if entry is None or entry.placement_id != placement_id:
+            return f"placement.noticed: placement {placement_id} is not open"
+        if entry.state is not PlacementState.PROPOSED:
+            return f"placement.noticed: placement {placement_id} is placed already"
+        if outcome == "delivered":
+            entry.noticed_on = day if entry.noticed_on is None else min(entry.noticed_on, day)
+        else:
+            failed = entry.notice_failed_on
+            entry.notice_failed_on = day if failed is None else max(failed, day)
         return None
 
     @staticmethod
@@ -222,3 +257,41 @@ def replay(
             wrong.line = line if line is not None else number + 1
             history.errors.append(wrong)
     return history
+
+
+def notice_events(
+    history: History, at: datetime, failed: Iterable[str] = ()
+) -> list[PlacementEvent]:
+    """What became of the notices of the proposals waiting for one: ``placement.noticed`` events.
+
+    Each open proposal without a delivered notice on record gets one, dated ``at``: ``failed``
+    for the cases ``failed`` names (the SMS gateway's report), else ``delivered``.
+
+    Raises:
+        ArgumentError: If ``failed`` names a case that has no proposal waiting for its notice.
+    """
+    failing = set(failed)
+    waiting = {
+        case_id: entry
+        for case_id, entry in history.open.items()
+        if entry.state is PlacementState.PROPOSED and entry.noticed_on is None
+    }
+    unknown = sorted(failing - set(waiting))
+    if unknown:
+        more = " …" if len(unknown) > 5 else ""
+        raise ArgumentError(
+            f"{', '.join(unknown[:5])}{more}: no open proposal waiting for its notice"
+        )
+    found = []
+    for case_id in sorted(waiting):
+        entry = waiting[case_id]
+        payload = PlacementPayload(
+            placement_id=entry.placement_id,
+            agency_id=entry.agency_id,
+            day=at.date(),
+            reason="failed" if case_id in failing else "delivered",
+        )
+        found.append(
+            PlacementEvent(type="placement.noticed", at=at, case_id=case_id, payload=payload)
+        )
+    return found
