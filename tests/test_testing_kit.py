@@ -3,6 +3,7 @@ passes on a policy that keeps it and fails, with a counterexample, on one that b
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -61,9 +62,13 @@ def test_cases_with_as_of_compute_their_dpd_from_the_schedule(case: Case) -> Non
 
 
 def test_computed_delinquency_is_the_common_case() -> None:
+    # A share of a distribution: measured on a fixed sample (derandomized), not on whichever 40
+    # examples a run draws — 84 % over 2,000 draws, but a random 40 fell to half now and then.
     seen = []
 
-    @FAST
+    @settings(
+        max_examples=100, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+    )
     @given(cases(min_dpd=0, max_dpd=120, as_of=AS_OF))
     def run(case: Case) -> None:
         seen.append(case.delinquency is None)
@@ -91,6 +96,10 @@ def test_contact_histories_end_before_as_of(history: list[ContactAttempt]) -> No
     assert {c.party_id for c in history} <= {"P-1", "P-2"}
 
 
+@pytest.mark.skipif(
+    os.environ.get("HYPOTHESIS_PROFILE") != "slow",
+    reason="shrinking through 500 examples takes 13 s, a twentieth of make test: make test-slow",
+)
 def test_strategies_shrink_to_small_examples() -> None:
     case = find(
         cases(min_dpd=0, max_dpd=2000),

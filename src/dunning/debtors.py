@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
-import jiter
+import msgspec
 from pydantic import ValidationError
 
 from .errors import ArgumentError
@@ -27,6 +27,7 @@ __all__ = ["DebtorContacts"]
 #: How far back a first pass keeps contacts: the caps count the calls of the decision's local
 #: day, which starts at most a day (and a time zone) before the moment of the run.
 LOOKBACK = timedelta(days=2)
+_DAY = timedelta(days=1)
 
 
 class DebtorContacts:
@@ -100,10 +101,11 @@ def _recent(
         return (item.borrower.party_id, item.case_id, kept) if kept else None
     data: Any = item
     if isinstance(item, str | bytes):
-        try:
-            data = jiter.from_json(item.encode() if isinstance(item, str) else item)
-        except ValueError:
+        try:  # only the parts read here are built: the rest of the line is checked and skipped
+            parts = _PARTS.decode(item)
+        except (msgspec.DecodeError, UnicodeError):
             return None
+        data = {"case_id": parts.case_id, "borrower": parts.borrower, "contacts": parts.contacts}
     if not isinstance(data, Mapping):
         return None
     borrower, case_id, contacts = data.get("borrower"), data.get("case_id"), data.get("contacts")
@@ -111,8 +113,13 @@ def _recent(
     if not isinstance(party, str) or not isinstance(case_id, str) or not isinstance(contacts, list):
         return None
     recent: list[ContactAttempt] = []
+    # ISO dates sort as text: a contact dated outside a day either side is passed over unparsed.
+    low, high = (since - _DAY).date().isoformat(), (until + _DAY).date().isoformat()
     for raw in contacts:
-        at = _moment(raw.get("at") if isinstance(raw, Mapping) else None)
+        text = raw.get("at") if type(raw) is dict else None
+        if type(text) is not str or not low <= text[:10] <= high:
+            continue
+        at = _moment(text)
         if at is None or not since <= at <= until:
             continue
         try:
@@ -120,6 +127,17 @@ def _recent(
         except ValidationError:
             continue
     return (party, case_id, tuple(recent)) if recent else None
+
+
+class _Parts(msgspec.Struct):
+    """What a first pass reads of a case line; a decoder skips the rest unbuilt."""
+
+    case_id: Any = None
+    borrower: Any = None
+    contacts: Any = None
+
+
+_PARTS = msgspec.json.Decoder(_Parts)
 
 
 def _counted(contact: ContactAttempt) -> ContactAttempt:
