@@ -8,6 +8,7 @@ command line does so for every file it decides or places.
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -141,22 +142,31 @@ def test_reading_a_batch_for_contacts_never_fails(lines: list[Any]) -> None:
     DebtorContacts.of(lines, as_of=AS_OF)
 
 
-def test_the_command_line_defers_the_call_about_the_other_loan(tmp_path: Path) -> None:
+def test_the_command_line_defers_the_call_about_the_other_loan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Two loans of one borrower in one file: the lender called about the first three times
-    today, so the second's call waits until tomorrow — serially, in processes, with the
-    agencies (as `place` decides), and from a pipe."""
+    today, so the second's call waits until tomorrow — serially, with the agencies (as `place`
+    decides), from a pipe, and in worker processes."""
+    from dunning.cli import main
+
     cases = tmp_path / "cases.jsonl"
     lines = [m1_case("C-1", [call(1), call(2), call(3)]), m1_case("C-2", [])]
     cases.write_text("".join(json.dumps(c) + "\n" for c in lines), encoding="utf-8")
     common = ["--policy", str(LENDER), "--as-of", AS_OF.isoformat(), "--overdue-customers", "500"]
     agencies = ["--agencies", str(ROOT / "rules" / "agencies.yaml")]
-    for extra in ([], ["--jobs", "2"], agencies):
-        done = run_dunning("decide", *common, *extra, str(cases))
-        assert done.returncode == 0, done.stderr
-        second = json.loads(done.stdout.splitlines()[1])
-        assert second["case_id"] == "C-2"
-        assert second["action"]["not_before"] == TOMORROW_8.isoformat()
-    piped = run_dunning("decide", *common, "-", input=cases.read_bytes())
-    assert (
-        json.loads(piped.stdout.splitlines()[1])["action"]["not_before"] == TOMORROW_8.isoformat()
-    )
+
+    def second(out: str) -> Any:
+        decision = json.loads(out.splitlines()[1])
+        assert decision["case_id"] == "C-2"
+        return decision["action"]["not_before"]
+
+    for extra in ([], agencies):
+        assert main(["decide", *common, *extra, str(cases)]) == 0
+        assert second(capsys.readouterr().out) == TOMORROW_8.isoformat()
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(cases.read_bytes())))
+    assert main(["decide", *common, "-"]) == 0
+    assert second(capsys.readouterr().out) == TOMORROW_8.isoformat()
+    done = run_dunning("decide", *common, "--jobs", "2", str(cases))  # spawned workers
+    assert done.returncode == 0, done.stderr
+    assert second(done.stdout) == TOMORROW_8.isoformat()
