@@ -457,6 +457,11 @@ def test_room_made_by_recalls_counts_before_any_case_is_allocated(spark: Any) ->
     same_as_placer(placed.rows.collect(), expected)
 
 
+@pytest.mark.skipif(
+    not SLOW,
+    reason="a Spark job of its own (5 s): make test-slow runs it; make test's placements "
+    "comparison shares borrowers across partitions too",
+)
 def test_a_debt_follows_the_agency_another_partition_holds(spark: Any) -> None:
     """A borrower's placed debt in one partition, a new one in another: the same agency."""
     from dunning import Portfolio
