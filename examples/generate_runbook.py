@@ -21,8 +21,6 @@ agencies, moments and notices), to know which cases each agency holds.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import random
 from datetime import date, datetime, timedelta, timezone
@@ -34,6 +32,7 @@ from dunning import Placer, Portfolio, load_agencies, load_policy
 from dunning.events import PlacementState
 from dunning.placement.history import notice_events, replay
 from dunning.settlement.statements import settle
+from generate_settlement import claim_sheet
 
 ROOT = Path(__file__).resolve().parent.parent
 CST = timezone(timedelta(hours=8))
@@ -169,24 +168,7 @@ def claim(ledger: str, events: list[str]) -> str:
             commission,
         ]
     )
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
-        ["序号", "还款流水号", "案件编号", "还款日期", "还款金额", "佣金比例", "佣金金额"]
-    )
-    for number, (reference, case_id, day, amount, rate, commission) in enumerate(rows, start=1):
-        writer.writerow(
-            [
-                number,
-                reference,
-                case_id,
-                f"{day:%Y/%m/%d}",
-                f"{amount:,.2f}",
-                f"{rate * 100:.0f}%",
-                f"{commission:.2f}",
-            ]
-        )
-    return out.getvalue()
+    return claim_sheet(rows)
 
 
 def main() -> None:

@@ -231,16 +231,21 @@ def claim(files: dict[str, str]) -> str:
     rows[3][5] = None
     never = [stranger.reference, stranger.case_id, stranger.day, stranger.amount]
     rows.append([*never, Decimal("0.14"), None])  # a case it never held
+    for row in rows:
+        if row[5] is None:
+            row[5] = (row[3] * row[4]).quantize(Decimal("0.01"))
+    return claim_sheet(rows)
+
+
+def claim_sheet(rows: list[list[Any]]) -> str:
+    """An agency's claim as its spreadsheet gives it (Chinese headers, percentages, thousands
+    separators): one row per (reference, case, day, amount, rate, commission)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(
         ["序号", "还款流水号", "案件编号", "还款日期", "还款金额", "佣金比例", "佣金金额"]
     )
     for number, (reference, case_id, day, amount, rate, commission) in enumerate(rows, start=1):
-        assert amount is not None
-        assert rate is not None
-        if commission is None:
-            commission = (amount * rate).quantize(Decimal("0.01"))
         writer.writerow(
             [
                 number,

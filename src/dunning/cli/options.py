@@ -37,15 +37,20 @@ def figure_option(parser: argparse.ArgumentParser, help: str) -> None:
 def policy_options(parser: argparse.ArgumentParser) -> None:
     """--policy, --as-of, --param and --engine: the policy a command decides with."""
     parser.add_argument("--policy", required=True, help="the policy's rule file")
+    as_of_option(parser, "decision moment")
+    param_option(parser)
+    engine_option(parser)
+
+
+def as_of_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """--as-of: a moment read in the policy's time zone (``what`` it is), default now."""
     parser.add_argument(
         "--as-of",
         type=as_of_moment,
         default=None,
-        help="decision moment: YYYY-MM-DD or an ISO 8601 datetime with offset; "
+        help=f"{what}: YYYY-MM-DD or an ISO 8601 datetime with offset; "
         "default: now in the policy's time zone",
     )
-    param_option(parser)
-    engine_option(parser)
 
 
 REPORT_FORMATS = ("json", "html", "csv", "xlsx")

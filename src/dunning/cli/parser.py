@@ -16,6 +16,7 @@ from .._version import __version__
 from .options import (
     REPORT_FORMATS,
     as_of_moment,
+    as_of_option,
     aware,
     day,
     decimal_value,
@@ -242,13 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Exit 0, 1 some event lines rejected, 2 usage error.",
     )
     notice.add_argument("--policy", required=True, help="the policy (its time zone)")
-    notice.add_argument(
-        "--as-of",
-        type=as_of_moment,
-        default=None,
-        help="when the gateway reported: YYYY-MM-DD or an ISO 8601 datetime with offset; "
-        "default: now in the policy's time zone",
-    )
+    as_of_option(notice, "when the gateway reported")
     notice.set_defaults(engine="compiled", param=[])
     notice.add_argument(
         "--placements", required=True, metavar="EVENTS.jsonl", help="the placement events so far"
