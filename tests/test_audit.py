@@ -33,6 +33,7 @@ def test_the_shipped_month_audits_clean() -> None:
     result = run(EVENTS)
     assert result.findings == [] and result.event_errors == []
     assert result.checked == {
+        "conduct": 260,
         "cycle": 95,
         "daily_records": 264,
         "field_visits": 22,

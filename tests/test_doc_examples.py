@@ -125,6 +125,11 @@ class Sandbox:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
 
+    def append(self, name: str, text: str) -> None:
+        target = self._keep(name)
+        with target.open("a", encoding="utf-8") as out:
+            out.write(text)
+
     def copy(self, source: str, name: str) -> None:
         self.write(name, (self.path / source).read_text(encoding="utf-8"))
 
@@ -133,7 +138,13 @@ class Sandbox:
         self.write(name, "".join(lines[:count]))
 
     def helpers(self) -> dict[str, Callable[..., None]]:
-        return {"replace": self.replace, "write": self.write, "copy": self.copy, "head": self.head}
+        return {
+            "replace": self.replace,
+            "write": self.write,
+            "append": self.append,
+            "copy": self.copy,
+            "head": self.head,
+        }
 
     def undo(self) -> None:
         for target, content in self._saved.items():

@@ -795,6 +795,16 @@ AGENCY = ROOT / "examples" / "agency"
 BANK_CSV = (AGENCY / "bank-2026-11-02.csv").read_bytes()
 BANK_LINES = (AGENCY / "cases.jsonl").read_text(encoding="utf-8").splitlines()
 AGENCY_EVENTS = (AGENCY / "events.jsonl").read_text(encoding="utf-8").splitlines()
+# Contact records with every field the conduct audit reads (the example month leaves them out).
+AGENCY_EVENTS += [
+    '{"type":"contact.recorded","at":"2026-11-10T23:20:00+08:00","actor":"C1","case_id":"SH-0001",'
+    '"payload":{"record_id":"X-1","contacted_at":"2026-11-10T23:10:00+08:00","channel":"call",'
+    '"party_id":"P-2","party_role":"emergency_contact","timezone":"Asia/Tokyo",'
+    '"number":"*0323","outcome":"refused","debt_disclosed":true}}',
+    '{"type":"contact.recorded","at":"2026-11-10T17:20:00+08:00","actor":"C2","case_id":"SH-0001",'
+    '"payload":{"record_id":"X-2","contacted_at":"2026-11-10T09:10:00+08:00","channel":"call",'
+    '"party_id":"borrower","number":"*0323","outcome":"no_answer"}}',
+]
 COLLECTORS_TEXT = (AGENCY / "collectors.yaml").read_text(encoding="utf-8")
 AGENCY_CASES = (AGENCY / "cases.jsonl").read_text(encoding="utf-8").splitlines()
 

@@ -53,7 +53,9 @@ from .model import (
     Rate,
     Record,
     RepaymentAttitude,
+    Role,
     Text,
+    TimeZone,
 )
 
 __all__ = [
@@ -411,6 +413,13 @@ class ContactPayload(Record):
         recording_ref: The audio or video recording filed with it (field visits).
         recording_digest: The recording's SHA-256, so that the filed file can be checked.
         note: Anything else the collector wrote.
+        party_role: The contacted party's role (``borrower``, ``emergency_contact``…); when
+            absent, a ``party_id`` that is a role's name is read as that role.
+        timezone: The party's time zone, where it is not the agency's: contact hours are the
+            party's.
+        number: The number dialled, masked to its last four digits (``*0323``): the audit
+            counts unanswered dials per number.
+        debt_disclosed: Whether the debt was spoken of (to a third party: a breach).
     """
 
     record_id: Id
@@ -426,6 +435,10 @@ class ContactPayload(Record):
     recording_ref: Text | None = None
     recording_digest: Digest | None = None
     note: Text | None = None
+    party_role: Role | None = None
+    timezone: TimeZone | None = None
+    number: Annotated[str, Field(pattern=r"^\*[0-9]{1,4}$")] | None = None
+    debt_disclosed: bool = False
 
     @model_validator(mode="after")
     def _promise(self) -> Self:

@@ -22,6 +22,8 @@ from .delinquency import Assessment
 from .facts import is_outsourcing_notice
 from .messages import DEFAULT_SMS_TEMPLATE
 from .model import (
+    CONVERSATION,
+    FAILED,
     Action,
     Case,
     Channel,
@@ -53,12 +55,6 @@ __all__ = [
 
 #: Channels that reach a person, so that windows, caps and the obligor rule apply.
 CONTACT_CHANNELS = frozenset({Channel.SMS, Channel.CALL, Channel.FIELD_VISIT})
-#: Outcomes of a call in which someone was spoken to.
-CONVERSATION = frozenset({ContactResult.CONNECTED, ContactResult.PROMISED, ContactResult.REFUSED})
-#: Outcomes of an attempt that reached no one.
-FAILED = frozenset(
-    {ContactResult.NO_ANSWER, ContactResult.BUSY, ContactResult.WRONG_NUMBER, ContactResult.FAILED}
-)
 #: Contracts signed before this day keep the old 24% cap for interest accrued before it
 #: (SPC private-lending provisions as revised in 2020, Art. 31).
 SPC_REFORM = date(2020, 8, 20)

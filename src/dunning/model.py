@@ -37,6 +37,8 @@ from .money import DEFAULT_CURRENCY, MINOR_UNITS, decimal_places, quantum
 
 __all__ = [
     "AS_OF_YEARS",
+    "CONVERSATION",
+    "FAILED",
     "LANGUAGE_TAG",
     "Action",
     "Agency",
@@ -173,6 +175,14 @@ class ContactResult(StrEnum):
     PROMISED = "promised"
     DELIVERED = "delivered"
     FAILED = "failed"
+
+
+#: Outcomes of a contact in which someone was spoken to (a right-party contact for a call).
+CONVERSATION = frozenset({ContactResult.CONNECTED, ContactResult.PROMISED, ContactResult.REFUSED})
+#: Outcomes of an attempt that reached no one.
+FAILED = frozenset(
+    {ContactResult.NO_ANSWER, ContactResult.BUSY, ContactResult.WRONG_NUMBER, ContactResult.FAILED}
+)
 
 
 class Channel(StrEnum):

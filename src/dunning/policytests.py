@@ -607,7 +607,7 @@ def _report_uncovered_obligations(result: PolicyTestFile) -> None:
     source = Source(procedure.path or "<procedure>", "")
     for name in result.uncovered():
         source.report(
-            Pos(procedure.obligations[name].line, 3),
+            Pos(procedure.obligations[name.split(".")[0]].line, 3),
             "uncovered-obligation",
             f"obligation {name!r}: no test in {result.path.name} expects a finding of it",
             hint="add a test whose events break it",

@@ -16,7 +16,7 @@ import heapq
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from sys import intern
 from typing import Any
@@ -36,7 +36,8 @@ from ..events import (
     ReviewEvent,
     parse_event,
 )
-from ..model import check_as_of
+from ..model import CONVERSATION, check_as_of
+from .conduct import Conduct
 from .procedure import Procedure
 
 __all__ = ["Audit", "Finding", "audit"]
@@ -55,7 +56,10 @@ class Finding:
         expected: What the procedure asks.
         evidence: The event lines that show it (empty when what is missing is an event).
         day: The day of the breach in the procedure's time zone: the day of the work, or the
-            day a missing thing was due (reports count findings by it).
+            day a missing thing was due (reports count findings by it); for a contact, the
+            day in the contacted party's time zone.
+        check: Which check of the obligation, where it has several (``conduct``: ``hours``,
+            ``connected_calls``, ``unanswered_dials``, ``third_parties``).
     """
 
     obligation: str
@@ -66,6 +70,7 @@ class Finding:
     expected: str
     evidence: tuple[int, ...] = ()
     day: date | None = None
+    check: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """As JSON-ready data."""
@@ -78,6 +83,7 @@ class Finding:
             "expected": self.expected,
             "evidence": list(self.evidence),
             "day": self.day.isoformat() if self.day else None,
+            "check": self.check,
         }
 
 
@@ -239,8 +245,6 @@ class _Request:
 
 #: The cycle facts a contact or request adds to, in the order of a week's counters.
 _COUNTERS = ("attempts", "right_party_contacts", "promises", "field_visits", "special_requests")
-#: The contact outcomes that reached someone: a right-party contact.
-REACHED_OUTCOMES = frozenset({"connected", "promised", "refused"})
 #: How long after a deadline the audit waits for events logged out of order before judging.
 _PATIENCE = timedelta(days=1)
 
@@ -301,6 +305,14 @@ class _Auditor:
         self.tests = [
             (n, evaluator(n.when) if n.when else None, evaluator(n.require)) for n in self.nodes
         ]
+        conduct = procedure.obligations.get("conduct")
+        self.conduct = (
+            None
+            if conduct is None
+            else Conduct(
+                conduct.settings, procedure.zone, self.find_conduct, self.update, self.count_conduct
+            )
+        )
 
     def find(
         self,
@@ -317,6 +329,29 @@ class _Auditor:
             Finding(name, obligation.severity, case_id, who, message, expected, lines, day)
         )
 
+    def find_conduct(
+        self,
+        check: str,
+        case_id: str,
+        who: str,
+        message: str,
+        expected: str,
+        *lines: int,
+        day: date,
+    ) -> int:
+        """A conduct finding; its index, so that a cap's finding can grow with the day."""
+        self.find("conduct", case_id, who, message, expected, *lines, day=day)
+        found = self.result.findings[-1]
+        self.result.findings[-1] = replace(found, check=check)
+        return len(self.result.findings) - 1
+
+    def update(self, index: int, message: str, *lines: int) -> None:
+        found = self.result.findings[index]
+        self.result.findings[index] = replace(found, message=message, evidence=lines)
+
+    def count_conduct(self) -> None:
+        self.result.checked["conduct"] += 1
+
     def end_of(self, day: date, at: time = time(23, 59, 59)) -> datetime:
         return datetime.combine(day, at, tzinfo=self.p.zone)
 
@@ -331,6 +366,8 @@ class _Auditor:
         """Judge every deadline that passed a while before ``now`` (the log's clock)."""
         while self.due and self.due[0][0] + _PATIENCE < now:
             self.judge(*heapq.heappop(self.due))
+        if self.conduct is not None:
+            self.conduct.advance(now, _PATIENCE)
         if len(self.recorded) > 4:  # keep the last few days: a record is late after one
             for day in sorted(self.recorded)[:-4]:
                 del self.recorded[day]
@@ -358,6 +395,8 @@ class _Auditor:
                 self.visit(event, line)
             if self.nodes:
                 self.count(event.case_id, day, event.payload)
+            if self.conduct is not None:
+                self.conduct.see(event, line)
         elif isinstance(event, ReviewEvent) and "field_visits" in rules:
             self.review(event, line)
         elif isinstance(event, ApprovalEvent):
@@ -417,15 +456,20 @@ class _Auditor:
     def daily_record(self, event: ContactEvent, line: int) -> None:
         self.result.checked["daily_records"] += 1
         cutoff = self.p.obligations["daily_records"].settings["cutoff"]
-        day = self.local_day(event.payload.contacted_at)
-        if event.at > self.end_of(day, cutoff):
+        made = event.payload.contacted_at.astimezone(self.p.zone)
+        day = made.date()
+        # Records are entered at the end of the working day: by the cut-off, or, for a
+        # contact made after it (a lawful call at 19:30), by the end of that day.
+        due = self.end_of(day) if made.time() >= cutoff else self.end_of(day, cutoff)
+        if event.at > due:
             self.find(
                 "daily_records",
                 event.case_id,
                 event.actor,
                 f"the contact of {day} was recorded at "
                 f"{event.at.astimezone(self.p.zone).isoformat()}",
-                f"recorded by {cutoff:%H:%M} the same day",
+                f"recorded by {cutoff:%H:%M} the same day (the end of the day for a contact "
+                "made after it)",
                 line,
                 day=day,
             )
@@ -613,7 +657,7 @@ class _Auditor:
             counts[at + 4] = min(counts[at + 4] + 1, 0xFFFF)
             return
         counts[at] = min(counts[at] + 1, 0xFFFF)
-        counts[at + 1] += counts[at + 1] < 0xFFFF and contact.outcome.value in REACHED_OUTCOMES
+        counts[at + 1] += counts[at + 1] < 0xFFFF and contact.outcome in CONVERSATION
         counts[at + 2] += counts[at + 2] < 0xFFFF and contact.promise_amount is not None
         counts[at + 3] += counts[at + 3] < 0xFFFF and contact.channel.value == "field_visit"
 
@@ -681,6 +725,8 @@ class _Auditor:
         self.result.start, self.result.end = start, end
         while self.due and self.due[0][0] <= self.as_of:
             self.judge(*heapq.heappop(self.due))
+        if self.conduct is not None:
+            self.conduct.close()
         rules = self.p.obligations
         for record_id, (line, case_id, collector, due) in sorted(self.visits.items()):
             if due <= self.as_of:

@@ -45,10 +45,11 @@ from ..events import (
     ReceivedEvent,
     ReportEvent,
 )
+from ..model import CONVERSATION
 from ..money import MINOR_UNITS, round_money
 from ..reports.cells import csv_writer
 from ..settlement.ledger import LedgerLine, check_payments
-from .audit import REACHED_OUTCOMES, Audit, run_audit
+from .audit import Audit, run_audit
 from .procedure import Procedure
 
 __all__ = ["CollectorFigures", "Figures", "Performance", "PerformanceRow", "performance"]
@@ -361,7 +362,7 @@ class _Tally:
             return
         cell = self.cell(self.bank.get(case_id), who)
         cell["attempts"] += 1
-        cell["right_party_contacts"] += p.outcome.value in REACHED_OUTCOMES
+        cell["right_party_contacts"] += p.outcome in CONVERSATION
         cell["promises_made"] += p.promise_amount is not None
         if (case_id, who) not in self.worked:
             self.worked.add((case_id, who))

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from ..errors import Diagnostic, PolicyError, did_you_mean
 from ..facts import FactSpec
 from ..model import SPECIAL_PROCEDURES, iana_zones
+from ..rules.guard_config import SETTINGS as GUARD_SETTINGS
 from ..rules.nodes import Node
 from ..rules.reader import Reader
 from ..rules.roster import is_roster_file, read_roster_path, read_roster_text
@@ -70,6 +71,20 @@ OBLIGATIONS: Mapping[str, Mapping[str, tuple[str, Any]]] = MappingProxyType(
         "monthly_report": {"by_day": ("day", 5), "approved": ("bool", True)},
         "reconciliation": {"by_day": ("day", 10)},
         "cycle": {"weeks": ("weeks", 4), "nodes": ("nodes", ())},
+        # The lender's guards' figures (the cn profile), checked after the fact.
+        "conduct": {
+            "window_start": ("time", GUARD_SETTINGS["contact_window"]["start"][1]),
+            "window_end": ("time", GUARD_SETTINGS["contact_window"]["end"][1]),
+            "connected_calls_per_day": ("cap", GUARD_SETTINGS["connected_calls"]["per_day"][1]),
+            "unanswered_dials_per_number": (
+                "cap",
+                GUARD_SETTINGS["unanswered_dials"]["per_number_per_day"][1],
+            ),
+            "third_parties_after_failed": (
+                "cap",
+                GUARD_SETTINGS["third_parties"]["lost_after_failed_attempts"][1],
+            ),
+        },
     }
 )
 #: What a cycle node's ``when`` and ``require`` read: the case's work so far in its cycle.
@@ -355,6 +370,13 @@ def _obligation(r: Reader, name: str, node: PNode, line: int) -> Obligation | No
                     f"node {item.id} is at week {item.week}, beyond the cycle's "
                     f"{values['weeks']} weeks",
                 )
+    if name == "conduct" and values["window_start"] >= values["window_end"]:
+        r.src.report(
+            (entry or node).pos,
+            "bad-value",
+            f"the contact window {values['window_start']:%H:%M}-{values['window_end']:%H:%M} is "
+            "empty: window_start comes before window_end",
+        )
     return Obligation(name, severity, MappingProxyType(values), line)
 
 
@@ -402,6 +424,7 @@ def _setting(r: Reader, kind: str, node: PNode, key: str) -> Any:
     bounds = {
         "minutes": (1, 10_080),
         "count": (0, 10),
+        "cap": (1, 100),
         "days": (0, 60),
         "day": (1, 28),
         "weeks": (1, 8),

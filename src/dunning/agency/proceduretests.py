@@ -3,8 +3,9 @@
 A ``*.tests.yaml`` file whose top level names a ``procedure:`` (instead of a ``policy:``) holds
 tests of that procedure file: each gives a handful of events (inline, as YAML mappings) and the
 findings the audit must make of them — no more, no fewer — matched on the keys the test gives
-(``obligation``, ``severity``, ``case_id``, ``collector``, and ``message`` as a part of the
-message). Coverage: an obligation no test expects a finding of is reported at its line.
+(``obligation``, ``check``, ``severity``, ``case_id``, ``collector``, and ``message`` as a part
+of the message). Coverage: an obligation no test expects a finding of is reported at its line,
+and so is each check of an obligation that has several (``conduct.hours``…) no test expects.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from ..model import check_as_of
 from ..rules.reader import Reader, plain
 from ..rules.source import PMap, PNode, PScalar, PSeq, Source
 from .audit import Finding, audit
+from .conduct import CHECKS
 from .procedure import Procedure, load_procedure
 
-__all__ = ["TOP_KEYS", "run_procedure_tests", "uncovered_obligations"]
+__all__ = ["TOP_KEYS", "coverage_items", "run_procedure_tests", "uncovered_obligations"]
 
 TOP_KEYS = ("procedure", "as_of", "from", "to", "tests")
 TEST_KEYS = ("name", "as_of", "from", "to", "events", "expect")
-FINDING_KEYS = ("obligation", "severity", "case_id", "collector", "message")
+FINDING_KEYS = ("obligation", "check", "severity", "case_id", "collector", "message")
 
 
 def run_procedure_tests(
@@ -87,15 +89,34 @@ def run_procedure_tests(
         result.reached.update(
             f"obligation/{f['obligation']}" for f in expected if "obligation" in f
         )
+        result.reached.update(
+            f"obligation/{f['obligation']}/{f['check']}"
+            for f in expected
+            if "obligation" in f and "check" in f
+        )
         result.outcomes.append(outcome(test_name, str(result.path), item.pos.line, tuple(failures)))
         if failures:
             source.report(item.pos, "test-failed", f"test {test_name!r}: " + "; ".join(failures))
     result.complete = ran == len(tests.items)
 
 
+def coverage_items(procedure: Procedure) -> list[str]:
+    """What coverage counts: each obligation, and each check of one that has several."""
+    items = []
+    for name in procedure.obligations:
+        items.append(name)
+        if name == "conduct":
+            items += [f"{name}.{check}" for check in CHECKS]
+    return items
+
+
 def uncovered_obligations(procedure: Procedure, reached: set[str]) -> list[str]:
-    """The obligations of ``procedure`` no test expects a finding of."""
-    return [name for name in procedure.obligations if f"obligation/{name}" not in reached]
+    """The obligations, and checks (``conduct.hours``), no test of ``procedure`` expects."""
+    return [
+        item
+        for item in coverage_items(procedure)
+        if "obligation/" + item.replace(".", "/") not in reached
+    ]
 
 
 def _when(reader: Reader, node: PNode | None, parent: PMap, kind: type) -> Any:

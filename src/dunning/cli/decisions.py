@@ -18,6 +18,7 @@ from typing import BinaryIO, TextIO
 from zoneinfo import ZoneInfo
 
 from ..agencies import load_agencies
+from ..agency.proceduretests import coverage_items
 from ..batch import Numbered, Workers, blocks, count_first, rereadable, result_line
 from ..cases import parse_case, read_numbered
 from ..debtors import DebtorContacts
@@ -500,10 +501,10 @@ def run_test(args: argparse.Namespace) -> int:
     covered: dict[str, str] = {}
     for result in results:
         if result.procedure is not None:
-            total = len(result.procedure.obligations)
+            total = len(coverage_items(result.procedure))
             covered[result.procedure.path or str(result.path)] = (
                 f"coverage of {result.procedure.path}: {total - len(result.uncovered())}/{total} "
-                "obligations"
+                "obligations and checks"
             )
         if result.policy is not None:
             ir = result.policy.ir

@@ -1153,7 +1153,13 @@ def audit(data: Mapping[str, Any]) -> Document:
                 col("expected", "Expected", "text", prose=True),
             ],
             [
-                {**f, "finding": i, "evidence": " ".join(map(str, f["evidence"]))}
+                {
+                    **f,
+                    "finding": i,
+                    # a check of an obligation that has several: conduct.hours
+                    "obligation": ".".join(filter(None, (f["obligation"], f.get("check")))),
+                    "evidence": " ".join(map(str, f["evidence"])),
+                }
                 for i, f in enumerate(findings, 1)
             ],
             note=None if findings else Msg("No findings."),
