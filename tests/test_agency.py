@@ -35,8 +35,9 @@ from dunning import (
 )
 from dunning.agency.assign import HandoverFailed, assign, handover, read_desk
 from dunning.agency.bundle import export_bundle, import_bundle, verify_bundle
-from dunning.agency.collectors import Collectors, loads_collectors
+from dunning.agency.collectors import Collectors, load_collectors, loads_collectors
 from dunning.agency.intake import verify_manifest
+from dunning.cli import main
 from dunning.events import EVENT_TYPES
 from dunning.model import Collector
 
@@ -711,6 +712,74 @@ def test_a_handover_without_room_records_nothing() -> None:
         departing="P2", to=["P1", "F1"], collectors=collectors, events=log, as_of=RECEIVED
     )
     assert run.received == {"F1": 1, "P1": 2} and run.left_after == 0
+
+
+def test_assign_gives_a_collector_who_handed_over_no_new_case() -> None:
+    """The documented departure: C1 hands over on 16 November; the file still lists C1."""
+    policy = load_policy(POLICY)
+    collectors = load_collectors(AGENCY / "collectors.yaml")
+    assert collectors.get("C1").status.value == "active"  # type: ignore[union-attr]
+    events = (AGENCY / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    newcomers = [json.dumps(card(f"N{i}")) for i in range(12)]
+    run = assign(
+        newcomers,
+        policy=policy,
+        collectors=collectors,
+        events=events,
+        as_of=datetime(2026, 11, 17, 9, tzinfo=CST),
+    )
+    given = {r.collector_id for r in run.results if not isinstance(r, CaseError)}
+    assert "C1" not in given and given
+    assert run.to_dict()["collectors"]["C1"]["status"] == "left"
+    # Before the handover C1 was at work and took new cases.
+    earlier = assign(
+        newcomers,
+        policy=policy,
+        collectors=collectors,
+        events=events,
+        as_of=datetime(2026, 11, 13, 9, tzinfo=CST),
+    )
+    assert "C1" in {r.collector_id for r in earlier.results if not isinstance(r, CaseError)}
+    # A case assigned to C1 by hand after the handover brings C1 back.
+    back = json.dumps(
+        {
+            "type": "assignment.assigned",
+            "at": "2026-11-16T15:00:00+08:00",
+            "actor": "L1",
+            "case_id": "N0",
+            "payload": {"collector_id": "C1", "reason": "new"},
+        }
+    )
+    again = assign(
+        newcomers[1:],
+        policy=policy,
+        collectors=collectors,
+        events=[*events, back],
+        as_of=datetime(2026, 11, 17, 9, tzinfo=CST),
+    )
+    assert again.to_dict()["collectors"]["C1"]["status"] == "active"
+
+
+def test_a_handover_from_a_collector_nobody_knows_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"no collector 'P3' in the collectors file \(P1, P2, F1\)"):
+        handover(departing="P3", to=["P1"], collectors=roster(), events=[], as_of=RECEIVED)
+    # One the file no longer lists may still hand over the cases the events give them.
+    log = [
+        json.dumps(
+            {
+                "type": "assignment.assigned",
+                "at": "2026-11-02T09:00:00+08:00",
+                "actor": "L1",
+                "case_id": "A",
+                "payload": {"collector_id": "X7", "reason": "new"},
+            }
+        )
+    ]
+    run = handover(departing="X7", to=["P1"], collectors=roster(), events=log, as_of=RECEIVED)
+    assert run.received == {"P1": 1}
+    args = ["handover", "--from", "C9", "--to", "C2", "--as-of", "2026-11-20T09:00:00+08:00"]
+    args += ["--collectors", str(AGENCY / "collectors.yaml")]
+    assert main([*args, "--events", str(AGENCY / "events.jsonl")]) == 2
 
 
 @pytest.mark.parametrize(

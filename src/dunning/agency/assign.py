@@ -30,7 +30,7 @@ from urllib.parse import quote
 from ..batch import bounded_lines
 from ..cases import check_batch, parse_case
 from ..engines.interpret import evaluator
-from ..errors import ArgumentError, CaseError, ConfigError, DunningError, Problem
+from ..errors import ArgumentError, CaseError, ConfigError, DunningError, Problem, did_you_mean
 from ..events import (
     ApprovalEvent,
     AssignmentEvent,
@@ -81,11 +81,14 @@ class Desk:
         holder: Each open case's collector.
         closed: Cases that left the agency's work.
         errors: Event lines that could not be read, or cannot follow the case's state.
+        departed: Collectors who handed their cases over, and when: a handover is a departure
+            (the seed's), until a later assignment gives them a case again.
     """
 
     holder: dict[str, str] = field(default_factory=dict)
     closed: set[str] = field(default_factory=set)
     errors: list[CaseError] = field(default_factory=list)
+    departed: dict[str, datetime] = field(default_factory=dict)
 
     def load(self) -> Counter[str]:
         """Open cases per collector."""
@@ -127,11 +130,15 @@ def read_desk(events: EventSource, *, until: datetime | None = None) -> Desk:
         elif isinstance(item, ClosedEvent):
             moves.append((item.at, seq, line, item.case_id, "closed", None))
     moves.sort(key=lambda m: (m[0], m[1]))
-    for _, _, line, case_id, kind, collector in moves:
+    for at, _, line, case_id, kind, collector in moves:
         problem = _apply(desk, case_id, kind, collector)
         if problem is not None:
             error = CaseError(case_id, [Problem("type", "bad_transition", problem)], line=line)
             desk.errors.append(error)
+        elif kind == "assigned":
+            desk.departed.pop(collector or "", None)  # given a case again: back at work
+        elif kind != "closed":
+            desk.departed[kind] = at
     return desk
 
 
@@ -361,6 +368,7 @@ def assign(
     check_actor(actor)
     moment = policy.moment(as_of)
     desk = read_desk(events, until=moment)
+    collectors = _without_departed(collectors, desk)
     needs = Needs(policy)
     keep = policy.ir.agency.keep_collector
     load = desk.load()
@@ -387,6 +395,25 @@ def assign(
         if result.status in ("new", "reassigned", "waiting"):
             out.append(_event(result, moment, actor))
     return AssignmentRun(results, out, before, load, desk.errors, collectors)
+
+
+def _without_departed(collectors: Collectors, desk: Desk) -> Collectors:
+    """The collectors, those who handed their cases over marked ``left`` (on that day).
+
+    The collectors file may still list them as active (editing it is easy to forget): they
+    must not be given the cases they just handed over back, nor new ones.
+    """
+    if not any(c.collector_id in desk.departed for c in collectors):
+        return collectors
+    marked = tuple(
+        c.model_copy(
+            update={"status": CollectorStatus.LEFT, "left_on": desk.departed[c.collector_id].date()}
+        )
+        if c.collector_id in desk.departed and c.status is not CollectorStatus.LEFT
+        else c
+        for c in collectors
+    )
+    return Collectors(marked, collectors.digest, collectors.path)
 
 
 def _case(item: Any, line: int) -> Case:
@@ -598,7 +625,8 @@ def handover(
 
     Raises:
         ConfigError: For a receiver who is unknown, not active, named twice, or the departing
-            collector.
+            collector; for a departing collector neither the collectors file nor the events
+            know.
         HandoverFailed: When some case fits no receiver with room: nothing is recorded.
     """
     receivers = _receivers(departing, to, collectors)
@@ -608,6 +636,13 @@ def handover(
     check_actor(actor)
     desk = read_desk(events, until=moment)
     moving = desk.cases_of(departing)
+    if departing not in collectors and not moving:
+        known = [c.collector_id for c in collectors]
+        listed = ", ".join(known[:12]) + (", …" if len(known) > 12 else "")
+        raise ConfigError(
+            f"no collector {departing!r} in the collectors file ({listed}), and the events give "
+            f"them no open case{did_you_mean(departing, known)}"
+        )
     wanted = set(moving)
     needs: dict[str, Need] = {}
     nexts: dict[str, dict[str, Any] | None] = {}
