@@ -138,6 +138,27 @@ def test_a_rerun_is_idempotent_and_repairs_a_lost_backup(tmp_path: Path) -> None
     assert len(list((tmp_path / "store" / "batches").iterdir())) == 1
 
 
+def test_intake_json_holds_every_refused_line_the_table_shows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "bank.jsonl"
+    source.write_bytes(lines(card("A"), b"{", card("B", dpd="x")))
+    args = ["intake", str(source), "--bank", "BK", "--received-at", "2026-11-02T09:30:00+08:00"]
+    args += ["--store", str(tmp_path / "store"), "--backup", str(tmp_path / "b1")]
+    args += ["--backup", str(tmp_path / "b2")]
+    main([*args, "--format", "json"])
+    shown = json.loads(capsys.readouterr().out)
+    assert [(r["line"], r["error"]["code"]) for r in shown["refused"]] == [
+        (2, "invalid_json"),
+        (3, "int_type"),
+    ]
+    assert shown["rejected"] == 2 and shown["events_file"].endswith("events.jsonl")
+    # Run again, the events are not printed twice: the message says where they are.
+    main([*args, "--format", "jsonl"])
+    again = capsys.readouterr()
+    assert again.out == "" and shown["events_file"] in again.err
+
+
 def test_a_second_file_repeating_cases_is_reported(tmp_path: Path) -> None:
     take(tmp_path, lines(card("A"), card("B")))
     second = take(tmp_path, lines(card("B"), card("C")), name="second.jsonl")

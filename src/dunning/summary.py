@@ -342,8 +342,4 @@ def render_costs(report: CostReport, out: TextIO) -> None:
 
 def render_intake(result: IntakeResult, out: TextIO) -> None:
     """Write what an intake did, as ``dunning intake`` does: with every refused line."""
-    import json
-
-    with result.errors_file.open(encoding="utf-8") as errors:
-        refused = [json.loads(line) for line in errors]
-    out.write(report_text("intake", {**result.to_dict(), "refused": refused}))
+    out.write(report_text("intake", result.to_dict()))

@@ -106,13 +106,20 @@ class IntakeResult:
         """The accepted cases."""
         return self.directory / "cases.jsonl"
 
+    def refused(self) -> list[dict[str, Any]]:
+        """The batch's error records (its refused lines), as written."""
+        with self.errors_file.open(encoding="utf-8") as errors:
+            return [json.loads(line) for line in errors if line.strip()]
+
     def to_dict(self) -> dict[str, Any]:
-        """The result as JSON-ready data."""
+        """The result as JSON-ready data, with every refused line."""
         return {
             "new": self.new,
             "directory": str(self.directory),
+            "events_file": str(self.events_file),
             "repaired": list(self.repaired),
             **self.event.payload.model_dump(mode="json"),
+            "refused": self.refused(),
         }
 
 

@@ -74,7 +74,8 @@ def run_intake(args: argparse.Namespace) -> int:
                 shutil.copyfileobj(events, sys.stdout.buffer)
         else:
             print(
-                f"dunning: batch {payload.batch_id} was taken in before: no new events",
+                f"dunning: batch {payload.batch_id} was taken in before: no new events (the "
+                f"batch's events are {result.events_file}, appended to the log the first time)",
                 file=sys.stderr,
             )
     elif args.format == "json":
