@@ -782,7 +782,7 @@ def test_assign_gives_a_collector_who_handed_over_no_new_case() -> None:
 
 
 def test_a_handover_from_a_collector_nobody_knows_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"no collector 'P3' in the collectors file \(P1, P2, F1\)"):
+    with pytest.raises(ConfigError, match=r"no collector 'P3' in the collectors file \(P1, P2, F1"):
         handover(departing="P3", to=["P1"], collectors=roster(), events=[], as_of=RECEIVED)
     # One the file no longer lists may still hand over the cases the events give them.
     log = [

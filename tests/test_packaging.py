@@ -1,4 +1,5 @@
-"""Packaging: the package installs and decides on CPython 3.13+, where durable-rules cannot."""
+"""Packaging: the base install (no extras) decides on CPython 3.13+, where durable-rules cannot,
+and runs the shipped rule files' analyst tests."""
 
 from __future__ import annotations
 
@@ -81,3 +82,13 @@ def test_installs_and_decides_on_python_3_13_or_newer(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+    # What the library ships works on its base install: the procedure's working-day calendar
+    # (CN) and the guards' quiet days need the holidays package, a dependency of its own.
+    tested = subprocess.run(
+        [str(venv / "bin" / "dunning"), "test", "--strict", str(ROOT / "rules")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert tested.returncode == 0, tested.stdout + tested.stderr

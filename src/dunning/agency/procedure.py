@@ -323,10 +323,8 @@ def _banks(r: Reader, node: PNode | None) -> dict[str, BankTerms]:
 
 
 def _calendar_problem(country: str) -> str | None:
-    try:
-        import holidays
-    except ImportError:  # pragma: no cover - a dependency of the package
-        return "a working-day calendar needs the holidays package"
+    import holidays
+
     if country not in holidays.list_supported_countries():
         known = sorted(holidays.list_supported_countries())
         return f"unknown holiday calendar {country[:16]!r}" + did_you_mean(country[:16], known)

@@ -137,10 +137,8 @@ def _problem(kind: Any, value: Any, name: str) -> str | None:
 
 
 def _calendar_problem(country: str) -> str | None:
-    try:
-        import holidays
-    except ImportError:
-        return "quiet days from a calendar need the holidays package: pip install dunning[holidays]"
+    import holidays
+
     if country not in holidays.list_supported_countries():
         known = sorted(holidays.list_supported_countries())
         return f"unknown holiday calendar {country!r}" + did_you_mean(country, known)
