@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -49,19 +50,27 @@ def month(lines: list[str] = EVENTS, **kwargs: Any) -> Performance:
 
 
 def levels_add_up(report: Performance) -> None:
-    """Collectors add up to teams, teams and banks to the whole: every figure, exactly."""
+    """Collectors add up to teams, teams and banks to the whole: every figure, exactly, but
+    the cases worked, which are counted once however many collectors worked them."""
+
+    def summed(figures: list[CollectorFigures]) -> CollectorFigures:
+        return replace(sum(figures, CollectorFigures()), worked=0)
+
     rows = {
         level: [r.figures for r in report.rows if r.level == level]
         for level in ("collector", "team", "bank", "total")
     }
-    whole = sum(rows["collector"], CollectorFigures())
-    assert sum(rows["team"], CollectorFigures()) == whole
-    assert sum(rows["bank"], CollectorFigures()) == whole
-    assert rows["total"] == [whole]
+    whole = summed(rows["collector"])
+    assert summed(rows["team"]) == whole
+    assert summed(rows["bank"]) == whole
+    assert [replace(r, worked=0) for r in rows["total"]] == [whole]
+    total = report.total.worked
+    assert max((r.worked for r in rows["team"]), default=0) <= total
+    assert total <= sum(r.worked for r in rows["team"]) <= sum(r.worked for r in rows["collector"])
     for team in {r.team for r in report.rows if r.level == "collector"}:
         members = [r.figures for r in report.rows if r.level == "collector" and r.team == team]
         (row,) = [r.figures for r in report.rows if r.level == "team" and r.team == team]
-        assert sum(members, CollectorFigures()) == row
+        assert summed(members) == replace(row, worked=0)
 
 
 def test_the_example_month_counts_what_the_log_and_the_payments_hold() -> None:
@@ -77,7 +86,12 @@ def test_the_example_month_counts_what_the_log_and_the_payments_hold() -> None:
     assert total.promises_made == sum(
         r["payload"].get("promise_amount") is not None for r in records
     )
-    assert total.worked == len({(r["case_id"], r["actor"]) for r in records})
+    # Worked: each case once (C1's cases handed to C2 and L1 were worked by two).
+    assert total.worked == len({r["case_id"] for r in records}) == 37
+    by_collector = [r.figures.worked for r in report.rows if r.level == "collector"]
+    assert sum(by_collector) == len({(r["case_id"], r["actor"]) for r in records}) == 44
+    names = {r.collector: r.name for r in report.rows if r.level == "collector"}
+    assert names == dict.fromkeys(names)  # no collectors file given: ids alone
     closed = {json.loads(e)["case_id"] for e in EVENTS if '"case.closed"' in e}
     assert total.held == 37 - len(closed)
     # Every payment of November is credited to a collector, or shown unmatched (SH-9999).
@@ -105,6 +119,23 @@ def test_findings_are_counted_for_their_collector_and_day() -> None:
     report = month(late)
     row = next(r for r in report.rows if r.level == "collector" and r.collector == event["actor"])
     assert row.figures.findings == 1 and report.total.findings == 1
+    levels_add_up(report)
+
+
+def test_staff_who_work_no_case_are_not_collectors_and_names_are_shown() -> None:
+    """A late intake is the admin assistant's finding: counted, but on no collector's row."""
+    index = next(i for i, e in enumerate(EVENTS) if '"intake.completed"' in e)
+    event = json.loads(EVENTS[index])
+    completed = datetime.fromisoformat(event["payload"]["received_at"]) + timedelta(hours=3)
+    event["payload"]["completed_at"] = completed.isoformat()
+    late = [*EVENTS[:index], json.dumps(event, ensure_ascii=False), *EVENTS[index + 1 :]]
+    names = {"C1": "王芳", "C2": "李明"}
+    report = month(late, names=names)
+    collectors = {r.collector for r in report.rows if r.level == "collector"}
+    assert event["actor"] == "A1" and "A1" not in collectors and None in collectors
+    (nobody,) = [r for r in report.rows if r.level == "collector" and r.collector is None]
+    assert nobody.figures.findings == report.total.findings == 1
+    assert {r.collector: r.name for r in report.rows if r.collector in names} == names
     levels_add_up(report)
 
 

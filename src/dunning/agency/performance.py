@@ -30,7 +30,7 @@ import json
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Literal, TextIO
@@ -63,8 +63,8 @@ class CollectorFigures:
 
     Attributes:
         held: Open cases held at the end of the period.
-        worked: Cases with at least one contact recorded in the period (per collector: a case
-            two collectors worked counts for each).
+        worked: Cases with at least one contact recorded in the period (a case two collectors
+            worked counts in each one's row, and once in their team's, bank's and the whole's).
         attempts: Contacts recorded in the period.
         right_party_contacts: Of those, contacts that reached someone (connected, promised or
             refused).
@@ -128,6 +128,7 @@ class PerformanceRow:
     team: str | None
     collector: str | None
     figures: CollectorFigures
+    name: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """As JSON-ready data."""
@@ -136,6 +137,7 @@ class PerformanceRow:
             "bank": self.bank,
             "team": self.team,
             "collector": self.collector,
+            "name": self.name,
             **self.figures.to_dict(),
         }
 
@@ -253,6 +255,7 @@ def performance(
     payments: Iterable[LedgerLine | CaseError] = (),
     teams: dict[str, str] | None = None,
     currency: str = "CNY",
+    names: dict[str, str] | None = None,
 ) -> Performance:
     """The performance report of ``start``..``end``.
 
@@ -271,6 +274,7 @@ def performance(
         teams: Each collector's team (e.g. from the collectors file); by default the team the
             log last gave them.
         currency: The payments' currency (a line stating another is refused).
+        names: Each collector's name (e.g. from the collectors file), shown with their id.
     """
     if not isinstance(currency, str) or currency not in MINOR_UNITS:
         raise ArgumentError(f"currency must be an ISO 4217 code dunning knows, not {currency!r}")
@@ -291,8 +295,11 @@ def performance(
     for finding in found.findings:
         if finding.day is not None and start <= finding.day <= end:
             bank = tally.bank.get(finding.case_id) if finding.case_id else None
-            tally.cell(bank, finding.collector)["findings"] += 1
-    report.rows = tally.rows({**tally.teams, **(teams or {})})
+            # A finding on someone who works no case (the admin assistant of a late intake,
+            # the tool's own "dunning") counts in the row of no collector.
+            who = finding.collector if finding.collector in tally.staff else None
+            tally.cell(bank, who)["findings"] += 1
+    report.rows = tally.rows({**tally.teams, **(teams or {})}, names or {})
     report.approval = tally.approval() if period == "month" else None
     return report
 
@@ -313,6 +320,7 @@ class _Tally:
         self.open_promises: list[tuple[str, str, date, date, Decimal]] = []
         self.paid: dict[str, list[tuple[date, Decimal]]] = defaultdict(list)
         self.monthly: list[tuple[datetime, int, Any]] = []
+        self.staff: set[str] = set()  # who held a case or recorded a contact: the collectors
 
     def cell(self, bank: str | None, collector: str | None) -> dict[str, Any]:
         found = self.cells.get((bank, collector))
@@ -331,10 +339,12 @@ class _Tally:
         elif isinstance(event, AssignmentEvent) and event.type == "assignment.assigned":
             who = event.payload.collector_id
             self.holders[case_id].append((event.at, who))
+            self.staff.add(who or "")
             if who and event.payload.team:
                 self.teams[who] = event.payload.team
         elif isinstance(event, HandoverEvent):
             self.holders[case_id].append((event.at, event.payload.to_collector))
+            self.staff.update((event.payload.from_collector, event.payload.to_collector))
             if event.payload.team:
                 self.teams[event.payload.to_collector] = event.payload.team
         elif isinstance(event, ClosedEvent):
@@ -354,6 +364,7 @@ class _Tally:
 
     def contact(self, event: ContactEvent) -> None:
         p, who, case_id = event.payload, event.actor, event.case_id
+        self.staff.add(who)
         due = p.promise_due
         if p.promise_amount is not None and due is not None and self.start <= due <= self.end:
             made = p.contacted_at.astimezone(self.p.zone).date()
@@ -434,11 +445,18 @@ class _Tally:
             )
             cell["promises_kept"] += paid >= amount
 
-    def rows(self, teams: dict[str, str]) -> list[PerformanceRow]:
+    def rows(self, teams: dict[str, str], names: dict[str, str]) -> list[PerformanceRow]:
         figures = {key: CollectorFigures(**values) for key, values in self.cells.items()}
         rows = sorted(
             (
-                PerformanceRow("collector", bank, teams.get(who) if who else None, who, f)
+                PerformanceRow(
+                    "collector",
+                    bank,
+                    teams.get(who) if who else None,
+                    who,
+                    f,
+                    names.get(who) if who else None,
+                )
                 for (bank, who), f in figures.items()
             ),
             key=lambda row: (row.team or "\uffff", row.collector or "\uffff", row.bank or "\uffff"),
@@ -448,10 +466,23 @@ class _Tally:
         for row in rows:
             by_team[row.team] = by_team.get(row.team, CollectorFigures()) + row.figures
             by_bank[row.bank] = by_bank.get(row.bank, CollectorFigures()) + row.figures
-        rows += [PerformanceRow("team", None, t, None, f) for t, f in _sorted(by_team)]
-        rows += [PerformanceRow("bank", b, None, None, f) for b, f in _sorted(by_bank)]
+        # Worked counts cases: a case two collectors worked is one case of their team.
+        team_cases: dict[str | None, set[str]] = defaultdict(set)
+        bank_cases: dict[str | None, set[str]] = defaultdict(set)
+        for case_id, who in self.worked:
+            team_cases[teams.get(who)].add(case_id)
+            bank_cases[self.bank.get(case_id)].add(case_id)
+        rows += [
+            PerformanceRow("team", None, t, None, replace(f, worked=len(team_cases[t])))
+            for t, f in _sorted(by_team)
+        ]
+        rows += [
+            PerformanceRow("bank", b, None, None, replace(f, worked=len(bank_cases[b])))
+            for b, f in _sorted(by_bank)
+        ]
         total = sum((row.figures for row in rows if row.level == "collector"), CollectorFigures())
-        rows.append(PerformanceRow("total", None, None, None, total))
+        worked = len({case_id for case_id, _ in self.worked})
+        rows.append(PerformanceRow("total", None, None, None, replace(total, worked=worked)))
         return rows
 
     def approval(self) -> dict[str, Any]:

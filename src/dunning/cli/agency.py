@@ -234,9 +234,11 @@ def run_performance(args: argparse.Namespace) -> int:
         if args.end is None or args.end < args.start:
             raise Usage("--from needs --to, on or after it")
         period, start, end = "range", args.start, args.end
-    teams = None
+    teams = names = None
     if args.collectors is not None:
-        teams = {c.collector_id: c.team for c in load_collectors(args.collectors) if c.team}
+        staff = load_collectors(args.collectors)
+        teams = {c.collector_id: c.team for c in staff if c.team}
+        names = {c.collector_id: c.name for c in staff}
     with contextlib.ExitStack() as stack:
         output = stack.enter_context(Report(args))
         payments: Iterable[LedgerLine | CaseError] = ()
@@ -254,6 +256,7 @@ def run_performance(args: argparse.Namespace) -> int:
             payments=payments,
             teams=teams,
             currency=args.currency,
+            names=names,
         )
         # --format csv: a line per row, as before the other forms
         output.emit("performance", report.to_dict, csv=report.write_csv)

@@ -1221,6 +1221,7 @@ def performance(data: Mapping[str, Any]) -> Document:
             Msg("Collector league table"),
             [
                 col("collector", "Collector", "text"),
+                col("name", "Collector's name", "text"),
                 col("rank", "Rank", "count"),
                 col("team", "Team", "text"),
                 col("bank", "Bank", "text"),

@@ -195,6 +195,7 @@ _ZH: dict[str, str] = {
     "Severity": "级别",
     "Day": "日期",
     "Collector": "催收员",
+    "Collector's name": "姓名",
     "What happened": "情况",
     "Expected": "应当",
     "Event lines": "事件行",
