@@ -252,6 +252,7 @@ def work(month: Month, cases: dict[str, dict[str, Any]], holder: dict[str, str])
                     terms["amount"] = case["card"]["statement_balance"]
                 elif kind == "waiver":
                     terms["amount"] = case["delinquency"]["fees"]  # the 违约金
+                    terms["covers"] = ["fees"]
                 else:
                     terms["until"] = (day + timedelta(days=60)).isoformat()
                 asked = recorded + timedelta(minutes=5)
@@ -298,6 +299,8 @@ def work(month: Month, cases: dict[str, dict[str, Any]], holder: dict[str, str])
                         "A1",
                         case_id,
                         filed_ref=f"档案/{request_id}",
+                        # the bank agrees to plans and waivers itself (the procedure)
+                        bank_ref=f"{BANK}/批复/{request_id}",
                         **terms,
                     )
                 )
@@ -359,6 +362,7 @@ def reports(month: Month) -> None:
             scope=BANK,
             ref="报表/月报-2026-11.xlsx",
             approved_by="M1",
+            approvals=["S1", "M1"],  # the collection supervisor and the branch manager
         )
     )
 
@@ -421,6 +425,23 @@ def generate(out: Path, seed: int) -> None:
     sheets = out / "handover-C1"
     shutil.rmtree(sheets, ignore_errors=True)
     moved.write_sheets(sheets)
+    # The handover escalates C1's undecided request: the supervisor decides it that morning,
+    # a week late (the audit's warning), and the admin assistant starts it.
+    for sheet in moved.sheets:
+        for pending in sheet["pending_approvals"]:
+            terms = {k: pending[k] for k in ("request_id", "procedure", "until") if pending.get(k)}
+            granted = DEPARTURE + timedelta(hours=2)
+            month.add(event("approval.granted", granted, "S1", sheet["case_id"], **terms))
+            month.add(
+                event(
+                    "procedure.started",
+                    granted + timedelta(hours=4),
+                    "A1",
+                    sheet["case_id"],
+                    filed_ref=f"档案/{terms['request_id']}",
+                    **terms,
+                )
+            )
     # After the departure C2 and L1 work C1's former cases: a call each on the 17th.
     for e in moved.events:
         recorded = datetime(2026, 11, 17, 17, 40, tzinfo=CST)

@@ -592,6 +592,7 @@ collectors:
   - {collector_id: P1, name: a, team: phone, capacity: 2, languages: [zh-CN]}
   - {collector_id: P2, name: b, team: phone, capacity: 3, languages: [zh, yue]}
   - {collector_id: F1, name: c, team: field, capacity: 1, skills: [field_visit], languages: [zh]}
+  - {collector_id: S9, name: d, team: office, role: supervisor, capacity: 0}
 """
 
 
@@ -728,9 +729,16 @@ def test_a_handover_without_room_records_nothing() -> None:
         for i in range(3)
     ]
     with pytest.raises(HandoverFailed, match="2 of P2's 3 open cases"):
-        handover(departing="P2", to=["F1"], collectors=collectors, events=log, as_of=RECEIVED)
+        handover(
+            departing="P2", to=["F1"], collectors=collectors, events=log, as_of=RECEIVED, actor="S9"
+        )
     run = handover(
-        departing="P2", to=["P1", "F1"], collectors=collectors, events=log, as_of=RECEIVED
+        departing="P2",
+        to=["P1", "F1"],
+        collectors=collectors,
+        events=log,
+        as_of=RECEIVED,
+        actor="S9",
     )
     assert run.received == {"F1": 1, "P1": 2} and run.left_after == 0
 
@@ -783,7 +791,9 @@ def test_assign_gives_a_collector_who_handed_over_no_new_case() -> None:
 
 def test_a_handover_from_a_collector_nobody_knows_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"no collector 'P3' in the collectors file \(P1, P2, F1"):
-        handover(departing="P3", to=["P1"], collectors=roster(), events=[], as_of=RECEIVED)
+        handover(
+            departing="P3", to=["P1"], collectors=roster(), events=[], as_of=RECEIVED, actor="S9"
+        )
     # One the file no longer lists may still hand over the cases the events give them.
     log = [
         json.dumps(
@@ -796,9 +806,12 @@ def test_a_handover_from_a_collector_nobody_knows_is_refused(tmp_path: Path) -> 
             }
         )
     ]
-    run = handover(departing="X7", to=["P1"], collectors=roster(), events=log, as_of=RECEIVED)
+    run = handover(
+        departing="X7", to=["P1"], collectors=roster(), events=log, as_of=RECEIVED, actor="S9"
+    )
     assert run.received == {"P1": 1}
     args = ["handover", "--from", "C9", "--to", "C2", "--as-of", "2026-11-20T09:00:00+08:00"]
+    args += ["--actor", "L1"]
     args += ["--collectors", str(AGENCY / "collectors.yaml")]
     assert main([*args, "--events", str(AGENCY / "events.jsonl")]) == 2
 
@@ -814,7 +827,7 @@ def test_a_handover_from_a_collector_nobody_knows_is_refused(tmp_path: Path) -> 
 )
 def test_receivers_are_checked(to: list[str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        handover(departing="P2", to=to, collectors=roster(), events=[], as_of=RECEIVED)
+        handover(departing="P2", to=to, collectors=roster(), events=[], as_of=RECEIVED, actor="S9")
 
 
 def test_a_handover_from_a_collector_who_does_not_hold_the_case_is_an_error_record() -> None:
@@ -1104,6 +1117,8 @@ def test_the_agencys_day_on_the_command_line(tmp_path: Path) -> None:
         "month.jsonl",
         "--as-of",
         "2026-11-16T08:30:00+08:00",
+        "--actor",
+        "L1",
         "--sheets",
         "sheets",
         "--format",

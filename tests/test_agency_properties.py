@@ -151,7 +151,8 @@ def test_a_handover_leaves_nothing_unassigned_or_records_nothing(
     roster: Collectors, held: int, receivers: list[int]
 ) -> None:
     leaving = Collector(collector_id="GONE", name="g", team="phone", capacity=50)
-    collectors = Collectors.of([*roster, leaving])
+    lead = Collector(collector_id="LEAD", name="l", team="phone", role="team_lead", capacity=0)
+    collectors = Collectors.of([*roster, leaving, lead])
     log = [
         json.dumps(
             {
@@ -170,7 +171,9 @@ def test_a_handover_leaves_nothing_unassigned_or_records_nothing(
         return  # refused as a usage error (tested elsewhere)
     room = sum(c.capacity for c in active)
     try:
-        run = handover(departing="GONE", to=to, collectors=collectors, events=log, as_of=RECEIVED)
+        run = handover(
+            departing="GONE", to=to, collectors=collectors, events=log, as_of=RECEIVED, actor="LEAD"
+        )
     except HandoverFailed:
         assert room < held
         return

@@ -14,6 +14,7 @@ import pytest
 
 from dunning import ConfigError, PolicyError
 from dunning.agency.audit import audit
+from dunning.agency.collectors import load_collectors
 from dunning.agency.procedure import load_procedure, loads_procedure
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,15 +24,40 @@ CST = timezone(timedelta(hours=8))
 AS_OF = datetime(2026, 12, 11, 9, 0, tzinfo=CST)
 
 
-def run(lines: list[str]) -> Any:
-    return audit(
-        lines, procedure=PROCEDURE, as_of=AS_OF, start=date(2026, 11, 1), end=date(2026, 11, 30)
-    )
+STAFF = load_collectors(ROOT / "examples" / "agency" / "collectors.yaml")
 
 
-def test_the_shipped_month_audits_clean() -> None:
-    result = run(EVENTS)
+class Run:
+    """An audit of the example month, but for the one warning the month holds."""
+
+    def __init__(self, lines: list[str], staff: Any = None) -> None:
+        self.result = audit(
+            lines,
+            procedure=PROCEDURE,
+            as_of=AS_OF,
+            start=date(2026, 11, 1),
+            end=date(2026, 11, 30),
+            staff=staff,
+        )
+        self.checked = self.result.checked
+        self.event_errors = self.result.event_errors
+        self.findings = [f for f in self.result.findings if not _escalated(f)]
+
+
+def _escalated(finding: Any) -> bool:
+    """C1's request to suspend collection, left undecided until the handover escalated it."""
+    return (finding.case_id, finding.check, finding.severity) == ("SH-0008", "undecided", "warning")
+
+
+def run(lines: list[str], staff: Any = None) -> Run:
+    return Run(lines, staff)
+
+
+def test_the_shipped_month_audits_clean_but_for_the_request_left_undecided() -> None:
+    result = run(EVENTS, STAFF)
     assert result.findings == [] and result.event_errors == []
+    (late,) = result.result.findings
+    assert late.message == "suspension REQ-002: decided only on 2026-11-16, after 2026-11-09"
     assert result.checked == {
         "conduct": 260,
         "cycle": 95,
@@ -40,9 +66,14 @@ def test_the_shipped_month_audits_clean() -> None:
         "intake": 1,
         "monthly_report": 1,
         "reconciliation": 1,
+        "roles": 36,
         "special_procedures": 4,
         "weekly_report": 4,
     }
+    assert result.result.notes == []
+    # Without the staff's roles, who did what is not checked, and the audit says so.
+    unchecked = run(EVENTS)
+    assert "roles" not in unchecked.checked and unchecked.result.notes == ["roles_not_checked"]
 
 
 def first(kind: str, test: Callable[[dict[str, Any]], bool] = lambda e: True) -> int:
@@ -138,6 +169,7 @@ def _unfiled(e: dict[str, Any]) -> None:
 
 def _not_approved(e: dict[str, Any]) -> None:
     e["payload"]["approved_by"] = None
+    e["payload"]["approvals"] = []
 
 
 def _self_approved(e: dict[str, Any]) -> None:
@@ -162,7 +194,12 @@ PLANTED = {
         [VISIT, REVIEW],
     ),
     "a visit never reviewed": (dropped(REVIEW), "field_visits", [VISIT]),
-    "a procedure started without approval": (dropped(GRANTED), "special_procedures", [STARTED]),
+    # (and, never decided, the request is a warning five working days on)
+    "a procedure started without approval": (
+        dropped(GRANTED),
+        ["special_procedures", "special_procedures"],
+        [STARTED],
+    ),
     "approved by its own requester": (changed(GRANTED, _self_approved), "special_procedures", None),
     "a procedure started unfiled": (changed(STARTED, _unfiled), "special_procedures", [STARTED]),
     "a weekly report missing": (dropped(WEEKLY), "weekly_report", []),
@@ -189,12 +226,13 @@ PLANTED = {
 @pytest.mark.parametrize("name", PLANTED)
 def test_each_planted_breach_is_found_with_its_evidence(name: str) -> None:
     lines, obligation, indexes = PLANTED[name]
+    wanted = obligation if isinstance(obligation, list) else [obligation]
     result = run(lines)
-    assert [f.obligation for f in result.findings] == [obligation], result.findings
+    assert [f.obligation for f in result.findings] == wanted, result.findings
     finding = result.findings[0]
     if indexes is not None:
         assert list(finding.evidence) == [i + 1 for i in indexes]
-    assert finding.severity == PROCEDURE.obligations[obligation].severity
+    assert finding.severity == PROCEDURE.obligations[wanted[0]].severity
     assert finding.expected and finding.message
 
 
@@ -206,7 +244,8 @@ def test_deadlines_not_yet_passed_are_not_findings() -> None:
         start=date(2026, 11, 1),
         end=date(2026, 11, 30),
     )
-    assert early.findings == [] and "reconciliation" not in early.checked
+    assert [f for f in early.findings if not _escalated(f)] == []
+    assert "reconciliation" not in early.checked
 
 
 def test_unreadable_event_lines_are_reported_and_the_rest_audited() -> None:
@@ -271,7 +310,8 @@ def test_dunning_audit_exits_1_on_error_findings(tmp_path: Path) -> None:
     clean = subprocess.run(
         [*args, str(tmp_path / "clean.jsonl")], capture_output=True, text=True, check=False
     )
-    assert clean.returncode == 0 and "No findings." in clean.stdout
+    # The month's one warning (a request decided a week late) does not fail the audit.
+    assert clean.returncode == 0 and "1  warning   special_procedures.undecided" in clean.stdout
     found = subprocess.run(
         [*args, "--format", "json", str(tmp_path / "late.jsonl")],
         capture_output=True,
@@ -280,7 +320,8 @@ def test_dunning_audit_exits_1_on_error_findings(tmp_path: Path) -> None:
     )
     assert found.returncode == 1
     report = json.loads(found.stdout)
-    assert report["errors"] == 1 and report["findings"][0]["obligation"] == "field_visits"
+    errors = [f for f in report["findings"] if f["severity"] == "error"]
+    assert report["errors"] == 1 and errors[0]["obligation"] == "field_visits"
 
 
 def test_procedure_test_files_pin_findings_and_report_coverage(tmp_path: Path) -> None:
@@ -445,3 +486,110 @@ def test_a_log_dated_a_century_back_is_a_clear_error_not_a_century_of_findings()
         old, procedure=procedure, as_of=as_of, start=date(2026, 11, 1), end=date(2026, 11, 30)
     )
     assert november.checked["cycle"] == 1000  # the old cycles' nodes in November, judged
+
+
+# --- roles and approvals: what a bank holds its agency's staff to ------------------------------
+
+REFUSED = first("approval.refused")  # L1's plan of 72 instalments, refused by the supervisor
+GRANTED_WAIVER = first("approval.granted", lambda e: e["payload"]["procedure"] == "waiver")
+HANDOVER = first("handover.completed")
+
+
+def _granted_by_the_phone_collector(e: dict[str, Any]) -> None:
+    e["type"], e["actor"] = "approval.granted", "C2"
+
+
+def _by(actor: str) -> Callable[[dict[str, Any]], None]:
+    def change(e: dict[str, Any]) -> None:
+        e["actor"] = actor
+
+    return change
+
+
+def _returned(e: dict[str, Any]) -> None:
+    e["payload"]["result"] = "returned"
+
+
+def _manager_alone(e: dict[str, Any]) -> None:
+    e["payload"]["approvals"] = ["M1"]
+
+
+def _disagrees(e: dict[str, Any]) -> None:
+    e["payload"].update(agrees=False, differences=4)
+
+
+def _no_bank_ref(e: dict[str, Any]) -> None:
+    e["payload"]["bank_ref"] = None
+
+
+def _principal(e: dict[str, Any]) -> None:
+    e["payload"]["covers"] = ["fees", "principal"]
+
+
+ROLES = {
+    "a 72-instalment plan granted by a phone collector": (
+        changed(REFUSED, _granted_by_the_phone_collector),
+        [("roles", "approve_procedures"), ("special_procedures", "limits")],
+    ),
+    "a field collector reviews his own visit": (
+        changed(REVIEW, _by(json.loads(EVENTS[VISIT])["actor"])),
+        [("field_visits", "reviewer"), ("roles", "review_visits")],
+    ),
+    "a visit returned and never reviewed again": (
+        changed(REVIEW, _returned),
+        [("field_visits", None)],
+    ),
+    "a procedure started by the supervisor, not the admin assistant": (
+        changed(STARTED, _by("S1")),
+        [("roles", "start_procedures")],
+    ),
+    "a plan started without the bank's agreement": (
+        changed(STARTED, _no_bank_ref),
+        [("special_procedures", "bank_approval")],
+    ),
+    "a waiver of principal": (
+        changed(GRANTED_WAIVER, _principal),
+        [("special_procedures", "limits")],
+    ),
+    "the monthly report approved by the manager alone": (
+        changed(MONTHLY, _manager_alone),
+        [("monthly_report", "approvers")],
+    ),
+    "a reconciliation that does not agree": (
+        changed(RECONCILED, _disagrees),
+        [("reconciliation", "agrees")],
+    ),
+    "a handover run by a phone collector": (
+        changed(HANDOVER, _by("C2")),
+        [("roles", "hand_over")],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", ROLES)
+def test_roles_and_approvals_are_held_to_the_procedure(name: str) -> None:
+    lines, wanted = ROLES[name]
+    found = run(lines, STAFF).findings
+    assert sorted((f.obligation, f.check) for f in found) == sorted(wanted), found
+    assert all(f.message and f.expected and f.evidence for f in found)
+
+
+def test_a_disagreeing_reconciliation_is_open_until_an_agreeing_one_is_filed() -> None:
+    lines = changed(RECONCILED, _disagrees)
+    agreeing = json.loads(EVENTS[RECONCILED])
+    agreeing["at"] = "2026-12-09T15:00:00+08:00"  # filed again once the differences are settled
+    assert run([*lines, json.dumps(agreeing, ensure_ascii=False)], STAFF).findings == []
+    (found,) = run(lines, STAFF).findings
+    assert "does not agree (4 line(s) differ)" in found.message
+
+
+def test_a_returned_visit_reviewed_again_in_time_is_no_finding() -> None:
+    lines = changed(REVIEW, _returned)
+    again = json.loads(EVENTS[REVIEW])
+    again["at"] = (datetime.fromisoformat(again["at"]) + timedelta(days=1)).isoformat()
+    assert run([*lines, json.dumps(again, ensure_ascii=False)], STAFF).findings == []
+
+
+def test_the_monthly_report_needs_both_approvers_even_without_the_staff_file() -> None:
+    (found,) = run(changed(MONTHLY, _manager_alone)).findings
+    assert "1 approver(s) of 2" in found.message

@@ -905,6 +905,7 @@ def test_any_agency_event_history_reads_line_by_line_and_hands_over(lines: list[
                         collectors=loads_collectors(COLLECTORS_TEXT),
                         policy=_agency_policy(engine),
                         cases=AGENCY_CASES,
+                        actor="L1",
                     )
                 )
             except HandoverFailed as failed:

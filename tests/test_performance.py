@@ -104,9 +104,12 @@ def test_the_example_month_counts_what_the_log_and_the_payments_hold() -> None:
         if p.case_id != "SH-9999"
     )
     assert 0 < total.promises_kept <= total.promises_due
-    assert (total.procedures_opened, total.procedures_closed) == (2, 1)
+    # Two started in the month's first weeks, one more once the handover escalated it.
+    assert (total.procedures_opened, total.procedures_closed) == (3, 1)
     assert report.approval is not None and report.approval["state"] == "approved"
-    assert report.approval["approved_by"] == "M1" and total.findings == 0
+    assert report.approval["approvals"] == ["M1", "S1"]
+    # The month's one finding: C1's request, decided a week late (a warning, on C1's row).
+    assert total.findings == 1
     c1 = next(r.figures for r in report.rows if r.collector == "C1")
     assert c1.held == 0 and c1.attempts > 0  # C1 left on 16 November
 
@@ -118,7 +121,11 @@ def test_findings_are_counted_for_their_collector_and_day() -> None:
     late = [*EVENTS[:index], json.dumps(event, ensure_ascii=False), *EVENTS[index + 1 :]]
     report = month(late)
     row = next(r for r in report.rows if r.level == "collector" and r.collector == event["actor"])
-    assert row.figures.findings == 1 and report.total.findings == 1
+    before = next(
+        r for r in month().rows if r.level == "collector" and r.collector == event["actor"]
+    )
+    assert row.figures.findings == before.figures.findings + 1
+    assert report.total.findings == month().total.findings + 1
     levels_add_up(report)
 
 
@@ -134,16 +141,22 @@ def test_staff_who_work_no_case_are_not_collectors_and_names_are_shown() -> None
     collectors = {r.collector for r in report.rows if r.level == "collector"}
     assert event["actor"] == "A1" and "A1" not in collectors and None in collectors
     (nobody,) = [r for r in report.rows if r.level == "collector" and r.collector is None]
-    assert nobody.figures.findings == report.total.findings == 1
+    assert nobody.figures.findings == 1
     assert {r.collector: r.name for r in report.rows if r.collector in names} == names
     levels_add_up(report)
 
 
 def test_the_monthly_report_carries_the_approval_state() -> None:
-    unapproved = [e.replace('"approved_by":"M1"', '"approved_by":null') for e in EVENTS]
+    unapproved = [
+        e.replace('"approved_by":"M1"', '"approved_by":null').replace(
+            '"approvals":["S1","M1"]', '"approvals":[]'
+        )
+        for e in EVENTS
+    ]
     assert month(unapproved).approval == {
         "state": "not approved",
         "approved_by": None,
+        "approvals": [],
         "filed_at": "2026-12-03T16:00:00+08:00",
         "filed_by_line": next(i for i, e in enumerate(EVENTS, 1) if '"kind":"monthly"' in e),
         "ref": "报表/月报-2026-11.xlsx",

@@ -56,6 +56,7 @@ def test_the_public_names_are_pinned() -> None:
             "loads_collectors",
             "Collector",
             "CollectorStatus",
+            "StaffRole",
             "Audit",
             "Finding",
             "audit",

@@ -87,6 +87,7 @@ if TYPE_CHECKING:
         Repayment,
         RepaymentAttitude,
         Role,
+        StaffRole,
     )
     from .money import Money, round_money
     from .placement.placer import (
@@ -200,6 +201,7 @@ __all__ = [
     "RuleEngineError",
     "RuleTrace",
     "Settlement",
+    "StaffRole",
     "Statement",
     "Verdict",
     "__version__",

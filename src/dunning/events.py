@@ -468,6 +468,10 @@ class ApprovalPayload(Record):
         reason: Why the customer asks (``requested``) or why it was decided so.
         filed_ref: Where the papers are filed (``procedure.started`` and ``ended``).
         outcome: How it ended (``procedure.ended``): ``completed``, ``broken``…
+        bank_ref: The bank's own agreement to it (its reference), where the bank must agree
+            (an instalment plan is agreed between the bank and the cardholder).
+        covers: For a waiver: what it gives up (``interest``, ``penalty``, ``fees``,
+            ``principal``).
     """
 
     request_id: Id
@@ -478,6 +482,8 @@ class ApprovalPayload(Record):
     reason: Text | None = None
     filed_ref: Text | None = None
     outcome: Id | None = None
+    bank_ref: Text | None = None
+    covers: tuple[Literal["interest", "penalty", "fees", "principal"], ...] = ()
 
 
 class ApprovalEvent(_CaseEvent):
@@ -579,6 +585,8 @@ class ReportPayload(_Period):
         ref: Where it is filed.
         digest: The filed file's SHA-256.
         approved_by: Who approved it (monthly reports).
+        approvals: Everyone who approved it, where it needs several (the seed: the collection
+            supervisor and the branch manager); ``approved_by`` counts as one of them.
     """
 
     kind: Literal["weekly", "monthly"]
@@ -588,6 +596,7 @@ class ReportPayload(_Period):
     ref: Text
     digest: Digest | None = None
     approved_by: Id | None = None
+    approvals: tuple[Id, ...] = ()
 
 
 class ReportEvent(_BatchEvent):

@@ -37,6 +37,7 @@ from .money import DEFAULT_CURRENCY, MINOR_UNITS, decimal_places, quantum
 
 __all__ = [
     "AS_OF_YEARS",
+    "CASE_ROLES",
     "CONVERSATION",
     "FAILED",
     "LANGUAGE_TAG",
@@ -78,6 +79,7 @@ __all__ = [
     "Repayment",
     "RepaymentAttitude",
     "Role",
+    "StaffRole",
     "amount_input",
     "check_as_of",
     "iana_zones",
@@ -677,17 +679,34 @@ class CollectorStatus(StrEnum):
     LEFT = "left"  # has left: their cases are handed over
 
 
-class Collector(Record):
-    """A collector of an agency: their team, how many open cases they hold at most, their skills.
+class StaffRole(StrEnum):
+    """The roles of an agency's staff (the seed's part 2) and what each does there."""
 
-    ``skills`` are words the assignment rules ask for (``field_visit``); ``languages`` are the
-    language tags they work in (a borrower's ``zh-CN`` is served by ``zh`` or ``zh-CN``).
+    COLLECTOR = "collector"  # phone collector (催收人员)
+    FIELD_COLLECTOR = "field_collector"  # visits debtors (外访催收人员)
+    TEAM_LEAD = "team_lead"  # leads a team, works cases, supervises a handover
+    SUPERVISOR = "supervisor"  # collection supervisor (催收主管): approves, reviews visits
+    ADMIN_ASSISTANT = "admin_assistant"  # takes files in, starts procedures (辅助行政人员)
+    MANAGER = "manager"  # company or branch manager (公司经理)
+
+
+#: The roles that work cases: only they are given cases and ranked in the league table.
+CASE_ROLES = frozenset({StaffRole.COLLECTOR, StaffRole.FIELD_COLLECTOR, StaffRole.TEAM_LEAD})
+
+
+class Collector(Record):
+    """A member of an agency's staff: their role, team, capacity in open cases, and skills.
+
+    ``role`` says what they do (:class:`StaffRole`: the audit holds who approved, started,
+    reviewed or handed over to it); only collectors, field collectors and team leads are given
+    cases. ``skills`` are words the assignment rules ask for (``field_visit``); ``languages``
+    are the language tags they work in (a borrower's ``zh-CN`` is served by ``zh`` or ``zh-CN``).
     """
 
     collector_id: Id
     name: Text
     team: Id
-    role: Id = "collector"
+    role: StaffRole = StaffRole.COLLECTOR
     capacity: Annotated[int, Strict(), Field(ge=0, le=100_000)]
     skills: tuple[Id, ...] = ()
     languages: tuple[Language, ...] = ()

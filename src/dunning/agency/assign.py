@@ -43,7 +43,7 @@ from ..events import (
     check_actor,
     parse_event,
 )
-from ..model import Case, Collector, CollectorStatus
+from ..model import CASE_ROLES, Case, Collector, CollectorStatus, StaffRole
 from ..policy import Policy
 from ..portfolio import Portfolio
 from ..rules.ir import AssignmentRule, ProcedureSettings
@@ -248,7 +248,12 @@ def _pick(collectors: Iterable[Collector], need: Need, load: Mapping[str, int]) 
     chosen = None
     for collector in collectors:
         room = collector.capacity - load.get(collector.collector_id, 0)
-        if collector.status is not CollectorStatus.ACTIVE or room <= 0 or not need.fits(collector):
+        if (
+            collector.status is not CollectorStatus.ACTIVE
+            or collector.role not in CASE_ROLES
+            or room <= 0
+            or not need.fits(collector)
+        ):
             continue
         key = (-room, collector.collector_id)
         if best is None or key < best:
@@ -257,7 +262,11 @@ def _pick(collectors: Iterable[Collector], need: Need, load: Mapping[str, int]) 
 
 
 def _why_waiting(collectors: Collectors, need: Need, load: Mapping[str, int]) -> str:
-    fitting = [c for c in collectors if c.status is CollectorStatus.ACTIVE and need.fits(c)]
+    fitting = [
+        c
+        for c in collectors
+        if c.status is CollectorStatus.ACTIVE and c.role in CASE_ROLES and need.fits(c)
+    ]
     if not fitting:
         return f"no active collector {need.describe()}"
     loads = ", ".join(
@@ -331,6 +340,10 @@ class AssignmentRun:
                     "after": self.after.get(c.collector_id, 0),
                 }
                 for c in self.collectors
+                # the staff who work cases, and anyone who holds some
+                if c.role in CASE_ROLES
+                or self.before.get(c.collector_id)
+                or self.after.get(c.collector_id)
             },
             "waiting": [
                 {"case_id": r.case_id, "reason": r.reason}
@@ -560,7 +573,22 @@ class HandoverRun:
                 }
                 for s in self.sheets
             ],
+            "escalated": self.escalated(),
         }
+
+    def escalated(self) -> list[dict[str, Any]]:
+        """The requests still undecided on the cases handed over: for the supervisor, now."""
+        return [
+            {
+                "case_id": s["case_id"],
+                "to": s["to"],
+                "request_id": p["request_id"],
+                "procedure": p["procedure"],
+                "asked_at": p["asked_at"],
+            }
+            for s in self.sheets
+            for p in s["pending_approvals"]
+        ]
 
     def write_sheets(self, directory: str | Path) -> list[Path]:
         """Write each sheet as ``DIRECTORY/CASE_ID.json`` (the id percent-encoded).
@@ -624,12 +652,14 @@ def handover(
         actor: The team lead who supervises the handover (the events' actor).
 
     Raises:
-        ConfigError: For a receiver who is unknown, not active, named twice, or the departing
+        ConfigError: For an actor who is no team lead or supervisor of the collectors file; for
+            a receiver who is unknown, not active, works no cases, named twice, or the departing
             collector; for a departing collector neither the collectors file nor the events
             know.
         HandoverFailed: When some case fits no receiver with room: nothing is recorded.
     """
     receivers = _receivers(departing, to, collectors)
+    _supervised(actor, collectors)
     moment = as_of if policy is None else policy.moment(as_of)
     if moment.tzinfo is None:
         raise ConfigError("as_of must be an aware time")
@@ -721,6 +751,23 @@ def handover(
     return HandoverRun(departing, sheets, out, len(moving), left, received, desk.errors)
 
 
+#: Who supervises a handover (the seed: the team lead; a supervisor may stand in).
+HANDOVER_ROLES = (StaffRole.TEAM_LEAD, StaffRole.SUPERVISOR)
+
+
+def _supervised(actor: str, collectors: Collectors) -> None:
+    """Refuse a handover whose ``actor`` is no team lead or supervisor of the collectors file."""
+    check_actor(actor)
+    person = collectors.get(actor)
+    if person is None or person.role not in HANDOVER_ROLES:
+        who = "not in the collectors file" if person is None else f"a {person.role.value}"
+        leads = [c.collector_id for c in collectors if c.role in HANDOVER_ROLES]
+        raise ConfigError(
+            f"a handover is supervised by a team lead or a supervisor: {actor!r} is {who} "
+            f"(the collectors file's: {', '.join(leads) or 'none'}); name one with --actor"
+        )
+
+
 def _receivers(departing: str, to: Sequence[str], collectors: Collectors) -> list[Collector]:
     if isinstance(to, str) or not to:
         raise ConfigError("name at least one receiver (--to COLLECTOR)")
@@ -733,6 +780,8 @@ def _receivers(departing: str, to: Sequence[str], collectors: Collectors) -> lis
             raise ConfigError(f"no collector {collector_id!r} in the collectors file")
         if collector.status is not CollectorStatus.ACTIVE:
             raise ConfigError(f"{collector_id} is {collector.status.value}, not active")
+        if collector.role not in CASE_ROLES:
+            raise ConfigError(f"{collector_id} is a {collector.role.value}: works no cases")
         if collector in found:
             raise ConfigError(f"{collector_id} is named twice")
         found.append(collector)

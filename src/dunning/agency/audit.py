@@ -15,7 +15,7 @@ import hashlib
 import heapq
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from sys import intern
@@ -36,7 +36,7 @@ from ..events import (
     ReviewEvent,
     parse_event,
 )
-from ..model import CONVERSATION, check_as_of
+from ..model import CONVERSATION, Collector, check_as_of
 from .conduct import Conduct
 from .procedure import Procedure
 
@@ -89,7 +89,11 @@ class Finding:
 
 @dataclass
 class Audit:
-    """An audit's findings, what each obligation checked, and the event lines it could not read."""
+    """An audit's findings, what each obligation checked, and the event lines it could not read.
+
+    ``notes`` says what could not be checked, by code (``roles_not_checked``: the roles,
+    without each person's role).
+    """
 
     procedure: Procedure
     start: date
@@ -98,6 +102,7 @@ class Audit:
     findings: list[Finding] = field(default_factory=list)
     checked: Counter[str] = field(default_factory=Counter)
     event_errors: list[CaseError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def errors(self) -> int:
@@ -118,6 +123,7 @@ class Audit:
             "findings": [f.to_dict() for f in self.findings],
             "errors": self.errors,
             "unreadable_event_lines": [e.line for e in self.event_errors],
+            "notes": list(self.notes),
         }
 
 
@@ -128,6 +134,7 @@ def audit(
     as_of: datetime,
     start: date | None = None,
     end: date | None = None,
+    staff: Mapping[str, str] | Iterable[Collector] | None = None,
 ) -> Audit:
     """Hold the event log (JSON lines, in file order) to the procedure.
 
@@ -138,8 +145,12 @@ def audit(
             not due yet.
         start: The first day audited (default: the first event's day).
         end: The last day audited (default: ``as_of``'s day).
+        staff: Each person's role (``{"S1": "supervisor"}``, or the collectors file): who
+            approved, started, reviewed and handed over is held to the ``roles`` obligation
+            and the monthly report's ``approvers``. Without it those are not checked, and the
+            audit says so (``Audit.notes``).
     """
-    return run_audit(events, procedure=procedure, as_of=as_of, start=start, end=end)
+    return run_audit(events, procedure=procedure, as_of=as_of, start=start, end=end, staff=staff)
 
 
 def run_audit(
@@ -150,6 +161,7 @@ def run_audit(
     start: date | None,
     end: date | None,
     watch: Callable[[Any, int], None] | None = None,
+    staff: Mapping[str, str] | Iterable[Collector] | None = None,
 ) -> Audit:
     """:func:`audit`, showing each event it reads (and its line) to ``watch`` as well."""
     if not isinstance(procedure, Procedure):
@@ -162,7 +174,7 @@ def run_audit(
     last = end or as_of.astimezone(procedure.zone).date()
     if start is not None:
         _check_period(start, last, "--from")
-    auditor = _Auditor(procedure, as_of, start, last)
+    auditor = _Auditor(procedure, as_of, start, last, _roles_of(staff))
     seen = _Seen()
     for line, text in enumerate(events, start=1):
         if isinstance(text, str | bytes) and not text.strip():
@@ -184,12 +196,33 @@ def run_audit(
                 watch(event, line)
     first = auditor.first or as_of.astimezone(procedure.zone).date()
     auditor.close(start or first, last)
+    monthly = procedure.obligations.get("monthly_report")
+    if auditor.staff is None and (
+        "roles" in procedure.obligations or (monthly and monthly.settings["approvers"])
+    ):
+        auditor.result.notes.append("roles_not_checked")
     return auditor.result
 
 
 #: The longest period one audit covers: a year and a month. Every node of every cycle in it is
 #: judged and its findings held; a log dated a century back would be a century of findings.
 MAX_AUDIT_DAYS = 400
+
+
+def _roles_of(staff: Mapping[str, str] | Iterable[Collector] | None) -> dict[str, str] | None:
+    """Each person's role, from a mapping or the collectors file."""
+    if staff is None:
+        return None
+    if isinstance(staff, Mapping):
+        return {str(k): str(v) for k, v in staff.items()}
+    if isinstance(staff, str | bytes) or not isinstance(staff, Iterable):
+        raise ArgumentError("staff is a mapping of id to role, or the collectors file")
+    roles = {}
+    for person in staff:
+        if not isinstance(person, Collector):
+            raise ArgumentError("staff is a mapping of id to role, or the collectors file")
+        roles[person.collector_id] = person.role.value
+    return roles
 
 
 def _check_period(first: date, last: date, what: str) -> None:
@@ -241,6 +274,9 @@ class _Request:
     granted: tuple[int, str] | None = None
     refused: int | None = None
     started: int | None = None
+    bank_ref: str | None = None
+    decided: datetime | None = None
+    late: tuple[int, int] | None = None  # a finding of it undecided: its index, the asking line
 
 
 #: The cycle facts a contact or request adds to, in the order of a week's counters.
@@ -279,17 +315,24 @@ class _Auditor:
     """The state of one audit: only what is still open."""
 
     def __init__(
-        self, procedure: Procedure, as_of: datetime, start: date | None, end: date
+        self,
+        procedure: Procedure,
+        as_of: datetime,
+        start: date | None,
+        end: date,
+        staff: dict[str, str] | None = None,
     ) -> None:
         self.p = procedure
+        self.staff = staff
         self.as_of = as_of
         self.start, self.end = start, end  # the period: nodes outside it are not judged
         self.first: date | None = None
         self.result = Audit(procedure, as_of.date(), as_of.date(), as_of)
-        self.visits: dict[str, tuple[int, str, str, datetime]] = {}
+        # Visits not yet accepted: (line, case, visitor, review due, line of a return or 0).
+        self.visits: dict[str, tuple[int, str, str, datetime, int]] = {}
         self.requests: dict[str, _Request] = {}
-        self.reports: list[tuple[str, date, date, datetime, int, str | None]] = []
-        self.reconciliations: list[tuple[str, date, date, datetime, int]] = []
+        self.reports: list[tuple[str, date, date, datetime, int, frozenset[str]]] = []
+        self.reconciliations: list[tuple[str, date, date, datetime, int, bool, int]] = []
         self.banks: set[str] = set()
         # Deadlines still to judge, earliest first: (deadline, seq, what, details).
         self.due: list[tuple[datetime, int, str, tuple[Any, ...]]] = []
@@ -323,11 +366,47 @@ class _Auditor:
         expected: str,
         *lines: int,
         day: date | None = None,
-    ) -> None:
+        check: str | None = None,
+        severity: str | None = None,
+    ) -> int:
+        """Record a finding; its index (a cap's finding grows with the day's calls)."""
         obligation = self.p.obligations[name]
         self.result.findings.append(
-            Finding(name, obligation.severity, case_id, who, message, expected, lines, day)
+            Finding(
+                name,
+                severity or obligation.severity,
+                case_id,
+                who,
+                message,
+                expected,
+                lines,
+                day,
+                check,
+            )
         )
+        return len(self.result.findings) - 1
+
+    def role(
+        self, action: str, who: str, case_id: str | None, line: int, what: str, day: date
+    ) -> None:
+        """A finding when ``who``'s role may not do ``action`` (the ``roles`` obligation)."""
+        rules = self.p.obligations.get("roles")
+        if rules is None or self.staff is None:
+            return
+        self.result.checked["roles"] += 1
+        allowed = rules.settings[action]
+        role = self.staff.get(who)
+        if role not in allowed:
+            self.find(
+                "roles",
+                case_id,
+                who,
+                f"{what} by {who} ({role or 'not on the staff list'})",
+                f"by a {' or a '.join(allowed)}" if allowed else "by no one",
+                line,
+                day=day,
+                check=action,
+            )
 
     def find_conduct(
         self,
@@ -340,10 +419,7 @@ class _Auditor:
         day: date,
     ) -> int:
         """A conduct finding; its index, so that a cap's finding can grow with the day."""
-        self.find("conduct", case_id, who, message, expected, *lines, day=day)
-        found = self.result.findings[-1]
-        self.result.findings[-1] = replace(found, check=check)
-        return len(self.result.findings) - 1
+        return self.find("conduct", case_id, who, message, expected, *lines, day=day, check=check)
 
     def update(self, index: int, message: str, *lines: int) -> None:
         found = self.result.findings[index]
@@ -373,10 +449,12 @@ class _Auditor:
                 del self.recorded[day]
 
     def judge(self, deadline: datetime, _seq: int, what: str, details: tuple[Any, ...]) -> None:
-        if what == "node":
-            self.node(deadline, *details)
-        else:
-            self.worked(deadline, *details)
+        judges: dict[str, Callable[..., None]] = {
+            "node": self.node,
+            "worked": self.worked,
+            "undecided": self.undecided,
+        }
+        judges[what](deadline, *details)
 
     # -- each event -------------------------------------------------------------------------
 
@@ -409,23 +487,30 @@ class _Auditor:
                 self.special(event, line)
         elif isinstance(event, ReportEvent):
             report = event.payload
+            approvers = frozenset(filter(None, (report.approved_by, *report.approvals)))
             self.reports.append(
-                (
-                    report.kind,
-                    report.period_start,
-                    report.period_end,
-                    event.at,
-                    line,
-                    report.approved_by,
-                )
+                (report.kind, report.period_start, report.period_end, event.at, line, approvers)
             )
         elif isinstance(event, ReconciliationEvent):
             done = event.payload
             self.reconciliations.append(
-                (done.bank, done.period_start, done.period_end, event.at, line)
+                (
+                    done.bank,
+                    done.period_start,
+                    done.period_end,
+                    event.at,
+                    line,
+                    done.agrees,
+                    done.differences,
+                )
             )
-        elif self.nodes:
-            self.holding(event)
+        else:
+            if isinstance(event, HandoverEvent):
+                what = f"the handover of {event.case_id} from {event.payload.from_collector}"
+                day = self.local_day(event.at)
+                self.role("hand_over", event.actor, event.case_id, line, what, day)
+            if self.nodes:
+                self.holding(event)
 
     def intake(self, event: IntakeEvent, line: int) -> None:
         self.result.checked["intake"] += 1
@@ -510,7 +595,7 @@ class _Auditor:
                 day=day,
             )
         due = self.end_of(self.p.add_working_days(day, settings["review_within_working_days"]))
-        self.visits[p.record_id] = (line, event.case_id, event.actor, due)
+        self.visits[p.record_id] = (line, event.case_id, event.actor, due, 0)
 
     def review(self, event: ReviewEvent, line: int) -> None:
         pending = self.visits.pop(event.payload.record_id, None)
@@ -525,18 +610,37 @@ class _Auditor:
                 day=self.local_day(event.at),
             )
             return
-        visit_line, case_id, collector, due = pending
+        visit_line, case_id, collector, due, _ = pending
+        record, day = event.payload.record_id, self.local_day(event.at)
         if event.at > due:
             self.find(
                 "field_visits",
                 case_id,
                 collector,
-                f"visit {event.payload.record_id} reviewed on {self.local_day(event.at)}",
+                f"visit {record} reviewed on {day}",
                 f"reviewed by the supervisor by {due.date()}",
                 visit_line,
                 line,
                 day=due.date(),
             )
+        if event.actor == collector:
+            self.find(
+                "field_visits",
+                case_id,
+                collector,
+                f"visit {record} reviewed by its own visitor",
+                "reviewed by a supervisor other than the visitor",
+                visit_line,
+                line,
+                day=day,
+                check="reviewer",
+            )
+        self.role("review_visits", event.actor, case_id, line, f"the review of {record}", day)
+        if event.payload.result == "returned":
+            # Returned to the collector to complete: it is reviewed again, in as many days.
+            within = self.p.obligations["field_visits"].settings["review_within_working_days"]
+            again = self.end_of(self.p.add_working_days(day, within))
+            self.visits[record] = (visit_line, case_id, collector, again, line)
 
     def special(self, event: ApprovalEvent, line: int) -> None:
         settings = self.p.obligations["special_procedures"].settings
@@ -545,11 +649,25 @@ class _Auditor:
             return
         request = self.requests.setdefault(p.request_id, _Request(event.case_id, p.procedure.value))
         kind, who, day = event.type, event.actor, self.local_day(event.at)
+        name = f"{p.procedure.value} {p.request_id}"
         if kind == "approval.requested":
             request.requested = (line, who)
             self.result.checked["special_procedures"] += 1
-        elif kind == "approval.granted":
+            within = settings["decide_within_working_days"]
+            if within is not None:
+                due = self.end_of(self.p.add_working_days(day, within))
+                self.later(due, "undecided", p.request_id, event.case_id, who, line, within)
+        elif kind in ("approval.granted", "approval.refused"):
+            self.role("approve_procedures", who, event.case_id, line, f"{name} decided", day)
+            if request.decided is None and request.late is not None:
+                index, asked = request.late  # found undecided: say when it was decided
+                message = f"{name}: decided only on {day}, after {self.result.findings[index].day}"
+                self.update(index, message, asked, line)
+            request.decided = request.decided or event.at
+        if kind == "approval.granted":
             request.granted = (line, who)
+            request.bank_ref = p.bank_ref
+            self.limits(event, line, day)
             if (
                 request.requested
                 and settings["approver_not_requester"]
@@ -569,6 +687,21 @@ class _Auditor:
             request.refused = line
         elif kind == "procedure.started":
             request.started = line
+            self.role("start_procedures", who, event.case_id, line, f"{name} started", day)
+            if p.procedure.value in settings["bank_approval"] and not (
+                p.bank_ref or request.bank_ref
+            ):
+                self.find(
+                    "special_procedures",
+                    event.case_id,
+                    who,
+                    f"{name} started without the bank's agreement on record",
+                    "the bank's agreement (bank_ref) on the grant or the start: the bank must "
+                    f"agree to a {p.procedure.value} (the procedure's bank_approval)",
+                    line,
+                    day=day,
+                    check="bank_approval",
+                )
             if request.granted is None:
                 refused = "after it was refused" if request.refused else "without an approval"
                 self.find(
@@ -612,6 +745,62 @@ class _Auditor:
                     day=day,
                 )
             del self.requests[p.request_id]  # ended: nothing more to hold
+
+    def limits(self, event: ApprovalEvent, line: int, day: date) -> None:
+        """A grant beyond the bank's limits: too many instalments, a waiver of principal."""
+        settings = self.p.obligations["special_procedures"].settings
+        p = event.payload
+        most = settings["max_instalments"]
+        plan = p.procedure.value == "instalment_plan"
+        if plan and most is not None and p.instalments and p.instalments > most:
+            self.find(
+                "special_procedures",
+                event.case_id,
+                event.actor,
+                f"{p.request_id} granted {p.instalments} instalments",
+                f"at most {most} instalments (the bank's limit; a personalised plan runs at "
+                "most five years: 商业银行信用卡业务监督管理办法 art. 70)",
+                line,
+                day=day,
+                check="limits",
+            )
+        waiver = p.procedure.value == "waiver"
+        if waiver and "principal" in p.covers and not settings["waiver_principal"]:
+            self.find(
+                "special_procedures",
+                event.case_id,
+                event.actor,
+                f"{p.request_id} waives principal",
+                "a waiver of interest, penalty and fees, not principal, unless the bank's "
+                "terms allow it (the procedure's waiver_principal)",
+                line,
+                day=day,
+                check="limits",
+            )
+
+    def undecided(
+        self, deadline: datetime, request_id: str, case_id: str, who: str, line: int, within: int
+    ) -> None:
+        request = self.requests.get(request_id)
+        if request is None or (request.decided is not None and request.decided <= deadline):
+            return
+        when = (
+            f"still undecided at the end of {deadline.date()}"
+            if request.decided is None
+            else f"decided only on {self.local_day(request.decided)}, after {deadline.date()}"
+        )
+        index = self.find(
+            "special_procedures",
+            case_id,
+            who,
+            f"{request.procedure} {request_id}: {when}",
+            f"decided within {within} working days of the request",
+            line,
+            day=deadline.date(),
+            check="undecided",
+            severity="warning",
+        )
+        request.late = (index, line)
 
     # -- the cycle: each held case's weekly nodes --------------------------------------------
 
@@ -728,15 +917,17 @@ class _Auditor:
         if self.conduct is not None:
             self.conduct.close()
         rules = self.p.obligations
-        for record_id, (line, case_id, collector, due) in sorted(self.visits.items()):
+        for record_id, (line, case_id, collector, due, returned) in sorted(self.visits.items()):
             if due <= self.as_of:
                 self.find(
                     "field_visits",
                     case_id,
                     collector,
-                    f"visit {record_id} has not been reviewed",
+                    f"visit {record_id} was returned and not reviewed again"
+                    if returned
+                    else f"visit {record_id} has not been reviewed",
                     f"reviewed by the supervisor by {due.date()}",
-                    line,
+                    *((line, returned) if returned else (line,)),
                     day=due.date(),
                 )
         if "weekly_report" in rules:
@@ -775,16 +966,52 @@ class _Auditor:
             if due <= self.as_of:
                 self.result.checked["monthly_report"] += 1
                 report = self._filed("monthly_report", "monthly", first, last, due)
-                if report is not None and settings["approved"] and report[5] is None:
-                    self.find(
-                        "monthly_report",
-                        None,
-                        None,
-                        f"the report of {first:%Y-%m} is not approved",
-                        "a monthly report approved (approved_by)",
-                        report[4],
-                        day=due.date(),
-                    )
+                if report is not None:
+                    self.approvals(first, last, report, due)
+
+    def approvals(self, first: date, last: date, report: Any, due: datetime) -> None:
+        """The monthly report approved, and by each role the procedure names."""
+        settings = self.p.obligations["monthly_report"].settings
+        # An approval may come with a later filing of the same report: all of them count.
+        approvers = frozenset().union(
+            *(r[5] for r in self.reports if r[0] == "monthly" and r[1] <= first and r[2] >= last)
+        )
+        if settings["approved"] and not approvers:
+            self.find(
+                "monthly_report",
+                None,
+                None,
+                f"the report of {first:%Y-%m} is not approved",
+                "a monthly report approved (approved_by)",
+                report[4],
+                day=due.date(),
+            )
+            return
+        wanted: tuple[str, ...] = settings["approvers"]
+        if not wanted or not approvers:
+            return
+        if self.staff is None:
+            missing = len(wanted) - len(approvers)
+            gap = f"{len(approvers)} approver(s) of {len(wanted)}" if missing > 0 else ""
+        else:
+            roles = {self.staff.get(a) for a in approvers}
+            gap = ", ".join(r for r in wanted if r not in roles)
+            gap = f"no approval by a {gap}" if gap else ""
+        if gap:
+            by = ", ".join(
+                f"{a} ({self.staff.get(a, 'not on the staff list')})" if self.staff else a
+                for a in sorted(approvers)
+            )
+            self.find(
+                "monthly_report",
+                None,
+                None,
+                f"the report of {first:%Y-%m} is approved by {by}: {gap}",
+                f"approved by each of: {', '.join(wanted)}",
+                report[4],
+                day=due.date(),
+                check="approvers",
+            )
 
     def _filed(self, name: str, kind: str, first: date, last: date, due: datetime) -> Any:
         covering = [r for r in self.reports if r[0] == kind and r[1] <= first and r[2] >= last]
@@ -813,7 +1040,8 @@ class _Auditor:
         return best
 
     def reconcile(self, start: date, end: date) -> None:
-        by_day = self.p.obligations["reconciliation"].settings["by_day"]
+        settings = self.p.obligations["reconciliation"].settings
+        by_day = settings["by_day"]
         for bank in sorted(self.banks):
             for first, last in _months(start, end):
                 due = self.end_of(self.p.working_day_from(_next_month(first).replace(day=by_day)))
@@ -825,6 +1053,23 @@ class _Auditor:
                     for r in self.reconciliations
                     if r[0] == bank and r[1] <= first and r[2] >= last
                 ]
+                agreeing = [r for r in done if r[5]] if settings["agrees"] else done
+                if done and not agreeing:
+                    # Filed, but the two sides differ: open until an agreeing one is filed.
+                    last_filed = max(done, key=lambda r: r[3])
+                    self.find(
+                        "reconciliation",
+                        None,
+                        None,
+                        f"the reconciliation with {bank} of {first:%Y-%m} does not agree "
+                        f"({last_filed[6]} line(s) differ) and no agreeing one is filed",
+                        f"a reconciliation that agrees, filed by {due.date()}",
+                        *(r[4] for r in done),
+                        day=due.date(),
+                        check="agrees",
+                    )
+                    continue
+                done = agreeing
                 if not done:
                     self.find(
                         "reconciliation",

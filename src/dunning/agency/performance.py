@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -45,7 +45,7 @@ from ..events import (
     ReceivedEvent,
     ReportEvent,
 )
-from ..model import CONVERSATION
+from ..model import CONVERSATION, Collector
 from ..money import MINOR_UNITS, round_money
 from ..reports.cells import csv_writer
 from ..settlement.ledger import LedgerLine, check_payments
@@ -256,6 +256,7 @@ def performance(
     teams: dict[str, str] | None = None,
     currency: str = "CNY",
     names: dict[str, str] | None = None,
+    staff: Mapping[str, str] | Iterable[Collector] | None = None,
 ) -> Performance:
     """The performance report of ``start``..``end``.
 
@@ -275,6 +276,7 @@ def performance(
             log last gave them.
         currency: The payments' currency (a line stating another is refused).
         names: Each collector's name (e.g. from the collectors file), shown with their id.
+        staff: Each person's role, for the audit's roles (see :func:`dunning.audit`).
     """
     if not isinstance(currency, str) or currency not in MINOR_UNITS:
         raise ArgumentError(f"currency must be an ISO 4217 code dunning knows, not {currency!r}")
@@ -286,7 +288,13 @@ def performance(
         raise ArgumentError("performance takes start <= end, both dates")
     tally = _Tally(procedure, as_of, start, end)
     found = run_audit(
-        events, procedure=procedure, as_of=as_of, start=start, end=end, watch=tally.see
+        events,
+        procedure=procedure,
+        as_of=as_of,
+        start=start,
+        end=end,
+        watch=tally.see,
+        staff=staff,
     )
     report = Performance(procedure, period, start, end, as_of, [], found, currency=currency)
     tally.pay(payments, report)
@@ -494,11 +502,14 @@ class _Tally:
         if not covering:
             return {"state": "not filed"}
         at, line, report = max(
-            covering, key=lambda item: (item[2].approved_by is not None, item[0])
+            covering,
+            key=lambda item: (bool(item[2].approved_by or item[2].approvals), item[0]),
         )
+        approvers = [a for a in (report.approved_by, *report.approvals) if a]
         return {
-            "state": "approved" if report.approved_by else "not approved",
+            "state": "approved" if approvers else "not approved",
             "approved_by": report.approved_by,
+            "approvals": list(dict.fromkeys(approvers)),
             "filed_at": at.isoformat(),
             "filed_by_line": line,
             "ref": report.ref,

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from ..errors import Diagnostic, PolicyError, did_you_mean
 from ..facts import FactSpec
-from ..model import SPECIAL_PROCEDURES, iana_zones
+from ..model import SPECIAL_PROCEDURES, StaffRole, iana_zones
 from ..rules.guard_config import SETTINGS as GUARD_SETTINGS
 from ..rules.nodes import Node
 from ..rules.reader import Reader
@@ -36,6 +36,7 @@ from ..rules.typecheck import Scope, Typer
 __all__ = [
     "CYCLE_FACTS",
     "OBLIGATIONS",
+    "ROLE_DEFAULTS",
     "BankTerms",
     "CycleNode",
     "Obligation",
@@ -57,6 +58,15 @@ TOP_KEYS = (
 )
 SEVERITIES = ("error", "warning")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+#: What the ``roles`` obligation checks, and who may do it by default (the seed's part 2).
+ROLE_DEFAULTS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "approve_procedures": ("supervisor",),
+        "start_procedures": ("admin_assistant",),
+        "review_visits": ("supervisor",),
+        "hand_over": ("team_lead", "supervisor"),
+    }
+)
 #: Each obligation's settings, with their kind and default (``None``: required).
 OBLIGATIONS: Mapping[str, Mapping[str, tuple[str, Any]]] = MappingProxyType(
     {
@@ -65,11 +75,26 @@ OBLIGATIONS: Mapping[str, Mapping[str, tuple[str, Any]]] = MappingProxyType(
         "special_procedures": {
             "procedures": ("procedures", tuple(p.value for p in SPECIAL_PROCEDURES)),
             "approver_not_requester": ("bool", True),
+            # The bank's limit on an instalment plan (None: no limit checked).
+            "max_instalments": ("cap?", None),
+            # The procedures the bank itself must agree to (its reference on the grant).
+            "bank_approval": ("procedures", ()),
+            # Whether a waiver may give up principal (the bank's terms; else interest and fees).
+            "waiver_principal": ("bool", False),
+            # A request still undecided this many working days after it was asked: a warning.
+            "decide_within_working_days": ("days?", None),
         },
         "field_visits": {"recording": ("bool", True), "review_within_working_days": ("days", 2)},
         "weekly_report": {"weekday": ("weekday", "friday"), "by": ("time", time(18, 0))},
-        "monthly_report": {"by_day": ("day", 5), "approved": ("bool", True)},
-        "reconciliation": {"by_day": ("day", 10)},
+        "monthly_report": {
+            "by_day": ("day", 5),
+            "approved": ("bool", True),
+            # Each of these roles approves it (the seed: the supervisor and the manager).
+            "approvers": ("roles", ()),
+        },
+        "reconciliation": {"by_day": ("day", 10), "agrees": ("bool", True)},
+        # Who may do what, by the staff's roles (the collectors file's ``role``).
+        "roles": {action: ("roles", default) for action, default in ROLE_DEFAULTS.items()},
         "cycle": {"weeks": ("weeks", 4), "nodes": ("nodes", ())},
         # The lender's guards' figures (the cn profile), checked after the fact.
         "conduct": {
@@ -400,6 +425,12 @@ def _setting(r: Reader, kind: str, node: PNode, key: str) -> Any:
                 node.pos, "bad-value", f"{key} is a day of the week{did_you_mean(text, WEEKDAYS)}"
             )
         return None
+    if kind == "roles":
+        return _roles(r, node, key)
+    if kind.endswith("?"):
+        if isinstance(node, PScalar) and node.value is None:
+            return None
+        kind = kind[:-1]
     if kind == "procedures":
         names = [p.value for p in SPECIAL_PROCEDURES]
         items = getattr(node, "items", None)
@@ -428,6 +459,23 @@ def _setting(r: Reader, kind: str, node: PNode, key: str) -> Any:
         "weeks": (1, 8),
     }[kind]
     return r.bounded(node, key, *bounds)
+
+
+def _roles(r: Reader, node: PNode, key: str) -> tuple[str, ...] | None:
+    names = [role.value for role in StaffRole]
+    items = getattr(node, "items", None)
+    if not isinstance(items, list | tuple):
+        r.src.report(node.pos, "bad-value", f"{key} is a list of roles: {', '.join(names)}")
+        return None
+    found = []
+    for item in items:
+        text = r.text(item, key, numbers=False)
+        if text is not None and text not in names:
+            hint = did_you_mean(text, names)
+            r.src.report(item.pos, "unknown-value", f"not a role: {text[:40]!r}{hint}")
+        elif text is not None:
+            found.append(text)
+    return tuple(found)
 
 
 def _nodes(r: Reader, node: PNode) -> tuple[CycleNode, ...] | None:

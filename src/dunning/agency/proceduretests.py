@@ -4,8 +4,10 @@ A ``*.tests.yaml`` file whose top level names a ``procedure:`` (instead of a ``p
 tests of that procedure file: each gives a handful of events (inline, as YAML mappings) and the
 findings the audit must make of them — no more, no fewer — matched on the keys the test gives
 (``obligation``, ``check``, ``severity``, ``case_id``, ``collector``, and ``message`` as a part
-of the message). Coverage: an obligation no test expects a finding of is reported at its line,
-and so is each check of an obligation that has several (``conduct.hours``…) no test expects.
+of the message). ``staff:`` (the file's or a test's) gives each person's role, as the collectors
+file does, for the ``roles`` obligation. Coverage: an obligation no test expects a finding of is
+reported at its line, and so is each check of ``conduct`` and each action of ``roles``
+(``conduct.hours``, ``roles.approve_procedures``…) no test expects.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, PolicyError
-from ..model import check_as_of
+from ..errors import ConfigError, PolicyError, did_you_mean
+from ..model import StaffRole, check_as_of
 from ..rules.reader import Reader, plain
 from ..rules.source import PMap, PNode, PScalar, PSeq, Source
 from .audit import Finding, audit
@@ -26,8 +28,8 @@ from .procedure import Procedure, load_procedure
 
 __all__ = ["TOP_KEYS", "coverage_items", "run_procedure_tests", "uncovered_obligations"]
 
-TOP_KEYS = ("procedure", "as_of", "from", "to", "tests")
-TEST_KEYS = ("name", "as_of", "from", "to", "events", "expect")
+TOP_KEYS = ("procedure", "as_of", "from", "to", "staff", "tests")
+TEST_KEYS = ("name", "as_of", "from", "to", "staff", "events", "expect")
 FINDING_KEYS = ("obligation", "check", "severity", "case_id", "collector", "message")
 
 
@@ -75,14 +77,15 @@ def run_procedure_tests(
         start = _when(reader, item.get("from") or top.get("from"), item, date)
         end = _when(reader, item.get("to") or top.get("to"), item, date)
         expected = _expected(reader, item)
-        if moment is None or expected is None:
+        staff = _staff(reader, item.get("staff") or top.get("staff"))
+        if moment is None or expected is None or isinstance(staff, bool):
             continue
         events = item.get("events")
         lines = [
             json.dumps(plain(e), ensure_ascii=False, default=str)
             for e in (events.items if isinstance(events, PSeq) else ())
         ]
-        found = audit(lines, procedure=procedure, as_of=moment, start=start, end=end)
+        found = audit(lines, procedure=procedure, as_of=moment, start=start, end=end, staff=staff)
         failures = [f"event {e.line}: {e.problems[0]}" for e in found.event_errors]
         failures += _compare(expected, found.findings)
         ran += 1
@@ -103,10 +106,12 @@ def run_procedure_tests(
 def coverage_items(procedure: Procedure) -> list[str]:
     """What coverage counts: each obligation, and each check of one that has several."""
     items = []
-    for name in procedure.obligations:
+    for name, obligation in procedure.obligations.items():
         items.append(name)
         if name == "conduct":
             items += [f"{name}.{check}" for check in CHECKS]
+        elif name == "roles":  # each action the file gives to some role
+            items += [f"{name}.{action}" for action, roles in obligation.settings.items() if roles]
     return items
 
 
@@ -117,6 +122,25 @@ def uncovered_obligations(procedure: Procedure, reached: set[str]) -> list[str]:
         for item in coverage_items(procedure)
         if "obligation/" + item.replace(".", "/") not in reached
     ]
+
+
+def _staff(reader: Reader, node: PNode | None) -> dict[str, str] | bool | None:
+    """``staff:``, each person's role (``{S1: supervisor}``); ``False`` when it is refused."""
+    if node is None:
+        return None
+    mapping = reader.mapping(node, "staff")
+    if mapping is None:
+        return False
+    roles = [r.value for r in StaffRole]
+    staff: dict[str, str] = {}
+    for who, (_, value) in mapping.items.items():
+        role = reader.text(value, f"the role of {who}", numbers=False)
+        if role not in roles:
+            hint = did_you_mean(str(role), roles) if role else ""
+            reader.src.report(value.pos, "unknown-value", f"not a role: {str(role)[:40]!r}{hint}")
+            return False
+        staff[str(who)] = role
+    return staff
 
 
 def _when(reader: Reader, node: PNode | None, parent: PMap, kind: type) -> Any:

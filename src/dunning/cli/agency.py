@@ -205,6 +205,7 @@ def run_import(args: argparse.Namespace) -> int:
 def run_audit(args: argparse.Namespace) -> int:
     """``dunning audit``: the event log held to the procedure file."""
     procedure = load_procedure(args.procedure)
+    staff = load_collectors(args.collectors) if args.collectors else None
     moment = args.as_of or datetime.now(procedure.zone).replace(microsecond=0)
     with Report(args) as report:
         with open_binary(args.events) as stream:
@@ -214,6 +215,7 @@ def run_audit(args: argparse.Namespace) -> int:
                 as_of=moment,
                 start=args.start,
                 end=args.end,
+                staff=staff,
             )
         report.emit("audit", found.to_dict)
     return EXIT_REJECTED if found.errors or found.event_errors else EXIT_OK
@@ -234,7 +236,7 @@ def run_performance(args: argparse.Namespace) -> int:
         if args.end is None or args.end < args.start:
             raise Usage("--from needs --to, on or after it")
         period, start, end = "range", args.start, args.end
-    teams = names = None
+    teams = names = staff = None
     if args.collectors is not None:
         staff = load_collectors(args.collectors)
         teams = {c.collector_id: c.team for c in staff if c.team}
@@ -257,6 +259,7 @@ def run_performance(args: argparse.Namespace) -> int:
             teams=teams,
             currency=args.currency,
             names=names,
+            staff=staff,
         )
         # --format csv: a line per row, as before the other forms
         output.emit("performance", report.to_dict, csv=report.write_csv)

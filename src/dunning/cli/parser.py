@@ -445,7 +445,10 @@ def _agency_commands(commands: Any) -> None:
     )
     handover.add_argument("--as-of", type=as_of_moment, default=None, help="default: now")
     handover.add_argument(
-        "--actor", default="dunning", help="the team lead who supervises it (the events' actor)"
+        "--actor",
+        required=True,
+        help="the team lead or supervisor who supervises it (the events' actor; their role in "
+        "the collectors file)",
     )
     handover.add_argument(
         "--sheets", default=None, metavar="DIR", help="write each case's sheet as DIR/CASE.json"
@@ -518,6 +521,13 @@ def _agency_commands(commands: Any) -> None:
         default=None,
         metavar="YYYY-MM-DD",
         help="the last day audited (default: the --as-of day)",
+    )
+    audit.add_argument(
+        "--collectors",
+        default=None,
+        metavar="COLLECTORS",
+        help="the collectors file: each person's role, for the roles obligation and the "
+        "monthly report's approvers (without it they are not checked, and the audit says so)",
     )
     report_options(audit, ("table", *REPORT_FORMATS), "table")
     audit.set_defaults(run="agency.run_audit")

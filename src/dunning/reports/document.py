@@ -1083,6 +1083,13 @@ def costs(data: Mapping[str, Any]) -> Document:
 # --- dunning audit --------------------------------------------------------------------------------
 
 
+#: What an audit's notes (codes) say.
+_AUDIT_NOTES = {
+    "roles_not_checked": "Roles not checked: who approved, started, reviewed and handed over "
+    "needs each person's role (the collectors file: --collectors).",
+}
+
+
 def audit(data: Mapping[str, Any]) -> Document:
     """An audit: what each obligation checked, and every finding with its evidence."""
     findings = data["findings"]
@@ -1168,6 +1175,7 @@ def audit(data: Mapping[str, Any]) -> Document:
     if data["unreadable_event_lines"]:
         lines = ", ".join(map(str, data["unreadable_event_lines"]))
         blocks.append(Note(msg("Unreadable event lines: {lines}", lines=lines)))
+    blocks += [Note(Msg(_AUDIT_NOTES.get(note, note))) for note in data.get("notes", ())]
     period = data["period"]
     header = [
         *_policy(data["procedure"], "Procedure"),
@@ -1287,7 +1295,8 @@ def performance(data: Mapping[str, Any]) -> Document:
 def _approval(approval: Mapping[str, Any]) -> Msg:
     """The monthly report's state: who approved it, and where it was filed."""
     if approval["state"] == "approved":
-        state = msg("approved by {by}", by=approval["approved_by"])
+        by = ", ".join(approval.get("approvals") or [approval["approved_by"]])
+        state = msg("approved by {by}", by=by)
     else:
         state = msg("{state}", state=Code(approval["state"]))
     if "filed_at" not in approval:
@@ -1507,6 +1516,21 @@ def handover(data: Mapping[str, Any]) -> Document:
             [{**case, "next_action": _next(case["next_action"])} for case in data["cases"]],
         ),
     ]
+    if data.get("escalated"):
+        blocks.append(
+            _table(
+                "escalated",
+                Msg("Undecided requests, escalated to the supervisor"),
+                [
+                    col("case_id", "Case", "text"),
+                    col("to", "To", "text"),
+                    col("request_id", "Request", "text"),
+                    col("procedure", "Special procedure", "label"),
+                    col("asked_at", "Asked at", "text"),
+                ],
+                data["escalated"],
+            )
+        )
     header = [(Msg("From"), data["from"])]
     return _document("handover", Msg("Handover"), header, blocks)
 

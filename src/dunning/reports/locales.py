@@ -196,6 +196,13 @@ _ZH: dict[str, str] = {
     "Day": "日期",
     "Collector": "催收员",
     "Collector's name": "姓名",
+    "Roles not checked: who approved, started, reviewed and handed over needs each person's role "
+    "(the collectors file: --collectors).": "未检查角色：审批、启动、复核和交接人员的角色需由催收员名单"
+    "（--collectors）提供。",
+    "Undecided requests, escalated to the supervisor": "未决申请，已提交主管",
+    "Request": "申请",
+    "Special procedure": "特殊程序",
+    "Asked at": "申请时间",
     "What happened": "情况",
     "Expected": "应当",
     "Event lines": "事件行",
