@@ -202,6 +202,18 @@ def test_the_lender_policy_keeps_every_invariant(lender: Policy) -> None:
     assert_guards_hold(lender, max_examples=60)
 
 
+@pytest.mark.parametrize("name", ["bank_credit_card.yaml", "us_cards.yaml"])
+def test_the_card_policies_keep_their_invariants(name: str) -> None:
+    """Card cases in the policy's currency: the solver reaches the card rules (it built no
+    card, and a US policy's cases were in CNY), and the guards hold as documented."""
+    policy = load_policy(ROOT / "rules" / name)
+    solution = solve(policy)
+    assert len(solution.witnesses) >= 10 if name.startswith("bank") else 6
+    assert all(s.case.card is not None for s in solution.witnesses.values())
+    assert_total(policy, max_examples=40)
+    assert_guards_hold(policy, max_examples=40)
+
+
 def broken(tmp_path: Path, channel: str, name: str = "broken.yaml") -> Policy:
     path = tmp_path / name
     path.write_text(policy_text(channel=channel), encoding="utf-8")

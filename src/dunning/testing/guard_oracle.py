@@ -266,10 +266,18 @@ def _charges(policy: Policy, case: Case, proposal: Decision, decision: Decision)
     booked = after.other_fees + booked_penalty
     if limit is not None and charged > max(limit, booked):
         problems.append(f"charges {charged} above the cap's {limit}")
+    # A card's booked charges are the card contract's under ``card_charges: contract``
+    # (docs/compliance.md#9-charges-cap): not judged per day, so not flagged.
+    contract = (
+        policy.ir.guards.charges_cap is not None
+        and policy.ir.guards.charges_cap.card_charges == "contract"
+        and case.loan.product == "credit_card"
+    )
     if limit is not None and booked > limit:
         if charged > booked:
             problems.append("charges added on top of booked charges already above the cap")
-        if not any(g.id == "charges_cap" and g.effect == "flag" for g in decision.guards):
+        flagged = any(g.id == "charges_cap" and g.effect == "flag" for g in decision.guards)
+        if not flagged and not contract:
             problems.append("booked charges above the cap are not flagged")
     return problems
 

@@ -58,11 +58,13 @@ def from_policy(policy: Policy) -> st.SearchStrategy[Scenario]:
     ``dunning.testing.solver``); rules it cannot reach are left out (``solve(policy).unreached``).
     """
     witnesses = list(solve(policy).witnesses.values())
-    return st.sampled_from(witnesses)
+    # No rule reached (a search that found nothing): no scenarios, rather than an error.
+    return st.sampled_from(witnesses) if witnesses else st.nothing()
 
 
 def _scenarios(policy: Policy) -> st.SearchStrategy[Scenario]:
-    return st.one_of(from_policy(policy), scenarios(products=policy.ir.products))
+    found = scenarios(products=policy.ir.products, currency=policy.ir.currency)
+    return st.one_of(from_policy(policy), found)
 
 
 def _search(

@@ -23,6 +23,7 @@ from ..facts import AGENCY_STATUSES
 from ..model import (
     Agency,
     AgencyStatus,
+    CardAccount,
     Case,
     Collateral,
     CollateralKind,
@@ -38,6 +39,7 @@ from ..model import (
     Placement,
     Product,
     PromiseToPay,
+    RepaymentAttitude,
 )
 from ..policy import Policy
 from ..portfolio import Portfolio
@@ -93,6 +95,8 @@ class _Features:
     notified: bool = True
     open_promise: bool = False
     overdue_reason: str | None = None
+    repayment_attitude: str | None = None
+    credit_limit: Decimal = Decimal("12000.00")
     rating: str | None = None
     calls_7d: int = 0
     connected_calls_7d: int = 0
@@ -152,6 +156,8 @@ def _choices(policy: Policy) -> dict[str, list[Any]]:
         **{flag: [False, True] for flag in _FLAGS},
         "rating": [None, *strings],
         "overdue_reason": [None, *(r.value for r in OverdueReason)],
+        "repayment_attitude": [None, *(a.value for a in RepaymentAttitude)],
+        "credit_limit": [m for m in money if m > 0],
         "calls_7d": sorted(set(small) | {i for i in ints if i <= 12}),
         "connected_calls_7d": small,
         "sms_7d": small,
@@ -185,7 +191,7 @@ def _agencies(status: str | None) -> Agencies | None:
 _SECURED = {"mortgage": CollateralKind.PROPERTY, "vehicle_pledge": CollateralKind.VEHICLE}
 
 
-def _case(f: _Features) -> Case:
+def _case(f: _Features, currency: str = "CNY") -> Case:
     end = DEFAULT_AS_OF
     contacts: list[ContactAttempt] = []
 
@@ -218,12 +224,15 @@ def _case(f: _Features) -> Case:
             ContactResult.DELIVERED,
             purpose=ContactPurpose.OUTSOURCING_NOTICE,
         )
-    if f.overdue_reason is not None:  # what a collector recorded on a call
+    if f.overdue_reason is not None or f.repayment_attitude is not None:  # a call's record
         add(
             3,
             ContactChannel.CALL,
             ContactResult.CONNECTED,
-            overdue_reason=OverdueReason(f.overdue_reason),
+            overdue_reason=None if f.overdue_reason is None else OverdueReason(f.overdue_reason),
+            repayment_attitude=None
+            if f.repayment_attitude is None
+            else RepaymentAttitude(f.repayment_attitude),
         )
     promises = [
         PromiseToPay(
@@ -246,6 +255,7 @@ def _case(f: _Features) -> Case:
         loan_id="L-1",
         product=Product(f.product),
         principal=f.principal,
+        currency=currency,
         annual_rate=f.annual_rate,
         start_date=(end - timedelta(days=400)).date(),
         term_months=12,
@@ -266,9 +276,17 @@ def _case(f: _Features) -> Case:
         )
         if f.paid_when_placed:
             payments = (Payment(date=placed_on, amount=Decimal("100.00")),)
+    card = None
+    if f.product == Product.CREDIT_CARD:  # a card's statement: its balance is the principal
+        card = CardAccount(
+            credit_limit=f.credit_limit,
+            statement_balance=f.principal,
+            minimum_payment_due=(f.principal / 10).quantize(Decimal("0.01")),
+        )
     return Case(
         case_id="W-1",
         loan=loan,
+        card=card,
         borrower=Party(party_id="P-1", phones=("13800000000",), addresses=("1 Main Street",)),
         delinquency=DelinquencySnapshot(
             dpd=f.dpd,
@@ -304,7 +322,7 @@ class _Search:
 
     def evaluate(self, f: _Features) -> dict[str, Any] | None:
         try:
-            case = _case(f)
+            case = _case(f, self.policy.ir.currency)
             scenario = Scenario(
                 case, DEFAULT_AS_OF, Portfolio(f.overdue_customers), _agencies(f.agency_status)
             )
@@ -314,6 +332,10 @@ class _Search:
         traces = self.policy.trace(facts)
         if not facts["placed"]:
             traces.pop("recall", None)  # recall rules decide only for placed cases
+        elif not any(t.matched for t in traces.get("recall", ())):
+            # A placed case its agency keeps: no channel or commission rule decides it.
+            traces.pop("channel", None)
+            traces.pop("commission", None)
         for trace in traces.values():
             winner = next((t.rule.id for t in trace if t.matched), None)
             if winner is not None and winner not in self.witnesses:

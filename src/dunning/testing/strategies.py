@@ -88,6 +88,7 @@ def loans(
     max_term_months: int = 120,
     min_start: date = date(2016, 1, 1),
     max_start: date = date(2026, 10, 31),
+    currency: str = "CNY",
 ) -> st.SearchStrategy[Loan]:
     """Valid loans: any product, repayment method, rate below 36 %, terms up to 10 years.
 
@@ -101,6 +102,7 @@ def loans(
         max_term_months: Longest term (30-year mortgages are 360).
         min_start: Earliest start date.
         max_start: Latest start date.
+        currency: The loans' currency (a policy decides in its own).
     """
     chosen = _products(products, secured)
     methods = [Repayment(r) for r in repayments] if repayments is not None else list(Repayment)
@@ -127,6 +129,7 @@ def loans(
             loan_id=f"L-{draw(st.integers(1, 999))}",
             product=product,
             principal=draw(_cents(low, high)),
+            currency=currency,
             annual_rate=Decimal(draw(st.integers(0, 3599))).scaleb(-4),
             start_date=draw(st.dates(min_start, max_start)),
             term_months=draw(st.integers(1, max_term_months)),
@@ -204,6 +207,7 @@ def cases(
     max_dpd: int = 1000,
     secured: bool | None = None,
     as_of: date | datetime | None = None,
+    currency: str = "CNY",
 ) -> st.SearchStrategy[Case]:
     """Valid cases with days past due in ``min_dpd..max_dpd``.
 
@@ -217,6 +221,7 @@ def cases(
         max_dpd: Most days past due.
         secured: As for :func:`loans`.
         as_of: The moment the dpd is measured at, for computed delinquency.
+        currency: The loans' currency.
     """
     if min_dpd < 0 or max_dpd < min_dpd:
         raise InvalidArgument(f"need 0 <= min_dpd <= max_dpd, got {min_dpd}..{max_dpd}")
@@ -227,7 +232,7 @@ def cases(
 
     @st.composite
     def build(draw: st.DrawFn) -> Case:
-        loan = draw(loans(products=chosen, secured=secured))
+        loan = draw(loans(products=chosen, secured=secured, currency=currency))
         dpd = draw(st.integers(min_dpd, max_dpd))
         zone = draw(st.sampled_from(_ZONES))
         borrower = Party(
@@ -355,15 +360,18 @@ class Scenario:
 
 
 def scenarios(
-    *, products: Iterable[Product | str] | None = None, max_dpd: int = 1000
+    *,
+    products: Iterable[Product | str] | None = None,
+    max_dpd: int = 1000,
+    currency: str = "CNY",
 ) -> st.SearchStrategy[Scenario]:
-    """Cases of ``products`` with a moment of decision (any hour) and a portfolio figure."""
+    """Cases of ``products`` in ``currency``, a moment of decision (any hour), a book figure."""
     moments = st.integers(-3 * 24 * 60, 3 * 24 * 60).map(
         lambda m: DEFAULT_AS_OF + timedelta(minutes=m)
     )
     return st.builds(
         Scenario,
-        case=cases(products=products, max_dpd=max_dpd),
+        case=cases(products=products, max_dpd=max_dpd, currency=currency),
         as_of=moments,
         portfolio=st.integers(0, 1000).map(Portfolio),
     )
