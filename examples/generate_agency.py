@@ -412,7 +412,7 @@ def generate(out: Path, seed: int) -> None:
     before = [line for at, _, line in sorted(month.lines) if at < DEPARTURE]
     moved = handover(
         departing="C1",
-        to=["C2", "L1"],
+        to=["C2", "L1", "F1"],
         collectors=collectors,
         events=before,
         as_of=DEPARTURE,

@@ -690,7 +690,7 @@ def test_the_shipped_handover_is_reproduced_with_its_sheets(tmp_path: Path) -> N
     before = [e for e in events if datetime.fromisoformat(json.loads(e)["at"]) < moment]
     run = handover(
         departing="C1",
-        to=["C2", "L1"],
+        to=["C2", "L1", "F1"],
         collectors=collectors,
         events=before,
         as_of=moment,

@@ -489,3 +489,44 @@ def test_counting_text_and_parsed_cases_finds_the_same_borrowers() -> None:
     from_text = policy.overdue_borrowers(lines, as_of=moment)
     assert from_text == policy.overdue_borrowers([json.loads(x) for x in lines], as_of=moment)
     assert len(from_text) > 100
+
+
+def test_a_bank_snapshot_ages_from_its_day() -> None:
+    """SH-0001 was 66 (M3) on 2 November: 94 (M4) on 30 November, not 66 for ever."""
+    from conftest import card_case
+
+    dated = card_case("SH-0001", dpd=66)
+    dated["delinquency"]["as_of"] = "2026-11-02"
+    case = parse_case(dated)
+    ages = {
+        day: (a.dpd, a.bucket)
+        for day in (date(2026, 11, 2), date(2026, 11, 30), date(2027, 1, 15), date(2026, 9, 1))
+        for a in [assess(case, as_of=day)]
+    }
+    assert ages == {
+        date(2026, 11, 2): (66, "M3"),
+        date(2026, 11, 30): (94, "M4"),
+        date(2027, 1, 15): (140, "M5"),
+        date(2026, 9, 1): (4, "M1"),  # younger before the snapshot, never below 0
+    }
+    assert assess(case, as_of=date(2026, 8, 1)).dpd == 0
+    # The amounts are the snapshot's; a current account is not aged.
+    assert assess(case, as_of=date(2026, 11, 30)).total_due == D("1020.00")
+    current = card_case("SH-0002", dpd=0)
+    current["delinquency"]["as_of"] = "2026-11-02"
+    assert assess(parse_case(current), as_of=date(2026, 12, 30)).dpd == 0
+    # Without its day the snapshot is used as given.
+    assert assess(parse_case(card_case("SH-0003", dpd=66)), as_of=date(2027, 1, 15)).dpd == 66
+
+
+@given(dpd=st.integers(0, 400), days=st.integers(-400, 400))
+def test_the_quick_count_ages_a_snapshot_as_the_assessment_does(dpd: int, days: int) -> None:
+    from conftest import card_case
+
+    dated = card_case("Q", dpd=dpd)
+    dated["delinquency"]["as_of"] = "2026-11-02"
+    moment = datetime(2026, 11, 2, 12, tzinfo=UTC) + timedelta(days=days)
+    quick = quick_overdue(
+        json.loads(json.dumps(dated)), moment, products=frozenset({"credit_card"}), penalty=False
+    )
+    assert quick == ("borrower", assess(parse_case(dated), as_of=moment).dpd > 0)

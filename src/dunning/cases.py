@@ -59,6 +59,7 @@ CASE_COLUMNS: dict[str, Kind] = {
     "delinquency.penalty_interest": "amount",
     "delinquency.fees": "amount",
     "delinquency.outstanding_principal": "amount",
+    "delinquency.as_of": "date",
     "card.credit_limit": "amount",
     "card.statement_balance": "amount",
     "card.minimum_payment_due": "amount",

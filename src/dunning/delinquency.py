@@ -451,8 +451,8 @@ class Assessor:
             as_of=day,
             currency=case.loan.currency,
             source="snapshot",
-            dpd=snap.dpd,
-            bucket=self.bands.bucket(snap.dpd),
+            dpd=snap.dpd_on(day),
+            bucket=self.bands.bucket(snap.dpd_on(day)),
             overdue_installments=(),
             overdue_principal=principal,
             overdue_interest=interest,
@@ -598,7 +598,12 @@ def quick_overdue(
         snapshot = data.get("delinquency")
         if snapshot is not None:
             dpd = snapshot["dpd"]
-            return (party, dpd > 0) if type(dpd) is int and dpd >= 0 else None
+            if type(dpd) is not int or dpd < 0:
+                return None
+            taken = snapshot.get("as_of")
+            if dpd and taken is not None:  # aged as DelinquencySnapshot.dpd_on ages it
+                dpd += (day - date.fromisoformat(taken)).days
+            return party, dpd > 0
         # The loan alone is validated (a fraction of the case): its schedule is the assessment's.
         loan = Loan.model_validate(data["loan"])
         if loan.accelerated_on is not None:

@@ -595,7 +595,12 @@ class Payment(Record):
 
 
 class DelinquencySnapshot(Record):
-    """Delinquency figures from the host's own servicing system; used as given when present."""
+    """Delinquency figures from the host's own servicing system (a bank's file).
+
+    Used as given, but for the days past due when the snapshot says the day it was taken
+    (``as_of``): an overdue case ages by the days since (``dpd`` 66 on 2 November is 94 on
+    30 November); its amounts stay the snapshot's until a newer one replaces them.
+    """
 
     dpd: Annotated[int, Strict(), Field(ge=0, le=36500)]
     overdue_principal: Amount
@@ -604,6 +609,14 @@ class DelinquencySnapshot(Record):
     fees: Amount = Decimal(0)
     #: All unpaid principal, due or not: a card's balance, which no schedule here can tell.
     outstanding_principal: Amount | None = None
+    #: The day the figures are as of (the bank's file); ``None``: as of any day (not aged).
+    as_of: date | None = None
+
+    def dpd_on(self, day: date) -> int:
+        """The days past due on ``day``: aged from ``as_of`` while overdue (never below 0)."""
+        if self.as_of is None or self.dpd == 0:
+            return self.dpd
+        return max(0, min(self.dpd + (day - self.as_of).days, 36500))
 
 
 class ContactAttempt(Record):

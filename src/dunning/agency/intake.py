@@ -435,6 +435,11 @@ def _take_in(
             ):
                 counts["lines"] += 1
                 if isinstance(item, Case):
+                    snapshot = item.delinquency
+                    if snapshot is not None and snapshot.as_of is None:
+                        # The bank's figures are as of the file: the case ages from its day.
+                        dated = snapshot.model_copy(update={"as_of": received_at.date()})
+                        item, text = item.model_copy(update={"delinquency": dated}), None
                     holder = seen.claim(item.case_id, line)
                     if holder is not None:
                         item = _repeated(item.case_id, holder, line)
