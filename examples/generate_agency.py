@@ -17,6 +17,8 @@ Shanghai branch, built with the library's own functions:
   before a case closed, promises kept in full or in half, a bounced payment reversed, a payment
   of a case the agency never had;
 * ``handover-C1/`` — the handover sheet of each of C1's cases.
+* ``bank-2026-11-30.csv`` — the bank's next file: its open cards four weeks older, one new card
+  (taken in, it refreshes the cases the first file gave).
 
     python examples/generate_agency.py --out examples/agency [--seed 17]
 """
@@ -137,6 +139,35 @@ def bank_file(rng: random.Random) -> bytes:
     writer.writerow(HEADERS)
     writer.writerows(rows)
     return out.getvalue().encode("utf-8-sig")  # banks' exports often carry a BOM
+
+
+def refreshed_file(first: bytes, closed: set[str]) -> bytes:
+    """The bank's file of 30 November: its open cards again, 28 days older, and one new card.
+
+    The bad lines of the first file are corrected or gone; the cards closed as paid are left
+    out; the rest are as the bank's system has them four weeks on (docs/agency.md).
+    """
+    rows = list(csv.reader(io.StringIO(first.decode("utf-8-sig"))))[1:]
+    seen: set[str] = set()
+    out_rows = []
+    for row in rows:
+        case_id = row[0]
+        if case_id in seen or case_id in closed or not row[8].isdigit():
+            continue
+        if case_id == "SH-0039":
+            continue  # the bank withdrew the card it had sent with a bad minimum
+        seen.add(case_id)
+        row = list(row)
+        row[8] = str(int(row[8]) + 28)
+        out_rows.append(row)
+    new = list(out_rows[0])
+    new[0], new[8] = "SH-0041", "3"
+    out_rows.append(new)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(HEADERS)
+    writer.writerows(out_rows)
+    return out.getvalue().encode("utf-8-sig")
 
 
 def event(type_: str, at: datetime, actor: str, case_id: str | None, **payload: Any) -> str:
@@ -375,7 +406,8 @@ def generate(out: Path, seed: int) -> None:
     collectors = load_collectors(ROOT / "examples" / "agency" / "collectors.yaml")
     layout = policy.ir.agency.intake.banks[BANK]
     source = out / "bank-2026-11-02.csv"
-    source.write_bytes(bank_file(rng))
+    first_file = bank_file(rng)
+    source.write_bytes(first_file)
     month = Month(rng)
     work_dir = Path(tempfile.mkdtemp())
     here = Path.cwd()
@@ -487,6 +519,8 @@ def generate(out: Path, seed: int) -> None:
     )
     text = "".join(line + "\n" for _, _, line in sorted(month.lines))
     (out / "events.jsonl").write_text(text, encoding="utf-8")
+    closed = {json.loads(e)["case_id"] for e in text.splitlines() if '"case.closed"' in e}
+    (out / "bank-2026-11-30.csv").write_bytes(refreshed_file(first_file, closed))
 
 
 def payments(log: str, cases: dict[str, dict[str, Any]], rng: random.Random) -> str:

@@ -159,13 +159,42 @@ def test_intake_json_holds_every_refused_line_the_table_shows(
     assert again.out == "" and shown["events_file"] in again.err
 
 
-def test_a_second_file_repeating_cases_is_reported(tmp_path: Path) -> None:
-    take(tmp_path, lines(card("A"), card("B")))
-    second = take(tmp_path, lines(card("B"), card("C")), name="second.jsonl")
-    assert (second.event.payload.accepted, second.event.payload.repeated) == (1, 1)
+def test_the_banks_next_file_refreshes_the_cases_it_holds(tmp_path: Path) -> None:
+    """Day 2 of the loop: the bank sends updated figures; they are taken in, not refused."""
+    first = take(tmp_path, lines(card("A", dpd=20), card("B", dpd=80)))
+    later = {"clock": lambda: RECEIVED + timedelta(days=28, minutes=30)}
+    newer = lines(card("B", dpd=108), card("C"), card("B", dpd=1))
+    second = take(tmp_path, newer, name="second.jsonl", **later)
+    p = second.event.payload
+    assert (p.accepted, p.refreshed, p.rejected, p.repeated) == (2, 1, 1, 0)
+    refreshed, received = [json.loads(e) for e in second.events_file.read_text().splitlines()][:2]
+    assert refreshed["type"] == "case.refreshed" and refreshed["case_id"] == "B"
+    assert refreshed["payload"] == {
+        "batch_id": second.batch_id,
+        "bank": "BK",
+        "line": 1,
+        "previous_batch": first.batch_id,
+        "dpd": 108,
+        "total_due": "1020.00",
+    }
+    assert received["type"] == "case.received" and received["case_id"] == "C"
+    # The file may give a case once: the second B is refused as this file's duplicate.
     error = json.loads(second.errors_file.read_text())
-    assert error["error"]["code"] == "repeated_case" and error["line"] == 1
-    assert "BK-" in error["error"]["message"] and "its line 2" in error["error"]["message"]
+    assert (error["error"]["code"], error["line"]) == ("duplicate_case", 3)
+    # A third file refreshes from the latest batch, which the events name.
+    third = take(tmp_path, lines(card("B", dpd=140)), name="third.jsonl", **later)
+    event = json.loads(third.events_file.read_text().splitlines()[0])
+    assert event["payload"]["previous_batch"] == second.batch_id
+    # The refreshed case ages from the newer file's day.
+    case = parse_case(second.cases_file.read_text().splitlines()[0])
+    assert case.delinquency is not None and case.delinquency.dpd == 108
+    # Another bank naming the same case is a clash, refused.
+    other = take(tmp_path, lines(card("A")), name="other.jsonl", bank="BK2")
+    error = json.loads(other.errors_file.read_text())
+    assert error["error"]["code"] == "repeated_case" and other.event.payload.repeated == 1
+    assert first.batch_id in error["error"]["message"]
+    for batch in (first, second, third, other):
+        assert read_events(batch.events_file.read_text().splitlines())  # the contract's
 
 
 @pytest.mark.parametrize(
@@ -196,7 +225,7 @@ def test_intake_options_are_checked_before_any_work(
 def _take_in_process(tmp: str, name: str, data: bytes, start: Any, out: Any) -> None:
     start.wait()  # both at once: without the store's lock, both took the shared cases in
     result = take(Path(tmp), data, name=name)
-    out.put(result.event.payload.accepted)
+    out.put((result.event.payload.accepted, result.event.payload.refreshed))
 
 
 def test_two_intakes_at_once_take_a_case_in_once_and_a_crash_leaves_nothing_behind(
@@ -226,7 +255,8 @@ def test_two_intakes_at_once_take_a_case_in_once_and_a_crash_leaves_nothing_behi
     for run in runs:
         run.join(60)
     accepted = sorted(out.get(timeout=5) for _ in runs)
-    assert accepted == [1, 501]  # the second found the first's 500 cases taken in
+    # The second found the first's 500 cases taken in: it refreshed them, and took its own in.
+    assert accepted == [(501, 0), (501, 500)]
     assert not [
         p.name
         for p in (tmp_path / "store" / "batches").iterdir()
@@ -432,8 +462,11 @@ def test_every_event_type_of_the_shipped_month_reads_back() -> None:
     events = list(read_events(text))
     assert not [e for e in events if isinstance(e, CaseError)]
     assert [e.model_dump_json().encode() for e in events] == text
+    # (a refresh is the next file's: docs/agency.md takes it in, tests it above)
     assert {e.type for e in events} >= set(EVENT_TYPES) - {
-        t for t in EVENT_TYPES if t.startswith("placement.") or t == "assignment.waiting"
+        t
+        for t in EVENT_TYPES
+        if t.startswith("placement.") or t in ("assignment.waiting", "case.refreshed")
     }
 
 

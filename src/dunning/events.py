@@ -12,11 +12,12 @@ the agency is to be sent), ``placed`` (in force), then ``recalled`` (the lender 
 never took effect). ``placement.unavailable`` says that no agency could take a case the rules
 sent out; it changes no state.
 
-The agency's working day (docs/agency.md): ``case.received`` and ``intake.completed`` (a bank's
-file taken in), ``case.closed``, ``assignment.assigned`` / ``waiting``, ``contact.recorded``
-(the end-of-day record), ``approval.requested`` / ``granted`` / ``refused`` and
-``procedure.started`` / ``ended`` (special procedures), ``visit.reviewed``,
-``handover.completed``, ``report.filed`` and ``reconciliation.filed``.
+The agency's working day (docs/agency.md): ``case.received`` (or ``case.refreshed``, a case a
+bank's newer file gives again) and ``intake.completed`` (a bank's file taken in),
+``case.closed``, ``assignment.assigned`` / ``waiting``, ``contact.recorded`` (the end-of-day
+record), ``approval.requested`` / ``granted`` / ``refused`` and ``procedure.started`` /
+``ended`` (special procedures), ``visit.reviewed``, ``handover.completed``, ``report.filed``
+and ``reconciliation.filed``.
 """
 
 from __future__ import annotations
@@ -83,6 +84,8 @@ __all__ = [
     "ReceivedPayload",
     "ReconciliationEvent",
     "ReconciliationPayload",
+    "RefreshedEvent",
+    "RefreshedPayload",
     "ReportEvent",
     "ReportPayload",
     "ReviewEvent",
@@ -273,6 +276,27 @@ class ReceivedPayload(Record):
     line: Annotated[int, Strict(), Field(ge=1)]
 
 
+class RefreshedPayload(Record):
+    """``case.refreshed``: a case a bank sent before, taken in again from its newer file.
+
+    Attributes:
+        batch_id: The newer batch.
+        bank: The bank.
+        line: Its line in the bank's newer file.
+        previous_batch: The batch that held the case before.
+        dpd: The newer file's days past due (as of the file).
+        total_due: What the newer file says is owed (overdue principal, interest, penalty,
+            fees).
+    """
+
+    batch_id: Id
+    bank: Id
+    line: Annotated[int, Strict(), Field(ge=1)]
+    previous_batch: Id
+    dpd: Annotated[int, Strict(), Field(ge=0)] | None = None
+    total_due: Amount | None = None
+
+
 class ClosedPayload(Record):
     """``case.closed``: the case left the agency's work (paid, or taken back by the bank).
 
@@ -290,6 +314,13 @@ class ReceivedEvent(_CaseEvent):
 
     type: Literal["case.received"]
     payload: ReceivedPayload
+
+
+class RefreshedEvent(_CaseEvent):
+    """A case refreshed from a bank's newer file (the actor is who took the file in)."""
+
+    type: Literal["case.refreshed"]
+    payload: RefreshedPayload
 
 
 class ClosedEvent(_CaseEvent):
@@ -330,7 +361,9 @@ class IntakePayload(Record):
         lines: Non-blank lines (rows) read.
         accepted: Cases written.
         rejected: Lines refused, each in the batch's error file.
-        repeated: Of the rejected, cases an earlier batch already took in.
+        repeated: Of the rejected, cases another bank's batch already took in.
+        refreshed: Of the accepted, cases an earlier batch of the bank took in: their newer
+            figures.
         cases_digest: The digest of the accepted cases file.
         errors_digest: The digest of the error file.
         backups: The backups written and verified.
@@ -349,6 +382,7 @@ class IntakePayload(Record):
     accepted: Count
     rejected: Count
     repeated: Count = 0
+    refreshed: Count = 0
     cases_digest: Digest
     errors_digest: Digest
     backups: tuple[BackupCopy, ...]
@@ -642,6 +676,7 @@ EVENT_MODELS: Mapping[str, type[Record]] = MappingProxyType(
     {
         **dict.fromkeys(PLACEMENT_TYPES, PlacementEvent),
         "case.received": ReceivedEvent,
+        "case.refreshed": RefreshedEvent,
         "case.closed": ClosedEvent,
         "intake.completed": IntakeEvent,
         "assignment.assigned": AssignmentEvent,
@@ -670,6 +705,7 @@ EVENT_TYPES = tuple(EVENT_MODELS)
 Event = (
     PlacementEvent
     | ReceivedEvent
+    | RefreshedEvent
     | ClosedEvent
     | IntakeEvent
     | AssignmentEvent

@@ -16,8 +16,10 @@ read back and checked against the manifest. The batch appears in the store only 
 backup verified (it is built aside and renamed): nothing is ever half taken in. The batch id is
 the bank and the file's SHA-256, so taking in the same file again finds the batch, re-checks it
 and its backups (re-making a backup that is missing or damaged), and writes nothing twice. A
-case id the file repeats, or that an earlier batch took in, is refused with the line or batch
-that has it.
+case id the file repeats is refused with the line that has it. A case an earlier batch of the
+same bank took in is *refreshed*: the newer file's figures are taken in (and the case ages from
+them), with a ``case.refreshed`` event instead of ``case.received``; one another bank's batch
+holds is refused.
 """
 
 from __future__ import annotations
@@ -39,7 +41,14 @@ from typing import IO, Any, BinaryIO, Literal
 from ..batch import MAX_LINE, Overlong, bounded_lines
 from ..cases import CASE_COLUMNS, parse_case
 from ..errors import CaseError, ConfigError, DunningError, Problem, did_you_mean
-from ..events import BackupCopy, IntakeEvent, IntakePayload, check_actor
+from ..events import (
+    BackupCopy,
+    IntakeEvent,
+    IntakePayload,
+    RefreshedEvent,
+    RefreshedPayload,
+    check_actor,
+)
 from ..model import Case, check_as_of
 from ..tabular import Row, read_rows
 
@@ -238,6 +247,7 @@ def intake(
                     accepted=counts["accepted"],
                     rejected=counts["rejected"],
                     repeated=counts["repeated"],
+                    refreshed=counts["refreshed"],
                     cases_digest=f"sha256:{listed['cases.jsonl']}",
                     errors_digest=f"sha256:{listed['errors.jsonl']}",
                     backups=tuple(copies),
@@ -366,29 +376,41 @@ class _Writer:
 
 
 class _Seen:
-    """The case ids of earlier batches and of this file so far, on disk (flat memory)."""
+    """The case ids of earlier batches and of this file so far, on disk (flat memory).
+
+    Each id is held with the latest batch that took it in (batches read in the order they
+    were completed), so that a bank's next file refreshes the case from its latest batch.
+    """
 
     def __init__(self, batches: Path, batch_id: str) -> None:
         self.db = sqlite3.connect("")  # a private temporary file, deleted on close
         self.db.execute("CREATE TABLE ids (case_id TEXT PRIMARY KEY, batch TEXT, line INTEGER)")
-        for index in sorted(batches.glob("*/index.jsonl")):
-            batch = index.parent.name
-            if batch.startswith(".") or batch == batch_id:
+        earlier = [
+            d for d in batches.iterdir() if (d / "index.jsonl").is_file() and d.name != batch_id
+        ]
+        for directory in sorted(earlier, key=_completed_at):
+            if directory.name.startswith("."):
                 continue
             self.db.executemany(
-                "INSERT OR IGNORE INTO ids VALUES (?, ?, ?)",
-                ((case_id, batch, line) for case_id, line in read_index(index)),
+                "INSERT OR REPLACE INTO ids VALUES (?, ?, ?)",
+                (
+                    (case_id, directory.name, line)
+                    for case_id, line in read_index(directory / "index.jsonl")
+                ),
             )
 
     def claim(self, case_id: str, line: int) -> tuple[str | None, int] | None:
-        """Record ``case_id`` at ``line``; return who had it already (batch or None, line)."""
+        """Record ``case_id`` at ``line``; return who had it already (batch or None, line).
+
+        An earlier batch's case is recorded as this file's too: the file may hold it once.
+        """
         found = self.db.execute(
             "SELECT batch, line FROM ids WHERE case_id = ?", (case_id,)
         ).fetchone()
-        if found is not None:
-            return found[0], found[1]
-        self.db.execute("INSERT INTO ids VALUES (?, NULL, ?)", (case_id, line))
-        return None
+        self.db.execute("INSERT OR REPLACE INTO ids VALUES (?, NULL, ?)", (case_id, line))
+        if found is not None and found[0] is None:
+            self.db.execute("UPDATE ids SET line = ? WHERE case_id = ?", (found[1], case_id))
+        return None if found is None else (found[0], found[1])
 
     def close(self) -> None:
         self.db.close()
@@ -417,7 +439,7 @@ def _take_in(
     index = _Writer(work / "index.jsonl")
     events = (work / "events.jsonl").open("w", encoding="utf-8", newline="\n")
     seen = _Seen(batches, batch_id)
-    counts = {"lines": 0, "accepted": 0, "rejected": 0, "repeated": 0}
+    counts = {"lines": 0, "accepted": 0, "rejected": 0, "repeated": 0, "refreshed": 0}
     # The case.received events are written by hand (the hot path: one per case); a test holds
     # them to the model's own serialisation.
     head = (
@@ -441,7 +463,8 @@ def _take_in(
                         dated = snapshot.model_copy(update={"as_of": received_at.date()})
                         item, text = item.model_copy(update={"delinquency": dated}), None
                     holder = seen.claim(item.case_id, line)
-                    if holder is not None:
+                    refresh = holder is not None and _bank_of(holder[0]) == bank
+                    if holder is not None and not refresh:
                         item = _repeated(item.case_id, holder, line)
                         counts["repeated"] += holder[0] is not None
                 if isinstance(item, CaseError):
@@ -455,7 +478,12 @@ def _take_in(
                 case_json = json.dumps(item.case_id, ensure_ascii=False)
                 # JSON: a case id may hold any character, a tab or a line break too.
                 index.write(f"[{case_json},{line}]\n".encode())
-                events.write(f'{head}{case_json}{tail},"line":{line}}}}}\n')
+                if refresh:  # the bank's newer figures of a case it sent before
+                    counts["refreshed"] += 1
+                    assert holder is not None
+                    events.write(_refreshed(item, received_at, actor, batch_id, bank, line, holder))
+                else:
+                    events.write(f'{head}{case_json}{tail},"line":{line}}}}}\n')
     finally:
         seen.close()
         events.close()
@@ -580,6 +608,44 @@ def _flat_path(problem: Problem) -> Problem:
     return problem
 
 
+def _bank_of(batch: str | None) -> str | None:
+    """The bank of a batch id (``BANK-`` and 16 hex digits)."""
+    return None if batch is None else batch[:-17]
+
+
+def _refreshed(
+    case: Case,
+    at: datetime,
+    actor: str,
+    batch_id: str,
+    bank: str,
+    line: int,
+    holder: tuple[str | None, int],
+) -> str:
+    """The ``case.refreshed`` event of a case a bank's newer file gives again."""
+    snapshot = case.delinquency
+    event = RefreshedEvent(
+        type="case.refreshed",
+        at=at,
+        actor=actor,
+        case_id=case.case_id,
+        payload=RefreshedPayload(
+            batch_id=batch_id,
+            bank=bank,
+            line=line,
+            previous_batch=holder[0] or "",
+            dpd=None if snapshot is None else snapshot.dpd,
+            total_due=None
+            if snapshot is None
+            else snapshot.overdue_principal
+            + snapshot.overdue_interest
+            + snapshot.penalty_interest
+            + snapshot.fees,
+        ),
+    )
+    return event.model_dump_json() + "\n"
+
+
 def _repeated(case_id: str, holder: tuple[str | None, int], line: int) -> CaseError:
     batch, first = holder
     if batch is None:
@@ -592,8 +658,8 @@ def _repeated(case_id: str, holder: tuple[str | None, int], line: int) -> CaseEr
         problem = Problem(
             "case_id",
             "repeated_case",
-            f"case {case_id} was taken in by batch {batch} (its line {first}); "
-            "a case is taken in once",
+            f"case {case_id} was taken in by batch {batch} (its line {first}), of another "
+            "bank: a case is one bank's",
         )
     return CaseError(case_id, [problem], line=line)
 
@@ -732,6 +798,14 @@ def _again(directory: Path, backups: Sequence[str | Path]) -> IntakeResult:
             _backup(directory, backup, directory.name, listed)
             repaired.append(str(backup))
     return IntakeResult(event, directory, new=False, repaired=tuple(repaired))
+
+
+def _completed_at(directory: Path) -> tuple[str, str]:
+    """When a batch was completed (its intake event), to read batches in that order."""
+    try:
+        return (_intake_event(directory).payload.completed_at.astimezone(UTC).isoformat(), "")
+    except IntakeFailed:
+        return ("", directory.name)  # a batch whose events cannot be read: first, by name
 
 
 def _intake_event(directory: Path) -> IntakeEvent:

@@ -1376,8 +1376,9 @@ def intake(data: Mapping[str, Any]) -> Document:
             [
                 ("lines", "Lines read", "count", data["lines"]),
                 ("accepted", "Accepted", "count", data["accepted"]),
+                ("refreshed", "Of which refreshed", "count", data.get("refreshed", 0)),
                 ("rejected", "Refused", "count", data["rejected"]),
-                ("repeated", "Of which taken in before", "count", data["repeated"]),
+                ("repeated", "Of which another bank's", "count", data["repeated"]),
             ],
         ),
         _table(
