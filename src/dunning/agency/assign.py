@@ -57,6 +57,7 @@ __all__ = [
     "HandoverRun",
     "assign",
     "handover",
+    "next_action",
     "read_desk",
 ]
 
@@ -687,7 +688,7 @@ def handover(
                 continue
             try:
                 needs[case.case_id] = rules.of(case, moment)
-                nexts[case.case_id] = _next_action(policy, case, moment)
+                nexts[case.case_id] = next_action(policy, case, moment)
             except CaseError:
                 continue
     load = desk.load()
@@ -720,7 +721,7 @@ def handover(
         receiver = placed[case_id]
         sheet = _sheet(case_id, departing, receiver, moment, records.get(case_id), nexts, limits)
         sheets.append(sheet)
-        next_action = sheet["next_action"]
+        step = sheet["next_action"]
         out.append(
             HandoverEvent(
                 type="handover.completed",
@@ -735,8 +736,8 @@ def handover(
                     last_contacts=len(sheet["last_contacts"]),
                     open_promises=len(sheet["open_promises"]),
                     pending_approvals=len(sheet["pending_approvals"]),
-                    next_action=None if next_action is None else next_action["channel"],
-                    next_action_at=None if next_action is None else next_action["at"],
+                    next_action=None if step is None else step["channel"],
+                    next_action_at=None if step is None else step["at"],
                 ),
             )
         )
@@ -788,7 +789,8 @@ def _receivers(departing: str, to: Sequence[str], collectors: Collectors) -> lis
     return found
 
 
-def _next_action(policy: Policy, case: Case, moment: datetime) -> dict[str, Any] | None:
+def next_action(policy: Policy, case: Case, moment: datetime) -> dict[str, Any]:
+    """The policy's next step for ``case`` at ``moment``: channel, when, rule, what is owed."""
     decision = policy.decide(case, as_of=moment)
     action = decision.action
     return {

@@ -34,6 +34,128 @@ from .options import (
 )
 from .rulefiles import SCHEMA_KINDS
 
+#: What ``dunning record KIND`` records: the event types staff write, by a short name.
+RECORD_KINDS = {
+    "contact": "contact.recorded",
+    "review": "visit.reviewed",
+    "request": "approval.requested",
+    "grant": "approval.granted",
+    "refuse": "approval.refused",
+    "start": "procedure.started",
+    "end": "procedure.ended",
+    "close": "case.closed",
+    "report": "report.filed",
+    "reconciliation": "reconciliation.filed",
+}
+_APPROVAL: tuple[str, ...] = ("request_id", "procedure", "instalments", "amount", "until")
+_APPROVAL += ("reason", "filed_ref", "outcome", "bank_ref", "covers*")
+#: Each kind's payload fields (``*``: given as often as needed), as the event contract has them
+#: (a test holds them to it): the options are built without importing the contract's models.
+RECORD_FIELDS: dict[str, tuple[str, ...]] = {
+    "contact": (
+        "record_id",
+        "contacted_at",
+        "channel",
+        "party_id",
+        "outcome",
+        "overdue_reason",
+        "repayment_attitude",
+        "repayment_plan",
+        "promise_amount",
+        "promise_due",
+        "recording_ref",
+        "recording_digest",
+        "note",
+        "party_role",
+        "timezone",
+        "number",
+        "debt_disclosed",
+    ),
+    "review": ("record_id", "result", "note"),
+    **dict.fromkeys(("request", "grant", "refuse", "start", "end"), _APPROVAL),
+    "close": ("reason", "note"),
+    "report": (
+        "period_start",
+        "period_end",
+        "kind",
+        "scope",
+        "ref",
+        "digest",
+        "approved_by",
+        "approvals*",
+    ),
+    "reconciliation": (
+        "period_start",
+        "period_end",
+        "bank",
+        "agrees",
+        "ours",
+        "theirs",
+        "differences",
+        "ref",
+    ),
+}
+
+
+def _recording(commands: Any) -> None:
+    """``dunning record KIND`` and ``dunning history CASE``."""
+    record = commands.add_parser(
+        "record",
+        help="record one event of the agency's day (a contact, a request…) in the event log",
+        description="Build one event of the contract from the options, check it, warn of what "
+        "the procedure would find of it (contact hours in the party's zone, a day's caps, a "
+        "third party, a late record, a plan beyond the bank's limit: with --procedure), and "
+        "append it to --events once, under a lock (the same record again appends nothing). "
+        "--check warns without recording. Exit 0 recorded (warnings or not), 1 not recorded "
+        "(it does not fit the contract, or --check found something), 2 usage error.",
+    )
+    kinds = record.add_subparsers(dest="kind", required=True, metavar="KIND")
+    for short, kind in RECORD_KINDS.items():
+        sub = kinds.add_parser(short, help=f"a {kind} event", description=f"Record a {kind}.")
+        sub.add_argument("--events", required=True, metavar="EVENTS.jsonl", help="the log")
+        sub.add_argument("--actor", required=True, help="who records it (the event's actor)")
+        sub.add_argument("--case", default=None, metavar="CASE_ID", help="the case")
+        sub.add_argument(
+            "--at", type=aware, default=None, metavar="ISO-8601", help="when (default: now)"
+        )
+        sub.add_argument("--procedure", default=None, help="the procedure file: warnings")
+        sub.add_argument("--collectors", default=None, help="the staff's roles: warnings")
+        if short == "contact":
+            sub.add_argument(
+                "--cases", default=None, help="the case file: the party's role and time zone"
+            )
+        sub.add_argument("--check", action="store_true", help="warn only; record nothing")
+        for field in RECORD_FIELDS[short]:
+            name = field.rstrip("*")
+            # (a request's ``procedure`` is the special one: --procedure is the procedure file)
+            option = "special-procedure" if name == "procedure" else name.replace("_", "-")
+            sub.add_argument(
+                "--" + option,
+                dest=f"field_{name}",
+                default=None,
+                action="append" if field.endswith("*") else "store",
+                metavar="VALUE",
+                help=f"the payload's {name} (docs/events.md)",
+            )
+        sub.set_defaults(run="recording.run_record")
+    history = commands.add_parser(
+        "history",
+        help="every event of one case, in time order",
+        description="Read the event log once and list the case's events in time order (file "
+        "order for the same time): intake, refreshes, assignment, contacts, requests and "
+        "approvals, placements, handovers, closing. Exit 0, 1 no event of the case or an "
+        "unreadable line of it, 2 usage error.",
+    )
+    history.add_argument("case", metavar="CASE_ID")
+    history.add_argument("--events", required=True, metavar="EVENTS.jsonl")
+    history.add_argument("--policy", default=None, help="with --cases: the next step now")
+    history.add_argument("--cases", default=None, metavar="CASES.jsonl", help="the case file")
+    history.add_argument(
+        "--as-of", type=aware, default=None, metavar="ISO-8601", help="the next step's moment"
+    )
+    history.add_argument("--format", choices=("text", "json"), default="text")
+    history.set_defaults(run="recording.run_history")
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``dunning`` command and its subcommands, each with its ``run`` function."""
@@ -603,3 +725,5 @@ def _agency_commands(commands: Any) -> None:
     )
     report_options(perf, ("table", *REPORT_FORMATS), "table")
     perf.set_defaults(run="agency.run_performance")
+
+    _recording(commands)
