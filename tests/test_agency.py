@@ -20,6 +20,7 @@ import openpyxl
 import pytest
 
 from conftest import card_case as card
+from conftest import run_dunning
 from dunning import (
     CaseError,
     ConfigError,
@@ -1057,14 +1058,7 @@ def test_export_needs_a_bank_or_batches(tmp_path: Path) -> None:
 
 
 def dunning(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dunning", *argv],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    return run_dunning(*argv, cwd=cwd)
 
 
 def test_the_agencys_day_on_the_command_line(tmp_path: Path) -> None:

@@ -71,15 +71,19 @@ def test_intake_never_loses_or_duplicates_a_line(first: list[bytes], second: lis
             # Every non-blank line exactly once, taken in or refused.
             assert sorted([n for _, n in accepted] + [r["line"] for r in refused]) == numbers
             assert p.lines == len(numbers) == p.accepted + p.rejected
-            # A case is taken in once, across batches: the first line naming it wins.
+            # A case is taken in once per file (its first line wins); a case an earlier batch
+            # of the bank took in is refreshed, with its case.refreshed event.
             ids = [case_id for case_id, _ in accepted]
-            assert len(ids) == len(set(ids)) and not set(ids) & taken
+            assert len(ids) == len(set(ids))
             cases = [
                 json.loads(x)["case_id"] for x in result.cases_file.read_bytes().split(b"\n")[:-1]
             ]
             assert cases == ids
-            repeated = [r for r in refused if r["error"]["code"] == "repeated_case"]
-            assert len(repeated) == p.repeated
+            events = [json.loads(x) for x in result.events_file.read_bytes().splitlines()]
+            refreshed = {e["case_id"] for e in events if e["type"] == "case.refreshed"}
+            received = {e["case_id"] for e in events if e["type"] == "case.received"}
+            assert refreshed == set(ids) & taken and received == set(ids) - taken
+            assert p.refreshed == len(refreshed) and p.repeated == 0  # one bank: no clash
             taken |= set(ids)
             if result.new:
                 again = intake(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -12,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from conftest import run_dunning
 from dunning import ConfigError, PolicyError
 from dunning.agency.audit import audit
 from dunning.agency.collectors import load_collectors
@@ -294,9 +293,6 @@ def test_dunning_audit_exits_1_on_error_findings(tmp_path: Path) -> None:
         "\n".join(PLANTED["a visit never reviewed"][0]) + "\n", encoding="utf-8"
     )
     args = [
-        sys.executable,
-        "-m",
-        "dunning",
         "audit",
         "--procedure",
         str(ROOT / "rules" / "agency_procedure.yaml"),
@@ -307,17 +303,10 @@ def test_dunning_audit_exits_1_on_error_findings(tmp_path: Path) -> None:
         "--to",
         "2026-11-30",
     ]
-    clean = subprocess.run(
-        [*args, str(tmp_path / "clean.jsonl")], capture_output=True, text=True, check=False
-    )
+    clean = run_dunning(*args, str(tmp_path / "clean.jsonl"))
     # The month's one warning (a request decided a week late) does not fail the audit.
     assert clean.returncode == 0 and "1  warning   special_procedures.undecided" in clean.stdout
-    found = subprocess.run(
-        [*args, "--format", "json", str(tmp_path / "late.jsonl")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    found = run_dunning(*args, "--format", "json", str(tmp_path / "late.jsonl"))
     assert found.returncode == 1
     report = json.loads(found.stdout)
     errors = [f for f in report["findings"] if f["severity"] == "error"]

@@ -7,7 +7,6 @@ import csv
 import io
 import json
 import subprocess
-import sys
 from datetime import date
 from decimal import Decimal as D
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import BASE_CASE
+from conftest import BASE_CASE, run_dunning
 from dunning import load_policy
 from dunning.agencies import load_agencies
 from dunning.settlement.costs import CostFigures, cost_report
@@ -253,13 +252,7 @@ COSTS = (
 
 
 def dunning(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dunning", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
+    return run_dunning(*args, cwd=ROOT)
 
 
 def test_dunning_costs_in_every_format() -> None:

@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import subprocess
-import sys
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -17,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import run_dunning
 from dunning import read_ledger_table
 from dunning.agency.performance import FIGURES, CollectorFigures, Performance, performance
 from dunning.agency.procedure import load_procedure, loads_procedure
@@ -197,22 +197,9 @@ def test_commission_needs_the_banks_terms() -> None:
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "dunning",
-            "performance",
-            "--procedure",
-            str(ROOT / "rules" / "agency_procedure.yaml"),
-            "--as-of",
-            "2026-12-11T09:00:00+08:00",
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    procedure = str(ROOT / "rules" / "agency_procedure.yaml")
+    head = ("performance", "--procedure", procedure, "--as-of", "2026-12-11T09:00:00+08:00")
+    return run_dunning(*head, *args)
 
 
 def test_dunning_performance_writes_table_json_and_csv() -> None:

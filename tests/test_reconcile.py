@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import subprocess
-import sys
 from datetime import date
 from decimal import Decimal as D
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conftest import run_dunning
 from dunning.settlement.reconcile import read_claim_table, reconcile
 from dunning.settlement.statements import SettledLine, Settlement, settle
 from test_settlement_properties import AGENCIES, POLICY, books
@@ -222,13 +222,7 @@ RECONCILE = (
 
 
 def dunning(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dunning", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
+    return run_dunning(*args, cwd=ROOT)
 
 
 def test_dunning_reconcile_exits_1_on_the_example_and_0_on_the_statement_itself(

@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import subprocess
-import sys
 from datetime import date
 from decimal import Decimal as D
 from functools import partial
@@ -15,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from conftest import run_dunning
 from dunning import ArgumentError, PolicyError, load_policy
 from dunning.agencies import load_agencies
 from dunning.errors import ConfigError
@@ -359,13 +359,7 @@ def test_settlement_deletes_its_working_file_when_closed() -> None:
 
 
 def dunning(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dunning", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
+    return run_dunning(*args, cwd=ROOT)
 
 
 SETTLE = (

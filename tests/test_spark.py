@@ -148,7 +148,8 @@ def test_the_figure_is_the_whole_books_whatever_the_partitions(spark: Any) -> No
     lines = PORTFOLIO.read_text(encoding="utf-8").splitlines()
     whole = len(policy.overdue_borrowers(lines, as_of=AS_OF))
     df = frame(spark, lines)
-    assert {overdue_customers(df.repartition(n), policy, AS_OF) for n in (1, 50)} == {whole}
+    parts = (1, 50) if SLOW else (1, 9)
+    assert {overdue_customers(df.repartition(n), policy, AS_OF) for n in parts} == {whole}
 
 
 def test_the_figure_per_product_is_the_libraries(spark: Any) -> None:
@@ -183,11 +184,12 @@ def test_results_do_not_depend_on_partitioning(spark: Any) -> None:
     df = frame(spark, lines_with_bad_ones())
     policy = load_policy(LENDER)
     # The figure given: its own invariance is the test above.
+    # Fifty partitions in the slow profile: a partition's start costs ~0.1 s on local[2].
     results = [
         sorted(decide(df.repartition(n), policy, AS_OF, key="k", portfolio=500).collect())
-        for n in (1, 3, 50)
+        for n in ((1, 3, 50) if SLOW else (1, 7))
     ]
-    assert results[0] == results[1] == results[2]
+    assert all(r == results[0] for r in results)
     assert len(results[0]) == len(lines_with_bad_ones())
 
 
