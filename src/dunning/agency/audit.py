@@ -425,8 +425,8 @@ class _Auditor:
         found = self.result.findings[index]
         self.result.findings[index] = replace(found, message=message, evidence=lines)
 
-    def count_conduct(self) -> None:
-        self.result.checked["conduct"] += 1
+    def count_conduct(self, count: int) -> None:
+        self.result.checked["conduct"] += count
 
     def end_of(self, day: date, at: time = time(23, 59, 59)) -> datetime:
         return datetime.combine(day, at, tzinfo=self.p.zone)

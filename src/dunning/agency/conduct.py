@@ -23,9 +23,8 @@ parties who refused.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from ..events import ContactEvent
@@ -57,8 +56,7 @@ _KEEP = timedelta(days=2)
 Find = Callable[..., int]
 
 
-@dataclass(frozen=True, slots=True)
-class _Contact:
+class _Contact(NamedTuple):  # a tuple: a day's records are held, a year's are made
     at: datetime
     line: int
     case_id: str
@@ -81,7 +79,7 @@ class Conduct:
         find: Records a finding: ``find(check, case_id, collector, message, expected, *lines,
             day=...)``; returns its index, so that a cap's finding grows with the day's calls.
         replace: ``replace(index, message, *lines)`` updates that finding.
-        checked: Counts a record checked.
+        checked: Counts records checked (``checked(n)``).
     """
 
     def __init__(
@@ -90,7 +88,7 @@ class Conduct:
         zone: ZoneInfo,
         find: Find,
         replace: Callable[..., None],
-        checked: Callable[[], None],
+        checked: Callable[[int], None],
     ) -> None:
         self.start: time = settings["window_start"]
         self.end: time = settings["window_end"]
@@ -100,6 +98,8 @@ class Conduct:
         self.zone = zone
         self.find, self.replace, self.checked = find, replace, checked
         self.pending: dict[date, list[_Contact]] = {}  # by the agency's day of the contact
+        self.first: date | None = None  # the earliest day pending: the next to judge…
+        self.first_ends: datetime | None = None  # …and when it ends
         self.calls: dict[tuple[str, str, date], tuple[list[int], int | None]] = {}
         self.dials: dict[tuple[str, str, date], dict[str | None, list[int]]] = {}
         self.dial_findings: dict[tuple[str, str, date, str | None], int] = {}
@@ -124,15 +124,23 @@ class Conduct:
             p.number,
             p.debt_disclosed,
         )
-        self.pending.setdefault(p.contacted_at.astimezone(self.zone).date(), []).append(contact)
+        day = p.contacted_at.astimezone(self.zone).date()
+        self.pending.setdefault(day, []).append(contact)
+        if self.first is None or day < self.first:
+            self.first, self.first_ends = day, self.end_of(day)
 
     def advance(self, now: datetime, patience: timedelta) -> None:
         """Judge the days that ended more than ``patience`` before ``now`` (the log's clock)."""
-        for day in sorted(self.pending):
-            end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.zone)
-            if end + patience >= now:
-                break
-            self.judge(day)
+        while self.first is not None and self.first_ends is not None:
+            if self.first_ends + patience >= now:  # (once per event: one comparison)
+                return
+            self.judge(self.first)
+            self.first = min(self.pending, default=None)
+            self.first_ends = None if self.first is None else self.end_of(self.first)
+
+    def end_of(self, day: date) -> datetime:
+        """The end of one of the agency's days (the next day's midnight)."""
+        return datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.zone)
 
     def close(self) -> None:
         """Judge every day still held."""
@@ -142,11 +150,12 @@ class Conduct:
     def judge(self, day: date) -> None:
         """Judge the records of one of the agency's days, in the order the contacts were made."""
         contacts = sorted(self.pending.pop(day), key=lambda c: (c.at, c.line))
+        self.checked(len(contacts))
         for contact in contacts:
-            self.checked()
-            self.hours(contact)
+            local = contact.at.astimezone(contact.zone)
+            self.hours(contact, local)
             if contact.channel is ContactChannel.CALL:
-                self.caps(contact)
+                self.caps(contact, local.date())
             self.parties(contact)
         for counts in (self.calls, self.dials):  # a party's day ends a day after the agency's
             for key in [k for k in counts if k[2] < day - _KEEP]:
@@ -154,9 +163,8 @@ class Conduct:
         for key4 in [k for k in self.dial_findings if k[2] < day - _KEEP]:
             del self.dial_findings[key4]
 
-    def hours(self, c: _Contact) -> None:
+    def hours(self, c: _Contact, local: datetime) -> None:
         """A contact outside the window in the party's time zone."""
-        local = c.at.astimezone(c.zone)
         if c.channel in TIMED and not self.start <= local.time() < self.end:
             self.find(
                 "hours",
@@ -169,9 +177,8 @@ class Conduct:
                 day=local.date(),
             )
 
-    def caps(self, c: _Contact) -> None:
+    def caps(self, c: _Contact, day: date) -> None:
         """A call over the day's cap of connected calls, or of unanswered dials of a number."""
-        day = c.at.astimezone(c.zone).date()
         key = (c.case_id, c.party_id, day)
         if c.outcome in CONVERSATION:
             lines, index = self.calls.get(key, ([], None))
