@@ -870,3 +870,24 @@ def test_the_text_form_never_drives_the_terminal() -> None:
     )
     assert not any(ch in text for ch in "\x1b\x07\u202e")
     assert "SH-\\x1b[2J0001\\u202e" in text
+
+
+def test_count_axes_have_whole_ticks_and_chinese_pages_use_the_domains_words() -> None:
+    """Issue 33: an axis of 0-2 cases printed "0 0 0 1 1 1 2 2 2"; 贷方, 保留, 住房按揭."""
+    from dunning.reports.charts import chart_svg
+    from dunning.reports.document import Chart
+
+    table = Table(
+        "obligations",
+        Msg("By obligation"),
+        (Column("obligation", Msg("Obligation"), "label"), Column("n", Msg("Errors"), "count")),
+        (("conduct", 2), ("cycle", 1), ("intake", 0)),
+    )
+    svg = chart_svg(
+        Chart("c", Msg("Findings"), "bars", ("n",), horizontal=True), table, locale("en")
+    )
+    ticks = re.findall(r">\s*([0-9.]+)\s*</text>", svg)
+    assert ticks and len(ticks) == len(set(ticks)) and all("." not in t for t in ticks)
+    chinese = locale("zh-CN")
+    assert chinese.label("lender") == "放款机构" and chinese.label("mortgage") == "房产抵押贷款"
+    assert chinese.text(Msg("Kept promises")) == "兑现"

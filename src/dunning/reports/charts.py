@@ -203,6 +203,10 @@ def _bars(axes: Any, chart: Chart, plot: _Plot) -> None:
         (axes.xaxis, axes.yaxis) if chart.horizontal else (axes.yaxis, axes.xaxis)
     )
     value_axis.set_major_formatter(_formatter(plot.kind, plot.loc))
+    if plot.kind == "count":  # counts are whole: no tick at 0.5 printed as "0 0 1 1"
+        from matplotlib.ticker import MaxNLocator
+
+        value_axis.set_major_locator(MaxNLocator(integer=True))
     category_axis.set_ticks(positions, categories)
     if chart.horizontal:
         axes.invert_yaxis()  # the table's first row at the top
@@ -229,6 +233,10 @@ def _lines(axes: Any, plot: _Plot) -> None:
         axes.plot(steps, row, marker="o", markersize=3, linewidth=1.4, label=label)
     axes.set_xticks(steps, plot.names)
     axes.yaxis.set_major_formatter(_formatter(plot.kind, plot.loc))
+    if plot.kind == "count":
+        from matplotlib.ticker import MaxNLocator
+
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.grid(alpha=0.3)
     axes.legend(frameon=False, fontsize=7, ncols=1, loc="upper left", bbox_to_anchor=(1.01, 1))
 

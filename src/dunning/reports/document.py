@@ -1195,7 +1195,7 @@ _PERFORMANCE_COLUMNS: tuple[Column, ...] = (
     col("right_party_contacts", "Reached", "count"),
     col("promises_made", "Promised", "count"),
     col("promises_due", "Due", "count"),
-    col("promises_kept", "Kept", "count"),
+    col("promises_kept", "Kept promises", "count"),
     col("kept_rate", "Kept %", "percent"),
     col("recovered", "Recovered", "money"),
     col("commission", "Commission", "money"),

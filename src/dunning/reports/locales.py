@@ -144,7 +144,7 @@ _ZH: dict[str, str] = {
     "Reconciliation": "对账",
     "Matched": "一致",
     "Not matched": "不一致",
-    "Commission: lender": "佣金：贷方",
+    "Commission: lender": "佣金：放款机构",
     "Commission: agency": "佣金：机构",
     "Lines by category": "按类别的行数",
     "Totals": "合计",
@@ -224,6 +224,7 @@ _ZH: dict[str, str] = {
     "Promised": "承诺",
     "Due": "到期",
     "Kept %": "兑现率",
+    "Kept promises": "兑现",
     "Opened": "开启",
     "Monthly report: {state}": "月报：{state}",
     "Payments credited to no collector: {n} line(s), {amount}.": "未归属催收员的还款：{n} 行，{amount}。",
@@ -295,7 +296,7 @@ _ZH: dict[str, str] = {
 _ZH_CODES: dict[str, str] = {
     "consumer_finance": "消费金融",
     "credit_card": "信用卡",
-    "mortgage": "住房按揭",
+    "mortgage": "房产抵押贷款",  # the seed's term
     "vehicle_pledge": "车辆质押",
     "none": "暂不行动",
     "sms": "短信",
@@ -320,7 +321,7 @@ _ZH_CODES: dict[str, str] = {
     "different": "有差异",
     "claimed_only": "仅机构请款",
     "duplicate": "重复请款",
-    "lender": "贷方",
+    "lender": "放款机构",  # the lending institution (贷方 is the accounting credit side)
     "agency": "机构",
     "penalty_interest": "罚息",
     "collection_fee": "催收费",
