@@ -160,6 +160,21 @@ def test_intake_json_holds_every_refused_line_the_table_shows(
     assert again.out == "" and shown["events_file"] in again.err
 
 
+def test_no_case_is_taken_in_before_the_banks_agreement_is_filed(tmp_path: Path) -> None:
+    """The seed: the process starts once the bank agreement is filed (issue 33)."""
+    source = tmp_path / "bank.jsonl"
+    source.write_bytes(lines(card("A")))
+    args = ["intake", str(source), "--received-at", "2026-11-02T09:30:00+08:00"]
+    args += ["--store", str(tmp_path / "store"), "--backup", str(tmp_path / "b1")]
+    args += ["--backup", str(tmp_path / "b2")]
+    args += ["--procedure", str(ROOT / "rules" / "agency_procedure.yaml")]
+    refused = run_dunning(*args, "--bank", "NO-AGREEMENT-BANK")
+    assert refused.returncode == 2 and "no agreement with NO-AGREEMENT-BANK" in refused.stderr
+    assert not (tmp_path / "store").exists()  # nothing taken in
+    taken = run_dunning(*args, "--bank", "SH-BANK")  # (late: received a while ago, exit 1)
+    assert "Accepted                 1" in taken.stdout and (tmp_path / "store").exists()
+
+
 def test_the_banks_next_file_refreshes_the_cases_it_holds(tmp_path: Path) -> None:
     """Day 2 of the loop: the bank sends updated figures; they are taken in, not refused."""
     first = take(tmp_path, lines(card("A", dpd=20), card("B", dpd=80)))

@@ -527,6 +527,19 @@ class _Auditor:
                 line,
                 day=day,
             )
+        terms = self.p.banks.get(p.bank)
+        if settings["agreement"] and (terms is None or not terms.agreement):
+            self.find(
+                "intake",
+                None,
+                event.actor,
+                f"batch {p.batch_id} of {p.bank} taken in with no agreement with {p.bank} filed",
+                "the bank's agreement filed before its cases are taken in (the procedure's "
+                "banks: agreement)",
+                line,
+                day=day,
+                check="agreement",
+            )
         if len(p.backups) < settings["backups"]:
             self.find(
                 "intake",

@@ -70,7 +70,12 @@ ROLE_DEFAULTS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 #: Each obligation's settings, with their kind and default (``None``: required).
 OBLIGATIONS: Mapping[str, Mapping[str, tuple[str, Any]]] = MappingProxyType(
     {
-        "intake": {"within_minutes": ("minutes", 120), "backups": ("count", 2)},
+        "intake": {
+            "within_minutes": ("minutes", 120),
+            "backups": ("count", 2),
+            # The process starts once the bank's agreement is filed (its ``banks:`` entry).
+            "agreement": ("bool", False),
+        },
         "daily_records": {"cutoff": ("time", time(18, 0))},
         "special_procedures": {
             "procedures": ("procedures", tuple(p.value for p in SPECIAL_PROCEDURES)),
@@ -175,9 +180,11 @@ class BankTerms:
 
     Attributes:
         commission_rate: The share of what is recovered that the bank pays the agency.
+        agreement: Where the signed agreement with the bank is filed (``None``: not filed).
     """
 
     commission_rate: Decimal
+    agreement: str | None = None
 
 
 @dataclass(frozen=True)
@@ -335,15 +342,16 @@ def _banks(r: Reader, node: PNode | None) -> dict[str, BankTerms]:
         entry = r.mapping(value, f"the terms of {bank}")
         if entry is None:
             continue
-        r.keys(entry, ("commission_rate",), f"in the terms of {bank}")
+        r.keys(entry, ("commission_rate", "agreement"), f"in the terms of {bank}")
         rate = r.fraction(
             r.need(entry, "commission_rate", f"the terms of {bank}"),
             "commission_rate",
             zero=True,
             one=True,
         )
+        agreement = r.text(entry.get("agreement"), "agreement")
         if rate is not None:
-            banks[bank] = BankTerms(rate)
+            banks[bank] = BankTerms(rate, agreement or None)
     return banks
 
 

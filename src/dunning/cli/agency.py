@@ -43,6 +43,13 @@ from .output import Report
 def run_intake(args: argparse.Namespace) -> int:
     """``dunning intake``: take a bank's file into the store, with verified backups."""
     settings = load_policy(args.policy).ir.agency.intake if args.policy else IntakeSettings()
+    if args.procedure:  # the process starts only once the bank's agreement is filed
+        terms = load_procedure(args.procedure).banks.get(args.bank)
+        if terms is None or not terms.agreement:
+            raise Usage(
+                f"no agreement with {args.bank} is filed in {args.procedure} (banks: "
+                f"{args.bank}: agreement): its cases are not taken in before it is"
+            )
     kind = args.input_format or format_of(Path(args.bank_file))
     layout = settings.banks.get(args.bank) if kind != "jsonl" else None
     # The policy's layout of the bank's sheets, with what the command line adds or changes.

@@ -496,6 +496,11 @@ def _agency_commands(commands: Any) -> None:
         help="a backup directory; repeatable (the policy's agency: intake: backups, default 2)",
     )
     intake.add_argument("--policy", default=None, help="the policy (its intake target)")
+    intake.add_argument(
+        "--procedure",
+        default=None,
+        help="the procedure file: a bank whose agreement it does not file is refused",
+    )
     intake.add_argument("--actor", default="dunning", help="who takes it in (the events' actor)")
     intake.add_argument(
         "--input-format",
