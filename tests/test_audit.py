@@ -582,3 +582,18 @@ def test_a_returned_visit_reviewed_again_in_time_is_no_finding() -> None:
 def test_the_monthly_report_needs_both_approvers_even_without_the_staff_file() -> None:
     (found,) = run(changed(MONTHLY, _manager_alone)).findings
     assert "1 approver(s) of 2" in found.message
+
+
+def test_a_log_appended_twice_is_read_once_however_long_it_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The hashes of a year's events leave memory for a temporary file: found all the same."""
+    from dunning.agency import audit as module
+
+    monkeypatch.setattr(module._Seen, "CHUNK", 16)  # spill after every 16 events
+    twice = run([*EVENTS, *EVENTS], STAFF)
+    errors = twice.event_errors
+    assert len(errors) == len(EVENTS)
+    assert {e.problems[0].code for e in errors} == {"duplicate_event"}
+    assert errors[-1].problems[0].message == f"the same event as line {len(EVENTS)}: counted once"
+    assert twice.findings == run(EVENTS, STAFF).findings

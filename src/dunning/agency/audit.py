@@ -13,6 +13,7 @@ from __future__ import annotations
 import calendar as months
 import hashlib
 import heapq
+import sqlite3
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -194,6 +195,7 @@ def run_audit(
             auditor.see(event, line)
             if watch is not None:
                 watch(event, line)
+    seen.close()
     first = auditor.first or as_of.astimezone(procedure.zone).date()
     auditor.close(start or first, last)
     monthly = procedure.obligations.get("monthly_report")
@@ -238,28 +240,77 @@ class _Seen:
     """The events read so far, to refuse one read twice (a log appended twice, a record re-sent).
 
     Each line is kept as an 8-byte hash of its text, and each contact record by its
-    ``record_id``: about 60 bytes an event, a year's log in tens of megabytes.
+    ``record_id``. A year's log is millions of them, so memory holds only the latest (a chunk)
+    and a Bloom filter of all (4 MB); older ones go to a private temporary SQLite file, which
+    is asked only when the filter says a hash may have been seen (about one event in sixty).
     """
 
+    CHUNK = 1 << 16
+    BITS = 1 << 25
+
     def __init__(self) -> None:
-        self.lines: dict[int, int] = {}
-        self.records: dict[int, int] = {}
+        self.bloom = bytearray(self.BITS // 8)
+        self.recent: dict[str, dict[int, int]] = {"lines": {}, "records": {}}
+        self.db: sqlite3.Connection | None = None
 
     def check(self, text: str | bytes, event: Any, line: int) -> None:
         """Raise the ``CaseError`` of ``line`` if it repeats an event read before."""
         raw = text.encode() if isinstance(text, str) else bytes(text)
-        key = _hash(raw.strip())
-        first = self.lines.setdefault(key, line)
+        first = self.first("lines", _hash(raw.strip()), line)
         if first != line:
             message = f"the same event as line {first}: counted once"
             raise CaseError(event.case_id, [Problem("", "duplicate_event", message)], line=line)
         if event.type == "contact.recorded":
             record = event.payload.record_id
-            first = self.records.setdefault(_hash(record.encode()), line)
+            first = self.first("records", _hash(b"record:" + record.encode()), line)
             if first != line:
                 message = f"record {record} is on line {first} already: counted once"
                 problem = Problem("payload.record_id", "duplicate_record", message)
                 raise CaseError(event.case_id, [problem], line=line)
+
+    def first(self, table: str, key: int, line: int) -> int:
+        """The line ``key`` was first seen on (``line`` itself when it is new)."""
+        recent = self.recent[table]
+        found = recent.get(key)
+        if found is not None:
+            return found
+        mask, bloom = self.BITS - 1, self.bloom
+        a, b, c = key & mask, (key >> 25) & mask, (key >> 39) & mask
+        seen = (bloom[a >> 3] >> (a & 7)) & (bloom[b >> 3] >> (b & 7)) & (bloom[c >> 3] >> (c & 7))
+        if seen & 1 and self.db is not None:
+            row = self.db.execute(
+                f"SELECT line FROM {table} WHERE k = ?", (key - (1 << 63),)
+            ).fetchone()
+            if row is not None:
+                return int(row[0])
+        bloom[a >> 3] |= 1 << (a & 7)
+        bloom[b >> 3] |= 1 << (b & 7)
+        bloom[c >> 3] |= 1 << (c & 7)
+        recent[key] = line
+        if len(recent) >= self.CHUNK:
+            self.spill(table)
+        return line
+
+    def spill(self, table: str) -> None:
+        """Move the latest hashes of ``table`` to the temporary file."""
+        if self.db is None:
+            self.db = sqlite3.connect("")  # a private temporary file, deleted on close
+            # Nothing to keep after a crash: no journal, no waiting for the disk.
+            self.db.execute("PRAGMA journal_mode = OFF")
+            self.db.execute("PRAGMA synchronous = OFF")
+            for name in self.recent:
+                self.db.execute(f"CREATE TABLE {name} (k INTEGER PRIMARY KEY, line INTEGER)")
+        self.db.executemany(
+            f"INSERT OR IGNORE INTO {table} VALUES (?, ?)",
+            # in key order: the B-tree takes them as appended, not scattered
+            sorted((k - (1 << 63), n) for k, n in self.recent[table].items()),
+        )
+        self.recent[table] = {}
+
+    def close(self) -> None:
+        """Let the temporary file go."""
+        if self.db is not None:
+            self.db.close()
 
 
 def _hash(data: bytes) -> int:
