@@ -418,7 +418,7 @@ def generate(out: Path, seed: int) -> None:
             bank=BANK,
             received_at=RECEIVED,
             store="store",
-            backups=["backup-branch", "backup-head-office"],
+            backups={"branch": "backup-branch", "head_office": "backup-head-office"},
             columns=layout.columns,
             defaults=layout.defaults,
             actor="A1",

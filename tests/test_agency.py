@@ -1243,3 +1243,35 @@ def test_assignment_rules_do_not_read_the_books_figure_and_need_none() -> None:
     policy = loads_policy(book + "agency: {assignment: {rules: [{id: a, when: dpd > 9}]}}")
     run = assign([json.dumps(card("A"))], policy=policy, collectors=roster(), as_of=RECEIVED)
     assert run.events[0].payload.rule == "a"  # decided without a portfolio figure
+
+
+def test_the_two_backups_are_the_branchs_and_head_offices(tmp_path: Path) -> None:
+    """The seed: two backups, the branch's and head office's; the event says which is which."""
+    source = tmp_path / "bank.jsonl"
+    source.write_bytes(lines(card("A")))
+    args = ["intake", str(source), "--bank", "BK", "--received-at", "2026-11-02T09:30:00+08:00"]
+    args += ["--store", str(tmp_path / "store"), "--format", "json"]
+    named = run_dunning(
+        *args, "--backup", f"branch={tmp_path / 'b1'}", "--backup", f"head_office={tmp_path / 'b2'}"
+    )
+    assert [b["site"] for b in json.loads(named.stdout)["backups"]] == ["branch", "head_office"]
+    half = run_dunning(*args, "--backup", f"branch={tmp_path / 'b3'}", "--backup", "b4")
+    assert half.returncode == 2 and "name every backup's site" in half.stderr
+    from dunning.agency.audit import audit
+    from dunning.agency.procedure import load_procedure
+
+    procedure = load_procedure(ROOT / "rules" / "agency_procedure.yaml")
+    event = json.loads(
+        next(iter((tmp_path / "store" / "batches").iterdir()))
+        .joinpath("events.jsonl")
+        .read_text()
+        .splitlines()[-1]
+    )
+    event["payload"]["bank"] = "SH-BANK"
+    for backup in event["payload"]["backups"]:
+        backup["site"] = None  # two folders, neither known to be where the seed asks
+    done = datetime.fromisoformat(event["at"]) + timedelta(hours=1)
+    found = audit([json.dumps(event)], procedure=procedure, as_of=done)
+    assert not found.event_errors, found.event_errors
+    # (and late: received a month ago)
+    assert [f.check for f in found.findings if f.obligation == "intake"] == [None, "sites"]

@@ -180,7 +180,8 @@ def _self_approved(e: dict[str, Any]) -> None:
 
 PLANTED = {
     "intake taken in late": (changed(INTAKE, _completed_late), "intake", [INTAKE]),
-    "one backup": (changed(INTAKE, _one_backup), "intake", [INTAKE]),
+    # (and no copy at head office: the sites check)
+    "one backup": (changed(INTAKE, _one_backup), ["intake", "intake"], [INTAKE]),
     "a record entered the next day": (
         changed(RECORD, lambda e: late(e, days=1)),
         "daily_records",

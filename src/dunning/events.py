@@ -337,11 +337,13 @@ class BackupCopy(Record):
         name: The backup directory, as given.
         manifest: The digest of its manifest of checksums.
         files: How many files the manifest lists.
+        site: Where it is kept (``branch``, ``head_office``: the seed's two), when given.
     """
 
     name: Text
     manifest: Digest
     files: Count
+    site: Id | None = None
 
 
 class IntakePayload(Record):

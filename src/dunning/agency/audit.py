@@ -591,6 +591,18 @@ class _Auditor:
                 day=day,
                 check="agreement",
             )
+        missing = [site for site in settings["sites"] if site not in {b.site for b in p.backups}]
+        if missing:
+            self.find(
+                "intake",
+                None,
+                event.actor,
+                f"batch {p.batch_id} has no verified backup at {', '.join(missing)}",
+                f"a verified backup at each of: {', '.join(settings['sites'])}",
+                line,
+                day=day,
+                check="sites",
+            )
         if len(p.backups) < settings["backups"]:
             self.find(
                 "intake",

@@ -143,7 +143,7 @@ def intake(
     bank: str,
     received_at: datetime,
     store: str | Path,
-    backups: Sequence[str | Path],
+    backups: Sequence[str | Path] | Mapping[str, str | Path],
     target_minutes: int = 120,
     required_backups: int = 2,
     file_format: Format | None = None,
@@ -162,7 +162,8 @@ def intake(
         received_at: When the agency received it (aware).
         store: The agency's case store (a directory; created if missing).
         backups: The backup directories (at least ``required_backups``, each distinct and
-            outside the store).
+            outside the store), or each one by its site (``{"branch": DIR, "head_office":
+            DIR}``: the seed's two backups), which the event records.
         target_minutes: The time allowed from receipt to completion (the policy's
             ``agency: intake: within_minutes``).
         required_backups: How many backups the procedure asks for.
@@ -186,6 +187,8 @@ def intake(
     """
     source = Path(source)
     store = Path(store)
+    sites = _sites(backups)
+    backups = [path for _, path in sites]
     _check_arguments(bank, received_at, store, backups, required_backups, target_minutes)
     check_actor(actor)
     kind = file_format or format_of(source)
@@ -223,7 +226,7 @@ def intake(
                 received_at=received_at,
             )
             listed = read_manifest(work)
-            copies = [_backup(work, Path(b), batch_id, listed) for b in backups]
+            copies = [_backup(work, Path(b), batch_id, listed, site) for site, b in sites]
             completed = (clock or _now)()
             if completed.tzinfo is None:
                 raise ConfigError("the clock must give an aware time")
@@ -294,6 +297,20 @@ def _clear_leftovers(batches: Path) -> None:
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
+
+
+def _sites(
+    backups: Sequence[str | Path] | Mapping[str, str | Path],
+) -> list[tuple[str | None, str | Path]]:
+    """The backups as (site or None, directory)."""
+    if isinstance(backups, Mapping):
+        for site in backups:
+            if not isinstance(site, str) or not _BANK.match(site):
+                raise ConfigError(f"a backup site is a name (branch, head_office), not {site!r}")
+        return list(backups.items())
+    if isinstance(backups, str | bytes) or not isinstance(backups, Sequence):
+        raise ConfigError("backups are a list of directories, or a mapping of site to directory")
+    return [(None, b) for b in backups]
 
 
 def _check_arguments(
@@ -751,7 +768,9 @@ def verify_manifest(directory: str | Path, expected: Mapping[str, str] | None = 
     return problems
 
 
-def _backup(work: Path, root: Path, batch_id: str, listed: Mapping[str, str]) -> BackupCopy:
+def _backup(
+    work: Path, root: Path, batch_id: str, listed: Mapping[str, str], site: str | None = None
+) -> BackupCopy:
     """Copy the batch's manifest and files into ``root/batch_id`` and verify the copy."""
     target = root / batch_id
     try:
@@ -775,7 +794,9 @@ def _backup(work: Path, root: Path, batch_id: str, listed: Mapping[str, str]) ->
     if problems:
         raise IntakeFailed(f"backup {root} failed verification: " + "; ".join(problems[:5]))
     manifest = hashlib.sha256((target / MANIFEST).read_bytes()).hexdigest()
-    return BackupCopy(name=str(root)[:4000], manifest=f"sha256:{manifest}", files=len(listed))
+    return BackupCopy(
+        name=str(root)[:4000], manifest=f"sha256:{manifest}", files=len(listed), site=site
+    )
 
 
 def _sync(path: Path) -> None:

@@ -75,6 +75,8 @@ OBLIGATIONS: Mapping[str, Mapping[str, tuple[str, Any]]] = MappingProxyType(
             "backups": ("count", 2),
             # The process starts once the bank's agreement is filed (its ``banks:`` entry).
             "agreement": ("bool", False),
+            # The sites each batch is backed up at (the seed: the branch and head office).
+            "sites": ("names", ()),
         },
         "daily_records": {"cutoff": ("time", time(18, 0))},
         "special_procedures": {
@@ -435,6 +437,16 @@ def _setting(r: Reader, kind: str, node: PNode, key: str) -> Any:
         return None
     if kind == "roles":
         return _roles(r, node, key)
+    if kind == "names":
+        items = getattr(node, "items", None)
+        if not isinstance(items, list | tuple):
+            r.src.report(node.pos, "bad-value", f"{key} is a list of names")
+            return None
+        given = [r.text(item, key, numbers=False) for item in items]
+        for item, name in zip(items, given, strict=True):
+            if name is not None and not _NAME.match(name):
+                r.src.report(item.pos, "bad-name", f"{name[:64]!r} is not a name")
+        return tuple(n for n in given if n and _NAME.match(n))
     if kind.endswith("?"):
         if isinstance(node, PScalar) and node.value is None:
             return None

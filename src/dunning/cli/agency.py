@@ -61,7 +61,7 @@ def run_intake(args: argparse.Namespace) -> int:
             bank=args.bank,
             received_at=args.received_at,
             store=args.store,
-            backups=args.backup,
+            backups=_backups(args.backup),
             target_minutes=settings.within_minutes,
             required_backups=settings.backups,
             file_format=kind,
@@ -91,6 +91,19 @@ def run_intake(args: argparse.Namespace) -> int:
     else:
         render_intake(result, sys.stdout)
     return EXIT_REJECTED if payload.rejected or payload.late else EXIT_OK
+
+
+def _backups(given: Sequence[str]) -> list[str] | dict[str, str]:
+    """``--backup DIR`` or ``--backup SITE=DIR`` (all named, or none)."""
+    named = [g.partition("=") for g in given]
+    if not any(sep for _, sep, _ in named):
+        return list(given)
+    if not all(sep and site.strip() and path for site, sep, path in named):
+        raise Usage("name every backup's site (--backup branch=DIR), or none")
+    sites = {site.strip(): path for site, _, path in named}
+    if len(sites) != len(named):
+        raise Usage("each backup site is named once")
+    return sites
 
 
 def settings_of(pairs: Sequence[str]) -> dict[str, str]:
