@@ -13,13 +13,13 @@ from hypothesis import HealthCheck, settings
 
 pytest_plugins = ["pytester"]  # for the tests of dunning's own pytest plugin
 
-# `make test` runs the default profile (40 examples a property: the suite must end within five
+# `make test` runs the default profile (25 examples a property: the suite must end within five
 # minutes on two cores); `make test-slow` (HYPOTHESIS_PROFILE=slow) runs the long property runs:
 # 5,000 generated policies for the engines' differential test, 1,000 examples for every other
 # property, 1,000 load/decide cycles for the rete engine's memory.
 SLOW = os.environ.get("HYPOTHESIS_PROFILE") == "slow"
 settings.register_profile(
-    "default", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    "default", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.register_profile(
     "slow", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow]

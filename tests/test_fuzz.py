@@ -81,7 +81,7 @@ FUZZ_POLICIES = settings(FUZZ, max_examples=2000 if SLOW else 40)
 FUZZ_CLI = settings(FUZZ, max_examples=40 if SLOW else 2)
 #: The readers of the tables, logs and archives the agency and the lender's money bring in:
 #: 8,000 inputs each in the slow run, more than 100,000 over them all (issue 31).
-FUZZ_READERS = settings(FUZZ, max_examples=8000 if SLOW else 30)
+FUZZ_READERS = settings(FUZZ, max_examples=8000 if SLOW else 20)
 
 
 @contextmanager
