@@ -453,21 +453,7 @@ def _setting(r: Reader, kind: str, node: PNode, key: str) -> Any:
         kind = kind[:-1]
     if kind == "procedures":
         names = [p.value for p in SPECIAL_PROCEDURES]
-        items = getattr(node, "items", None)
-        if not isinstance(items, list | tuple):
-            r.src.report(node.pos, "bad-value", f"{key} is a list of {', '.join(names)}")
-            return None
-        found = []
-        for item in items:
-            text = r.text(item, key, numbers=False)
-            if text is not None and text not in names:
-                hint = did_you_mean(text, names)
-                r.src.report(
-                    item.pos, "unknown-value", f"not a special procedure: {text[:40]!r}{hint}"
-                )
-            elif text is not None:
-                found.append(text)
-        return tuple(found)
+        return _listed(r, node, key, names, ", ".join(names), "a special procedure")
     if kind == "nodes":
         return _nodes(r, node)
     bounds = {
@@ -483,16 +469,23 @@ def _setting(r: Reader, kind: str, node: PNode, key: str) -> Any:
 
 def _roles(r: Reader, node: PNode, key: str) -> tuple[str, ...] | None:
     names = [role.value for role in StaffRole]
+    return _listed(r, node, key, names, "roles: " + ", ".join(names), "a role")
+
+
+def _listed(
+    r: Reader, node: PNode, key: str, names: list[str], listing: str, noun: str
+) -> tuple[str, ...] | None:
+    """A list of some of ``names``, each other entry reported at its place."""
     items = getattr(node, "items", None)
     if not isinstance(items, list | tuple):
-        r.src.report(node.pos, "bad-value", f"{key} is a list of roles: {', '.join(names)}")
+        r.src.report(node.pos, "bad-value", f"{key} is a list of {listing}")
         return None
     found = []
     for item in items:
         text = r.text(item, key, numbers=False)
         if text is not None and text not in names:
             hint = did_you_mean(text, names)
-            r.src.report(item.pos, "unknown-value", f"not a role: {text[:40]!r}{hint}")
+            r.src.report(item.pos, "unknown-value", f"not {noun}: {text[:40]!r}{hint}")
         elif text is not None:
             found.append(text)
     return tuple(found)
