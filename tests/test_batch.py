@@ -140,10 +140,12 @@ def test_a_worker_that_dies_stops_the_run_instead_of_hanging_it() -> None:
 def test_a_ctrl_c_while_the_workers_start_is_kept_for_the_parent() -> None:
     # It was ignored while the pool started (SIG_IGN, inherited by the workers): a Ctrl-C in
     # that moment was lost, and the run went on to the end. (In a process of its own: signal
-    # masks are the main thread's, and a test runner's worker may run tests in another.)
+    # masks are the main thread's, and a test runner's worker may run tests in another. Python's
+    # own handler first: a suite started in the background inherits SIGINT ignored.)
     code = (
         "import os, signal\n"
         "from dunning.batch import _sigint_blocked\n"
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "try:\n"
         "    with _sigint_blocked():\n"
         "        os.kill(os.getpid(), signal.SIGINT)\n"
