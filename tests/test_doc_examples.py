@@ -315,6 +315,9 @@ def test_the_examples_run_and_print_what_they_show(
 ) -> None:
     sandbox = Sandbox(tmp_path)
     monkeypatch.chdir(tmp_path)
+    # The testing kit's checks at the suite's effort (test_testing_kit runs them at theirs):
+    # testing.md's examples took 22 s at the default 200 scenarios each.
+    monkeypatch.setenv("DUNNING_MAX_EXAMPLES", "25")
     namespace: dict[str, Any] = {"__name__": "__doc_example__"}
     examples = [block for block in blocks_of(doc) if is_example(block)]
     if not HAVE_DURABLE and any("rete" in block.text for block in examples):

@@ -24,6 +24,7 @@ from dunning.testing import (
     assert_total,
     cases,
     contact_histories,
+    default_examples,
     from_policy,
     loans,
     payments_for,
@@ -212,6 +213,31 @@ def test_the_card_policies_keep_their_invariants(name: str) -> None:
     assert all(s.case.card is not None for s in solution.witnesses.values())
     assert_total(policy, max_examples=40)
     assert_guards_hold(policy, max_examples=40)
+
+
+def test_the_environment_sets_how_many_scenarios_a_check_tries(
+    lender: Policy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dunning.testing.invariants as invariants
+
+    tried: list[int] = []
+    real = invariants.settings
+
+    def counting(*args: object, **kwargs: object) -> settings:
+        tried.append(kwargs["max_examples"])  # type: ignore[arg-type]
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(invariants, "settings", counting)
+    monkeypatch.delenv("DUNNING_MAX_EXAMPLES", raising=False)
+    assert default_examples() == 200
+    monkeypatch.setenv("DUNNING_MAX_EXAMPLES", "7")
+    assert_total(lender)
+    assert_total(lender, max_examples=3)  # an explicit number wins
+    assert tried == [7, 3]
+    for wrong in ("0", "-5", "many", "1.5"):
+        monkeypatch.setenv("DUNNING_MAX_EXAMPLES", wrong)
+        with pytest.raises(ValueError, match=f"DUNNING_MAX_EXAMPLES must be .* not '{wrong}'"):
+            assert_total(lender)
 
 
 def broken(tmp_path: Path, channel: str, name: str = "broken.yaml") -> Policy:

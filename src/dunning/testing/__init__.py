@@ -29,6 +29,7 @@ from .invariants import (
     assert_monotone,
     assert_never,
     assert_total,
+    default_examples,
     from_policy,
 )
 from .solver import Solution, solve
@@ -53,6 +54,7 @@ __all__ = [
     "assert_total",
     "cases",
     "contact_histories",
+    "default_examples",
     "from_policy",
     "guard_violations",
     "loans",

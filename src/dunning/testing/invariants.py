@@ -9,6 +9,7 @@ the portfolio figure and what went wrong.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -32,8 +33,12 @@ __all__ = [
     "assert_monotone",
     "assert_never",
     "assert_total",
+    "default_examples",
     "from_policy",
 ]
+
+#: The environment variable that sets how many scenarios each check tries by default.
+EXAMPLES_VARIABLE = "DUNNING_MAX_EXAMPLES"
 
 
 class PolicyInvariantError(AssertionError):
@@ -67,11 +72,28 @@ def _scenarios(policy: Policy) -> st.SearchStrategy[Scenario]:
     return st.one_of(from_policy(policy), found)
 
 
+def default_examples() -> int:
+    """How many scenarios a check tries when not told: 200, or ``DUNNING_MAX_EXAMPLES``.
+
+    The variable lets a CI ask for more in a nightly run (or fewer on every push) without
+    editing the tests that call the checks.
+
+    Raises:
+        ValueError: The variable is set to something other than a whole number of at least 1.
+    """
+    text = os.environ.get(EXAMPLES_VARIABLE, "").strip()
+    if not text:
+        return 200
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{EXAMPLES_VARIABLE} must be a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
 def _search(
     policy: Policy,
     problem: Callable[[Scenario], str | None],
     message: str,
-    max_examples: int,
+    max_examples: int | None,
 ) -> None:
     """Find a scenario for which ``problem`` says something; raise with the smallest one."""
     found: dict[int, str] = {}
@@ -83,7 +105,7 @@ def _search(
         return detail is not None
 
     config = settings(
-        max_examples=max_examples,
+        max_examples=default_examples() if max_examples is None else max_examples,
         database=None,
         deadline=None,
         phases=[Phase.explicit, Phase.generate, Phase.shrink],
@@ -101,7 +123,7 @@ def _decide(policy: Policy, s: Scenario) -> Decision:
     return s.decide(policy)
 
 
-def assert_total(policy: Policy, *, max_examples: int = 200) -> None:
+def assert_total(policy: Policy, *, max_examples: int | None = None) -> None:
     """Every valid case of a covered product gets a decision (no error, no crash)."""
 
     def problem(s: Scenario) -> str | None:
@@ -121,7 +143,7 @@ def assert_monotone(
     *,
     fact: str = "dpd",
     order: Sequence[str | Channel],
-    max_examples: int = 200,
+    max_examples: int | None = None,
 ) -> None:
     """Raising ``fact`` (all else equal) never moves the channel to a milder one.
 
@@ -133,7 +155,7 @@ def assert_monotone(
         fact: A numeric fact (``dpd``, ``total_due``, ``calls_7d``, ...).
         order: Channels from the mildest to the harshest, e.g. ``["none", "sms", "call",
             "field_visit", "outsource"]``.
-        max_examples: How many scenarios to try.
+        max_examples: How many scenarios to try (default: :func:`default_examples`).
     """
     spec = FACTS.get(fact)
     if spec is None or spec.kind not in ("int", "number", "money"):
@@ -171,7 +193,7 @@ def _channel(policy: Policy, facts: dict[str, Any]) -> str:
 
 
 def assert_never(
-    policy: Policy, *, when: str, channel: str | Channel, max_examples: int = 200
+    policy: Policy, *, when: str, channel: str | Channel, max_examples: int | None = None
 ) -> None:
     """No decision where ``when`` holds has ``channel`` (e.g. secured loans never outsourced).
 
@@ -179,7 +201,7 @@ def assert_never(
         policy: The policy.
         when: A condition in the rule language over facts, e.g. ``"has_collateral"``.
         channel: The channel that must never be decided when ``when`` holds.
-        max_examples: How many scenarios to try.
+        max_examples: How many scenarios to try (default: :func:`default_examples`).
 
     Raises:
         PolicyError: If ``when`` is not a valid condition.
@@ -218,7 +240,7 @@ def _probe(policy: Policy, when: str) -> Policy:
     return loads_policy(text, name="<when>")
 
 
-def assert_engines_agree(policy: Policy, *, max_examples: int = 200) -> None:
+def assert_engines_agree(policy: Policy, *, max_examples: int | None = None) -> None:
     """The compiled and the Rete engine give the same decision for every scenario.
 
     Raises:
@@ -243,7 +265,7 @@ def assert_engines_agree(policy: Policy, *, max_examples: int = 200) -> None:
     _search(policy, problem, "the compiled and the Rete engine disagree", max_examples)
 
 
-def assert_guards_hold(policy: Policy, *, max_examples: int = 200) -> None:
+def assert_guards_hold(policy: Policy, *, max_examples: int | None = None) -> None:
     """Every decision keeps the policy's compliance guards (see docs/compliance.md)."""
 
     def problem(s: Scenario) -> str | None:
