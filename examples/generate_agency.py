@@ -61,6 +61,7 @@ HEADERS = [
     "姓名",
     "手机",
     "地址",
+    "地区",
     "语言",
     "紧急联系人",
     "紧急联系人电话",
@@ -82,6 +83,9 @@ REASONS = ["job_loss", "forgot", "over_indebted", "business_downturn", "illness"
 ATTITUDES = ["cooperative", "willing_but_unable", "evasive"]
 GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛"]
 STREETS = ["浦东新区世纪大道", "徐汇区漕溪北路", "静安区南京西路", "闵行区莘庄路", "杨浦区国定路"]
+# Two cardholders live in Jiangsu, outside the Shanghai branch's region: their cases are
+# coordinated with the Suzhou and Wuxi branches and filed with head office.
+ELSEWHERE = {12: "江苏省苏州市工业园区星湖街", 27: "江苏省无锡市梁溪区中山路"}
 # November 2026's working days (Monday to Friday; no public holiday falls in it).
 WORKING = [date(2026, 11, d) for d in range(2, 31) if date(2026, 11, d).weekday() < 5]
 
@@ -108,7 +112,8 @@ def bank_file(rng: random.Random) -> bytes:
                 f"6222{rng.randrange(10**11, 10**12)}",
                 name,
                 f"+86 13{rng.randrange(10**8, 10**9)}",
-                f"上海市{rng.choice(STREETS)}{rng.randrange(1, 999)}号",
+                f"{ELSEWHERE.get(n, '上海市' + rng.choice(STREETS))}{rng.randrange(1, 999)}号",
+                "CN-JS" if n in ELSEWHERE else "CN-SH",
                 "yue" if n % 9 == 0 else "zh-CN",
                 rng.choice(SURNAMES) + rng.choice(GIVEN),
                 f"+86 15{rng.randrange(10**8, 10**9)}",
@@ -127,10 +132,10 @@ def bank_file(rng: random.Random) -> bytes:
             ]
         )
     bad_dpd = list(rows[3])
-    bad_dpd[0], bad_dpd[8] = "SH-0038", "abc"
+    bad_dpd[0], bad_dpd[9] = "SH-0038", "abc"
     bad_minimum = list(rows[4])
-    bad_minimum[0], bad_minimum[17] = "SH-0039", bad_minimum[16]
-    bad_minimum[17] = f"{Decimal(bad_minimum[16].replace(',', '')) + 100}"
+    bad_minimum[0] = "SH-0039"
+    bad_minimum[18] = f"{Decimal(bad_minimum[17].replace(',', '')) + 100}"
     rows[10:10] = [bad_dpd]
     rows[20:20] = [bad_minimum]
     rows.append(list(rows[6]))  # the bank sent SH-0007 twice
@@ -152,16 +157,16 @@ def refreshed_file(first: bytes, closed: set[str]) -> bytes:
     out_rows = []
     for row in rows:
         case_id = row[0]
-        if case_id in seen or case_id in closed or not row[8].isdigit():
+        if case_id in seen or case_id in closed or not row[9].isdigit():
             continue
         if case_id == "SH-0039":
             continue  # the bank withdrew the card it had sent with a bad minimum
         seen.add(case_id)
         row = list(row)
-        row[8] = str(int(row[8]) + 28)
+        row[9] = str(int(row[9]) + 28)
         out_rows.append(row)
     new = list(out_rows[0])
-    new[0], new[8] = "SH-0041", "3"
+    new[0], new[9] = "SH-0041", "3"
     out_rows.append(new)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -394,8 +399,64 @@ def reports(month: Month) -> None:
             ref="报表/月报-2026-11.xlsx",
             approved_by="M1",
             approvals=["S1", "M1"],  # the collection supervisor and the branch manager
+            filed_with="head_office",
         )
     )
+    # Each collector's results of the month, filed with finance by the administrative assistant.
+    month.add(
+        event(
+            "report.filed",
+            datetime(2026, 12, 4, 11, 0, tzinfo=CST),
+            "A1",
+            None,
+            kind="performance",
+            period_start="2026-11-01",
+            period_end="2026-11-30",
+            scope="sh-branch",
+            ref="报表/绩效-2026-11.xlsx",
+            filed_with="finance",
+        )
+    )
+
+
+def seed_part_two(month: Month) -> None:
+    """A rainstorm told to the bank the same morning; the Jiangsu cases coordinated."""
+    noted = datetime(2026, 11, 19, 7, 45, tzinfo=CST)
+    month.add(
+        event(
+            "force_majeure.noted",
+            noted,
+            "L1",
+            None,
+            incident="FM-2026-11-19",
+            nature="暴雨红色预警：外访暂停一天",
+            banks=[BANK],
+        )
+    )
+    month.add(
+        event(
+            "force_majeure.reported",
+            noted + timedelta(hours=2),
+            "A1",
+            None,
+            incident="FM-2026-11-19",
+            bank=BANK,
+            ref="往来/SH-BANK/FM-2026-11-19.pdf",
+            note="当日外访改期，电话催收照常",
+        )
+    )
+    for case_id, branch, day in (("SH-0012", "suzhou", 4), ("SH-0027", "wuxi", 5)):
+        month.add(
+            event(
+                "coordination.filed",
+                datetime(2026, 11, day, 15, 0, tzinfo=CST),
+                "S1",
+                case_id,
+                other_branch=f"{branch}-branch",
+                ref=f"总公司备案/跨区-{case_id}",
+                arrangement="当地分公司负责外访，本分公司电话催收",
+            )
+        )
 
 
 def generate(out: Path, seed: int) -> None:
@@ -441,6 +502,7 @@ def generate(out: Path, seed: int) -> None:
     cases = {json.loads(line)["case_id"]: json.loads(line) for line in case_lines}
     work(month, cases, holder)
     reports(month)
+    seed_part_two(month)
     before = [line for at, _, line in sorted(month.lines) if at < DEPARTURE]
     moved = handover(
         departing="C1",

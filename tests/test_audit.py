@@ -65,9 +65,12 @@ def test_the_shipped_month_audits_clean_but_for_the_request_left_undecided() -> 
         "intake": 1,
         "monthly_report": 1,
         "reconciliation": 1,
-        "roles": 36,
+        "roles": 38,  # two more: the force majeure's report, the performance report's filing
         "special_procedures": 4,
         "weekly_report": 4,
+        "cross_region": 2,  # SH-0012 and SH-0027 live in Jiangsu
+        "force_majeure": 1,
+        "performance_report": 1,
     }
     assert result.result.notes == []
     # Without the staff's roles, who did what is not checked, and the audit says so.
@@ -583,6 +586,104 @@ def test_a_returned_visit_reviewed_again_in_time_is_no_finding() -> None:
 def test_the_monthly_report_needs_both_approvers_even_without_the_staff_file() -> None:
     (found,) = run(changed(MONTHLY, _manager_alone)).findings
     assert "1 approver(s) of 2" in found.message
+
+
+# --- the seed's part 2: force majeure told to the bank, cross-region cases, filings --------------
+
+NOTED = first("force_majeure.noted")
+TOLD = first("force_majeure.reported")
+COORDINATED = first("coordination.filed", lambda e: e["case_id"] == "SH-0027")
+RECEIVED_27 = first("case.received", lambda e: e["case_id"] == "SH-0027")
+PERFORMANCE = first("report.filed", lambda e: e["payload"]["kind"] == "performance")
+
+
+def _by_a_collector_two_days_on(e: dict[str, Any]) -> None:
+    late(e, days=2)
+    e["actor"] = "C2"
+
+
+def _kept_at_the_branch_by(actor: str) -> Callable[[dict[str, Any]], None]:
+    def change(e: dict[str, Any]) -> None:
+        e["payload"]["filed_with"] = "branch"
+        e["actor"] = actor
+
+    return change
+
+
+def _not_sent_to_head_office(e: dict[str, Any]) -> None:
+    e["payload"]["filed_with"] = None
+
+
+SEED_PART_TWO = {
+    "a force majeure never told to the bank": (
+        dropped(TOLD),
+        [("force_majeure", None)],
+        [NOTED],
+    ),
+    "a force majeure told two days on, by a collector": (
+        changed(TOLD, _by_a_collector_two_days_on),
+        [("force_majeure", None), ("roles", "report_force_majeure")],
+        [NOTED, TOLD],
+    ),
+    "a Jiangsu case never coordinated with head office": (
+        dropped(COORDINATED),
+        [("cross_region", None)],
+        [RECEIVED_27],
+    ),
+    "a Jiangsu case coordinated a fortnight late": (
+        # (at the log's end: events are appended in time order)
+        [*dropped(COORDINATED), changed(COORDINATED, lambda e: late(e, days=14))[COORDINATED]],
+        [("cross_region", None)],
+        [RECEIVED_27, len(EVENTS)],
+    ),
+    "no performance report filed with finance": (
+        dropped(PERFORMANCE),
+        [("performance_report", None)],
+        [],
+    ),
+    "the collectors' results kept at the branch by a collector": (
+        changed(PERFORMANCE, _kept_at_the_branch_by("C2")),
+        [("performance_report", "filed_with"), ("roles", "file_performance")],
+        [PERFORMANCE],
+    ),
+    "the monthly report not sent to head office": (
+        changed(MONTHLY, _not_sent_to_head_office),
+        [("monthly_report", "filed_with")],
+        [MONTHLY],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", SEED_PART_TWO)
+def test_the_seeds_filings_and_reports_are_held_to_the_procedure(name: str) -> None:
+    lines, wanted, evidence = SEED_PART_TWO[name]
+    found = run(lines, STAFF).findings
+    assert sorted((f.obligation, f.check) for f in found) == sorted(wanted), found
+    assert list(found[0].evidence) == [i + 1 for i in evidence]
+    assert all(f.message and f.expected for f in found)
+
+
+def test_a_force_majeure_told_after_its_finding_turns_it_into_a_late_report() -> None:
+    # Told a week on: the log's clock passed the deadline first ("not reported"), then the
+    # report came, and the finding says when, with both lines.
+    (found,) = run(changed(TOLD, lambda e: late(e, days=7)), STAFF).findings
+    assert found.message.startswith("force majeure FM-2026-11-19 was reported to SH-BANK late")
+    assert list(found.evidence) == [NOTED + 1, TOLD + 1]
+
+
+def test_a_cross_region_case_closed_before_its_coordination_is_due_is_no_finding() -> None:
+    received = json.loads(EVENTS[RECEIVED_27])
+    closed = {
+        "type": "case.closed",
+        "at": "2026-11-03T10:00:00+08:00",
+        "actor": "A1",
+        "case_id": "SH-0027",
+        "payload": {"reason": "recalled", "note": None},
+    }
+    lines = dropped(COORDINATED)
+    lines.insert(RECEIVED_27 + 1, json.dumps(closed))
+    assert received["payload"]["region"] == "CN-JS"
+    assert run(lines, STAFF).findings == []
 
 
 def test_a_log_appended_twice_is_read_once_however_long_it_is(

@@ -806,7 +806,7 @@ AGENCY_EVENTS += [
     '"party_id":"borrower","number":"*0323","outcome":"no_answer"}}',
     '{"type":"case.refreshed","at":"2026-11-30T09:30:00+08:00","actor":"A1","case_id":"SH-0001",'
     '"payload":{"batch_id":"SH-BANK-97e4daf1d53d2fc2","bank":"SH-BANK","line":1,'
-    '"previous_batch":"SH-BANK-a6b8a0dfa01f67c5","dpd":94,"total_due":"9258.06"}}',
+    '"previous_batch":"SH-BANK-eb51c077bcbff48a","dpd":94,"total_due":"9258.06"}}',
 ]
 COLLECTORS_TEXT = (AGENCY / "collectors.yaml").read_text(encoding="utf-8")
 AGENCY_CASES = (AGENCY / "cases.jsonl").read_text(encoding="utf-8").splitlines()

@@ -72,7 +72,13 @@ __all__ = [
     "ClosedPayload",
     "ContactEvent",
     "ContactPayload",
+    "CoordinationEvent",
+    "CoordinationPayload",
     "Event",
+    "ForceMajeureEvent",
+    "ForceMajeurePayload",
+    "ForceMajeureReportEvent",
+    "ForceMajeureReportPayload",
     "HandoverEvent",
     "HandoverPayload",
     "IntakeEvent",
@@ -269,11 +275,14 @@ class ReceivedPayload(Record):
         batch_id: The intake batch (``BANK/sha256 of the file``, shortened).
         bank: The bank that sent it.
         line: Its line in the bank's file.
+        region: Where the cardholder lives (the file's ``borrower.region``), when it says: a
+            case outside the branch's regions is coordinated with head office.
     """
 
     batch_id: Id
     bank: Id
     line: Annotated[int, Strict(), Field(ge=1)]
+    region: Id | None = None
 
 
 class RefreshedPayload(Record):
@@ -611,10 +620,11 @@ class _Period(Record):
 
 
 class ReportPayload(_Period):
-    """``report.filed``: a weekly or monthly report filed (and, monthly, approved).
+    """``report.filed``: a weekly, monthly or performance report filed (monthly: approved).
 
     Attributes:
-        kind: ``weekly`` or ``monthly``.
+        kind: ``weekly``, ``monthly``, or ``performance`` (each collector's results of the
+            month, which the seed has filed with the finance department).
         period_start: The first day the report covers…
         period_end: …and the last.
         scope: Whose: a team, a branch or a bank.
@@ -623,9 +633,11 @@ class ReportPayload(_Period):
         approved_by: Who approved it (monthly reports).
         approvals: Everyone who approved it, where it needs several (the seed: the collection
             supervisor and the branch manager); ``approved_by`` counts as one of them.
+        filed_with: Who it is filed with, when the procedure says (``head_office``,
+            ``finance``).
     """
 
-    kind: Literal["weekly", "monthly"]
+    kind: Literal["weekly", "monthly", "performance"]
     period_start: date
     period_end: date
     scope: Id
@@ -633,6 +645,7 @@ class ReportPayload(_Period):
     digest: Digest | None = None
     approved_by: Id | None = None
     approvals: tuple[Id, ...] = ()
+    filed_with: Id | None = None
 
 
 class ReportEvent(_BatchEvent):
@@ -673,6 +686,82 @@ class ReconciliationEvent(_BatchEvent):
     payload: ReconciliationPayload
 
 
+class ForceMajeurePayload(Record):
+    """``force_majeure.noted``: something beyond the agency's control that stops the work.
+
+    A typhoon closes the field team's roads, a lockdown, the bank's system down.
+
+    Attributes:
+        incident: The agency's name for it; its reports to the banks cite it.
+        nature: What happened.
+        banks: The banks whose cases it affects: each is told (the seed's part 2).
+        began: When it began, when earlier than it was noted.
+        cases: The cases it affects, when known (else all of the banks' cases).
+        note: What else the recorder wrote.
+    """
+
+    incident: Id
+    nature: Text
+    banks: Annotated[tuple[Id, ...], Field(min_length=1)]
+    began: Moment | None = None
+    cases: tuple[Id, ...] = ()
+    note: Text | None = None
+
+
+class ForceMajeureReportPayload(Record):
+    """``force_majeure.reported``: a bank told of a force majeure.
+
+    Attributes:
+        incident: The incident reported (its ``force_majeure.noted``).
+        bank: The bank told.
+        ref: Where the report is filed (or the bank's acknowledgement).
+        note: What the bank was told.
+    """
+
+    incident: Id
+    bank: Id
+    ref: Text
+    note: Text | None = None
+
+
+class ForceMajeureEvent(_BatchEvent):
+    """A force majeure noted (no case: it may touch many)."""
+
+    type: Literal["force_majeure.noted"]
+    payload: ForceMajeurePayload
+
+
+class ForceMajeureReportEvent(_BatchEvent):
+    """A bank told of a force majeure."""
+
+    type: Literal["force_majeure.reported"]
+    payload: ForceMajeureReportPayload
+
+
+class CoordinationPayload(Record):
+    """``coordination.filed``: a case outside the branch's regions, coordinated.
+
+    The branch where the cardholder lives agrees who does what, and head office files it (the
+    seed's part 2).
+
+    Attributes:
+        other_branch: The branch of the cardholder's region.
+        ref: Where head office filed the arrangement.
+        arrangement: What the two branches agreed (who visits, who calls).
+    """
+
+    other_branch: Id
+    ref: Text
+    arrangement: Text | None = None
+
+
+class CoordinationEvent(_CaseEvent):
+    """A cross-region case's coordination filed with head office."""
+
+    type: Literal["coordination.filed"]
+    payload: CoordinationPayload
+
+
 #: The model of each event type.
 EVENT_MODELS: Mapping[str, type[Record]] = MappingProxyType(
     {
@@ -698,6 +787,9 @@ EVENT_MODELS: Mapping[str, type[Record]] = MappingProxyType(
         "handover.completed": HandoverEvent,
         "report.filed": ReportEvent,
         "reconciliation.filed": ReconciliationEvent,
+        "force_majeure.noted": ForceMajeureEvent,
+        "force_majeure.reported": ForceMajeureReportEvent,
+        "coordination.filed": CoordinationEvent,
     }
 )
 #: Every event type.
@@ -717,6 +809,9 @@ Event = (
     | HandoverEvent
     | ReportEvent
     | ReconciliationEvent
+    | ForceMajeureEvent
+    | ForceMajeureReportEvent
+    | CoordinationEvent
 )
 
 

@@ -29,6 +29,9 @@ from ..events import (
     AssignmentEvent,
     ClosedEvent,
     ContactEvent,
+    CoordinationEvent,
+    ForceMajeureEvent,
+    ForceMajeureReportEvent,
     HandoverEvent,
     IntakeEvent,
     ReceivedEvent,
@@ -382,7 +385,17 @@ class _Auditor:
         # Visits not yet accepted: (line, case, visitor, review due, line of a return or 0).
         self.visits: dict[str, tuple[int, str, str, datetime, int]] = {}
         self.requests: dict[str, _Request] = {}
-        self.reports: list[tuple[str, date, date, datetime, int, frozenset[str]]] = []
+        # (kind, first day, last day, filed at, line, approvers, filed with)
+        self.reports: list[tuple[str, date, date, datetime, int, frozenset[str], str | None]] = []
+        # Force majeure: each incident's noting, each bank's report of it, and a finding that a
+        # later report turns into a late one.
+        self.incidents: dict[str, tuple[datetime, int]] = {}
+        self.told: dict[tuple[str, str], tuple[datetime, int]] = {}
+        self.untold: dict[tuple[str, str], int] = {}
+        # Cross-region cases: their coordination with head office, and the ones closed.
+        self.coordinated: dict[str, tuple[datetime, int]] = {}
+        self.uncoordinated: dict[str, int] = {}
+        self.closed: set[str] = set()
         self.reconciliations: list[tuple[str, date, date, datetime, int, bool, int]] = []
         self.banks: set[str] = set()
         # Deadlines still to judge, earliest first: (deadline, seq, what, details).
@@ -453,7 +466,7 @@ class _Auditor:
                 case_id,
                 who,
                 f"{what} by {who} ({role or 'not on the staff list'})",
-                f"by a {' or a '.join(allowed)}" if allowed else "by no one",
+                "by " + " or ".join(map(_a, allowed)) if allowed else "by no one",
                 line,
                 day=day,
                 check=action,
@@ -504,6 +517,8 @@ class _Auditor:
             "node": self.node,
             "worked": self.worked,
             "undecided": self.undecided,
+            "force_majeure": self.force_majeure,
+            "coordination": self.coordination,
         }
         judges[what](deadline, *details)
 
@@ -540,8 +555,29 @@ class _Auditor:
             report = event.payload
             approvers = frozenset(filter(None, (report.approved_by, *report.approvals)))
             self.reports.append(
-                (report.kind, report.period_start, report.period_end, event.at, line, approvers)
+                (
+                    report.kind,
+                    report.period_start,
+                    report.period_end,
+                    event.at,
+                    line,
+                    approvers,
+                    report.filed_with,
+                )
             )
+            if report.kind == "performance" and "performance_report" in rules:
+                what = f"the performance report of {report.period_start:%Y-%m}"
+                self.role(
+                    "file_performance", event.actor, None, line, what, self.local_day(event.at)
+                )
+        elif isinstance(event, ForceMajeureEvent):
+            if "force_majeure" in rules:
+                self.noted(event, line)
+        elif isinstance(event, ForceMajeureReportEvent):
+            if "force_majeure" in rules:
+                self.reported(event, line)
+        elif isinstance(event, CoordinationEvent):
+            self.coordinate(event, line)
         elif isinstance(event, ReconciliationEvent):
             done = event.payload
             self.reconciliations.append(
@@ -556,6 +592,10 @@ class _Auditor:
                 )
             )
         else:
+            if isinstance(event, ReceivedEvent) and "cross_region" in rules:
+                self.received(event, line)
+            elif isinstance(event, ClosedEvent):
+                self.closed.add(event.case_id)
             if isinstance(event, HandoverEvent):
                 what = f"the handover of {event.case_id} from {event.payload.from_collector}"
                 day = self.local_day(event.at)
@@ -880,6 +920,106 @@ class _Auditor:
 
     # -- the cycle: each held case's weekly nodes --------------------------------------------
 
+    def noted(self, event: ForceMajeureEvent, line: int) -> None:
+        """A force majeure noted: each bank it touches is to be told within the hours set."""
+        incident = event.payload.incident
+        if incident in self.incidents:
+            return  # noted again (by someone else): the first noting starts the clock
+        self.incidents[incident] = (event.at, line)
+        hours = self.p.obligations["force_majeure"].settings["report_within_hours"]
+        due = event.at + timedelta(hours=hours)
+        for bank in event.payload.banks:
+            self.result.checked["force_majeure"] += 1
+            self.later(due, "force_majeure", incident, bank, line)
+
+    def reported(self, event: ForceMajeureReportEvent, line: int) -> None:
+        report = event.payload
+        key = (report.incident, report.bank)
+        what = f"the report of {report.incident} to {report.bank}"
+        self.role("report_force_majeure", event.actor, None, line, what, self.local_day(event.at))
+        if key in self.told:
+            return
+        self.told[key] = (event.at, line)
+        index = self.untold.pop(key, None)
+        if index is not None:  # found unreported at its deadline: it was late
+            found = self.result.findings[index]
+            late = f"{event.at.astimezone(self.p.zone):%Y-%m-%d %H:%M}"
+            message = f"force majeure {report.incident} was reported to {report.bank} late, {late}"
+            self.update(index, message, *found.evidence, line)
+
+    def force_majeure(self, due: datetime, incident: str, bank: str, line: int) -> None:
+        told = self.told.get((incident, bank))
+        if told is not None and told[0] <= due:
+            return
+        local = f"{due.astimezone(self.p.zone):%Y-%m-%d %H:%M}"
+        hours = self.p.obligations["force_majeure"].settings["report_within_hours"]
+        if told is not None:
+            late = f"{told[0].astimezone(self.p.zone):%Y-%m-%d %H:%M}"
+            message = f"force majeure {incident} was reported to {bank} late, {late}"
+            lines: tuple[int, ...] = (line, told[1])
+        else:
+            message = f"force majeure {incident} has not been reported to {bank}"
+            lines = (line,)
+        index = self.find(
+            "force_majeure",
+            None,
+            None,
+            message,
+            f"reported to the bank within {hours} hours, by {local}",
+            *lines,
+            day=due.astimezone(self.p.zone).date(),
+        )
+        if told is None:
+            self.untold[incident, bank] = index
+
+    def received(self, event: ReceivedEvent, line: int) -> None:
+        """A case outside the branch's regions: coordinated with head office within some days."""
+        settings = self.p.obligations["cross_region"].settings
+        region = event.payload.region
+        if region is None or region in settings["regions"]:
+            return
+        self.result.checked["cross_region"] += 1
+        day = self.p.add_working_days(self.local_day(event.at), settings["within_working_days"])
+        self.later(self.end_of(day), "coordination", event.case_id, region, line)
+
+    def coordinate(self, event: CoordinationEvent, line: int) -> None:
+        if event.case_id in self.coordinated:
+            return
+        self.coordinated[event.case_id] = (event.at, line)
+        index = self.uncoordinated.pop(event.case_id, None)
+        if index is not None:  # found missing at its deadline: it was late
+            found = self.result.findings[index]
+            head = found.message.rsplit(": ", 1)[0]
+            message = f"{head}: {self._coordinated_late(event.at)}"
+            self.update(index, message, *found.evidence, line)
+
+    def _coordinated_late(self, at: datetime) -> str:
+        return f"its coordination was filed late, {at.astimezone(self.p.zone):%Y-%m-%d}"
+
+    def coordination(self, due: datetime, case_id: str, region: str, line: int) -> None:
+        if case_id in self.closed:
+            return  # left the agency's work before it was due
+        done = self.coordinated.get(case_id)
+        if done is not None and done[0] <= due:
+            return
+        regions = ", ".join(self.p.obligations["cross_region"].settings["regions"])
+        message = f"{case_id} is in {region}, outside the branch's {regions}: " + (
+            self._coordinated_late(done[0])
+            if done is not None
+            else "no coordination with head office is filed"
+        )
+        index = self.find(
+            "cross_region",
+            case_id,
+            None,
+            message,
+            f"coordinated with the branch of {region} and filed with head office by {due.date()}",
+            *((line, done[1]) if done is not None else (line,)),
+            day=due.date(),
+        )
+        if done is None:
+            self.uncoordinated[case_id] = index
+
     def holding(self, event: Any) -> None:
         """Who holds each case: a case enters its cycle when first assigned, leaves when closed."""
         if isinstance(event, ReceivedEvent):
@@ -1010,6 +1150,8 @@ class _Auditor:
             self.weekly(start, end)
         if "monthly_report" in rules:
             self.monthly(start, end)
+        if "performance_report" in rules:
+            self.performance(start, end)
         if "reconciliation" in rules:
             self.reconcile(start, end)
 
@@ -1041,9 +1183,23 @@ class _Auditor:
             )
             if due <= self.as_of:
                 self.result.checked["monthly_report"] += 1
-                report = self._filed("monthly_report", "monthly", first, last, due)
+                report = self._filed(
+                    "monthly_report", "monthly", first, last, due, settings["filed_with"]
+                )
                 if report is not None:
                     self.approvals(first, last, report, due)
+
+    def performance(self, start: date, end: date) -> None:
+        """Each month's performance report filed (with finance, the seed's) by its day."""
+        settings = self.p.obligations["performance_report"].settings
+        for first, last in _months(start, end):
+            day = _next_month(first).replace(day=settings["by_day"])
+            due = self.end_of(self.p.working_day_from(day))
+            if due <= self.as_of:
+                self.result.checked["performance_report"] += 1
+                self._filed(
+                    "performance_report", "performance", first, last, due, settings["filed_with"]
+                )
 
     def approvals(self, first: date, last: date, report: Any, due: datetime) -> None:
         """The monthly report approved, and by each role the procedure names."""
@@ -1089,8 +1245,31 @@ class _Auditor:
                 check="approvers",
             )
 
-    def _filed(self, name: str, kind: str, first: date, last: date, due: datetime) -> Any:
+    def _filed(
+        self,
+        name: str,
+        kind: str,
+        first: date,
+        last: date,
+        due: datetime,
+        filed_with: str | None = None,
+    ) -> Any:
         covering = [r for r in self.reports if r[0] == kind and r[1] <= first and r[2] >= last]
+        elsewhere = [r for r in covering if filed_with is not None and r[6] != filed_with]
+        covering = [r for r in covering if r not in elsewhere]
+        if not covering and elsewhere:
+            where = ", ".join(sorted({r[6] or "no one named" for r in elsewhere}))
+            self.find(
+                name,
+                None,
+                None,
+                f"the {kind} report of {first} to {last} is filed with {where}",
+                f"filed with {filed_with} by {due.isoformat()}",
+                *(r[4] for r in elsewhere),
+                day=due.date(),
+                check="filed_with",
+            )
+            return None
         if not covering:
             self.find(
                 name,
@@ -1166,6 +1345,11 @@ class _Auditor:
                         earliest[4],
                         day=due.date(),
                     )
+
+
+def _a(role: str) -> str:
+    """``a supervisor``, ``an admin_assistant``."""
+    return f"{'an' if role[0] in 'aeiou' else 'a'} {role}"
 
 
 def _interned(collector: str | None, team: str | None) -> tuple[str | None, str | None]:

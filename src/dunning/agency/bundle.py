@@ -30,7 +30,14 @@ from typing import Any
 
 from ..batch import bounded_lines
 from ..errors import CaseError, ConfigError
-from ..events import IntakeEvent, ReconciliationEvent, ReportEvent, parse_event
+from ..events import (
+    ForceMajeureEvent,
+    ForceMajeureReportEvent,
+    IntakeEvent,
+    ReconciliationEvent,
+    ReportEvent,
+    parse_event,
+)
 from .intake import (
     MANIFEST,
     IntakeFailed,
@@ -209,6 +216,14 @@ def _select(log: Path, ids: set[str], batches: set[str], banks: set[str]) -> tup
                         (isinstance(event, IntakeEvent) and event.payload.batch_id in batches)
                         or (isinstance(event, ReportEvent) and event.payload.scope in banks)
                         or (isinstance(event, ReconciliationEvent) and event.payload.bank in banks)
+                        or (
+                            isinstance(event, ForceMajeureReportEvent)
+                            and event.payload.bank in banks
+                        )
+                        or (
+                            isinstance(event, ForceMajeureEvent)
+                            and not banks.isdisjoint(event.payload.banks)
+                        )
                     )
                 )
                 if keep:

@@ -13,6 +13,7 @@ from ..events import (
     AssignmentEvent,
     ClosedEvent,
     ContactEvent,
+    CoordinationEvent,
     Event,
     HandoverEvent,
     PlacementEvent,
@@ -68,7 +69,8 @@ def describe(event: Event, zone: ZoneInfo | None = None) -> str:
 def _what(event: Event) -> str:
     if isinstance(event, ReceivedEvent):
         r = event.payload
-        return f"from {r.bank} (batch {r.batch_id}, line {r.line})"
+        where = f", region {r.region}" if r.region else ""
+        return f"from {r.bank} (batch {r.batch_id}, line {r.line}{where})"
     if isinstance(event, RefreshedEvent):
         f = event.payload
         return f"newer figures from {f.bank} (batch {f.batch_id}): dpd {f.dpd}, owed {f.total_due}"
@@ -96,6 +98,8 @@ def _what(event: Event) -> str:
         return f"from {event.payload.from_collector} to {event.payload.to_collector}"
     if isinstance(event, ClosedEvent):
         return event.payload.reason
+    if isinstance(event, CoordinationEvent):
+        return f"with {event.payload.other_branch}, filed {event.payload.ref}"
     if isinstance(event, PlacementEvent):
         return f"{event.payload.agency_id or ''} {event.payload.reason}".strip()
     return ""

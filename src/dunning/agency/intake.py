@@ -500,7 +500,8 @@ def _take_in(
                     assert holder is not None
                     events.write(_refreshed(item, received_at, actor, batch_id, bank, line, holder))
                 else:
-                    events.write(f'{head}{case_json}{tail},"line":{line}}}}}\n')
+                    region = json.dumps(item.borrower.region, ensure_ascii=False)
+                    events.write(f'{head}{case_json}{tail},"line":{line},"region":{region}}}}}\n')
     finally:
         seen.close()
         events.close()

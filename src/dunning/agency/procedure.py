@@ -4,8 +4,9 @@ A procedure file (``rules/agency_procedure.yaml``) states what the seed's part 2
 agency, each obligation with its parameters and the severity of a breach: the intake within a
 time limit with verified backups, the end-of-day record of every contact, special procedures
 started only with an approval and filed, field visits recorded and reviewed within some working
-days, weekly and monthly reports by their deadlines (the monthly one approved), the monthly
-reconciliation with each bank. It is read like a policy: YAML with positions, every problem at
+days, weekly and monthly reports by their deadlines (the monthly one approved and filed with
+head office), the performance report filed with finance, the monthly reconciliation with each
+bank, force majeure reported to the bank, cases of other regions coordinated. It is read like a policy: YAML with positions, every problem at
 once, compiler style. Working days come from a calendar of the ``holidays`` package.
 """
 
@@ -65,6 +66,8 @@ ROLE_DEFAULTS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "start_procedures": ("admin_assistant",),
         "review_visits": ("supervisor",),
         "hand_over": ("team_lead", "supervisor"),
+        "report_force_majeure": ("admin_assistant",),
+        "file_performance": ("admin_assistant",),
     }
 )
 #: Each obligation's settings, with their kind and default (``None``: required).
@@ -98,7 +101,16 @@ OBLIGATIONS: Mapping[str, Mapping[str, tuple[str, Any]]] = MappingProxyType(
             "approved": ("bool", True),
             # Each of these roles approves it (the seed: the supervisor and the manager).
             "approvers": ("roles", ()),
+            # Who it is filed with (the seed: head office), when the procedure says.
+            "filed_with": ("name?", None),
         },
+        # The seed: each collector's results recorded and filed with the finance department.
+        "performance_report": {"by_day": ("day", 10), "filed_with": ("name?", "finance")},
+        # The seed: force majeure met in the work reported to the bank promptly.
+        "force_majeure": {"report_within_hours": ("hours", 24)},
+        # The seed: a case outside the branch's regions is coordinated with the branch of the
+        # cardholder's region and filed with head office.
+        "cross_region": {"regions": ("names", ()), "within_working_days": ("days", 5)},
         "reconciliation": {"by_day": ("day", 10), "agrees": ("bool", True)},
         # Who may do what, by the staff's roles (the collectors file's ``role``).
         "roles": {action: ("roles", default) for action, default in ROLE_DEFAULTS.items()},
@@ -403,6 +415,13 @@ def _obligation(r: Reader, name: str, node: PNode, line: int) -> Obligation | No
                     f"node {item.id} is at week {item.week}, beyond the cycle's "
                     f"{values['weeks']} weeks",
                 )
+    if name == "cross_region" and not values["regions"]:
+        r.src.report(
+            (entry or node).pos,
+            "missing-key",
+            "cross_region needs the branch's own regions (regions: [CN-SH]): a case outside them "
+            "is coordinated with head office",
+        )
     if name == "conduct" and values["window_start"] >= values["window_end"]:
         r.src.report(
             (entry or node).pos,
@@ -437,6 +456,14 @@ def _setting(r: Reader, kind: str, node: PNode, key: str) -> Any:
         return None
     if kind == "roles":
         return _roles(r, node, key)
+    if kind.endswith("?") and isinstance(node, PScalar) and node.value is None:
+        return None
+    if kind == "name?":
+        text = r.text(node, key, numbers=False)
+        if text is not None and not _NAME.match(text):
+            r.src.report(node.pos, "bad-name", f"{text[:64]!r} is not a name")
+            return None
+        return text
     if kind == "names":
         items = getattr(node, "items", None)
         if not isinstance(items, list | tuple):
@@ -458,6 +485,7 @@ def _setting(r: Reader, kind: str, node: PNode, key: str) -> Any:
         return _nodes(r, node)
     bounds = {
         "minutes": (1, 10_080),
+        "hours": (1, 720),
         "count": (0, 10),
         "cap": (1, 100),
         "days": (0, 60),

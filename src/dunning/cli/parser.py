@@ -46,6 +46,9 @@ RECORD_KINDS = {
     "close": "case.closed",
     "report": "report.filed",
     "reconciliation": "reconciliation.filed",
+    "force-majeure": "force_majeure.noted",
+    "force-majeure-report": "force_majeure.reported",
+    "coordination": "coordination.filed",
 }
 _APPROVAL: tuple[str, ...] = ("request_id", "procedure", "instalments", "amount", "until")
 _APPROVAL += ("reason", "filed_ref", "outcome", "bank_ref", "covers*")
@@ -83,6 +86,7 @@ RECORD_FIELDS: dict[str, tuple[str, ...]] = {
         "digest",
         "approved_by",
         "approvals*",
+        "filed_with",
     ),
     "reconciliation": (
         "period_start",
@@ -94,6 +98,9 @@ RECORD_FIELDS: dict[str, tuple[str, ...]] = {
         "differences",
         "ref",
     ),
+    "force-majeure": ("incident", "nature", "banks*", "began", "cases*", "note"),
+    "force-majeure-report": ("incident", "bank", "ref", "note"),
+    "coordination": ("other_branch", "ref", "arrangement"),
 }
 
 

@@ -50,6 +50,15 @@ def _value(spec: dict[str, Any], text: str) -> Any:
     return text
 
 
+#: The events that name no case (a batch's, a month's, or many cases').
+_OF_NO_CASE = (
+    "report.filed",
+    "reconciliation.filed",
+    "force_majeure.noted",
+    "force_majeure.reported",
+)
+
+
 def run_record(args: argparse.Namespace) -> int:
     """``dunning record KIND``: one event, checked, warned of, and appended to the log once."""
     kind = KINDS[args.kind]
@@ -72,8 +81,9 @@ def run_record(args: argparse.Namespace) -> int:
         if payload.get("number") and not str(payload["number"]).startswith("*"):
             digits = "".join(c for c in str(payload["number"]) if c.isdigit())
             payload["number"] = f"*{digits[-4:]}"  # the audit counts by number; nothing more
-    case_id = None if kind in ("report.filed", "reconciliation.filed") else args.case
-    if case_id is None and kind not in ("report.filed", "reconciliation.filed"):
+    of_no_case = kind in _OF_NO_CASE
+    case_id = None if of_no_case else args.case
+    if case_id is None and not of_no_case:
         raise Usage(f"--case is needed to record a {args.kind}")
     try:
         event = build_event(kind, at=at, actor=args.actor, case_id=case_id, payload=payload)
