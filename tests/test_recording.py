@@ -183,24 +183,20 @@ def test_a_force_majeure_and_a_coordination_are_recorded_and_warned_of(tmp_path:
     log = tmp_path / "events.jsonl"
     common = ("--events", str(log), "--procedure", PROCEDURE)
     staff = ("--collectors", str(AGENCY / "collectors.yaml"))
-    status, _, err = dunning(
-        "record", "force-majeure", *common, "--actor", "L1", "--at", "2026-12-01T07:45:00+08:00",
-        "--incident", "FM-1", "--nature", "暴雨红色预警", "--banks", "SH-BANK",
-    )  # fmt: skip
+    noted = (
+        "--actor L1 --at 2026-12-01T07:45:00+08:00 --incident FM-1 --nature 暴雨 --banks SH-BANK"
+    )
+    status, _, err = dunning("record", "force-majeure", *common, *noted.split())
     assert (status, err) == (0, f"dunning: recorded in {log}\n")
-    status, out, err = dunning(
-        "record", "force-majeure-report", *common, *staff, "--actor", "C1",
-        "--at", "2026-12-02T09:00:00+08:00", "--incident", "FM-1", "--bank", "SH-BANK",
-        "--ref", "往来/FM-1",
-    )  # fmt: skip
+    told = (
+        "--actor C1 --at 2026-12-02T09:00:00+08:00 --incident FM-1 --bank SH-BANK --ref 往来/FM-1"
+    )
+    status, out, err = dunning("record", "force-majeure-report", *common, *staff, *told.split())
     assert status == 0 and json.loads(out)["case_id"] is None
     assert "roles.report_force_majeure: the report of FM-1 to SH-BANK by C1 (collector)" in err
     assert "force_majeure: force majeure FM-1 was reported to SH-BANK late, 2026-12-02 09:00" in err
-    status, _, err = dunning(
-        "record", "coordination", *common, "--actor", "S1", "--case", "SH-0027",
-        "--at", "2026-12-03T15:00:00+08:00", "--other-branch", "wuxi-branch",
-        "--ref", "总公司备案/x",
-    )  # fmt: skip
+    filed = "--actor S1 --case SH-0027 --at 2026-12-03T15:00:00+08:00 --other-branch wuxi-branch"
+    status, _, err = dunning("record", "coordination", *common, *filed.split(), "--ref", "总公司/x")
     assert status == 0
     kinds = [e.type for e in read_events(log.read_text(encoding="utf-8").splitlines())]
     assert kinds == ["force_majeure.noted", "force_majeure.reported", "coordination.filed"]
