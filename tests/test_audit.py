@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -684,6 +685,45 @@ def test_a_cross_region_case_closed_before_its_coordination_is_due_is_no_finding
     lines.insert(RECEIVED_27 + 1, json.dumps(closed))
     assert received["payload"]["region"] == "CN-JS"
     assert run(lines, STAFF).findings == []
+
+
+def test_every_finding_reads_in_chinese_on_a_chinese_page() -> None:
+    """Each sentence the audit writes, in every breach its tests plant, has its translation.
+
+    What may stay in Latin letters: ids (SH-0008, REQ-001, FM-…), dates and times, the fields
+    an analyst writes in the procedure file (filed_ref, bank_ref…) and the standards cited.
+    """
+    from dunning.reports.locales import locale
+    from test_conduct import call
+
+    zh = locale("zh-CN")
+    four_calls = [
+        call("23:10", outcome="no_answer", number="*0323"),
+        *(call(f"{h:02d}:00") for h in (9, 11, 13, 15, 17)),
+        call("18:00", party="emergency_contact", debt_disclosed=True),
+        *(call(f"19:{m:02d}", outcome="no_answer", number="*0323") for m in range(7)),
+    ]
+    logs = [v[0] for table in (PLANTED, ROLES, SEED_PART_TWO) for v in table.values()]
+    sentences = {
+        said
+        for lines in [*logs, EVENTS + four_calls]
+        for staff in (None, STAFF)
+        for f in run(lines, staff).result.findings
+        for said in (f.message, f.expected if f.obligation != "cycle" else "")  # (analyst's)
+        if said
+    }
+    assert len(sentences) > 40
+    allowed = re.compile(
+        r"[A-Z0-9][\w.:/+*-]*|filed_ref|bank_ref|approved_by|banks: agreement|bank_approval|"
+        r"waiver_principal|procedure\.\w+|phone_first_call|art\."
+    )
+    english = {s: zh.value(s, "said") for s in sentences}
+    left = {s: t for s, t in english.items() if re.search(r"[a-z]{3,}", allowed.sub("", t))}
+    assert not left, left
+    assert english["visit R-00055 has not been reviewed"] == "外访 R-00055 未经审阅"
+    assert locale("en").value("visit R-00055 has not been reviewed", "said") == (
+        "visit R-00055 has not been reviewed"
+    )
 
 
 def test_a_log_appended_twice_is_read_once_however_long_it_is(

@@ -151,3 +151,18 @@ def test_blocks_number_lines_as_splitlines_does(data: bytes, size: int) -> None:
             for i, line in enumerate(block.splitlines())
         ]
     assert seen == list(enumerate(data.splitlines(), start=1))
+
+
+@pytest.mark.parametrize("form", ["csv", "json"])
+def test_a_locale_for_the_data_forms_is_a_usage_error_that_says_why(
+    form: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # CSV and JSON are keyed by the JSON's names in every locale: a Chinese CSV was silently
+    # English (issue 33). The Chinese spreadsheet is the workbook.
+    root = Path(__file__).resolve().parent.parent
+    argv = ["audit", "--procedure", str(root / "rules" / "agency_procedure.yaml")]
+    argv += ["--as-of", "2026-12-11T09:00:00+08:00", "--format", form, "--locale", "zh-CN"]
+    status = main([*argv, str(root / "examples" / "agency" / "events.jsonl")])
+    err = capsys.readouterr().err
+    assert status == 2 and f"--format {form} is data" in err and "--format xlsx" in err
+    assert main([*argv[:-2], str(root / "examples" / "agency" / "events.jsonl")]) in (0, 1)

@@ -6,8 +6,9 @@ time limit with verified backups, the end-of-day record of every contact, specia
 started only with an approval and filed, field visits recorded and reviewed within some working
 days, weekly and monthly reports by their deadlines (the monthly one approved and filed with
 head office), the performance report filed with finance, the monthly reconciliation with each
-bank, force majeure reported to the bank, cases of other regions coordinated. It is read like a policy: YAML with positions, every problem at
-once, compiler style. Working days come from a calendar of the ``holidays`` package.
+bank, force majeure reported to the bank, cases of other regions coordinated. It is read like
+a policy: YAML with positions, every problem at once, compiler style. Working days come from a
+calendar of the ``holidays`` package.
 """
 
 from __future__ import annotations

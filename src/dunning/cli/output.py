@@ -35,6 +35,12 @@ class Report:
         self.path: str | None = getattr(args, "out", None)
         self.binary = self.format == "xlsx"
         self._output: Output | None = None
+        if self.format in ("csv", "json", "jsonl") and self.locale.chinese:
+            raise Usage(
+                f"--locale names the words of --format table, html and xlsx; --format "
+                f"{self.format} is data, keyed by the JSON's names in every locale (a Chinese "
+                "spreadsheet: --format xlsx)"
+            )
         if self.format == "html":
             need_reports_extra()
         if self.path is not None and self.format in streams:

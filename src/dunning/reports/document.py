@@ -35,7 +35,8 @@ __all__ = [
 ]
 
 #: How a value is shown: ``label`` is a code (a product, a channel) that a locale may name.
-Kind = Literal["text", "label", "date", "count", "money", "number", "percent"]
+# "said": a sentence the library wrote (a finding, a difference), translated by pattern.
+Kind = Literal["text", "said", "label", "date", "count", "money", "number", "percent"]
 NUMERIC: frozenset[str] = frozenset({"count", "money", "number", "percent"})
 
 
@@ -398,7 +399,7 @@ def decisions(data: Mapping[str, Any]) -> Document:
             _table(
                 "guards",
                 Msg("Compliance guards: decisions changed, by guard and effect"),
-                [col("guard", "Guard", "text"), *(col(e, None, "count") for e in effects)],
+                [col("guard", "Guard", "label"), *(col(e, None, "count") for e in effects)],
                 [{"guard": g, **counts} for g, counts in data["guards"].items()],
                 note=msg("Charges cut to the cap: {amount}", amount=Decimal(data["charges_cut"])),
             )
@@ -859,7 +860,7 @@ def reconciliation(data: Mapping[str, Any]) -> Document:
                 col("claim_line", "Claim line", "count"),
                 col("case_id", "Case", "text"),
                 col("amount", "Amount", "money"),
-                col("what", "What differs", "text", prose=True),
+                col("what", "What differs", "said", prose=True),
             ],
             [
                 {
@@ -1156,8 +1157,8 @@ def audit(data: Mapping[str, Any]) -> Document:
                 col("case_id", "Case", "text"),
                 col("collector", "Collector", "text"),
                 col("evidence", "Event lines", "text"),
-                col("message", "What happened", "text", prose=True),
-                col("expected", "Expected", "text", prose=True),
+                col("message", "What happened", "said", prose=True),
+                col("expected", "Expected", "said", prose=True),
             ],
             [
                 {

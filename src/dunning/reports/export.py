@@ -109,6 +109,8 @@ def _shown(value: Any, kind: Kind, loc: Locale, *, first: bool) -> Any:
     """A cell's value for the sheet: codes named in the locale ("total" too), the rest as is."""
     if value is not None and (kind == "label" or (first and value == "total")):
         return loc.label(value)
+    if value is not None and kind == "said":
+        return loc.value(value, kind)
     return value
 
 

@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from .document import Code, Kind, Msg
+from .said import translate
 
 __all__ = ["LOCALES", "Locale", "locale"]
 
@@ -354,6 +355,57 @@ _ZH_CODES: dict[str, str] = {
     "cut": "削减",
     "flag": "标记",
     "warn": "提示",
+    # the compliance guards (docs/compliance.md)
+    "contact_window": "联系时段",
+    "rolling_calls": "滚动期内呼叫次数",
+    "contact_status": "联系状态",
+    "outsourcing_notice": "委外告知",
+    "collection_fees": "催收费用",
+    "charges_cap": "费用上限",
+    "limitation": "诉讼时效",
+    # the agency's audit: obligations, checks, roles, sites, what a reconciliation compares
+    "performance_report": "绩效报告",
+    "force_majeure": "不可抗力",
+    "cross_region": "跨区案件",
+    "conduct": "催收行为",
+    "roles": "职责分工",
+    "hours": "联系时段",
+    "connected_calls": "接通次数",
+    "unanswered_dials": "未接通拨打",
+    "third_parties": "第三方",
+    "sites": "备份地点",
+    "agreement": "合作协议",
+    "limits": "银行限额",
+    "bank_approval": "银行同意",
+    "undecided": "未及时决定",
+    "reviewer": "审阅人",
+    "approvers": "审批人",
+    "agrees": "对账一致",
+    "filed_with": "报送对象",
+    "approve_procedures": "审批特殊程序",
+    "start_procedures": "启动特殊程序",
+    "review_visits": "审阅外访",
+    "hand_over": "交接",
+    "report_force_majeure": "报告不可抗力",
+    "file_performance": "报送绩效",
+    "branch": "分公司",
+    "head_office": "总公司",
+    "finance": "财务部门",
+    "collector": "催收员",
+    "field_collector": "外访催收员",
+    "team_lead": "组长",
+    "supervisor": "催收主管",
+    "admin_assistant": "辅助行政人员",
+    "manager": "公司经理",
+    "borrower": "借款人",
+    "emergency_contact": "紧急联系人",
+    "guarantor": "保证人",
+    "co_borrower": "共同借款人",
+    "amount": "金额",
+    "rate": "比例",
+    "case_id": "案件",
+    "paid_on": "还款日",
+    "agency_id": "机构",
 }
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -387,7 +439,11 @@ class Locale:
             return self.text(Msg("total"))
         if code == "ledger":
             return self.text(Msg("ledger"))
-        return _ZH_CODES.get(code, code) if self.chinese else code.replace("_", " ")
+        if not self.chinese:
+            return code.replace("_", " ")
+        if "." in code:  # an obligation's check: special_procedures.undecided
+            return "·".join(_ZH_CODES.get(part, part) for part in code.split("."))
+        return _ZH_CODES.get(code, code)
 
     def plain(self, value: Any) -> str:
         """A value named in a sentence: amounts with two decimals, counts grouped."""
@@ -417,6 +473,8 @@ class Locale:
             return self.label(value)
         if kind == "date":
             return self.day(value)
+        if kind == "said" and self.chinese:
+            return translate(str(value), self.label)
         return str(value)
 
     def day(self, text: str) -> str:

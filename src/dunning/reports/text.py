@@ -91,7 +91,7 @@ def _table(table: Table, loc: Locale) -> list[str]:
         if n and prose:
             values = table.rows[n - 1]
             lines += [
-                f"      {_head(c, loc)}: {_safe(str(values[i]))}"
+                f"      {_head(c, loc)}: {_cell(values[i], c.kind, loc)}"
                 for i, c in prose
                 if values[i] not in (None, "")
             ]
