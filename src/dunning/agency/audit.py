@@ -96,7 +96,8 @@ class Audit:
     """An audit's findings, what each obligation checked, and the event lines it could not read.
 
     ``notes`` says what could not be checked, by code (``roles_not_checked``: the roles,
-    without each person's role).
+    without each person's role). ``names`` gives the name of each collector a finding names,
+    when the audit was given the collectors file.
     """
 
     procedure: Procedure
@@ -107,6 +108,7 @@ class Audit:
     checked: Counter[str] = field(default_factory=Counter)
     event_errors: list[CaseError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)
 
     @property
     def errors(self) -> int:
@@ -128,6 +130,7 @@ class Audit:
             "errors": self.errors,
             "unreadable_event_lines": [e.line for e in self.event_errors],
             "notes": list(self.notes),
+            "names": dict(self.names),
         }
 
 
@@ -178,7 +181,8 @@ def run_audit(
     last = end or as_of.astimezone(procedure.zone).date()
     if start is not None:
         _check_period(start, last, "--from")
-    auditor = _Auditor(procedure, as_of, start, last, _roles_of(staff))
+    roles, names = _staff_of(staff)
+    auditor = _Auditor(procedure, as_of, start, last, roles)
     seen = _Seen()
     for line, text in enumerate(events, start=1):
         if isinstance(text, str | bytes) and not text.strip():
@@ -206,6 +210,8 @@ def run_audit(
         "roles" in procedure.obligations or (monthly and monthly.settings["approvers"])
     ):
         auditor.result.notes.append("roles_not_checked")
+    named = {f.collector for f in auditor.result.findings if f.collector in names}
+    auditor.result.names = {who: names[who] for who in sorted(named, key=str)}
     return auditor.result
 
 
@@ -214,20 +220,23 @@ def run_audit(
 MAX_AUDIT_DAYS = 400
 
 
-def _roles_of(staff: Mapping[str, str] | Iterable[Collector] | None) -> dict[str, str] | None:
-    """Each person's role, from a mapping or the collectors file."""
+def _staff_of(
+    staff: Mapping[str, str] | Iterable[Collector] | None,
+) -> tuple[dict[str, str] | None, dict[str, str]]:
+    """Each person's role, and (from the collectors file) their name."""
     if staff is None:
-        return None
+        return None, {}
     if isinstance(staff, Mapping):
-        return {str(k): str(v) for k, v in staff.items()}
+        return {str(k): str(v) for k, v in staff.items()}, {}
     if isinstance(staff, str | bytes) or not isinstance(staff, Iterable):
         raise ArgumentError("staff is a mapping of id to role, or the collectors file")
-    roles = {}
+    roles, names = {}, {}
     for person in staff:
         if not isinstance(person, Collector):
             raise ArgumentError("staff is a mapping of id to role, or the collectors file")
         roles[person.collector_id] = person.role.value
-    return roles
+        names[person.collector_id] = person.name
+    return roles, names
 
 
 def _check_period(first: date, last: date, what: str) -> None:

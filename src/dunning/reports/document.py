@@ -1166,6 +1166,11 @@ def audit(data: Mapping[str, Any]) -> Document:
                     "finding": i,
                     # a check of an obligation that has several: conduct.hours
                     "obligation": ".".join(filter(None, (f["obligation"], f.get("check")))),
+                    # the collector's name beside the id, where the collectors file gave it
+                    "collector": " ".join(
+                        filter(None, (f["collector"], data.get("names", {}).get(f["collector"])))
+                    )
+                    or None,
                     "evidence": " ".join(map(str, f["evidence"])),
                 }
                 for i, f in enumerate(findings, 1)
