@@ -11,7 +11,6 @@ deadline after ``as_of`` is not a finding yet.
 from __future__ import annotations
 
 import calendar as months
-import hashlib
 import heapq
 import sqlite3
 from array import array
@@ -251,10 +250,12 @@ def _check_period(first: date, last: date, what: str) -> None:
 class _Seen:
     """The events read so far, to refuse one read twice (a log appended twice, a record re-sent).
 
-    Each line is kept as an 8-byte hash of its text, and each contact record by its
-    ``record_id``. A year's log is millions of them, so memory holds only the latest (a chunk)
-    and a Bloom filter of all (4 MB); older ones go to a private temporary SQLite file, which
-    is asked only when the filter says a hash may have been seen (about one event in sixty).
+    Each line is kept as a 64-bit hash of its text, and each contact record by its
+    ``record_id`` (Python's own SipHash, keyed for this process: an audit's hashes are never
+    kept). A year's log is millions of them, so memory holds only the latest (a chunk) and a
+    Bloom filter of the older ones (4 MB), which go to a private temporary SQLite file, asked
+    only when the filter says a hash may be there (about one event in sixty). A log shorter
+    than a chunk never touches the filter or the file.
     """
 
     CHUNK = 1 << 16
@@ -268,13 +269,13 @@ class _Seen:
     def check(self, text: str | bytes, event: Any, line: int) -> None:
         """Raise the ``CaseError`` of ``line`` if it repeats an event read before."""
         raw = text.encode() if isinstance(text, str) else bytes(text)
-        first = self.first("lines", _hash(raw.strip()), line)
+        first = self.first("lines", hash(raw.strip()) & _MASK, line)
         if first != line:
             message = f"the same event as line {first}: counted once"
             raise CaseError(event.case_id, [Problem("", "duplicate_event", message)], line=line)
         if event.type == "contact.recorded":
             record = event.payload.record_id
-            first = self.first("records", _hash(b"record:" + record.encode()), line)
+            first = self.first("records", hash(record) & _MASK, line)
             if first != line:
                 message = f"record {record} is on line {first} already: counted once"
                 problem = Problem("payload.record_id", "duplicate_record", message)
@@ -286,18 +287,20 @@ class _Seen:
         found = recent.get(key)
         if found is not None:
             return found
-        mask, bloom = self.BITS - 1, self.bloom
-        a, b, c = key & mask, (key >> 25) & mask, (key >> 39) & mask
-        seen = (bloom[a >> 3] >> (a & 7)) & (bloom[b >> 3] >> (b & 7)) & (bloom[c >> 3] >> (c & 7))
-        if seen & 1 and self.db is not None:
-            row = self.db.execute(
-                f"SELECT line FROM {table} WHERE k = ?", (key - (1 << 63),)
-            ).fetchone()
-            if row is not None:
-                return int(row[0])
-        bloom[a >> 3] |= 1 << (a & 7)
-        bloom[b >> 3] |= 1 << (b & 7)
-        bloom[c >> 3] |= 1 << (c & 7)
+        if self.db is not None:  # spilled: the older hashes are in the file, under the filter
+            mask, bloom = self.BITS - 1, self.bloom
+            a, b, c = key & mask, (key >> 25) & mask, (key >> 39) & mask
+            if (
+                (bloom[a >> 3] >> (a & 7))
+                & (bloom[b >> 3] >> (b & 7))
+                & (bloom[c >> 3] >> (c & 7))
+                & 1
+            ):
+                row = self.db.execute(
+                    f"SELECT line FROM {table} WHERE k = ?", (key - (1 << 63),)
+                ).fetchone()
+                if row is not None:
+                    return int(row[0])
         recent[key] = line
         if len(recent) >= self.CHUNK:
             self.spill(table)
@@ -312,11 +315,16 @@ class _Seen:
             self.db.execute("PRAGMA synchronous = OFF")
             for name in self.recent:
                 self.db.execute(f"CREATE TABLE {name} (k INTEGER PRIMARY KEY, line INTEGER)")
+        chunk = self.recent[table]
         self.db.executemany(
             f"INSERT OR IGNORE INTO {table} VALUES (?, ?)",
             # in key order: the B-tree takes them as appended, not scattered
-            sorted((k - (1 << 63), n) for k, n in self.recent[table].items()),
+            sorted((k - (1 << 63), n) for k, n in chunk.items()),
         )
+        mask, bloom = self.BITS - 1, self.bloom
+        for key in chunk:
+            for bit in (key & mask, (key >> 25) & mask, (key >> 39) & mask):
+                bloom[bit >> 3] |= 1 << (bit & 7)
         self.recent[table] = {}
 
     def close(self) -> None:
@@ -325,8 +333,8 @@ class _Seen:
             self.db.close()
 
 
-def _hash(data: bytes) -> int:
-    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
+#: A hash as the unsigned 64 bits the filter and the file take.
+_MASK = (1 << 64) - 1
 
 
 @dataclass
