@@ -76,15 +76,7 @@ def test_the_shipped_month_audits_clean_but_for_the_request_left_undecided() -> 
     assert result.result.notes == []
     # Given the collectors file, the audit names each collector its findings name.
     collectors = load_collectors(ROOT / "examples" / "agency" / "collectors.yaml")
-    named = audit(
-        EVENTS,
-        procedure=PROCEDURE,
-        as_of=AS_OF,
-        start=date(2026, 11, 1),
-        end=date(2026, 11, 30),
-        staff=collectors,
-    )
-    assert named.to_dict()["names"] == {"C1": "王芳"}
+    assert run(EVENTS, collectors).result.to_dict()["names"] == {"C1": "王芳"}
     # Without the staff's roles, who did what is not checked, and the audit says so.
     unchecked = run(EVENTS)
     assert "roles" not in unchecked.checked and unchecked.result.notes == ["roles_not_checked"]
