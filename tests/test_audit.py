@@ -690,6 +690,36 @@ def test_a_cross_region_case_closed_before_its_coordination_is_due_is_no_finding
     assert run(lines, STAFF).findings == []
 
 
+def _inserted_after(index: int, change: Callable[[dict[str, Any]], None]) -> list[str]:
+    """The log with a copy of line ``index``, changed, right after it (a new record)."""
+    event = json.loads(EVENTS[index])
+    change(event)
+    event["payload"].update(record_id="R-NEW", outcome="no_answer")
+    return [*EVENTS[: index + 1], json.dumps(event, ensure_ascii=False), *EVENTS[index + 1 :]]
+
+
+C1_CALL = first("contact.recorded", lambda e: e["actor"] == "C1")
+
+
+def test_a_contact_for_a_case_never_received_or_by_another_collector_is_a_finding() -> None:
+    # Accepted without a word before (issue 38, item 12).
+    stranger = _inserted_after(C1_CALL, lambda e: e.update(case_id="NOPE-9"))
+    (found,) = run(stranger, STAFF).findings
+    assert (found.obligation, found.check, found.case_id) == (
+        "daily_records",
+        "unknown_case",
+        "NOPE-9",
+    )
+    assert found.evidence == (C1_CALL + 2,)
+    colleague = _inserted_after(C1_CALL, lambda e: e.update(actor="C2"))
+    (found,) = run(colleague, STAFF).findings
+    assert (found.check, found.collector) == ("holder", "C2")
+    assert found.message.endswith(f"but C1 holds {json.loads(EVENTS[C1_CALL])['case_id']}")
+    # A supervisor or team lead may call a case of their team: not a finding with the roles.
+    lead = _inserted_after(C1_CALL, lambda e: e.update(actor="L1"))
+    assert run(lead, STAFF).findings == []
+
+
 def test_every_finding_reads_in_chinese_on_a_chinese_page() -> None:
     """Each sentence the audit writes, in every breach its tests plant, has its translation.
 
@@ -707,6 +737,10 @@ def test_every_finding_reads_in_chinese_on_a_chinese_page() -> None:
         *(call(f"19:{m:02d}", outcome="no_answer", number="*0323") for m in range(7)),
     ]
     logs = [v[0] for table in (PLANTED, ROLES, SEED_PART_TWO) for v in table.values()]
+    logs += [
+        _inserted_after(C1_CALL, lambda e: e.update(case_id="NOPE-9")),
+        _inserted_after(C1_CALL, lambda e: e.update(actor="C2")),
+    ]
     sentences = {
         said
         for lines in [*logs, EVENTS + four_calls]
@@ -718,7 +752,7 @@ def test_every_finding_reads_in_chinese_on_a_chinese_page() -> None:
     assert len(sentences) > 40
     allowed = re.compile(
         r"[A-Z0-9][\w.:/+*-]*|filed_ref|bank_ref|approved_by|banks: agreement|bank_approval|"
-        r"waiver_principal|procedure\.\w+|phone_first_call|art\."
+        r"waiver_principal|procedure\.\w+|case\.received|phone_first_call|art\."
     )
     english = {s: zh.value(s, "said") for s in sentences}
     left = {s: t for s, t in english.items() if re.search(r"[a-z]{3,}", allowed.sub("", t))}

@@ -35,6 +35,7 @@ from ..events import (
     IntakeEvent,
     ReceivedEvent,
     ReconciliationEvent,
+    RefreshedEvent,
     ReportEvent,
     ReviewEvent,
     parse_event,
@@ -413,6 +414,10 @@ class _Auditor:
         self.coordinated: dict[str, tuple[datetime, int]] = {}
         self.uncoordinated: dict[str, int] = {}
         self.closed: set[str] = set()
+        # Each case received (once the log shows an intake) and who holds it, by assignment or
+        # handover: a contact is recorded by its holder, for a case the agency received.
+        self.received_cases: set[str] = set()
+        self.holder: dict[str, str] = {}
         self.reconciliations: list[tuple[str, date, date, datetime, int, bool, int]] = []
         self.banks: set[str] = set()
         # Deadlines still to judge, earliest first: (deadline, seq, what, details).
@@ -552,6 +557,7 @@ class _Auditor:
             self.recorded.setdefault(day, set()).add(event.case_id)
             if "daily_records" in rules:
                 self.daily_record(event, line)
+                self.whose(event, line, day)
             if "field_visits" in rules and event.payload.channel.value == "field_visit":
                 self.visit(event, line)
             if self.nodes:
@@ -609,10 +615,17 @@ class _Auditor:
                 )
             )
         else:
+            if isinstance(event, ReceivedEvent | RefreshedEvent):
+                self.received_cases.add(event.case_id)
             if isinstance(event, ReceivedEvent) and "cross_region" in rules:
                 self.received(event, line)
             elif isinstance(event, ClosedEvent):
                 self.closed.add(event.case_id)
+                self.holder.pop(event.case_id, None)
+            elif isinstance(event, AssignmentEvent) and event.payload.collector_id:
+                self.holder[event.case_id] = event.payload.collector_id
+            elif isinstance(event, HandoverEvent):
+                self.holder[event.case_id] = event.payload.to_collector
             if isinstance(event, HandoverEvent):
                 what = f"the handover of {event.case_id} from {event.payload.from_collector}"
                 day = self.local_day(event.at)
@@ -690,6 +703,38 @@ class _Auditor:
                 "made after it)",
                 line,
                 day=day,
+            )
+
+    def whose(self, event: ContactEvent, line: int, day: date) -> None:
+        """A contact for a case the agency never received, or recorded by another's collector."""
+        case_id, who = event.case_id, event.actor
+        if self.received_cases and case_id not in self.received_cases:
+            self.find(
+                "daily_records",
+                case_id,
+                who,
+                f"contact {event.payload.record_id} is recorded for {case_id}, a case the "
+                "agency never received",
+                "contacts recorded only for the cases the bank sent (case.received)",
+                line,
+                day=day,
+                check="unknown_case",
+            )
+            return
+        holder = self.holder.get(case_id)
+        role = self.staff.get(who) if self.staff is not None else None
+        if holder is not None and holder != who and role in (None, "collector", "field_collector"):
+            self.find(
+                "daily_records",
+                case_id,
+                who,
+                f"contact {event.payload.record_id} is recorded by {who}, but {holder} holds "
+                f"{case_id}",
+                "contacts recorded by the collector who holds the case (its assignment or "
+                "handover)",
+                line,
+                day=day,
+                check="holder",
             )
 
     def request_seen(self, event: ApprovalEvent, line: int) -> None:

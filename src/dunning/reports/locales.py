@@ -374,6 +374,8 @@ _ZH_CODES: dict[str, str] = {
     "unanswered_dials": "未接通拨打",
     "third_parties": "第三方",
     "sites": "备份地点",
+    "holder": "案件持有人",
+    "unknown_case": "未接收的案件",
     "agreement": "合作协议",
     "limits": "银行限额",
     "bank_approval": "银行同意",

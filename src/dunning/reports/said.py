@@ -81,6 +81,22 @@ _PATTERNS: list[tuple[str, str]] = [
         "该案件 {d} 有作业（特殊申请），但当日没有联系记录",
     ),
     (r"a record of the day's contact by (?P<t>\S+)", "当日 {t} 前录入当日的联系记录"),
+    (
+        r"contact (?P<r>\S+) is recorded for (?P<c>\S+), a case the agency never received",
+        "联系记录 {r} 所属案件 {c} 并非本机构接收的案件",
+    ),
+    (
+        r"contacts recorded only for the cases the bank sent \(case\.received\)",
+        "只为银行委托的案件（case.received）录入联系记录",
+    ),
+    (
+        r"contact (?P<r>\S+) is recorded by (?P<who>\S+), but (?P<holder>\S+) holds (?P<c>\S+)",
+        "联系记录 {r} 由 {who} 录入，但案件 {c} 由 {holder} 持有",
+    ),
+    (
+        r"contacts recorded by the collector who holds the case \(its assignment or handover\)",
+        "联系记录由持有该案件的催收员录入（按分案或交接）",
+    ),
     # field visits
     (r"visit (?P<r>\S+) reviewed by its own visitor", "外访 {r} 由外访人员本人审阅"),
     (r"reviewed by a supervisor other than the visitor", "由外访人员以外的主管审阅"),
