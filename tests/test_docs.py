@@ -38,3 +38,42 @@ def test_every_error_code_is_registered_and_documented() -> None:
     errors_md = (ROOT / "docs" / "errors.md").read_text(encoding="utf-8")
     documented = set(re.findall(r"^### ([a-z_-]+)$", errors_md, re.M))
     assert documented == registered
+
+
+def test_every_docs_page_a_file_points_to_exists() -> None:
+    # rules/agencies.yaml sent its reader to docs/agencies.md, which never existed (issue 38).
+    named = {
+        (path.relative_to(ROOT), page)
+        for folder in ("rules", "src", "examples", "benchmarks", "tools", "docs")
+        for path in (ROOT / folder).rglob("*")
+        if path.suffix in (".py", ".yaml", ".md", ".toml") and path.is_file()
+        for page in re.findall(r"docs/([\w-]+\.md)", path.read_text(encoding="utf-8"))
+    }
+    missing = sorted(
+        f"{path}: docs/{page}" for path, page in named if not (ROOT / "docs" / page).exists()
+    )
+    assert not missing, missing
+
+
+def test_every_dunning_name_the_docs_call_is_there() -> None:
+    # events.md named `dunning.read_desk`, which dunning does not export (issue 38).
+    import importlib
+
+    import dunning
+
+    missing = []
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for name in sorted(
+            set(re.findall(r"`(dunning(?:\.\w+)+)", page.read_text(encoding="utf-8")))
+        ):
+            module, _, attribute = name.rpartition(".")
+            try:
+                found = hasattr(importlib.import_module(module), attribute)
+            except ImportError:
+                found = False
+            if not found:
+                try:
+                    importlib.import_module(name)
+                except ImportError:
+                    missing.append(f"{page.name}: {name}")
+    assert dunning and not missing, missing
