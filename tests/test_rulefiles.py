@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -66,6 +67,41 @@ def test_every_kind_with_a_schema_is_offered_by_dunning_schema(
         assert main(["schema", kind.name]) == 0
         schema = json.loads(capsys.readouterr().out)
         assert schema == kind.json_schema() and schema["type"] == "object"
+
+
+def test_every_shipped_rule_file_validates_against_its_schema() -> None:
+    # An editor's schema that refuses a file dunning reads (or takes a file it refuses) would
+    # send an analyst astray; `dunning schema procedure` did not exist (issue 38, item 17).
+    import jsonschema
+    import yaml
+
+    from dunning.rulefiles import kind_of
+
+    def as_an_editor_reads(path: Path) -> Any:  # (dates as the text they are)
+        return json.loads(json.dumps(yaml.safe_load(path.read_text(encoding="utf-8")), default=str))
+
+    root = Path(__file__).resolve().parent.parent
+    kinds = set()
+    files = [*sorted((root / "rules").glob("*.yaml")), root / "examples/agency/collectors.yaml"]
+    for path in files:
+        kind = kind_of(path)
+        if path.name.endswith(".tests.yaml"):
+            continue
+        schema = kind.json_schema()
+        jsonschema.Draft202012Validator.check_schema(schema)
+        jsonschema.validate(as_an_editor_reads(path), schema)
+        kinds.add(kind.name)
+    assert kinds == {"agencies", "collectors", "procedure", "policy"}
+    procedure = as_an_editor_reads(root / "rules" / "agency_procedure.yaml")
+    schema = kind_of(root / "rules" / "agency_procedure.yaml").json_schema()
+    for wrong in (
+        {"obligations": {**procedure["obligations"], "daily_record": None}},  # a typo
+        {"obligations": {"intake": {"within_minutes": 0}}},
+        {"obligations": {"roles": {"approve_procedures": ["boss"]}}},
+        {"obligations": {"weekly_report": {"severity": "fatal"}}},
+    ):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({**procedure, **wrong}, schema)
 
 
 def _run_on_a_terminal(args: list[str], out: Path) -> tuple[bytes, bytes]:

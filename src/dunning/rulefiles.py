@@ -87,6 +87,7 @@ FILE_KINDS: tuple[FileKind, ...] = (
         key="procedure",
         loader="dunning.agency.procedure:load_procedure",
         checker="dunning.agency.procedure:check_procedure_file",
+        schema="dunning.agency.procedure:procedure_json_schema",
         detector="dunning.agency.procedure:is_procedure_file",
     ),
     FileKind(

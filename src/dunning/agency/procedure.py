@@ -47,6 +47,7 @@ __all__ = [
     "is_procedure_file",
     "load_procedure",
     "loads_procedure",
+    "procedure_json_schema",
 ]
 
 TOP_KEYS = (
@@ -150,6 +151,16 @@ CYCLE_FACTS: Mapping[str, FactSpec] = MappingProxyType(
     }
 )
 NODE_KEYS = ("id", "week", "when", "require", "doc")
+#: The bounds of each whole-number kind of setting.
+_BOUNDS = {
+    "minutes": (1, 10_080),
+    "hours": (1, 720),
+    "count": (0, 10),
+    "cap": (1, 100),
+    "days": (0, 60),
+    "day": (1, 28),
+    "weeks": (1, 8),
+}
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 
@@ -291,6 +302,101 @@ def check_procedure_file(path: str | Path) -> list[Diagnostic]:
     except PolicyError as exc:
         return list(exc.diagnostics)
     return []
+
+
+def procedure_json_schema() -> dict[str, Any]:
+    """A JSON Schema of procedure files, for editors (VS Code YAML) to validate and complete.
+
+    Built from :data:`OBLIGATIONS`: every obligation with its settings, their bounds and
+    names. What it cannot say (a node's ``when`` in the rule language, a week beyond the
+    cycle's) ``dunning check`` says.
+    """
+    name = {"type": "string", "pattern": _NAME.pattern}
+    roles = {"type": "array", "items": {"enum": [r.value for r in StaffRole]}}
+    kinds: dict[str, dict[str, Any]] = {
+        "time": {"type": "string", "pattern": _TIME.pattern},
+        "bool": {"type": "boolean"},
+        "weekday": {"enum": list(WEEKDAYS)},
+        "roles": roles,
+        "names": {"type": "array", "items": name},
+        "name": name,
+        "procedures": {
+            "type": "array",
+            "items": {"enum": [p.value for p in SPECIAL_PROCEDURES]},
+        },
+        "nodes": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "week", "require"],
+                "properties": {
+                    "id": name,
+                    "week": {"type": "integer", "minimum": 1, "maximum": 8},
+                    "when": {"type": "string"},
+                    "require": {"type": "string"},
+                    "doc": {"type": "string"},
+                },
+                "additionalProperties": False,
+            },
+        },
+        **{
+            kind: {"type": "integer", "minimum": low, "maximum": high}
+            for kind, (low, high) in _BOUNDS.items()
+        },
+    }
+
+    def setting(kind: str) -> dict[str, Any]:
+        if kind.endswith("?"):
+            return {"anyOf": [kinds[kind[:-1]], {"type": "null"}]}
+        return kinds[kind]
+
+    obligations = {
+        obligation: {
+            "anyOf": [
+                {"type": "null"},
+                {
+                    "type": "object",
+                    "properties": {
+                        **{key: setting(kind) for key, (kind, _) in spec.items()},
+                        "severity": {"enum": list(SEVERITIES)},
+                    },
+                    "additionalProperties": False,
+                },
+            ]
+        }
+        for obligation, spec in OBLIGATIONS.items()
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "dunning procedure file",
+        "type": "object",
+        "required": ["procedure", "obligations"],
+        "properties": {
+            "procedure": name,
+            "version": {"type": ["string", "number"]},
+            "description": {"type": "string"},
+            "timezone": {"type": "string"},
+            "calendar": {"type": "string"},
+            "obligations": {
+                "type": "object",
+                "properties": obligations,
+                "additionalProperties": False,
+            },
+            "banks": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["commission_rate"],
+                    "properties": {
+                        "commission_rate": {"type": ["number", "string"]},
+                        "agreement": {"type": "string"},
+                    },
+                    "additionalProperties": False,
+                },
+            },
+        },
+        "additionalProperties": False,
+    }
 
 
 def _procedure(source: Source, content: bytes) -> Procedure:
@@ -484,16 +590,7 @@ def _setting(r: Reader, kind: str, node: PNode, key: str) -> Any:
         return _listed(r, node, key, names, ", ".join(names), "a special procedure")
     if kind == "nodes":
         return _nodes(r, node)
-    bounds = {
-        "minutes": (1, 10_080),
-        "hours": (1, 720),
-        "count": (0, 10),
-        "cap": (1, 100),
-        "days": (0, 60),
-        "day": (1, 28),
-        "weeks": (1, 8),
-    }[kind]
-    return r.bounded(node, key, *bounds)
+    return r.bounded(node, key, *_BOUNDS[kind])
 
 
 def _roles(r: Reader, node: PNode, key: str) -> tuple[str, ...] | None:
