@@ -166,3 +166,30 @@ def test_a_locale_for_the_data_forms_is_a_usage_error_that_says_why(
     err = capsys.readouterr().err
     assert status == 2 and f"--format {form} is data" in err and "--format xlsx" in err
     assert main([*argv[:-2], str(root / "examples" / "agency" / "events.jsonl")]) in (0, 1)
+
+
+def test_a_pretty_printed_case_is_said_once_not_an_error_a_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The docs' examples/case.json given to decide was 14 invalid_json lines (issue 38, item 11).
+    root = Path(__file__).resolve().parent.parent
+    case = root / "examples" / "case.json"
+    status = main(
+        ["decide", "--policy", str(root / "rules/lender.yaml"), "--as-of", "2026-11-28", str(case)]
+    )
+    captured = capsys.readouterr()
+    assert status == 2 and captured.out == ""
+    assert (
+        captured.err.count("\n") == 1
+        and "one JSON document written over several lines" in captured.err
+    )
+    assert f"jq -c . {case}" in captured.err
+    listed = tmp_path / "cases.json"
+    listed.write_text("\ufeff[\n" + case.read_text(encoding="utf-8") + "]\n", encoding="utf-8")
+    assert main(["assess", "--as-of", "2026-11-28", str(listed)]) == 2
+    assert "jq -c '.[]'" in capsys.readouterr().err
+    one_line = tmp_path / "cases.jsonl"
+    one_line.write_text(
+        json.dumps(json.loads(case.read_text(encoding="utf-8"))) + "\n", encoding="utf-8"
+    )
+    assert main(["assess", "--as-of", "2026-11-28", str(one_line)]) == 0

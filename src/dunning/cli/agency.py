@@ -34,6 +34,7 @@ from .common import (
     load_policy_of,
     moment_of,
     open_binary,
+    open_cases,
     reject,
 )
 from .money import ledger_lines
@@ -122,7 +123,7 @@ def run_assign(args: argparse.Namespace) -> int:
     policy = load_policy_of(args)
     collectors = load_collectors(args.collectors)
     moment = moment_of(args, policy)
-    with open_binary(args.cases) as stream:
+    with open_cases(args.cases) as stream:
         run = assign(
             checked(cases_of(stream)),
             policy=policy,
@@ -164,7 +165,7 @@ def run_handover(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         cases: Iterable[Any] = ()
         if args.cases is not None:
-            cases = cases_of(stack.enter_context(open_binary(args.cases)))
+            cases = cases_of(stack.enter_context(open_cases(args.cases)))
         try:
             run = handover(
                 departing=args.departing,

@@ -92,6 +92,28 @@ def open_binary(path: str) -> BinaryIO:
         raise Usage(f"cannot read {path}: {exc.strerror}") from None
 
 
+def open_cases(path: str) -> BinaryIO:
+    """A file of cases, one a line; a usage error, said once, for one pretty-printed document.
+
+    A case written over several lines (the docs' ``examples/case.json``) read as JSON Lines was
+    an ``invalid_json`` error per line; its first line alone, ``{`` or ``[``, says what it is.
+    """
+    stream = open_binary(path)
+    head = stream.peek(4096)[:4096] if hasattr(stream, "peek") else b""
+    first = head.removeprefix(b"\xef\xbb\xbf").lstrip().split(b"\n", 1)[0].strip()
+    if first in (b"{", b"["):
+        shown = "the input" if path == "-" else path
+        stream.close()
+        each = "." if first == b"{" else "'.[]'"
+        source = "FILE" if path == "-" else path
+        raise Usage(
+            f"{shown} is one JSON document written over several lines, not JSON Lines (a case "
+            f"a line): put each case on a line of its own (jq -c {each} {source} > cases.jsonl), "
+            "or explain a single case with dunning explain"
+        )
+    return stream
+
+
 class Output:
     """A file the user named as output, never harmed by a run that fails.
 

@@ -48,6 +48,7 @@ from .common import (
     moment_of,
     numbered_cases,
     open_binary,
+    open_cases,
     open_text,
     overdue_in,
     params_of,
@@ -83,7 +84,7 @@ def _decide(args: argparse.Namespace, report: Report) -> int:
     sink = DecisionSink(args.format, args.skip_uncovered, summary, sys.stdout, sys.stderr)
     count = figure is None and bool(policy.portfolio_rules)
     with (
-        open_binary(args.cases) as given,
+        open_cases(args.cases) as given,
         rereadable(given, True) as stream,
         progress("deciding", streaming=args.format == "jsonl") as advance,
     ):
@@ -446,7 +447,7 @@ def run_assess(args: argparse.Namespace) -> int:
     as_of = args.as_of or datetime.now(ZoneInfo("Asia/Shanghai")).date()
     assessor = Assessor(penalty_multiplier=args.penalty_multiplier)
     summary = PortfolioSummary(bands=assessor.bands)
-    with open_binary(args.cases) as stream:
+    with open_cases(args.cases) as stream:
         for item in cases_of(stream):
             if isinstance(item, CaseError):
                 summary.rejected += 1
@@ -546,7 +547,7 @@ def run_diff(args: argparse.Namespace) -> int:
         report = opened.enter_context(Report(args))
         changed = Output(args.changed, args, option="--changed") if args.changed else None
         out = opened.enter_context(changed).file if changed is not None else None
-        given = opened.enter_context(open_binary(cases))
+        given = opened.enter_context(open_cases(cases))
         count = portfolio is None and bool(old.portfolio_rules or new.portfolio_rules)
         stream = opened.enter_context(rereadable(given, count))
         result = diff_policies(

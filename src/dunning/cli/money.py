@@ -25,6 +25,7 @@ from .common import (
     cases_of,
     checked,
     open_binary,
+    open_cases,
     params_of,
 )
 from .options import snapshot_day
@@ -159,7 +160,7 @@ def run_costs(args: argparse.Namespace) -> int:
             snapshots = (dated[0], dated[1])
         events = stack.enter_context(open_binary(args.events))
         ledger = stack.enter_context(open_binary(args.ledger))
-        cases = stack.enter_context(open_binary(args.cases))
+        cases = stack.enter_context(open_cases(args.cases))
         report = cost_report(
             checked(cases_of(cases)),
             ledger=checked(ledger_lines(args, ledger)),

@@ -23,7 +23,7 @@ from .common import (
     figure_record,
     load_policy_of,
     moment_of,
-    open_binary,
+    open_cases,
     product_of,
     read_placements,
     reject,
@@ -51,7 +51,7 @@ def _place(args: argparse.Namespace, report: Report) -> int:
     jsonl = args.format == "jsonl"
     count = portfolio is None and bool(policy.portfolio_rules)
     with (
-        open_binary(args.cases) as given,
+        open_cases(args.cases) as given,
         rereadable(given, True) as stream,
         progress("placing", streaming=jsonl) as advance,
     ):
