@@ -47,7 +47,6 @@ from .common import (
     load_policy_of,
     moment_of,
     numbered_cases,
-    open_binary,
     open_cases,
     open_text,
     overdue_in,
