@@ -932,6 +932,30 @@ def test_export_verify_import_round_trip(tmp_path: Path) -> None:
         import_bundle(tmp_path / "out.zip", tmp_path / "restored")
 
 
+def test_a_bundle_repacked_with_zip_and_its_folder_entries_verifies_and_imports(
+    tmp_path: Path,
+) -> None:
+    # `unzip` then `zip -r` (a bank repacking what it got) adds an entry for each folder:
+    # "'batches/': not a file name inside the bundle" before (issue 38, item 13).
+    import zipfile
+
+    result = take(tmp_path, lines(card("A"), card("B")))
+    made = tmp_path / "out.zip"
+    export_bundle(tmp_path / "store", made, events=result.events_file, bank="BK")
+    repacked = tmp_path / "repacked.zip"
+    with zipfile.ZipFile(made) as original, zipfile.ZipFile(repacked, "w") as out:
+        out.writestr("batches/", b"")
+        out.writestr(f"batches/{result.batch_id}/", b"")
+        for member in original.infolist():
+            out.writestr(member.filename, original.read(member))
+    assert verify_bundle(repacked) == []
+    import_bundle(repacked, tmp_path / "restored")
+    assert (tmp_path / "restored" / "batches" / result.batch_id / "cases.jsonl").is_file()
+    with zipfile.ZipFile(repacked, "a") as out:  # a folder entry that holds bytes is no folder
+        out.writestr("notes/", b"hidden")
+    assert any("'notes/': not a file name" in p for p in verify_bundle(repacked))
+
+
 def test_a_tampered_bundle_does_not_verify_and_is_not_imported(tmp_path: Path) -> None:
     take(tmp_path, lines(card("A")))
     export_bundle(tmp_path / "store", tmp_path / "out.zip", bank="BK")

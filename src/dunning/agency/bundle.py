@@ -309,6 +309,8 @@ def _limits(archive: zipfile.ZipFile) -> list[str]:
     problems = []
     seen: set[str] = set()
     for member in members:
+        if member.is_dir() and member.file_size == 0 and _safe(member.filename.rstrip("/")):
+            continue  # a folder's own entry, as `zip -r` writes them: nothing to check or unpack
         if not _safe(member.filename) or member.is_dir():
             problems.append(f"{member.filename[:80]!r}: not a file name inside the bundle")
         elif member.filename in seen:
@@ -319,6 +321,11 @@ def _limits(archive: zipfile.ZipFile) -> list[str]:
             problems.append(f"{member.filename}: compressed more than {MAX_RATIO} to 1")
         seen.add(member.filename)
     return problems
+
+
+def _files(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    """The archive's files, without the folders' own entries (checked by :func:`_limits`)."""
+    return [m for m in archive.infolist() if not m.is_dir()]
 
 
 def _safe(name: str) -> bool:
@@ -334,7 +341,7 @@ def _safe(name: str) -> bool:
 
 
 def _check(archive: zipfile.ZipFile) -> list[str]:
-    names = {m.filename for m in archive.infolist()}
+    names = {m.filename for m in _files(archive)}
     if MANIFEST not in names:
         return [f"no {MANIFEST}: the archive cannot be checked"]
     text = _read_small(archive, MANIFEST)
@@ -478,7 +485,7 @@ def import_bundle(path: str | Path, into: str | Path) -> Bundle:
     try:
         with zipfile.ZipFile(path) as archive:
             info = _description(archive)
-            for member in sorted(archive.infolist(), key=lambda m: m.filename):
+            for member in sorted(_files(archive), key=lambda m: m.filename):
                 if member.filename in (MANIFEST, "bundle.json"):
                     continue
                 if not _member_of(member.filename, set(info["batches"])):
