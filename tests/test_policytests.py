@@ -237,6 +237,27 @@ def test_diff_counts_a_line_that_is_not_text_as_rejected(
     assert re.search(rf"\n  Rejected by both +{credit_cards + 1}\n", out)
 
 
+def test_diff_skips_what_neither_policy_covers_when_told(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The 165 card cases of the example were an `error` row and column (issue 38, item 4).
+    lender = str(RULES / "lender.yaml")
+    argv = ["diff", lender, str(PORTFOLIO), "--param", "penalty_multiplier=1.4"]
+    argv += ["--as-of", "2026-11-28", "--overdue-customers", "9", "--format", "json"]
+    main(argv)
+    every = json.loads(capsys.readouterr().out)
+    main([*argv, "--skip-uncovered"])
+    skipping = json.loads(capsys.readouterr().out)
+    cards = sum(b'"credit_card"' in line for line in PORTFOLIO.read_bytes().splitlines())
+    assert skipping["skipped"] == {"credit_card": cards} and every["skipped"] == {}
+    assert skipping["cases"] == every["cases"] - cards
+    assert skipping["rejected_by_both"] == every["rejected_by_both"] - cards == 0
+    assert "error" in every["channels"] and "error" not in skipping["channels"]
+    assert skipping["changed"] == every["changed"]
+    main([*argv[:-2], "--skip-uncovered"])
+    assert f"Skipped, not covered by this policy: credit card {cards}" in capsys.readouterr().out
+
+
 def test_diff_of_a_policy_with_itself_changes_nothing(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

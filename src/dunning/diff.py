@@ -94,6 +94,8 @@ class PolicyDiff:
     )
     errors: int = 0
     changes: list[DecisionChange] = field(default_factory=list)
+    skip_uncovered: bool = False
+    skipped: Counter[str] = field(default_factory=Counter)  # by product, with skip_uncovered
 
     @property
     def old_commission(self) -> Decimal:
@@ -125,6 +127,9 @@ class PolicyDiff:
             placed: The case was placed with an agency before either decision.
             intended: The channel each policy's rules wanted, before the guards.
         """
+        if self.skip_uncovered and _uncovered(old) and _uncovered(new):
+            self.skipped[product or "not a case"] += 1
+            return
         self.cases += 1
         part = self.by_product.setdefault(product or "not a case", ProductDiff())
         part.cases += 1
@@ -169,6 +174,7 @@ class PolicyDiff:
             "cases": self.cases,
             "changed": self.changed,
             "rejected_by_both": self.errors,
+            "skipped": dict(sorted(self.skipped.items())),
             "channels": _counts(self.channels),
             "intended_channels": _counts(self.intended),
             "by_product": {
@@ -201,6 +207,7 @@ def diff_policies(
     as_of: datetime,
     portfolio: Portfolio | Literal["batch"] | None = None,
     new_portfolio: Portfolio | Literal["batch"] | None = None,
+    skip_uncovered: bool = False,
 ) -> PolicyDiff:
     """Decide every case under both policies and collect the differences.
 
@@ -216,6 +223,8 @@ def diff_policies(
             Required by a policy whose rules read ``overdue_customers``.
         new_portfolio: The new policy's figures, when they differ (each policy counts only the
             products it covers; see :meth:`Policy.overdue_borrowers`).
+        skip_uncovered: A case of a product neither policy covers is counted as skipped (by
+            product), not as a case both reject.
     """
     result = PolicyDiff(
         f"{old.name} {old.version}",
@@ -226,6 +235,7 @@ def diff_policies(
             "new": {"name": new.name, "version": new.version, "digest": new.digest},
         },
         as_of=as_of.isoformat(),
+        skip_uncovered=skip_uncovered,
     )
     # Three readers of one stream: with portfolios the two policies take a case each in turn,
     # so the copies tee keeps stay a case or two long.
@@ -246,6 +256,10 @@ def diff_policies(
             intended=(_intent(a, intents[0]), _intent(b, intents[1])),
         )
     return result
+
+
+def _uncovered(result: Result) -> bool:
+    return isinstance(result, CaseError) and result.problems[0].code == "product_not_covered"
 
 
 def policy_changes(old: Policy, new: Policy) -> list[str]:

@@ -554,6 +554,7 @@ def run_diff(args: argparse.Namespace) -> int:
             new,
             numbered_cases(stream),
             as_of=moment,
+            skip_uncovered=args.skip_uncovered,
             **_diff_figures(old, new, stream, moment, portfolio),
         )
         if out is not None:

@@ -316,6 +316,11 @@ def build_parser() -> argparse.ArgumentParser:
         "the portfolio figure for both policies; default: each counts the input",
     )
     diff.add_argument("--changed", default=None, metavar="OUT.jsonl", help="write changed cases")
+    diff.add_argument(
+        "--skip-uncovered",
+        action="store_true",
+        help="count cases of products neither policy covers as skipped, not rejected by both",
+    )
     engine_option(diff)
     diff.set_defaults(run="decisions.run_diff")
 

@@ -509,6 +509,9 @@ def diff(data: Mapping[str, Any]) -> Document:
             ),
         )
     )
+    if data.get("skipped"):
+        skipped = dict(data["skipped"])
+        blocks.append(Note(msg("Skipped, not covered by this policy: {names}", names=skipped)))
     return _document("diff", Msg("Policy diff"), header, blocks)
 
 
