@@ -393,6 +393,20 @@ def test_dunning_settle_on_the_example_balances_and_exits_0() -> None:
     assert {r["agency_id"] for r in rows} == {"AG-02"}
 
 
+def test_commission_owed_to_an_agency_the_file_does_not_list_is_a_finding(tmp_path: Path) -> None:
+    # It was labelled "(not in the agencies file)" and the run exited 0 (issue 38, item 3).
+    agencies = tmp_path / "agencies.yaml"
+    text = (ROOT / "rules" / "agencies.yaml").read_text(encoding="utf-8")
+    kept = text.split("\n  - agency_id: AG-03")[0] + "\n"  # AG-03 and those after it left out
+    agencies.write_text(kept, encoding="utf-8")
+    argv = list(SETTLE)
+    argv[argv.index("rules/agencies.yaml")] = str(agencies)
+    done = dunning(*argv, "--from", "2026-10-01", "--to", "2026-10-31")
+    assert done.returncode == 1
+    assert f"commission owed to AG-03, which {agencies} does not list" in done.stderr
+    assert dunning(*SETTLE, "--from", "2026-10-01", "--to", "2026-10-31").returncode == 0
+
+
 def test_dunning_settle_exits_1_with_rejected_lines_and_2_on_usage(tmp_path: Path) -> None:
     ledger = tmp_path / "ledger.jsonl"
     ledger.write_text('{"reference": "P1"}\n', encoding="utf-8")

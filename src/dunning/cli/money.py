@@ -103,7 +103,16 @@ def run_settle(args: argparse.Namespace) -> int:
                 "--format jsonl lists each with its reason",
                 file=sys.stderr,
             )
-    return EXIT_REJECTED if rejected else EXIT_OK
+        # Commission owed to an agency no contract names: computed, but nobody can pay it yet.
+        unknown = sorted({s.agency_id for s in settlement.statements() if s.agency_name is None})
+        if unknown:
+            print(
+                f"dunning: commission owed to {', '.join(unknown)}, which {args.agencies} does "
+                "not list: their statements use the policy's rates, with no contract behind "
+                "them; add the agencies to the file, or mend the placement events",
+                file=sys.stderr,
+            )
+    return EXIT_REJECTED if rejected or unknown else EXIT_OK
 
 
 def run_reconcile(args: argparse.Namespace) -> int:
