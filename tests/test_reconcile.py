@@ -150,6 +150,43 @@ def test_an_excel_claim_reads_like_its_csv(tmp_path: Path) -> None:
         result = reconcile(settlement, read, agency_id="AG-01")
     assert result.counts["matched"] == 10
     assert result.counts["different"] == 2
+    # An Excel number has no trailing zeros: shown as the statement writes amounts (issue 38).
+    (line,) = [x for x in result.of("different") if x.differences[0][0] == "amount"]
+    assert line.differences[0] == ("amount", "5097.00", "5197.00")
+    assert line.to_dict()["agency"]["amount"] == "5197.00"
+
+
+def test_the_net_difference_is_said_in_every_form() -> None:
+    # AG-01's claim against its statement: never stated before (issue 38, item 1).
+    agency = AGENCIES.get("AG-01")
+    assert agency is not None
+    with october() as settlement, (EXAMPLE / "claim-AG-01-2026-10.csv").open("rb") as claim:
+        result = reconcile(
+            settlement, read_claim_table(claim, columns=agency.claim_columns), agency_id="AG-01"
+        )
+        data = result.to_dict()
+        out = io.StringIO()
+        result.write_csv(out)
+    lender, claimed = data["lender_total"], data["agency_total"]
+    net = data["net_difference"]
+    assert D(net["commission"]) == D(claimed["commission"]) - D(lender["commission"])
+    assert net == {"amount": "-827.00", "commission": "-409.93"}
+    last = list(csv.DictReader(io.StringIO(out.getvalue())))[-1]
+    assert (last["category"], last["lender_commission"], last["agency_commission"]) == (
+        "total",
+        "7185.14",
+        "6775.21",
+    )
+    assert last["differences"] == (
+        "net difference (agency - lender): amount -827.00, commission -409.93"
+    )
+    from dunning.reports.document import build_document
+    from dunning.reports.locales import locale
+    from dunning.reports.text import render_text
+
+    text = render_text(build_document("reconciliation", data), locale("en"))
+    assert "Commission claimed beyond the statement   -409.93" in text
+    assert "  difference      –    -827.00     -409.93" in text
 
 
 # --- properties -------------------------------------------------------------------------------
@@ -261,8 +298,9 @@ def test_dunning_reconcile_exits_1_on_the_example_and_0_on_the_statement_itself(
     assert same.returncode == 0, same.stdout + same.stderr
     assert "The claim agrees with the statement" in same.stdout
     table = dunning(*RECONCILE, "--format", "csv", str(tmp_path / "claim.csv")).stdout
-    rows = list(csv.DictReader(io.StringIO(table)))
-    assert {r["category"] for r in rows} == {"matched"}
+    *rows, total = list(csv.DictReader(io.StringIO(table)))
+    assert {r["category"] for r in rows} == {"matched"} and total["category"] == "total"
+    assert total["differences"].endswith("amount 0.00, commission 0.00")
 
 
 def test_dunning_reconcile_names_a_missing_column() -> None:

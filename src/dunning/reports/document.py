@@ -801,6 +801,7 @@ def reconciliation(data: Mapping[str, Any]) -> Document:
     """An agency's claim against the lender's statement: counts, totals, every line apart."""
     counts: Mapping[str, int] = data["counts"]
     lender, agency = data["lender_total"], data["agency_total"]
+    net: Mapping[str, Any] = data.get("net_difference") or {}
     lines = data["lines"]
 
     def side(line: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -815,6 +816,12 @@ def reconciliation(data: Mapping[str, Any]) -> Document:
                 ("not_matched", "Not matched", "count", len(lines) - counts["matched"]),
                 ("lender_commission", "Commission: lender", "money", lender["commission"]),
                 ("agency_commission", "Commission: agency", "money", agency["commission"]),
+                (
+                    "net_commission",
+                    "Commission claimed beyond the statement",
+                    "money",
+                    net.get("commission"),
+                ),
             ],
         ),
         _table(
@@ -842,7 +849,12 @@ def reconciliation(data: Mapping[str, Any]) -> Document:
                 col("amount", "Amount", "money"),
                 col("commission", "Commission", "money"),
             ],
-            [{"side": "lender", **lender}, {"side": "agency", **agency}],
+            [
+                {"side": "lender", **lender},
+                {"side": "agency", **agency},
+                # the agency's side less the lender's: what the claim asks beyond the statement
+                *([{"side": "difference", "lines": None, **net}] if net else []),
+            ],
             note=Msg("The claim agrees with the statement, line by line and in total.")
             if data["agrees"]
             else msg(

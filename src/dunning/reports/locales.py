@@ -139,6 +139,7 @@ _ZH: dict[str, str] = {
     "Case": "案件",
     "Date": "日期",
     "Rate": "比例",
+    "Commission claimed beyond the statement": "请款超出结算单的佣金",
     "{n} ledger line(s) rejected.": "{n} 行台账被拒绝。",
     "{n} event line(s) rejected.": "{n} 行事件被拒绝。",
     # reconciliation
@@ -374,6 +375,7 @@ _ZH_CODES: dict[str, str] = {
     "unanswered_dials": "未接通拨打",
     "third_parties": "第三方",
     "sites": "备份地点",
+    "difference": "差额（机构 − 放款机构）",
     "holder": "案件持有人",
     "unknown_case": "未接收的案件",
     "agreement": "合作协议",

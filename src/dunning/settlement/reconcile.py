@@ -239,9 +239,9 @@ class ReconciledLine:
             else {
                 "case_id": claim.case_id,
                 "date": claim.date.isoformat() if claim.date else None,
-                "amount": str(claim.amount),
+                "amount": _money(claim.amount),
                 "rate": _text(claim.rate),
-                "commission": _text(claim.commission),
+                "commission": _money(claim.commission),
             },
             "differences": [
                 {"field": f, "lender": lender_value, "agency": agency_value}
@@ -318,8 +318,13 @@ class Reconciliation:
             },
             "agency_total": {
                 "lines": agency[0],
-                "amount": str(agency[1]),
-                "commission": _text(agency[2]),
+                "amount": _money(agency[1]),
+                "commission": _money(agency[2]),
+            },
+            # What the agency claims beyond the statement (negative: less than it).
+            "net_difference": {
+                "amount": _money(agency[1] - lender[1]),
+                "commission": None if agency[2] is None else _money(agency[2] - lender[2]),
             },
             "lines": [line.to_dict() for line in self.lines],
         }
@@ -330,7 +335,10 @@ class Reconciliation:
         out.write("\n")
 
     def write_csv(self, out: TextIO) -> None:
-        """One row per line of either side: its category, both sides' figures, differences."""
+        """One row per line of either side: its category, both sides' figures, differences.
+
+        A last row, ``total``, holds each side's totals and their net difference.
+        """
         writer = csv_writer(out)
         sides = ("case_id", "date", "amount", "rate", "commission")
         writer.writerow(
@@ -362,6 +370,23 @@ class Reconciliation:
                     line.lender_view or "",
                 ]
             )
+        # The totals and their difference (the agency's side less the lender's), as a last row.
+        data = self.to_dict()
+        lender, agency, net = data["lender_total"], data["agency_total"], data["net_difference"]
+        said = f"net difference (agency - lender): amount {net['amount']}"
+        if net["commission"] is not None:
+            said += f", commission {net['commission']}"
+        writer.writerow(
+            [
+                "total",
+                "",
+                "",
+                *("", "", lender["amount"], "", lender["commission"]),
+                *("", "", agency["amount"], "", agency["commission"] or ""),
+                said,
+                "",
+            ]
+        )
 
 
 def reconcile(
@@ -474,11 +499,11 @@ def _differences(
 ) -> tuple[tuple[str, str | None, str | None], ...]:
     found: list[tuple[str, str | None, str | None]] = []
     if lender.amount != claim.amount:
-        found.append(("amount", _text(lender.amount), str(claim.amount)))
+        found.append(("amount", _text(lender.amount), _money(claim.amount)))
     if claim.rate is not None and lender.rate != claim.rate:
         found.append(("rate", _text(lender.rate), str(claim.rate)))
     if commission is not None and lender.commission != commission:
-        found.append(("commission", _text(lender.commission), str(commission)))
+        found.append(("commission", _text(lender.commission), _money(commission)))
     if claim.case_id is not None and lender.case_id != claim.case_id:
         found.append(("case_id", lender.case_id, claim.case_id))
     if claim.date is not None and lender.day != claim.date:
@@ -504,3 +529,13 @@ def _view(settlement: Settlement, reference: str, agency_id: str) -> str:
 
 def _text(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
+
+
+def _money(value: Decimal | None) -> str | None:
+    """An amount as the statement writes it: an Excel claim's 250 is 250.00."""
+    if value is None:
+        return None
+    return str(value.quantize(_CENT) if value.as_tuple().exponent > -2 else value)  # type: ignore[operator]
+
+
+_CENT = Decimal("0.01")
