@@ -156,6 +156,44 @@ def test_an_excel_claim_reads_like_its_csv(tmp_path: Path) -> None:
     assert line.to_dict()["agency"]["amount"] == "5197.00"
 
 
+def _with_rows(*rows: str) -> bytes:
+    text = (EXAMPLE / "claim-AG-01-2026-10.csv").read_text(encoding="utf-8")
+    return (text.rstrip("\n") + "\n" + "".join(row + "\n" for row in rows)).encode()
+
+
+def _reconciled(claim: bytes) -> Any:
+    agency = AGENCIES.get("AG-01")
+    assert agency is not None
+    with october() as settlement:
+        read = read_claim_table(io.BytesIO(claim), columns=agency.claim_columns)
+        return reconcile(settlement, read, agency_id="AG-01")
+
+
+def test_a_claims_total_row_is_checked_not_rejected() -> None:
+    # An Excel claim's 合计 row was an unreadable claim line (issue 38, item 1).
+    plain = _reconciled(_with_rows())
+    assert plain.claim_total is None and plain.total_agrees is None
+    for row in ('合计,,,,"36,044.83",,6775.21', ",合计,,,36044.83,,6775.21", "Total,,,,36044.83,,"):
+        result = _reconciled(_with_rows(row))
+        assert result.counts == plain.counts, row  # no line more, none rejected
+        assert result.total_agrees is True and result.to_dict()["claim_total"]["agrees"] is True
+        assert result.claim_total is not None and result.claim_total.line == 15
+    wrong = _reconciled(_with_rows(",合计,,,36044.83,,6800.00"))
+    assert wrong.total_agrees is False and not wrong.agrees
+    assert wrong.to_dict()["claim_total"] == {
+        "line": 15,
+        "amount": "36044.83",
+        "commission": "6800.00",
+        "agrees": False,
+    }
+    # A row without a reference in the middle of the table is still a line that cannot be read.
+    text = _with_rows().decode().splitlines()
+    middle = _reconciled(
+        "\n".join([*text[:3], ",,C-1,2026/10/05,10.00,14%,1.40", *text[3:]]).encode()
+    )
+    assert middle.counts["rejected"] == 1 and middle.claim_total is None
+
+
 def test_the_net_difference_is_said_in_every_form() -> None:
     # AG-01's claim against its statement: never stated before (issue 38, item 1).
     agency = AGENCIES.get("AG-01")

@@ -896,7 +896,28 @@ def reconciliation(data: Mapping[str, Any]) -> Document:
         (Msg("Period"), f"{data.get('start') or '…'} – {data.get('end') or '…'}"),
         (Msg("Inputs"), data["settlement_digest"]),
     ]
+    total = data.get("claim_total")
+    if total is not None:
+        blocks.append(
+            Note(
+                msg("The claim's total row (line {line}) adds up to its lines.", line=total["line"])
+                if total["agrees"]
+                else msg(
+                    "The claim's total row (line {line}) says {amount} and commission "
+                    "{commission}; its lines add up to {lines} and {lines_commission}.",
+                    line=total["line"],
+                    amount=Decimal(total["amount"]),
+                    commission=_money_or_dash(total["commission"]),
+                    lines=Decimal(agency["amount"]),
+                    lines_commission=_money_or_dash(agency["commission"]),
+                )
+            )
+        )
     return _document("reconciliation", Msg("Reconciliation"), header, blocks)
+
+
+def _money_or_dash(value: str | None) -> Decimal | str:
+    return "–" if value is None else Decimal(value)
 
 
 def _differences(line: Mapping[str, Any]) -> str:

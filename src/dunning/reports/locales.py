@@ -140,6 +140,8 @@ _ZH: dict[str, str] = {
     "Date": "日期",
     "Rate": "比例",
     "Commission claimed beyond the statement": "请款超出结算单的佣金",
+    "The claim's total row (line {line}) adds up to its lines.": "请款表的合计行（第 {line} 行）与各行之和一致。",
+    "The claim's total row (line {line}) says {amount} and commission {commission}; its lines add up to {lines} and {lines_commission}.": "请款表的合计行（第 {line} 行）为金额 {amount}、佣金 {commission}；各行之和为 {lines} 和 {lines_commission}。",
     "{n} ledger line(s) rejected.": "{n} 行台账被拒绝。",
     "{n} event line(s) rejected.": "{n} 行事件被拒绝。",
     # reconciliation

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Annotated, Any, BinaryIO, Literal, TextIO
@@ -49,7 +49,9 @@ from .statements import SettledLine, Settlement
 __all__ = [
     "CLAIM_COLUMNS",
     "RECONCILIATION_CATEGORIES",
+    "TOTAL_WORDS",
     "ClaimLine",
+    "ClaimTotal",
     "ReconciledLine",
     "Reconciliation",
     "read_claim",
@@ -106,6 +108,24 @@ class ClaimLine(Record):
     agency_id: Id | None = None
 
 
+@dataclass(frozen=True)
+class ClaimTotal:
+    """A claim table's total row (合计): not a payment, but what the claim says its lines add to.
+
+    Attributes:
+        line: Its line (CSV) or row (Excel).
+        amount: The total of the amounts it states.
+        commission: The total of the commissions, when it states one.
+    """
+
+    line: int
+    amount: Decimal
+    commission: Decimal | None = None
+
+
+#: What a total row's reference (or first) cell says, lower-cased.
+TOTAL_WORDS = frozenset({"合计", "总计", "合計", "total", "totals", "sum", "grand total"})
+
 #: The columns of a claim table, and how each is read.
 CLAIM_COLUMNS: dict[str, Kind] = {
     "reference": "text",
@@ -152,8 +172,12 @@ def read_claim_table(
     sheet: str | None = None,
     encoding: str = "utf-8",
     name: str = "the claim",
-) -> Numbered[ClaimLine | CaseError]:
+) -> Numbered[ClaimLine | CaseError | ClaimTotal]:
     """Yield a ``ClaimLine`` or a ``CaseError`` per row of a CSV or Excel claim.
+
+    A total row — its reference ``合计``, ``总计`` or ``total``, or blank on the table's last
+    row, with an amount — is a :class:`ClaimTotal`: the reconciliation checks it against the
+    lines instead of rejecting it as a payment without a reference.
 
     The iterator's ``line`` is the file's line (CSV) or row (Excel) of the item given last.
 
@@ -179,12 +203,48 @@ def read_claim_table(
         encoding=encoding,
         name=name,
     )
-    return Numbered(
-        (row.line, CaseError(_case_of(row.values), row.problems, line=row.line))
-        if row.problems
-        else (row.line, _claim_line(row.values, row.line))
-        for row in rows
-    )
+    return Numbered(_with_total(rows))
+
+
+def _with_total(rows: Iterable[Any]) -> Iterator[tuple[int, ClaimLine | CaseError | ClaimTotal]]:
+    """Each row's line or error, and a total row as a :class:`ClaimTotal`.
+
+    A total row's reference is a total word, or blank on the table's last row.
+    """
+    held = None
+    for row in rows:
+        if held is not None:
+            yield _claim_row(held, last=False)
+        held = row
+    if held is not None:
+        yield _claim_row(held, last=True)
+
+
+def _claim_row(row: Any, *, last: bool) -> tuple[int, ClaimLine | CaseError | ClaimTotal]:
+    values = row.values
+    reference = values.get("reference")
+    named = isinstance(reference, str) and reference.strip().lower() in TOTAL_WORDS
+    blank = reference in (None, "") and not values.get("case_id") and not values.get("date")
+    if named or (last and blank):
+        total = _total(values, row.line)
+        if total is not None:
+            return row.line, total
+    if row.problems:
+        return row.line, CaseError(_case_of(values), row.problems, line=row.line)
+    return row.line, _claim_line(values, row.line)
+
+
+def _total(values: Mapping[str, Any], line: int) -> ClaimTotal | None:
+    """The total row's figures, when its amount (and commission) read as money."""
+    try:
+        amount = Decimal(str(values.get("amount")).replace(",", ""))
+        given = values.get("commission")
+        commission = None if given in (None, "") else Decimal(str(given).replace(",", ""))
+    except ArithmeticError:
+        return None
+    if not amount.is_finite() or (commission is not None and not commission.is_finite()):
+        return None
+    return ClaimTotal(line, amount, commission)
 
 
 # --- the reconciliation ---------------------------------------------------------------------
@@ -267,6 +327,7 @@ class Reconciliation:
         settlement_digest: The digest of the settlement's inputs.
         currency: The currency.
         settlement: What the settlement was made of (its policy, period…: ``Settlement.header``).
+        claim_total: The claim's own total row, when it has one (checked: :attr:`total_agrees`).
     """
 
     agency_id: str
@@ -277,6 +338,7 @@ class Reconciliation:
     currency: str
     counts: dict[str, int] = field(default_factory=dict)
     settlement: dict[str, Any] = field(default_factory=dict)
+    claim_total: ClaimTotal | None = None
 
     def __post_init__(self) -> None:
         self.counts = dict.fromkeys(RECONCILIATION_CATEGORIES, 0)
@@ -284,13 +346,22 @@ class Reconciliation:
             self.counts[line.category] += 1
 
     @property
+    def total_agrees(self) -> bool | None:
+        """Whether the claim's total row equals the sum of its lines (``None``: it has none)."""
+        total, (_, amount, commission) = self.claim_total, self.agency_total
+        if total is None:
+            return None
+        return total.amount == amount and total.commission in (None, commission)
+
+    @property
     def agrees(self) -> bool:
-        """Whether every line matched and the totals are equal."""
+        """Whether every line matched, the totals are equal, and the claim's own total adds up."""
         lender, agency = self.lender_total, self.agency_total
         return (
             self.counts["matched"] == len(self.lines)
             and lender[:2] == agency[:2]
             and agency[2] in (None, lender[2])
+            and self.total_agrees is not False
         )
 
     def of(self, category: str) -> list[ReconciledLine]:
@@ -325,6 +396,14 @@ class Reconciliation:
             "net_difference": {
                 "amount": _money(agency[1] - lender[1]),
                 "commission": None if agency[2] is None else _money(agency[2] - lender[2]),
+            },
+            "claim_total": None
+            if self.claim_total is None
+            else {
+                "line": self.claim_total.line,
+                "amount": _money(self.claim_total.amount),
+                "commission": _money(self.claim_total.commission),
+                "agrees": self.total_agrees,
             },
             "lines": [line.to_dict() for line in self.lines],
         }
@@ -391,7 +470,7 @@ class Reconciliation:
 
 def reconcile(
     settlement: Settlement,
-    claim: Iterable[ClaimLine | CaseError | Mapping[str, Any] | str | bytes],
+    claim: Iterable[ClaimLine | CaseError | ClaimTotal | Mapping[str, Any] | str | bytes],
     *,
     agency_id: str,
 ) -> Reconciliation:
@@ -415,8 +494,12 @@ def reconcile(
     claimed: list[ReconciledLine] = []
     count, amount, commission = 0, Decimal(0), Decimal(0)
     commission_known = True
+    total: ClaimTotal | None = None
     source = iter(claim)
     for number, item in enumerate(source, start=1):
+        if isinstance(item, ClaimTotal):
+            total = total or item  # (a table has one: its last row)
+            continue
         line_no = getattr(source, "line", None) or getattr(item, "line", None) or number
         parsed = item if isinstance(item, ClaimLine | CaseError) else _claim_line(item, line_no)
         if isinstance(parsed, CaseError):
@@ -481,6 +564,7 @@ def reconcile(
         settlement_digest=settlement.digest,
         currency=settlement.currency,
         settlement=settlement.header(),
+        claim_total=total,
     )
 
 
