@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PROCEDURE = ROOT / "rules" / "agency_procedure.yaml"
 YEAR = 2025
 ZERO = "sha256:" + "0" * 64
-BATCH = "BENCH-0123456789abcdef"
+BATCH = "SH-BANK-0123456789abcdef"  # the bank whose agreement the shipped procedure files
 
 
 def generate(path: Path, cases: int, seed: int, months: int = 12) -> int:
@@ -48,7 +48,9 @@ def generate(path: Path, cases: int, seed: int, months: int = 12) -> int:
         day = date(YEAR, 1, 2)
         add(f"{day}T10:30", "intake.completed", "A1", None, **_intake(str(day), cases))
         for n in range(cases):
-            add(f"{day}T09:30", "case.received", "A1", n, batch_id=BATCH, bank="BENCH", line=n + 1)
+            add(
+                f"{day}T09:30", "case.received", "A1", n, batch_id=BATCH, bank="SH-BANK", line=n + 1
+            )
             add(
                 f"{day}T11:00",
                 "assignment.assigned",
@@ -87,9 +89,22 @@ def generate(path: Path, cases: int, seed: int, months: int = 12) -> int:
                     "S1",
                     None,
                     kind="monthly",
-                    scope="BENCH",
+                    scope="SH-BANK",
                     ref="m",
                     approved_by="M1",
+                    approvals=["S1", "M1"],
+                    filed_with="head_office",
+                    **period,
+                )
+                add(
+                    f"{day}T16:10",
+                    "report.filed",
+                    "A1",
+                    None,
+                    kind="performance",
+                    scope="branch",
+                    ref="p",
+                    filed_with="finance",
                     **period,
                 )
                 add(
@@ -97,7 +112,7 @@ def generate(path: Path, cases: int, seed: int, months: int = 12) -> int:
                     "reconciliation.filed",
                     "A1",
                     None,
-                    bank="BENCH",
+                    bank="SH-BANK",
                     agrees=True,
                     ours="0",
                     theirs="0",
@@ -155,7 +170,7 @@ def _last_day(months: int) -> date:
 def _intake(day: str, cases: int) -> dict[str, Any]:
     return {
         "batch_id": BATCH,
-        "bank": "BENCH",
+        "bank": "SH-BANK",
         "source": "bench.jsonl",
         "source_digest": ZERO,
         "received_at": f"{day}T09:30:00+08:00",
@@ -169,8 +184,8 @@ def _intake(day: str, cases: int) -> dict[str, Any]:
         "cases_digest": ZERO,
         "errors_digest": ZERO,
         "backups": [
-            {"name": "b1", "manifest": ZERO, "files": 4},
-            {"name": "b2", "manifest": ZERO, "files": 4},
+            {"name": "b1", "manifest": ZERO, "files": 4, "site": "branch"},
+            {"name": "b2", "manifest": ZERO, "files": 4, "site": "head_office"},
         ],
     }
 

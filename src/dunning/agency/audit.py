@@ -723,7 +723,14 @@ class _Auditor:
             return
         holder = self.holder.get(case_id)
         role = self.staff.get(who) if self.staff is not None else None
-        if holder is not None and holder != who and role in (None, "collector", "field_collector"):
+        # A field visit may be made on another collector's case (an assisted visit, 协催).
+        assisted = event.payload.channel.value == "field_visit"
+        if (
+            holder is not None
+            and holder != who
+            and not assisted
+            and role in (None, "collector", "field_collector")
+        ):
             self.find(
                 "daily_records",
                 case_id,
