@@ -1086,3 +1086,19 @@ def test_an_endless_line_in_an_event_log_is_that_lines_error_never_held(tmp_path
     codes = [(e.line, e.problems[0].code) for e in found.event_errors]
     count = len(real.splitlines())
     assert codes == [(count + 1, "line_too_long"), (count + 2, "duplicate_event")]
+
+
+def test_a_payment_too_large_to_be_money_is_one_rejected_case_when_the_batch_counts_itself(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The batch's own figure was counted with 1E+999999999 in a sum: decimal.Overflow, a
+    # traceback (found by the fuzz of `dunning place`).
+    from dunning.cli import main
+
+    case = json.loads(PORTFOLIO.read_text(encoding="utf-8").splitlines()[0])
+    case["payments"] = [{"date": "2026-05-15", "amount": "1E+999999999"}]
+    path = tmp_path / "cases.jsonl"
+    path.write_text(json.dumps(case) + "\n", encoding="utf-8")
+    status = main(["decide", "--policy", str(LENDER), "--as-of", "2026-11-28", str(path)])
+    record = json.loads(capsys.readouterr().out)
+    assert status == 1 and record["errors"][0]["path"].startswith("payments")

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, SkipValidation, ValidationError
 
 from .cases import parse_case
 from .errors import ArgumentError, ConfigError
-from .model import Case, Loan, Product
+from .model import MAX_AMOUNT_DIGITS, Case, Loan, Product
 from .money import quantum
 from .schedule import iter_schedule_parts
 
@@ -645,7 +645,8 @@ def _number(value: Any) -> Decimal:
     """An amount as the case contract writes it (text, or a number parsed as Decimal)."""
     if isinstance(value, str | Decimal):  # JSON numbers are left to the full reading
         found = Decimal(value)
-        if found.is_finite() and found >= 0:
+        # Within what the contract reads as an amount: 1E+999999999 overflowed the sums.
+        if found.is_finite() and found >= 0 and found.adjusted() < MAX_AMOUNT_DIGITS:
             return found
     raise ValueError(f"not an amount: {value!r}")
 
